@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef LODE_CLI_H
+#define LODE_CLI_H
+
+#include "lode/log.h"
+
+/* Exit codes of the lode command (also in `lode --help` and README.md). Firmware run with
+ * `lode run` exits with its own code (0-255 as it chose); lode's own failures use these. */
+enum {
+    LODE_EXIT_OK = 0,
+    LODE_EXIT_USAGE = 64,     /* bad command line */
+    LODE_EXIT_DATAERR = 65,   /* bad input file (ELF, HEX, ...) */
+    LODE_EXIT_NOINPUT = 66,   /* input file missing or unreadable */
+    LODE_EXIT_UNAVAILABLE = 69, /* no probe / unknown chip / target does not answer */
+    LODE_EXIT_SOFTWARE = 70,  /* internal error */
+    LODE_EXIT_TIMEOUT = 124,  /* the firmware did not finish within --timeout */
+    LODE_EXIT_TARGET = 125,   /* the target halted, faulted or locked up without exiting */
+};
+
+typedef struct cli_ctx_s {
+    const char *prog;
+    int verbose;
+    lode_log_s log;
+} cli_ctx_s;
+
+int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv);
+int cli_exit_for_error(int err);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT (this header); binaries linking liblode-sim link Unicorn (GPL-2.0). */
+/* liblode-sim: a simulated board — a Cortex-M core (Unicorn) with modeled chips, debug
+ * components and an ADIv5 SW-DP, on a deterministic virtual clock. */
+#ifndef LODE_SIM_H
+#define LODE_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/error.h"
+#include "lode/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lode_sim_s lode_sim_s;
+
+/* Bytes leaving the chip through a UART: `port` is e.g. "USART1" or "UARTE0". */
+typedef void (*lode_sim_output_fn)(void *user, const char *port, const uint8_t *data, size_t len);
+
+typedef struct lode_sim_config_s {
+    const char *chip;             /* "STM32F103C8" or "nRF52840_xxAA" (case-insensitive) */
+    lode_log_s log;               /* where the sim's log goes (may be zeroed) */
+    lode_sim_output_fn output;    /* UART output (may be NULL) */
+    void *output_user;
+    uint32_t seed;                /* PRNG seed for fault injection (0 = default) */
+    uint32_t swd_hz;              /* SWD clock for wire-time accounting (0 = 4 MHz) */
+} lode_sim_config_s;
+
+/* Names of the chips the sim models, NULL-terminated. */
+const char *const *lode_sim_chips(void);
+
+int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out);
+void lode_sim_free(lode_sim_s *sim);
+
+/* Chip facts. */
+const char *lode_sim_chip_name(const lode_sim_s *sim);
+uint32_t lode_sim_cpu_hz(const lode_sim_s *sim);
+
+/* ---- loading (a "factory programmer" back door: writes flash/RAM without the controllers) -- */
+/* Load an ELF file's PT_LOAD segments at their load addresses, or raw bytes at an address.
+ * Flash bytes are programmed NOR-style (AND); anything outside memory is LODE_E_RANGE. */
+int lode_sim_load_elf(lode_sim_s *sim, const char *path);
+int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t len);
+/* Erase all flash arrays (back door). */
+void lode_sim_erase_all(lode_sim_s *sim);
+
+/* ---- running ------------------------------------------------------------------------------ */
+typedef enum lode_sim_stop_e {
+    LODE_SIM_STOP_BUDGET = 0,  /* the time budget ran out, core still running */
+    LODE_SIM_STOP_HALTED,      /* core entered debug halt (see DFSR / lode_sim_halt_reason) */
+    LODE_SIM_STOP_LOCKUP,      /* core is locked up (fault in HardFault / NMI) */
+    LODE_SIM_STOP_ERROR,       /* the CPU backend failed (log says why) */
+} lode_sim_stop_e;
+
+/* Run the board for at most `budget_ps` picoseconds of virtual time (the core, timers,
+ * flash operations, idle time in WFI). Stops early when the core halts. */
+lode_sim_stop_e lode_sim_run(lode_sim_s *sim, uint64_t budget_ps);
+uint64_t lode_sim_now(const lode_sim_s *sim);            /* virtual ps since power-on */
+uint64_t lode_sim_instructions(const lode_sim_s *sim);   /* instructions retired */
+
+/* Power-on reset: core, peripherals and debug logic reset; RAM keeps its contents. */
+void lode_sim_power_on_reset(lode_sim_s *sim);
+
+/* ---- core and memory back door (what a perfect debugger would see) ------------------------ */
+/* Register numbers follow DCRSR.REGSEL: 0-12 R0-R12, 13 SP, 14 LR, 15 DebugReturnAddress (PC),
+ * 16 xPSR, 17 MSP, 18 PSP, 20 CONTROL/FAULTMASK/BASEPRI/PRIMASK packed, 33 FPSCR, 64-95 S0-S31. */
+int lode_sim_reg_read(lode_sim_s *sim, unsigned regsel, uint32_t *val);
+int lode_sim_reg_write(lode_sim_s *sim, unsigned regsel, uint32_t val);
+/* Bus reads/writes as the AHB-AP performs them (peripherals and debug registers included). */
+int lode_sim_mem_read(lode_sim_s *sim, uint32_t addr, void *buf, size_t len);
+int lode_sim_mem_write(lode_sim_s *sim, uint32_t addr, const void *buf, size_t len);
+int lode_sim_read32(lode_sim_s *sim, uint32_t addr, uint32_t *val);
+int lode_sim_write32(lode_sim_s *sim, uint32_t addr, uint32_t val);
+bool lode_sim_halted(const lode_sim_s *sim);
+
+/* ---- SWO ---------------------------------------------------------------------------------- */
+/* ITM output as an SWO byte stream in ITM packet format. Returns bytes copied and removes them. */
+size_t lode_sim_swo_read(lode_sim_s *sim, uint8_t *buf, size_t len);
+
+/* ---- SW-DP at the transfer level --------------------------------------------------------- */
+enum { LODE_SWD_ACK_OK = 1, LODE_SWD_ACK_WAIT = 2, LODE_SWD_ACK_FAULT = 4, LODE_SWD_ACK_NONE = 7 };
+/* One SWD transfer: APnDP, RnW, A[3:2] as a byte address (0,4,8,0xC), data in/out.
+ * Returns an ACK value. Charges the wire time of one transfer to the virtual clock. */
+int lode_sim_swd_transfer(lode_sim_s *sim, bool apndp, bool rnw, uint8_t a, uint32_t *data);
+/* SWJ sequences: `bits` clock cycles with SWDIO driven by `data` (LSB first): line reset
+ * (>=50 ones), the JTAG-to-SWD select sequence, idle cycles. */
+void lode_sim_swj_sequence(lode_sim_s *sim, unsigned bits, const uint8_t *data);
+/* Drive the nRST pin: asserting it holds the chip in reset, releasing it starts it. */
+void lode_sim_nrst(lode_sim_s *sim, bool asserted);
+void lode_sim_set_swd_hz(lode_sim_s *sim, uint32_t hz);
+/* Charge time spent elsewhere (a simulated USB frame) to the virtual clock; the core runs. */
+void lode_sim_advance(lode_sim_s *sim, uint64_t ps);
+
+/* ---- fault injection (for tests) ------------------------------------------------------------ */
+void lode_sim_inject_wait(lode_sim_s *sim, unsigned transfers);   /* next N AP/DP transfers ACK WAIT */
+void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi); /* DAP accesses in [lo,hi] fault; lo>hi clears */
+void lode_sim_inject_reset_after(lode_sim_s *sim, unsigned transfers); /* system reset after N more SWD transfers (0 clears) */
+void lode_sim_inject_power_loss(lode_sim_s *sim, unsigned nth_flash_op); /* lose power during the Nth next program/erase (1 = next) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: MIT */
+/* CPU backend on the Unicorn engine 2.0.x (Debian's libunicorn-dev).
+ *
+ * Behaviour of Unicorn 2.0.1 this file is built around (measured on this machine):
+ * - the core is chosen with uc_ctl_set_cpu_model on a plain UC_MODE_THUMB engine
+ *   (UC_MODE_MCLASS forces a Cortex-M33);
+ * - `until` = 0 stops at address 0, so runs use an address no Thumb PC can take;
+ * - BKPT arrives as interrupt 7 with PC at the BKPT, SVC as 2 with PC after it, a branch to
+ *   an EXC_RETURN value in handler mode as 8 at 0xFFFFFFF8, WFI ends the run silently with
+ *   PC after it, an undefined instruction ends the run with UC_ERR_INSN_INVALID and PC at it;
+ * - a store to a read-only mapping calls the WRITE_PROT hook and then lands anyway, so the
+ *   board restores flash content afterwards (the "fixup");
+ * - PC is not exact inside memory callbacks, and uc_emu_stop there is unsafe: memory
+ *   callbacks only flag a stop, taken at the next block (or, in precise mode, instruction);
+ * - hooks added after code was translated need the translation cache flushed;
+ * - uc_emu_stop in a block or code hook stops before that block/instruction executes.
+ *
+ * Instruction counting: a block hook adds the number of Thumb instructions in each translated
+ * block (decoded once per block address). In precise mode a code hook counts one by one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicorn/unicorn.h>
+
+#include "cpu.h"
+#include "simi.h"
+
+#define UCPU_MAX_MAPS 16
+#define UCPU_MAX_MMIO 256
+#define UCPU_NBP 16
+#define UCPU_NWP 8
+#define UCPU_ICACHE 4096
+/* An address no Thumb PC can reach (odd), used as `until`. */
+#define UCPU_NEVER 0xFFFFFFFFull
+
+typedef struct ucpu_mmio_s {
+    struct ucpu_s *u;
+    uint32_t base;
+} ucpu_mmio_s;
+
+typedef struct ucpu_s {
+    sim_cpu_s base;
+    sim_board_s *b;
+    uc_engine *uc;
+    sim_cpu_model_e model;
+
+    struct {
+        uint32_t base, size;
+        uint8_t *host;
+    } maps[UCPU_MAX_MAPS];
+    unsigned nmaps;
+    ucpu_mmio_s mmio[UCPU_MAX_MMIO];
+    unsigned nmmio;
+
+    uc_hook h_intr, h_block, h_code, h_wprot;
+    bool have_code_hook;
+    uc_hook h_bp[UCPU_NBP];
+    bool bp_on[UCPU_NBP];
+    uint32_t bp_addr[UCPU_NBP];
+    uc_hook h_wp[UCPU_NWP];
+    struct ucpu_wp_s {
+        struct ucpu_s *u;
+        unsigned slot;
+    } wp_ctx[UCPU_NWP];
+    bool wp_on[UCPU_NWP];
+    uint32_t wp_addr[UCPU_NWP], wp_len[UCPU_NWP];
+
+    /* requested breakpoint/watchpoint state, applied outside uc_emu_start */
+    bool want_bp_on[UCPU_NBP];
+    uint32_t want_bp_addr[UCPU_NBP];
+    bool want_wp_on[UCPU_NWP];
+    uint32_t want_wp_addr[UCPU_NWP], want_wp_len[UCPU_NWP];
+
+    bool precise;
+    bool in_run;
+    bool reconfig_pending; /* hook changes requested while running */
+    bool want_precise;
+
+    /* per-run state */
+    uint64_t limit, count;
+    uint64_t blk_base;     /* count before the current block */
+    uint32_t blk_addr, blk_size;
+    bool blk_valid;
+    uint64_t code_count_before; /* precise mode: count before the current instruction */
+    uint32_t code_pc;
+    bool exit_set;
+    sim_cpu_exit_e exit;
+    uint32_t exit_info;
+    volatile bool stop_req;
+    bool fixup_pending;
+
+    struct {
+        uint32_t addr;
+        uint32_t size;
+        uint32_t n;
+    } icache[UCPU_ICACHE];
+} ucpu_s;
+
+static const uint8_t *host_ptr(ucpu_s *u, uint32_t addr, uint32_t len)
+{
+    for (unsigned i = 0; i < u->nmaps; i++) {
+        if (addr >= u->maps[i].base && (uint64_t)addr + len <= (uint64_t)u->maps[i].base + u->maps[i].size)
+            return u->maps[i].host + (addr - u->maps[i].base);
+    }
+    return NULL;
+}
+
+/* Thumb: a halfword whose top five bits are 0b11101, 0b11110 or 0b11111 starts a 32-bit
+ * instruction (ARMv7-M ARM A5.1). */
+static uint32_t count_range(ucpu_s *u, uint32_t addr, uint32_t size)
+{
+    const uint8_t *p = host_ptr(u, addr, size);
+    if (!p)
+        return (size + 1) / 2;
+    uint32_t n = 0, off = 0;
+    while (off < size) {
+        uint16_t hw = (uint16_t)(p[off] | (p[off + 1 < size ? off + 1 : off] << 8));
+        off += ((hw >> 11) >= 0x1D) ? 4 : 2;
+        n++;
+    }
+    return n;
+}
+
+static uint32_t block_insns(ucpu_s *u, uint32_t addr, uint32_t size)
+{
+    unsigned i = (addr >> 1) & (UCPU_ICACHE - 1);
+    if (u->icache[i].addr == addr && u->icache[i].size == size && size)
+        return u->icache[i].n;
+    uint32_t n = count_range(u, addr, size);
+    u->icache[i].addr = addr;
+    u->icache[i].size = size;
+    u->icache[i].n = n;
+    return n;
+}
+
+static void set_exit(ucpu_s *u, sim_cpu_exit_e why, uint32_t info)
+{
+    if (u->exit_set)
+        return;
+    u->exit_set = true;
+    u->exit = why;
+    u->exit_info = info;
+    uc_emu_stop(u->uc);
+}
+
+static void run_fixup(ucpu_s *u)
+{
+    if (u->fixup_pending) {
+        u->fixup_pending = false;
+        simi_cpu_cb_fixup(u->b);
+    }
+}
+
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc;
+    ucpu_s *u = user;
+    if (u->fixup_pending)
+        run_fixup(u);
+    if (u->exit_set)
+        return;
+    if (u->precise) {
+        u->blk_valid = false;
+        return;
+    }
+    if (u->stop_req) {
+        set_exit(u, SIM_CPU_EXIT_STOP, 0);
+        return;
+    }
+    if (u->count >= u->limit) {
+        set_exit(u, SIM_CPU_EXIT_LIMIT, 0);
+        return;
+    }
+    u->blk_base = u->count;
+    u->blk_addr = (uint32_t)addr;
+    u->blk_size = size;
+    u->blk_valid = true;
+    u->count += block_insns(u, (uint32_t)addr, size);
+}
+
+static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc;
+    (void)size;
+    ucpu_s *u = user;
+    if (u->fixup_pending)
+        run_fixup(u);
+    if (u->exit_set)
+        return;
+    if (u->stop_req) {
+        set_exit(u, SIM_CPU_EXIT_STOP, 0);
+        return;
+    }
+    if (u->count >= u->limit) {
+        set_exit(u, SIM_CPU_EXIT_LIMIT, 0);
+        return;
+    }
+    u->code_pc = (uint32_t)addr;
+    u->code_count_before = u->count;
+    u->count++;
+}
+
+/* Instructions retired when the run stopped with PC at `pc` (instruction at pc not retired). */
+static void settle_count_at(ucpu_s *u, uint32_t pc)
+{
+    if (u->precise) {
+        if (u->code_pc == pc)
+            u->count = u->code_count_before;
+        return;
+    }
+    if (u->blk_valid && pc >= u->blk_addr && pc <= u->blk_addr + u->blk_size)
+        u->count = u->blk_base + count_range(u, u->blk_addr, pc - u->blk_addr);
+}
+
+static void hook_bp(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc;
+    (void)size;
+    ucpu_s *u = user;
+    if (u->exit_set)
+        return;
+    settle_count_at(u, (uint32_t)addr);
+    set_exit(u, SIM_CPU_EXIT_BREAKPOINT, (uint32_t)addr);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+    ucpu_s *u = user;
+    uint32_t pc = 0;
+    uc_reg_read(uc, UC_ARM_REG_PC, &pc);
+    switch (intno) {
+    case 7: { /* EXCP_BKPT: PC at the BKPT */
+        settle_count_at(u, pc);
+        const uint8_t *p = host_ptr(u, pc, 2);
+        set_exit(u, SIM_CPU_EXIT_BKPT, p ? p[0] : 0);
+        break;
+    }
+    case 2: /* EXCP_SWI: PC after the SVC */
+        settle_count_at(u, pc);
+        set_exit(u, SIM_CPU_EXIT_SVC, 0);
+        break;
+    case 8: /* EXCP_EXCEPTION_EXIT: PC holds the EXC_RETURN value without bit 0 */
+        set_exit(u, SIM_CPU_EXIT_EXC_RETURN, pc | 1u);
+        break;
+    case 3: { /* EXCP_PREFETCH_ABORT: fetch from a non-executable address */
+        /* In handler mode a branch to 0xFFFFFFxx is an exception return (ARMv7-M B1.5.8);
+         * depending on Unicorn's cached mode flags it can arrive here instead of as 8. */
+        uint32_t ipsr = 0;
+        uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
+        if (pc >= 0xFFFFFF00u && (ipsr & 0x1FF))
+            set_exit(u, SIM_CPU_EXIT_EXC_RETURN, pc | 1u);
+        else
+            set_exit(u, SIM_CPU_EXIT_FETCH_FAULT, pc);
+        break;
+    }
+    case 1:  /* EXCP_UDEF */
+    case 17: /* EXCP_NOCP */
+        settle_count_at(u, pc);
+        set_exit(u, SIM_CPU_EXIT_UNDEF, pc);
+        break;
+    case 18: /* EXCP_INVSTATE */
+        settle_count_at(u, pc);
+        set_exit(u, SIM_CPU_EXIT_INVSTATE, pc);
+        break;
+    default:
+        simi_log(u->b, LODE_LOG_WARN, "cpu: unexpected exception %u at pc 0x%08x", intno, pc);
+        set_exit(u, SIM_CPU_EXIT_UNDEF, pc);
+        break;
+    }
+}
+
+static bool hook_wprot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                       void *user)
+{
+    (void)uc;
+    (void)type;
+    ucpu_s *u = user;
+    simi_cpu_cb_rom_write(u->b, (uint32_t)addr, (unsigned)size, (uint32_t)value);
+    u->fixup_pending = true;
+    return true; /* the store proceeds into the host buffer; the fixup restores it */
+}
+
+static void hook_watch(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                       void *user)
+{
+    (void)uc;
+    struct ucpu_wp_s *w = user;
+    simi_cpu_cb_watch(w->u->b, w->slot, (uint32_t)addr, (unsigned)size, type == UC_MEM_WRITE,
+                      (uint32_t)value);
+}
+
+static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *user)
+{
+    (void)uc;
+    ucpu_mmio_s *m = user;
+    uint32_t val = 0;
+    simi_cpu_cb_mmio_read(m->u->b, m->base + (uint32_t)offset, size, &val);
+    return val;
+}
+
+static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
+{
+    (void)uc;
+    ucpu_mmio_s *m = user;
+    simi_cpu_cb_mmio_write(m->u->b, m->base + (uint32_t)offset, size, (uint32_t)value);
+}
+
+/* ---- ops ---- */
+
+static void ucpu_free(sim_cpu_s *cpu)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (!u)
+        return;
+    if (u->uc)
+        uc_close(u->uc);
+    free(u);
+}
+
+static int ucpu_map_ram(sim_cpu_s *cpu, uint32_t base, uint32_t size, uint8_t *host, bool writable)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (u->nmaps >= UCPU_MAX_MAPS)
+        return -1;
+    uint32_t perms = UC_PROT_READ | UC_PROT_EXEC | (writable ? UC_PROT_WRITE : 0);
+    if (uc_mem_map_ptr(u->uc, base, size, perms, host) != UC_ERR_OK)
+        return -1;
+    u->maps[u->nmaps].base = base;
+    u->maps[u->nmaps].size = size;
+    u->maps[u->nmaps].host = host;
+    u->nmaps++;
+    return 0;
+}
+
+static int ucpu_map_mmio(sim_cpu_s *cpu, uint32_t base, uint64_t size)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (u->nmmio >= UCPU_MAX_MMIO)
+        return -1;
+    ucpu_mmio_s *m = &u->mmio[u->nmmio];
+    m->u = u;
+    m->base = base;
+    if (uc_mmio_map(u->uc, base, size, mmio_read_cb, m, mmio_write_cb, m) != UC_ERR_OK)
+        return -1;
+    u->nmmio++;
+    return 0;
+}
+
+static void apply_precise(ucpu_s *u, bool on)
+{
+    if (on == u->have_code_hook)
+        return;
+    if (on) {
+        uc_hook_add(u->uc, &u->h_code, UC_HOOK_CODE, (void *)hook_code, u, 1, 0);
+    } else {
+        uc_hook_del(u->uc, u->h_code);
+    }
+    u->have_code_hook = on;
+    u->precise = on;
+    uc_ctl_flush_tlb(u->uc); /* UC_CTL_TB_FLUSH: retranslate with/without the hook */
+}
+
+static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable);
+static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t len, bool enable);
+
+static void apply_reconfig(ucpu_s *u)
+{
+    if (!u->reconfig_pending)
+        return;
+    u->reconfig_pending = false;
+    for (unsigned i = 0; i < UCPU_NBP; i++)
+        apply_breakpoint(u, i, u->want_bp_addr[i], u->want_bp_on[i]);
+    for (unsigned i = 0; i < UCPU_NWP; i++)
+        apply_watchpoint(u, i, u->want_wp_addr[i], u->want_wp_len[i], u->want_wp_on[i]);
+    apply_precise(u, u->want_precise);
+}
+
+static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *executed,
+                               uint32_t *info)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    apply_reconfig(u);
+    u->limit = max_insns ? max_insns : 1;
+    u->count = 0;
+    u->blk_valid = false;
+    u->exit_set = false;
+    u->exit = SIM_CPU_EXIT_LIMIT;
+    u->exit_info = 0;
+    u->stop_req = false;
+
+    uint32_t pc = 0;
+    uc_reg_read(u->uc, UC_ARM_REG_PC, &pc);
+    u->in_run = true;
+    uc_err err = uc_emu_start(u->uc, pc | 1u, UCPU_NEVER, 0, 0);
+    u->in_run = false;
+    run_fixup(u);
+    apply_reconfig(u);
+
+    sim_cpu_exit_e why;
+    uc_reg_read(u->uc, UC_ARM_REG_PC, &pc);
+    if (err == UC_ERR_INSN_INVALID) {
+        settle_count_at(u, pc);
+        why = SIM_CPU_EXIT_UNDEF;
+        *info = pc;
+    } else if (err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT) {
+        why = SIM_CPU_EXIT_FETCH_FAULT;
+        *info = pc;
+    } else if (err != UC_ERR_OK) {
+        simi_log(u->b, LODE_LOG_ERROR, "cpu: unicorn stopped with \"%s\" at pc 0x%08x",
+                 uc_strerror(err), pc);
+        why = SIM_CPU_EXIT_ERROR;
+        *info = pc;
+    } else if (u->exit_set) {
+        why = u->exit;
+        *info = u->exit_info;
+    } else {
+        /* A run that ends by itself without a hook stopping it: WFI/WFE (EXCP_HLT). */
+        const uint8_t *p = pc >= 2 ? host_ptr(u, pc - 2, 2) : NULL;
+        uint16_t hw = p ? (uint16_t)(p[0] | (p[1] << 8)) : 0;
+        if (hw == 0xBF30 || hw == 0xBF20) {
+            settle_count_at(u, pc);
+            why = SIM_CPU_EXIT_WFI;
+        } else if (u->stop_req) {
+            why = SIM_CPU_EXIT_STOP;
+        } else {
+            why = SIM_CPU_EXIT_LIMIT;
+        }
+        *info = 0;
+    }
+    *executed = u->count;
+    return why;
+}
+
+static void ucpu_request_stop(sim_cpu_s *cpu)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    u->stop_req = true;
+}
+
+static int uc_regid(sim_reg_e reg)
+{
+    if (reg <= SIM_REG_R0 + 12)
+        return UC_ARM_REG_R0 + (int)reg;
+    if (reg >= SIM_REG_S0 && reg < SIM_REG_S0 + 32)
+        return UC_ARM_REG_S0 + (int)(reg - SIM_REG_S0);
+    switch (reg) {
+    case SIM_REG_SP: return UC_ARM_REG_SP;
+    case SIM_REG_LR: return UC_ARM_REG_LR;
+    case SIM_REG_PC: return UC_ARM_REG_PC;
+    case SIM_REG_XPSR: return UC_ARM_REG_XPSR;
+    case SIM_REG_MSP: return UC_ARM_REG_MSP;
+    case SIM_REG_PSP: return UC_ARM_REG_PSP;
+    case SIM_REG_PRIMASK: return UC_ARM_REG_PRIMASK;
+    case SIM_REG_BASEPRI: return UC_ARM_REG_BASEPRI;
+    case SIM_REG_FAULTMASK: return UC_ARM_REG_FAULTMASK;
+    case SIM_REG_CONTROL: return UC_ARM_REG_CONTROL;
+    case SIM_REG_IPSR: return UC_ARM_REG_IPSR;
+    case SIM_REG_FPSCR: return UC_ARM_REG_FPSCR;
+    default: return -1;
+    }
+}
+
+static int ucpu_reg_read(sim_cpu_s *cpu, sim_reg_e reg, uint32_t *val)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    int id = uc_regid(reg);
+    if (id < 0)
+        return -1;
+    if ((reg >= SIM_REG_S0 || reg == SIM_REG_FPSCR) && u->model != SIM_CPU_M4F)
+        return -1;
+    uint32_t v = 0;
+    if (uc_reg_read(u->uc, id, &v) != UC_ERR_OK)
+        return -1;
+    if (reg == SIM_REG_XPSR)
+        v |= 1u << 24; /* Thumb state is always set on M-profile */
+    *val = v;
+    return 0;
+}
+
+static int ucpu_reg_write(sim_cpu_s *cpu, sim_reg_e reg, uint32_t val)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    int id = uc_regid(reg);
+    if (id < 0)
+        return -1;
+    if ((reg >= SIM_REG_S0 || reg == SIM_REG_FPSCR) && u->model != SIM_CPU_M4F)
+        return -1;
+    if (reg == SIM_REG_XPSR) {
+        /* flags, then the exception number; then refresh Unicorn's cached mode */
+        uint32_t apsr = val & 0xF8000000u;
+        uint32_t ipsr = val & 0x1FFu;
+        uc_reg_write(u->uc, UC_ARM_REG_IPSR, &ipsr);
+        uc_reg_write(u->uc, UC_ARM_REG_APSR_NZCVQ, &apsr);
+        return 0;
+    }
+    if (reg == SIM_REG_PC)
+        val &= ~1u;
+    if (uc_reg_write(u->uc, id, &val) != UC_ERR_OK)
+        return -1;
+    if (reg == SIM_REG_IPSR) {
+        uint32_t apsr = 0;
+        uc_reg_read(u->uc, UC_ARM_REG_APSR_NZCVQ, &apsr);
+        uc_reg_write(u->uc, UC_ARM_REG_APSR_NZCVQ, &apsr);
+    }
+    return 0;
+}
+
+static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (!size)
+        return;
+    uc_ctl_remove_cache(u->uc, (uint64_t)base, (uint64_t)base + size);
+    memset(u->icache, 0, sizeof u->icache);
+}
+
+static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable)
+{
+    if (u->bp_on[slot] && (!enable || u->bp_addr[slot] != addr)) {
+        uc_hook_del(u->uc, u->h_bp[slot]);
+        u->bp_on[slot] = false;
+        uc_ctl_remove_cache(u->uc, u->bp_addr[slot], (uint64_t)u->bp_addr[slot] + 4);
+    }
+    if (enable && !u->bp_on[slot]) {
+        if (uc_hook_add(u->uc, &u->h_bp[slot], UC_HOOK_CODE, (void *)hook_bp, u, addr, addr) !=
+            UC_ERR_OK)
+            return -1;
+        u->bp_on[slot] = true;
+        u->bp_addr[slot] = addr;
+        uc_ctl_remove_cache(u->uc, addr, (uint64_t)addr + 4);
+    }
+    return 0;
+}
+
+static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t len, bool enable)
+{
+    if (!enable && !u->wp_on[slot])
+        return 0;
+    if (enable && u->wp_on[slot] && u->wp_addr[slot] == addr && u->wp_len[slot] == len)
+        return 0;
+    if (u->wp_on[slot]) {
+        uc_hook_del(u->uc, u->h_wp[slot]);
+        u->wp_on[slot] = false;
+    }
+    if (enable) {
+        /* Hook from the containing word so that wider accesses overlapping the range are seen;
+         * the board checks the exact overlap. */
+        uint64_t lo = addr & ~3u, hi = (uint64_t)addr + len - 1;
+        u->wp_ctx[slot].u = u;
+        u->wp_ctx[slot].slot = slot;
+        if (uc_hook_add(u->uc, &u->h_wp[slot], UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                        (void *)hook_watch, &u->wp_ctx[slot], lo, hi) != UC_ERR_OK)
+            return -1;
+        u->wp_on[slot] = true;
+        u->wp_addr[slot] = addr;
+        u->wp_len[slot] = len;
+    }
+    /* memory hooks are looked up at access time, but TBs may have inlined fast paths */
+    uc_ctl_flush_tlb(u->uc);
+    return 0;
+}
+
+static int ucpu_set_breakpoint(sim_cpu_s *cpu, unsigned slot, uint32_t addr, bool enable)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (slot >= UCPU_NBP)
+        return -1;
+    u->want_bp_on[slot] = enable;
+    u->want_bp_addr[slot] = addr & ~1u;
+    if (u->in_run) {
+        /* hooks cannot change while Unicorn runs: apply when the run returns */
+        u->reconfig_pending = true;
+        u->stop_req = true;
+        return 0;
+    }
+    return apply_breakpoint(u, slot, addr & ~1u, enable);
+}
+
+static int ucpu_set_watchpoint(sim_cpu_s *cpu, unsigned slot, uint32_t addr, uint32_t len,
+                               bool enable)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (slot >= UCPU_NWP || (enable && !len))
+        return -1;
+    u->want_wp_on[slot] = enable;
+    u->want_wp_addr[slot] = addr;
+    u->want_wp_len[slot] = len;
+    if (u->in_run) {
+        u->reconfig_pending = true;
+        u->stop_req = true;
+        return 0;
+    }
+    return apply_watchpoint(u, slot, addr, len, enable);
+}
+
+static void ucpu_set_precise(sim_cpu_s *cpu, bool on)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    if (u->in_run) {
+        u->want_precise = on;
+        u->reconfig_pending = true;
+        u->stop_req = true;
+        return;
+    }
+    u->want_precise = on;
+    apply_precise(u, on);
+}
+
+static const sim_cpu_ops_s ucpu_ops = {
+    .free = ucpu_free,
+    .map_ram = ucpu_map_ram,
+    .map_mmio = ucpu_map_mmio,
+    .run = ucpu_run,
+    .request_stop = ucpu_request_stop,
+    .reg_read = ucpu_reg_read,
+    .reg_write = ucpu_reg_write,
+    .invalidate = ucpu_invalidate,
+    .set_breakpoint = ucpu_set_breakpoint,
+    .set_watchpoint = ucpu_set_watchpoint,
+    .set_precise = ucpu_set_precise,
+};
+
+sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err, unsigned errlen)
+{
+    ucpu_s *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    u->base.ops = &ucpu_ops;
+    u->b = b;
+    u->model = model;
+    uc_err e = uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &u->uc);
+    if (e != UC_ERR_OK) {
+        snprintf(err, errlen, "unicorn: %s", uc_strerror(e));
+        free(u);
+        return NULL;
+    }
+    int cpu_model = model == SIM_CPU_M0P ? UC_CPU_ARM_CORTEX_M0
+                    : model == SIM_CPU_M3 ? UC_CPU_ARM_CORTEX_M3
+                                          : UC_CPU_ARM_CORTEX_M4;
+    e = uc_ctl_set_cpu_model(u->uc, cpu_model);
+    if (e == UC_ERR_OK)
+        e = uc_hook_add(u->uc, &u->h_intr, UC_HOOK_INTR, (void *)hook_intr, u, 1, 0);
+    if (e == UC_ERR_OK)
+        e = uc_hook_add(u->uc, &u->h_block, UC_HOOK_BLOCK, (void *)hook_block, u, 1, 0);
+    if (e == UC_ERR_OK)
+        e = uc_hook_add(u->uc, &u->h_wprot, UC_HOOK_MEM_WRITE_PROT, (void *)hook_wprot, u, 1, 0);
+    if (e != UC_ERR_OK) {
+        snprintf(err, errlen, "unicorn: %s", uc_strerror(e));
+        uc_close(u->uc);
+        free(u);
+        return NULL;
+    }
+    return &u->base;
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/* Image container, segment builder, raw binaries, format detection and file loading. */
+#include "image/imagei.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/error.h"
+
+/* ---- segment builder ------------------------------------------------------------------- */
+
+void lodei_imgbuild_init(lodei_imgbuild_s *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void lodei_imgbuild_free(lodei_imgbuild_s *b)
+{
+    if (!b)
+        return;
+    free(b->arena);
+    free(b->pieces);
+    memset(b, 0, sizeof *b);
+}
+
+int lodei_imgbuild_reserve(lodei_imgbuild_s *b, uint64_t bytes)
+{
+    uint64_t need = (uint64_t)b->arena_len + bytes;
+    if (need > LODE_IMAGE_MAX_BYTES)
+        return LODE_E_NOMEM;
+    if (need <= b->arena_cap)
+        return LODE_OK;
+    uint64_t cap = b->arena_cap ? b->arena_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    if (cap > LODE_IMAGE_MAX_BYTES)
+        cap = LODE_IMAGE_MAX_BYTES;
+    uint8_t *p = realloc(b->arena, (size_t)cap);
+    if (!p)
+        return LODE_E_NOMEM;
+    b->arena = p;
+    b->arena_cap = (size_t)cap;
+    return LODE_OK;
+}
+
+int lodei_imgbuild_add(lodei_imgbuild_s *b, uint32_t addr, const uint8_t *data, uint32_t len,
+                       uint32_t tag)
+{
+    if (len == 0)
+        return LODE_OK;
+    int err = lodei_imgbuild_reserve(b, len);
+    if (err)
+        return err;
+    lodei_piece_s *last = b->npieces ? &b->pieces[b->npieces - 1] : NULL;
+    if (last && (uint64_t)last->addr + last->len == addr &&
+        (uint64_t)last->off + last->len == b->arena_len) {
+        last->len += len; /* cannot overflow: the arena is capped far below 4 GiB */
+    } else {
+        if (b->npieces >= LODE_IMAGE_MAX_PIECES)
+            return LODE_E_NOMEM;
+        if (b->npieces == b->pieces_cap) {
+            size_t cap = b->pieces_cap ? b->pieces_cap * 2 : 16;
+            if (cap > LODE_IMAGE_MAX_PIECES)
+                cap = LODE_IMAGE_MAX_PIECES;
+            lodei_piece_s *p = realloc(b->pieces, cap * sizeof *p);
+            if (!p)
+                return LODE_E_NOMEM;
+            b->pieces = p;
+            b->pieces_cap = cap;
+        }
+        lodei_piece_s *n = &b->pieces[b->npieces++];
+        n->addr = addr;
+        n->len = len;
+        n->off = (uint32_t)b->arena_len;
+        n->tag = tag;
+    }
+    memcpy(b->arena + b->arena_len, data, len);
+    b->arena_len += len;
+    return LODE_OK;
+}
+
+static int piece_cmp(const void *a, const void *b)
+{
+    const lodei_piece_s *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    if (x->off != y->off) /* file order among equal addresses: deterministic messages */
+        return x->off < y->off ? -1 : 1;
+    return 0;
+}
+
+int lodei_imgbuild_finish(lodei_imgbuild_s *b, lode_image_s *img, lodei_piece_s *first,
+                          lodei_piece_s *second)
+{
+    size_t n = b->npieces;
+    if (n == 0)
+        return LODE_OK;
+    qsort(b->pieces, n, sizeof b->pieces[0], piece_cmp);
+
+    /* Sorted and, so far, disjoint: the previous piece has the highest end, so comparing
+     * neighbours finds the first overlap. */
+    size_t nsegs = 1;
+    for (size_t i = 1; i < n; i++) {
+        const lodei_piece_s *p = &b->pieces[i - 1], *c = &b->pieces[i];
+        uint64_t pend = (uint64_t)p->addr + p->len;
+        if (pend > c->addr) {
+            *first = *p;
+            *second = *c;
+            return LODE_E_FORMAT;
+        }
+        if (pend != c->addr)
+            nsegs++;
+    }
+
+    lode_segment_s *segs = calloc(nsegs, sizeof *segs);
+    if (!segs)
+        return LODE_E_NOMEM;
+    size_t s = 0, i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        uint64_t total = b->pieces[i].len;
+        while (j < n && (uint64_t)b->pieces[j - 1].addr + b->pieces[j - 1].len == b->pieces[j].addr)
+            total += b->pieces[j++].len;
+        uint8_t *data = malloc((size_t)total);
+        if (!data) {
+            for (size_t k = 0; k < s; k++)
+                free(segs[k].data);
+            free(segs);
+            return LODE_E_NOMEM;
+        }
+        size_t pos = 0;
+        for (size_t k = i; k < j; k++) {
+            memcpy(data + pos, b->arena + b->pieces[k].off, b->pieces[k].len);
+            pos += b->pieces[k].len;
+        }
+        segs[s].addr = b->pieces[i].addr;
+        segs[s].len = (uint32_t)total;
+        segs[s].data = data;
+        s++;
+        i = j;
+    }
+    img->segs = segs;
+    img->nsegs = nsegs;
+    return LODE_OK;
+}
+
+/* ---- the image ------------------------------------------------------------------------- */
+
+lode_image_s *lodei_image_new(void)
+{
+    return calloc(1, sizeof(lode_image_s));
+}
+
+void lode_image_free(lode_image_s *img)
+{
+    if (!img)
+        return;
+    for (size_t i = 0; i < img->nsegs; i++)
+        free(img->segs[i].data);
+    free(img->segs);
+    for (size_t i = 0; i < img->nsyms; i++)
+        free(img->syms[i].name);
+    free(img->syms);
+    free(img);
+}
+
+const lode_symbol_s *lode_image_find_symbol(const lode_image_s *img, const char *name)
+{
+    if (!img || !name)
+        return NULL;
+    const lode_symbol_s *local = NULL;
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const lode_symbol_s *s = &img->syms[i];
+        if (strcmp(s->name, name) != 0)
+            continue;
+        if (s->bind != LODE_STB_LOCAL)
+            return s;
+        if (!local)
+            local = s;
+    }
+    return local;
+}
+
+const lode_segment_s *lode_image_find_segment(const lode_image_s *img, uint32_t addr)
+{
+    if (!img)
+        return NULL;
+    size_t lo = 0, hi = img->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const lode_segment_s *s = &img->segs[mid];
+        if (addr < s->addr)
+            hi = mid;
+        else if ((uint64_t)addr >= (uint64_t)s->addr + s->len)
+            lo = mid + 1;
+        else
+            return s;
+    }
+    return NULL;
+}
+
+size_t lode_image_total_bytes(const lode_image_s *img)
+{
+    size_t total = 0;
+    if (!img)
+        return 0;
+    for (size_t i = 0; i < img->nsegs; i++)
+        total += img->segs[i].len;
+    return total;
+}
+
+const char *lode_image_format_name(lode_image_format_e fmt)
+{
+    switch (fmt) {
+    case LODE_IMAGE_AUTO: return "auto";
+    case LODE_IMAGE_ELF: return "elf";
+    case LODE_IMAGE_IHEX: return "ihex";
+    case LODE_IMAGE_BIN: return "bin";
+    default: return "?";
+    }
+}
+
+lode_image_format_e lode_image_detect_format(const uint8_t *buf, size_t len)
+{
+    if (!buf)
+        return LODE_IMAGE_BIN;
+    if (len >= 4 && buf[0] == 0x7f && buf[1] == 'E' && buf[2] == 'L' && buf[3] == 'F')
+        return LODE_IMAGE_ELF;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = buf[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
+            continue;
+        return c == ':' ? LODE_IMAGE_IHEX : LODE_IMAGE_BIN;
+    }
+    return LODE_IMAGE_BIN;
+}
+
+/* ---- raw binary ------------------------------------------------------------------------ */
+
+static int bin_parse(const uint8_t *buf, size_t len, uint32_t base, const char *name,
+                     const lode_log_s *log, lode_image_s **out)
+{
+    if (!out || (!buf && len)) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: no buffer or output given", name);
+        return LODE_E_INVALID_ARG;
+    }
+    if (len > LODE_IMAGE_MAX_BYTES) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                 "%s: %zu bytes is more than the %u MiB image limit: split the image", name, len,
+                 LODE_IMAGE_MAX_BYTES >> 20);
+        return LODE_E_NOMEM;
+    }
+    if ((uint64_t)base + len > 0x100000000ull) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                 "%s: %zu bytes at base 0x%08x run past the end of the 32-bit address space: "
+                 "check the base address",
+                 name, len, (unsigned)base);
+        return LODE_E_RANGE;
+    }
+    lode_image_s *img = lodei_image_new();
+    if (!img)
+        goto nomem;
+    if (len) {
+        img->segs = calloc(1, sizeof *img->segs);
+        if (!img->segs)
+            goto nomem;
+        img->segs[0].data = malloc(len);
+        if (!img->segs[0].data)
+            goto nomem;
+        memcpy(img->segs[0].data, buf, len);
+        img->segs[0].addr = base;
+        img->segs[0].len = (uint32_t)len;
+        img->nsegs = 1;
+    }
+    *out = img;
+    return LODE_OK;
+nomem:
+    if (img)
+        free(img->segs);
+    free(img);
+    lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: out of memory", name);
+    return LODE_E_NOMEM;
+}
+
+int lode_image_from_bin(const uint8_t *buf, size_t len, uint32_t base, lode_image_s **out)
+{
+    return bin_parse(buf, len, base, "binary image", NULL, out);
+}
+
+/* ---- any format ------------------------------------------------------------------------ */
+
+int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, const char *name,
+                     uint32_t base, bool base_given, const lode_log_s *log, lode_image_s **out)
+{
+    if (!name)
+        name = "image";
+    if (fmt == LODE_IMAGE_AUTO)
+        fmt = lode_image_detect_format(buf, len);
+    switch (fmt) {
+    case LODE_IMAGE_ELF:
+        return lodei_image_parse_elf(buf, len, name, log, out);
+    case LODE_IMAGE_IHEX:
+        return lodei_image_parse_ihex((const char *)buf, len, name, log, out);
+    case LODE_IMAGE_BIN:
+        if (!base_given) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                     "%s: not an ELF or Intel HEX file, and a raw binary needs a base address: "
+                     "give the address to load it at (e.g. 0x08000000)",
+                     name);
+            return LODE_E_INVALID_ARG;
+        }
+        return bin_parse(buf, len, base, name, log, out);
+    default:
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: unknown image format %d", name,
+                 (int)fmt);
+        return LODE_E_INVALID_ARG;
+    }
+}
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+static const char *errno_text(int e)
+{
+    /* strerror() is not thread-safe; the usual cases are spelled out here. */
+    switch (e) {
+    case ENOENT: return "no such file or directory";
+    case EACCES: return "permission denied";
+    case EPERM: return "operation not permitted";
+    case EISDIR: return "is a directory";
+    case ENOTDIR: return "a path component is not a directory";
+    case ENAMETOOLONG: return "file name too long";
+    case ELOOP: return "too many symbolic links";
+    case EMFILE:
+    case ENFILE: return "too many open files";
+    case ENOMEM: return "out of memory";
+    case EIO: return "input/output error";
+    default: return "I/O error";
+    }
+}
+
+static int errno_to_err(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR: return LODE_E_NO_DEVICE;
+    case EACCES:
+    case EPERM: return LODE_E_ACCESS;
+    case ENOMEM: return LODE_E_NOMEM;
+    default: return LODE_E_IO;
+    }
+}
+
+int lode_image_load_file(const char *path, lode_image_format_e fmt, uint32_t base,
+                         bool base_given, const lode_log_s *log, lode_image_s **out)
+{
+    int err = LODE_OK;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = NULL;
+
+    if (!path || !out) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "image: no file name or output given");
+        return LODE_E_INVALID_ARG;
+    }
+    errno = 0;
+    f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: cannot open: %s: check the path",
+                 path, errno_text(e));
+        return errno_to_err(e);
+    }
+    /* Read in growing chunks (works for pipes too), refusing anything over the limit. */
+    for (;;) {
+        if (len == cap) {
+            if (cap > LODE_IMAGE_MAX_FILE) {
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                         "%s: file is larger than %u MiB: this is not a microcontroller image",
+                         path, LODE_IMAGE_MAX_FILE >> 20);
+                err = LODE_E_NOMEM;
+                goto out;
+            }
+            size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > (size_t)LODE_IMAGE_MAX_FILE + 1)
+                ncap = (size_t)LODE_IMAGE_MAX_FILE + 1;
+            uint8_t *p = realloc(buf, ncap);
+            if (!p) {
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: out of memory", path);
+                err = LODE_E_NOMEM;
+                goto out;
+            }
+            buf = p;
+            cap = ncap;
+        }
+        errno = 0;
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                int e = errno;
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: cannot read: %s", path,
+                         errno_text(e));
+                err = errno_to_err(e);
+                goto out;
+            }
+            break;
+        }
+        if (len > LODE_IMAGE_MAX_FILE) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                     "%s: file is larger than %u MiB: this is not a microcontroller image", path,
+                     LODE_IMAGE_MAX_FILE >> 20);
+            err = LODE_E_NOMEM;
+            goto out;
+        }
+    }
+    if (len == 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
+                 "%s: file is empty: rebuild the firmware or check the path", path);
+        err = LODE_E_FORMAT;
+        goto out;
+    }
+    err = lode_image_parse(buf, len, fmt, path, base, base_given, log, out);
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    return err;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to src/image/: the segment builder shared by the ELF, HEX and BIN readers. */
+#ifndef LODE_IMAGEI_H
+#define LODE_IMAGEI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/image.h"
+
+/* One piece of data as the parser saw it. `tag` is the parser's label for messages (ELF:
+ * program header index, HEX: line number). The bytes live in the builder's arena at `off`. */
+typedef struct lodei_piece_s {
+    uint32_t addr;
+    uint32_t len;
+    uint32_t off;
+    uint32_t tag;
+} lodei_piece_s;
+
+/* Collects pieces in file order into one append-only, bounded arena. A piece that continues
+ * the previous one (next address) is appended to it, so the usual in-order file costs one
+ * piece per contiguous region. */
+typedef struct lodei_imgbuild_s {
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    lodei_piece_s *pieces;
+    size_t npieces, pieces_cap;
+} lodei_imgbuild_s;
+
+void lodei_imgbuild_init(lodei_imgbuild_s *b);
+void lodei_imgbuild_free(lodei_imgbuild_s *b);
+/* Make room for `bytes` more arena bytes at once. LODE_E_NOMEM past LODE_IMAGE_MAX_BYTES. */
+int lodei_imgbuild_reserve(lodei_imgbuild_s *b, uint64_t bytes);
+/* Append len bytes for address addr. The caller has checked addr + len <= 2^32.
+ * LODE_E_NOMEM: out of memory, or LODE_IMAGE_MAX_BYTES / LODE_IMAGE_MAX_PIECES reached. */
+int lodei_imgbuild_add(lodei_imgbuild_s *b, uint32_t addr, const uint8_t *data, uint32_t len,
+                       uint32_t tag);
+/* Sort, check for overlaps, merge adjacent pieces and store the segments in img (whose segs
+ * must be empty). On overlap returns LODE_E_FORMAT and copies the two pieces that overlap into
+ * *first / *second (first starts at the lower or equal address). LODE_E_NOMEM on allocation
+ * failure. */
+int lodei_imgbuild_finish(lodei_imgbuild_s *b, lode_image_s *img, lodei_piece_s *first,
+                          lodei_piece_s *second);
+
+/* A zeroed image, or NULL. */
+lode_image_s *lodei_image_new(void);
+
+int lodei_image_parse_elf(const uint8_t *buf, size_t len, const char *name,
+                          const lode_log_s *log, lode_image_s **out);
+int lodei_image_parse_ihex(const char *text, size_t len, const char *name,
+                           const lode_log_s *log, lode_image_s **out);
+
+#endif
