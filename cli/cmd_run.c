@@ -25,16 +25,6 @@ static void uart_out(void *user, const char *port, const uint8_t *data, size_t l
     fflush(r->uart_stderr ? stderr : stdout);
 }
 
-static int sh_mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    return lode_sim_mem_read(((run_s *)ctx)->sim, addr, buf, len);
-}
-
-static int sh_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    return lode_sim_mem_write(((run_s *)ctx)->sim, addr, buf, len);
-}
-
 static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
 {
     (void)ctx;
@@ -49,8 +39,6 @@ static long sh_console_read(void *ctx, uint8_t *buf, size_t len)
     ssize_t n = read(0, buf, len);
     return n < 0 ? -1 : (long)n;
 }
-
-static uint64_t sh_time_us(void *ctx) { return lode_sim_now(((run_s *)ctx)->sim) / 1000000u; }
 
 static void run_usage(FILE *f)
 {
@@ -137,75 +125,41 @@ int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv)
         lode_sim_free(r.sim);
         return cli_exit_for_error(rc);
     }
-    lode_semihost_io_s io = {.mem_read = sh_mem_read, .mem_write = sh_mem_write,
+    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
                              .console_write = sh_console_write, .console_read = sh_console_read,
-                             .time_us = sh_time_us, .ctx = &r};
+                             .time_us = lode_sim_sh_time_us, .ctx = r.sim};
     lode_semihost_s *sh = NULL;
     rc = lode_semihost_new(&io, cmdline, &sh);
     if (rc != LODE_OK) {
         lode_sim_free(r.sim);
         return LODE_EXIT_SOFTWARE;
     }
-    /* attach as a debugger would: debug enabled, so BKPT halts instead of faulting */
-    lode_sim_write32(r.sim, 0xE000EDF0u, 0xA05F0001u);
-
     uint64_t limit = (uint64_t)(timeout_s * 1e12);
-    int exit_code = -1;
     int result = LODE_EXIT_OK;
     clock_t c0 = clock();
-    for (;;) {
-        uint64_t now = lode_sim_now(r.sim);
-        if (now >= limit) {
-            fprintf(stderr, "lode run: the firmware did not exit within %.3g s of simulated time: "
-                            "raise --timeout or check that it calls SYS_EXIT\n", timeout_s);
-            result = LODE_EXIT_TIMEOUT;
-            break;
-        }
-        uint64_t slice = limit - now < 100000000000ull ? limit - now : 100000000000ull;
-        lode_sim_stop_e st = lode_sim_run(r.sim, slice);
-        if (st == LODE_SIM_STOP_BUDGET)
-            continue;
-        if (st == LODE_SIM_STOP_LOCKUP || st == LODE_SIM_STOP_ERROR) {
-            uint32_t pc = 0;
-            lode_sim_reg_read(r.sim, 15, &pc);
-            fprintf(stderr, "lode run: the core %s (pc 0x%08x): the firmware faulted inside a fault "
-                            "handler; run with -v for the simulator's log\n",
-                    st == LODE_SIM_STOP_LOCKUP ? "locked up" : "stopped with an emulator error", pc);
-            result = LODE_EXIT_TARGET;
-            break;
-        }
-        /* halted: a semihosting call? (BKPT 0xAB at PC) */
-        uint32_t pc = 0, r0 = 0, r1 = 0, dfsr = 0;
-        uint8_t insn[2] = {0};
-        lode_sim_reg_read(r.sim, 15, &pc);
-        lode_sim_read32(r.sim, 0xE000ED30u, &dfsr);
-        lode_sim_mem_read(r.sim, pc, insn, 2);
-        if (!(dfsr & 2) || insn[0] != 0xAB || insn[1] != 0xBE) {
-            fprintf(stderr, "lode run: the core halted at pc 0x%08x (DFSR 0x%08x) without exiting\n", pc, dfsr);
-            result = LODE_EXIT_TARGET;
-            break;
-        }
-        lode_sim_reg_read(r.sim, 0, &r0);
-        lode_sim_reg_read(r.sim, 1, &r1);
-        bool exited = false;
-        int code = 0;
-        uint32_t res = 0;
-        rc = lode_semihost_call(sh, r0, r1, &res, &exited, &code);
-        if (rc != LODE_OK) {
-            fprintf(stderr, "lode run: semihosting call 0x%02x at pc 0x%08x has a bad parameter "
-                            "block (0x%08x): %s\n", r0, pc, r1, lode_strerror(rc));
-            result = LODE_EXIT_TARGET;
-            break;
-        }
-        if (exited) {
-            exit_code = code & 0xFF;
-            break;
-        }
-        lode_sim_reg_write(r.sim, 0, res);
-        lode_sim_reg_write(r.sim, 15, pc + 2);
-        lode_sim_write32(r.sim, 0xE000ED30u, 0x1Fu);      /* clear DFSR */
-        lode_sim_write32(r.sim, 0xE000EDF0u, 0xA05F0001u); /* resume */
+    lode_sim_program_result_s res;
+    rc = lode_sim_run_program(r.sim, sh, limit, &res);
+    if (rc == LODE_E_TIMEOUT) {
+        fprintf(stderr, "lode run: the firmware did not exit within %.3g s of simulated time "
+                        "(pc 0x%08x): raise --timeout or check that it calls SYS_EXIT\n",
+                timeout_s, res.pc);
+        result = LODE_EXIT_TIMEOUT;
+    } else if (rc == LODE_E_STATE && res.stop == LODE_SIM_STOP_HALTED) {
+        fprintf(stderr, "lode run: the core halted at pc 0x%08x (DFSR 0x%08x) without exiting\n",
+                res.pc, res.dfsr);
+        result = LODE_EXIT_TARGET;
+    } else if (rc == LODE_E_STATE) {
+        fprintf(stderr, "lode run: the core %s at pc 0x%08x: the firmware faulted inside a fault "
+                        "handler; run with -v for the simulator's log\n",
+                res.stop == LODE_SIM_STOP_LOCKUP ? "locked up" : "stopped with an emulator error",
+                res.pc);
+        result = LODE_EXIT_TARGET;
+    } else if (rc != LODE_OK) {
+        fprintf(stderr, "lode run: a semihosting call at pc 0x%08x has a bad parameter block: %s\n",
+                res.pc, lode_strerror(rc));
+        result = LODE_EXIT_TARGET;
     }
+    int exit_code = res.exited ? (res.exit_code & 0xFF) : -1;
     double host_s = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (stats) {
         uint64_t n = lode_sim_instructions(r.sim);

@@ -18,7 +18,8 @@ int cli_exit_for_error(int err)
 {
     switch (err) {
     case LODE_OK: return LODE_EXIT_OK;
-    case LODE_E_FORMAT: return LODE_EXIT_DATAERR;
+    case LODE_E_FORMAT:
+    case LODE_E_RANGE: return LODE_EXIT_DATAERR;
     case LODE_E_NO_DEVICE: return LODE_EXIT_UNAVAILABLE;
     case LODE_E_IO: return LODE_EXIT_NOINPUT;
     case LODE_E_INVALID_ARG: return LODE_EXIT_USAGE;

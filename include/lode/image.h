@@ -59,7 +59,7 @@ typedef struct lode_image_s {
     lode_symbol_s *syms;  /* in symbol-table order; only named, defined NOTYPE/OBJECT/FUNC */
     size_t nsyms;
     uint32_t entry;       /* ELF e_entry, HEX start address record (type 03 or 05) */
-    bool has_entry;
+    bool has_entry;       /* false: HEX without a start record, ELF with e_entry == 0 */
 } lode_image_s;
 
 typedef enum lode_image_format_e {

@@ -950,7 +950,8 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
         free(sim);
         return LODE_E_IO;
     }
-    sim_swdp_config_s dc = {.dpidr = chip->dpidr, .ap_idr = 0x24770011u, .rom_base = 0xE00FF003u};
+    sim_swdp_config_s dc = {.dpidr = chip->dpidr, .ap_idr = 0x24770011u, .rom_base = 0xE00FF003u,
+                            .swj = chip->swj};
     b->dp = simi_swdp_new(b, &dc);
     if (!b->dp) {
         free_board(b);
@@ -999,9 +1000,11 @@ int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t le
     while (done < len) {
         uint32_t a = addr + (uint32_t)done;
         sim_region_s *r = find_region(b, a);
-        if (!r || (r->kind != SIM_RK_RAM && r->kind != SIM_RK_FLASH)) {
+        /* only the arrays' own addresses: a boot alias is not where images are linked */
+        if (!r || (r->kind != SIM_RK_RAM && r->kind != SIM_RK_FLASH) ||
+            (r->kind == SIM_RK_FLASH && r->base != r->nor->base)) {
             simi_log(b, LODE_LOG_ERROR,
-                     "sim: image data at 0x%08x is outside the %s's flash and RAM", a, b->chip->name);
+                     "image data at 0x%08x is outside the %s's flash and RAM: is the image linked for this chip? (choose it with --chip)", a, b->chip->name);
             return LODE_E_RANGE;
         }
         uint32_t off = a - r->base;
@@ -1011,10 +1014,7 @@ int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t le
         if (r->kind == SIM_RK_RAM) {
             memcpy(r->mem + off, data + done, n);
         } else {
-            uint32_t noff = (r->base - r->nor->base) + off;
-            if (r->base != r->nor->base)
-                noff = off; /* alias maps the same array from offset 0 */
-            simi_nor_program(b, r->nor, noff, data + done, (uint32_t)n);
+            simi_nor_program(b, r->nor, off, data + done, (uint32_t)n);
         }
         done += n;
     }

@@ -1038,7 +1038,7 @@ static void f1_reset(void *ctx)
     timer_cancel(b, &c->op_timer);
     c->op = F1_OP_NONE;
     c->busy_until = 0;
-    c->acr = 0x30u & 0x1Fu; /* reset 0x00000030: PRFTBE=1 (PRFTBS read back from it) */
+    c->acr = 1u << 4; /* reset 0x00000030: PRFTBE=1 (PRFTBS is read back from it) */
     c->sr = 0;
     c->cr = CR_LOCK;
     c->ar = 0;
@@ -1136,10 +1136,8 @@ static int f1_build(sim_board_s *b, const sim_chip_desc_s *desc)
 
     /* The FPEC periph owns c (frees it); every other periph borrows it. */
     int rc = simi_add_periph(b, "FLASH", F1_FPEC_BASE, 0x400, &fpec_ops, c);
-    if (rc != 0) {
-        free(c);
-        return rc;
-    }
+    if (rc != 0)
+        return rc; /* the board already released c through fpec_ops.free */
     simi_set_flashctl(b, c->flash, &fpec_flashctl, c);
     rc |= simi_add_ram(b, "sram", F1_SRAM_BASE, F1_SRAM_SIZE);
     rc |= simi_add_periph(b, "sysmem", F1_SYSMEM_BASE, F1_SYSMEM_SIZE, &sysmem_ops, c);
@@ -1153,10 +1151,8 @@ static int f1_build(sim_board_s *b, const sim_chip_desc_s *desc)
             return -1;
         gc->c = c;
         gc->idx = i;
-        if (simi_add_periph(b, gname[i], F1_GPIOA_BASE + 0x400u * i, 0x400, &gpio_ops, gc) != 0) {
-            free(gc);
-            rc = -1;
-        }
+        if (simi_add_periph(b, gname[i], F1_GPIOA_BASE + 0x400u * i, 0x400, &gpio_ops, gc) != 0)
+            rc = -1; /* gc released by the board through gpio_ops.free */
     }
     rc |= simi_add_periph(b, "USART1", F1_USART1_BASE, 0x400, &usart_ops, c);
     rc |= simi_add_periph(b, "DBGMCU", F1_DBGMCU_BASE, 0x1000, &dbgmcu_ops, c);

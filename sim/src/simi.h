@@ -146,6 +146,7 @@ typedef struct sim_chip_desc_s {
     uint32_t dpidr;       /* SW-DP DPIDR */
     uint32_t nvic_irqs;   /* external interrupt lines */
     uint8_t prio_bits;    /* implemented priority bits (0 = 4 on M3/M4, 2 on M0+) */
+    bool swj;             /* SWJ-DP (starts in JTAG, needs JTAG-to-SWD) rather than SW-DP only */
     /* builds memories and peripherals on the board */
     int (*build)(sim_board_s *b, const struct sim_chip_desc_s *desc);
 } sim_chip_desc_s;

@@ -2,9 +2,9 @@
 /* ADIv5 SW-DP (DPv1) + AHB MEM-AP at the transfer level. See swdp.h for the interface.
  *
  * Written from ARM IHI 0031 (ADIv5.2): part B (debug port: B2.2 register descriptions,
- * chapter B4 SW-DP and the SWD protocol, chapter B5 SWJ-DP), part C (MEM-AP, chapter C2),
- * and the Cortex-M3/M4 TRMs for the AHB-AP reset values. Where the architecture leaves a
- * choice to the implementation, the comment at that spot says what this model does.
+ * chapter B4 SW-DP and the SWD protocol, chapter B5 SWJ-DP) and part C (MEM-AP, chapter
+ * C2); AHB-AP details (IDR, CSW fields) from the Cortex-M3/M4 TRMs. Where the architecture
+ * leaves a choice to the implementation, the decisions below say what this model does.
  *
  * Decisions in one place:
  *  1. Reset/lockout (B4, "line reset" / "protocol error"): after power-on an SW-DP-only part
@@ -25,14 +25,15 @@
  *     one of the writes failed.
  *  6. AP access with the debug domain powered down (CDBGPWRUPACK = 0): ADIv5.2 (B2.3, power
  *     control requirements and operation) says a debugger must not start AP transactions
- *     before the ACK and does not define a response. This model answers FAULT and sets STICKYERR, so the
- *     usual "FAULT -> read CTRL/STAT -> clear via ABORT" recovery sees why. The AP
+ *     before the ACK and does not define a response. This model answers FAULT and sets
+ *     STICKYERR, so the usual "FAULT -> read CTRL/STAT -> clear via ABORT" recovery sees
+ *     why (and "FAULT means a sticky flag is set" stays true). The AP
  *     registers keep their values across a debug power-down (on Cortex-M the AHB-AP is in
  *     the always-on part of the DAP). Only CDBGPWRUPACK gates AP access; the system domain
  *     of a running MCU is always up.
  *  7. Power ACKs follow their REQs at once (CSYSPWRUP, CDBGPWRUP, CDBGRST); CDBGRSTREQ has
  *     no other effect (Cortex-M parts do not reset anything on it).
- *  8. Posted AP reads (B4 "AP reads are posted", B2.2.7 RDBUFF): an AP read returns the
+ *  8. Posted AP reads (B4 read operations, B2.2.7 RDBUFF): an AP read returns the
  *     result of the previous AP read (0 after reset: "UNKNOWN") and starts a new one whose
  *     result goes to RDBUFF. An RDBUFF read returns that result without an AP access and
  *     may be repeated. After an AP or DP write the architecture makes RDBUFF UNKNOWN; this
@@ -53,7 +54,10 @@
  * 10. APs other than 0 do not exist: all their registers read 0 (IDR 0 = no AP) and
  *     writes are ignored, with an OK response.
  * 11. Write-data parity errors cannot occur at this level; simi_swdp_inject_wdata_parity
- *     simulates one: the write is dropped and WDATAERR set (B2.2.2). */
+ *     simulates one: the write is dropped and WDATAERR set (B2.2.2).
+ * 12. Pushed verify / pushed compare (B2.2.2 TRNMODE, MASKLANE) are implemented unless
+ *     DPIDR.MIN is set (then TRNMODE, MASKLANE and TRNCNT are RAZ/WI). TRNCNT is stored
+ *     only. SELECT, DLCR and the sticky flags survive a line reset. */
 #include "swdp.h"
 
 #include <stdlib.h>
@@ -106,7 +110,9 @@
 #define CSW_DEVICEEN (1u << 6)     /* DbgStatus: AHB transfers permitted, always on Cortex-M */
 #define CSW_PROT (0x7Fu << 24)     /* HPROT / MasterType, kept as written */
 #define CSW_WRITABLE (CSW_PROT | CSW_ADDRINC_SINGLE | CSW_SIZE) /* AddrInc bit 5: RAZ/WI */
-#define CSW_RESET 0x23000040u      /* MasterType=debug, HPROT privileged data, DeviceEn */
+/* Reset value: MasterType=debug, HPROT privileged data access, DeviceEn, Size=byte; the
+ * value a Cortex-M4 AHB-AP reports before a debugger has written CSW. */
+#define CSW_RESET 0x23000040u
 
 #define AP_CSW 0x00u
 #define AP_TAR 0x04u

@@ -61,7 +61,7 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static int fail(const elf_ctx_s *c, int err, const char *fmt, ...)
 {
-    if (!c->log || !c->log->fn || c->log->max_level < LODE_LOG_ERROR)
+    if (!c->log || !c->log->fn)
         return err;
     char msg[384];
     va_list ap;
@@ -265,7 +265,7 @@ int lodei_image_parse_elf(const uint8_t *buf, size_t len, const char *name,
     lode_image_s *img = NULL;
     int err = LODE_OK;
 
-    lodei_imgbuild_init(&b);
+    lodei_imgbuild_init(&b, false); /* one piece per program header, for messages */
     if (!out || (!buf && len))
         return fail(c, LODE_E_INVALID_ARG, "no buffer or output given");
     if (len < 4 || buf[0] != 0x7f || buf[1] != 'E' || buf[2] != 'L' || buf[3] != 'F')
@@ -428,7 +428,7 @@ int lodei_image_parse_elf(const uint8_t *buf, size_t len, const char *name,
     if (err)
         goto out;
     img->entry = e_entry;
-    img->has_entry = true;
+    img->has_entry = e_entry != 0; /* gABI: zero means the file has no entry point */
     *out = img;
     return LODE_OK;
 out:

@@ -34,7 +34,7 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static int fail(const ihex_ctx_s *c, int err, const char *fmt, ...)
 {
-    if (!c->log || !c->log->fn || c->log->max_level < LODE_LOG_ERROR)
+    if (!c->log || !c->log->fn)
         return err;
     char msg[384];
     va_list ap;
@@ -156,7 +156,7 @@ int lodei_image_parse_ihex(const char *text, size_t len, const char *name,
     bool eof = false;
     int err = LODE_OK;
 
-    lodei_imgbuild_init(&b);
+    lodei_imgbuild_init(&b, true);
     if (!out || (!text && len))
         return fail(c, LODE_E_INVALID_ARG, "no text or output given");
     img = lodei_image_new();

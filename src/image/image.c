@@ -11,9 +11,10 @@
 
 /* ---- segment builder ------------------------------------------------------------------- */
 
-void lodei_imgbuild_init(lodei_imgbuild_s *b)
+void lodei_imgbuild_init(lodei_imgbuild_s *b, bool coalesce)
 {
     memset(b, 0, sizeof *b);
+    b->coalesce = coalesce;
 }
 
 void lodei_imgbuild_free(lodei_imgbuild_s *b)
@@ -54,7 +55,7 @@ int lodei_imgbuild_add(lodei_imgbuild_s *b, uint32_t addr, const uint8_t *data, 
     if (err)
         return err;
     lodei_piece_s *last = b->npieces ? &b->pieces[b->npieces - 1] : NULL;
-    if (last && (uint64_t)last->addr + last->len == addr &&
+    if (last && b->coalesce && (uint64_t)last->addr + last->len == addr &&
         (uint64_t)last->off + last->len == b->arena_len) {
         last->len += len; /* cannot overflow: the arena is capped far below 4 GiB */
     } else {

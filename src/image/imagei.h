@@ -3,6 +3,7 @@
 #ifndef LODE_IMAGEI_H
 #define LODE_IMAGEI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,17 +18,18 @@ typedef struct lodei_piece_s {
     uint32_t tag;
 } lodei_piece_s;
 
-/* Collects pieces in file order into one append-only, bounded arena. A piece that continues
- * the previous one (next address) is appended to it, so the usual in-order file costs one
- * piece per contiguous region. */
+/* Collects pieces in file order into one append-only, bounded arena. With `coalesce`, a piece
+ * that continues the previous one (next address) is appended to it, so an in-order HEX file
+ * costs one piece per contiguous region (the merged piece keeps the first piece's tag). */
 typedef struct lodei_imgbuild_s {
     uint8_t *arena;
     size_t arena_len, arena_cap;
     lodei_piece_s *pieces;
     size_t npieces, pieces_cap;
+    bool coalesce;
 } lodei_imgbuild_s;
 
-void lodei_imgbuild_init(lodei_imgbuild_s *b);
+void lodei_imgbuild_init(lodei_imgbuild_s *b, bool coalesce);
 void lodei_imgbuild_free(lodei_imgbuild_s *b);
 /* Make room for `bytes` more arena bytes at once. LODE_E_NOMEM past LODE_IMAGE_MAX_BYTES. */
 int lodei_imgbuild_reserve(lodei_imgbuild_s *b, uint64_t bytes);

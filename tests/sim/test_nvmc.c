@@ -231,11 +231,14 @@ static void test_power_loss_during_erase(void)
     halt(s);
     CHECK_EQ(rd(s, N_CONFIG), 0); /* reset happened */
     CHECK_EQ(lode_sim_mem_read(s, 9 * PAGE, now, PAGE), LODE_OK);
-    unsigned bad = 0;
-    for (unsigned i = 0; i < PAGE; i++)
+    unsigned bad = 0, changed = 0;
+    for (unsigned i = 0; i < PAGE; i++) {
         if ((now[i] & old[i]) != old[i])
-            bad++;
+            bad++; /* an erase only turns bits to 1 */
+        changed += now[i] != old[i];
+    }
     CHECK_EQ(bad, 0);
+    CHECK(changed > 0);
     erase_page(s, 9 * PAGE);
     CHECK_EQ(lode_sim_mem_read(s, 9 * PAGE, now, PAGE), LODE_OK);
     unsigned not_erased = 0;
@@ -329,6 +332,43 @@ static void test_wdt_clock_map(void)
     lode_sim_free(s);
 }
 
+/* The CPU performs the stores: a word store programs, a half-word store faults. */
+static void test_cpu_stores(void)
+{
+    out_s o = {0};
+    lode_sim_s *s = open_sim(&o);
+    REQUIRE(s);
+    const uint32_t code = 0x20000000u, vt = 0x20000400u, hf = 0x20000600u;
+    const uint8_t prog[] = {0x01, 0x60, 0x00, 0xBE,  /* str r1,[r0]; bkpt #0 */
+                            0x01, 0x80, 0x00, 0xBE}; /* strh r1,[r0]; bkpt #0 */
+    const uint8_t handler[] = {0x01, 0xBE};          /* bkpt #1 */
+    CHECK_EQ(lode_sim_mem_write(s, code, prog, sizeof prog), LODE_OK);
+    CHECK_EQ(lode_sim_mem_write(s, hf, handler, sizeof handler), LODE_OK);
+    wr(s, vt + 0, 0x20008000u);
+    wr(s, vt + 12, hf | 1u);
+    wr(s, 0xE000ED08u, vt); /* VTOR */
+    wr(s, N_CONFIG, WEN);
+    CHECK_EQ(lode_sim_reg_write(s, 0, 0x8000), LODE_OK);
+    CHECK_EQ(lode_sim_reg_write(s, 1, 0x12345678u), LODE_OK);
+    CHECK_EQ(lode_sim_reg_write(s, 13, 0x20008000u), LODE_OK);
+    CHECK_EQ(lode_sim_reg_write(s, 15, code), LODE_OK);
+    CHECK_EQ(lode_sim_reg_write(s, 16, 0x01000000u), LODE_OK);
+    wr(s, DHCSR, 0xA05F0001u);
+    CHECK_EQ(lode_sim_run(s, 1 * MS), LODE_SIM_STOP_HALTED);
+    uint32_t pc = 0;
+    CHECK_EQ(lode_sim_reg_read(s, 15, &pc), LODE_OK);
+    CHECK_EQ(pc, code + 2);
+    CHECK_EQ(rd(s, 0x8000), 0x12345678);
+    CHECK_EQ(lode_sim_reg_write(s, 0, 0x8004), LODE_OK);
+    CHECK_EQ(lode_sim_reg_write(s, 15, code + 4), LODE_OK);
+    wr(s, DHCSR, 0xA05F0001u);
+    CHECK_EQ(lode_sim_run(s, 1 * MS), LODE_SIM_STOP_HALTED);
+    CHECK_EQ(lode_sim_reg_read(s, 15, &pc), LODE_OK);
+    CHECK_EQ(pc, hf);
+    CHECK_EQ(rd(s, 0x8004), 0xFFFFFFFF);
+    lode_sim_free(s);
+}
+
 int main(void)
 {
     RUN_TEST(test_ficr);
@@ -338,5 +378,6 @@ int main(void)
     RUN_TEST(test_power_loss_during_erase);
     RUN_TEST(test_uarte);
     RUN_TEST(test_wdt_clock_map);
+    RUN_TEST(test_cpu_stores);
     return TEST_DONE();
 }

@@ -334,6 +334,7 @@ static void test_elf_segments(void)
     CHECK(img->segs == NULL);
     CHECK_EQ(cap.nwarn, 1);
     CHECK_EQ(lode_image_total_bytes(img), 0);
+    CHECK(!img->has_entry); /* e_entry 0: no entry point */
     lode_image_free(img);
 }
 
@@ -998,13 +999,16 @@ static void test_load_file(void)
     rc = lode_image_load_file(NULL, LODE_IMAGE_AUTO, 0, true, &log, &img);
     EXPECT_FAIL(rc, LODE_E_INVALID_ARG, &cap, img, NULL, NULL);
 
-    /* with the log dropped (max_level below ERROR) nothing is delivered */
+    /* without a callback, or without a log at all, errors are just codes */
     cap_s quiet;
     lode_log_s qlog = make_log(&quiet);
-    qlog.max_level = LODE_LOG_ERROR - 0;
     qlog.fn = NULL;
     CHECK_EQ(lode_image_load_file(pm, LODE_IMAGE_AUTO, 0, false, &qlog, &img), LODE_E_NO_DEVICE);
+    CHECK_EQ(lode_image_load_file(pm, LODE_IMAGE_AUTO, 0, false, NULL, &img), LODE_E_NO_DEVICE);
+    CHECK_EQ(lode_image_parse_ihex(":00000001FE", 11, NULL, &img), LODE_E_FORMAT);
+    CHECK_EQ(lode_image_parse_elf((const uint8_t *)"\x7f" "ELF", 4, NULL, &img), LODE_E_FORMAT);
     CHECK_EQ(quiet.nerr, 0);
+    CHECK(img == SENTINEL);
 
     unlink(pe);
     unlink(ph);

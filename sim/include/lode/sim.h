@@ -94,6 +94,29 @@ void lode_sim_set_swd_hz(lode_sim_s *sim, uint32_t hz);
 /* Charge time spent elsewhere (a simulated USB frame) to the virtual clock; the core runs. */
 void lode_sim_advance(lode_sim_s *sim, uint64_t ps);
 
+/* ---- running a program like a host program ---------------------------------------------- */
+struct lode_semihost_s;
+
+typedef struct lode_sim_program_result_s {
+    bool exited;          /* the firmware exited through semihosting */
+    int exit_code;        /* its exit code (valid when exited) */
+    lode_sim_stop_e stop; /* why the run ended otherwise */
+    uint32_t pc;          /* PC when the run ended */
+    uint32_t dfsr;        /* DFSR when the core halted */
+} lode_sim_program_result_s;
+
+/* Enable debug (so BKPT halts), then run until the firmware exits through semihosting,
+ * serving each BKPT 0xAB with `sh`, or until `limit_ps` of virtual time since power-on.
+ * Returns LODE_OK when the firmware exited, LODE_E_TIMEOUT at the limit, LODE_E_STATE when
+ * the core halted for another reason or locked up (see res), or the semihosting error. */
+int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t limit_ps,
+                         lode_sim_program_result_s *res);
+
+/* Glue for lode_semihost_io_s: memory access and virtual time of a sim (ctx = the sim). */
+int lode_sim_sh_mem_read(void *sim, uint32_t addr, void *buf, size_t len);
+int lode_sim_sh_mem_write(void *sim, uint32_t addr, const void *buf, size_t len);
+uint64_t lode_sim_sh_time_us(void *sim);
+
 /* ---- fault injection (for tests) ------------------------------------------------------------ */
 void lode_sim_inject_wait(lode_sim_s *sim, unsigned transfers);   /* next N AP/DP transfers ACK WAIT */
 void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi); /* DAP accesses in [lo,hi] fault; lo>hi clears */

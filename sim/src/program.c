@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* Run firmware on the board like a host program: the debugger side of semihosting. */
+#include <string.h>
+
+#include "lode/semihost.h"
+#include "lode/sim.h"
+
+#define DHCSR 0xE000EDF0u
+#define DFSR 0xE000ED30u
+#define DBGKEY_DEBUGEN 0xA05F0001u
+
+int lode_sim_sh_mem_read(void *sim, uint32_t addr, void *buf, size_t len)
+{
+    return lode_sim_mem_read(sim, addr, buf, len);
+}
+
+int lode_sim_sh_mem_write(void *sim, uint32_t addr, const void *buf, size_t len)
+{
+    return lode_sim_mem_write(sim, addr, buf, len);
+}
+
+uint64_t lode_sim_sh_time_us(void *sim) { return lode_sim_now(sim) / 1000000u; }
+
+int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t limit_ps,
+                         lode_sim_program_result_s *res)
+{
+    memset(res, 0, sizeof *res);
+    lode_sim_write32(sim, DHCSR, DBGKEY_DEBUGEN);
+    for (;;) {
+        uint64_t now = lode_sim_now(sim);
+        if (now >= limit_ps) {
+            res->stop = LODE_SIM_STOP_BUDGET;
+            lode_sim_reg_read(sim, 15, &res->pc);
+            return LODE_E_TIMEOUT;
+        }
+        /* slices of 100 ms of virtual time keep the caller's limit exact enough */
+        uint64_t slice = limit_ps - now < 100000000000ull ? limit_ps - now : 100000000000ull;
+        lode_sim_stop_e st = lode_sim_run(sim, slice);
+        if (st == LODE_SIM_STOP_BUDGET)
+            continue;
+        res->stop = st;
+        lode_sim_reg_read(sim, 15, &res->pc);
+        if (st != LODE_SIM_STOP_HALTED)
+            return LODE_E_STATE;
+        uint8_t insn[2] = {0};
+        lode_sim_read32(sim, DFSR, &res->dfsr);
+        lode_sim_mem_read(sim, res->pc, insn, 2);
+        if (!(res->dfsr & 2) || insn[0] != 0xAB || insn[1] != 0xBE)
+            return LODE_E_STATE; /* halted, but not for semihosting */
+        uint32_t r0 = 0, r1 = 0, result = 0;
+        lode_sim_reg_read(sim, 0, &r0);
+        lode_sim_reg_read(sim, 1, &r1);
+        bool exited = false;
+        int code = 0;
+        int rc = lode_semihost_call(sh, r0, r1, &result, &exited, &code);
+        if (rc != LODE_OK)
+            return rc;
+        if (exited) {
+            res->exited = true;
+            res->exit_code = code;
+            return LODE_OK;
+        }
+        lode_sim_reg_write(sim, 0, result);
+        lode_sim_reg_write(sim, 15, res->pc + 2);
+        lode_sim_write32(sim, DFSR, 0x1Fu);
+        lode_sim_write32(sim, DHCSR, DBGKEY_DEBUGEN); /* clears C_HALT: resume */
+    }
+}
