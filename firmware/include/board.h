@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Called by the reset handler before main: clocks. STM32F103: HSE 8 MHz -> PLL x9 = 72 MHz
+ * (flash 2 wait states, APB1 /2); if the HSE does not start, the chip stays on the 8 MHz HSI. */
+void board_init(void);
+
 extern const char board_chip_name[]; /* "STM32F103C8", "nRF52840" */
 extern const uint32_t board_core_hz; /* core clock after reset as the programs assume it */
 

@@ -7,6 +7,7 @@
 
 #include "cortexm.h"
 #include "fmt.h"
+#include "board.h"
 #include "semihost.h"
 
 #ifndef FW_NUM_IRQS
@@ -73,6 +74,7 @@ void Reset_Handler(void)
     for (uint32_t *dst = _sbss; dst < _ebss;)
         *dst++ = 0;
 
+    board_init();
     sh_exit((uint32_t)main());
 }
 

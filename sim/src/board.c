@@ -61,21 +61,55 @@ void simi_output(sim_board_s *b, const char *port, const uint8_t *data, size_t l
 
 /* ---- time ---------------------------------------------------------------------------------- */
 
-uint64_t simi_now(const sim_board_s *b) { return b->now; }
-uint32_t simi_cpu_hz(const sim_board_s *b) { return b->chip->cpu_hz; }
+/* During a CPU run the board's clock has not been advanced yet: peripherals see the time of
+ * the instruction that accesses them (to block granularity outside precise mode). */
+uint64_t simi_now(const sim_board_s *b)
+{
+    if (!b->in_cpu_run)
+        return b->now;
+    uint64_t n = b->cpu->ops->executed_so_far(b->cpu);
+    unsigned __int128 t = (unsigned __int128)n * 1000000000000ull + b->frac;
+    return b->now + (uint64_t)(t / b->cpu_hz);
+}
+uint32_t simi_cpu_hz(const sim_board_s *b) { return b->cpu_hz; }
 
 /* Advance the clock by whole core cycles, exactly (the remainder carries over). */
 void simi_advance_cycles(sim_board_s *b, uint64_t cycles)
 {
     unsigned __int128 t = (unsigned __int128)cycles * 1000000000000ull + b->frac;
-    b->now += (uint64_t)(t / b->chip->cpu_hz);
-    b->frac = (uint64_t)(t % b->chip->cpu_hz);
+    b->now += (uint64_t)(t / b->cpu_hz);
+    b->frac = (uint64_t)(t % b->cpu_hz);
     b->cycles += cycles;
+}
+
+uint64_t simi_cycles(const sim_board_s *b)
+{
+    return b->cycles + (b->in_cpu_run ? b->cpu->ops->executed_so_far(b->cpu) : 0);
+}
+
+static void apply_cpu_hz(sim_board_s *b, uint32_t hz)
+{
+    if (!hz || hz == b->cpu_hz)
+        return;
+    /* keep the sub-picosecond remainder in proportion */
+    b->frac = (uint64_t)((unsigned __int128)b->frac * hz / b->cpu_hz);
+    b->cpu_hz = hz;
+    simi_scs_clock_changed(b);
+}
+
+void simi_set_cpu_hz(sim_board_s *b, uint32_t hz)
+{
+    if (b->in_cpu_run) {
+        b->pending_hz = hz; /* the run's retired instructions are counted at the old clock */
+        b->cpu->ops->request_stop(b->cpu);
+        return;
+    }
+    apply_cpu_hz(b, hz);
 }
 
 static uint64_t ps_to_cycles_ceil(const sim_board_s *b, uint64_t ps)
 {
-    unsigned __int128 t = (unsigned __int128)ps * b->chip->cpu_hz;
+    unsigned __int128 t = (unsigned __int128)ps * b->cpu_hz;
     if (t <= b->frac)
         return 0;
     t -= b->frac;
@@ -624,6 +658,8 @@ void simi_board_system_reset(sim_board_s *b, bool power_on)
         if (b->dp)
             simi_swdp_power_on_reset(b->dp);
     }
+    b->pending_hz = 0;
+    apply_cpu_hz(b, b->chip->reset_hz ? b->chip->reset_hz : b->chip->cpu_hz);
     simi_scs_reset(b, power_on);
     simi_core_reset_from_vectors(b);
     simi_update_precise(b);
@@ -700,6 +736,8 @@ static void handle_exit(sim_board_s *b, sim_cpu_exit_e why, uint32_t info)
     }
 }
 
+bool simi_exc_masked_pending(sim_board_s *b); /* scs.c */
+
 /* Run until `deadline` (ps). Returns early when the core halts if stop_on_halt. */
 static lode_sim_stop_e run_until(sim_board_s *b, uint64_t deadline, bool stop_on_halt)
 {
@@ -748,7 +786,12 @@ static lode_sim_stop_e run_until(sim_board_s *b, uint64_t deadline, bool stop_on
             idle_until(b, until, true);
             continue;
         }
-        uint64_t cycles = b->stepping ? 1 : ps_to_cycles_ceil(b, next - b->now);
+        /* An exception held back only by PRIMASK/FAULTMASK/BASEPRI must be taken right after
+         * the CPS/MSR that unmasks it (ARMv7-M B5.2.1, B5.2.3). Unicorn ends a translation
+         * block after CPS and MSR to special registers, so runs of one block are exact. */
+        uint64_t cycles = (b->stepping || simi_exc_masked_pending(b))
+                              ? 1
+                              : ps_to_cycles_ceil(b, next - b->now);
         if (!cycles)
             cycles = 1;
         uint64_t executed = 0;
@@ -760,6 +803,10 @@ static lode_sim_stop_e run_until(sim_board_s *b, uint64_t deadline, bool stop_on
         if (executed)
             b->scs.s_retire_st = true;
         simi_advance_cycles(b, executed ? executed : (why == SIM_CPU_EXIT_LIMIT ? 1 : 0));
+        if (b->pending_hz) {
+            apply_cpu_hz(b, b->pending_hz);
+            b->pending_hz = 0;
+        }
         if (why == SIM_CPU_EXIT_ERROR) {
             b->lockup = true;
             return LODE_SIM_STOP_ERROR;
@@ -932,6 +979,7 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
     b->swd_hz = cfg->swd_hz ? cfg->swd_hz : 4000000u;
     b->page = 1024; /* Unicorn's ARM target page */
     b->has_fpu = chip->core == SIM_CORE_M4F;
+    b->cpu_hz = chip->reset_hz ? chip->reset_hz : chip->cpu_hz;
     b->prio_bits = chip->prio_bits ? chip->prio_bits : (chip->core == SIM_CORE_M0P ? 2 : 4);
     char err[128] = "";
     sim_cpu_model_e model = chip->core == SIM_CORE_M0P ? SIM_CPU_M0P
@@ -972,7 +1020,7 @@ void lode_sim_free(lode_sim_s *sim)
 }
 
 const char *lode_sim_chip_name(const lode_sim_s *sim) { return sim->b.chip->name; }
-uint32_t lode_sim_cpu_hz(const lode_sim_s *sim) { return sim->b.chip->cpu_hz; }
+uint32_t lode_sim_cpu_hz(const lode_sim_s *sim) { return sim->b.cpu_hz; }
 uint64_t lode_sim_now(const lode_sim_s *sim) { return sim->b.now; }
 uint64_t lode_sim_instructions(const lode_sim_s *sim) { return sim->b.insns; }
 bool lode_sim_halted(const lode_sim_s *sim) { return sim->b.halted; }

@@ -109,6 +109,8 @@ struct sim_board_s {
     uint32_t page; /* CPU backend page size for mappings */
 
     /* time */
+    uint32_t cpu_hz;        /* current core clock */
+    uint32_t pending_hz;    /* clock change requested during a CPU run (0 = none) */
     uint64_t now;           /* ps */
     uint64_t frac;          /* remainder of cycle->ps conversion, in units of 1/hz ps */
     uint64_t cycles;        /* core clock cycles elapsed while not halted (CYCCNT source) */
@@ -157,6 +159,8 @@ void simi_board_resume(sim_board_s *b);
 void simi_board_system_reset(sim_board_s *b, bool power_on);
 void simi_advance_cycles(sim_board_s *b, uint64_t cycles);
 void simi_update_precise(sim_board_s *b);
+/* Core clock cycles elapsed (not counting halted time), including the current run's. */
+uint64_t simi_cycles(const sim_board_s *b);
 
 /* scs.c */
 void simi_scs_init(sim_board_s *b);
@@ -174,6 +178,7 @@ void simi_exc_return(sim_board_s *b, uint32_t exc_return);
 void simi_exc_fault(sim_board_s *b, unsigned exc, uint32_t cfsr_bits);
 void simi_core_reset_from_vectors(sim_board_s *b);
 void simi_scs_halted_changed(sim_board_s *b);
+void simi_scs_clock_changed(sim_board_s *b); /* re-plan SysTick after a core clock change */
 /* FPB/DWT event hooks */
 void simi_dwt_watch_hit(sim_board_s *b, unsigned slot, uint32_t addr, unsigned size, bool write);
 uint32_t simi_dwt_cyccnt(sim_board_s *b);

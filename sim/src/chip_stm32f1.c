@@ -553,7 +553,10 @@ static bool rcc_src_ready(const f1_s *c, uint32_t sw)
     }
 }
 
-/* The switch to the source selected by SW happens once it is ready; SWS reports the result. */
+static uint32_t hclk_hz(const f1_s *c);
+
+/* The switch to the source selected by SW happens once it is ready; SWS reports the result.
+ * The core runs on HCLK: the board's clock follows every change of source or prescaler. */
 static void rcc_update(f1_s *c)
 {
     uint32_t sw = c->rcc_cfgr & 3u;
@@ -563,6 +566,7 @@ static void rcc_update(f1_s *c)
     if (lvl && !c->rcc_irq)
         simi_irq_set(c->b, F1_IRQ_RCC, true);
     c->rcc_irq = lvl;
+    simi_set_cpu_hz(c->b, hclk_hz(c));
 }
 
 static uint32_t sysclk_hz(const f1_s *c)
@@ -579,6 +583,14 @@ static uint32_t sysclk_hz(const f1_s *c)
     }
     default: return hsi;
     }
+}
+
+static uint32_t hclk_hz(const f1_s *c)
+{
+    static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
+    uint32_t hz = sysclk_hz(c);
+    uint32_t hpre = (c->rcc_cfgr >> 4) & 0xFu;
+    return (hpre & 8u) ? hz / hpre_div[hpre & 7u] : hz;
 }
 
 static uint32_t pclk2_hz(const f1_s *c)
@@ -1165,6 +1177,7 @@ const sim_chip_desc_s simi_chip_stm32f103c8 = {
     .name = "STM32F103C8",
     .core = SIM_CORE_M3,
     .cpu_hz = 72000000u,
+    .reset_hz = 8000000u, /* RM0008 §7.2: SYSCLK is the 8 MHz HSI after reset */
     .dpidr = 0x1BA01477u,
     .nvic_irqs = 43u, /* RM0008 §10.1.2: 43 maskable channels on non-connectivity-line parts */
     .prio_bits = 4,   /* PM0056 §4.3.7: 4 implemented priority bits on STM32F10x */

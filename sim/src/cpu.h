@@ -53,6 +53,9 @@ typedef struct sim_cpu_ops_s {
     int (*map_mmio)(sim_cpu_s *cpu, uint32_t base, uint64_t size);
     /* Execute at most `max_insns` instructions. *executed = instructions retired. */
     sim_cpu_exit_e (*run)(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *executed, uint32_t *info);
+    /* From inside a callback during run(): instructions retired so far in this run (exact in
+     * precise mode; up to the start of the current block otherwise). */
+    uint64_t (*executed_so_far)(const sim_cpu_s *cpu);
     /* From inside a memory callback: end the run at the next point where that is safe. */
     void (*request_stop)(sim_cpu_s *cpu);
     int (*reg_read)(sim_cpu_s *cpu, sim_reg_e reg, uint32_t *val);

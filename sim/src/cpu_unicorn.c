@@ -55,7 +55,6 @@ typedef struct ucpu_s {
 
     uc_hook h_intr, h_block, h_code, h_wprot;
     bool have_code_hook;
-    uc_hook h_bp[UCPU_NBP];
     bool bp_on[UCPU_NBP];
     uint32_t bp_addr[UCPU_NBP];
     uc_hook h_wp[UCPU_NWP];
@@ -213,17 +212,6 @@ static void settle_count_at(ucpu_s *u, uint32_t pc)
         u->count = u->blk_base + count_range(u, u->blk_addr, pc - u->blk_addr);
 }
 
-static void hook_bp(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
-{
-    (void)uc;
-    (void)size;
-    ucpu_s *u = user;
-    if (u->exit_set)
-        return;
-    settle_count_at(u, (uint32_t)addr);
-    set_exit(u, SIM_CPU_EXIT_BREAKPOINT, (uint32_t)addr);
-}
-
 static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
 {
     ucpu_s *u = user;
@@ -351,10 +339,13 @@ static void apply_precise(ucpu_s *u, bool on)
 {
     if (on == u->have_code_hook)
         return;
+    /* one hook per instruction in precise mode, one per block otherwise: never both */
     if (on) {
+        uc_hook_del(u->uc, u->h_block);
         uc_hook_add(u->uc, &u->h_code, UC_HOOK_CODE, (void *)hook_code, u, 1, 0);
     } else {
         uc_hook_del(u->uc, u->h_code);
+        uc_hook_add(u->uc, &u->h_block, UC_HOOK_BLOCK, (void *)hook_block, u, 1, 0);
     }
     u->have_code_hook = on;
     u->precise = on;
@@ -362,6 +353,7 @@ static void apply_precise(ucpu_s *u, bool on)
 }
 
 static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable);
+static bool is_breakpoint(const ucpu_s *u, uint32_t pc);
 static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t len, bool enable);
 
 static void apply_reconfig(ucpu_s *u)
@@ -392,7 +384,7 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     uint32_t pc = 0;
     uc_reg_read(u->uc, UC_ARM_REG_PC, &pc);
     u->in_run = true;
-    uc_err err = uc_emu_start(u->uc, pc | 1u, UCPU_NEVER, 0, 0);
+    uc_err err = uc_emu_start(u->uc, pc | 1u, 0, 0, 0); /* `until` is ignored: exits are on */
     u->in_run = false;
     run_fixup(u);
     apply_reconfig(u);
@@ -414,6 +406,10 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     } else if (u->exit_set) {
         why = u->exit;
         *info = u->exit_info;
+    } else if (is_breakpoint(u, pc)) {
+        settle_count_at(u, pc);
+        why = SIM_CPU_EXIT_BREAKPOINT;
+        *info = pc;
     } else {
         /* A run that ends by itself without a hook stopping it: WFI/WFE (EXCP_HLT). */
         const uint8_t *p = pc >= 2 ? host_ptr(u, pc - 2, 2) : NULL;
@@ -430,6 +426,16 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     }
     *executed = u->count;
     return why;
+}
+
+static uint64_t ucpu_executed_so_far(const sim_cpu_s *cpu)
+{
+    const ucpu_s *u = (const ucpu_s *)cpu;
+    if (!u->in_run)
+        return 0;
+    if (u->precise)
+        return u->code_count_before;
+    return u->blk_valid ? u->blk_base : u->count;
 }
 
 static void ucpu_request_stop(sim_cpu_s *cpu)
@@ -515,22 +521,40 @@ static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
     memset(u->icache, 0, sizeof u->icache);
 }
 
+/* Breakpoints are Unicorn "exits": addresses where emulation stops before executing the
+ * instruction. (Bounded UC_HOOK_CODE hooks were measured to corrupt the CPU state in 2.0.1 when
+ * a run is also stopped from the block hook, so no code hooks are used for breakpoints.) */
+static void sync_exits(ucpu_s *u)
+{
+    uint64_t exits[UCPU_NBP + 1];
+    size_t n = 0;
+    exits[n++] = UCPU_NEVER;
+    for (unsigned i = 0; i < UCPU_NBP; i++)
+        if (u->bp_on[i])
+            exits[n++] = u->bp_addr[i];
+    uc_ctl_set_exits(u->uc, exits, n);
+}
+
 static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable)
 {
-    if (u->bp_on[slot] && (!enable || u->bp_addr[slot] != addr)) {
-        uc_hook_del(u->uc, u->h_bp[slot]);
-        u->bp_on[slot] = false;
+    if (u->bp_on[slot] == enable && (!enable || u->bp_addr[slot] == addr))
+        return 0;
+    if (u->bp_on[slot])
         uc_ctl_remove_cache(u->uc, u->bp_addr[slot], (uint64_t)u->bp_addr[slot] + 4);
-    }
-    if (enable && !u->bp_on[slot]) {
-        if (uc_hook_add(u->uc, &u->h_bp[slot], UC_HOOK_CODE, (void *)hook_bp, u, addr, addr) !=
-            UC_ERR_OK)
-            return -1;
-        u->bp_on[slot] = true;
-        u->bp_addr[slot] = addr;
+    u->bp_on[slot] = enable;
+    u->bp_addr[slot] = addr;
+    if (enable)
         uc_ctl_remove_cache(u->uc, addr, (uint64_t)addr + 4);
-    }
+    sync_exits(u);
     return 0;
+}
+
+static bool is_breakpoint(const ucpu_s *u, uint32_t pc)
+{
+    for (unsigned i = 0; i < UCPU_NBP; i++)
+        if (u->bp_on[i] && u->bp_addr[i] == pc)
+            return true;
+    return false;
 }
 
 static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t len, bool enable)
@@ -612,6 +636,7 @@ static const sim_cpu_ops_s ucpu_ops = {
     .map_ram = ucpu_map_ram,
     .map_mmio = ucpu_map_mmio,
     .run = ucpu_run,
+    .executed_so_far = ucpu_executed_so_far,
     .request_stop = ucpu_request_stop,
     .reg_read = ucpu_reg_read,
     .reg_write = ucpu_reg_write,
@@ -641,6 +666,12 @@ sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err
                     : model == SIM_CPU_M3 ? UC_CPU_ARM_CORTEX_M3
                                           : UC_CPU_ARM_CORTEX_M4;
     e = uc_ctl_set_cpu_model(u->uc, cpu_model);
+    if (e == UC_ERR_OK)
+        e = uc_ctl_exits_enable(u->uc);
+    if (e == UC_ERR_OK) {
+        uint64_t never = UCPU_NEVER;
+        e = uc_ctl_set_exits(u->uc, &never, 1);
+    }
     if (e == UC_ERR_OK)
         e = uc_hook_add(u->uc, &u->h_intr, UC_HOOK_INTR, (void *)hook_intr, u, 1, 0);
     if (e == UC_ERR_OK)

@@ -178,8 +178,8 @@ static int group_prio(const sim_board_s *b, int p)
     return (p >> subbits) << subbits;
 }
 
-/* Current execution priority: the highest (lowest number) of active exceptions and boosts. */
-static int exec_priority(sim_board_s *b)
+/* Priority of the active exceptions alone (no PRIMASK/FAULTMASK/BASEPRI boost). */
+static int active_priority(sim_board_s *b)
 {
     int prio = 256;
     for (unsigned e = 2; e < b->scs.nexc; e++)
@@ -188,6 +188,13 @@ static int exec_priority(sim_board_s *b)
             if (gp < prio)
                 prio = gp;
         }
+    return prio;
+}
+
+/* Current execution priority: the highest (lowest number) of active exceptions and boosts. */
+static int exec_priority(sim_board_s *b)
+{
+    int prio = active_priority(b);
     uint32_t primask = reg(b, SIM_REG_PRIMASK) & 1, faultmask = reg(b, SIM_REG_FAULTMASK) & 1;
     uint32_t basepri = reg(b, SIM_REG_BASEPRI) & 0xFF;
     if (basepri && group_prio(b, (int)basepri) < prio)
@@ -222,6 +229,20 @@ static unsigned highest_pending(sim_board_s *b, int *prio_out)
     }
     *prio_out = bestp;
     return best;
+}
+
+/* A pending, enabled exception that only PRIMASK, FAULTMASK or BASEPRI hold back. Software
+ * can lower the boost with CPS or MSR at any instruction, and the exception must be taken
+ * right after that instruction (ARMv7-M B5.2.1 CPS, B5.2.3 MSR: the change of execution
+ * priority is visible to the next instruction). The run loop checks for it between short
+ * runs while this is true. */
+bool simi_exc_masked_pending(sim_board_s *b);
+bool simi_exc_masked_pending(sim_board_s *b)
+{
+    int p;
+    if (!highest_pending(b, &p))
+        return false;
+    return p < active_priority(b) && p >= exec_priority(b);
 }
 
 void simi_exc_pend(sim_board_s *b, unsigned exc)
@@ -504,7 +525,7 @@ void simi_core_reset_from_vectors(sim_board_s *b)
 
 /* ---- SysTick (B3.3) ------------------------------------------------------------------------- */
 
-static uint64_t syst_cycle_ps_num(const sim_board_s *b) { return b->chip->cpu_hz; }
+static uint64_t syst_cycle_ps_num(const sim_board_s *b) { return b->cpu_hz; }
 
 /* SysTick counts core cycles (CLKSOURCE=1) or the external reference; the sim's external
  * reference is the core clock / 8 (STM32: HCLK/8). It stops while the core is halted. */
@@ -513,7 +534,7 @@ static uint32_t syst_div(const sim_board_s *b) { return (b->scs.syst_csr & 4) ? 
 static uint64_t syst_elapsed_ticks(sim_board_s *b)
 {
     sim_scs_s *s = &b->scs;
-    uint64_t cyc = b->cycles - s->syst_cycles_at_epoch;
+    uint64_t cyc = simi_cycles(b) - s->syst_cycles_at_epoch;
     return cyc / syst_div(b);
 }
 
@@ -551,7 +572,7 @@ static void syst_schedule(sim_board_s *b)
     }
     uint64_t cycles = ticks * syst_div(b);
     unsigned __int128 ps = (unsigned __int128)cycles * 1000000000000ull / syst_cycle_ps_num(b);
-    simi_timer_arm(b, &s->syst_timer, b->now + (uint64_t)ps + 1);
+    simi_timer_arm(b, &s->syst_timer, simi_now(b) + (uint64_t)ps + 1);
 }
 
 static void syst_timer_fn(sim_board_s *b, void *ctx)
@@ -563,13 +584,13 @@ static void syst_timer_fn(sim_board_s *b, void *ctx)
         simi_exc_pend(b, EXC_SYSTICK);
     /* restart the count: the counter reloads RVR one tick after reaching 0 */
     s->syst_epoch = s->syst_rvr;
-    s->syst_cycles_at_epoch = b->cycles + syst_div(b);
+    s->syst_cycles_at_epoch = simi_cycles(b) + syst_div(b);
     uint64_t ticks = (uint64_t)s->syst_rvr + 1;
     if (!s->syst_rvr)
         return;
     uint64_t cycles = ticks * syst_div(b);
     unsigned __int128 ps = (unsigned __int128)cycles * 1000000000000ull / syst_cycle_ps_num(b);
-    simi_timer_arm(b, &s->syst_timer, b->now + (uint64_t)ps);
+    simi_timer_arm(b, &s->syst_timer, simi_now(b) + (uint64_t)ps);
 }
 
 static void syst_freeze(sim_board_s *b)
@@ -577,7 +598,14 @@ static void syst_freeze(sim_board_s *b)
     sim_scs_s *s = &b->scs;
     uint32_t cur = syst_current(b);
     s->syst_epoch = cur;
-    s->syst_cycles_at_epoch = b->cycles;
+    s->syst_cycles_at_epoch = simi_cycles(b);
+}
+
+void simi_scs_clock_changed(sim_board_s *b)
+{
+    /* the counter state is kept in cycles; only the timer's time base moves */
+    if ((b->scs.syst_csr & 1) && !b->halted)
+        syst_schedule(b);
 }
 
 void simi_scs_halted_changed(sim_board_s *b)
@@ -591,7 +619,7 @@ void simi_scs_halted_changed(sim_board_s *b)
         b->halted = h;
         simi_timer_cancel(b, &s->syst_timer);
     } else {
-        s->syst_cycles_at_epoch = b->cycles;
+        s->syst_cycles_at_epoch = simi_cycles(b);
         syst_schedule(b);
     }
 }
@@ -656,7 +684,7 @@ uint32_t simi_dwt_cyccnt(sim_board_s *b)
     sim_scs_s *s = &b->scs;
     if (!(s->dwt_ctrl & 1))
         return s->dwt_cyccnt_written;
-    return s->dwt_cyccnt_written + (uint32_t)(b->cycles - s->dwt_cyccnt_base);
+    return s->dwt_cyccnt_written + (uint32_t)(simi_cycles(b) - s->dwt_cyccnt_base);
 }
 
 /* ---- ITM (ARMv7-M D1, packet format D4.2) ------------------------------------------------- */
@@ -910,6 +938,10 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
         for (unsigned i = 0; i < 32; i++)
             if ((val >> i) & 1 && EXC_IRQ0 + (off - 0x100) * 8 + i < s->nexc)
                 s->enabled[EXC_IRQ0 + (off - 0x100) * 8 + i] = true;
+        /* enabling an interrupt that is already pending makes it eligible at once (B3.4.3):
+         * stop the run so the exception engine sees it */
+        if (b->in_cpu_run)
+            b->cpu->ops->request_stop(b->cpu);
         return;
     }
     if (off >= 0x180 && off < 0x1C0) {
@@ -934,6 +966,9 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
             if (e < s->nexc)
                 s->prio[e] = (uint8_t)(val >> (8 * i)) & prio_mask(b);
         }
+        /* a pending interrupt whose priority was raised may now preempt */
+        if (b->in_cpu_run)
+            b->cpu->ops->request_stop(b->cpu);
         return;
     }
     switch (off) {
@@ -952,7 +987,7 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
         return;
     case 0x018: /* any write clears the counter and COUNTFLAG */
         s->syst_epoch = 0;
-        s->syst_cycles_at_epoch = b->cycles;
+        s->syst_cycles_at_epoch = simi_cycles(b);
         s->syst_countflag = false;
         syst_schedule(b);
         return;
@@ -977,6 +1012,8 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
         if ((val >> 16) != 0x05FA)
             return; /* VECTKEY */
         s->aircr_prigroup = (val >> 8) & 7;
+        if (b->in_cpu_run)
+            b->cpu->ops->request_stop(b->cpu); /* grouping changes who may preempt */
         if (val & (1u << 2))
             simi_request_system_reset(b, "AIRCR.SYSRESETREQ");
         if ((val & (1u << 0)) && (b->halted)) /* VECTRESET (M3/M4, debug only) */
@@ -996,6 +1033,8 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
                 e == EXC_SVCALL || e == EXC_DEBUGMON || e == EXC_PENDSV || e == EXC_SYSTICK)
                 s->prio[e] = (uint8_t)(val >> (8 * i)) & prio_mask(b);
         }
+        if (b->in_cpu_run)
+            b->cpu->ops->request_stop(b->cpu);
         return;
     }
     case 0xD24:
@@ -1161,11 +1200,11 @@ int simi_scs_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_t val, s
             s->dwt_ctrl = val & 0x0FFFFFFFu;
             if (was != (bool)(val & 1)) {
                 s->dwt_cyccnt_written = cnt;
-                s->dwt_cyccnt_base = b->cycles;
+                s->dwt_cyccnt_base = simi_cycles(b);
             }
         } else if (off == 4) {
             s->dwt_cyccnt_written = val;
-            s->dwt_cyccnt_base = b->cycles;
+            s->dwt_cyccnt_base = simi_cycles(b);
         } else if (off >= 0x20 && off < 0x20 + 16 * s->dwt_ncomp) {
             unsigned i = (off - 0x20) / 16, r = (off - 0x20) % 16;
             if (r == 0)

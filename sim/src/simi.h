@@ -95,7 +95,10 @@ int simi_add_ram(sim_board_s *b, const char *name, uint32_t base, uint32_t size)
 
 /* ---- time ----------------------------------------------------------------------------------- */
 uint64_t simi_now(const sim_board_s *b);      /* picoseconds since power-on */
-uint32_t simi_cpu_hz(const sim_board_s *b);
+uint32_t simi_cpu_hz(const sim_board_s *b);  /* current core clock (HCLK) */
+/* The chip's clock tree changed the core clock (e.g. RCC switched SYSCLK to the PLL). Takes
+ * effect at the current instruction boundary; SysTick and CYCCNT follow the core clock. */
+void simi_set_cpu_hz(sim_board_s *b, uint32_t hz);
 
 /* One-shot timers. A timer belongs to a peripheral; arming an armed timer moves it. The
  * callback runs with the board's clock at `at_ps` (between instructions). */
@@ -142,7 +145,8 @@ typedef enum sim_core_e { SIM_CORE_M0P, SIM_CORE_M3, SIM_CORE_M4F } sim_core_e;
 typedef struct sim_chip_desc_s {
     const char *name;     /* "STM32F103C8" */
     sim_core_e core;
-    uint32_t cpu_hz;
+    uint32_t cpu_hz;      /* maximum / nominal core clock */
+    uint32_t reset_hz;    /* core clock after reset (0 = cpu_hz), e.g. STM32F1 8 MHz HSI */
     uint32_t dpidr;       /* SW-DP DPIDR */
     uint32_t nvic_irqs;   /* external interrupt lines */
     uint8_t prio_bits;    /* implemented priority bits (0 = 4 on M3/M4, 2 on M0+) */

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int test_failures_;
-static int test_checks_;
+static int test_failures_ __attribute__((unused));
+static int test_checks_ __attribute__((unused));
 
 #define CHECK(cond)                                                                  \
     do {                                                                             \

@@ -63,3 +63,8 @@ void board_uart_flush(void)
     UARTE0_TASKS_STOPTX = 1;
     wait_event(&UARTE0_EVENTS_TXSTOPPED, "uart: timeout waiting on UARTE0 EVENTS_TXSTOPPED\n");
 }
+
+void board_init(void)
+{
+    /* the nRF52840 core runs from the 64 MHz HFINT after reset: nothing to set up */
+}

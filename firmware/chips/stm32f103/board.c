@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* STM32F103C8 console: USART1, TX on PA9, 115200 8N1 from PCLK2 = 72 MHz. The programs assume
- * the core already runs at 72 MHz (the simulated board does this at reset); they set up no
- * clocks and never wait on RCC ready bits. */
+/* STM32F103C8 ("Blue Pill"): board_init switches the core from the 8 MHz HSI to 72 MHz
+ * (8 MHz crystal on HSE, PLL x9, RM0008 §7.2); console on USART1, TX on PA9, 115200 8N1 from
+ * PCLK2 = 72 MHz. */
 #include "board.h"
 #include "semihost.h"
 #include "stm32f103.h"
@@ -16,6 +16,33 @@ static void wait_sr(uint32_t bit)
     for (uint32_t n = 0; !(USART1_SR & bit); n++)
         if (n == UART_SPIN_LIMIT)
             sh_fail("uart: timeout waiting on USART1_SR\n", 1);
+}
+
+#define CLOCK_SPIN_LIMIT 100000u
+
+static int wait_rcc(volatile uint32_t *reg, uint32_t mask, uint32_t want)
+{
+    for (uint32_t n = 0; n < CLOCK_SPIN_LIMIT; n++)
+        if ((*reg & mask) == want)
+            return 0;
+    return -1;
+}
+
+void board_init(void)
+{
+    RCC_CR |= RCC_CR_HSEON;
+    if (wait_rcc(&RCC_CR, RCC_CR_HSERDY, RCC_CR_HSERDY) != 0)
+        return; /* no crystal (or a machine without RCC): stay on HSI */
+    /* two wait states for 48 < SYSCLK <= 72 MHz, prefetch on (RM0008 §3.3.3) */
+    FLASH_ACR = (FLASH_ACR & ~7u) | 2u | (1u << 4);
+    /* PLL source HSE, x9; AHB /1, APB2 /1, APB1 /2 (APB1 at most 36 MHz) */
+    RCC_CFGR = (RCC_CFGR & ~((0xFu << 18) | (1u << 16) | (1u << 17) | (7u << 8) | (0xFu << 4) | (7u << 11)))
+               | (7u << 18) | (1u << 16) | (4u << 8);
+    RCC_CR |= RCC_CR_PLLON;
+    if (wait_rcc(&RCC_CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY) != 0)
+        return;
+    RCC_CFGR = (RCC_CFGR & ~3u) | 2u;             /* SW = PLL */
+    wait_rcc(&RCC_CFGR, 3u << 2, 2u << 2);        /* SWS = PLL */
 }
 
 void board_uart_init(void)

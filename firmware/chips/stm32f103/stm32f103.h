@@ -7,7 +7,14 @@
 
 /* RCC */
 #define RCC_BASE     0x40021000u
+#define RCC_CR       REG32(RCC_BASE + 0x00u)
+#define RCC_CFGR     REG32(RCC_BASE + 0x04u)
 #define RCC_APB2ENR  REG32(RCC_BASE + 0x18u)
+#define RCC_CR_HSEON  (1u << 16)
+#define RCC_CR_HSERDY (1u << 17)
+#define RCC_CR_PLLON  (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+#define FLASH_ACR    REG32(0x40022000u)
 #define RCC_APB2ENR_IOPAEN   (1u << 2)
 #define RCC_APB2ENR_USART1EN (1u << 14)
 

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+#include "sim_fw.h"
+int main(void) { return 0; }
