@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what lode needs from Debian 12's packages. Usage: scripts/deps.sh [build|test]
+#   build: compilers, libraries and the ARM toolchain for the firmware
+#   test:  build + the outside programs the peer tests run (qemu-system-arm, clang for fuzzing)
+# Packages already installed are not fetched again; apt-get runs only when something is missing.
+set -euo pipefail
+what=${1:-build}
+pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
+      libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev
+      gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
+if [ "$what" = test ]; then
+  pkgs+=(qemu-system-arm clang libclang-rt-14-dev)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
