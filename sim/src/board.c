@@ -856,86 +856,29 @@ static void free_board(sim_board_s *b)
         b->cpu->ops->free(b->cpu);
 }
 
-/* Map every page that holds peripherals, unmodeled windows or the PPB as MMIO in the CPU. */
+/* Everything below 0xF0000000 that is not RAM or flash is mapped as I/O in the CPU: the board's
+ * bus dispatch then decides (peripheral, unmodeled window, PPB, or a bus fault for reserved
+ * addresses). Few, large regions keep Unicorn's region lookup cheap. 0xF0000000 and up stay
+ * unmapped: EXC_RETURN values live there and Unicorn must see a branch to them as a fetch
+ * fault. */
 static int map_io(sim_board_s *b)
 {
-    /* collect page ranges */
     struct {
         uint64_t lo, hi;
-    } ranges[SIM_MAX_REGIONS + 1];
-    unsigned n = 0;
-    uint64_t pg = b->page;
-    for (unsigned i = 0; i <= b->nregions; i++) {
-        uint64_t lo, hi;
-        if (i == b->nregions) {
-            lo = 0xE0000000u;
-            hi = 0xE0100000u;
-        } else {
-            sim_region_s *r = &b->regions[i];
-            if (r->kind != SIM_RK_PERIPH && r->kind != SIM_RK_UNMODELED)
-                continue;
-            if (is_ppb(r->base))
-                continue;
-            lo = r->base / pg * pg;
-            hi = ((uint64_t)r->base + r->size + pg - 1) / pg * pg;
-        }
-        ranges[n].lo = lo;
-        ranges[n].hi = hi;
-        n++;
-    }
-    /* sort + merge */
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && ranges[j].lo < ranges[j - 1].lo; j--) {
-            uint64_t tl = ranges[j].lo, th = ranges[j].hi;
-            ranges[j] = ranges[j - 1];
-            ranges[j - 1].lo = tl;
-            ranges[j - 1].hi = th;
-        }
-    unsigned m = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (m && ranges[i].lo <= ranges[m - 1].hi) {
-            if (ranges[i].hi > ranges[m - 1].hi)
-                ranges[m - 1].hi = ranges[i].hi;
-        } else {
-            ranges[m++] = ranges[i];
-        }
-    }
-    for (unsigned i = 0; i < m; i++) {
-        /* pages that are also RAM/flash mappings cannot be MMIO too */
-        bool clash = false;
-        for (unsigned k = 0; k < b->nregions; k++) {
-            sim_region_s *r = &b->regions[k];
-            if ((r->kind == SIM_RK_RAM || r->kind == SIM_RK_FLASH) &&
-                r->base < ranges[i].hi && ranges[i].lo < (uint64_t)r->base + r->size)
-                clash = true;
-        }
-        if (clash) {
-            simi_log(b, LODE_LOG_ERROR, "sim: I/O range 0x%08llx shares a page with memory",
-                     (unsigned long long)ranges[i].lo);
-            return -1;
-        }
-        if (b->cpu->ops->map_mmio(b->cpu, (uint32_t)ranges[i].lo, ranges[i].hi - ranges[i].lo) != 0)
-            return -1;
-    }
-    /* Every other address up to 0xF0000000 is reserved: map the holes as I/O too, so that a
-     * data access there reaches simi_cpu_cb_mmio_* and becomes a BusFault (BFAR exact) instead
-     * of stopping the emulator. 0xF0000000 and up stay unmapped: EXC_RETURN values live there
-     * and Unicorn must see a branch to them as a fetch fault. */
-    struct {
-        uint64_t lo, hi;
-    } used[SIM_MAX_REGIONS * 2 + 1];
+    } used[SIM_MAX_REGIONS];
     unsigned nu = 0;
+    uint64_t pg = b->page;
     for (unsigned k = 0; k < b->nregions; k++) {
         sim_region_s *r = &b->regions[k];
-        if (r->kind == SIM_RK_RAM || r->kind == SIM_RK_FLASH) {
-            used[nu].lo = r->base / pg * pg;
-            used[nu].hi = ((uint64_t)r->base + r->size + pg - 1) / pg * pg;
-            nu++;
+        if (r->kind != SIM_RK_RAM && r->kind != SIM_RK_FLASH)
+            continue;
+        if ((r->base % pg) || (r->size % pg)) {
+            simi_log(b, LODE_LOG_ERROR, "sim: memory %s is not aligned to the CPU's %u-byte pages",
+                     r->name, b->page);
+            return -1;
         }
-    }
-    for (unsigned i = 0; i < m; i++) {
-        used[nu].lo = ranges[i].lo;
-        used[nu].hi = ranges[i].hi;
+        used[nu].lo = r->base;
+        used[nu].hi = (uint64_t)r->base + r->size;
         nu++;
     }
     for (unsigned i = 1; i < nu; i++)

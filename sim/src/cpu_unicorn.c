@@ -332,6 +332,7 @@ static int ucpu_map_mmio(sim_cpu_s *cpu, uint32_t base, uint64_t size)
     if (uc_mmio_map(u->uc, base, size, mmio_read_cb, m, mmio_write_cb, m) != UC_ERR_OK)
         return -1;
     u->nmmio++;
+    if (getenv("LODE_DEBUG_MMIO")) fprintf(stderr, "mmio %u: %08x +%llx\n", u->nmmio, base, (unsigned long long)size);
     return 0;
 }
 

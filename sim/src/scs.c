@@ -60,7 +60,9 @@ static bool id_register(const sim_board_s *b, uint32_t base, uint32_t off, uint3
         return false;
     uint64_t pid = component_pid(b, base);
     bool rom = base == ROM_BASE;
-    uint8_t cidr[4] = {0x0D, rom ? 0x10 : 0xE0, 0x05, 0xB1};
+    /* CIDR1 class: ROM table 0x1; SCS/ITM/DWT/FPB generic IP 0xE; the TPIU is a CoreSight
+     * component, class 0x9 (ADIv5.2 D1.2.1; Cortex-M3/M4 TRMs, TPIU component ID 0xB105900D) */
+    uint8_t cidr[4] = {0x0D, rom ? 0x10 : base == TPIU_BASE ? 0x90 : 0xE0, 0x05, 0xB1};
     switch (off) {
     case 0xFD0: *val = (uint32_t)(pid >> 32) & 0xFF; return true; /* PIDR4 */
     case 0xFD4: case 0xFD8: case 0xFDC: *val = 0; return true;    /* PIDR5-7 */
@@ -1102,7 +1104,7 @@ int simi_scs_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, s
     } else if (a4 >= TPIU_BASE) {
         uint32_t off = a4 - TPIU_BASE;
         if (!id_register(b, TPIU_BASE, off, &v))
-            v = off == 0 ? 0xF : off == 4 ? 1 : 0; /* SSPSR / CSPSR */
+            v = off == 0 ? 0xF : off == 4 ? 1 : off == 0xFCC ? 0x11 : 0; /* SSPSR / CSPSR / DEVTYPE */
     } else if (a4 >= SCS_BASE) {
         rc = scs_reg_read(b, a4, &v);
     } else if (a4 >= FPB_BASE) {
