@@ -233,6 +233,65 @@ static uint32_t svc_2a(uint32_t a, uint32_t b)
     return r0;
 }
 
+/* Faults: HardFault and UsageFault record what they saw and return past the instruction. */
+#define SCB_SHCSR_USGFAULTENA (1u << 18)
+static volatile uint32_t hf_hits, hf_hfsr, uf_hits, uf_cfsr, uf_ipsr;
+
+__attribute__((used)) void hardfault_c(uint32_t *frame)
+{
+    (void)frame;
+    hf_hits++;
+    hf_hfsr = SCB_HFSR;
+    SCB_HFSR = hf_hfsr; /* write one to clear */
+    SCB_CFSR = SCB_CFSR;
+    mark('H');
+}
+
+__attribute__((naked)) void HardFault_Handler(void)
+{
+    __asm__ volatile("tst lr, #4\n\t"
+                     "ite eq\n\t"
+                     "mrseq r0, msp\n\t"
+                     "mrsne r0, psp\n\t"
+                     "b hardfault_c\n\t");
+}
+
+__attribute__((used)) void usagefault_c(uint32_t *frame)
+{
+    uf_hits++;
+    uf_cfsr = SCB_CFSR;
+    uf_ipsr = get_ipsr();
+    SCB_CFSR = uf_cfsr;
+    frame[6] += 2; /* skip the 16-bit UDF */
+}
+
+__attribute__((naked)) void UsageFault_Handler(void)
+{
+    __asm__ volatile("tst lr, #4\n\t"
+                     "ite eq\n\t"
+                     "mrseq r0, msp\n\t"
+                     "mrsne r0, psp\n\t"
+                     "b usagefault_c\n\t");
+}
+
+static void check_faults(void)
+{
+    /* SVC while PRIMASK is set cannot be taken: it escalates to HardFault (B1.5.4 "priority
+     * escalation"), which returns after the SVC */
+    seq_reset();
+    hf_hits = 0;
+    __asm__ volatile("cpsid i\n\tsvc #3\n\tcpsie i" ::: "memory");
+    report("svc-escalate", BAD(0, hf_hits == 1) | BAD(1, hf_hfsr == 0x40000000u) | BAD(2, SCB_HFSR == 0),
+           hf_hfsr);
+    /* UsageFault enabled: UDF goes to it, not to HardFault */
+    hf_hits = 0;
+    SCB_SHCSR |= SCB_SHCSR_USGFAULTENA;
+    __asm__ volatile("udf #1" ::: "memory");
+    report("usagefault", BAD(0, uf_hits == 1) | BAD(1, uf_cfsr == CFSR_UNDEFINSTR) | BAD(2, uf_ipsr == 6) |
+           BAD(3, hf_hits == 0), uf_cfsr);
+    SCB_SHCSR &= ~SCB_SHCSR_USGFAULTENA;
+}
+
 /* ---- set-up ---- */
 static void setup_vectors(void)
 {
@@ -598,6 +657,7 @@ int main(void)
     check_masks();
     check_pendsv_svc();
     check_psp();
+    check_faults();
     check_stkalign();
 #if defined(__ARM_FP)
     check_fp();

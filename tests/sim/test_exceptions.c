@@ -22,7 +22,9 @@ static const char common_head[] =
     "pendsv: ok\n"
     "pendsv-late: BbP\n"
     "svc: ok\n"
-    "psp: ok\n";
+    "psp: ok\n"
+    "svc-escalate: ok\n"  /* SVC with PRIMASK set: HardFault, HFSR.FORCED */
+    "usagefault: ok\n";   /* enabled UsageFault takes UDF instead of HardFault */
 
 static void run_exc(const char *chip, const char *elf, const char *tail)
 {

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The interface between a probe driver that moves ADIv5 DP/AP register transfers (CMSIS-DAP,
+ * later ST-Link's DAP API, J-Link ...) and lode's ADIv5 layer (src/adi). Transfers are the
+ * operations on the wire: APnDP, RnW, A[3:2], data. */
+#ifndef LODE_DAP_H
+#define LODE_DAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Request bits (same layout as the CMSIS-DAP transfer request byte). */
+#define LODE_DAP_APNDP 0x01u
+#define LODE_DAP_RNW 0x02u
+#define LODE_DAP_A(x) ((uint8_t)((x) & 0x0Cu)) /* register address bits A[3:2] as 0,4,8,0xC */
+
+typedef struct lode_dap_xfer_s {
+    uint8_t req;      /* LODE_DAP_APNDP | LODE_DAP_RNW | LODE_DAP_A(addr) */
+    uint32_t wdata;   /* data for writes */
+    uint32_t *rdata;  /* where a read's value goes (may be NULL); written only on success */
+} lode_dap_xfer_s;
+
+/* What a transfer batch ended with (the probe's view of the last ACK). */
+typedef enum lode_dap_ack_e {
+    LODE_DAP_ACK_OK = 1,
+    LODE_DAP_ACK_WAIT = 2,
+    LODE_DAP_ACK_FAULT = 4,
+    LODE_DAP_ACK_NONE = 7,   /* no response: target not connected / protocol error */
+} lode_dap_ack_e;
+
+typedef struct lode_dap_ops_s {
+    /* Execute `n` transfers in order, as few round trips as the probe allows. AP reads are
+     * returned un-posted (the driver reads RDBUFF where the protocol needs it, as CMSIS-DAP
+     * does internally). On return *done = transfers that completed with ACK OK, *ack = the
+     * ACK of the first one that did not (or OK). Returns LODE_OK, LODE_E_WAIT (WAIT retries
+     * exhausted), LODE_E_FAULT, LODE_E_PROTOCOL/LODE_E_IO/LODE_E_TIMEOUT. */
+    int (*transfer)(void *ctx, lode_dap_xfer_s *xf, size_t n, size_t *done, lode_dap_ack_e *ack);
+    /* Optional (NULL if absent): `n` reads or writes of one AP register (DRW) in one command
+     * (CMSIS-DAP TransferBlock). `data` has n words. Same return convention. */
+    int (*transfer_block)(void *ctx, uint8_t req, uint32_t *data, size_t n, size_t *done,
+                          lode_dap_ack_e *ack);
+    /* Clock `bits` cycles of SWDIO = data (LSB first): line reset, JTAG-to-SWD, idle. */
+    int (*swj_sequence)(void *ctx, unsigned bits, const uint8_t *data);
+    /* Write the DP ABORT register even when the DP answers WAIT (CMSIS-DAP WriteABORT). */
+    int (*write_abort)(void *ctx, uint32_t value);
+    /* Drive nRST (optional, NULL if the probe cannot). */
+    int (*reset_pin)(void *ctx, bool asserted);
+    void *ctx;
+} lode_dap_ops_s;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
