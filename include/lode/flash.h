@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode/core.h"
 #include "lode/image.h"
 #include "lode/log.h"
 
@@ -76,6 +77,65 @@ void lode_flash_plan_free(lode_flash_plan_s *plan);
 /* Sectors that a plan erases (not skipped), as "0x08000000-0x080003ff, ..." for messages. */
 size_t lode_flash_plan_describe_sectors(const lode_flash_plan_s *plan, size_t first, size_t count,
                                         char *buf, size_t len);
+
+/* ---- the algorithm runner ---------------------------------------------------------------- */
+
+#define LODE_FLASH_NO_PC 0xFFFFFFFFu
+
+/* A flash algorithm in the CMSIS-Pack calling convention, as probe-rs target files describe
+ * it: a position-dependent blob and entry offsets into it. */
+typedef struct lode_flash_algo_s {
+    const char *name;
+    const uint8_t *instructions;
+    size_t instructions_len;
+    bool has_load_address;
+    uint32_t load_address;        /* else: the start of the RAM given to the runner */
+    uint32_t pc_init, pc_uninit;  /* LODE_FLASH_NO_PC if absent */
+    uint32_t pc_program_page, pc_erase_sector;
+    uint32_t pc_erase_all;        /* LODE_FLASH_NO_PC if absent */
+    uint32_t data_section_offset; /* R9 = blob base + this */
+    uint32_t flash_start, flash_end;
+    uint32_t page_size;
+    uint8_t erased;
+    uint32_t program_page_timeout_ms, erase_sector_timeout_ms;
+} lode_flash_algo_s;
+
+typedef enum lode_flash_phase_e {
+    LODE_FLASH_PHASE_ERASE = 0,
+    LODE_FLASH_PHASE_PROGRAM,
+    LODE_FLASH_PHASE_VERIFY,
+} lode_flash_phase_e;
+
+typedef void (*lode_flash_progress_fn)(void *user, lode_flash_phase_e phase, size_t done,
+                                       size_t total);
+
+typedef struct lode_flash_run_opts_s {
+    uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
+    bool verify;                 /* read back every programmed page */
+    bool single_buffer;          /* don't overlap page transfer with programming */
+    uint32_t stack_size;         /* 0: 1 KiB */
+    lode_flash_progress_fn progress;
+    void *progress_user;
+} lode_flash_run_opts_s;
+
+typedef struct lode_flash_result_s {
+    size_t sectors_erased;
+    size_t pages_programmed;
+    size_t bytes_programmed;     /* page bytes written (incl. padding) */
+    size_t bytes_verified;
+    uint64_t us_erase, us_program, us_verify; /* on the core's clock (now_us) */
+    /* on failure: sectors that were erased and not completely reprogrammed */
+    char unfinished[256];
+} lode_flash_result_s;
+
+/* Execute `plan`: `algos[r]` handles plan region r. RAM [ram.start, ram.end) holds the
+ * algorithm, its buffers and stack (its previous contents are lost). The core is halted
+ * first and left halted. On failure the log and res->unfinished name the sectors that may now
+ * be erased. */
+int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
+                   size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
+                   const lode_flash_run_opts_s *opts, const lode_log_s *log,
+                   lode_flash_result_s *res);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
 /* Run firmware on the board like a host program: the debugger side of semihosting. */
 #include <string.h>
 
+#include "lode/core.h"
+#include "lode/error.h"
 #include "lode/semihost.h"
 #include "lode/sim.h"
 
@@ -65,4 +67,80 @@ int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t l
         lode_sim_write32(sim, DFSR, 0x1Fu);
         lode_sim_write32(sim, DHCSR, DBGKEY_DEBUGEN); /* clears C_HALT: resume */
     }
+}
+
+/* ---- lode_core_ops_s through the back door ------------------------------------------------- */
+
+#define DEMCR 0xE000EDFCu
+#define AIRCR 0xE000ED0Cu
+
+static int bd_halt(void *ctx) { return lode_sim_write32(ctx, DHCSR, 0xA05F0003u); }
+
+static int bd_resume(void *ctx)
+{
+    int rc = lode_sim_write32(ctx, DFSR, 0x1Fu);
+    if (rc == LODE_OK)
+        rc = lode_sim_write32(ctx, DHCSR, DBGKEY_DEBUGEN);
+    return rc;
+}
+
+static int bd_step(void *ctx)
+{
+    lode_sim_write32(ctx, DFSR, 0x1Fu);
+    int rc = lode_sim_write32(ctx, DHCSR, 0xA05F0005u); /* C_DEBUGEN | C_STEP, C_HALT clear */
+    if (rc == LODE_OK)
+        lode_sim_run(ctx, 1000000000ull); /* the step completes within the sim's next run */
+    return rc;
+}
+
+static int bd_state(void *ctx, lode_core_state_s *st)
+{
+    uint32_t dhcsr = 0, dfsr = 0;
+    int rc = lode_sim_read32(ctx, DHCSR, &dhcsr);
+    if (rc == LODE_OK)
+        rc = lode_sim_read32(ctx, DFSR, &dfsr);
+    if (rc != LODE_OK)
+        return rc;
+    st->halted = (dhcsr >> 17) & 1;
+    st->sleeping = (dhcsr >> 18) & 1;
+    st->lockup = (dhcsr >> 19) & 1;
+    st->dfsr = dfsr;
+    return LODE_OK;
+}
+
+static int bd_reg_read(void *ctx, unsigned regsel, uint32_t *v) { return lode_sim_reg_read(ctx, regsel, v); }
+static int bd_reg_write(void *ctx, unsigned regsel, uint32_t v) { return lode_sim_reg_write(ctx, regsel, v); }
+
+static int bd_reset(void *ctx, bool halt)
+{
+    uint32_t demcr = 0;
+    lode_sim_read32(ctx, DEMCR, &demcr);
+    lode_sim_write32(ctx, DHCSR, DBGKEY_DEBUGEN);
+    if (halt)
+        lode_sim_write32(ctx, DEMCR, demcr | 1u);
+    lode_sim_write32(ctx, DFSR, 0x1Fu);
+    lode_sim_write32(ctx, AIRCR, 0x05FA0004u);
+    lode_sim_run(ctx, 1000000ull); /* the reset happens at the next instruction boundary */
+    if (halt)
+        lode_sim_write32(ctx, DEMCR, demcr & ~1u);
+    return LODE_OK;
+}
+
+static uint64_t bd_now_us(void *ctx) { return lode_sim_now(ctx) / 1000000u; }
+static void bd_delay_us(void *ctx, uint32_t us) { lode_sim_advance(ctx, (uint64_t)us * 1000000u); }
+
+void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
+{
+    ops->halt = bd_halt;
+    ops->resume = bd_resume;
+    ops->step = bd_step;
+    ops->state = bd_state;
+    ops->reg_read = bd_reg_read;
+    ops->reg_write = bd_reg_write;
+    ops->mem_read = lode_sim_sh_mem_read;
+    ops->mem_write = lode_sim_sh_mem_write;
+    ops->reset = bd_reset;
+    ops->now_us = bd_now_us;
+    ops->delay_us = bd_delay_us;
+    ops->ctx = sim;
 }

@@ -117,6 +117,11 @@ int lode_sim_sh_mem_read(void *sim, uint32_t addr, void *buf, size_t len);
 int lode_sim_sh_mem_write(void *sim, uint32_t addr, const void *buf, size_t len);
 uint64_t lode_sim_sh_time_us(void *sim);
 
+/* The board's core as a lode_core_ops_s through the back door (no debug port traffic, no
+ * wire time): for tests and for running firmware directly. ops->ctx = sim. */
+struct lode_core_ops_s;
+void lode_sim_core_ops(lode_sim_s *sim, struct lode_core_ops_s *ops);
+
 /* ---- fault injection (for tests) ------------------------------------------------------------ */
 void lode_sim_inject_wait(lode_sim_s *sim, unsigned transfers);   /* next N AP/DP transfers ACK WAIT */
 void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi); /* DAP accesses in [lo,hi] fault; lo>hi clears */

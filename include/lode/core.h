@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Access to one target core, whatever drives it: lode's Cortex-M layer over ADIv5 (CMSIS-DAP),
+ * a probe's own high-level commands (ST-Link, GDB remote), or the simulator's back door. The
+ * flash runner, `lode run` and the debugger use only this. Register numbers are DCRSR.REGSEL
+ * (0-12, 13 SP, 14 LR, 15 PC, 16 xPSR, 17 MSP, 18 PSP, 20 CONTROL/FAULTMASK/BASEPRI/PRIMASK,
+ * 33 FPSCR, 64-95 S0-S31). */
+#ifndef LODE_CORE_H
+#define LODE_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lode_core_state_s {
+    bool halted;
+    bool lockup;
+    bool sleeping;
+    uint32_t dfsr;      /* debug fault status: why it halted (BKPT 0x2, HALTED 0x1, DWTTRAP 0x4, VCATCH 0x8) */
+} lode_core_state_s;
+
+typedef struct lode_core_ops_s {
+    int (*halt)(void *ctx);
+    int (*resume)(void *ctx); /* also clears the recorded halt reason (DFSR) */
+    int (*step)(void *ctx);
+    int (*state)(void *ctx, lode_core_state_s *st);
+    int (*reg_read)(void *ctx, unsigned regsel, uint32_t *val);
+    int (*reg_write)(void *ctx, unsigned regsel, uint32_t val);
+    int (*mem_read)(void *ctx, uint32_t addr, void *buf, size_t len);
+    int (*mem_write)(void *ctx, uint32_t addr, const void *buf, size_t len);
+    /* system reset; with halt: stop at the reset vector (vector catch) */
+    int (*reset)(void *ctx, bool halt);
+    /* time: microseconds on the target's clock (virtual time for the simulator, a monotonic
+     * clock for hardware), and a wait that lets that time pass */
+    uint64_t (*now_us)(void *ctx);
+    void (*delay_us)(void *ctx, uint32_t us);
+    void *ctx;
+} lode_core_ops_s;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/* The flash algorithm runner (CMSIS-Pack "Flash Programming Algorithms" calling convention):
+ * the blob is loaded into target RAM; each call sets R0-R3 (arguments), R9 (static base), SP
+ * (a stack in RAM), LR (a BKPT stub after the blob) and PC (entry), resumes the core and waits
+ * for it to halt at the stub; R0 is the result (0 = OK).
+ *
+ * RAM layout: [blob][stub][page buffer A][page buffer B] ... [stack] up to the end of RAM.
+ * Programming is double-buffered: while the core programs page N from one buffer, the host
+ * writes page N+1 into the other. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/error.h"
+#include "lode/flash.h"
+
+#define REG_R0 0
+#define REG_R9 9
+#define REG_SP 13
+#define REG_LR 14
+#define REG_PC 15
+#define REG_XPSR 16
+#define DFSR_BKPT 0x2u
+
+typedef struct runner_s {
+    const lode_core_ops_s *core;
+    const lode_flash_algo_s *algo;
+    const lode_log_s *log;
+    uint32_t base, stub, sb, buf[2], sp;
+    bool running;
+    uint32_t running_pc;
+    uint64_t started_us;
+    uint32_t timeout_ms;
+    const char *what;
+    uint32_t what_addr;
+} runner_s;
+
+static int core_state(runner_s *r, lode_core_state_s *st)
+{
+    return r->core->state(r->core->ctx, st);
+}
+
+/* Start a call without waiting for it. */
+static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, uint32_t a2,
+                      uint32_t a3, uint32_t timeout_ms, const char *what, uint32_t what_addr)
+{
+    const lode_core_ops_s *c = r->core;
+    uint32_t regs[][2] = {{0, a0},       {1, a1},         {2, a2},
+                          {3, a3},       {REG_R9, r->sb}, {REG_SP, r->sp},
+                          {REG_LR, r->stub | 1u}, {REG_PC, r->base + pc_off}, {REG_XPSR, 0x01000000u}};
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        int rc = c->reg_write(c->ctx, regs[i][0], regs[i][1]);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    int rc = c->resume(c->ctx);
+    if (rc != LODE_OK)
+        return rc;
+    r->running = true;
+    r->running_pc = r->base + pc_off;
+    r->started_us = c->now_us(c->ctx);
+    r->timeout_ms = timeout_ms;
+    r->what = what;
+    r->what_addr = what_addr;
+    return LODE_OK;
+}
+
+/* Wait for the running call to return; *result = R0. */
+static int call_finish(runner_s *r, uint32_t *result)
+{
+    const lode_core_ops_s *c = r->core;
+    lode_core_state_s st;
+    uint32_t delay = 10;
+    int rc;
+    for (;;) {
+        if ((rc = core_state(r, &st)) != LODE_OK)
+            return rc;
+        if (st.halted || st.lockup)
+            break;
+        uint64_t el = c->now_us(c->ctx) - r->started_us;
+        if (el > (uint64_t)r->timeout_ms * 1000u) {
+            c->halt(c->ctx);
+            r->running = false;
+            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "flash algorithm '%s' did not finish %s 0x%08x within %u ms: the flash "
+                     "may be protected or the algorithm does not fit this chip",
+                     r->algo->name ? r->algo->name : "?", r->what, r->what_addr, r->timeout_ms);
+            return LODE_E_TIMEOUT;
+        }
+        c->delay_us(c->ctx, delay);
+        if (delay < 1000)
+            delay *= 2;
+    }
+    r->running = false;
+    uint32_t pc = 0;
+    if ((rc = c->reg_read(c->ctx, REG_PC, &pc)) != LODE_OK)
+        return rc;
+    if (st.lockup || !(st.dfsr & DFSR_BKPT) || pc != r->stub) {
+        lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "flash algorithm '%s' stopped at 0x%08x instead of returning (%s 0x%08x%s): "
+                 "the algorithm faulted; check that the chip description matches the chip",
+                 r->algo->name ? r->algo->name : "?", pc, r->what, r->what_addr,
+                 st.lockup ? ", core locked up" : "");
+        return LODE_E_FLASH;
+    }
+    return c->reg_read(c->ctx, REG_R0, result);
+}
+
+static int call(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, uint32_t a2,
+                uint32_t timeout_ms, const char *what, uint32_t what_addr, uint32_t *result)
+{
+    int rc = call_start(r, pc_off, a0, a1, a2, 0, timeout_ms, what, what_addr);
+    if (rc == LODE_OK)
+        rc = call_finish(r, result);
+    return rc;
+}
+
+static int check_result(runner_s *r, int rc, uint32_t result, const char *what, uint32_t addr)
+{
+    if (rc != LODE_OK)
+        return rc;
+    if (result != 0) {
+        lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "flash algorithm '%s' reported error %u for %s 0x%08x: the flash may be "
+                 "write-protected or locked",
+                 r->algo->name ? r->algo->name : "?", result, what, addr);
+        return LODE_E_FLASH;
+    }
+    return LODE_OK;
+}
+
+static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, uint32_t stack)
+{
+    const lode_flash_algo_s *a = r->algo;
+    uint32_t base = a->has_load_address ? a->load_address : ram->start;
+    base = (base + 3u) & ~3u;
+    uint64_t stub = ((uint64_t)base + a->instructions_len + 3u) & ~3ull;
+    uint64_t buf0 = stub + 4;
+    uint64_t buf1 = (buf0 + page_size + 3u) & ~3ull;
+    uint64_t end = buf1 + page_size;
+    uint64_t sp = ram->end & ~7u;
+    if (base < ram->start || end + stack > sp) {
+        lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "flash algorithm '%s' (%zu bytes) with two %u-byte page buffers and a %u-byte "
+                 "stack does not fit the RAM at 0x%08x-0x%08x",
+                 a->name ? a->name : "?", a->instructions_len, page_size, stack, ram->start,
+                 ram->end - 1);
+        return LODE_E_NOMEM;
+    }
+    r->base = base;
+    r->stub = (uint32_t)stub;
+    r->sb = base + a->data_section_offset;
+    r->buf[0] = (uint32_t)buf0;
+    r->buf[1] = (uint32_t)buf1;
+    r->sp = (uint32_t)sp;
+    const lode_core_ops_s *c = r->core;
+    int rc = c->mem_write(c->ctx, base, a->instructions, a->instructions_len);
+    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE}; /* BKPT #0; BKPT #0 */
+    if (rc == LODE_OK)
+        rc = c->mem_write(c->ctx, r->stub, bkpt2, sizeof bkpt2);
+    /* the blob must read back as written (RAM present, not protected) */
+    if (rc == LODE_OK) {
+        uint8_t *chk = malloc(a->instructions_len ? a->instructions_len : 1);
+        if (!chk)
+            return LODE_E_NOMEM;
+        rc = c->mem_read(c->ctx, base, chk, a->instructions_len);
+        if (rc == LODE_OK && memcmp(chk, a->instructions, a->instructions_len) != 0) {
+            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "the flash algorithm did not read back from RAM at 0x%08x: is there RAM?", base);
+            rc = LODE_E_VERIFY;
+        }
+        free(chk);
+    }
+    return rc;
+}
+
+static void note_unfinished(const lode_flash_plan_s *plan, const bool *erased, const bool *done,
+                            lode_flash_result_s *res, const lode_log_s *log)
+{
+    size_t used = 0;
+    res->unfinished[0] = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < plan->nsectors; i++) {
+        if (!erased[i] || done[i])
+            continue;
+        int w = snprintf(res->unfinished + used, sizeof res->unfinished - used, "%s0x%08x-0x%08x",
+                         n ? ", " : "", plan->sectors[i].addr,
+                         plan->sectors[i].addr + plan->sectors[i].size - 1);
+        if (w < 0 || used + (size_t)w >= sizeof res->unfinished) {
+            snprintf(res->unfinished + (used < sizeof res->unfinished - 5 ? used : sizeof res->unfinished - 5), 5, " ...");
+            break;
+        }
+        used += (size_t)w;
+        n++;
+    }
+    if (n)
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "flash left incomplete: these sectors may now be erased: %s (run the same "
+                 "flash command again to finish)",
+                 res->unfinished);
+}
+
+int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
+                   size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
+                   const lode_flash_run_opts_s *opts, const lode_log_s *log,
+                   lode_flash_result_s *res)
+{
+    static const lode_flash_run_opts_s defaults = {0};
+    const lode_flash_run_opts_s *o = opts ? opts : &defaults;
+    memset(res, 0, sizeof *res);
+    if (!core || !plan || !ram || (!algos && plan->nsectors))
+        return LODE_E_INVALID_ARG;
+    bool *erased = calloc(plan->nsectors + 1, sizeof *erased);
+    bool *done = calloc(plan->nsectors + 1, sizeof *done);
+    size_t *pages_left = calloc(plan->nsectors + 1, sizeof *pages_left);
+    int rc = LODE_OK;
+    if (!erased || !done || !pages_left) {
+        rc = LODE_E_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < plan->npages; i++)
+        pages_left[plan->pages[i].sector]++;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        done[i] = plan->sectors[i].skip;
+
+    if ((rc = core->halt(core->ctx)) != LODE_OK)
+        goto out;
+
+    /* RAM segments of the image are written directly */
+    for (size_t i = 0; i < plan->nram && rc == LODE_OK; i++)
+        rc = core->mem_write(core->ctx, plan->ram[i]->addr, plan->ram[i]->data, plan->ram[i]->len);
+
+    size_t total_erase = 0, total_pages = plan->npages, erase_done = 0, pages_done = 0;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        total_erase += !plan->sectors[i].skip;
+    uint32_t stack = o->stack_size ? o->stack_size : 1024;
+
+    for (unsigned reg = 0; reg < nalgos && rc == LODE_OK; reg++) {
+        bool any = false;
+        for (size_t i = 0; i < plan->nsectors; i++)
+            if (plan->sectors[i].region == reg && !plan->sectors[i].skip)
+                any = true;
+        if (!any)
+            continue;
+        const lode_flash_algo_s *a = algos[reg];
+        if (!a) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "no flash algorithm for region %u: give a chip description with one", reg);
+            rc = LODE_E_UNSUPPORTED;
+            break;
+        }
+        runner_s r = {.core = core, .algo = a, .log = log};
+        if ((rc = setup(&r, ram, a->page_size, stack)) != LODE_OK)
+            break;
+        uint32_t result = 0;
+        /* ---- erase ---- */
+        uint64_t t0 = core->now_us(core->ctx);
+        if (a->pc_init != LODE_FLASH_NO_PC) {
+            rc = call(&r, a->pc_init, a->flash_start, o->clock_hz, 1, 1000, "Init(erase) at", a->flash_start, &result);
+            if ((rc = check_result(&r, rc, result, "Init(erase) at", a->flash_start)) != LODE_OK)
+                break;
+        }
+        bool all = plan->chip_erase && a->pc_erase_all != LODE_FLASH_NO_PC;
+        if (all) {
+            uint32_t to = a->erase_sector_timeout_ms * 16u + 5000u;
+            /* the chip erase wipes every sector of this region */
+            for (size_t i = 0; i < plan->nsectors; i++)
+                if (plan->sectors[i].region == reg)
+                    erased[i] = true;
+            rc = call(&r, a->pc_erase_all, 0, 0, 0, to, "EraseChip at", a->flash_start, &result);
+            rc = check_result(&r, rc, result, "EraseChip at", a->flash_start);
+            for (size_t i = 0; i < plan->nsectors && rc == LODE_OK; i++)
+                if (plan->sectors[i].region == reg) {
+                    res->sectors_erased++;
+                    if (!pages_left[i])
+                        done[i] = true;
+                }
+            if (o->progress)
+                o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE, total_erase, total_erase);
+        } else {
+            for (size_t i = 0; i < plan->nsectors && rc == LODE_OK; i++) {
+                const lode_flash_sector_s *s = &plan->sectors[i];
+                if (s->region != reg || s->skip)
+                    continue;
+                erased[i] = true;
+                rc = call(&r, a->pc_erase_sector, s->addr, 0, 0, a->erase_sector_timeout_ms,
+                          "EraseSector at", s->addr, &result);
+                rc = check_result(&r, rc, result, "EraseSector at", s->addr);
+                if (rc == LODE_OK) {
+                    res->sectors_erased++;
+                    if (!pages_left[i])
+                        done[i] = true;
+                    if (o->progress)
+                        o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE, ++erase_done, total_erase);
+                }
+            }
+        }
+        if (rc == LODE_OK && a->pc_uninit != LODE_FLASH_NO_PC) {
+            rc = call(&r, a->pc_uninit, 1, 0, 0, 1000, "UnInit(erase) at", a->flash_start, &result);
+            rc = check_result(&r, rc, result, "UnInit(erase) at", a->flash_start);
+        }
+        res->us_erase += core->now_us(core->ctx) - t0;
+        if (rc != LODE_OK)
+            break;
+
+        /* ---- program (double-buffered) ---- */
+        t0 = core->now_us(core->ctx);
+        if (a->pc_init != LODE_FLASH_NO_PC) {
+            rc = call(&r, a->pc_init, a->flash_start, o->clock_hz, 2, 1000, "Init(program) at", a->flash_start, &result);
+            if ((rc = check_result(&r, rc, result, "Init(program) at", a->flash_start)) != LODE_OK)
+                break;
+        }
+        size_t idx[2] = {0, 0};
+        int cur = 0;
+        bool loaded = false; /* buffer `cur` holds the next page to program */
+        size_t next = 0;
+        /* find the pages of this region in order */
+        while (rc == LODE_OK) {
+            while (next < plan->npages && plan->pages[next].region != reg)
+                next++;
+            if (!loaded) {
+                if (next >= plan->npages)
+                    break;
+                const lode_flash_page_s *pg = &plan->pages[next];
+                if ((rc = core->mem_write(core->ctx, r.buf[cur], pg->data, pg->size)) != LODE_OK)
+                    break;
+                idx[cur] = next++;
+                loaded = true;
+            }
+            const lode_flash_page_s *pg = &plan->pages[idx[cur]];
+            rc = call_start(&r, a->pc_program_page, pg->addr, pg->size, r.buf[cur], 0,
+                            a->program_page_timeout_ms, "ProgramPage at", pg->addr);
+            if (rc != LODE_OK)
+                break;
+            /* while it programs: transfer the following page into the other buffer */
+            int other = cur ^ 1;
+            bool preloaded = false;
+            while (next < plan->npages && plan->pages[next].region != reg)
+                next++;
+            if (!o->single_buffer && next < plan->npages) {
+                const lode_flash_page_s *np = &plan->pages[next];
+                if ((rc = core->mem_write(core->ctx, r.buf[other], np->data, np->size)) != LODE_OK)
+                    break;
+                idx[other] = next++;
+                preloaded = true;
+            }
+            rc = call_finish(&r, &result);
+            rc = check_result(&r, rc, result, "ProgramPage at", pg->addr);
+            if (rc != LODE_OK)
+                break;
+            res->pages_programmed++;
+            res->bytes_programmed += pg->size;
+            if (--pages_left[pg->sector] == 0 && erased[pg->sector])
+                done[pg->sector] = true;
+            if (o->progress)
+                o->progress(o->progress_user, LODE_FLASH_PHASE_PROGRAM, ++pages_done, total_pages);
+            if (preloaded) {
+                cur = other;
+                loaded = true;
+            } else {
+                loaded = false;
+            }
+        }
+        if (r.running) {
+            core->halt(core->ctx);
+            r.running = false;
+        }
+        if (rc == LODE_OK && a->pc_uninit != LODE_FLASH_NO_PC) {
+            rc = call(&r, a->pc_uninit, 2, 0, 0, 1000, "UnInit(program) at", a->flash_start, &result);
+            rc = check_result(&r, rc, result, "UnInit(program) at", a->flash_start);
+        }
+        res->us_program += core->now_us(core->ctx) - t0;
+    }
+
+    /* ---- verify: read back ---- */
+    if (rc == LODE_OK && o->verify) {
+        uint64_t t0 = core->now_us(core->ctx);
+        uint8_t *buf = NULL;
+        size_t cap = 0;
+        for (size_t i = 0; i < plan->npages && rc == LODE_OK; i++) {
+            const lode_flash_page_s *pg = &plan->pages[i];
+            if (pg->size > cap) {
+                uint8_t *nb = realloc(buf, pg->size);
+                if (!nb) {
+                    rc = LODE_E_NOMEM;
+                    break;
+                }
+                buf = nb;
+                cap = pg->size;
+            }
+            if ((rc = core->mem_read(core->ctx, pg->addr, buf, pg->size)) != LODE_OK)
+                break;
+            for (uint32_t k = 0; k < pg->size; k++) {
+                if (buf[k] != pg->data[k]) {
+                    lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                             "verify failed at 0x%08x: flash holds 0x%02x, the image 0x%02x "
+                             "(flash again; if it persists the sector may be worn or protected)",
+                             pg->addr + k, buf[k], pg->data[k]);
+                    rc = LODE_E_VERIFY;
+                    break;
+                }
+            }
+            res->bytes_verified += pg->size;
+            if (o->progress)
+                o->progress(o->progress_user, LODE_FLASH_PHASE_VERIFY, i + 1, plan->npages);
+        }
+        free(buf);
+        res->us_verify = core->now_us(core->ctx) - t0;
+    }
+    if (rc != LODE_OK)
+        note_unfinished(plan, erased, done, res, log);
+out:
+    free(erased);
+    free(done);
+    free(pages_left);
+    return rc;
+}
