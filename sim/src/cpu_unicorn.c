@@ -71,6 +71,9 @@ typedef struct ucpu_s {
     bool want_wp_on[UCPU_NWP];
     uint32_t want_wp_addr[UCPU_NWP], want_wp_len[UCPU_NWP];
 
+    bool inval_pending; /* translations to drop after the run */
+    uint64_t inval_lo, inval_hi;
+
     bool precise;
     bool in_run;
     bool reconfig_pending; /* hook changes requested while running */
@@ -357,6 +360,8 @@ static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable
 static bool is_breakpoint(const ucpu_s *u, uint32_t pc);
 static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t len, bool enable);
 
+static void apply_invalidate(ucpu_s *u);
+
 static void apply_reconfig(ucpu_s *u)
 {
     if (!u->reconfig_pending)
@@ -388,6 +393,7 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     uc_err err = uc_emu_start(u->uc, pc | 1u, 0, 0, 0); /* `until` is ignored: exits are on */
     u->in_run = false;
     run_fixup(u);
+    apply_invalidate(u);
     apply_reconfig(u);
 
     sim_cpu_exit_e why;
@@ -513,12 +519,39 @@ static int ucpu_reg_write(sim_cpu_s *cpu, sim_reg_e reg, uint32_t val)
     return 0;
 }
 
+/* Dropping translations from inside a hook (while Unicorn executes) crashes libunicorn 2.0.1:
+ * invalidations requested during a run are collected and applied when the run returns, and
+ * the run is asked to stop at the next block so stale code is not executed for long. */
 static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
 {
     ucpu_s *u = (ucpu_s *)cpu;
     if (!size)
         return;
+    if (u->in_run) {
+        uint64_t lo = base, hi = (uint64_t)base + size;
+        if (u->inval_pending) {
+            if (lo < u->inval_lo)
+                u->inval_lo = lo;
+            if (hi > u->inval_hi)
+                u->inval_hi = hi;
+        } else {
+            u->inval_lo = lo;
+            u->inval_hi = hi;
+            u->inval_pending = true;
+        }
+        u->stop_req = true;
+        return;
+    }
     uc_ctl_remove_cache(u->uc, (uint64_t)base, (uint64_t)base + size);
+    memset(u->icache, 0, sizeof u->icache);
+}
+
+static void apply_invalidate(ucpu_s *u)
+{
+    if (!u->inval_pending)
+        return;
+    u->inval_pending = false;
+    uc_ctl_remove_cache(u->uc, u->inval_lo, u->inval_hi);
     memset(u->icache, 0, sizeof u->icache);
 }
 

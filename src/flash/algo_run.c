@@ -47,7 +47,7 @@ static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, ui
     const lode_core_ops_s *c = r->core;
     uint32_t regs[][2] = {{0, a0},       {1, a1},         {2, a2},
                           {3, a3},       {REG_R9, r->sb}, {REG_SP, r->sp},
-                          {REG_LR, r->stub | 1u}, {REG_PC, r->base + pc_off}, {REG_XPSR, 0x01000000u}};
+                          {REG_LR, r->stub | 1u}, {REG_PC, (r->base + pc_off) & ~1u}, {REG_XPSR, 0x01000000u}};
     for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
         int rc = c->reg_write(c->ctx, regs[i][0], regs[i][1]);
         if (rc != LODE_OK)
@@ -57,7 +57,7 @@ static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, ui
     if (rc != LODE_OK)
         return rc;
     r->running = true;
-    r->running_pc = r->base + pc_off;
+    r->running_pc = (r->base + pc_off) & ~1u; /* probe-rs offsets carry the Thumb bit */
     r->started_us = c->now_us(c->ctx);
     r->timeout_ms = timeout_ms;
     r->what = what;

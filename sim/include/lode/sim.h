@@ -128,6 +128,61 @@ void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi); /* 
 void lode_sim_inject_reset_after(lode_sim_s *sim, unsigned transfers); /* system reset after N more SWD transfers (0 clears) */
 void lode_sim_inject_power_loss(lode_sim_s *sim, unsigned nth_flash_op); /* lose power during the Nth next program/erase (1 = next) */
 
+/* ---- simulated CMSIS-DAP probe (sim_cmsis_dap.c) ------------------------------------------- */
+/* A CMSIS-DAP probe attached to the board's SWD port: a command processor with the firmware's
+ * semantics (AP reads posted on the wire, WAIT retried per DAP_TransferConfigure, a batch
+ * stops at the first non-OK ACK, the last write checked with an RDBUFF read) and a USB timing
+ * model charged to the board's virtual clock:
+ *  - v1 (HID, full speed): packets travel in 1 ms frames, one OUT and one IN report per frame;
+ *  - v2 (bulk, high speed): 125 us microframes, one OUT and one IN packet per microframe.
+ * A packet larger than the USB packet (64 / 512 bytes) takes one (micro)frame per USB packet.
+ * A command goes out in the first free frame at or after the write; the probe executes it
+ * when it has arrived (end of that frame) and the previous command is done, spending the SWD
+ * wire time on the board's clock; its response is delivered at the first free frame
+ * boundary at or after the end of execution. One command's round trip is two (micro)frames.
+ * The probe holds packet_count commands (written, response not yet read); a further write
+ * fails with LODE_E_TIMEOUT (a real probe NAKs it). DAP_QueueCommands packets are held until
+ * a packet without it arrives; DAP_TransferAbort is taken at once and has no response. */
+typedef struct lode_sim_dap_s lode_sim_dap_s;
+struct lode_transport_s;
+
+typedef struct lode_sim_dap_config_s {
+    int version;            /* 1: HID full speed, 2: bulk high speed */
+    uint16_t packet_size;   /* DAP packet size (0: 64 for v1, 512 for v2); 16..4096 */
+    uint8_t packet_count;   /* commands the probe buffers (0: 4) */
+    const char *vendor;     /* DAP_Info strings (NULL: a default; "" : not available) */
+    const char *product;    /* default "lode simulated CMSIS-DAP" */
+    const char *serial;
+    const char *protocol_version; /* default "2.1.1" */
+    const char *fw_version;
+    uint16_t caps;          /* DAP_Info capabilities (0: SWD | atomic commands = 0x0011) */
+    lode_log_s log;         /* the probe's log (may be zeroed) */
+} lode_sim_dap_config_s;
+
+/* The probe borrows `sim` (it must outlive the probe). */
+int lode_sim_dap_new(lode_sim_s *sim, const lode_sim_dap_config_s *cfg, lode_sim_dap_s **out);
+void lode_sim_dap_free(lode_sim_dap_s *p);
+
+/* One command in, one response out, as the firmware's command processor does (no USB time;
+ * the SWD wire time is charged). *resp_len = 0 for a command without a response
+ * (DAP_TransferAbort). A DAP_QueueCommands packet is executed at once like
+ * DAP_ExecuteCommands (the holding is done by the USB model). Unknown or malformed
+ * commands answer 0xFF. Returns LODE_OK, or LODE_E_INVALID_ARG for bad pointers / a
+ * request longer than the packet size / cap below the packet size. */
+int lode_sim_dap_process(lode_sim_dap_s *p, const uint8_t *req, size_t len, uint8_t *resp,
+                         size_t cap, size_t *resp_len);
+
+/* USB model (see above). usb_write blocks until the packet has gone out (the clock advances
+ * to the end of its frame(s)). usb_read waits (advancing the clock) for the next response:
+ * v1 responses are HID reports zero-padded to the packet size (truncated to cap), v2 exact
+ * (LODE_E_IO when cap is too small). LODE_E_TIMEOUT when no response is coming. */
+int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len);
+int lode_sim_dap_usb_read(lode_sim_dap_s *p, uint8_t *buf, size_t cap, size_t *got);
+
+/* The probe as an in-process transport (kind LODE_TRANSPORT_INPROC, packet_size from the
+ * config) over the USB model. Close it with lode_transport_close() before freeing `p`. */
+int lode_sim_dap_transport(lode_sim_dap_s *p, struct lode_transport_s **out);
+
 #ifdef __cplusplus
 }
 #endif

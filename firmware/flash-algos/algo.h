@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* lode's built-in flash algorithms: the entry points of the CMSIS-Pack flash programming
+ * algorithm interface (Arm, "Flash Programming Algorithms" in the CMSIS-Pack documentation),
+ * written for lode from the chips' reference manuals.
+ *
+ * Calling convention (what the host does, see src/flash/): the blob is loaded at its
+ * load_address (the link address, 0x20000000), R0-R2 hold the arguments, R9 the static base
+ * (unused: the algorithms keep no state in memory, .data and .bss are empty), SP a stack top,
+ * LR a BKPT instruction; the function returns with R0 = 0 on success, nonzero on failure.
+ * Offset 0 of every blob holds two BKPT #0 instructions a host may use as that return stub. */
+#ifndef LODE_FLASH_ALGO_H
+#define LODE_FLASH_ALGO_H
+
+#include <stdint.h>
+
+#define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+#define REG16(addr) (*(volatile uint16_t *)(uintptr_t)(addr))
+
+/* Init's fnc argument */
+#define ALGO_FNC_ERASE 1u
+#define ALGO_FNC_PROGRAM 2u
+#define ALGO_FNC_VERIFY 3u
+
+int Init(unsigned long adr, unsigned long clk, unsigned long fnc);
+int UnInit(unsigned long fnc);
+int EraseSector(unsigned long adr);
+int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf);
+int EraseChip(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* Flash algorithm "lode_stm32f1_64k": STM32F1 medium density (64 KiB at 0x08000000, 1 KiB
+ * pages) through the flash program/erase controller (FPEC).
+ *
+ * Source: RM0008 §3 (embedded flash memory) and PM0075 (STM32F10xxx Flash memory
+ * microcontrollers programming manual) §2.3 (unlocking, programming, page and mass erase) and
+ * §3 (FPEC registers). The FPEC programs half-words only; a store to the array with PG set
+ * starts one programming operation, BSY says when it has finished, PGERR reports a location
+ * that was not erased (and 0x0000 was not the value), WRPRTERR a write-protected page, EOP a
+ * completed operation. Program and erase run on the HSI oscillator, which must be on. */
+#include "algo.h"
+
+#define FPEC 0x40022000u
+#define FLASH_KEYR (FPEC + 0x04u)
+#define FLASH_SR (FPEC + 0x0Cu)
+#define FLASH_CR (FPEC + 0x10u)
+#define FLASH_AR (FPEC + 0x14u)
+
+#define SR_BSY (1u << 0)
+#define SR_PGERR (1u << 2)
+#define SR_WRPRTERR (1u << 4)
+#define SR_EOP (1u << 5)
+#define SR_FLAGS (SR_PGERR | SR_WRPRTERR | SR_EOP) /* write 1 to clear */
+
+#define CR_PG (1u << 0)
+#define CR_PER (1u << 1)
+#define CR_MER (1u << 2)
+#define CR_STRT (1u << 6)
+#define CR_LOCK (1u << 7)
+
+#define KEY1 0x45670123u
+#define KEY2 0xCDEF89ABu
+
+#define RCC_CR 0x40021000u
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSIRDY (1u << 1)
+
+static void wait_idle(void)
+{
+    while (REG32(FLASH_SR) & SR_BSY) {
+    }
+}
+
+/* Wait for the operation, then read and clear the status flags. */
+static uint32_t finish(void)
+{
+    wait_idle();
+    uint32_t sr = REG32(FLASH_SR);
+    REG32(FLASH_SR) = SR_FLAGS;
+    return sr;
+}
+
+/* Start an erase (PER or MER) and check that it completed without an error. */
+static int erase(uint32_t mode, unsigned long adr)
+{
+    wait_idle();
+    REG32(FLASH_SR) = SR_FLAGS;
+    REG32(FLASH_CR) = mode;
+    if (mode == CR_PER)
+        REG32(FLASH_AR) = (uint32_t)adr;
+    REG32(FLASH_CR) = mode | CR_STRT;
+    uint32_t sr = finish();
+    REG32(FLASH_CR) &= ~mode;
+    /* nothing happens (no EOP) when the FPEC is locked or the address is outside the array */
+    return (sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP) ? 1 : 0;
+}
+
+int Init(unsigned long adr, unsigned long clk, unsigned long fnc)
+{
+    (void)adr;
+    (void)clk;
+    (void)fnc;
+    if (!(REG32(RCC_CR) & RCC_CR_HSIRDY)) {
+        REG32(RCC_CR) |= RCC_CR_HSION;
+        while (!(REG32(RCC_CR) & RCC_CR_HSIRDY)) {
+        }
+    }
+    wait_idle();
+    /* The key sequence is defined from the locked state only (PM0075 §2.3.1): a wrong
+     * sequence locks the FPEC until reset, so an unlocked FPEC is left alone. */
+    if (REG32(FLASH_CR) & CR_LOCK) {
+        REG32(FLASH_KEYR) = KEY1;
+        REG32(FLASH_KEYR) = KEY2;
+    }
+    REG32(FLASH_SR) = SR_FLAGS;
+    return (REG32(FLASH_CR) & CR_LOCK) ? 1 : 0;
+}
+
+int UnInit(unsigned long fnc)
+{
+    (void)fnc;
+    wait_idle();
+    REG32(FLASH_CR) = (REG32(FLASH_CR) & ~(CR_PG | CR_PER | CR_MER | CR_STRT)) | CR_LOCK;
+    return 0;
+}
+
+int EraseSector(unsigned long adr)
+{
+    return erase(CR_PER, adr);
+}
+
+int EraseChip(void)
+{
+    return erase(CR_MER, 0);
+}
+
+/* Program sz bytes from buf at adr (even) in half-words; an odd trailing byte is paired with
+ * 0xFF (the erased value). Stops at the first half-word that fails: PGERR (not erased),
+ * WRPRTERR (protected) or no EOP (nothing was programmed: outside the array). A locked FPEC
+ * ignores the PG bit, which is refused up front. */
+int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
+{
+    if (adr & 1u)
+        return 1;
+    wait_idle();
+    REG32(FLASH_SR) = SR_FLAGS;
+    REG32(FLASH_CR) = CR_PG;
+    if (!(REG32(FLASH_CR) & CR_PG))
+        return 1; /* locked: Init was not called or failed */
+    int rc = 0;
+    for (unsigned long i = 0; i < sz; i += 2) {
+        uint16_t hw = buf[i];
+        hw |= (uint16_t)((i + 1 < sz ? buf[i + 1] : 0xFFu) << 8);
+        REG16(adr + i) = hw;
+        uint32_t sr = finish();
+        if ((sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP)) {
+            rc = 1;
+            break;
+        }
+    }
+    REG32(FLASH_CR) &= ~CR_PG;
+    return rc;
+}
