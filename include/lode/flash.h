@@ -137,6 +137,44 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
                    const lode_flash_run_opts_s *opts, const lode_log_s *log,
                    lode_flash_result_s *res);
 
+/* ---- flashing a chip from the target database ----------------------------------------------- */
+struct lode_target_chip_s;
+
+/* The flash regions, their algorithms and the RAM of a chip, in the planner's/runner's terms.
+ * Borrows from the chip (keep the target database alive). */
+typedef struct lode_flash_layout_s {
+    lode_flash_region_s *regions;
+    lode_flash_algo_s *algos;          /* one per region */
+    const lode_flash_algo_s **algo_ptrs;
+    size_t nregions;
+    lode_mem_range_s *ram;             /* every RAM region (image data may load there) */
+    size_t nram;
+    lode_mem_range_s work_ram;         /* where algorithms run */
+} lode_flash_layout_s;
+
+int lode_flash_layout_for_chip(const struct lode_target_chip_s *chip, const lode_log_s *log,
+                               lode_flash_layout_s **out);
+void lode_flash_layout_free(lode_flash_layout_s *layout);
+
+typedef struct lode_flash_opts_s {
+    bool chip_erase;
+    bool skip_unchanged;
+    bool verify;
+    bool single_buffer;
+    lode_flash_progress_fn progress;
+    void *progress_user;
+} lode_flash_opts_s;
+
+/* Plan and write `img` to the chip through `core`: the whole `lode flash` operation. */
+int lode_flash_image(const lode_core_ops_s *core, const struct lode_target_chip_s *chip,
+                     const lode_image_s *img, const lode_flash_opts_s *opts, const lode_log_s *log,
+                     lode_flash_result_s *res);
+
+/* Erase: the whole flash (chip == everything), or the sectors covering [addr, addr+len). */
+int lode_flash_erase(const lode_core_ops_s *core, const struct lode_target_chip_s *chip,
+                     bool all, uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
+                     const lode_log_s *log, lode_flash_result_s *res);
+
 #ifdef __cplusplus
 }
 #endif

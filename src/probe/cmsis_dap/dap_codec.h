@@ -125,7 +125,7 @@ int lodei_dap_enc_multi(uint8_t *buf, size_t cap, uint8_t cmd, uint8_t num);
  * Delay, SWJ_Clock, SWJ_Sequence, SWD_Configure. Status 0xFF -> LODE_E_PROTOCOL. */
 int lodei_dap_dec_status(const uint8_t *r, size_t len, uint8_t cmd, const lode_log_s *log,
                          size_t *used);
-/* DAP_Info: *data/*dlen point into r (dlen 0 = the probe does not have this item). */
+/* DAP_Info: *data and *dlen point into r (dlen 0 = the probe does not have this item). */
 int lodei_dap_dec_info(const uint8_t *r, size_t len, uint8_t id, const lode_log_s *log,
                        const uint8_t **data, size_t *dlen, size_t *used);
 /* Typed Info helpers (each decodes a whole Info reply for `id`). A string reply is copied

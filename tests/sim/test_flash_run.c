@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* The flash stack end to end on the simulated chips, through the back-door core: target
+ * database -> planner -> algorithm runner (lode's own algorithms and the vendor's from the
+ * probe-rs file), then the flashed firmware boots and runs. */
+#include "lode/core.h"
+#include "lode/error.h"
+#include "lode/flash.h"
+#include "lode/semihost.h"
+#include "lode/sim.h"
+#include "lode/target.h"
+#include "test.h"
+
+static void cw(void *c, int fd, const uint8_t *d, size_t n)
+{
+    (void)c;
+    (void)fd;
+    (void)d;
+    (void)n;
+}
+
+/* Reset and run the flashed firmware; returns its exit code (or -1). */
+static int boot_and_run(lode_sim_s *sim)
+{
+    lode_sim_power_on_reset(sim);
+    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+                             .console_write = cw, .time_us = lode_sim_sh_time_us, .ctx = sim};
+    lode_semihost_s *sh = NULL;
+    if (lode_semihost_new(&io, "fw", &sh) != LODE_OK)
+        return -1;
+    lode_sim_program_result_s res;
+    int rc = lode_sim_run_program(sim, sh, lode_sim_now(sim) + 5000000000000ull, &res);
+    lode_semihost_free(sh);
+    return rc == LODE_OK && res.exited ? res.exit_code : -1;
+}
+
+static bool flash_equals_image(lode_sim_s *sim, const lode_image_s *img)
+{
+    for (size_t i = 0; i < img->nsegs; i++) {
+        uint8_t *buf = malloc(img->segs[i].len);
+        if (!buf)
+            return false;
+        bool ok = lode_sim_mem_read(sim, img->segs[i].addr, buf, img->segs[i].len) == LODE_OK &&
+                  !memcmp(buf, img->segs[i].data, img->segs[i].len);
+        free(buf);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void flash_chip(const char *chipname, const char *fw, const char *yaml, int want_exit)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = chipname};
+    REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    if (yaml) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/targets/probe-rs/%s", LODE_SHARED_DIR, yaml);
+        REQUIRE(lode_target_db_load_file(db, path) == LODE_OK);
+    }
+    const lode_target_chip_s *chip = NULL;
+    REQUIRE(lode_target_find_chip(db, chipname, &chip) == LODE_OK);
+    CHECK(yaml ? !chip->family->builtin : chip->family->builtin);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", LODE_FW_DIR, fw);
+    lode_image_s *img = NULL;
+    REQUIRE(lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &img) == LODE_OK);
+
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    lode_flash_opts_s o = {.verify = true};
+    lode_flash_result_s res;
+    uint64_t t0 = lode_sim_now(sim);
+    CHECK_EQ(lode_flash_image(&core, chip, img, &o, NULL, &res), LODE_OK);
+    fprintf(stderr, "  %s %s via %s: %zu sectors erased, %zu pages, %zu bytes, %.3f ms virtual\n",
+            chipname, fw, chip->algos[0]->name, res.sectors_erased, res.pages_programmed,
+            res.bytes_programmed, (double)(lode_sim_now(sim) - t0) / 1e9);
+    CHECK(res.sectors_erased >= 1);
+    CHECK(res.bytes_verified == res.bytes_programmed);
+    CHECK(flash_equals_image(sim, img));
+    CHECK_EQ(boot_and_run(sim), want_exit);
+
+    /* the same image again with skip-unchanged: nothing is erased or programmed */
+    o.skip_unchanged = true;
+    CHECK_EQ(lode_flash_image(&core, chip, img, &o, NULL, &res), LODE_OK);
+    CHECK_EQ(res.sectors_erased, 0);
+    CHECK_EQ(res.pages_programmed, 0);
+
+    /* erase everything: the firmware is gone */
+    CHECK_EQ(lode_flash_erase(&core, chip, true, 0, 0, NULL, NULL, &res), LODE_OK);
+    uint32_t w = 0;
+    CHECK_EQ(lode_sim_read32(sim, img->segs[0].addr, &w), LODE_OK);
+    CHECK_EQ(w, 0xFFFFFFFFu);
+    lode_image_free(img);
+    lode_target_db_free(db);
+    lode_sim_free(sim);
+}
+
+static void test_stm32_builtin(void) { flash_chip("STM32F103C8", "hello-stm32f103.elf", NULL, 3); }
+static void test_stm32_vendor(void)
+{
+    flash_chip("STM32F103C8", "hello-stm32f103.elf", "STM32F1_Series.yaml", 3);
+}
+static void test_nrf_builtin(void) { flash_chip("nRF52840_xxAA", "hello-nrf52840.elf", NULL, 3); }
+
+static void test_power_loss_then_reflash(void)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    const lode_target_chip_s *chip = NULL;
+    REQUIRE(lode_target_find_chip(db, "STM32F103C8", &chip) == LODE_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/hello-stm32f103.elf", LODE_FW_DIR);
+    lode_image_s *img = NULL;
+    REQUIRE(lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &img) == LODE_OK);
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    lode_flash_result_s res;
+    lode_flash_opts_s o = {.verify = true};
+    /* lose power during the 2nd flash operation: the first sector's erase has been done */
+    lode_sim_inject_power_loss(sim, 2);
+    int rc = lode_flash_image(&core, chip, img, &o, NULL, &res);
+    CHECK(rc != LODE_OK);
+    CHECK(res.unfinished[0] != 0); /* names the sectors that may now be erased */
+    fprintf(stderr, "  after power loss (%s): unfinished %s\n", lode_strerror(rc), res.unfinished);
+    /* flashing again succeeds and verifies */
+    CHECK_EQ(lode_flash_image(&core, chip, img, &o, NULL, &res), LODE_OK);
+    CHECK(flash_equals_image(sim, img));
+    CHECK_EQ(boot_and_run(sim), 3);
+    lode_image_free(img);
+    lode_target_db_free(db);
+    lode_sim_free(sim);
+}
+
+static void test_bad_images(void)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    const lode_target_chip_s *chip = NULL;
+    REQUIRE(lode_target_find_chip(db, "STM32F103C8", &chip) == LODE_OK);
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    lode_flash_result_s res;
+    static uint8_t big[0x10004];
+    lode_image_s *img = NULL;
+    /* bigger than the flash */
+    REQUIRE(lode_image_from_bin(big, sizeof big, 0x08000000u, &img) == LODE_OK);
+    CHECK_EQ(lode_flash_image(&core, chip, img, NULL, NULL, &res), LODE_E_RANGE);
+    lode_image_free(img);
+    /* an nRF image (linked at 0) on the STM32 */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/hello-nrf52840.elf", LODE_FW_DIR);
+    REQUIRE(lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &img) == LODE_OK);
+    CHECK_EQ(lode_flash_image(&core, chip, img, NULL, NULL, &res), LODE_E_RANGE);
+    lode_image_free(img);
+    /* nothing was erased by refused images */
+    uint32_t w = 0;
+    CHECK_EQ(lode_sim_read32(sim, 0x08000000u, &w), LODE_OK);
+    CHECK_EQ(w, 0xFFFFFFFFu);
+    lode_target_db_free(db);
+    lode_sim_free(sim);
+}
+
+int main(void)
+{
+    RUN_TEST(test_stm32_builtin);
+    RUN_TEST(test_stm32_vendor);
+    RUN_TEST(test_nrf_builtin);
+    RUN_TEST(test_power_loss_then_reflash);
+    RUN_TEST(test_bad_images);
+    return TEST_DONE();
+}
