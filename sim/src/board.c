@@ -1019,6 +1019,71 @@ void lode_sim_erase_all(lode_sim_s *sim)
         simi_nor_erase(b, &b->nor[i], 0, b->nor[i].size);
 }
 
+/* State file: "LODESIM1", the chip name (32 bytes, NUL padded), the number of arrays (LE32),
+ * then per array its base and size (LE32 each) and its bytes. */
+#define STATE_MAGIC "LODESIM1"
+
+int lode_sim_state_save(const lode_sim_s *sim, const char *path)
+{
+    const sim_board_s *b = &sim->b;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return LODE_E_INVALID_ARG;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return LODE_E_IO;
+    uint8_t hdr[8 + 32 + 4] = {0};
+    memcpy(hdr, STATE_MAGIC, 8);
+    snprintf((char *)hdr + 8, 32, "%s", b->chip->name);
+    lodei_put_le32(hdr + 40, b->nnor);
+    bool ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr;
+    for (unsigned i = 0; ok && i < b->nnor; i++) {
+        uint8_t a[8];
+        lodei_put_le32(a, b->nor[i].base);
+        lodei_put_le32(a + 4, b->nor[i].size);
+        ok = fwrite(a, 1, 8, f) == 8 && fwrite(b->nor[i].mem, 1, b->nor[i].size, f) == b->nor[i].size;
+    }
+    if (fclose(f) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return LODE_E_IO;
+    }
+    return LODE_OK;
+}
+
+int lode_sim_state_load(lode_sim_s *sim, const char *path)
+{
+    sim_board_s *b = &sim->b;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return LODE_E_NO_DEVICE;
+    uint8_t hdr[8 + 32 + 4];
+    int rc = LODE_E_FORMAT;
+    if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || memcmp(hdr, STATE_MAGIC, 8) != 0 ||
+        strncmp((char *)hdr + 8, b->chip->name, 32) != 0 || lodei_get_le32(hdr + 40) != b->nnor)
+        goto out;
+    for (unsigned i = 0; i < b->nnor; i++) {
+        uint8_t a[8];
+        if (fread(a, 1, 8, f) != 8 || lodei_get_le32(a) != b->nor[i].base ||
+            lodei_get_le32(a + 4) != b->nor[i].size)
+            goto out;
+        if (fread(b->nor[i].mem, 1, b->nor[i].size, f) != b->nor[i].size)
+            goto out;
+        code_changed(b, b->nor[i].base, b->nor[i].size);
+    }
+    rc = LODE_OK;
+    simi_board_system_reset(b, true);
+out:
+    fclose(f);
+    if (rc != LODE_OK) {
+        lode_sim_erase_all(sim);
+        simi_log(b, LODE_LOG_WARN, "sim: %s is not a state file of a %s: starting with erased flash",
+                 path, b->chip->name);
+    }
+    return rc;
+}
+
 int lode_sim_load_elf(lode_sim_s *sim, const char *path)
 {
     sim_board_s *b = &sim->b;

@@ -181,11 +181,10 @@ static int syntax_error(yctx_s *c, const yaml_parser_t *p)
                          "byte %zu: not readable as UTF-8 text (%s); save the file as UTF-8",
                          p->problem_offset, show(problem, strlen(problem), a, sizeof a));
     const char *ctx = p->context ? p->context : "";
-    return fail_code(c, LODE_E_FORMAT, NULL,
-                     "line %zu column %zu: YAML syntax error: %s%s%s; fix the YAML syntax",
-                     p->problem_mark.line + 1, p->problem_mark.column + 1,
-                     show(problem, strlen(problem), a, sizeof a), *ctx ? " " : "",
-                     show(ctx, strlen(ctx), b, sizeof b));
+    ynode_s at = {.line = p->problem_mark.line + 1};
+    return fail(c, &at, "YAML syntax error at column %zu: %s%s%s; fix the YAML syntax",
+                p->problem_mark.column + 1, show(problem, strlen(problem), a, sizeof a),
+                *ctx ? " " : "", show(ctx, strlen(ctx), b, sizeof b));
 }
 
 static int build_tree(yctx_s *c, lodei_arena_s *tree, const char *yaml, size_t len,

@@ -535,27 +535,323 @@ static void test_small_valid(void)
         {"instructions: AAECAwQFBgc=", "instructions: AAEC AwQF\n    Bgc"},
         {"type: armv6m", "type: armv9m"},
         {"name: Test Family", "name: Test Family\ngenerated_from_pack: true\nsvd: x.svd"},
-        {"erased_byte_value: 0xff\n", ""},
+        {"    erased_byte_value: 0xff\n", ""},
         {"flash_algorithms: [a1]", "flash_algorithms: []"},
         {"chip_detection:\n- !SomeDetection\n  x: 1\n", "chip_detection: [{Foo: {}}]\n"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char *y = variant_of(ok[i].from, ok[i].to);
         REQUIRE(y != NULL);
-        cap_reset();
         REQUIRE(lode_target_db_new(&cap_log, &db) == LODE_OK);
+        cap_reset();
         rc = load(db, y, strlen(y), "ok.yaml");
         if (rc != LODE_OK)
             fprintf(stderr, "accepted variation %zu failed: %s\n", i, cap.last);
         CHECK_EQ(rc, LODE_OK);
         CHECK_EQ(lode_target_chips_count(db), 3);
-        if (i == 1 && rc == LODE_OK) {
-            const lode_target_chips_at_t_check_dummy = 0;
-            (void)lode_target_chips_at_t_check_dummy;
+        const lode_target_chip_s *c1 = NULL;
+        if (rc == LODE_OK && lode_target_find_chip(db, "TESTCHIP1", &c1) == LODE_OK) {
+            if (i == 1)
+                CHECK(c1->variant->cores[0].ap_version == 2 &&
+                      c1->variant->cores[0].ap == 0x80002000);
+            if (i == 2)
+                CHECK_EQ(c1->variant->cores[0].ap, 3);
+            if (i == 5)
+                CHECK_EQ(c1->variant->cores[0].port, LODE_TARGET_PORT_RISCV);
+            if (i == 6)
+                CHECK_EQ(c1->algos[0]->page_size, 256);
+            if (i == 12)
+                CHECK_EQ(c1->algos[0]->instructions_len, 8);
+            if (i == 15)
+                CHECK_EQ(c1->algos[0]->erased_byte_value, 0xff);
+            if (i == 16)
+                CHECK_EQ(c1->nalgos, 0);
         }
-        if (i == 11)
-            CHECK(strstr(cap.last_debug, "future_key") != NULL || cap.ndebug > 0);
+        if (i == 11) {
+            CHECK(strstr(cap.last_debug, "ignoring key") != NULL);
+            CHECK_EQ(cap.ndebug, 1); /* future_key; rtt_location is known */
+        }
         lode_target_db_free(db);
         free(y);
     }
+}
+
+/* ---- malformed input ----------------------------------------------------------------------- */
+
+typedef struct bad_s {
+    const char *from, *to; /* applied to base_yaml; from == NULL: `to` is the whole input */
+    int rc;
+    const char *msg;       /* must appear in the one error message */
+} bad_s;
+
+static const bad_s bad[] = {
+    {NULL, "", LODE_E_FORMAT, "no YAML document"},
+    {NULL, "# only a comment\n", LODE_E_FORMAT, "no YAML document"},
+    {NULL, "- a\n- b\n", LODE_E_FORMAT, "expected a mapping"},
+    {NULL, "just text", LODE_E_FORMAT, "expected a mapping"},
+    {NULL, "name: [unclosed\n", LODE_E_FORMAT, "YAML syntax error"},
+    {NULL, "name: x\n  bad: indent\n", LODE_E_FORMAT, "YAML syntax error"},
+    {NULL, "name: T\xff\xfe\n", LODE_E_FORMAT, "UTF-8"},
+    {NULL, "name: \xc3\x28\n", LODE_E_FORMAT, "UTF-8"},
+    {NULL, "name: &n Test\nvariants: *n\n", LODE_E_FORMAT, "alias '*n' is not supported"},
+    {NULL, "name: A\nname: B\nvariants: []\n", LODE_E_FORMAT, "key 'name' appears twice"},
+    {NULL, "? [a]\n: b\n", LODE_E_FORMAT, "a key must be a plain name"},
+    {"name: Test Family", "name: \"a\\0b\"", LODE_E_FORMAT, "NUL"},
+    {"name: Test Family", "name: ''", LODE_E_FORMAT, "name: is empty"},
+    {"name: Test Family", "name: [a]", LODE_E_FORMAT, "expected a text value"},
+    {"name: Test Family\n", "", LODE_E_FORMAT, "key 'name' is missing"},
+    {"- !Nvm", "- !Flash", LODE_E_FORMAT, "unknown memory region kind '!Flash'"},
+    {"- !Nvm\n    range", "- range", LODE_E_FORMAT, "memory region without a kind"},
+    {"!Ram\n    name: RAM", "!Ram 5\n    name: RAM", LODE_E_FORMAT, "YAML syntax error"},
+    {"ap: 0", "ap: !v3 0", LODE_E_FORMAT, "unknown access port version '!v3'"},
+    {"ap: 0", "ap: 256", LODE_E_FORMAT, "too large"},
+    {"ap: 0", "psel: 0", LODE_E_FORMAT, "key 'ap' is missing"},
+    {"core_access_options: !Arm", "core_access_options: !Jtag", LODE_E_FORMAT,
+     "unknown kind '!Jtag'"},
+    {"core_access_options: !Arm\n      ap: 0", "core_access_options: {ap: 0}", LODE_E_FORMAT,
+     "no kind given"},
+    {"type: armv6m", "type: {a: 1}", LODE_E_FORMAT, "cores[0].type: expected a text value"},
+    {"  cores:\n  - name: main\n", "  cores: []\n  corez:\n  - name: main\n", LODE_E_FORMAT,
+     "cores: the list is empty"},
+    {"    cores: [main]", "    cores: [other]", LODE_E_FORMAT, "core 'other' is not one of"},
+    {"page_size: 256", "page_size: [1]", LODE_E_FORMAT, "page_size: expected a number"},
+    {"page_size: 256", "page_size: '256'", LODE_E_FORMAT, "expected a number"},
+    {"page_size: 256", "page_size: 0", LODE_E_FORMAT, "page_size is 0"},
+    {"page_size: 256", "page_size: 12abc", LODE_E_FORMAT, "'12abc' is not a number"},
+    {"page_size: 256", "page_size: -1", LODE_E_FORMAT, "is not a number"},
+    {"page_size: 256", "page_size: 0x", LODE_E_FORMAT, "is not a number"},
+    {"page_size: 256", "page_size: 0x100000000", LODE_E_FORMAT, "too large"},
+    {"end: 0x1000}\n    is_boot", "end: 99999999999999999999999}\n    is_boot", LODE_E_FORMAT,
+     "range.end: 99999999999999999999999 is too large"},
+    {"end: 0x1000}\n    is_boot", "end: 0}\n    is_boot", LODE_E_FORMAT, "is not above start"},
+    {"{start: 0x20000000, end: 0x20001000}", "{start: 0x20000000}", LODE_E_FORMAT,
+     "key 'end' is missing"},
+    {"  pc_erase_sector: 5\n", "", LODE_E_FORMAT, "key 'pc_erase_sector' is missing"},
+    {"pc_erase_sector: 5\n", "pc_erase_sector: null\n", LODE_E_FORMAT, "cannot be null"},
+    {"pc_program_page: 3", "pc_program_page: 9", LODE_E_FORMAT, "points past the end"},
+    {"pc_program_page: 3", "pc_program_page: 0x100000000", LODE_E_FORMAT, "too large"},
+    {"data_section_offset: 8", "data_section_offset: 9", LODE_E_FORMAT, "past the end"},
+    {"instructions: AAECAwQFBgc=", "instructions: AAEC*wQFBgc=", LODE_E_FORMAT,
+     "not valid base64 at character 5"},
+    {"instructions: AAECAwQFBgc=", "instructions: AAECAwQFBgd=", LODE_E_FORMAT,
+     "not valid base64"},
+    {"instructions: AAECAwQFBgc=", "instructions: AAECAwQFB", LODE_E_FORMAT,
+     "not valid base64"},
+    {"instructions: AAECAwQFBgc=", "instructions: AAECAwQFBgc=A", LODE_E_FORMAT,
+     "not valid base64"},
+    {"instructions: AAECAwQFBgc=", "instructions: ''", LODE_E_FORMAT, "empty value"},
+    {"instructions: AAECAwQFBgc=", "instructions: [AA]", LODE_E_FORMAT, "expected base64"},
+    {"erased_byte_value: 0xff", "erased_byte_value: 0x100", LODE_E_FORMAT, "too large"},
+    {"program_page_timeout: 100", "program_page_timeout: yes", LODE_E_FORMAT,
+     "'yes' is not a number"},
+    {"pc_init: 1", "pc_init: 1\n  default: maybe", LODE_E_FORMAT, "expected true or false"},
+    {"pc_init: 1", "pc_init: 1\n  big_endian: 1", LODE_E_FORMAT, "expected true or false"},
+    {"is_boot_memory: true", "is_boot_memory: \"true\"", LODE_E_FORMAT,
+     "expected true or false"},
+    {"{id: 0x3b, cc: 4}", "{id: 0x13b, cc: 4}", LODE_E_FORMAT, "manufacturer.id: 0x13b is too"},
+    {"flash_algorithms: [a1]", "flash_algorithms: [zz]", LODE_E_FORMAT,
+     "names flash algorithm 'zz', which the file does not define"},
+    {"flash_algorithms: [a1]", "flash_algorithms: a1", LODE_E_FORMAT, "expected a list"},
+    {"variants:\n", "variants: {}\nx:\n", LODE_E_FORMAT, "variants: expected a list"},
+    {"    - {size: 0x300, address: 0x400}", "    - {size: 0x300, address: 0}", LODE_E_FORMAT,
+     "does not follow"},
+    {"    - {size: 0x300, address: 0x400}", "    - {size: 0x300, address: 0x1000}",
+     LODE_E_FORMAT, "past the end of address_range"},
+    {"    - {size: 0x300, address: 0x400}", "    - {size: 0, address: 0x400}", LODE_E_FORMAT,
+     "size is 0"},
+    {"    sectors:\n", "    sectorz:\n", LODE_E_FORMAT, "key 'sectors' is missing"},
+    {"  - name: main\n", "  - name: main\n    name: again\n", LODE_E_FORMAT, "appears twice"},
+    {"- name: a1\n", "- name: a1\n  flash_properties: 5\n", LODE_E_FORMAT, "appears twice"},
+    {"flash_properties:\n", "flash_properties: 5\n  x:\n", LODE_E_FORMAT,
+     "expected a mapping"},
+    {"flash_algorithms:\n- name: a1", "---\nflash_algorithms:\n- name: a1", LODE_E_FORMAT,
+     "second YAML document"},
+};
+
+static void test_malformed(void)
+{
+    lode_target_db_s *db = NULL;
+    cap_reset();
+    REQUIRE(lode_target_db_new(&cap_log, &db) == LODE_OK);
+    size_t nchips = lode_target_chips_count(db);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *y = bad[i].from ? variant_of(bad[i].from, bad[i].to) : NULL;
+        const char *in = bad[i].from ? y : bad[i].to;
+        if (!in) {
+            fprintf(stderr, "bad[%zu]: '%s' not in base_yaml\n", i, bad[i].from);
+            CHECK(in != NULL);
+            continue;
+        }
+        cap_reset();
+        int rc = load(db, in, strlen(in), "bad.yaml");
+        bool good = rc == bad[i].rc && cap.nerr == 1 && strstr(cap.last, bad[i].msg) &&
+                    strncmp(cap.last, "bad.yaml", 8) == 0 && strchr(cap.last, '\n') == NULL;
+        if (!good)
+            fprintf(stderr, "bad[%zu]: rc %d (want %d), %d errors, last: %s\n  want: %s\n", i,
+                    rc, bad[i].rc, cap.nerr, cap.last, bad[i].msg);
+        CHECK(good);
+        if (getenv("LODE_TEST_VERBOSE"))
+            fprintf(stderr, "  [%zu] %s\n", i, cap.last);
+        CHECK_EQ(lode_target_chips_count(db), nchips); /* unchanged */
+        free(y);
+    }
+    /* a message names file, line and key path */
+    char *y = variant_of("page_size: 256", "page_size: nope");
+    REQUIRE(y != NULL);
+    cap_reset();
+    CHECK_EQ(load(db, y, strlen(y), "f.yaml"), LODE_E_FORMAT);
+    CHECK(strstr(cap.last, "f.yaml:32: flash_algorithms[0].flash_properties.page_size: 'nope' "
+                           "is not a number") != NULL);
+    if (!strstr(cap.last, "f.yaml:32:"))
+        fprintf(stderr, "got: %s\n", cap.last);
+    free(y);
+    lode_target_db_free(db);
+}
+
+/* deep nesting, too many nodes or items, too large, long names, NULL */
+static void test_limits(void)
+{
+    lode_target_db_s *db = NULL;
+    cap_reset();
+    REQUIRE(lode_target_db_new(&cap_log, &db) == LODE_OK);
+
+    size_t depth = 100000;
+    char *deep = malloc(2 * depth + 16);
+    REQUIRE(deep != NULL);
+    size_t o = (size_t)sprintf(deep, "x: ");
+    for (size_t i = 0; i < depth; i++)
+        deep[o++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        deep[o++] = ']';
+    cap_reset();
+    CHECK_EQ(load(db, deep, o, "deep.yaml"), LODE_E_FORMAT);
+    CHECK(strstr(cap.last, "nested deeper than 32 levels") != NULL);
+    o = (size_t)sprintf(deep, "x:\n");
+    for (size_t i = 0; i < 40; i++)
+        o += (size_t)sprintf(deep + o, "%*s- \n", (int)(2 * i), "");
+    cap_reset();
+    CHECK_EQ(load(db, deep, o, "deep2.yaml"), LODE_E_FORMAT);
+    CHECK_EQ(cap.nerr, 1);
+    free(deep);
+
+    /* one huge list, then many lists that together pass the node limit */
+    size_t cap_bytes = 4u << 20;
+    char *big = malloc(cap_bytes);
+    REQUIRE(big != NULL);
+    o = (size_t)sprintf(big, "x: [");
+    for (size_t i = 0; i < 70000; i++)
+        o += (size_t)sprintf(big + o, "0,");
+    big[o++] = ']';
+    cap_reset();
+    CHECK_EQ(load(db, big, o, "wide.yaml"), LODE_E_FORMAT);
+    CHECK(strstr(cap.last, "more than 65536 entries") != NULL);
+    o = 0;
+    for (size_t k = 0; k < 20; k++) {
+        o += (size_t)sprintf(big + o, "k%zu: [", k);
+        for (size_t i = 0; i < 60000; i++) {
+            big[o++] = '0';
+            big[o++] = ',';
+        }
+        big[o++] = ']';
+        big[o++] = '\n';
+    }
+    cap_reset();
+    CHECK_EQ(load(db, big, o, "nodes.yaml"), LODE_E_FORMAT);
+    CHECK(strstr(cap.last, "YAML nodes") != NULL);
+    free(big);
+
+    /* larger than the file limit: refused before anything is read */
+    size_t huge = (size_t)LODE_TARGET_MAX_FILE + 1;
+    char *h = malloc(huge);
+    REQUIRE(h != NULL);
+    memset(h, ' ', huge);
+    cap_reset();
+    CHECK_EQ(lode_target_db_load_buffer(db, h, huge, "huge.yaml"), LODE_E_NOMEM);
+    CHECK(strstr(cap.last, "huge.yaml") != NULL);
+    free(h);
+
+    char longname[400];
+    memset(longname, 'A', sizeof longname);
+    longname[sizeof longname - 1] = 0;
+    char doc[600];
+    snprintf(doc, sizeof doc, "name: %s\nvariants: []\n", longname);
+    cap_reset();
+    CHECK_EQ(load(db, doc, strlen(doc), "long.yaml"), LODE_E_FORMAT);
+    CHECK(strstr(cap.last, "shorten it") != NULL);
+    const lode_target_chip_s *chip = NULL;
+    CHECK_EQ(lode_target_find_chip(db, longname, &chip), LODE_E_INVALID_ARG);
+
+    cap_reset();
+    CHECK_EQ(lode_target_db_load_buffer(db, NULL, 5, "null.yaml"), LODE_E_INVALID_ARG);
+    CHECK_EQ(cap.nerr, 1);
+    CHECK_EQ(lode_target_db_load_buffer(NULL, "x", 1, NULL), LODE_E_INVALID_ARG);
+    CHECK_EQ(lode_target_db_new(NULL, NULL), LODE_E_INVALID_ARG);
+    CHECK_EQ(lode_target_chips_count(db), 2);
+    lode_target_db_free(db);
+
+    /* no log at all: errors still returned */
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    CHECK_EQ(lode_target_db_load_buffer(db, "- x", 3, NULL), LODE_E_FORMAT);
+    CHECK_EQ(lode_target_db_load_buffer(db, base_yaml, sizeof base_yaml - 1, NULL), LODE_OK);
+    lode_target_db_free(db);
+}
+
+/* Every prefix of the real file (step 97) and single-byte corruptions: an error with exactly
+ * one message, or success; never a crash (run under ASan/UBSan). */
+static void test_truncation(void)
+{
+    size_t len = 0;
+    char *buf = read_all(F1_FILE, &len);
+    REQUIRE(buf != NULL);
+    CHECK(len > 40000);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(&cap_log, &db) == LODE_OK);
+    size_t nok = 0, nerr = 0, bad_results = 0;
+    for (size_t n = 0; n <= len; n += 97) {
+        cap_reset();
+        int rc = load(db, buf, n, "prefix.yaml");
+        if (rc == LODE_OK && cap.nerr == 0)
+            nok++;
+        else if (rc == LODE_E_FORMAT && cap.nerr == 1)
+            nerr++;
+        else
+            bad_results++;
+    }
+    cap_reset();
+    CHECK_EQ(load(db, buf, len, "full.yaml"), LODE_OK);
+    static const char subst[] = {'\0', '\t', ':', '-', '!', '[', '{', '&', '*', '"', '\xff', 'x',
+                                 '9', ' ', '\n', '#'};
+    size_t k = 0;
+    for (size_t i = 0; i < len; i += 89, k++) {
+        char saved = buf[i];
+        buf[i] = subst[k % sizeof subst];
+        cap_reset();
+        int rc = load(db, buf, len, "mutated.yaml");
+        if (rc == LODE_OK && cap.nerr == 0)
+            nok++;
+        else if ((rc == LODE_E_FORMAT) && cap.nerr == 1)
+            nerr++;
+        else {
+            fprintf(stderr, "mutation at %zu: rc %d, %d errors: %s\n", i, rc, cap.nerr,
+                    cap.last);
+            bad_results++;
+        }
+        buf[i] = saved;
+    }
+    fprintf(stderr, "truncation/mutation: %zu loaded, %zu rejected\n", nok, nerr);
+    CHECK_EQ(bad_results, 0);
+    CHECK(nerr > 400);
+    free(buf);
+    lode_target_db_free(db);
+}
+
+int main(void)
+{
+    RUN_TEST(test_real_file);
+    RUN_TEST(test_builtin);
+    RUN_TEST(test_small_valid);
+    RUN_TEST(test_malformed);
+    RUN_TEST(test_limits);
+    RUN_TEST(test_truncation);
+    return TEST_DONE();
 }

@@ -46,6 +46,11 @@ int lode_sim_load_elf(lode_sim_s *sim, const char *path);
 int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t len);
 /* Erase all flash arrays (back door). */
 void lode_sim_erase_all(lode_sim_s *sim);
+/* Non-volatile state (every flash array) to and from a file, so a simulated board keeps its
+ * flash between processes. Load: LODE_E_NO_DEVICE if the file does not exist, LODE_E_FORMAT
+ * if it is not a state file of this chip (the board is then left erased). */
+int lode_sim_state_save(const lode_sim_s *sim, const char *path);
+int lode_sim_state_load(lode_sim_s *sim, const char *path);
 
 /* ---- running ------------------------------------------------------------------------------ */
 typedef enum lode_sim_stop_e {

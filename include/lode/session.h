@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* A debug session: a CMSIS-DAP probe on a transport, the ADIv5 debug port, the Cortex-M core
+ * and the chip (named or detected) from the target database. Everything the `lode` command
+ * does to a target goes through a session. */
+#ifndef LODE_SESSION_H
+#define LODE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/adi.h"
+#include "lode/cmsis_dap.h"
+#include "lode/core.h"
+#include "lode/cortexm.h"
+#include "lode/log.h"
+#include "lode/target.h"
+#include "lode/transport.h"
+#include "lode/usb.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lode_session_s lode_session_s;
+
+typedef struct lode_session_config_s {
+    lode_transport_s *transport;      /* borrowed; stays open until lode_session_close */
+    const char *chip;                 /* NULL: detect (DBGMCU_IDCODE, FICR) */
+    const char *chip_description;     /* a probe-rs YAML file to add to the database (or NULL) */
+    uint32_t swd_hz;                  /* 0: 4 MHz */
+    bool attach_only;                 /* don't identify the chip (info about the probe only) */
+    lode_log_s log;
+    /* The target's clock for timeouts and waiting. NULL: CLOCK_MONOTONIC and nanosleep.
+     * The simulated probe passes its virtual clock. */
+    uint64_t (*now_us)(void *user);
+    void (*delay_us)(void *user, uint32_t us);
+    void *time_user;
+} lode_session_config_s;
+
+int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out);
+void lode_session_close(lode_session_s *s); /* accepts NULL; leaves the core running as it is */
+
+lode_cmsis_dap_s *lode_session_dap(lode_session_s *s);
+lode_adi_s *lode_session_adi(lode_session_s *s);
+lode_cortexm_s *lode_session_cortexm(lode_session_s *s);
+lode_target_db_s *lode_session_db(lode_session_s *s);
+/* The chip (NULL when attach_only); `how` says "detected" or "given". */
+const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char **how);
+/* The core as lode_core_ops_s (for the flash runner, run, debug). */
+void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops);
+
+/* Open a USB CMSIS-DAP probe by spec "" / "VID:PID" / "VID:PID:SERIAL": exactly one must
+ * match (none or several is an error naming them). */
+int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
+                        lode_usb_probe_s *which);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

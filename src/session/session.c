@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/* A debug session over a CMSIS-DAP probe: connect, power up the debug port, find the core,
+ * identify the chip. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lode/error.h"
+#include "lode/session.h"
+
+#define STM32_DBGMCU_IDCODE 0xE0042000u
+#define NRF_FICR_INFO_PART 0x10000100u
+#define NRF_FICR_INFO_VARIANT 0x10000104u
+
+struct lode_session_s {
+    lode_session_config_s cfg;
+    lode_cmsis_dap_s *dap;
+    lode_dap_ops_s dap_ops;
+    lode_adi_s *adi;
+    lode_cortexm_s *cm;
+    unsigned ap;
+    lode_target_db_s *db;
+    const lode_target_chip_s *chip;
+    const char *chip_how;
+};
+
+static uint64_t mono_us(void *user)
+{
+    (void)user;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+static void sleep_us(void *user, uint32_t us)
+{
+    (void)user;
+    struct timespec t = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
+    nanosleep(&t, NULL);
+}
+
+/* ---- chip identification -------------------------------------------------------------------- */
+
+static int detect_chip(lode_session_s *s, const lode_target_chip_s **out, char *why, size_t len)
+{
+    uint32_t idcode = 0, part = 0, variant = 0;
+    const lode_target_id_s *id = NULL;
+    /* STM32: DBGMCU_IDCODE (readable while the core runs) */
+    if (lode_adi_mem_read32(s->adi, s->ap, STM32_DBGMCU_IDCODE, &idcode) == LODE_OK && idcode &&
+        lode_target_detect_stm32(idcode, &id) == LODE_OK) {
+        uint16_t kib = 0;
+        if (id->flash_size_addr)
+            lode_adi_mem_read16(s->adi, s->ap, id->flash_size_addr, &kib);
+        if (lode_target_find_detected(s->db, id, kib, out) == LODE_OK)
+            return LODE_OK;
+        snprintf(why, len, "DBGMCU_IDCODE 0x%08x (%s, %u KiB flash) matches no chip in the database",
+                 idcode, id->description, kib);
+        return LODE_E_NO_DEVICE;
+    }
+    /* nRF52: FICR */
+    if (lode_adi_mem_read32(s->adi, s->ap, NRF_FICR_INFO_PART, &part) == LODE_OK &&
+        lode_adi_mem_read32(s->adi, s->ap, NRF_FICR_INFO_VARIANT, &variant) == LODE_OK &&
+        lode_target_detect_nrf52(part, variant, &id) == LODE_OK) {
+        if (lode_target_find_detected(s->db, id, 0, out) == LODE_OK)
+            return LODE_OK;
+        snprintf(why, len, "FICR INFO.PART 0x%x matches no chip in the database", part);
+        return LODE_E_NO_DEVICE;
+    }
+    snprintf(why, len, "neither an STM32 DBGMCU_IDCODE (read 0x%08x) nor an nRF52 FICR (INFO.PART "
+                       "0x%08x) identifies it", idcode, part);
+    return LODE_E_NO_DEVICE;
+}
+
+int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
+{
+    if (!cfg || !cfg->transport || !out)
+        return LODE_E_INVALID_ARG;
+    lode_session_s *s = calloc(1, sizeof *s);
+    if (!s)
+        return LODE_E_NOMEM;
+    s->cfg = *cfg;
+    if (!s->cfg.now_us || !s->cfg.delay_us) {
+        s->cfg.now_us = mono_us;
+        s->cfg.delay_us = sleep_us;
+        s->cfg.time_user = NULL;
+    }
+    const lode_log_s *log = &s->cfg.log;
+    int rc;
+    if ((rc = lode_target_db_new(log, &s->db)) != LODE_OK)
+        goto fail;
+    if (cfg->chip_description && (rc = lode_target_db_load_file(s->db, cfg->chip_description)) != LODE_OK)
+        goto fail;
+    /* a named chip is checked before touching the probe: a typo is the user's, not the target's */
+    if (cfg->chip && !cfg->attach_only) {
+        if ((rc = lode_target_find_chip(s->db, cfg->chip, &s->chip)) != LODE_OK) {
+            if (rc == LODE_E_NO_DEVICE)
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+                         "unknown chip '%s': `lode chips` lists the known ones; "
+                         "--chip-description FILE adds a probe-rs target file", cfg->chip);
+            goto fail;
+        }
+        s->chip_how = "given";
+    }
+    if ((rc = lode_cmsis_dap_open(cfg->transport, log, &s->dap)) != LODE_OK)
+        goto fail;
+    if ((rc = lode_cmsis_dap_connect_swd(s->dap, cfg->swd_hz ? cfg->swd_hz : 4000000u)) != LODE_OK)
+        goto fail;
+    if ((rc = lode_cmsis_dap_dap_ops(s->dap, &s->dap_ops)) != LODE_OK)
+        goto fail;
+    if ((rc = lode_adi_new(&s->dap_ops, log, &s->adi)) != LODE_OK)
+        goto fail;
+    if ((rc = lode_adi_connect(s->adi)) != LODE_OK) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_ADI,
+                 "the target does not answer on SWD: check the wiring, its power and that the "
+                 "SWD pins are not reconfigured (try --connect-under-reset)");
+        goto fail;
+    }
+    s->ap = 0;
+    if (cfg->chip && s->chip && s->chip->variant->ncores)
+        s->ap = (unsigned)s->chip->variant->cores[0].ap;
+    if ((rc = lode_cortexm_new(s->adi, s->ap, log, &s->cm)) != LODE_OK)
+        goto fail;
+    if (!cfg->attach_only) {
+        const lode_target_chip_s *det = NULL;
+        char why[200];
+        int drc = detect_chip(s, &det, why, sizeof why);
+        if (!s->chip) {
+            if (drc != LODE_OK) {
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+                         "cannot identify the chip: %s: name it with --chip", why);
+                rc = LODE_E_NO_DEVICE;
+                goto fail;
+            }
+            s->chip = det;
+            s->chip_how = "detected";
+        } else if (drc == LODE_OK && det && strcmp(det->name, s->chip->name) != 0 &&
+                   strncmp(det->name, s->chip->name, strlen(s->chip->name)) != 0) {
+            lode_log(log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                     "--chip %s given, but the target identifies as %s", s->chip->name, det->name);
+        }
+    }
+    *out = s;
+    return LODE_OK;
+fail:
+    lode_session_close(s);
+    return rc;
+}
+
+void lode_session_close(lode_session_s *s)
+{
+    if (!s)
+        return;
+    lode_cortexm_free(s->cm);
+    lode_adi_free(s->adi);
+    lode_cmsis_dap_close(s->dap);
+    lode_target_db_free(s->db);
+    free(s);
+}
+
+lode_cmsis_dap_s *lode_session_dap(lode_session_s *s) { return s->dap; }
+lode_adi_s *lode_session_adi(lode_session_s *s) { return s->adi; }
+lode_cortexm_s *lode_session_cortexm(lode_session_s *s) { return s->cm; }
+lode_target_db_s *lode_session_db(lode_session_s *s) { return s->db; }
+
+const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char **how)
+{
+    if (how)
+        *how = s->chip_how;
+    return s->chip;
+}
+
+/* ---- the core as lode_core_ops_s ------------------------------------------------------------ */
+
+static int co_halt(void *ctx) { return lode_cortexm_halt(((lode_session_s *)ctx)->cm); }
+static int co_resume(void *ctx) { return lode_cortexm_resume(((lode_session_s *)ctx)->cm); }
+static int co_step(void *ctx) { return lode_cortexm_step(((lode_session_s *)ctx)->cm, true); }
+
+static int co_state(void *ctx, lode_core_state_s *st)
+{
+    lode_cortexm_status_s cs;
+    int rc = lode_cortexm_status(((lode_session_s *)ctx)->cm, &cs);
+    if (rc != LODE_OK)
+        return rc;
+    st->halted = cs.halted;
+    st->lockup = cs.lockup;
+    st->sleeping = cs.sleeping;
+    st->dfsr = cs.dfsr;
+    return LODE_OK;
+}
+
+static int co_reg_read(void *ctx, unsigned r, uint32_t *v)
+{
+    return lode_cortexm_reg_read(((lode_session_s *)ctx)->cm, r, v);
+}
+static int co_reg_write(void *ctx, unsigned r, uint32_t v)
+{
+    return lode_cortexm_reg_write(((lode_session_s *)ctx)->cm, r, v);
+}
+static int co_mem_read(void *ctx, uint32_t a, void *b, size_t n)
+{
+    lode_session_s *s = ctx;
+    return lode_adi_mem_read(s->adi, s->ap, a, b, n);
+}
+static int co_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
+{
+    lode_session_s *s = ctx;
+    return lode_adi_mem_write(s->adi, s->ap, a, b, n);
+}
+static int co_reset(void *ctx, bool halt)
+{
+    lode_session_s *s = ctx;
+    return halt ? lode_cortexm_reset_halt(s->cm) : lode_cortexm_reset(s->cm);
+}
+static uint64_t co_now_us(void *ctx)
+{
+    lode_session_s *s = ctx;
+    return s->cfg.now_us(s->cfg.time_user);
+}
+static void co_delay_us(void *ctx, uint32_t us)
+{
+    lode_session_s *s = ctx;
+    s->cfg.delay_us(s->cfg.time_user, us);
+}
+
+void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
+{
+    ops->halt = co_halt;
+    ops->resume = co_resume;
+    ops->step = co_step;
+    ops->state = co_state;
+    ops->reg_read = co_reg_read;
+    ops->reg_write = co_reg_write;
+    ops->mem_read = co_mem_read;
+    ops->mem_write = co_mem_write;
+    ops->reset = co_reset;
+    ops->now_us = co_now_us;
+    ops->delay_us = co_delay_us;
+    ops->ctx = s;
+}
+
+/* ---- USB probe selection ---------------------------------------------------------------------- */
+
+int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
+                        lode_usb_probe_s *which)
+{
+    lode_usb_filter_s f;
+    if (lode_usb_parse_filter(spec, &f) != LODE_OK) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "bad probe selector '%s': use cmsis-dap:VID:PID[:SERIAL] with hex VID/PID", spec);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_usb_probe_s *probes = NULL;
+    size_t n = 0;
+    int rc = lode_usb_list_cmsis_dap(&f, log, &probes, &n);
+    if (rc != LODE_OK)
+        return rc;
+    if (n == 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "no CMSIS-DAP probe found%s%s: plug one in (and check permissions), or use "
+                 "--probe sim for the simulated board",
+                 spec && *spec ? " matching " : "", spec ? spec : "");
+        free(probes);
+        return LODE_E_NO_DEVICE;
+    }
+    if (n > 1) {
+        char list[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++) {
+            int w = snprintf(list + used, sizeof list - used, "%s%04x:%04x:%s", i ? ", " : "",
+                             probes[i].vid, probes[i].pid, probes[i].serial);
+            if (w < 0 || used + (size_t)w >= sizeof list)
+                break;
+            used += (size_t)w;
+        }
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "%zu CMSIS-DAP probes match (%s): choose one with --probe cmsis-dap:VID:PID:SERIAL",
+                 n, list);
+        free(probes);
+        return LODE_E_INVALID_ARG;
+    }
+    rc = lode_usb_open(&probes[0], log, out);
+    if (rc == LODE_OK && which)
+        *which = probes[0];
+    free(probes);
+    return rc;
+}
