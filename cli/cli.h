@@ -8,6 +8,7 @@
  * `lode run` exits with its own code (0-255 as it chose); lode's own failures use these. */
 enum {
     LODE_EXIT_OK = 0,
+    LODE_EXIT_FAILED = 1,     /* the operation failed on the target (flash error, verify mismatch) */
     LODE_EXIT_USAGE = 64,     /* bad command line */
     LODE_EXIT_DATAERR = 65,   /* bad input file (ELF, HEX, ...) */
     LODE_EXIT_NOINPUT = 66,   /* input file missing or unreadable */
@@ -24,6 +25,10 @@ typedef struct cli_ctx_s {
 } cli_ctx_s;
 
 int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv);
+int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv);
+int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
+/* info, flash, verify, erase, reset, halt, resume, step, regs, read, write; -1 if not one */
+int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv);
 int cli_exit_for_error(int err);
 
 #endif

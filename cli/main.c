@@ -34,9 +34,23 @@ static void usage(FILE *f)
           "\n"
           "lode builds, loads, runs and debugs microcontroller firmware.\n"
           "\n"
-          "commands:\n"
+          "commands (each has --help):\n"
+          "  list                    probes: the simulated board and USB CMSIS-DAP probes\n"
+          "  chips                   chips lode knows\n"
+          "  info                    debug port, ROM table, core and chip of the target\n"
+          "  flash FILE              write an ELF/HEX/BIN image to flash (--verify ...)\n"
+          "  verify FILE             compare target memory with an image\n"
+          "  erase --all | ADDR LEN  erase flash\n"
+          "  reset [--halt]          reset the target (and stop at the reset vector)\n"
+          "  halt | resume | step    run control\n"
+          "  regs                    core registers\n"
+          "  read ADDR LEN [-o F]    read memory (hexdump or file)\n"
+          "  write ADDR VALUE...     write memory\n"
           "  run FILE [-- ARGS...]   run firmware like a host program (semihosting output,\n"
           "                          exit code of the firmware) on the simulated board\n"
+          "\n"
+          "Target commands use the simulated board unless --probe cmsis-dap[:VID:PID[:SERIAL]]\n"
+          "is given; see `lode flash --help` for the target options.\n"
           "\n"
           "options:\n"
           "  -v, --verbose           more log output (repeat for debug)\n"
@@ -45,6 +59,7 @@ static void usage(FILE *f)
           "\n"
           "exit codes:\n"
           "  0        success (or the firmware's own exit code for `lode run`)\n"
+          "  1        the operation failed on the target (flash error, verify mismatch)\n"
           "  64       bad command line            65  bad input file\n"
           "  66       input file missing          69  no probe / unknown chip / no answer\n"
           "  70       internal error              124 firmware did not finish in time\n"
@@ -80,6 +95,13 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "list"))
+        return cli_cmd_list(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "chips"))
+        return cli_cmd_chips(&cli, argc - i, argv + i);
+    int ex = cli_cmd_target(&cli, cmd, argc - i, argv + i);
+    if (ex >= 0)
+        return ex;
     fprintf(stderr, "lode: unknown command '%s': see `lode --help` for the list\n", cmd);
     return LODE_EXIT_USAGE;
 }

@@ -141,7 +141,8 @@ void lode_adi_stats(const lode_adi_s *adi, lode_adi_stats_s *out);
 /* ---- MEM-AP ------------------------------------------------------------------------------ */
 /* Any address and length: 32-bit (block) accesses for the aligned middle, 8/16-bit
  * accesses on the right byte lanes for the edges, TAR rewritten at each 1 KiB boundary.
- * LODE_E_RANGE if addr + len passes 4 GiB. */
+ * LODE_E_RANGE if addr + len passes 4 GiB. Runs anything queued before. On an error the
+ * contents of `buf` (read) or of the target range (write) are unspecified. */
 int lode_adi_mem_read(lode_adi_s *adi, unsigned ap, uint32_t addr, void *buf, size_t len);
 int lode_adi_mem_write(lode_adi_s *adi, unsigned ap, uint32_t addr, const void *buf, size_t len);
 /* Single accesses of one size; `addr` must be aligned to it (else LODE_E_INVALID_ARG). */

@@ -37,6 +37,9 @@ const sim_chip_desc_s *simi_chip_find(const char *name)
 
 void simi_log(const sim_board_s *b, lode_log_level_e lvl, const char *fmt, ...)
 {
+    /* the category already says "sim": drop the prefix the messages carry in the source */
+    if (!strncmp(fmt, "sim: ", 5))
+        fmt += 5;
     va_list ap;
     va_start(ap, fmt);
     lode_logv(&b->cfg.log, lvl, LODE_LOGC_SIM, fmt, ap);

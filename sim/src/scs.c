@@ -289,7 +289,7 @@ static bool pop_word(sim_board_s *b, uint32_t addr, uint32_t *v)
 
 static void enter_lockup(sim_board_s *b, const char *why)
 {
-    simi_log(b, LODE_LOG_WARN, "sim: core locked up (%s)", why);
+    simi_log(b, LODE_LOG_INFO, "sim: core locked up (%s)", why);
     b->lockup = true;
     set_reg(b, SIM_REG_PC, 0xFFFFFFFEu);
 }

@@ -121,6 +121,28 @@ static void test_connect(void)
         uint32_t back = 0;
         CHECK_EQ(lode_sim_read32(r.sim, RAM + 0x100, &back), LODE_OK);
         CHECK_EQ(back, 0xCAFEF00Du);
+
+        /* Line garbage locks the DP out; connect brings it back. On the SWJ-DP, going
+         * back to JTAG (SWD-to-JTAG, 0xE73C) needs connect's JTAG-to-SWD sequence. */
+        static const uint8_t junk[2] = {0x0F, 0x00};
+        lode_sim_swj_sequence(r.sim, 16, junk);
+        CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM + 0x100, &back), LODE_E_PROTOCOL);
+        CHECK_EQ(lode_adi_connect(r.adi), LODE_OK);
+        CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM + 0x100, &back), LODE_OK);
+        CHECK_EQ(back, 0xCAFEF00Du);
+        static const uint8_t to_jtag[9] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3C, 0xE7};
+        lode_sim_swj_sequence(r.sim, 72, to_jtag);
+        static const uint8_t reset_ones[7] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+        lode_sim_swj_sequence(r.sim, 56, reset_ones);
+        uint32_t raw = 0;
+        int ack = lode_sim_swd_transfer(r.sim, false, true, 0, &raw);
+        if (c == 0)
+            CHECK_EQ(ack, LODE_SWD_ACK_NONE); /* JTAG selected: SWD is not answered */
+        else
+            CHECK_EQ(ack, LODE_SWD_ACK_OK); /* SW-DP only: no JTAG to switch to */
+        CHECK_EQ(lode_adi_connect(r.adi), LODE_OK);
+        CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM + 0x100, &back), LODE_OK);
+        CHECK_EQ(back, 0xCAFEF00Du);
         rig_close(&r);
     }
 }

@@ -575,8 +575,6 @@ int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *v
 {
     if (!cm || (n && (!regs || !vals)))
         return LODE_E_INVALID_ARG;
-    unsigned sel[BATCH_REGS];
-    uint32_t st[BATCH_REGS], raw[BATCH_REGS];
     for (size_t i = 0; i < n; i++) {
         unsigned s;
         int err = regsel_of(cm, regs[i], &s);
@@ -584,9 +582,14 @@ int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *v
             return err;
     }
     int err = require_halted(cm);
-    if (err != LODE_OK)
+    if (err != LODE_OK || n == 0)
         return err;
-    for (size_t first = 0; first < n; first += BATCH_REGS) {
+    uint32_t *raw = malloc(n * sizeof *raw);
+    if (!raw)
+        return LODE_E_NOMEM;
+    unsigned sel[BATCH_REGS];
+    uint32_t st[BATCH_REGS];
+    for (size_t first = 0; first < n && err == LODE_OK; first += BATCH_REGS) {
         size_t m = n - first < BATCH_REGS ? n - first : BATCH_REGS;
         /* Queue DCRSR write, DHCSR read (S_REGRDY check), DCRDR read for each register:
          * one run. An SWD transfer takes far longer than a register transfer, so S_REGRDY
@@ -594,29 +597,26 @@ int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *v
         for (size_t i = 0; i < m; i++) {
             regsel_of(cm, regs[first + i], &sel[i]);
             st[i] = 0;
-            raw[i] = 0;
+            raw[first + i] = 0;
             lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRSR, sel[i]);
             lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &st[i]);
-            lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DCRDR, &raw[i]);
+            lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DCRDR, &raw[first + i]);
         }
         err = lode_adi_run(cm->adi);
-        if (err != LODE_OK)
-            return err;
-        for (size_t i = 0; i < m; i++) {
+        for (size_t i = 0; i < m && err == LODE_OK; i++) {
             if (!(st[i] & LODE_CM_DHCSR_S_HALT)) {
                 cm->halted_known = false;
-                return LODE_E_STATE;
-            }
-            if (!(st[i] & LODE_CM_DHCSR_S_REGRDY)) {
-                err = reg_read_slow(cm, sel[i], &raw[i]);
-                if (err != LODE_OK)
-                    return err;
+                err = LODE_E_STATE;
+            } else if (!(st[i] & LODE_CM_DHCSR_S_REGRDY)) {
+                err = reg_read_slow(cm, sel[i], &raw[first + i]);
             }
         }
-        for (size_t i = 0; i < m; i++)
-            vals[first + i] = extract(regs[first + i], raw[i]);
     }
-    return LODE_OK;
+    if (err == LODE_OK)
+        for (size_t i = 0; i < n; i++)
+            vals[i] = extract(regs[i], raw[i]);
+    free(raw);
+    return err;
 }
 
 int lode_cortexm_reg_read(lode_cortexm_s *cm, unsigned reg, uint32_t *val)

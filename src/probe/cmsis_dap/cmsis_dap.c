@@ -401,7 +401,7 @@ static int run_pass(pass_s *p, size_t from)
     p->completed = from;
     p->failed = false;
     p->later_executed = false;
-    while (next < p->n || nq) {
+    while (nq || (!p->failed && next < p->n)) {
         while (!p->failed && nq < dap->pcount && next < p->n) {
             size_t take = 0;
             int len = p->enc(p, next, &take);

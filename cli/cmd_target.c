@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/* The target commands: info, flash, erase, verify, reset, halt, resume, step, regs, read,
+ * write. Each parses its arguments, opens a session and calls the library. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lode/error.h"
+#include "lode/flash.h"
+#include "lode/image.h"
+#include "out.h"
+#include "target.h"
+
+/* ---- argument parsing shared by the commands ----------------------------------------------- */
+
+#define MAX_POS 64
+
+typedef struct cmd_args_s {
+    cli_target_opts_s t;
+    const char *pos[MAX_POS];
+    int npos;
+    /* flags some commands take */
+    bool verify, chip_erase, no_reset, halt, all, skip_unchanged, single_buffer;
+    const char *out_file;
+    const char *format;
+    uint32_t base;
+    bool base_given;
+    unsigned width;
+} cmd_args_s;
+
+typedef struct cmd_spec_s {
+    const char *name;
+    const char *usage;  /* after "lode NAME " */
+    const char *help;   /* what it does + its own options */
+    int min_pos, max_pos;
+} cmd_spec_s;
+
+static void cmd_usage(const cmd_spec_s *c, FILE *f)
+{
+    fprintf(f, "usage: lode %s %s\n\n%s\n%s", c->name, c->usage, c->help, cli_target_options_help());
+}
+
+/* Returns -1 to continue, or an exit code. */
+static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
+{
+    memset(a, 0, sizeof *a);
+    cli_target_opts_init(&a->t);
+    a->width = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int r = cli_target_option(&a->t, argc, argv, &i);
+        if (r < 0)
+            return LODE_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            cmd_usage(c, stdout);
+            return LODE_EXIT_OK;
+        } else if (!strcmp(s, "--verify")) {
+            a->verify = true;
+        } else if (!strcmp(s, "--chip-erase")) {
+            a->chip_erase = true;
+        } else if (!strcmp(s, "--no-reset")) {
+            a->no_reset = true;
+        } else if (!strcmp(s, "--halt")) {
+            a->halt = true;
+        } else if (!strcmp(s, "--all")) {
+            a->all = true;
+        } else if (!strcmp(s, "--skip-unchanged")) {
+            a->skip_unchanged = true;
+        } else if (!strcmp(s, "--single-buffer")) {
+            a->single_buffer = true;
+        } else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
+            a->out_file = argv[++i];
+        } else if (!strcmp(s, "--format") && i + 1 < argc) {
+            a->format = argv[++i];
+        } else if (!strcmp(s, "--base") && i + 1 < argc) {
+            if (!cli_parse_u32(argv[++i], &a->base)) {
+                fprintf(stderr, "lode %s: --base wants an address, got '%s'\n", c->name, argv[i]);
+                return LODE_EXIT_USAGE;
+            }
+            a->base_given = true;
+        } else if (!strcmp(s, "--width") && i + 1 < argc) {
+            uint32_t w = 0;
+            if (!cli_parse_u32(argv[++i], &w) || (w != 8 && w != 16 && w != 32)) {
+                fprintf(stderr, "lode %s: --width is 8, 16 or 32, got '%s'\n", c->name, argv[i]);
+                return LODE_EXIT_USAGE;
+            }
+            a->width = w / 8;
+        } else if (s[0] == '-' && s[1] && !(s[1] >= '0' && s[1] <= '9')) {
+            fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", c->name, s, c->name);
+            return LODE_EXIT_USAGE;
+        } else {
+            if (a->npos >= MAX_POS) {
+                fprintf(stderr, "lode %s: too many arguments\n", c->name);
+                return LODE_EXIT_USAGE;
+            }
+            a->pos[a->npos++] = s;
+        }
+    }
+    if (a->npos < c->min_pos || a->npos > c->max_pos) {
+        fprintf(stderr, "lode %s: expected %s: see `lode %s --help`\n", c->name, c->usage, c->name);
+        return LODE_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int target_error(int rc)
+{
+    switch (rc) {
+    case LODE_E_FLASH:
+    case LODE_E_VERIFY:
+        return LODE_EXIT_FAILED;
+    case LODE_E_RANGE:
+    case LODE_E_FORMAT:
+        return LODE_EXIT_DATAERR;
+    case LODE_E_TIMEOUT:
+    case LODE_E_FAULT:
+    case LODE_E_WAIT:
+    case LODE_E_PROTOCOL:
+    case LODE_E_NO_DEVICE:
+        return LODE_EXIT_UNAVAILABLE;
+    default:
+        return cli_exit_for_error(rc);
+    }
+}
+
+static void say_target(cli_target_s *t, bool json)
+{
+    if (json || !t->cli->verbose)
+        return;
+    fprintf(stderr, "lode: probe %s", t->probe_desc);
+    if (t->chip)
+        fprintf(stderr, ", chip %s (%s)", t->chip->name, t->chip_how);
+    fputc('\n', stderr);
+}
+
+/* ---- info ---------------------------------------------------------------------------------- */
+
+typedef struct info_walk_s {
+    cli_json_s *j;
+    bool json;
+} info_walk_s;
+
+static int walk_cb(void *user, const lode_adi_component_s *c)
+{
+    info_walk_s *w = user;
+    if (w->json) {
+        cli_json_begin_object(w->j, NULL);
+        cli_json_hex(w->j, "base", (uint32_t)c->base);
+        cli_json_uint(w->j, "class", c->cls);
+        cli_json_string(w->j, "name", c->name ? c->name : "");
+        cli_json_uint(w->j, "depth", c->depth);
+        cli_json_end_object(w->j);
+    } else {
+        printf("  %*s0x%08llx  class 0x%x  %s\n", (int)c->depth * 2, "", (unsigned long long)c->base,
+               c->cls, c->name ? c->name : "(unknown component)");
+    }
+    return 0;
+}
+
+static const cmd_spec_s spec_info = {"info", "[options]",
+    "Connect and show the probe, the debug port (DPIDR, APs, ROM table), the core (CPUID) and\n"
+    "the chip (detected or --chip) with its memory map.\n"
+    "  --json   machine-readable output\n", 0, 0};
+
+static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_info, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
+        return ex;
+    lode_cmsis_dap_info_s di;
+    lode_cmsis_dap_info(lode_session_dap(t.session), &di);
+    lode_adi_s *adi = lode_session_adi(t.session);
+    uint32_t dpidr = lode_adi_dpidr(adi), idr = 0, base = 0;
+    lode_adi_ap_idr(adi, 0, &idr);
+    lode_adi_ap_base(adi, 0, &base);
+    const lode_cortexm_info_s *ci = lode_cortexm_info(lode_session_cortexm(t.session));
+    cli_json_s j = {.f = stdout};
+    info_walk_s w = {.j = &j, .json = a.t.json};
+    if (a.t.json) {
+        cli_json_begin_object(&j, NULL);
+        cli_json_begin_object(&j, "probe");
+        cli_json_string(&j, "description", t.probe_desc);
+        cli_json_string(&j, "product", di.product);
+        cli_json_string(&j, "serial", di.serial);
+        cli_json_string(&j, "protocol_version", di.protocol_version);
+        cli_json_string(&j, "firmware_version", di.fw_version);
+        cli_json_uint(&j, "packet_size", di.packet_size);
+        cli_json_uint(&j, "packet_count", di.packet_count);
+        cli_json_end_object(&j);
+        cli_json_hex(&j, "dpidr", dpidr);
+        cli_json_begin_array(&j, "aps");
+        cli_json_begin_object(&j, NULL);
+        cli_json_uint(&j, "index", 0);
+        cli_json_hex(&j, "idr", idr);
+        cli_json_hex(&j, "base", base);
+        cli_json_end_object(&j);
+        cli_json_end_array(&j);
+        cli_json_begin_array(&j, "rom_table");
+    } else {
+        printf("probe:     %s\n", t.probe_desc);
+        printf("           %s %s, CMSIS-DAP %s, packet %u bytes x %u\n", di.vendor, di.product,
+               di.protocol_version, di.packet_size, di.packet_count);
+        printf("DPIDR:     0x%08x\n", dpidr);
+        printf("AP 0:      IDR 0x%08x, BASE 0x%08x\n", idr, base);
+        printf("ROM table:\n");
+    }
+    if (base & 1)
+        lode_adi_romtable_walk(adi, 0, base & ~0xFFFu, walk_cb, &w);
+    if (a.t.json) {
+        cli_json_end_array(&j);
+        cli_json_begin_object(&j, "core");
+        cli_json_hex(&j, "cpuid", ci->cpuid);
+        cli_json_string(&j, "name", ci->name);
+        cli_json_uint(&j, "variant", ci->variant);
+        cli_json_uint(&j, "revision", ci->revision);
+        cli_json_bool(&j, "fpu", ci->fpu);
+        cli_json_end_object(&j);
+    } else {
+        printf("core:      %s r%up%u (CPUID 0x%08x)%s\n", ci->name, ci->variant, ci->revision,
+               ci->cpuid, ci->fpu ? ", FPU" : "");
+    }
+    const lode_target_chip_s *chip = t.chip;
+    if (a.t.json) {
+        cli_json_begin_object(&j, "chip");
+        cli_json_string(&j, "name", chip->name);
+        cli_json_string(&j, "family", chip->family->name);
+        cli_json_string(&j, "how", t.chip_how);
+        cli_json_begin_array(&j, "memory");
+        for (size_t i = 0; i < chip->nmemory; i++) {
+            const lode_target_mem_s *m = &chip->memory[i];
+            cli_json_begin_object(&j, NULL);
+            cli_json_string(&j, "kind", m->kind == LODE_TARGET_MEM_RAM   ? "ram"
+                                        : m->kind == LODE_TARGET_MEM_NVM ? "flash"
+                                                                         : "generic");
+            cli_json_string(&j, "name", m->name);
+            cli_json_hex(&j, "start", (uint32_t)m->start);
+            cli_json_hex(&j, "end", (uint32_t)(m->end - 1));
+            cli_json_end_object(&j);
+        }
+        cli_json_end_array(&j);
+        cli_json_begin_array(&j, "flash_algorithms");
+        for (size_t i = 0; i < chip->nalgos; i++)
+            cli_json_string(&j, NULL, chip->algos[i]->name);
+        cli_json_end_array(&j);
+        cli_json_end_object(&j);
+        cli_json_end_object(&j);
+    } else {
+        printf("chip:      %s (%s), family %s\n", chip->name, t.chip_how, chip->family->name);
+        printf("memory:\n");
+        for (size_t i = 0; i < chip->nmemory; i++) {
+            const lode_target_mem_s *m = &chip->memory[i];
+            printf("  %-6s 0x%08llx-0x%08llx  %6llu KiB  %s\n",
+                   m->kind == LODE_TARGET_MEM_RAM ? "ram" : m->kind == LODE_TARGET_MEM_NVM ? "flash" : "other",
+                   (unsigned long long)m->start, (unsigned long long)m->end - 1,
+                   (unsigned long long)(m->end - m->start) / 1024, m->name);
+        }
+        for (size_t i = 0; i < chip->nalgos; i++)
+            printf("flash algorithm: %s\n", chip->algos[i]->name);
+    }
+    cli_target_close(&t);
+    return LODE_EXIT_OK;
+}
+
+/* ---- flash / verify / erase ------------------------------------------------------------------- */
+
+typedef struct progress_ctx_s {
+    cli_progress_s bar;
+} progress_ctx_s;
+
+static void on_progress(void *user, lode_flash_phase_e phase, size_t done, size_t total)
+{
+    progress_ctx_s *p = user;
+    static const char *const names[] = {"Erase", "Program", "Verify"};
+    cli_progress_update(&p->bar, names[phase], done, total);
+}
+
+static int load_image(const char *cmd, const cmd_args_s *a, const lode_log_s *log, lode_image_s **img)
+{
+    lode_image_format_e fmt = LODE_IMAGE_AUTO;
+    if (a->format) {
+        if (!strcmp(a->format, "elf"))
+            fmt = LODE_IMAGE_ELF;
+        else if (!strcmp(a->format, "hex") || !strcmp(a->format, "ihex"))
+            fmt = LODE_IMAGE_IHEX;
+        else if (!strcmp(a->format, "bin"))
+            fmt = LODE_IMAGE_BIN;
+        else {
+            fprintf(stderr, "lode %s: --format is elf, hex or bin, got '%s'\n", cmd, a->format);
+            return LODE_EXIT_USAGE;
+        }
+    }
+    int rc = lode_image_load_file(a->pos[0], fmt, a->base, a->base_given, log, img);
+    if (rc == LODE_E_INVALID_ARG && !a->base_given) {
+        fprintf(stderr, "lode %s: %s looks like a raw binary: give its address with --base ADDR\n",
+                cmd, a->pos[0]);
+        return LODE_EXIT_USAGE;
+    }
+    if (rc == LODE_E_NO_DEVICE || rc == LODE_E_IO || rc == LODE_E_ACCESS)
+        return LODE_EXIT_NOINPUT;
+    if (rc != LODE_OK)
+        return LODE_EXIT_DATAERR;
+    return LODE_EXIT_OK;
+}
+
+static const cmd_spec_s spec_flash = {"flash", "FILE [options]",
+    "Write an ELF, Intel HEX or raw binary image to the chip's flash (RAM segments are\n"
+    "written directly), then reset and run it.\n"
+    "  --base ADDR        load address of a raw binary\n"
+    "  --format F         elf, hex or bin (default: from the file's contents)\n"
+    "  --verify           read everything back and compare\n"
+    "  --chip-erase       erase the whole flash first (default: only the sectors written)\n"
+    "  --skip-unchanged   leave sectors that already hold the image alone\n"
+    "  --no-reset         leave the core halted afterwards\n"
+    "  --single-buffer    don't overlap page transfers with programming\n"
+    "  --json             machine-readable summary\n", 1, 1};
+
+static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_flash, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    lode_image_s *img = NULL;
+    if ((ex = load_image("flash", &a, &cli->log, &img)) != LODE_EXIT_OK)
+        return ex;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK) {
+        lode_image_free(img);
+        return ex;
+    }
+    say_target(&t, a.t.json);
+    progress_ctx_s pc;
+    cli_progress_init(&pc.bar, !a.t.json);
+    lode_flash_opts_s fo = {.chip_erase = a.chip_erase, .skip_unchanged = a.skip_unchanged,
+                            .verify = a.verify, .single_buffer = a.single_buffer,
+                            .progress = on_progress, .progress_user = &pc};
+    lode_flash_result_s res;
+    double t0 = cli_target_now_s(&t), w0 = cli_now_s();
+    int rc = lode_flash_image(&t.core, t.chip, img, &fo, &cli->log, &res);
+    double dt = cli_target_now_s(&t) - t0, wall = cli_now_s() - w0;
+    cli_progress_end(&pc.bar);
+    if (rc == LODE_OK && !a.no_reset)
+        rc = t.core.reset(t.core.ctx, false);
+    size_t image_bytes = lode_image_total_bytes(img);
+    if (rc == LODE_OK) {
+        double kib_s = dt > 0 ? (double)res.bytes_programmed / 1024.0 / dt : 0;
+        if (a.t.json) {
+            cli_json_s j = {.f = stdout};
+            cli_json_begin_object(&j, NULL);
+            cli_json_string(&j, "chip", t.chip->name);
+            cli_json_string(&j, "file", a.pos[0]);
+            cli_json_uint(&j, "image_bytes", image_bytes);
+            cli_json_uint(&j, "bytes_programmed", res.bytes_programmed);
+            cli_json_uint(&j, "sectors_erased", res.sectors_erased);
+            cli_json_uint(&j, "pages_programmed", res.pages_programmed);
+            cli_json_bool(&j, "verified", a.verify);
+            cli_json_double(&j, "seconds", dt);
+            cli_json_double(&j, "kib_per_s", kib_s);
+            cli_json_bool(&j, "simulated_time", t.sim != NULL);
+            cli_json_double(&j, "host_seconds", wall);
+            cli_json_end_object(&j);
+        } else {
+            char b1[32];
+            cli_fmt_bytes(b1, sizeof b1, (double)res.bytes_programmed);
+            printf("flashed %s (%zu bytes of image) to %s in %.3f s%s (%.1f KiB/s): %zu sectors "
+                   "erased, %zu pages%s\n",
+                   b1, image_bytes, t.chip->name, dt, t.sim ? " of simulated time" : "", kib_s,
+                   res.sectors_erased, res.pages_programmed, a.verify ? ", verified" : "");
+        }
+    }
+    cli_target_close(&t);
+    lode_image_free(img);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+static const cmd_spec_s spec_verify = {"verify", "FILE [options]",
+    "Compare the target's memory with an image (ELF, HEX, or BIN with --base).\n"
+    "  --base ADDR, --format F   as for flash\n", 1, 1};
+
+static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_verify, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    lode_image_s *img = NULL;
+    if ((ex = load_image("verify", &a, &cli->log, &img)) != LODE_EXIT_OK)
+        return ex;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK) {
+        lode_image_free(img);
+        return ex;
+    }
+    int rc = LODE_OK;
+    size_t checked = 0;
+    for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
+        const lode_segment_s *s = &img->segs[i];
+        uint8_t *buf = malloc(s->len ? s->len : 1);
+        if (!buf) {
+            rc = LODE_E_NOMEM;
+            break;
+        }
+        rc = t.core.mem_read(t.core.ctx, s->addr, buf, s->len);
+        for (uint32_t k = 0; rc == LODE_OK && k < s->len; k++) {
+            if (buf[k] != s->data[k]) {
+                fprintf(stderr, "lode verify: mismatch at 0x%08x: target 0x%02x, image 0x%02x\n",
+                        s->addr + k, buf[k], s->data[k]);
+                rc = LODE_E_VERIFY;
+            }
+        }
+        checked += s->len;
+        free(buf);
+    }
+    if (rc == LODE_OK)
+        printf("verified %zu bytes of %s: identical\n", checked, a.pos[0]);
+    cli_target_close(&t);
+    lode_image_free(img);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+static const cmd_spec_s spec_erase = {"erase", "(--all | ADDR LEN) [options]",
+    "Erase the whole flash (--all, aliases --chip-erase) or the sectors covering ADDR..ADDR+LEN.\n", 0, 2};
+
+static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_erase, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    bool all = a.all || a.chip_erase;
+    uint32_t addr = 0, len = 0;
+    if (!all && (a.npos != 2 || !cli_parse_u32(a.pos[0], &addr) || !cli_parse_u32(a.pos[1], &len) || !len)) {
+        fprintf(stderr, "lode erase: give --all, or ADDR LEN (numbers, LEN > 0)\n");
+        return LODE_EXIT_USAGE;
+    }
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
+        return ex;
+    progress_ctx_s pc;
+    cli_progress_init(&pc.bar, true);
+    lode_flash_opts_s fo = {.progress = on_progress, .progress_user = &pc};
+    lode_flash_result_s res;
+    double t0 = cli_target_now_s(&t);
+    int rc = lode_flash_erase(&t.core, t.chip, all, addr, len, &fo, &cli->log, &res);
+    cli_progress_end(&pc.bar);
+    if (rc == LODE_OK)
+        printf("erased %zu sectors of %s in %.3f s\n", res.sectors_erased, t.chip->name,
+               cli_target_now_s(&t) - t0);
+    cli_target_close(&t);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+/* ---- run control ------------------------------------------------------------------------------ */
+
+static void print_pc(cli_target_s *t)
+{
+    uint32_t pc = 0, xpsr = 0;
+    if (t->core.reg_read(t->core.ctx, 15, &pc) == LODE_OK &&
+        t->core.reg_read(t->core.ctx, 16, &xpsr) == LODE_OK)
+        printf("halted at pc 0x%08x (xPSR 0x%08x)\n", pc, xpsr);
+}
+
+static const cmd_spec_s spec_reset = {"reset", "[--halt] [options]",
+    "System reset (AIRCR.SYSRESETREQ). With --halt, stop at the reset vector.\n", 0, 0};
+static const cmd_spec_s spec_halt = {"halt", "[options]", "Halt the core and show where.\n", 0, 0};
+static const cmd_spec_s spec_resume = {"resume", "[options]", "Let the core run.\n", 0, 0};
+static const cmd_spec_s spec_step = {"step", "[options]",
+    "Execute one instruction (the core is halted first) and show the new pc.\n", 0, 0};
+
+static int run_control(cli_ctx_s *cli, int argc, char **argv, const cmd_spec_s *spec)
+{
+    cmd_args_s a;
+    int ex = parse_args(spec, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK)
+        return ex;
+    int rc = LODE_OK;
+    if (spec == &spec_reset) {
+        rc = t.core.reset(t.core.ctx, a.halt);
+        if (rc == LODE_OK && a.halt)
+            print_pc(&t);
+        else if (rc == LODE_OK)
+            printf("reset; the core runs\n");
+    } else if (spec == &spec_halt) {
+        rc = t.core.halt(t.core.ctx);
+        if (rc == LODE_OK)
+            print_pc(&t);
+    } else if (spec == &spec_resume) {
+        rc = t.core.resume(t.core.ctx);
+        if (rc == LODE_OK)
+            printf("running\n");
+    } else {
+        lode_core_state_s st;
+        rc = t.core.state(t.core.ctx, &st);
+        if (rc == LODE_OK && !st.halted)
+            rc = t.core.halt(t.core.ctx);
+        if (rc == LODE_OK)
+            rc = t.core.step(t.core.ctx);
+        if (rc == LODE_OK)
+            print_pc(&t);
+    }
+    if (rc != LODE_OK)
+        fprintf(stderr, "lode %s: %s\n", spec->name, lode_strerror(rc));
+    cli_target_close(&t);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+static const cmd_spec_s spec_regs = {"regs", "[options]",
+    "Show the core registers. The core is halted for the read and resumed afterwards if it\n"
+    "was running (use `lode halt` first to keep it stopped).\n"
+    "  --json   machine-readable output\n", 0, 0};
+
+static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_regs, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK)
+        return ex;
+    lode_core_state_s st;
+    int rc = t.core.state(t.core.ctx, &st);
+    bool was_running = rc == LODE_OK && !st.halted;
+    if (was_running)
+        rc = t.core.halt(t.core.ctx);
+    static const unsigned regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                    LODE_CM_REG_PRIMASK, LODE_CM_REG_BASEPRI, LODE_CM_REG_FAULTMASK,
+                                    LODE_CM_REG_CONTROL};
+    uint32_t vals[sizeof regs / sizeof regs[0]];
+    lode_cortexm_s *cm = lode_session_cortexm(t.session);
+    if (rc == LODE_OK)
+        rc = lode_cortexm_regs_read(cm, regs, vals, sizeof regs / sizeof regs[0]);
+    const lode_cortexm_info_s *ci = lode_cortexm_info(cm);
+    uint32_t fpv[33];
+    bool fp = false;
+    if (rc == LODE_OK && ci->fpu) {
+        unsigned fr[33];
+        for (unsigned i = 0; i < 32; i++)
+            fr[i] = LODE_CM_REG_S0 + i;
+        fr[32] = LODE_CM_REG_FPSCR;
+        fp = lode_cortexm_regs_read(cm, fr, fpv, 33) == LODE_OK;
+    }
+    if (rc == LODE_OK) {
+        cli_json_s j = {.f = stdout};
+        if (a.t.json)
+            cli_json_begin_object(&j, NULL);
+        for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+            const char *n = lode_cortexm_reg_name(regs[i]);
+            if (a.t.json)
+                cli_json_hex(&j, n, vals[i]);
+            else
+                printf("%-9s 0x%08x%s", n, vals[i], (i % 4 == 3) ? "\n" : "   ");
+        }
+        if (!a.t.json)
+            printf("\n");
+        for (unsigned i = 0; fp && i < 33; i++) {
+            const char *n = lode_cortexm_reg_name(i < 32 ? LODE_CM_REG_S0 + i : LODE_CM_REG_FPSCR);
+            if (a.t.json)
+                cli_json_hex(&j, n, fpv[i]);
+            else
+                printf("%-9s 0x%08x%s", n, fpv[i], (i % 4 == 3 || i == 32) ? "\n" : "   ");
+        }
+        if (a.t.json)
+            cli_json_end_object(&j);
+    } else {
+        fprintf(stderr, "lode regs: cannot read the registers: %s\n", lode_strerror(rc));
+    }
+    if (was_running)
+        t.core.resume(t.core.ctx);
+    cli_target_close(&t);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+/* ---- memory ----------------------------------------------------------------------------------- */
+
+static const cmd_spec_s spec_read = {"read", "ADDR LEN [-o FILE] [options]",
+    "Read target memory (the core may run) and hexdump it, or write it to FILE with -o.\n", 2, 2};
+
+static int cmd_read(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_read, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    uint32_t addr = 0, len = 0;
+    if (!cli_parse_u32(a.pos[0], &addr) || !cli_parse_u32(a.pos[1], &len) || !len ||
+        (uint64_t)addr + len > 0x100000000ull || len > 64u * 1024 * 1024) {
+        fprintf(stderr, "lode read: ADDR and LEN are numbers (LEN 1..64M, not past 4 GiB)\n");
+        return LODE_EXIT_USAGE;
+    }
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return LODE_EXIT_SOFTWARE;
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK) {
+        free(buf);
+        return ex;
+    }
+    double t0 = cli_target_now_s(&t);
+    int rc = t.core.mem_read(t.core.ctx, addr, buf, len);
+    double dt = cli_target_now_s(&t) - t0;
+    if (rc == LODE_OK) {
+        if (a.out_file) {
+            FILE *f = fopen(a.out_file, "wb");
+            if (!f || fwrite(buf, 1, len, f) != len) {
+                fprintf(stderr, "lode read: cannot write %s\n", a.out_file);
+                rc = LODE_E_IO;
+            }
+            if (f)
+                fclose(f);
+            if (rc == LODE_OK)
+                fprintf(stderr, "read %u bytes in %.3f s (%.1f KiB/s) to %s\n", len, dt,
+                        dt > 0 ? len / 1024.0 / dt : 0.0, a.out_file);
+        } else {
+            cli_hexdump(stdout, addr, buf, len);
+        }
+    } else {
+        fprintf(stderr, "lode read: reading 0x%08x..0x%08x failed: %s\n", addr, addr + len - 1,
+                lode_strerror(rc));
+    }
+    cli_target_close(&t);
+    free(buf);
+    return rc == LODE_OK ? LODE_EXIT_OK : rc == LODE_E_IO ? LODE_EXIT_SOFTWARE : target_error(rc);
+}
+
+static const cmd_spec_s spec_write = {"write", "ADDR VALUE... [--width 8|16|32] [options]",
+    "Write values to target memory (RAM or peripherals; flash needs `lode flash`), one after\n"
+    "the other from ADDR, each --width bits (default 32).\n", 2, MAX_POS};
+
+static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
+{
+    cmd_args_s a;
+    int ex = parse_args(&spec_write, argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    uint32_t addr = 0;
+    if (!cli_parse_u32(a.pos[0], &addr) || (addr & (a.width - 1))) {
+        fprintf(stderr, "lode write: ADDR must be a number aligned to the width (%u bytes)\n", a.width);
+        return LODE_EXIT_USAGE;
+    }
+    uint8_t data[MAX_POS * 4];
+    size_t n = 0;
+    for (int i = 1; i < a.npos; i++) {
+        uint32_t v = 0;
+        if (!cli_parse_u32(a.pos[i], &v) || (a.width < 4 && v >> (8 * a.width))) {
+            fprintf(stderr, "lode write: '%s' is not a %u-bit value\n", a.pos[i], a.width * 8);
+            return LODE_EXIT_USAGE;
+        }
+        for (unsigned k = 0; k < a.width; k++)
+            data[n++] = (uint8_t)(v >> (8 * k));
+    }
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK)
+        return ex;
+    int rc = t.core.mem_write(t.core.ctx, addr, data, n);
+    if (rc != LODE_OK)
+        fprintf(stderr, "lode write: writing 0x%08x..0x%08x failed: %s (flash is written with "
+                        "`lode flash`)\n", addr, addr + (uint32_t)n - 1, lode_strerror(rc));
+    cli_target_close(&t);
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------------- */
+
+int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv)
+{
+    if (!strcmp(cmd, "info"))
+        return cmd_info(cli, argc, argv);
+    if (!strcmp(cmd, "flash"))
+        return cmd_flash(cli, argc, argv);
+    if (!strcmp(cmd, "verify"))
+        return cmd_verify(cli, argc, argv);
+    if (!strcmp(cmd, "erase"))
+        return cmd_erase(cli, argc, argv);
+    if (!strcmp(cmd, "reset"))
+        return run_control(cli, argc, argv, &spec_reset);
+    if (!strcmp(cmd, "halt"))
+        return run_control(cli, argc, argv, &spec_halt);
+    if (!strcmp(cmd, "resume"))
+        return run_control(cli, argc, argv, &spec_resume);
+    if (!strcmp(cmd, "step"))
+        return run_control(cli, argc, argv, &spec_step);
+    if (!strcmp(cmd, "regs"))
+        return cmd_regs(cli, argc, argv);
+    if (!strcmp(cmd, "read"))
+        return cmd_read(cli, argc, argv);
+    if (!strcmp(cmd, "write"))
+        return cmd_write(cli, argc, argv);
+    return -1;
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+#include "target.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "lode/error.h"
+#include "out.h"
+
+void cli_target_opts_init(cli_target_opts_s *o)
+{
+    memset(o, 0, sizeof *o);
+    o->probe = "sim";
+    o->dap_version = 2;
+    o->packet_count = 4;
+}
+
+const char *cli_target_options_help(void)
+{
+    return "target options:\n"
+           "  --probe PROBE          sim (the simulated board, default) or\n"
+           "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe)\n"
+           "  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
+           "                         With --probe sim it also picks the simulated chip\n"
+           "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
+           "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
+           "  --dap-version 1|2      simulated probe: CMSIS-DAP v1 (HID) or v2 (bulk, default)\n"
+           "  --packet-count N       simulated probe: commands in flight (default 4)\n"
+           "  --sim-state FILE       simulated flash kept here between commands\n"
+           "                         (default ~/.cache/lode/sim-CHIP.state)\n"
+           "  --sim-fresh            start the simulated board with erased flash\n";
+}
+
+int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+#define NEED_VALUE()                                                                     \
+    do {                                                                                 \
+        if (!v) {                                                                        \
+            fprintf(stderr, "lode: %s needs a value: see --help\n", a);                 \
+            return -1;                                                                   \
+        }                                                                                \
+        (*i)++;                                                                          \
+    } while (0)
+    if (!strcmp(a, "--probe")) {
+        NEED_VALUE();
+        o->probe = v;
+    } else if (!strcmp(a, "--chip")) {
+        NEED_VALUE();
+        o->chip = v;
+    } else if (!strcmp(a, "--chip-description")) {
+        NEED_VALUE();
+        o->chip_description = v;
+    } else if (!strcmp(a, "--speed")) {
+        NEED_VALUE();
+        if (!cli_parse_u32(v, &o->speed_hz) || !o->speed_hz) {
+            fprintf(stderr, "lode: --speed wants a clock in Hz (e.g. 4M), got '%s'\n", v);
+            return -1;
+        }
+    } else if (!strcmp(a, "--dap-version")) {
+        NEED_VALUE();
+        if (strcmp(v, "1") && strcmp(v, "2")) {
+            fprintf(stderr, "lode: --dap-version is 1 (HID) or 2 (bulk), got '%s'\n", v);
+            return -1;
+        }
+        o->dap_version = atoi(v);
+    } else if (!strcmp(a, "--packet-count")) {
+        NEED_VALUE();
+        uint32_t n = 0;
+        if (!cli_parse_u32(v, &n) || n < 1 || n > 255) {
+            fprintf(stderr, "lode: --packet-count wants 1..255, got '%s'\n", v);
+            return -1;
+        }
+        o->packet_count = n;
+    } else if (!strcmp(a, "--sim-state")) {
+        NEED_VALUE();
+        o->sim_state = v;
+    } else if (!strcmp(a, "--sim-fresh")) {
+        o->sim_fresh = true;
+    } else if (!strcmp(a, "--json")) {
+        o->json = true;
+    } else {
+        return 0;
+    }
+#undef NEED_VALUE
+    return 1;
+}
+
+static void default_state_path(char *buf, size_t len, const char *chip)
+{
+    const char *dir = getenv("LODE_SIM_STATE_DIR");
+    char tmp[900];
+    if (!dir || !*dir) {
+        const char *xdg = getenv("XDG_CACHE_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(tmp, sizeof tmp, "%s/lode", xdg);
+        else
+            snprintf(tmp, sizeof tmp, "%s/.cache/lode", home && *home ? home : "/tmp");
+        dir = tmp;
+        /* create ~/.cache and ~/.cache/lode as needed */
+        char parent[900];
+        snprintf(parent, sizeof parent, "%s", tmp);
+        char *slash = strrchr(parent, '/');
+        if (slash) {
+            *slash = 0;
+            mkdir(parent, 0755);
+        }
+        mkdir(tmp, 0755);
+    }
+    snprintf(buf, len, "%s/sim-%s.state", dir, chip);
+}
+
+static uint64_t sim_now_us(void *user) { return lode_sim_now(user) / 1000000u; }
+static void sim_delay_us(void *user, uint32_t us) { lode_sim_advance(user, (uint64_t)us * 1000000u); }
+
+static void sim_uart(void *user, const char *port, const uint8_t *data, size_t len)
+{
+    cli_target_s *t = user;
+    (void)port;
+    /* the board's UART is not the debugger's business: shown on stderr only with -v */
+    if (t->cli && t->cli->verbose)
+        fwrite(data, 1, len, stderr);
+}
+
+static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
+{
+    const char *chip = o->chip ? o->chip : "STM32F103C8";
+    lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
+                            .swd_hz = o->speed_hz ? o->speed_hz : 4000000u};
+    int rc = lode_sim_new(&sc, &t->sim);
+    if (rc != LODE_OK) {
+        if (rc == LODE_E_NO_DEVICE) {
+            fprintf(stderr, "lode: the simulated board has no chip '%s': choose", chip);
+            for (const char *const *n = lode_sim_chips(); *n; n++)
+                fprintf(stderr, " %s", *n);
+            fprintf(stderr, " with --chip\n");
+            return LODE_EXIT_UNAVAILABLE;
+        }
+        return cli_exit_for_error(rc);
+    }
+    if (o->sim_state)
+        snprintf(t->sim_state_path, sizeof t->sim_state_path, "%s", o->sim_state);
+    else
+        default_state_path(t->sim_state_path, sizeof t->sim_state_path, lode_sim_chip_name(t->sim));
+    if (!o->sim_fresh) {
+        rc = lode_sim_state_load(t->sim, t->sim_state_path);
+        if (rc != LODE_OK && rc != LODE_E_NO_DEVICE)
+            fprintf(stderr, "lode: %s is not a simulated-flash state file of %s: starting erased\n",
+                    t->sim_state_path, lode_sim_chip_name(t->sim));
+    }
+    lode_sim_dap_config_s dc = {.version = o->dap_version, .packet_count = (uint8_t)o->packet_count,
+                                .log = cli->log};
+    if ((rc = lode_sim_dap_new(t->sim, &dc, &t->simdap)) != LODE_OK ||
+        (rc = lode_sim_dap_transport(t->simdap, &t->transport)) != LODE_OK)
+        return cli_exit_for_error(rc);
+    snprintf(t->probe_desc, sizeof t->probe_desc, "sim (simulated CMSIS-DAP v%d, %s board)",
+             o->dap_version, lode_sim_chip_name(t->sim));
+    return LODE_EXIT_OK;
+}
+
+int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
+{
+    memset(t, 0, sizeof *t);
+    t->cli = cli;
+    t->opts = *o;
+    int ex;
+    lode_session_config_s sc = {.chip = o->chip, .chip_description = o->chip_description,
+                                .swd_hz = o->speed_hz, .attach_only = attach_only, .log = cli->log};
+    if (!strcasecmp(o->probe, "sim")) {
+        if ((ex = open_sim(cli, o, t)) != LODE_EXIT_OK)
+            goto fail;
+        sc.now_us = sim_now_us;
+        sc.delay_us = sim_delay_us;
+        sc.time_user = t->sim;
+    } else if (!strncasecmp(o->probe, "cmsis-dap", 9) && (o->probe[9] == 0 || o->probe[9] == ':')) {
+        lode_usb_probe_s which;
+        int rc = lode_probe_open_usb(o->probe[9] ? o->probe + 10 : "", &cli->log, &t->transport, &which);
+        if (rc != LODE_OK) {
+            ex = rc == LODE_E_INVALID_ARG ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
+            goto fail;
+        }
+        snprintf(t->probe_desc, sizeof t->probe_desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", which.kind,
+                 which.vid, which.pid, which.serial, which.product);
+    } else {
+        fprintf(stderr, "lode: unknown probe '%s': use --probe sim or --probe cmsis-dap[:VID:PID[:SERIAL]]\n",
+                o->probe);
+        ex = LODE_EXIT_USAGE;
+        goto fail;
+    }
+    sc.transport = t->transport;
+    int rc = lode_session_open(&sc, &t->session);
+    if (rc != LODE_OK) {
+        ex = rc == LODE_E_NO_DEVICE || rc == LODE_E_TIMEOUT || rc == LODE_E_FAULT || rc == LODE_E_WAIT ||
+                     rc == LODE_E_PROTOCOL
+                 ? LODE_EXIT_UNAVAILABLE
+                 : cli_exit_for_error(rc);
+        goto fail;
+    }
+    lode_session_core_ops(t->session, &t->core);
+    t->chip = lode_session_chip(t->session, &t->chip_how);
+    return LODE_EXIT_OK;
+fail:
+    cli_target_close(t);
+    return ex;
+}
+
+void cli_target_close(cli_target_s *t)
+{
+    lode_session_close(t->session);
+    t->session = NULL;
+    lode_transport_close(t->transport);
+    t->transport = NULL;
+    lode_sim_dap_free(t->simdap);
+    t->simdap = NULL;
+    if (t->sim) {
+        if (t->sim_state_path[0] && lode_sim_state_save(t->sim, t->sim_state_path) != LODE_OK)
+            fprintf(stderr, "lode: warning: cannot save the simulated flash to %s: %s\n",
+                    t->sim_state_path, strerror(errno));
+        lode_sim_free(t->sim);
+        t->sim = NULL;
+    }
+}
+
+double cli_target_now_s(cli_target_s *t)
+{
+    if (t->sim)
+        return (double)lode_sim_now(t->sim) / 1e12;
+    return cli_now_s();
+}

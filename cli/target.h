@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Options every target command shares, and opening the probe + session they name. */
+#ifndef LODE_CLI_TARGET_H
+#define LODE_CLI_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "lode/session.h"
+#include "lode/sim.h"
+
+typedef struct cli_target_opts_s {
+    const char *probe;        /* "sim" (default) or "cmsis-dap[:VID:PID[:SERIAL]]" */
+    const char *chip;
+    const char *chip_description;
+    uint32_t speed_hz;
+    bool json;
+    /* simulated probe */
+    int dap_version;          /* 1 or 2 */
+    unsigned packet_count;
+    const char *sim_state;    /* file keeping the simulated flash between commands */
+    bool sim_fresh;           /* start with erased flash */
+} cli_target_opts_s;
+
+typedef struct cli_target_s {
+    cli_ctx_s *cli;
+    cli_target_opts_s opts;
+    lode_sim_s *sim;          /* simulated board (probe "sim") */
+    lode_sim_dap_s *simdap;
+    char sim_state_path[1024];
+    lode_transport_s *transport;
+    lode_session_s *session;
+    lode_core_ops_s core;
+    const lode_target_chip_s *chip;
+    const char *chip_how;
+    char probe_desc[320];
+} cli_target_s;
+
+/* Consume a common option at argv[*i] (and its value). Returns 1 if consumed, 0 if not a
+ * common option, -1 on a bad value (message printed). */
+int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i);
+const char *cli_target_options_help(void);
+void cli_target_opts_init(cli_target_opts_s *o);
+
+/* Open the probe and a session. attach_only: no chip identification. Returns an exit code
+ * (LODE_EXIT_OK on success). */
+int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t);
+/* Close the session (saving the simulated flash). */
+void cli_target_close(cli_target_s *t);
+/* The target's clock: virtual for the simulator, monotonic otherwise (seconds). */
+double cli_target_now_s(cli_target_s *t);
+
+#endif
