@@ -149,10 +149,8 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     else
         default_state_path(t->sim_state_path, sizeof t->sim_state_path, lode_sim_chip_name(t->sim));
     if (!o->sim_fresh) {
-        rc = lode_sim_state_load(t->sim, t->sim_state_path);
-        if (rc != LODE_OK && rc != LODE_E_NO_DEVICE)
-            fprintf(stderr, "lode: %s is not a simulated-flash state file of %s: starting erased\n",
-                    t->sim_state_path, lode_sim_chip_name(t->sim));
+        /* a missing file is a fresh board; a foreign one is reported by the sim's log */
+        (void)lode_sim_state_load(t->sim, t->sim_state_path);
     }
     lode_sim_dap_config_s dc = {.version = o->dap_version, .packet_count = (uint8_t)o->packet_count,
                                 .log = cli->log};

@@ -87,7 +87,7 @@ typedef struct lode_cortexm_info_s {
     unsigned revision;
     bool fpu;          /* FP extension present (MVFR0, else CPACR probe) */
     bool fpu_double;   /* double precision (MVFR0) */
-    bool v6m;          /* ARMv6-M / ARMv8-M Baseline: no CFSR/HFSR, no FPBv1 REPLACE rules */
+    bool v6m;          /* ARMv6-M / ARMv8-M Baseline: no CFSR/HFSR/MMFAR/BFAR */
 } lode_cortexm_info_s;
 
 /* Reads CPUID (and MVFR0 / CPACR), the core need not be halted. `adi` must be connected. */
@@ -186,7 +186,7 @@ int lode_cortexm_wp_count(lode_cortexm_s *cm, unsigned *n);
 typedef struct lode_cortexm_fault_s {
     uint32_t cfsr, hfsr, dfsr, mmfar, bfar;
 } lode_cortexm_fault_s;
-/* Read CFSR, HFSR, DFSR, MMFAR, BFAR in one run (ARMv6-M: only HFSR-less DFSR; others 0). */
+/* Read CFSR, HFSR, DFSR, MMFAR, BFAR in one run (ARMv6-M has only DFSR: the others are 0). */
 int lode_cortexm_fault_read(lode_cortexm_s *cm, lode_cortexm_fault_s *f);
 /* Words for the fault status: "precise data bus error at 0x30000000 (BFAR); forced
  * (escalated to HardFault)" ... "no fault recorded" when all are 0. Always NUL-terminates

@@ -1022,9 +1022,10 @@ void lode_sim_erase_all(lode_sim_s *sim)
         simi_nor_erase(b, &b->nor[i], 0, b->nor[i].size);
 }
 
-/* State file: "LODESIM1", the chip name (32 bytes, NUL padded), the number of arrays (LE32),
- * then per array its base and size (LE32 each) and its bytes. */
-#define STATE_MAGIC "LODESIM1"
+/* State file: "LODESIM2", the chip name (32 bytes, NUL padded), the number of arrays (LE32),
+ * then per array (flash arrays first, then RAM) its base and size (LE32 each) and its bytes.
+ * RAM is kept too: the board stays powered between debugger sessions. */
+#define STATE_MAGIC "LODESIM2"
 
 int lode_sim_state_save(const lode_sim_s *sim, const char *path)
 {
@@ -1038,13 +1039,25 @@ int lode_sim_state_save(const lode_sim_s *sim, const char *path)
     uint8_t hdr[8 + 32 + 4] = {0};
     memcpy(hdr, STATE_MAGIC, 8);
     snprintf((char *)hdr + 8, 32, "%s", b->chip->name);
-    lodei_put_le32(hdr + 40, b->nnor);
+    unsigned nram = 0;
+    for (unsigned i = 0; i < b->nregions; i++)
+        nram += b->regions[i].kind == SIM_RK_RAM;
+    lodei_put_le32(hdr + 40, b->nnor + nram);
     bool ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr;
     for (unsigned i = 0; ok && i < b->nnor; i++) {
         uint8_t a[8];
         lodei_put_le32(a, b->nor[i].base);
         lodei_put_le32(a + 4, b->nor[i].size);
         ok = fwrite(a, 1, 8, f) == 8 && fwrite(b->nor[i].mem, 1, b->nor[i].size, f) == b->nor[i].size;
+    }
+    for (unsigned i = 0; ok && i < b->nregions; i++) {
+        const sim_region_s *r = &b->regions[i];
+        if (r->kind != SIM_RK_RAM)
+            continue;
+        uint8_t a[8];
+        lodei_put_le32(a, r->base);
+        lodei_put_le32(a + 4, r->size);
+        ok = fwrite(a, 1, 8, f) == 8 && fwrite(r->mem, 1, r->size, f) == r->size;
     }
     if (fclose(f) != 0)
         ok = false;
@@ -1063,8 +1076,11 @@ int lode_sim_state_load(lode_sim_s *sim, const char *path)
         return LODE_E_NO_DEVICE;
     uint8_t hdr[8 + 32 + 4];
     int rc = LODE_E_FORMAT;
+    unsigned nram = 0;
+    for (unsigned i = 0; i < b->nregions; i++)
+        nram += b->regions[i].kind == SIM_RK_RAM;
     if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || memcmp(hdr, STATE_MAGIC, 8) != 0 ||
-        strncmp((char *)hdr + 8, b->chip->name, 32) != 0 || lodei_get_le32(hdr + 40) != b->nnor)
+        strncmp((char *)hdr + 8, b->chip->name, 32) != 0 || lodei_get_le32(hdr + 40) != b->nnor + nram)
         goto out;
     for (unsigned i = 0; i < b->nnor; i++) {
         uint8_t a[8];
@@ -1074,6 +1090,16 @@ int lode_sim_state_load(lode_sim_s *sim, const char *path)
         if (fread(b->nor[i].mem, 1, b->nor[i].size, f) != b->nor[i].size)
             goto out;
         code_changed(b, b->nor[i].base, b->nor[i].size);
+    }
+    for (unsigned i = 0; i < b->nregions; i++) {
+        sim_region_s *r = &b->regions[i];
+        if (r->kind != SIM_RK_RAM)
+            continue;
+        uint8_t a[8];
+        if (fread(a, 1, 8, f) != 8 || lodei_get_le32(a) != r->base || lodei_get_le32(a + 4) != r->size ||
+            fread(r->mem, 1, r->size, f) != r->size)
+            goto out;
+        b->cpu->ops->invalidate(b->cpu, r->base, r->size);
     }
     rc = LODE_OK;
     simi_board_system_reset(b, true);
