@@ -111,6 +111,8 @@ static int info(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, siz
         size_t n = strlen(p->str[id]);
         if (n == 0)
             return 2;
+        if (cap < 3)
+            return -1;
         if (n + 1 > cap - 2)
             n = cap - 3;
         memcpy(r + 2, p->str[id], n);

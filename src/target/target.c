@@ -258,7 +258,7 @@ static int build_chips(lode_target_db_s *db, lodei_family_s *f)
             for (size_t k = 0; k < nfound; k++) {
                 const lode_target_flash_algo_s *al = found[k];
                 bool covers = boot && range_has(al->flash_start, al->flash_end, boot->start);
-                int g = al->is_default ? 2 : covers ? 1 : 0;
+                int g = al->is_default ? 0 : covers ? 1 : 2;
                 if (g == group)
                     ordered[no++] = al;
             }
@@ -620,7 +620,7 @@ int lode_target_sector_at(const lode_target_flash_algo_s *algo, uint64_t address
         if (run_end > span)
             run_end = span;
         uint64_t sec = s->address + (off - s->address) / s->size * s->size;
-        uint64_t len = s->size;
+        uint64_t len = run_end - sec < s->size ? run_end - sec : s->size;
         *start = algo->flash_start + sec;
         *size = len;
         return LODE_OK;

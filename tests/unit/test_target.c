@@ -538,6 +538,7 @@ static void test_small_valid(void)
         {"    erased_byte_value: 0xff\n", ""},
         {"flash_algorithms: [a1]", "flash_algorithms: []"},
         {"chip_detection:\n- !SomeDetection\n  x: 1\n", "chip_detection: [{Foo: {}}]\n"},
+        {"- {size: 0x100, address: 0}", "- {size: 0x300, address: 0}"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char *y = variant_of(ok[i].from, ok[i].to);
@@ -566,6 +567,15 @@ static void test_small_valid(void)
                 CHECK_EQ(c1->algos[0]->erased_byte_value, 0xff);
             if (i == 16)
                 CHECK_EQ(c1->nalgos, 0);
+            if (i == 18) { /* 0x300-byte sectors from 0 to 0x400: the second is cut */
+                uint64_t st = 0, sz = 0;
+                CHECK_EQ(lode_target_sector_at(c1->algos[0], 0x350, &st, &sz), LODE_OK);
+                CHECK_EQ(st, 0x300);
+                CHECK_EQ(sz, 0x100);
+                CHECK_EQ(lode_target_sector_at(c1->algos[0], 0x2ff, &st, &sz), LODE_OK);
+                CHECK_EQ(st, 0);
+                CHECK_EQ(sz, 0x300);
+            }
         }
         if (i == 11) {
             CHECK(strstr(cap.last_debug, "ignoring key") != NULL);

@@ -172,8 +172,9 @@ void lode_sim_dap_free(lode_sim_dap_s *p);
  * the SWD wire time is charged). *resp_len = 0 for a command without a response
  * (DAP_TransferAbort). A DAP_QueueCommands packet is executed at once like
  * DAP_ExecuteCommands (the holding is done by the USB model). Unknown or malformed
- * commands answer 0xFF. Returns LODE_OK, or LODE_E_INVALID_ARG for bad pointers / a
- * request longer than the packet size / cap below the packet size. */
+ * commands answer 0xFF, and so does a command whose response would not fit min(cap, packet
+ * size). Returns LODE_OK, or LODE_E_INVALID_ARG for bad pointers, an empty request or one
+ * longer than the packet size. */
 int lode_sim_dap_process(lode_sim_dap_s *p, const uint8_t *req, size_t len, uint8_t *resp,
                          size_t cap, size_t *resp_len);
 

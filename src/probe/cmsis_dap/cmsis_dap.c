@@ -329,7 +329,7 @@ int lode_cmsis_dap_connect_swd(lode_cmsis_dap_s *dap, uint32_t hz)
     if (!dap || hz == 0)
         return LODE_E_INVALID_ARG;
     int rc;
-    if (dap->info.caps & LODE_CMSIS_DAP_CAP_ATOMIC) {
+    if ((dap->info.caps & LODE_CMSIS_DAP_CAP_ATOMIC) && dap->psize >= 32) {
         rc = connect_atomic(dap, hz);
     } else {
         size_t got = 0;
