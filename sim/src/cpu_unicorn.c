@@ -71,6 +71,9 @@ typedef struct ucpu_s {
     bool want_wp_on[UCPU_NWP];
     uint32_t want_wp_addr[UCPU_NWP], want_wp_len[UCPU_NWP];
 
+    /* 1 KiB pages from which code has been translated (a bit per page of the 4 GiB space):
+     * dropping translations is only needed there, and Unicorn's invalidation is slow */
+    uint8_t *code_pages;
     bool inval_pending; /* translations to drop after the run */
     uint64_t inval_lo, inval_hi;
 
@@ -154,10 +157,32 @@ static void run_fixup(ucpu_s *u)
     }
 }
 
+static inline void mark_code(ucpu_s *u, uint32_t addr, uint32_t size)
+{
+    uint32_t first = addr >> 10, last = (uint32_t)((addr + (uint64_t)(size ? size - 1 : 0)) >> 10);
+    for (uint32_t p = first; p <= last; p++)
+        u->code_pages[p >> 3] |= (uint8_t)(1u << (p & 7));
+}
+
+static bool range_has_code(const ucpu_s *u, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t p = lo >> 10; p <= ((hi - 1) >> 10) && p < (1u << 22); p++)
+        if (u->code_pages[p >> 3] & (1u << (p & 7)))
+            return true;
+    return false;
+}
+
+static void unmark_code(ucpu_s *u, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t p = lo >> 10; p <= ((hi - 1) >> 10) && p < (1u << 22); p++)
+        u->code_pages[p >> 3] &= (uint8_t) ~(1u << (p & 7));
+}
+
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     (void)uc;
     ucpu_s *u = user;
+    mark_code(u, (uint32_t)addr, size);
     if (u->fixup_pending)
         run_fixup(u);
     if (u->exit_set)
@@ -184,8 +209,9 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     (void)uc;
-    (void)size;
     ucpu_s *u = user;
+    u->code_pages[(uint32_t)addr >> 13] |= (uint8_t)(1u << (((uint32_t)addr >> 10) & 7));
+    (void)size;
     if (u->fixup_pending)
         run_fixup(u);
     if (u->exit_set)
@@ -306,6 +332,7 @@ static void ucpu_free(sim_cpu_s *cpu)
         return;
     if (u->uc)
         uc_close(u->uc);
+    free(u->code_pages);
     free(u);
 }
 
@@ -525,7 +552,7 @@ static int ucpu_reg_write(sim_cpu_s *cpu, sim_reg_e reg, uint32_t val)
 static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
 {
     ucpu_s *u = (ucpu_s *)cpu;
-    if (!size)
+    if (!size || !range_has_code(u, base, (uint64_t)base + size))
         return;
     if (u->in_run) {
         uint64_t lo = base, hi = (uint64_t)base + size;
@@ -543,6 +570,7 @@ static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
         return;
     }
     uc_ctl_remove_cache(u->uc, (uint64_t)base, (uint64_t)base + size);
+    unmark_code(u, base, (uint64_t)base + size);
     memset(u->icache, 0, sizeof u->icache);
 }
 
@@ -552,6 +580,7 @@ static void apply_invalidate(ucpu_s *u)
         return;
     u->inval_pending = false;
     uc_ctl_remove_cache(u->uc, u->inval_lo, u->inval_hi);
+    unmark_code(u, u->inval_lo, u->inval_hi);
     memset(u->icache, 0, sizeof u->icache);
 }
 
@@ -690,6 +719,12 @@ sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err
     u->base.ops = &ucpu_ops;
     u->b = b;
     u->model = model;
+    u->code_pages = calloc(1, (1u << 22) / 8);
+    if (!u->code_pages) {
+        snprintf(err, errlen, "out of memory");
+        free(u);
+        return NULL;
+    }
     uc_err e = uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &u->uc);
     if (e != UC_ERR_OK) {
         snprintf(err, errlen, "unicorn: %s", uc_strerror(e));
