@@ -113,6 +113,8 @@ typedef struct lode_flash_run_opts_s {
     uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
     bool verify;                 /* read back every programmed page */
     bool single_buffer;          /* don't overlap page transfer with programming */
+    bool no_reset_halt;          /* don't reset-and-halt the core first (running firmware,
+                                    its interrupts and peripherals may then disturb the algorithm) */
     uint32_t stack_size;         /* 0: 1 KiB */
     lode_flash_progress_fn progress;
     void *progress_user;
@@ -129,8 +131,9 @@ typedef struct lode_flash_result_s {
 } lode_flash_result_s;
 
 /* Execute `plan`: `algos[r]` handles plan region r. RAM [ram.start, ram.end) holds the
- * algorithm, its buffers and stack (its previous contents are lost). The core is halted
- * first and left halted. On failure the log and res->unfinished name the sectors that may now
+ * algorithm, its buffers and stack (its previous contents are lost). The core is reset and
+ * halted first (unless no_reset_halt) and left halted; algorithms run privileged on MSP with
+ * PRIMASK set, so interrupts cannot disturb them. On failure the log and res->unfinished name the sectors that may now
  * be erased. */
 int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
                    size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
@@ -157,6 +160,7 @@ int lode_flash_layout_for_chip(const struct lode_target_chip_s *chip, const lode
 void lode_flash_layout_free(lode_flash_layout_s *layout);
 
 typedef struct lode_flash_opts_s {
+    bool no_reset_halt;
     bool chip_erase;
     bool skip_unchanged;
     bool verify;

@@ -1024,8 +1024,27 @@ void lode_sim_erase_all(lode_sim_s *sim)
 
 /* State file: "LODESIM2", the chip name (32 bytes, NUL padded), the number of arrays (LE32),
  * then per array (flash arrays first, then RAM) its base and size (LE32 each) and its bytes.
- * RAM is kept too: the board stays powered between debugger sessions. */
-#define STATE_MAGIC "LODESIM2"
+ * RAM is kept too: the board stays powered between debugger sessions. Then the core: a
+ * halted flag, DEMCR, and (when halted) its registers as (REGSEL, value) pairs, so a core a
+ * debugger left halted is found halted where it was. (Peripheral and NVIC state are not kept:
+ * a running core starts again from reset.) */
+int simi_core_reg_read(sim_board_s *b, unsigned regsel, uint32_t *val);
+int simi_core_reg_write(sim_board_s *b, unsigned regsel, uint32_t val);
+
+static unsigned state_regs(const sim_board_s *b, unsigned *out)
+{
+    unsigned n = 0;
+    for (unsigned r = 0; r <= 18; r++)
+        out[n++] = r;
+    out[n++] = 20;
+    if (b->has_fpu) {
+        out[n++] = 33;
+        for (unsigned r = 64; r < 96; r++)
+            out[n++] = r;
+    }
+    return n;
+}
+#define STATE_MAGIC "LODESIM3"
 
 int lode_sim_state_save(const lode_sim_s *sim, const char *path)
 {
@@ -1058,6 +1077,23 @@ int lode_sim_state_save(const lode_sim_s *sim, const char *path)
         lodei_put_le32(a, r->base);
         lodei_put_le32(a + 4, r->size);
         ok = fwrite(a, 1, 8, f) == 8 && fwrite(r->mem, 1, r->size, f) == r->size;
+    }
+    if (ok) {
+        unsigned regs[64], nr = state_regs(b, regs);
+        uint8_t c[16];
+        memcpy(c, "CORE", 4);
+        lodei_put_le32(c + 4, b->halted ? 1u : 0u);
+        lodei_put_le32(c + 8, b->scs.demcr);
+        lodei_put_le32(c + 12, b->halted ? nr : 0u);
+        ok = fwrite(c, 1, 16, f) == 16;
+        for (unsigned i = 0; ok && b->halted && i < nr; i++) {
+            uint32_t v = 0;
+            simi_core_reg_read((sim_board_s *)b, regs[i], &v);
+            uint8_t e[8];
+            lodei_put_le32(e, regs[i]);
+            lodei_put_le32(e + 4, v);
+            ok = fwrite(e, 1, 8, f) == 8;
+        }
     }
     if (fclose(f) != 0)
         ok = false;
@@ -1101,8 +1137,23 @@ int lode_sim_state_load(lode_sim_s *sim, const char *path)
             goto out;
         b->cpu->ops->invalidate(b->cpu, r->base, r->size);
     }
-    rc = LODE_OK;
+    uint8_t c[16];
+    if (fread(c, 1, 16, f) != 16 || memcmp(c, "CORE", 4) != 0 || lodei_get_le32(c + 12) > 64)
+        goto out;
     simi_board_system_reset(b, true);
+    if (lodei_get_le32(c + 4)) {
+        /* found halted where the last session left it, debug enabled */
+        b->scs.dhcsr = 0x3u;
+        b->scs.demcr = lodei_get_le32(c + 8);
+        simi_board_halt(b, DFSR_HALTED);
+        for (uint32_t i = 0, n = lodei_get_le32(c + 12); i < n; i++) {
+            uint8_t e[8];
+            if (fread(e, 1, 8, f) != 8)
+                goto out;
+            simi_core_reg_write(b, lodei_get_le32(e), lodei_get_le32(e + 4));
+        }
+    }
+    rc = LODE_OK;
 out:
     fclose(f);
     if (rc != LODE_OK) {

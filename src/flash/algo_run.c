@@ -20,6 +20,7 @@
 #define REG_LR 14
 #define REG_PC 15
 #define REG_XPSR 16
+#define REG_CFBP 20 /* CONTROL/FAULTMASK/BASEPRI/PRIMASK */
 #define DFSR_BKPT 0x2u
 
 typedef struct runner_s {
@@ -47,7 +48,9 @@ static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, ui
     const lode_core_ops_s *c = r->core;
     uint32_t regs[][2] = {{0, a0},       {1, a1},         {2, a2},
                           {3, a3},       {REG_R9, r->sb}, {REG_SP, r->sp},
-                          {REG_LR, r->stub | 1u}, {REG_PC, (r->base + pc_off) & ~1u}, {REG_XPSR, 0x01000000u}};
+                          {REG_LR, r->stub | 1u}, {REG_PC, (r->base + pc_off) & ~1u}, {REG_XPSR, 0x01000000u},
+                          /* privileged, MSP, PRIMASK=1: no interrupt runs during the call */
+                          {REG_CFBP, 0x00000001u}};
     for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
         int rc = c->reg_write(c->ctx, regs[i][0], regs[i][1]);
         if (rc != LODE_OK)
@@ -223,7 +226,9 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
     for (size_t i = 0; i < plan->nsectors; i++)
         done[i] = plan->sectors[i].skip;
 
-    if ((rc = core->halt(core->ctx)) != LODE_OK)
+    /* a clean core: reset and halt stops the firmware, its interrupts and SysTick */
+    rc = o->no_reset_halt ? core->halt(core->ctx) : core->reset(core->ctx, true);
+    if (rc != LODE_OK)
         goto out;
 
     /* RAM segments of the image are written directly */

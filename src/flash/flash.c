@@ -149,6 +149,7 @@ int lode_flash_image(const lode_core_ops_s *core, const lode_target_chip_s *chip
     if ((rc = lode_flash_plan(img, l->regions, l->nregions, l->ram, l->nram, &po, log, &plan)) != LODE_OK)
         goto out;
     lode_flash_run_opts_s ro = {.verify = o->verify, .single_buffer = o->single_buffer,
+                                .no_reset_halt = o->no_reset_halt,
                                 .progress = o->progress, .progress_user = o->progress_user};
     rc = lode_flash_run(core, l->algo_ptrs, l->nregions, plan, &l->work_ram, &ro, log, res);
 out:
@@ -221,7 +222,8 @@ int lode_flash_erase(const lode_core_ops_s *core, const lode_target_chip_s *chip
         rc = LODE_E_RANGE;
     }
     if (rc == LODE_OK) {
-        lode_flash_run_opts_s ro = {.progress = o->progress, .progress_user = o->progress_user};
+        lode_flash_run_opts_s ro = {.no_reset_halt = o->no_reset_halt, .progress = o->progress,
+                                    .progress_user = o->progress_user};
         rc = lode_flash_run(core, l->algo_ptrs, l->nregions, plan, &l->work_ram, &ro, log, res);
     }
 out:
