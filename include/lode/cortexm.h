@@ -158,6 +158,10 @@ int lode_cortexm_reg_read(lode_cortexm_s *cm, unsigned reg, uint32_t *val);
 int lode_cortexm_reg_write(lode_cortexm_s *cm, unsigned reg, uint32_t val);
 /* Several registers in one queued run (falls back to one at a time if the core was slow). */
 int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *vals, size_t n);
+/* Several registers in one queued run (in order; falls back to one at a time if the core
+ * was slow). */
+int lode_cortexm_regs_write(lode_cortexm_s *cm, const unsigned *regs, const uint32_t *vals,
+                            size_t n);
 
 /* ---- breakpoints (FPB, DDI 0403E C1.11) ----------------------------------------------- */
 /* A hardware breakpoint at a halfword-aligned instruction address. FPBv1 (Cortex-M3/M4)

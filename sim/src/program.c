@@ -137,6 +137,8 @@ void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
     ops->state = bd_state;
     ops->reg_read = bd_reg_read;
     ops->reg_write = bd_reg_write;
+    ops->regs_read = NULL;
+    ops->regs_write = NULL;
     ops->mem_read = lode_sim_sh_mem_read;
     ops->mem_write = lode_sim_sh_mem_write;
     ops->reset = bd_reset;

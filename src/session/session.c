@@ -197,6 +197,14 @@ static int co_reg_write(void *ctx, unsigned r, uint32_t v)
 {
     return lode_cortexm_reg_write(((lode_session_s *)ctx)->cm, r, v);
 }
+static int co_regs_read(void *ctx, const unsigned *r, uint32_t *v, size_t n)
+{
+    return lode_cortexm_regs_read(((lode_session_s *)ctx)->cm, r, v, n);
+}
+static int co_regs_write(void *ctx, const unsigned *r, const uint32_t *v, size_t n)
+{
+    return lode_cortexm_regs_write(((lode_session_s *)ctx)->cm, r, v, n);
+}
 static int co_mem_read(void *ctx, uint32_t a, void *b, size_t n)
 {
     lode_session_s *s = ctx;
@@ -231,6 +239,8 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->state = co_state;
     ops->reg_read = co_reg_read;
     ops->reg_write = co_reg_write;
+    ops->regs_read = co_regs_read;
+    ops->regs_write = co_regs_write;
     ops->mem_read = co_mem_read;
     ops->mem_write = co_mem_write;
     ops->reset = co_reset;

@@ -662,6 +662,59 @@ int lode_cortexm_reg_write(lode_cortexm_s *cm, unsigned reg, uint32_t val)
     return err;
 }
 
+int lode_cortexm_regs_write(lode_cortexm_s *cm, const unsigned *regs, const uint32_t *vals, size_t n)
+{
+    if (!cm || (n && (!regs || !vals)))
+        return LODE_E_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        unsigned s;
+        int err = regsel_of(cm, regs[i], &s);
+        if (err != LODE_OK)
+            return err;
+    }
+    int err = require_halted(cm);
+    if (err != LODE_OK || n == 0)
+        return err;
+    /* Queue DCRDR write, DCRSR write, DHCSR read per register: one run. The DHCSR read between
+     * two registers takes far longer than the core's register transfer, so the next DCRDR
+     * write never overtakes it; a DHCSR without S_REGRDY sends the rest the slow way. The
+     * one-byte pseudo registers need a read-modify-write and go one at a time. */
+    uint32_t st[BATCH_REGS];
+    size_t i = 0;
+    while (i < n && err == LODE_OK) {
+        if (regs[i] >= LODE_CM_REG_PRIMASK && regs[i] <= LODE_CM_REG_CONTROL) {
+            err = lode_cortexm_reg_write(cm, regs[i], vals[i]);
+            i++;
+            continue;
+        }
+        size_t m = 0;
+        while (i + m < n && m < BATCH_REGS &&
+               !(regs[i + m] >= LODE_CM_REG_PRIMASK && regs[i + m] <= LODE_CM_REG_CONTROL)) {
+            unsigned sel = 0;
+            regsel_of(cm, regs[i + m], &sel);
+            st[m] = 0;
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRDR, vals[i + m]);
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRSR, DCRSR_REGWNR | sel);
+            lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &st[m]);
+            m++;
+        }
+        err = lode_adi_run(cm->adi);
+        for (size_t k = 0; k < m && err == LODE_OK; k++) {
+            if (!(st[k] & LODE_CM_DHCSR_S_HALT)) {
+                cm->halted_known = false;
+                err = LODE_E_STATE;
+            } else if (!(st[k] & LODE_CM_DHCSR_S_REGRDY)) {
+                /* the core was slow: redo this one and the rest one at a time */
+                for (size_t r = k; r < m && err == LODE_OK; r++)
+                    err = lode_cortexm_reg_write(cm, regs[i + r], vals[i + r]);
+                break;
+            }
+        }
+        i += m;
+    }
+    return err;
+}
+
 /* ---- FPB -------------------------------------------------------------------------------------- */
 static int fpb_setup(lode_cortexm_s *cm)
 {
