@@ -60,6 +60,11 @@ struct lode_sim_dap_s {
     uint64_t frame_ps;
     size_t usb_mps;
     uint64_t out_free;  /* end of the last OUT frame in use */
+    /* The host's own timeline: it may be behind the board's clock while the probe executes
+     * commands that were queued earlier (that overlap is what packet_count buys). Time the
+     * board's clock moved outside the probe (the host sleeping) moves the host too. */
+    uint64_t host_now;
+    uint64_t last_seen;
     uint64_t in_last;   /* boundary of the last IN delivery */
     bool in_any;
     uint64_t busy_until;
@@ -586,6 +591,14 @@ static void run_until(lode_sim_dap_s *p, uint64_t t)
     advance_abs(p, t);
 }
 
+static void sync_host(lode_sim_dap_s *p)
+{
+    uint64_t now = lode_sim_now(p->sim);
+    if (now > p->last_seen)
+        p->host_now += now - p->last_seen;
+    p->last_seen = now;
+}
+
 int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len)
 {
     if (!p || !data || len == 0 || len > p->psize)
@@ -597,12 +610,13 @@ int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len)
                  "(read a response first)", p->pcount);
         return LODE_E_TIMEOUT;
     }
-    uint64_t now = lode_sim_now(p->sim);
-    uint64_t start = ceil_frame(p, now);
+    sync_host(p);
+    uint64_t start = ceil_frame(p, p->host_now);
     if (start < p->out_free)
         start = p->out_free;
     uint64_t arrival = start + usb_packets(p, len) * p->frame_ps;
     p->out_free = arrival;
+    p->host_now = arrival; /* the write returns once the packet is out */
     if (!abort_cmd) {
         slot_s *s = slot(p, p->nslots);
         memcpy(s->req, data, len);
@@ -613,6 +627,7 @@ int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len)
         p->nslots++;
     }
     run_until(p, arrival);
+    p->last_seen = lode_sim_now(p->sim);
     return LODE_OK;
 }
 
@@ -622,6 +637,7 @@ int lode_sim_dap_usb_read(lode_sim_dap_s *p, uint8_t *buf, size_t cap, size_t *g
         return LODE_E_INVALID_ARG;
     if (p->nslots == 0)
         return LODE_E_TIMEOUT;
+    sync_host(p);
     while (p->nexec == 0) {
         uint64_t st = next_start(p);
         if (st == UINT64_MAX) {
@@ -635,6 +651,9 @@ int lode_sim_dap_usb_read(lode_sim_dap_s *p, uint8_t *buf, size_t cap, size_t *g
     }
     slot_s *s = slot(p, 0);
     run_until(p, s->ready);
+    if (p->host_now < s->ready)
+        p->host_now = s->ready;
+    p->last_seen = lode_sim_now(p->sim);
     int rc = LODE_OK;
     size_t n;
     if (p->version == 1) {

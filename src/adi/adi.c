@@ -271,7 +271,11 @@ void lodei_adi_push_block(lode_adi_s *adi, unsigned ap, bool rnw, uint32_t addr,
     if (n == 0)
         return;
     lodei_adi_select_ap(adi, ap, LODE_AP_DRW);
-    if (adi->ops->transfer_block && n > 1) {
+    /* Reads go as plain DRW transfers: a read costs the same 4 reply bytes either way, and a
+     * run of plain transfers (TAR rewrites at 1 KiB boundaries included) is one batch the
+     * probe driver can keep in flight end to end. Writes use block transfers, whose requests
+     * are denser (4 bytes a word instead of 5). */
+    if (adi->ops->transfer_block && n > 1 && !rnw) {
         adi_entry_s *e = new_entry(adi);
         if (!e)
             return;
