@@ -49,6 +49,12 @@ static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
     a->width = 4;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        /* `lode erase --chip` (no chip name after it) erases the whole chip */
+        if (!strcmp(c->name, "erase") && !strcmp(s, "--chip") &&
+            (i + 1 >= argc || argv[i + 1][0] == '-')) {
+            a->all = true;
+            continue;
+        }
         int r = cli_target_option(&a->t, argc, argv, &i);
         if (r < 0)
             return LODE_EXIT_USAGE;
@@ -425,8 +431,9 @@ static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
     return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
 }
 
-static const cmd_spec_s spec_erase = {"erase", "(--all | ADDR LEN) [options]",
-    "Erase the whole flash (--all, aliases --chip-erase) or the sectors covering ADDR..ADDR+LEN.\n", 0, 2};
+static const cmd_spec_s spec_erase = {"erase", "(--chip | ADDR LEN) [options]",
+    "Erase the whole flash (--chip with no name after it; also --all) or the sectors covering\n"
+    "ADDR..ADDR+LEN.\n", 0, 2};
 
 static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -437,7 +444,7 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     bool all = a.all || a.chip_erase;
     uint32_t addr = 0, len = 0;
     if (!all && (a.npos != 2 || !cli_parse_u32(a.pos[0], &addr) || !cli_parse_u32(a.pos[1], &len) || !len)) {
-        fprintf(stderr, "lode erase: give --all, or ADDR LEN (numbers, LEN > 0)\n");
+        fprintf(stderr, "lode erase: give --chip (the whole flash), or ADDR LEN (numbers, LEN > 0)\n");
         return LODE_EXIT_USAGE;
     }
     cli_target_s t;

@@ -77,6 +77,9 @@ check write8-read 0 "20000100: 44 33 22 7f" -- "$LODE" read 0x20000100 4
 check erase-range 0 "erased 1 sectors" -- "$LODE" erase 0x08000000 1
 check erase-read 0 "08000000: ff ff ff ff" -- "$LODE" read 0x08000000 4
 check erase-all 0 "erased 64 sectors" -- "$LODE" erase --all
+check erase-chip 0 "erased 64 sectors" -- "$LODE" erase --chip
+check erase-chip-named 0 "erased 64 sectors" -- "$LODE" erase --chip STM32F103C8 --all
+check erase-nothing 64 "--chip" -- "$LODE" erase
 
 # nRF52840
 check nrf-info 0 "chip: +nRF52840_xxAA \(given\)" -- "$LODE" info --chip nRF52840_xxAA --sim-fresh
