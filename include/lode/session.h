@@ -50,6 +50,11 @@ const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char 
 /* The core as lode_core_ops_s (for the flash runner, run, debug). */
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops);
 
+/* Choose one probe of a list (already filtered): LODE_E_NO_DEVICE when empty, LODE_E_INVALID_ARG
+ * when several match (the message lists them, to pick one with VID:PID:SERIAL). */
+int lode_probe_choose(const lode_usb_probe_s *probes, size_t n, const char *spec,
+                      const lode_log_s *log, size_t *index);
+
 /* Open a USB CMSIS-DAP probe by spec "" / "VID:PID" / "VID:PID:SERIAL": exactly one must
  * match (none or several is an error naming them). */
 int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,

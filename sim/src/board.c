@@ -1264,6 +1264,8 @@ int lode_sim_swd_transfer(lode_sim_s *sim, bool apndp, bool rnw, uint8_t a, uint
 {
     sim_board_s *b = &sim->b;
     run_until(b, b->now + swd_bits_ps(b, SWD_HDR_BITS), false);
+    if (b->disconnected)
+        return LODE_SWD_ACK_NONE; /* nothing drives SWDIO: the ACK bits read as 1s */
     if (b->inject_reset_after && --b->inject_reset_after == 0) {
         simi_log(b, LODE_LOG_INFO, "sim: injected system reset");
         simi_board_system_reset(b, false);
@@ -1313,6 +1315,11 @@ void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi)
 void lode_sim_inject_reset_after(lode_sim_s *sim, unsigned transfers)
 {
     sim->b.inject_reset_after = transfers;
+}
+
+void lode_sim_inject_disconnect(lode_sim_s *sim, bool disconnected)
+{
+    sim->b.disconnected = disconnected;
 }
 
 void lode_sim_inject_power_loss(lode_sim_s *sim, unsigned nth_flash_op)

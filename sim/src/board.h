@@ -146,6 +146,7 @@ struct sim_board_s {
     sim_swdp_s *dp;
     uint32_t swd_hz;
     unsigned inject_reset_after;
+    bool disconnected;
     unsigned powerloss_countdown;
 
     uint32_t rng;

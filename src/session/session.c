@@ -112,8 +112,8 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         goto fail;
     if ((rc = lode_adi_connect(s->adi)) != LODE_OK) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_ADI,
-                 "the target does not answer on SWD: check the wiring, its power and that the "
-                 "SWD pins are not reconfigured (try --connect-under-reset)");
+                 "the target does not answer on SWD: check the wiring and the target's power, "
+                 "and that its firmware does not use the SWD pins as GPIO");
         goto fail;
     }
     s->ap = 0;
@@ -251,26 +251,14 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 
 /* ---- USB probe selection ---------------------------------------------------------------------- */
 
-int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
-                        lode_usb_probe_s *which)
+int lode_probe_choose(const lode_usb_probe_s *probes, size_t n, const char *spec,
+                      const lode_log_s *log, size_t *index)
 {
-    lode_usb_filter_s f;
-    if (lode_usb_parse_filter(spec, &f) != LODE_OK) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "bad probe selector '%s': use cmsis-dap:VID:PID[:SERIAL] with hex VID/PID", spec);
-        return LODE_E_INVALID_ARG;
-    }
-    lode_usb_probe_s *probes = NULL;
-    size_t n = 0;
-    int rc = lode_usb_list_cmsis_dap(&f, log, &probes, &n);
-    if (rc != LODE_OK)
-        return rc;
     if (n == 0) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "no CMSIS-DAP probe found%s%s: plug one in (and check permissions), or use "
                  "--probe sim for the simulated board",
                  spec && *spec ? " matching " : "", spec ? spec : "");
-        free(probes);
         return LODE_E_NO_DEVICE;
     }
     if (n > 1) {
@@ -286,12 +274,31 @@ int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "%zu CMSIS-DAP probes match (%s): choose one with --probe cmsis-dap:VID:PID:SERIAL",
                  n, list);
-        free(probes);
         return LODE_E_INVALID_ARG;
     }
-    rc = lode_usb_open(&probes[0], log, out);
-    if (rc == LODE_OK && which)
-        *which = probes[0];
+    *index = 0;
+    return LODE_OK;
+}
+
+int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
+                        lode_usb_probe_s *which)
+{
+    lode_usb_filter_s f;
+    if (lode_usb_parse_filter(spec, &f) != LODE_OK) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "bad probe selector '%s': use cmsis-dap:VID:PID[:SERIAL] with hex VID/PID", spec);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_usb_probe_s *probes = NULL;
+    size_t n = 0, idx = 0;
+    int rc = lode_usb_list_cmsis_dap(&f, log, &probes, &n);
+    if (rc == LODE_OK)
+        rc = lode_probe_choose(probes, n, spec, log, &idx);
+    if (rc == LODE_OK) {
+        rc = lode_usb_open(&probes[idx], log, out);
+        if (rc == LODE_OK && which)
+            *which = probes[idx];
+    }
     free(probes);
     return rc;
 }

@@ -169,8 +169,65 @@ static void test_bad_images(void)
     lode_sim_free(sim);
 }
 
+/* Tiny algorithms in the CMSIS-Pack convention, to see how the runner reports failures.
+ * Every entry point sits at offset 0 of its blob. */
+static const uint8_t algo_ret1[] = {0x01, 0x20, 0x70, 0x47};          /* movs r0,#1; bx lr */
+static const uint8_t algo_spin[] = {0xfe, 0xe7};                      /* b . */
+static const uint8_t algo_udf[] = {0x00, 0xde};                       /* udf #0 */
+
+static int run_fake(const uint8_t *blob, size_t len, uint32_t timeout_ms, lode_flash_result_s *res,
+                    lode_sim_s **simout)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    if (lode_sim_new(&cfg, &sim) != LODE_OK)
+        return -1000;
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    lode_flash_algo_s a = {.name = "fake", .instructions = blob, .instructions_len = len,
+                           .pc_init = LODE_FLASH_NO_PC, .pc_uninit = LODE_FLASH_NO_PC,
+                           .pc_program_page = 0, .pc_erase_sector = 0, .pc_erase_all = LODE_FLASH_NO_PC,
+                           .flash_start = 0x08000000u, .flash_end = 0x08010000u, .page_size = 1024,
+                           .erased = 0xFF, .program_page_timeout_ms = timeout_ms,
+                           .erase_sector_timeout_ms = timeout_ms};
+    const lode_flash_algo_s *algos[1] = {&a};
+    lode_flash_plan_s plan = {0};
+    lode_flash_sector_s sec = {.addr = 0x08000000u, .size = 1024, .region = 0};
+    static uint8_t page[1024];
+    lode_flash_page_s pg = {.addr = 0x08000000u, .size = 1024, .region = 0, .sector = 0, .data = page};
+    plan.sectors = &sec;
+    plan.nsectors = 1;
+    plan.pages = &pg;
+    plan.npages = 1;
+    lode_mem_range_s ram = {0x20000000u, 0x20005000u};
+    int rc = lode_flash_run(&core, algos, 1, &plan, &ram, NULL, NULL, res);
+    *simout = sim;
+    return rc;
+}
+
+static void test_algorithm_failures(void)
+{
+    lode_flash_result_s res;
+    lode_sim_s *sim = NULL;
+    /* an algorithm that reports an error */
+    CHECK_EQ(run_fake(algo_ret1, sizeof algo_ret1, 100, &res, &sim), LODE_E_FLASH);
+    lode_sim_free(sim);
+    /* one that never returns: the per-call timeout from the description ends it */
+    uint64_t t0 = 0;
+    int rc = run_fake(algo_spin, sizeof algo_spin, 50, &res, &sim);
+    CHECK_EQ(rc, LODE_E_TIMEOUT);
+    t0 = lode_sim_now(sim);
+    CHECK(t0 >= 50ull * 1000000000ull && t0 < 200ull * 1000000000ull); /* ~50 ms virtual */
+    CHECK(lode_sim_halted(sim)); /* the runner halted it again */
+    lode_sim_free(sim);
+    /* one that faults: the core leaves the algorithm (HardFault) instead of returning */
+    CHECK_EQ(run_fake(algo_udf, sizeof algo_udf, 100, &res, &sim), LODE_E_FLASH);
+    lode_sim_free(sim);
+}
+
 int main(void)
 {
+    RUN_TEST(test_algorithm_failures);
     RUN_TEST(test_stm32_builtin);
     RUN_TEST(test_stm32_vendor);
     RUN_TEST(test_nrf_builtin);

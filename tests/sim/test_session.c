@@ -213,8 +213,44 @@ static void test_run_control(void)
     rig_close(&r);
 }
 
+static char last_error[512];
+static void keep_error(void *u, lode_log_level_e l, lode_log_cat_e c, const char *m)
+{
+    (void)u;
+    (void)c;
+    if (l == LODE_LOG_ERROR)
+        snprintf(last_error, sizeof last_error, "%s", m);
+}
+
+static void test_target_does_not_answer(void)
+{
+    rig_s r;
+    memset(&r, 0, sizeof r);
+    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    REQUIRE(lode_sim_new(&cfg, &r.sim) == LODE_OK);
+    lode_sim_dap_config_s dc = {.version = 2};
+    REQUIRE(lode_sim_dap_new(r.sim, &dc, &r.dap) == LODE_OK);
+    REQUIRE(lode_sim_dap_transport(r.dap, &r.tr) == LODE_OK);
+    lode_sim_inject_disconnect(r.sim, true);
+    lode_session_config_s sc = {.transport = r.tr, .now_us = v_now, .delay_us = v_delay,
+                                .time_user = r.sim};
+    sc.log.fn = keep_error;
+    sc.log.max_level = LODE_LOG_ERROR;
+    last_error[0] = 0;
+    int rc = lode_session_open(&sc, &r.s);
+    CHECK(rc != LODE_OK);
+    CHECK(r.s == NULL);
+    CHECK(strstr(last_error, "does not answer") != NULL);
+    fprintf(stderr, "  no target: %s (%s)\n", lode_strerror(rc), last_error);
+    /* wires back on: the same probe connects */
+    lode_sim_inject_disconnect(r.sim, false);
+    CHECK_EQ(rig_session(&r, NULL), LODE_OK);
+    rig_close(&r);
+}
+
 int main(void)
 {
+    RUN_TEST(test_target_does_not_answer);
     RUN_TEST(test_formats_stm32);
     RUN_TEST(test_formats_nrf);
     RUN_TEST(test_wait_storm);

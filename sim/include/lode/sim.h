@@ -132,6 +132,7 @@ void lode_sim_inject_wait(lode_sim_s *sim, unsigned transfers);   /* next N AP/D
 void lode_sim_inject_fault_range(lode_sim_s *sim, uint32_t lo, uint32_t hi); /* DAP accesses in [lo,hi] fault; lo>hi clears */
 void lode_sim_inject_reset_after(lode_sim_s *sim, unsigned transfers); /* system reset after N more SWD transfers (0 clears) */
 void lode_sim_inject_power_loss(lode_sim_s *sim, unsigned nth_flash_op); /* lose power during the Nth next program/erase (1 = next) */
+void lode_sim_inject_disconnect(lode_sim_s *sim, bool disconnected); /* SWD wires off: every transfer gets no ACK */
 
 /* ---- simulated CMSIS-DAP probe (sim_cmsis_dap.c) ------------------------------------------- */
 /* A CMSIS-DAP probe attached to the board's SWD port: a command processor with the firmware's
