@@ -15,7 +15,9 @@ enum {
     LODE_EXIT_UNAVAILABLE = 69, /* no probe / unknown chip / target does not answer */
     LODE_EXIT_SOFTWARE = 70,  /* internal error */
     LODE_EXIT_TIMEOUT = 124,  /* the firmware did not finish within --timeout */
-    LODE_EXIT_TARGET = 125,   /* the target halted, faulted or locked up without exiting */
+    LODE_EXIT_TARGET = 125,   /* the target halted (a stop on a hit, a BKPT, a debugger) */
+    LODE_EXIT_INTERRUPTED = 130, /* Ctrl-C (128 + SIGINT, as shells do) */
+    LODE_EXIT_FAULT = 134,    /* the firmware faulted (HardFault or lockup; 128 + SIGABRT) */
 };
 
 typedef struct cli_ctx_s {
@@ -25,7 +27,11 @@ typedef struct cli_ctx_s {
 } cli_ctx_s;
 
 int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv);
+int cli_cmd_attach(cli_ctx_s *cli, int argc, char **argv);
+int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv);
+/* `lode itm FILE|-`: decode a captured SWO stream (cmd_itm.c) */
+int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
 /* info, flash, verify, erase, reset, halt, resume, step, regs, read, write; -1 if not one */
 int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* `lode run`: run firmware on the simulated board like a host program. */
+/* `lode run`: flash (skipping sectors that already match), reset and run firmware like a host
+ * program; `lode attach`: the same on a running target, without flashing or reset. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +12,31 @@
 
 #include "cli.h"
 #include "lode/error.h"
+#include "lode/flash.h"
+#include "lode/image.h"
+#include "lode/rtt.h"
+#include "lode/run.h"
 #include "lode/semihost.h"
-#include "lode/sim.h"
+#include "out.h"
+#include "points.h"
+#include "target.h"
 
-typedef struct run_s {
-    lode_sim_s *sim;
-    bool uart_stderr;
-} run_s;
+#define MAX_POINTS 16
 
-static void uart_out(void *user, const char *port, const uint8_t *data, size_t len)
+static volatile int g_interrupted; /* the one global: a signal handler can reach nothing else */
+
+static void on_sigint(int sig)
 {
-    run_s *r = user;
-    (void)port;
-    fwrite(data, 1, len, r->uart_stderr ? stderr : stdout);
-    fflush(r->uart_stderr ? stderr : stdout);
+    (void)sig;
+    g_interrupted = 1;
 }
+
+typedef struct run_cli_s {
+    const lode_image_s *img;
+    bool rtt_all_channels;
+    lode_rtt_s *rtt;
+    bool stdin_eof;
+} run_cli_s;
 
 static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
 {
@@ -36,140 +49,375 @@ static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
 static long sh_console_read(void *ctx, uint8_t *buf, size_t len)
 {
     (void)ctx;
+    fflush(stdout);
     ssize_t n = read(0, buf, len);
     return n < 0 ? -1 : (long)n;
 }
 
-static void run_usage(FILE *f)
+static uint64_t sh_time_us(void *ctx)
 {
-    fputs("usage: lode run [--chip CHIP] [--timeout SECONDS] [--stats] FILE [-- ARGS...]\n"
-          "\n"
-          "Boot FILE (an ELF) on the simulated board and run it until it exits through\n"
-          "semihosting (SYS_EXIT / SYS_EXIT_EXTENDED); lode then exits with the firmware's\n"
-          "exit code. Semihosting console output goes to stdout/stderr, stdin feeds\n"
-          "SYS_READ, UART output goes to stdout. ARGS are the firmware's command line\n"
-          "(SYS_GET_CMDLINE).\n"
-          "\n"
-          "  --chip CHIP        simulated chip: STM32F103C8 (default) or nRF52840_xxAA\n"
-          "  --timeout SECONDS  virtual-time limit (default 60); exit 124 when reached\n"
-          "  --stats            print instructions, virtual time and speed to stderr\n"
-          "  --uart-stderr      send UART output to stderr instead of stdout\n",
-          f);
+    const lode_core_ops_s *c = ctx;
+    return c->now_us(c->ctx);
 }
 
-int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv)
+static int sh_mem_read(void *ctx, uint32_t a, void *b, size_t n)
 {
-    const char *chip = "STM32F103C8", *file = NULL;
-    double timeout_s = 60.0;
-    bool stats = false, uart_stderr = false;
-    char cmdline[1024] = "";
+    const lode_core_ops_s *c = ctx;
+    return c->mem_read(c->ctx, a, b, n);
+}
+
+static int sh_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
+{
+    const lode_core_ops_s *c = ctx;
+    return c->mem_write(c->ctx, a, b, n);
+}
+
+static void rtt_out(void *user, unsigned channel, const uint8_t *data, size_t len)
+{
+    run_cli_s *r = user;
+    if (channel == 0) {
+        fwrite(data, 1, len, stdout);
+        fflush(stdout);
+    } else if (r->rtt_all_channels) {
+        lode_rtt_info_s info;
+        const char *name = "rtt";
+        if (r->rtt && lode_rtt_channels(r->rtt, &info) == LODE_OK && channel < info.num_up &&
+            info.up[channel].name[0])
+            name = info.up[channel].name;
+        fprintf(stdout, "[%s] ", name);
+        fwrite(data, 1, len, stdout);
+        if (len && data[len - 1] != '\n')
+            fputc('\n', stdout);
+        fflush(stdout);
+    }
+}
+
+/* stdin for RTT down channel 0, without blocking */
+static long rtt_input(void *user, uint8_t *buf, size_t cap)
+{
+    run_cli_s *r = user;
+    if (r->stdin_eof)
+        return 0;
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+        return 0;
+    ssize_t n = read(0, buf, cap);
+    if (n <= 0) {
+        r->stdin_eof = true;
+        return 0;
+    }
+    return (long)n;
+}
+
+typedef struct run_cli_full_s {
+    run_cli_s r;
+    bool cont; /* --on-hit continue */
+} run_cli_full_s;
+
+static bool on_hit(void *user, const lode_run_hit_s *hit)
+{
+    run_cli_full_s *f = user;
+    char pc[160], lr[160];
+    cli_sym(f->r.img, hit->regs[15], pc, sizeof pc);
+    cli_sym(f->r.img, hit->regs[14], lr, sizeof lr);
+    if (hit->kind == LODE_RUN_HIT_BREAK)
+        fprintf(stderr, "lode: breakpoint %s hit (#%u) at pc %s, lr %s\n", hit->point->name,
+                hit->count, pc, lr);
+    else
+        fprintf(stderr, "lode: watchpoint %s (0x%08x): 0x%x -> 0x%x (#%u) at pc %s, lr %s\n",
+                hit->point->name, hit->point->addr, hit->old_value, hit->new_value, hit->count, pc,
+                lr);
+    fprintf(stderr, "      r0 %08x r1 %08x r2 %08x r3 %08x r12 %08x sp %08x xpsr %08x\n",
+            hit->regs[0], hit->regs[1], hit->regs[2], hit->regs[3], hit->regs[12], hit->regs[13],
+            hit->regs[16]);
+    return f->cont;
+}
+
+static void run_usage(FILE *f, const char *name)
+{
+    fprintf(f,
+            "usage: lode %s [options] FILE [-- ARGS...]\n"
+            "\n"
+            "%s"
+            "Semihosting and RTT up channel 0 go to stdout, stdin goes to RTT down channel 0 and\n"
+            "to semihosting reads; ARGS are the firmware's command line (SYS_GET_CMDLINE). lode\n"
+            "exits with the firmware's exit code (SYS_EXIT_EXTENDED subcode; SYS_EXIT with\n"
+            "ApplicationExit = 0), or with 124 (timeout), 125 (halted otherwise, e.g. a stop on a\n"
+            "breakpoint), 130 (Ctrl-C), 134 (HardFault/lockup; the fault is reported).\n"
+            "\n"
+            "  --timeout SECONDS        stop after this much target time (default: none)\n"
+            "  --break SYMBOL|ADDR      report hits of a breakpoint (repeatable)\n"
+            "  --watch SYMBOL[+LEN][:r|w|rw]  report accesses to a variable (repeatable)\n"
+            "  --on-hit continue|stop   what to do after a hit (default continue)\n"
+            "  --rtt-channels           also print RTT up channels other than 0, prefixed\n"
+            "  --rtt-scan ADDR LEN      where to look for the RTT control block (default: the\n"
+            "                           ELF symbol _SEGGER_RTT, else the chip's RAM)\n"
+            "  --semihosting-root DIR   directory semihosting file access is confined to (default .)\n"
+            "  --semihosting-allow-system  let the firmware run host commands (SYS_SYSTEM)\n"
+            "  --stats                  print run statistics to stderr\n"
+            "\n%s",
+            name,
+            !strcmp(name, "run") ? "Flash FILE (sectors that already match are skipped), reset the target and run it\n"
+                                   "like a host program.\n"
+                                 : "Serve a target that is already running FILE (no flashing, no reset): semihosting,\n"
+                                   "RTT, breakpoints, watchpoints.\n",
+            cli_target_options_help());
+}
+
+static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach)
+{
+    const char *name = attach ? "attach" : "run";
+    cli_target_opts_s to;
+    cli_target_opts_init(&to);
+    const char *file = NULL, *root = ".";
+    double timeout_s = 0;
+    bool stats = false, allow_system = false;
+    run_cli_full_s rc_ctx = {.cont = true};
+    char *breaks[MAX_POINTS], *watches[MAX_POINTS];
+    size_t nb = 0, nw = 0;
+    uint32_t scan_addr = 0, scan_len = 0;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
+        int r = cli_target_option(&to, argc, argv, &i);
+        if (r < 0)
+            return LODE_EXIT_USAGE;
+        if (r > 0)
+            continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            run_usage(stdout);
+            run_usage(stdout, name);
             return 0;
-        } else if (!strcmp(a, "--chip") && i + 1 < argc) {
-            chip = argv[++i];
         } else if (!strcmp(a, "--timeout") && i + 1 < argc) {
             char *end;
             timeout_s = strtod(argv[++i], &end);
             if (*end || timeout_s <= 0) {
-                fprintf(stderr, "lode run: --timeout wants a positive number of seconds, got '%s'\n", argv[i]);
+                fprintf(stderr, "lode %s: --timeout wants a positive number of seconds, got '%s'\n",
+                        name, argv[i]);
                 return LODE_EXIT_USAGE;
             }
+        } else if (!strcmp(a, "--break") && i + 1 < argc) {
+            if (nb == MAX_POINTS) {
+                fprintf(stderr, "lode %s: at most %d --break\n", name, MAX_POINTS);
+                return LODE_EXIT_USAGE;
+            }
+            breaks[nb++] = argv[++i];
+        } else if (!strcmp(a, "--watch") && i + 1 < argc) {
+            if (nw == MAX_POINTS) {
+                fprintf(stderr, "lode %s: at most %d --watch\n", name, MAX_POINTS);
+                return LODE_EXIT_USAGE;
+            }
+            watches[nw++] = argv[++i];
+        } else if (!strcmp(a, "--on-hit") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "continue") && strcmp(v, "stop")) {
+                fprintf(stderr, "lode %s: --on-hit is continue or stop, got '%s'\n", name, v);
+                return LODE_EXIT_USAGE;
+            }
+            rc_ctx.cont = !strcmp(v, "continue");
+        } else if (!strcmp(a, "--rtt-channels")) {
+            rc_ctx.r.rtt_all_channels = true;
+        } else if (!strcmp(a, "--rtt-scan") && i + 2 < argc) {
+            if (!cli_parse_u32(argv[i + 1], &scan_addr) || !cli_parse_u32(argv[i + 2], &scan_len) || !scan_len) {
+                fprintf(stderr, "lode %s: --rtt-scan wants ADDR LEN\n", name);
+                return LODE_EXIT_USAGE;
+            }
+            i += 2;
+        } else if (!strcmp(a, "--semihosting-root") && i + 1 < argc) {
+            root = argv[++i];
+        } else if (!strcmp(a, "--semihosting-allow-system")) {
+            allow_system = true;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
-        } else if (!strcmp(a, "--uart-stderr")) {
-            uart_stderr = true;
-        } else if (!strcmp(a, "--probe") && i + 1 < argc) {
-            if (strcmp(argv[++i], "sim") != 0) {
-                fprintf(stderr, "lode run: only --probe sim is available in this version\n");
-                return LODE_EXIT_UNAVAILABLE;
-            }
         } else if (!strcmp(a, "--")) {
             i++;
             break;
         } else if (a[0] == '-') {
-            fprintf(stderr, "lode run: unknown option '%s': see `lode run --help`\n", a);
+            fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", name, a, name);
             return LODE_EXIT_USAGE;
         } else if (!file) {
             file = a;
         } else {
-            fprintf(stderr, "lode run: more than one FILE ('%s', '%s'): put firmware arguments after --\n", file, a);
+            fprintf(stderr, "lode %s: more than one FILE ('%s', '%s'): put firmware arguments after --\n",
+                    name, file, a);
             return LODE_EXIT_USAGE;
         }
     }
     if (!file) {
-        fprintf(stderr, "lode run: no firmware FILE given: see `lode run --help`\n");
+        fprintf(stderr, "lode %s: no firmware FILE given: see `lode %s --help`\n", name, name);
         return LODE_EXIT_USAGE;
     }
-    /* the command line the firmware sees: its name, then the arguments */
-    snprintf(cmdline, sizeof cmdline, "%s", file);
-    for (; i < argc; i++) {
-        size_t l = strlen(cmdline);
-        if (l + 1 + strlen(argv[i]) + 1 > sizeof cmdline) {
-            fprintf(stderr, "lode run: firmware arguments longer than %zu bytes\n", sizeof cmdline);
-            return LODE_EXIT_USAGE;
-        }
-        snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
+    /* the firmware's command line: its name, then the arguments (quoted when they hold spaces) */
+    size_t cap = strlen(file) + 3;
+    for (int k = i; k < argc; k++)
+        cap += strlen(argv[k]) * 2 + 3;
+    char *cmdline = malloc(cap);
+    if (!cmdline)
+        return LODE_EXIT_SOFTWARE;
+    size_t len = (size_t)snprintf(cmdline, cap, "%s", file);
+    for (int k = i; k < argc; k++) {
+        bool q = strchr(argv[k], ' ') || strchr(argv[k], '\t') || !argv[k][0];
+        cmdline[len++] = ' ';
+        if (q)
+            cmdline[len++] = '"';
+        for (const char *c = argv[k]; *c; c++)
+            cmdline[len++] = *c;
+        if (q)
+            cmdline[len++] = '"';
+        cmdline[len] = 0;
     }
 
-    run_s r = {.uart_stderr = uart_stderr};
-    lode_sim_config_s cfg = {.chip = chip, .log = cli->log, .output = uart_out, .output_user = &r};
-    int rc = lode_sim_new(&cfg, &r.sim);
-    if (rc != LODE_OK)
-        return cli_exit_for_error(rc);
-    rc = lode_sim_load_elf(r.sim, file);
+    int ex = LODE_EXIT_OK;
+    lode_image_s *img = NULL;
+    int rc = lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &cli->log, &img);
     if (rc != LODE_OK) {
-        lode_sim_free(r.sim);
-        return cli_exit_for_error(rc);
+        free(cmdline);
+        return rc == LODE_E_NO_DEVICE || rc == LODE_E_IO || rc == LODE_E_ACCESS ? LODE_EXIT_NOINPUT
+                                                                                : LODE_EXIT_DATAERR;
     }
-    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+    rc_ctx.r.img = img;
+    lode_run_point_s bps[MAX_POINTS], wps[MAX_POINTS];
+    for (size_t k = 0; k < nb; k++)
+        if (cli_parse_point(img, breaks[k], 0, &bps[k]) != 0) {
+            ex = LODE_EXIT_USAGE;
+            goto out_img;
+        }
+    for (size_t k = 0; k < nw; k++)
+        if (cli_parse_point(img, watches[k], 1, &wps[k]) != 0) {
+            ex = LODE_EXIT_USAGE;
+            goto out_img;
+        }
+
+    cli_target_s t;
+    if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
+        goto out_img;
+    double wall0 = cli_now_s();
+    if (!attach) {
+        lode_flash_opts_s fo = {.skip_unchanged = true};
+        lode_flash_result_s fr;
+        rc = lode_flash_image(&t.core, t.chip, img, &fo, &cli->log, &fr);
+        if (rc != LODE_OK) {
+            ex = rc == LODE_E_RANGE || rc == LODE_E_FORMAT ? LODE_EXIT_DATAERR : LODE_EXIT_FAILED;
+            goto out_target;
+        }
+        if (stats)
+            fprintf(stderr, "lode run: flash: %zu sectors erased, %zu pages programmed\n",
+                    fr.sectors_erased, fr.pages_programmed);
+    }
+
+    lode_semihost_io_s io = {.mem_read = sh_mem_read, .mem_write = sh_mem_write,
                              .console_write = sh_console_write, .console_read = sh_console_read,
-                             .time_us = lode_sim_sh_time_us, .ctx = r.sim};
+                             .time_us = sh_time_us, .ctx = &t.core};
+    lode_semihost_config_s shc = {.cmdline = cmdline, .root = root, .allow_system = allow_system,
+                                  .log = cli->log};
     lode_semihost_s *sh = NULL;
-    rc = lode_semihost_new(&io, cmdline, &sh);
+    if ((rc = lode_semihost_new2(&io, &shc, &sh)) != LODE_OK) {
+        ex = LODE_EXIT_SOFTWARE;
+        goto out_target;
+    }
+    /* RTT: the ELF's _SEGGER_RTT, else scan the chip's RAM (or --rtt-scan) */
+    lode_rtt_config_s rcfg;
+    memset(&rcfg, 0, sizeof rcfg);
+    const lode_symbol_s *rs = lode_image_find_symbol(img, "_SEGGER_RTT");
+    lode_rtt_range_s ranges[8];
+    size_t nranges = 0;
+    if (scan_len) {
+        ranges[nranges].addr = scan_addr;
+        ranges[nranges].len = scan_len;
+        nranges++;
+    } else {
+        for (size_t k = 0; k < t.chip->nmemory && nranges < 8; k++) {
+            const lode_target_mem_s *m = &t.chip->memory[k];
+            if (m->kind == LODE_TARGET_MEM_RAM && m->end <= 0x100000000ull) {
+                ranges[nranges].addr = (uint32_t)m->start;
+                ranges[nranges].len = (uint32_t)(m->end - m->start);
+                nranges++;
+            }
+        }
+    }
+    rcfg.cb_addr = rs ? rs->value : 0;
+    rcfg.ranges = ranges;
+    rcfg.nranges = nranges;
+    /* firmware without RTT is normal: the search's failures are news only with -v */
+    rcfg.log = cli->log;
+    if (!cli->verbose)
+        rcfg.log.fn = NULL;
+    lode_rtt_s *rtt = NULL;
+    lode_rtt_new(&t.core, &rcfg, &rtt);
+    rc_ctx.r.rtt = rtt;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    lode_run_config_s rcf = {.core = &t.core, .sh = sh, .reset_first = !attach,
+                             .timeout_us = (uint64_t)(timeout_s * 1e6), .interrupt = &g_interrupted,
+                             .breaks = bps, .nbreaks = nb, .watches = wps, .nwatches = nw,
+                             .on_hit = on_hit, .hit_user = &rc_ctx, .rtt = rtt, .rtt_out = rtt_out,
+                             .input = rtt_input, .io_user = &rc_ctx.r, .log = cli->log};
+    lode_run_result_s res;
+    rc = lode_run(&rcf, &res);
+    signal(SIGINT, SIG_DFL);
+    fflush(stdout);
+    char pc[160], lr[160];
+    cli_sym(img, res.pc, pc, sizeof pc);
+    cli_sym(img, res.lr, lr, sizeof lr);
     if (rc != LODE_OK) {
-        lode_sim_free(r.sim);
-        return LODE_EXIT_SOFTWARE;
+        fprintf(stderr, "lode %s: lost the target: %s\n", name, lode_strerror(rc));
+        ex = LODE_EXIT_UNAVAILABLE;
+    } else {
+        switch (res.end) {
+        case LODE_RUN_EXITED:
+            ex = res.exit_code & 0xFF;
+            break;
+        case LODE_RUN_TIMEOUT:
+            fprintf(stderr, "lode %s: timeout after %.3g s: the core was at pc %s, lr %s\n", name,
+                    timeout_s, pc, lr);
+            ex = LODE_EXIT_TIMEOUT;
+            break;
+        case LODE_RUN_INTERRUPTED:
+            fprintf(stderr, "lode %s: interrupted: the core stopped at pc %s, lr %s\n", name, pc, lr);
+            ex = LODE_EXIT_INTERRUPTED;
+            break;
+        case LODE_RUN_HALTED: {
+            char why[96];
+            lode_cortexm_dfsr_describe(res.dfsr, why, sizeof why);
+            fprintf(stderr, "lode %s: the core halted (%s) at pc %s, lr %s\n", name, why, pc, lr);
+            ex = LODE_EXIT_TARGET;
+            break;
+        }
+        case LODE_RUN_FAULT:
+            if (res.lockup) {
+                fprintf(stderr, "lode %s: the core locked up at pc %s (a fault inside the fault "
+                                "handler, or no usable vector table)\n", name, pc);
+            } else {
+                char fpc[160], flr[160];
+                cli_sym(img, res.frame[6], fpc, sizeof fpc);
+                cli_sym(img, res.frame[5], flr, sizeof flr);
+                fprintf(stderr, "lode %s: HardFault: %s\n", name, res.fault_text);
+                if (res.frame_valid) {
+                    fprintf(stderr, "  faulting context: pc %s, lr %s, xpsr %08x\n", fpc, flr, res.frame[7]);
+                    fprintf(stderr, "  stacked r0 %08x r1 %08x r2 %08x r3 %08x r12 %08x\n", res.frame[0],
+                            res.frame[1], res.frame[2], res.frame[3], res.frame[4]);
+                }
+                fprintf(stderr, "  CFSR %08x HFSR %08x BFAR %08x MMFAR %08x\n", res.cfsr, res.hfsr,
+                        res.bfar, res.mmfar);
+            }
+            ex = LODE_EXIT_FAULT;
+            break;
+        }
     }
-    uint64_t limit = (uint64_t)(timeout_s * 1e12);
-    int result = LODE_EXIT_OK;
-    clock_t c0 = clock();
-    lode_sim_program_result_s res;
-    rc = lode_sim_run_program(r.sim, sh, limit, &res);
-    if (rc == LODE_E_TIMEOUT) {
-        fprintf(stderr, "lode run: the firmware did not exit within %.3g s of simulated time "
-                        "(pc 0x%08x): raise --timeout or check that it calls SYS_EXIT\n",
-                timeout_s, res.pc);
-        result = LODE_EXIT_TIMEOUT;
-    } else if (rc == LODE_E_STATE && res.stop == LODE_SIM_STOP_HALTED) {
-        fprintf(stderr, "lode run: the core halted at pc 0x%08x (DFSR 0x%08x) without exiting\n",
-                res.pc, res.dfsr);
-        result = LODE_EXIT_TARGET;
-    } else if (rc == LODE_E_STATE) {
-        fprintf(stderr, "lode run: the core %s at pc 0x%08x: the firmware faulted inside a fault "
-                        "handler; run with -v for the simulator's log\n",
-                res.stop == LODE_SIM_STOP_LOCKUP ? "locked up" : "stopped with an emulator error",
-                res.pc);
-        result = LODE_EXIT_TARGET;
-    } else if (rc != LODE_OK) {
-        fprintf(stderr, "lode run: a semihosting call at pc 0x%08x has a bad parameter block: %s\n",
-                res.pc, lode_strerror(rc));
-        result = LODE_EXIT_TARGET;
-    }
-    int exit_code = res.exited ? (res.exit_code & 0xFF) : -1;
-    double host_s = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    if (stats) {
-        uint64_t n = lode_sim_instructions(r.sim);
-        double vt = (double)lode_sim_now(r.sim) / 1e12;
-        fprintf(stderr, "lode run: %llu instructions, %.6f s simulated, %.3f s host, %.1f MIPS\n",
-                (unsigned long long)n, vt, host_s, host_s > 0 ? (double)n / host_s / 1e6 : 0.0);
-    }
+    if (stats)
+        fprintf(stderr, "lode %s: %.6f s of target time, %llu semihosting calls, %.3f s host\n", name,
+                (double)res.us / 1e6, (unsigned long long)res.semihost_calls, cli_now_s() - wall0);
+    lode_rtt_free(rtt);
     lode_semihost_free(sh);
-    lode_sim_free(r.sim);
-    if (exit_code >= 0)
-        return exit_code;
-    return result;
+out_target:
+    cli_target_close(&t);
+out_img:
+    lode_image_free(img);
+    free(cmdline);
+    return ex;
 }
+
+int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, false); }
+int cli_cmd_attach(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, true); }

@@ -46,8 +46,11 @@ static void usage(FILE *f)
           "  regs                    core registers\n"
           "  read ADDR LEN [-o F]    read memory (hexdump or file)\n"
           "  write ADDR VALUE...     write memory\n"
-          "  run FILE [-- ARGS...]   run firmware like a host program (semihosting output,\n"
-          "                          exit code of the firmware) on the simulated board\n"
+          "  run FILE [-- ARGS...]   flash, reset and run firmware like a host program:\n"
+          "                          semihosting + RTT output, stdin, the firmware's exit code\n"
+          "  attach FILE             the same on a running target, without flashing or reset\n"
+          "  debug FILE              interactive debugger prompt (break, watch, step, ...)\n"
+          "  itm FILE|-              decode a captured SWO stream (ITM/DWT packets)\n"
           "\n"
           "Target commands use the simulated board unless --probe cmsis-dap[:VID:PID[:SERIAL]]\n"
           "is given; see `lode flash --help` for the target options.\n"
@@ -63,7 +66,8 @@ static void usage(FILE *f)
           "  64       bad command line            65  bad input file\n"
           "  66       input file missing          69  no probe / unknown chip / no answer\n"
           "  70       internal error              124 firmware did not finish in time\n"
-          "  125      target halted, faulted or locked up without exiting\n",
+          "  125      the target halted (stop on a hit, BKPT)\n"
+          "  130      interrupted (Ctrl-C)          134 the firmware faulted (HardFault/lockup)\n",
           f);
 }
 
@@ -95,6 +99,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "itm"))
+        return cli_cmd_itm(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "debug"))
+        return cli_cmd_debug(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "attach"))
+        return cli_cmd_attach(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "list"))
         return cli_cmd_list(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "chips"))

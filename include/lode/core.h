@@ -36,6 +36,13 @@ typedef struct lode_core_ops_s {
     int (*mem_write)(void *ctx, uint32_t addr, const void *buf, size_t len);
     /* system reset; with halt: stop at the reset vector (vector catch) */
     int (*reset)(void *ctx, bool halt);
+    /* optional (NULL if the driver cannot): hardware breakpoints and data watchpoints
+     * (kind: 1 read, 2 write, 3 access), and DEMCR vector catch bits (set, then clear) */
+    int (*bp_set)(void *ctx, uint32_t addr);
+    int (*bp_clear)(void *ctx, uint32_t addr);
+    int (*wp_set)(void *ctx, uint32_t addr, uint32_t len, int kind);
+    int (*wp_clear)(void *ctx, uint32_t addr);
+    int (*vector_catch)(void *ctx, uint32_t set, uint32_t clear);
     /* time: microseconds on the target's clock (virtual time for the simulator, a monotonic
      * clock for hardware), and a wait that lets that time pass */
     uint64_t (*now_us)(void *ctx);

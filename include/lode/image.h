@@ -115,6 +115,9 @@ void lode_image_free(lode_image_s *img);
 /* The symbol called `name`: a global or weak one if there is one, else the first local one;
  * NULL if none (or if img or name is NULL). Linear search. The pointer is valid until the
  * image is freed. */
+/* The function or object symbol whose [value, value+size) contains addr (Thumb bit ignored),
+ * else the nearest one below it within 4 KiB; NULL if none. *off = addr - symbol start. */
+const lode_symbol_s *lode_image_symbol_at(const lode_image_s *img, uint32_t addr, uint32_t *off);
 const lode_symbol_s *lode_image_find_symbol(const lode_image_s *img, const char *name);
 
 /* The segment containing `addr`, or NULL. Binary search; valid until the image is freed. */

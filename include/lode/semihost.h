@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* Host side of Arm semihosting ("Semihosting for AArch32 and AArch64", v2): the target
  * executes BKPT 0xAB with the operation in R0 and a parameter block address in R1; the
- * debugger performs the operation and puts the result in R0. */
+ * debugger performs the operation and puts the result in R0.
+ *
+ * Every operation of the specification is served, with both extensions (SH_EXT_EXIT_EXTENDED,
+ * SH_EXT_STDOUT_STDERR) reported through the virtual file ":semihosting-features".
+ *
+ * Host files are confined to a root directory: a path from the firmware is taken relative to
+ * the root, and absolute paths, ".." components that climb above the root and symbolic links
+ * that resolve outside it are refused (the firmware gets -1 and SYS_ERRNO = EACCES; one
+ * warning is logged). SYS_SYSTEM is refused unless the configuration allows it. */
 #ifndef LODE_SEMIHOST_H
 #define LODE_SEMIHOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lode/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,8 +35,12 @@ enum {
     LODE_SH_SYS_ISTTY = 0x09,
     LODE_SH_SYS_SEEK = 0x0A,
     LODE_SH_SYS_FLEN = 0x0C,
+    LODE_SH_SYS_TMPNAM = 0x0D,
+    LODE_SH_SYS_REMOVE = 0x0E,
+    LODE_SH_SYS_RENAME = 0x0F,
     LODE_SH_SYS_CLOCK = 0x10,
     LODE_SH_SYS_TIME = 0x11,
+    LODE_SH_SYS_SYSTEM = 0x12,
     LODE_SH_SYS_ERRNO = 0x13,
     LODE_SH_SYS_GET_CMDLINE = 0x15,
     LODE_SH_SYS_HEAPINFO = 0x16,
@@ -36,29 +50,64 @@ enum {
     LODE_SH_SYS_TICKFREQ = 0x31,
 };
 
+/* SYS_OPEN modes: the ISO C fopen() mode with the same index. */
+enum {
+    LODE_SH_OPEN_R = 0, LODE_SH_OPEN_RB, LODE_SH_OPEN_RPLUS, LODE_SH_OPEN_RPLUSB,
+    LODE_SH_OPEN_W, LODE_SH_OPEN_WB, LODE_SH_OPEN_WPLUS, LODE_SH_OPEN_WPLUSB,
+    LODE_SH_OPEN_A, LODE_SH_OPEN_AB, LODE_SH_OPEN_APLUS, LODE_SH_OPEN_APLUSB,
+};
+
+/* Feature byte 0 of ":semihosting-features" (the file is "SHFB" + this byte). */
+#define LODE_SH_FEATURE_EXIT_EXTENDED 0x01u
+#define LODE_SH_FEATURE_STDOUT_STDERR 0x02u
+
+#define LODE_SH_ADP_STOPPED_RUNTIME_ERROR_UNKNOWN 0x20023u
 #define LODE_SH_ADP_STOPPED_APPLICATION_EXIT 0x20026u
+
+/* Bounds on what the firmware can ask for. */
+#define LODE_SH_MAX_HANDLES 64   /* open handles (files, ":tt", features) at once */
+#define LODE_SH_MAX_STRING 4096  /* path / command length, in bytes */
+#define LODE_SH_CHUNK 4096       /* SYS_READ / SYS_WRITE move data in chunks of this size */
 
 /* How the semihosting host reaches the target and the console. */
 typedef struct lode_semihost_io_s {
     int (*mem_read)(void *ctx, uint32_t addr, void *buf, size_t len);
     int (*mem_write)(void *ctx, uint32_t addr, const void *buf, size_t len);
-    /* console output: fd 1 = stdout, 2 = stderr */
+    /* console output: fd 1 = stdout, 2 = stderr (NULL: output is dropped) */
     void (*console_write)(void *ctx, int fd, const uint8_t *data, size_t len);
-    /* console input: returns bytes read, 0 at end of input, <0 on error */
+    /* console input: returns bytes read, 0 at end of input, <0 on error (NULL: no input) */
     long (*console_read)(void *ctx, uint8_t *buf, size_t len);
-    /* virtual time in microseconds since the target started */
+    /* time in microseconds since the target started (virtual time for the simulator);
+     * NULL: the host's monotonic clock */
     uint64_t (*time_us)(void *ctx);
     void *ctx;
 } lode_semihost_io_s;
 
+typedef struct lode_semihost_config_s {
+    const char *cmdline;  /* what SYS_GET_CMDLINE returns; NULL = "" */
+    const char *root;     /* directory files are confined to; NULL = current dir */
+    bool allow_system;    /* serve SYS_SYSTEM (host shell, run in root); default: refused */
+    lode_log_s log;       /* warnings: refused paths/commands, unknown operations */
+} lode_semihost_config_s;
+
 typedef struct lode_semihost_s lode_semihost_s;
 
+/* Create a semihosting host. `cfg` may be NULL (all defaults). The root must be an existing
+ * directory (LODE_E_NO_DEVICE / LODE_E_INVALID_ARG otherwise, with one logged error). */
+int lode_semihost_new2(const lode_semihost_io_s *io, const lode_semihost_config_s *cfg,
+                       lode_semihost_s **out);
+/* = lode_semihost_new2() with {cmdline, root = current dir, no SYS_SYSTEM, no log}. */
 int lode_semihost_new(const lode_semihost_io_s *io, const char *cmdline, lode_semihost_s **out);
+/* Closes every host file the firmware left open. Accepts NULL. */
 void lode_semihost_free(lode_semihost_s *sh);
 
 /* Perform one call. *r0 receives the result. When the target asked to exit, *exited is set
  * and *exit_code holds its code (SYS_EXIT: 0 for ApplicationExit, 1 otherwise;
- * SYS_EXIT_EXTENDED: the subcode). Returns LODE_OK or an error (bad parameter block). */
+ * SYS_EXIT_EXTENDED: the subcode for ApplicationExit, else the subcode or 1 if it is 0).
+ * Failures of the operation itself (missing file, refused path, bad handle ...) are results
+ * for the firmware (-1 and SYS_ERRNO, as the specification says), not errors here.
+ * Returns LODE_OK, or an error when target memory named by the call cannot be accessed
+ * (bad parameter block or buffer: typically LODE_E_FAULT from io->mem_read/mem_write). */
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
                        bool *exited, int *exit_code);
 

@@ -126,6 +126,15 @@ static int bd_reset(void *ctx, bool halt)
     return LODE_OK;
 }
 
+static int bd_vector_catch(void *ctx, uint32_t set, uint32_t clear)
+{
+    uint32_t demcr = 0;
+    int rc = lode_sim_read32(ctx, DEMCR, &demcr);
+    if (rc == LODE_OK)
+        rc = lode_sim_write32(ctx, DEMCR, (demcr | set) & ~clear);
+    return rc;
+}
+
 static uint64_t bd_now_us(void *ctx) { return lode_sim_now(ctx) / 1000000u; }
 static void bd_delay_us(void *ctx, uint32_t us) { lode_sim_advance(ctx, (uint64_t)us * 1000000u); }
 
@@ -139,6 +148,11 @@ void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
     ops->reg_write = bd_reg_write;
     ops->regs_read = NULL;
     ops->regs_write = NULL;
+    ops->bp_set = NULL;
+    ops->bp_clear = NULL;
+    ops->wp_set = NULL;
+    ops->wp_clear = NULL;
+    ops->vector_catch = bd_vector_catch;
     ops->mem_read = lode_sim_sh_mem_read;
     ops->mem_write = lode_sim_sh_mem_write;
     ops->reset = bd_reset;

@@ -429,3 +429,32 @@ out:
     free(buf);
     return err;
 }
+
+const lode_symbol_s *lode_image_symbol_at(const lode_image_s *img, uint32_t addr, uint32_t *off)
+{
+    const lode_symbol_s *best = NULL;
+    uint32_t best_start = 0;
+    if (!img)
+        return NULL;
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const lode_symbol_s *s = &img->syms[i];
+        if (s->type != LODE_STT_FUNC && s->type != LODE_STT_OBJECT)
+            continue;
+        uint32_t start = s->type == LODE_STT_FUNC ? (s->value & ~1u) : s->value;
+        if (start > addr)
+            continue;
+        bool inside = s->size && addr - start < s->size;
+        bool near = !s->size && addr - start < 4096;
+        if ((s->size && !inside) || (!s->size && !near))
+            continue;
+        if (!best || start > best_start || (start == best_start && inside)) {
+            best = s;
+            best_start = start;
+        }
+        if (inside)
+            break;
+    }
+    if (best && off)
+        *off = addr - best_start;
+    return best;
+}

@@ -1,52 +1,74 @@
 /* SPDX-License-Identifier: MIT */
+/* Host side of Arm semihosting, written from "Semihosting for AArch32 and AArch64" (abi-aa).
+ * Host files are reached with POSIX calls and confined to a root directory (see semihost.h). */
 #include "lode/semihost.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lode/error.h"
 #include "util/bytes.h"
 
-/* Handles the target can hold: the console only (":tt"); host file access is not offered. */
-#define SH_MAX_HANDLES 16
-#define SH_MAX_STRING 4096
+#define SH_FAIL 0xFFFFFFFFu          /* -1 for the firmware */
+#define SH_WRITE0_MAX (64u * 1024u)  /* SYS_WRITE0 stops after this many bytes */
+#define SH_MAX_HIGH_OPS 32           /* unknown operations >= 0x100 remembered for warnings */
+#define SH_LOG_PATH 160              /* bytes of a firmware path quoted in a log message */
 
-enum { SH_H_FREE = 0, SH_H_STDIN, SH_H_STDOUT, SH_H_STDERR };
+typedef enum sh_kind_e {
+    SH_H_FREE = 0,
+    SH_H_STDIN,
+    SH_H_STDOUT,
+    SH_H_STDERR,
+    SH_H_FILE,
+    SH_H_FEATURES,
+} sh_kind_e;
+
+typedef struct sh_handle_s {
+    sh_kind_e kind;
+    int fd;       /* SH_H_FILE */
+    uint32_t pos; /* SH_H_FEATURES: read position */
+} sh_handle_s;
+
+/* ":semihosting-features": magic "SHFB", then feature byte 0. */
+static const uint8_t sh_features[5] = {
+    'S', 'H', 'F', 'B', LODE_SH_FEATURE_EXIT_EXTENDED | LODE_SH_FEATURE_STDOUT_STDERR};
 
 struct lode_semihost_s {
     lode_semihost_io_s io;
+    lode_log_s log;
     char *cmdline;
-    int handles[SH_MAX_HANDLES];
-    uint32_t err; /* last errno for SYS_ERRNO */
+    char *root;     /* canonical path (realpath) */
+    size_t rootlen; /* 0 when the root is "/" */
+    bool allow_system;
+    sh_handle_s h[LODE_SH_MAX_HANDLES + 1]; /* index 0 unused: handles are nonzero */
+    uint32_t err;                           /* host errno for SYS_ERRNO */
     uint64_t start_us;
+    uint8_t warned_low[256 / 8]; /* unknown operations < 0x100 already reported */
+    uint32_t warned_high[SH_MAX_HIGH_OPS];
+    unsigned nwarned_high;
+    uint8_t buf[LODE_SH_CHUNK];
 };
 
-int lode_semihost_new(const lode_semihost_io_s *io, const char *cmdline, lode_semihost_s **out)
-{
-    if (!io || !io->mem_read || !io->mem_write || !out)
-        return LODE_E_INVALID_ARG;
-    lode_semihost_s *sh = calloc(1, sizeof *sh);
-    if (!sh)
-        return LODE_E_NOMEM;
-    sh->io = *io;
-    sh->cmdline = strdup(cmdline ? cmdline : "");
-    if (!sh->cmdline) {
-        free(sh);
-        return LODE_E_NOMEM;
-    }
-    /* No handle exists before the first SYS_OPEN (as with QEMU and Arm's debuggers): the C
-     * library opens ":tt" for stdin, stdout and stderr itself. */
-    sh->start_us = io->time_us ? io->time_us(io->ctx) : 0;
-    *out = sh;
-    return LODE_OK;
-}
+/* --- small helpers ---------------------------------------------------------------------- */
 
-void lode_semihost_free(lode_semihost_s *sh)
+static uint64_t sh_now_us(const lode_semihost_s *sh)
 {
-    if (!sh)
-        return;
-    free(sh->cmdline);
-    free(sh);
+    if (sh->io.time_us)
+        return sh->io.time_us(sh->io.ctx);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int rd32(lode_semihost_s *sh, uint32_t addr, uint32_t *v)
@@ -65,15 +87,747 @@ static int wr32(lode_semihost_s *sh, uint32_t addr, uint32_t v)
     return sh->io.mem_write(sh->io.ctx, addr, b, 4);
 }
 
+/* Read an n-word parameter block. A block that wraps around the address space is refused. */
+static int rd_block(lode_semihost_s *sh, uint32_t addr, uint32_t *a, unsigned n)
+{
+    if ((uint64_t)addr + 4u * n > 0x100000000ull)
+        return LODE_E_RANGE;
+    for (unsigned i = 0; i < n; i++) {
+        int rc = rd32(sh, addr + 4u * i, &a[i]);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    return LODE_OK;
+}
+
+/* Read a string of `len` bytes (the specification's length, without the terminator) into
+ * dst[LODE_SH_MAX_STRING + 1]. An embedded NUL ends the string early. */
+static int rd_string(lode_semihost_s *sh, uint32_t addr, uint32_t len, char *dst, bool *too_long)
+{
+    *too_long = false;
+    dst[0] = 0;
+    if (len > LODE_SH_MAX_STRING) {
+        *too_long = true;
+        return LODE_OK;
+    }
+    if (len) {
+        int rc = sh->io.mem_read(sh->io.ctx, addr, dst, len);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    dst[len] = 0;
+    return LODE_OK;
+}
+
 static void out(lode_semihost_s *sh, int fd, const uint8_t *d, size_t n)
 {
     if (sh->io.console_write && n)
         sh->io.console_write(sh->io.ctx, fd, d, n);
 }
 
-static int handle_kind(lode_semihost_s *sh, uint32_t h)
+/* A copy of a firmware string fit for a log line: non-printable bytes become '?'. */
+static void printable(const char *s, char *dst, size_t dstsz)
 {
-    return h < SH_MAX_HANDLES ? sh->handles[h] : SH_H_FREE;
+    size_t i = 0;
+    for (; s[i] && i + 4 < dstsz; i++)
+        dst[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
+    if (s[i]) {
+        memcpy(dst + i, "...", 3);
+        i += 3;
+    }
+    dst[i] = 0;
+}
+
+static sh_handle_s *sh_handle(lode_semihost_s *sh, uint32_t h)
+{
+    if (h == 0 || h > LODE_SH_MAX_HANDLES || sh->h[h].kind == SH_H_FREE)
+        return NULL;
+    return &sh->h[h];
+}
+
+static uint32_t sh_free_slot(const lode_semihost_s *sh)
+{
+    for (uint32_t i = 1; i <= LODE_SH_MAX_HANDLES; i++)
+        if (sh->h[i].kind == SH_H_FREE)
+            return i;
+    return 0;
+}
+
+static uint32_t sh_fail(lode_semihost_s *sh, int err)
+{
+    sh->err = (uint32_t)err;
+    return SH_FAIL;
+}
+
+/* --- the file sandbox --------------------------------------------------------------------- */
+
+typedef enum sh_res_e { SH_RES_OK, SH_RES_HOST_ERR, SH_RES_REFUSED } sh_res_e;
+
+static bool sh_within_root(const lode_semihost_s *sh, const char *p)
+{
+    return strncmp(p, sh->root, sh->rootlen) == 0 &&
+           (p[sh->rootlen] == '/' || p[sh->rootlen] == 0);
+}
+
+/* Map a firmware path to a host path under the root, in out[PATH_MAX]. follow_final: the
+ * last component is opened through a symbolic link (SYS_OPEN); otherwise it is the link
+ * itself that is acted on (SYS_REMOVE, SYS_RENAME). On SH_RES_HOST_ERR *err is an errno; on
+ * SH_RES_REFUSED *why says what escaped. */
+static sh_res_e sh_resolve(const lode_semihost_s *sh, const char *path, bool follow_final,
+                           char *out_path, int *err, const char **why)
+{
+    *why = NULL;
+    if (!path[0]) {
+        *err = ENOENT;
+        return SH_RES_HOST_ERR;
+    }
+    if (path[0] == '/') {
+        *why = "it is an absolute path";
+        return SH_RES_REFUSED;
+    }
+    /* lexical normalisation: "/a/b" built from the components, ".." removes the last one */
+    char norm[LODE_SH_MAX_STRING + 2];
+    size_t nlen = 0;
+    const char *p = path;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t clen = e ? (size_t)(e - p) : strlen(p);
+        if (clen == 0 || (clen == 1 && p[0] == '.')) {
+            /* empty or "." component */
+        } else if (clen == 2 && p[0] == '.' && p[1] == '.') {
+            if (nlen == 0) {
+                *why = "\"..\" climbs above the root";
+                return SH_RES_REFUSED;
+            }
+            while (nlen > 0 && norm[nlen - 1] != '/')
+                nlen--;
+            nlen--; /* the '/' itself */
+        } else {
+            if (nlen + 1 + clen + 1 > sizeof norm) {
+                *err = ENAMETOOLONG;
+                return SH_RES_HOST_ERR;
+            }
+            norm[nlen++] = '/';
+            memcpy(norm + nlen, p, clen);
+            nlen += clen;
+        }
+        p += clen;
+        if (*p == '/')
+            p++;
+    }
+    norm[nlen] = 0;
+    if (nlen == 0) {
+        *err = EISDIR; /* the root itself */
+        return SH_RES_HOST_ERR;
+    }
+    char *slash = strrchr(norm, '/');
+    *slash = 0;
+    const char *base = slash + 1;
+
+    char parent[PATH_MAX], real_parent[PATH_MAX];
+    int n = snprintf(parent, sizeof parent, "%s%s", sh->root, norm);
+    if (n < 0 || (size_t)n >= sizeof parent) {
+        *err = ENAMETOOLONG;
+        return SH_RES_HOST_ERR;
+    }
+    if (!realpath(parent, real_parent)) {
+        *err = errno;
+        return SH_RES_HOST_ERR;
+    }
+    if (!sh_within_root(sh, real_parent)) {
+        *why = "a symbolic link in it leads outside the root";
+        return SH_RES_REFUSED;
+    }
+    n = snprintf(out_path, PATH_MAX, "%s/%s", strcmp(real_parent, "/") ? real_parent : "", base);
+    if (n < 0 || n >= PATH_MAX) {
+        *err = ENAMETOOLONG;
+        return SH_RES_HOST_ERR;
+    }
+    struct stat st;
+    if (follow_final && lstat(out_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char real[PATH_MAX];
+        if (!realpath(out_path, real)) {
+            *why = "it is a symbolic link that leads nowhere";
+            return SH_RES_REFUSED;
+        }
+        if (!sh_within_root(sh, real)) {
+            *why = "it is a symbolic link that leads outside the root";
+            return SH_RES_REFUSED;
+        }
+        memcpy(out_path, real, strlen(real) + 1);
+    }
+    return SH_RES_OK;
+}
+
+/* Resolve, logging a refusal. Returns true with host_path filled, or false with sh->err set. */
+static bool sh_path(lode_semihost_s *sh, const char *what, const char *path, bool follow_final,
+                    char *host_path)
+{
+    int err = 0;
+    const char *why = NULL;
+    sh_res_e r = sh_resolve(sh, path, follow_final, host_path, &err, &why);
+    if (r == SH_RES_OK)
+        return true;
+    if (r == SH_RES_REFUSED) {
+        char safe[SH_LOG_PATH];
+        printable(path, safe, sizeof safe);
+        lode_log(&sh->log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                 "semihosting: refused the firmware's %s of \"%s\": %s (files are confined to "
+                 "%.200s); put the file under that directory or choose another root",
+                 what, safe, why, sh->root);
+        err = EACCES;
+    }
+    sh->err = (uint32_t)err;
+    return false;
+}
+
+/* --- operations --------------------------------------------------------------------------- */
+
+static const int sh_open_flags[12] = {
+    O_RDONLY, O_RDONLY, O_RDWR, O_RDWR,                                  /* r rb r+ r+b */
+    O_WRONLY | O_CREAT | O_TRUNC, O_WRONLY | O_CREAT | O_TRUNC,          /* w wb */
+    O_RDWR | O_CREAT | O_TRUNC, O_RDWR | O_CREAT | O_TRUNC,              /* w+ w+b */
+    O_WRONLY | O_CREAT | O_APPEND, O_WRONLY | O_CREAT | O_APPEND,        /* a ab */
+    O_RDWR | O_CREAT | O_APPEND, O_RDWR | O_CREAT | O_APPEND,            /* a+ a+b */
+};
+
+static int op_open(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[3];
+    char name[LODE_SH_MAX_STRING + 1];
+    bool too_long;
+    int rc = rd_block(sh, param, a, 3);
+    if (rc == LODE_OK)
+        rc = rd_string(sh, a[0], a[2], name, &too_long);
+    if (rc != LODE_OK)
+        return rc;
+    uint32_t mode = a[1];
+    if (too_long) {
+        *res = sh_fail(sh, ENAMETOOLONG);
+        return LODE_OK;
+    }
+    if (mode > LODE_SH_OPEN_APLUSB) {
+        *res = sh_fail(sh, EINVAL);
+        return LODE_OK;
+    }
+    uint32_t slot = sh_free_slot(sh);
+    if (!slot) {
+        *res = sh_fail(sh, EMFILE);
+        return LODE_OK;
+    }
+    sh_handle_s *h = &sh->h[slot];
+    if (strcmp(name, ":tt") == 0) {
+        /* r: stdin, w: stdout, a: stderr (SH_EXT_STDOUT_STDERR) */
+        h->kind = mode <= LODE_SH_OPEN_RPLUSB ? SH_H_STDIN
+                  : mode <= LODE_SH_OPEN_WPLUSB ? SH_H_STDOUT
+                                                : SH_H_STDERR;
+        *res = slot;
+        return LODE_OK;
+    }
+    if (strcmp(name, ":semihosting-features") == 0) {
+        if (mode > LODE_SH_OPEN_RB) {
+            *res = sh_fail(sh, EACCES); /* read-only: other modes must fail */
+            return LODE_OK;
+        }
+        h->kind = SH_H_FEATURES;
+        h->pos = 0;
+        *res = slot;
+        return LODE_OK;
+    }
+    char host[PATH_MAX];
+    if (!sh_path(sh, "open", name, true, host)) {
+        *res = SH_FAIL;
+        return LODE_OK;
+    }
+    int fd = open(host, sh_open_flags[mode] | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0) {
+        *res = sh_fail(sh, errno);
+        return LODE_OK;
+    }
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (e) {
+        close(fd);
+        *res = sh_fail(sh, e);
+        return LODE_OK;
+    }
+    h->kind = SH_H_FILE;
+    h->fd = fd;
+    *res = slot;
+    return LODE_OK;
+}
+
+static int op_close(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t hn;
+    int rc = rd32(sh, param, &hn);
+    if (rc != LODE_OK)
+        return rc;
+    sh_handle_s *h = sh_handle(sh, hn);
+    if (!h) {
+        *res = sh_fail(sh, EBADF);
+        return LODE_OK;
+    }
+    *res = 0;
+    if (h->kind == SH_H_FILE && close(h->fd) != 0)
+        *res = sh_fail(sh, errno);
+    h->kind = SH_H_FREE;
+    h->fd = -1;
+    return LODE_OK;
+}
+
+static int op_write0(lode_semihost_s *sh, uint32_t addr)
+{
+    uint32_t total = 0;
+    for (;;) {
+        /* up to the next 64-byte boundary at once; byte by byte if that faults (a string
+         * that ends just before the end of a memory region) */
+        uint32_t n = 64u - (addr & 63u);
+        if (sh->io.mem_read(sh->io.ctx, addr, sh->buf, n) != LODE_OK) {
+            n = 1;
+            int rc = sh->io.mem_read(sh->io.ctx, addr, sh->buf, 1);
+            if (rc != LODE_OK)
+                return rc;
+        }
+        const uint8_t *z = memchr(sh->buf, 0, n);
+        size_t k = z ? (size_t)(z - sh->buf) : n;
+        out(sh, 1, sh->buf, k);
+        total += (uint32_t)k;
+        if (z || total >= SH_WRITE0_MAX)
+            return LODE_OK;
+        addr += n;
+    }
+}
+
+/* Returns 0 or the errno that stopped the write; *done is what was written. */
+static int write_all(int fd, const uint8_t *d, size_t n, size_t *done)
+{
+    *done = 0;
+    while (*done < n) {
+        ssize_t w = write(fd, d + *done, n - *done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno;
+        if (w == 0)
+            return EIO;
+        *done += (size_t)w;
+    }
+    return 0;
+}
+
+static int op_write(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[3];
+    int rc = rd_block(sh, param, a, 3);
+    if (rc != LODE_OK)
+        return rc;
+    sh_handle_s *h = sh_handle(sh, a[0]);
+    if (!h || (h->kind != SH_H_STDOUT && h->kind != SH_H_STDERR && h->kind != SH_H_FILE)) {
+        sh->err = EBADF;
+        *res = a[2]; /* nothing written */
+        return LODE_OK;
+    }
+    uint32_t left = a[2], addr = a[1];
+    while (left) {
+        uint32_t n = left < LODE_SH_CHUNK ? left : LODE_SH_CHUNK;
+        if ((rc = sh->io.mem_read(sh->io.ctx, addr, sh->buf, n)) != LODE_OK)
+            return rc;
+        if (h->kind == SH_H_FILE) {
+            size_t done;
+            int e = write_all(h->fd, sh->buf, n, &done);
+            if (e) {
+                sh->err = (uint32_t)e;
+                left -= (uint32_t)done;
+                break;
+            }
+        } else {
+            out(sh, h->kind == SH_H_STDERR ? 2 : 1, sh->buf, n);
+        }
+        addr += n;
+        left -= n;
+    }
+    *res = left; /* bytes NOT written */
+    return LODE_OK;
+}
+
+static int op_read(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[3];
+    int rc = rd_block(sh, param, a, 3);
+    if (rc != LODE_OK)
+        return rc;
+    uint32_t count = a[2], addr = a[1];
+    sh_handle_s *h = sh_handle(sh, a[0]);
+    if (!h || h->kind == SH_H_STDOUT || h->kind == SH_H_STDERR) {
+        *res = sh_fail(sh, EBADF);
+        return LODE_OK;
+    }
+    if (h->kind == SH_H_STDIN) {
+        /* one console read: interactive input returns what is there */
+        if (!sh->io.console_read || count == 0) {
+            *res = count;
+            return LODE_OK;
+        }
+        uint32_t want = count < LODE_SH_CHUNK ? count : LODE_SH_CHUNK;
+        long got = sh->io.console_read(sh->io.ctx, sh->buf, want);
+        if (got < 0 || (unsigned long)got > want) {
+            *res = sh_fail(sh, EIO);
+            return LODE_OK;
+        }
+        if (got && (rc = sh->io.mem_write(sh->io.ctx, addr, sh->buf, (size_t)got)) != LODE_OK)
+            return rc;
+        *res = count - (uint32_t)got;
+        return LODE_OK;
+    }
+    if (h->kind == SH_H_FEATURES) {
+        uint32_t avail = h->pos < sizeof sh_features ? (uint32_t)sizeof sh_features - h->pos : 0;
+        uint32_t n = count < avail ? count : avail;
+        if (n && (rc = sh->io.mem_write(sh->io.ctx, addr, sh_features + h->pos, n)) != LODE_OK)
+            return rc;
+        h->pos += n;
+        *res = count - n;
+        return LODE_OK;
+    }
+    uint32_t left = count;
+    while (left) {
+        uint32_t n = left < LODE_SH_CHUNK ? left : LODE_SH_CHUNK;
+        ssize_t r = read(h->fd, sh->buf, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            sh->err = (uint32_t)errno;
+            if (left == count) {
+                *res = SH_FAIL;
+                return LODE_OK;
+            }
+            break;
+        }
+        if (r == 0)
+            break;
+        if ((rc = sh->io.mem_write(sh->io.ctx, addr, sh->buf, (size_t)r)) != LODE_OK)
+            return rc;
+        addr += (uint32_t)r;
+        left -= (uint32_t)r;
+    }
+    *res = left; /* bytes NOT read */
+    return LODE_OK;
+}
+
+static int op_istty(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t hn;
+    int rc = rd32(sh, param, &hn);
+    if (rc != LODE_OK)
+        return rc;
+    sh_handle_s *h = sh_handle(sh, hn);
+    if (!h)
+        *res = sh_fail(sh, EBADF);
+    else if (h->kind == SH_H_FILE)
+        *res = isatty(h->fd) ? 1 : 0;
+    else
+        *res = h->kind == SH_H_FEATURES ? 0 : 1;
+    return LODE_OK;
+}
+
+static int op_seek(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[2];
+    int rc = rd_block(sh, param, a, 2);
+    if (rc != LODE_OK)
+        return rc;
+    sh_handle_s *h = sh_handle(sh, a[0]);
+    if (!h) {
+        *res = sh_fail(sh, EBADF);
+    } else if (h->kind == SH_H_FILE) {
+        *res = lseek(h->fd, (off_t)a[1], SEEK_SET) == (off_t)-1 ? sh_fail(sh, errno) : 0;
+    } else if (h->kind == SH_H_FEATURES) {
+        if (a[1] > sizeof sh_features) {
+            *res = sh_fail(sh, EINVAL);
+        } else {
+            h->pos = a[1];
+            *res = 0;
+        }
+    } else {
+        *res = sh_fail(sh, ESPIPE); /* the console cannot seek */
+    }
+    return LODE_OK;
+}
+
+static int op_flen(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t hn;
+    int rc = rd32(sh, param, &hn);
+    if (rc != LODE_OK)
+        return rc;
+    sh_handle_s *h = sh_handle(sh, hn);
+    struct stat st;
+    if (!h)
+        *res = sh_fail(sh, EBADF);
+    else if (h->kind == SH_H_FEATURES)
+        *res = (uint32_t)sizeof sh_features;
+    else if (h->kind != SH_H_FILE)
+        *res = sh_fail(sh, ESPIPE);
+    else if (fstat(h->fd, &st) != 0)
+        *res = sh_fail(sh, errno);
+    else if (st.st_size > INT32_MAX)
+        *res = sh_fail(sh, EOVERFLOW); /* would read as an error (negative) */
+    else
+        *res = (uint32_t)st.st_size;
+    return LODE_OK;
+}
+
+static int op_tmpnam(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[3];
+    int rc = rd_block(sh, param, a, 3);
+    if (rc != LODE_OK)
+        return rc;
+    if (a[1] > 255) {
+        *res = sh_fail(sh, EINVAL);
+        return LODE_OK;
+    }
+    /* relative, so it lands in the root; the same identifier gives the same name */
+    char name[48];
+    int n = snprintf(name, sizeof name, "lode%ld-%u.tmp", (long)getpid(), (unsigned)a[1]);
+    if (n < 0 || (uint32_t)n + 1 > a[2]) {
+        *res = sh_fail(sh, ERANGE);
+        return LODE_OK;
+    }
+    if ((rc = sh->io.mem_write(sh->io.ctx, a[0], name, (size_t)n + 1)) != LODE_OK)
+        return rc;
+    *res = 0;
+    return LODE_OK;
+}
+
+/* SYS_REMOVE and SYS_RENAME: 0 on success, else -1 (a nonzero error code, as the
+ * specification asks, and the value C libraries test for) with SYS_ERRNO set. */
+static int op_remove(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[2];
+    char name[LODE_SH_MAX_STRING + 1], host[PATH_MAX];
+    bool too_long;
+    int rc = rd_block(sh, param, a, 2);
+    if (rc == LODE_OK)
+        rc = rd_string(sh, a[0], a[1], name, &too_long);
+    if (rc != LODE_OK)
+        return rc;
+    if (too_long)
+        *res = sh_fail(sh, ENAMETOOLONG);
+    else if (!sh_path(sh, "remove", name, false, host))
+        *res = SH_FAIL;
+    else
+        *res = unlink(host) != 0 ? sh_fail(sh, errno) : 0;
+    return LODE_OK;
+}
+
+static int op_rename(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[4];
+    char from[LODE_SH_MAX_STRING + 1], to[LODE_SH_MAX_STRING + 1];
+    char hfrom[PATH_MAX], hto[PATH_MAX];
+    bool long1, long2;
+    int rc = rd_block(sh, param, a, 4);
+    if (rc == LODE_OK)
+        rc = rd_string(sh, a[0], a[1], from, &long1);
+    if (rc == LODE_OK)
+        rc = rd_string(sh, a[2], a[3], to, &long2);
+    if (rc != LODE_OK)
+        return rc;
+    if (long1 || long2)
+        *res = sh_fail(sh, ENAMETOOLONG);
+    else if (!sh_path(sh, "rename", from, false, hfrom) || !sh_path(sh, "rename", to, false, hto))
+        *res = SH_FAIL;
+    else
+        *res = rename(hfrom, hto) != 0 ? sh_fail(sh, errno) : 0;
+    return LODE_OK;
+}
+
+/* Run a command with /bin/sh -c in the root; its stdout/stderr go to the console, its stdin
+ * is /dev/null. Returns the exit status (128 + signal when killed) or -1. */
+static uint32_t sh_run_command(lode_semihost_s *sh, const char *cmd)
+{
+    int po[2], pe[2];
+    if (pipe(po) != 0)
+        return sh_fail(sh, errno);
+    if (pipe(pe) != 0) {
+        int e = errno;
+        close(po[0]);
+        close(po[1]);
+        return sh_fail(sh, e);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(po[1]);
+        close(pe[0]);
+        close(pe[1]);
+        if (chdir(sh->root) != 0)
+            _exit(127);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int fork_err = errno;
+    close(po[1]);
+    close(pe[1]);
+    if (pid < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return sh_fail(sh, fork_err);
+    }
+    struct pollfd pf[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    int open_fds = 2;
+    while (open_fds) {
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t r = read(pf[i].fd, sh->buf, sizeof sh->buf);
+            if (r > 0) {
+                out(sh, i ? 2 : 1, sh->buf, (size_t)r);
+            } else if (r == 0 || errno != EINTR) {
+                close(pf[i].fd);
+                pf[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (pf[i].fd >= 0)
+            close(pf[i].fd);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return sh_fail(sh, errno);
+    if (WIFEXITED(status))
+        return (uint32_t)WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128u + (uint32_t)WTERMSIG(status);
+    return sh_fail(sh, ECHILD);
+}
+
+static int op_system(lode_semihost_s *sh, uint32_t param, uint32_t *res)
+{
+    uint32_t a[2];
+    char cmd[LODE_SH_MAX_STRING + 1];
+    bool too_long;
+    int rc = rd_block(sh, param, a, 2);
+    if (rc == LODE_OK)
+        rc = rd_string(sh, a[0], a[1], cmd, &too_long);
+    if (rc != LODE_OK)
+        return rc;
+    if (!sh->allow_system) {
+        char safe[SH_LOG_PATH];
+        printable(cmd, safe, sizeof safe);
+        lode_log(&sh->log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                 "semihosting: refused the firmware's SYS_SYSTEM \"%s\": running host commands "
+                 "is off; allow it explicitly if the firmware is trusted",
+                 safe);
+        *res = sh_fail(sh, EPERM);
+        return LODE_OK;
+    }
+    *res = too_long ? sh_fail(sh, ENAMETOOLONG) : sh_run_command(sh, cmd);
+    return LODE_OK;
+}
+
+static bool sh_first_unknown(lode_semihost_s *sh, uint32_t op)
+{
+    if (op < 256) {
+        uint8_t bit = (uint8_t)(1u << (op & 7));
+        bool first = !(sh->warned_low[op >> 3] & bit);
+        sh->warned_low[op >> 3] |= bit;
+        return first;
+    }
+    for (unsigned i = 0; i < sh->nwarned_high; i++)
+        if (sh->warned_high[i] == op)
+            return false;
+    if (sh->nwarned_high == SH_MAX_HIGH_OPS)
+        return false; /* enough reported: stay quiet */
+    sh->warned_high[sh->nwarned_high++] = op;
+    return true;
+}
+
+/* --- public ------------------------------------------------------------------------------ */
+
+int lode_semihost_new2(const lode_semihost_io_s *io, const lode_semihost_config_s *cfg,
+                       lode_semihost_s **out_sh)
+{
+    if (!io || !io->mem_read || !io->mem_write || !out_sh)
+        return LODE_E_INVALID_ARG;
+    const lode_semihost_config_s defaults = {0};
+    if (!cfg)
+        cfg = &defaults;
+    lode_semihost_s *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return LODE_E_NOMEM;
+    int rc = LODE_OK;
+    sh->io = *io;
+    sh->log = cfg->log;
+    sh->allow_system = cfg->allow_system;
+    for (unsigned i = 0; i <= LODE_SH_MAX_HANDLES; i++)
+        sh->h[i].fd = -1;
+    sh->cmdline = strdup(cfg->cmdline ? cfg->cmdline : "");
+    if (!sh->cmdline) {
+        rc = LODE_E_NOMEM;
+        goto fail;
+    }
+    const char *root = cfg->root ? cfg->root : ".";
+    sh->root = realpath(root, NULL);
+    if (!sh->root) {
+        int e = errno;
+        lode_log(&sh->log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+                 "semihosting file root \"%.200s\" cannot be used: %s; create it or choose an "
+                 "existing directory",
+                 root, strerror(e));
+        rc = e == ENOMEM ? LODE_E_NOMEM : LODE_E_NO_DEVICE;
+        goto fail;
+    }
+    struct stat st;
+    if (stat(sh->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        lode_log(&sh->log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+                 "semihosting file root \"%.200s\" is not a directory; choose a directory",
+                 root);
+        rc = LODE_E_INVALID_ARG;
+        goto fail;
+    }
+    sh->rootlen = strcmp(sh->root, "/") == 0 ? 0 : strlen(sh->root);
+    /* No handle exists before the first SYS_OPEN (as with Arm's debuggers): the C library
+     * opens ":tt" for stdin, stdout and stderr itself. */
+    sh->start_us = sh_now_us(sh);
+    *out_sh = sh;
+    return LODE_OK;
+fail:
+    free(sh->root);
+    free(sh->cmdline);
+    free(sh);
+    return rc;
+}
+
+int lode_semihost_new(const lode_semihost_io_s *io, const char *cmdline, lode_semihost_s **out_sh)
+{
+    lode_semihost_config_s cfg = {.cmdline = cmdline};
+    return lode_semihost_new2(io, &cfg, out_sh);
+}
+
+void lode_semihost_free(lode_semihost_s *sh)
+{
+    if (!sh)
+        return;
+    for (unsigned i = 1; i <= LODE_SH_MAX_HANDLES; i++)
+        if (sh->h[i].kind == SH_H_FILE)
+            close(sh->h[i].fd);
+    free(sh->root);
+    free(sh->cmdline);
+    free(sh);
 }
 
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
@@ -81,198 +835,124 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
 {
     int rc = LODE_OK;
     uint32_t res = 0;
-    uint32_t a[4] = {0};
+    uint32_t a[2] = {0};
     *exited = false;
     switch (op) {
-    case LODE_SH_SYS_OPEN: {
-        if ((rc = rd32(sh, param, &a[0])) || (rc = rd32(sh, param + 4, &a[1])) ||
-            (rc = rd32(sh, param + 8, &a[2])))
-            break;
-        char name[64] = "";
-        uint32_t len = a[2] < sizeof name - 1 ? a[2] : sizeof name - 1;
-        if ((rc = sh->io.mem_read(sh->io.ctx, a[0], name, len)))
-            break;
-        name[len] = 0;
-        if (strcmp(name, ":tt") != 0) {
-            sh->err = 2; /* ENOENT: only the console is offered */
-            res = 0xFFFFFFFFu;
-            break;
-        }
-        int kind = a[1] < 4 ? SH_H_STDIN : a[1] < 8 ? SH_H_STDOUT : SH_H_STDERR;
-        res = 0xFFFFFFFFu;
-        for (unsigned h = 1; h < SH_MAX_HANDLES; h++) {
-            if (sh->handles[h] == SH_H_FREE) {
-                sh->handles[h] = kind;
-                res = h;
-                break;
-            }
-        }
-        if (res == 0xFFFFFFFFu)
-            sh->err = 24; /* EMFILE */
+    case LODE_SH_SYS_OPEN:
+        rc = op_open(sh, param, &res);
         break;
-    }
     case LODE_SH_SYS_CLOSE:
-        if ((rc = rd32(sh, param, &a[0])))
-            break;
-        if (handle_kind(sh, a[0]) == SH_H_FREE) {
-            res = 0xFFFFFFFFu;
-            sh->err = 9;
-        } else {
-            sh->handles[a[0]] = SH_H_FREE;
-        }
+        rc = op_close(sh, param, &res);
         break;
     case LODE_SH_SYS_WRITEC: {
         uint8_t c;
-        if ((rc = sh->io.mem_read(sh->io.ctx, param, &c, 1)))
-            break;
-        out(sh, 1, &c, 1);
+        if ((rc = sh->io.mem_read(sh->io.ctx, param, &c, 1)) == LODE_OK)
+            out(sh, 1, &c, 1);
         break;
     }
-    case LODE_SH_SYS_WRITE0: {
-        uint8_t buf[64];
-        uint32_t addr = param, total = 0;
-        for (;;) {
-            if ((rc = sh->io.mem_read(sh->io.ctx, addr, buf, 1)))
-                break;
-            size_t n = 0;
-            /* read byte by byte up to a chunk so a string at the end of RAM is fine */
-            while (buf[n] && n < sizeof buf - 1) {
-                n++;
-                if ((rc = sh->io.mem_read(sh->io.ctx, addr + (uint32_t)n, buf + n, 1)))
-                    break;
-            }
-            if (rc)
-                break;
-            out(sh, 1, buf, n);
-            total += (uint32_t)n;
-            if (buf[n] == 0 || total >= SH_MAX_STRING * 16)
-                break;
-            addr += (uint32_t)n;
-        }
+    case LODE_SH_SYS_WRITE0:
+        rc = op_write0(sh, param);
         break;
-    }
-    case LODE_SH_SYS_WRITE: {
-        if ((rc = rd32(sh, param, &a[0])) || (rc = rd32(sh, param + 4, &a[1])) ||
-            (rc = rd32(sh, param + 8, &a[2])))
-            break;
-        int kind = handle_kind(sh, a[0]);
-        if (kind != SH_H_STDOUT && kind != SH_H_STDERR) {
-            res = a[2]; /* nothing written */
-            sh->err = 9;
-            break;
-        }
-        uint8_t buf[256];
-        uint32_t left = a[2], addr = a[1];
-        while (left) {
-            uint32_t n = left < sizeof buf ? left : (uint32_t)sizeof buf;
-            if ((rc = sh->io.mem_read(sh->io.ctx, addr, buf, n)))
-                break;
-            out(sh, kind == SH_H_STDERR ? 2 : 1, buf, n);
-            addr += n;
-            left -= n;
-        }
-        res = left; /* bytes NOT written */
+    case LODE_SH_SYS_WRITE:
+        rc = op_write(sh, param, &res);
         break;
-    }
-    case LODE_SH_SYS_READ: {
-        if ((rc = rd32(sh, param, &a[0])) || (rc = rd32(sh, param + 4, &a[1])) ||
-            (rc = rd32(sh, param + 8, &a[2])))
-            break;
-        if (handle_kind(sh, a[0]) != SH_H_STDIN || !sh->io.console_read) {
-            res = a[2];
-            break;
-        }
-        uint8_t buf[256];
-        uint32_t want = a[2] < sizeof buf ? a[2] : (uint32_t)sizeof buf;
-        long got = want ? sh->io.console_read(sh->io.ctx, buf, want) : 0;
-        if (got < 0) {
-            res = 0xFFFFFFFFu;
-            break;
-        }
-        if (got && (rc = sh->io.mem_write(sh->io.ctx, a[1], buf, (size_t)got)))
-            break;
-        res = a[2] - (uint32_t)got;
+    case LODE_SH_SYS_READ:
+        rc = op_read(sh, param, &res);
         break;
-    }
     case LODE_SH_SYS_READC: {
         uint8_t c = 0;
         long got = sh->io.console_read ? sh->io.console_read(sh->io.ctx, &c, 1) : 0;
-        res = got == 1 ? c : 0xFFFFFFFFu;
+        res = got == 1 ? c : got < 0 ? sh_fail(sh, EIO) : SH_FAIL; /* -1 at end of input */
         break;
     }
     case LODE_SH_SYS_ISERROR:
-        if ((rc = rd32(sh, param, &a[0])))
-            break;
-        res = (int32_t)a[0] < 0 ? 1 : 0;
+        if ((rc = rd32(sh, param, &a[0])) == LODE_OK)
+            res = (int32_t)a[0] < 0 ? 1 : 0;
         break;
     case LODE_SH_SYS_ISTTY:
-        if ((rc = rd32(sh, param, &a[0])))
-            break;
-        res = handle_kind(sh, a[0]) != SH_H_FREE ? 1 : 0;
+        rc = op_istty(sh, param, &res);
         break;
     case LODE_SH_SYS_SEEK:
-        res = 0xFFFFFFFFu; /* the console cannot seek */
-        sh->err = 29;
+        rc = op_seek(sh, param, &res);
         break;
     case LODE_SH_SYS_FLEN:
-        res = 0xFFFFFFFFu;
-        sh->err = 29;
+        rc = op_flen(sh, param, &res);
         break;
-    case LODE_SH_SYS_CLOCK: {
-        uint64_t us = sh->io.time_us ? sh->io.time_us(sh->io.ctx) - sh->start_us : 0;
-        res = (uint32_t)(us / 10000); /* centiseconds */
+    case LODE_SH_SYS_TMPNAM:
+        rc = op_tmpnam(sh, param, &res);
         break;
-    }
+    case LODE_SH_SYS_REMOVE:
+        rc = op_remove(sh, param, &res);
+        break;
+    case LODE_SH_SYS_RENAME:
+        rc = op_rename(sh, param, &res);
+        break;
+    case LODE_SH_SYS_CLOCK:
+        res = (uint32_t)((sh_now_us(sh) - sh->start_us) / 10000u); /* centiseconds */
+        break;
     case LODE_SH_SYS_TIME:
-        res = sh->io.time_us ? (uint32_t)(sh->io.time_us(sh->io.ctx) / 1000000) : 0;
+        /* "real-world time, regardless of any debug agent configuration" */
+        res = (uint32_t)time(NULL);
+        break;
+    case LODE_SH_SYS_SYSTEM:
+        rc = op_system(sh, param, &res);
         break;
     case LODE_SH_SYS_ERRNO:
         res = sh->err;
         break;
     case LODE_SH_SYS_GET_CMDLINE: {
-        if ((rc = rd32(sh, param, &a[0])) || (rc = rd32(sh, param + 4, &a[1])))
+        if ((rc = rd_block(sh, param, a, 2)) != LODE_OK)
             break;
         size_t len = strlen(sh->cmdline);
         if (len + 1 > a[1]) {
-            res = 0xFFFFFFFFu;
+            res = sh_fail(sh, ERANGE);
             break;
         }
-        if ((rc = sh->io.mem_write(sh->io.ctx, a[0], sh->cmdline, len + 1)) ||
-            (rc = wr32(sh, param + 4, (uint32_t)len)))
-            break;
+        if ((rc = sh->io.mem_write(sh->io.ctx, a[0], sh->cmdline, len + 1)) == LODE_OK)
+            rc = wr32(sh, param + 4, (uint32_t)len);
         break;
     }
-    case LODE_SH_SYS_HEAPINFO: {
+    case LODE_SH_SYS_HEAPINFO:
         /* no information: zeros tell the C library to use its linker-script defaults */
-        if ((rc = rd32(sh, param, &a[0])))
+        if ((rc = rd32(sh, param, &a[0])) != LODE_OK)
             break;
-        for (int i = 0; i < 4 && !rc; i++)
-            rc = wr32(sh, a[0] + 4u * (unsigned)i, 0);
+        if ((uint64_t)a[0] + 16u > 0x100000000ull) {
+            rc = LODE_E_RANGE;
+            break;
+        }
+        for (unsigned i = 0; i < 4 && rc == LODE_OK; i++)
+            rc = wr32(sh, a[0] + 4u * i, 0);
         break;
-    }
     case LODE_SH_SYS_EXIT:
         /* AArch32: R1 holds the reason itself */
         *exited = true;
         *exit_code = param == LODE_SH_ADP_STOPPED_APPLICATION_EXIT ? 0 : 1;
         break;
     case LODE_SH_SYS_EXIT_EXTENDED:
-        if ((rc = rd32(sh, param, &a[0])) || (rc = rd32(sh, param + 4, &a[1])))
+        if ((rc = rd_block(sh, param, a, 2)) != LODE_OK)
             break;
         *exited = true;
-        *exit_code = a[0] == LODE_SH_ADP_STOPPED_APPLICATION_EXIT ? (int)a[1] : (a[1] ? (int)a[1] : 1);
+        *exit_code = a[0] == LODE_SH_ADP_STOPPED_APPLICATION_EXIT ? (int)a[1]
+                                                                  : (a[1] ? (int)a[1] : 1);
         break;
     case LODE_SH_SYS_ELAPSED: {
-        uint64_t us = sh->io.time_us ? sh->io.time_us(sh->io.ctx) - sh->start_us : 0;
-        if ((rc = wr32(sh, param, (uint32_t)us)) || (rc = wr32(sh, param + 4, (uint32_t)(us >> 32))))
-            break;
+        uint64_t us = sh_now_us(sh) - sh->start_us;
+        if ((uint64_t)param + 8u > 0x100000000ull)
+            rc = LODE_E_RANGE;
+        if (rc == LODE_OK && (rc = wr32(sh, param, (uint32_t)us)) == LODE_OK)
+            rc = wr32(sh, param + 4, (uint32_t)(us >> 32));
         break;
     }
     case LODE_SH_SYS_TICKFREQ:
         res = 1000000; /* SYS_ELAPSED counts microseconds */
         break;
     default:
-        res = 0xFFFFFFFFu;
-        sh->err = 38; /* ENOSYS */
+        if (sh_first_unknown(sh, op))
+            lode_log(&sh->log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                     "semihosting: the firmware called unknown operation 0x%x; it gets -1 "
+                     "(ENOSYS): check that its semihosting library follows Arm's specification",
+                     (unsigned)op);
+        res = sh_fail(sh, ENOSYS);
         break;
     }
     if (rc == LODE_OK)

@@ -231,8 +231,26 @@ static void co_delay_us(void *ctx, uint32_t us)
     s->cfg.delay_us(s->cfg.time_user, us);
 }
 
+static int co_bp_set(void *ctx, uint32_t a) { return lode_cortexm_bp_set(((lode_session_s *)ctx)->cm, a); }
+static int co_bp_clear(void *ctx, uint32_t a) { return lode_cortexm_bp_clear(((lode_session_s *)ctx)->cm, a); }
+static int co_wp_set(void *ctx, uint32_t a, uint32_t len, int kind)
+{
+    lode_cortexm_watch_e k = kind == 1 ? LODE_CM_WATCH_READ : kind == 2 ? LODE_CM_WATCH_WRITE : LODE_CM_WATCH_ACCESS;
+    return lode_cortexm_wp_set(((lode_session_s *)ctx)->cm, a, len, k);
+}
+static int co_wp_clear(void *ctx, uint32_t a) { return lode_cortexm_wp_clear(((lode_session_s *)ctx)->cm, a); }
+static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
+{
+    return lode_cortexm_vector_catch(((lode_session_s *)ctx)->cm, set, clear);
+}
+
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
+    ops->bp_set = co_bp_set;
+    ops->bp_clear = co_bp_clear;
+    ops->wp_set = co_wp_set;
+    ops->wp_clear = co_wp_clear;
+    ops->vector_catch = co_vector_catch;
     ops->halt = co_halt;
     ops->resume = co_resume;
     ops->step = co_step;

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* RTT up-channel throughput on the simulated board, in the sim's virtual time: the nRF52840
+ * runs firmware/apps/rtt_flood.c, which fills a 1 KiB up buffer (block-if-full) with a
+ * counting pattern as fast as it can; lode drains it with lode_rtt_poll through the
+ * simulated CMSIS-DAP v2 probe (high-speed bulk, 512-byte packets, packet count 4) and the
+ * whole session stack, for a fixed span of virtual time. The bound is the probe's own memory
+ * read rate, measured in the same run: one plain 64 KiB lode core mem_read of RAM through the
+ * same probe. Every byte is checked against the pattern (none lost, none repeated).
+ * Usage: bench_rtt_speed [virtual seconds per SWD clock, default 0.5] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lode/error.h"
+#include "lode/image.h"
+#include "lode/rtt.h"
+#include "lode/session.h"
+#include "lode/sim.h"
+
+#define CHIP "nRF52840_xxAA"
+#define RAM 0x20000000u
+#define RAM_LEN (256u * 1024u)
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
+static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
+
+typedef struct rig_s {
+    lode_sim_s *sim;
+    lode_sim_dap_s *dap;
+    lode_transport_s *tr;
+    lode_session_s *s;
+    lode_core_ops_s core;
+} rig_s;
+
+static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf)
+{
+    memset(r, 0, sizeof *r);
+    lode_sim_config_s cfg = {.chip = CHIP, .swd_hz = swd_hz};
+    lode_sim_dap_config_s dc = {.version = 2, .packet_size = 512, .packet_count = 4};
+    int rc = lode_sim_new(&cfg, &r->sim);
+    if (rc == LODE_OK)
+        rc = lode_sim_load_elf(r->sim, elf);
+    if (rc == LODE_OK)
+        rc = lode_sim_dap_new(r->sim, &dc, &r->dap);
+    if (rc == LODE_OK)
+        rc = lode_sim_dap_transport(r->dap, &r->tr);
+    lode_session_config_s sc = {.transport = r->tr, .swd_hz = swd_hz, .now_us = v_now,
+                                .delay_us = v_delay, .time_user = r->sim};
+    if (rc == LODE_OK)
+        rc = lode_session_open(&sc, &r->s);
+    if (rc == LODE_OK) {
+        lode_session_core_ops(r->s, &r->core);
+        rc = r->core.reset(r->core.ctx, false); /* start the firmware */
+    }
+    return rc;
+}
+
+static void rig_close(rig_s *r)
+{
+    lode_session_close(r->s);
+    lode_transport_close(r->tr);
+    lode_sim_dap_free(r->dap);
+    lode_sim_free(r->sim);
+}
+
+typedef struct check_s {
+    uint8_t next;
+    uint64_t bytes;
+    uint64_t bad;
+} check_s;
+
+static void check_fn(void *user, unsigned ch, const uint8_t *d, size_t len)
+{
+    check_s *c = user;
+    if (ch != 0) {
+        c->bad += len;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (d[i] != c->next) {
+            c->bad++;
+            c->next = d[i];
+        }
+        c->next++;
+    }
+    c->bytes += len;
+}
+
+static int run(uint32_t swd_hz, double seconds, const char *elf, uint32_t cb, uint32_t bytes_sym)
+{
+    rig_s r;
+    if (rig_open(&r, swd_hz, elf) != LODE_OK) {
+        fprintf(stderr, "bench: cannot open the simulated rig\n");
+        return -1;
+    }
+    int ret = -1;
+    lode_rtt_s *rtt = NULL;
+    /* the bound: a plain 64 KiB read through the same probe */
+    static uint8_t buf[64 * 1024];
+    uint64_t t0 = lode_sim_now(r.sim);
+    if (r.core.mem_read(r.core.ctx, RAM + 0x10000u, buf, sizeof buf) != LODE_OK) {
+        fprintf(stderr, "bench: 64 KiB read failed\n");
+        goto out;
+    }
+    double bound = sizeof buf / ((double)(lode_sim_now(r.sim) - t0) / 1e12);
+
+    lode_rtt_range_s ram = {RAM, RAM_LEN};
+    lode_rtt_config_s rc = {.cb_addr = cb, .ranges = &ram, .nranges = 1};
+    if (lode_rtt_new(&r.core, &rc, &rtt) != LODE_OK)
+        goto out;
+    for (int i = 0; i < 100 && lode_rtt_attach(rtt) != LODE_OK; i++)
+        r.core.delay_us(r.core.ctx, 100);
+    if (!lode_rtt_attached(rtt)) {
+        fprintf(stderr, "bench: no RTT control block\n");
+        goto out;
+    }
+    check_s c = {0};
+    lode_rtt_poll(rtt, check_fn, &c, NULL); /* what piled up while attaching */
+    lode_rtt_stats_s s0, s1;
+    lode_rtt_stats(rtt, &s0);
+    t0 = lode_sim_now(r.sim);
+    uint64_t end = t0 + (uint64_t)(seconds * 1e12);
+    double c0 = cpu_s();
+    while (lode_sim_now(r.sim) < end) {
+        size_t got = 0;
+        if (lode_rtt_poll(rtt, check_fn, &c, &got) != LODE_OK) {
+            fprintf(stderr, "bench: poll failed\n");
+            goto out;
+        }
+        if (!got)
+            r.core.delay_us(r.core.ctx, 10);
+    }
+    double host = cpu_s() - c0;
+    double dt = (double)(lode_sim_now(r.sim) - t0) / 1e12;
+    lode_rtt_stats(rtt, &s1);
+    /* the firmware's own count (read first): at most one buffer (1023 bytes) ahead of what
+     * arrives by the next poll */
+    uint32_t written = 0;
+    r.core.mem_read(r.core.ctx, bytes_sym, &written, 4);
+    lode_rtt_poll(rtt, check_fn, &c, NULL);
+    uint32_t behind = written - (uint32_t)c.bytes;
+    uint64_t polls = s1.polls - s0.polls;
+    double rate = (double)(s1.bytes_up - s0.bytes_up) / dt;
+    printf("  SWD %5.1f MHz: %7.0f B/s drained = %5.1f %% of the probe's read rate %7.0f B/s "
+           "(64 KiB mem_read); %llu polls, %.0f B/poll, %.2f mem_read + %.2f mem_write per poll; "
+           "pattern errors %llu; host CPU %.2f s for %.2f s virtual\n",
+           swd_hz / 1e6, rate, 100.0 * rate / bound, bound, (unsigned long long)polls,
+           (double)(s1.bytes_up - s0.bytes_up) / (double)polls,
+           (double)(s1.mem_reads - s0.mem_reads) / (double)polls,
+           (double)(s1.mem_writes - s0.mem_writes) / (double)polls, (unsigned long long)c.bad,
+           host, dt);
+    if (c.bad || behind > 1023u) {
+        printf("  LOST OR CORRUPT DATA: firmware wrote %u bytes (mod 2^32), %llu arrived\n",
+               (unsigned)written, (unsigned long long)c.bytes);
+        goto out;
+    }
+    ret = 0;
+out:
+    lode_rtt_free(rtt);
+    rig_close(&r);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
+    if (seconds <= 0 || seconds > 60) {
+        fprintf(stderr, "usage: bench_rtt_speed [virtual seconds, 0..60]\n");
+        return 2;
+    }
+    char elf[512];
+    snprintf(elf, sizeof elf, "%s/rtt_flood-nrf52840.elf", LODE_FW_DIR);
+    lode_image_s *img = NULL;
+    if (lode_image_load_file(elf, LODE_IMAGE_AUTO, 0, false, NULL, &img) != LODE_OK) {
+        fprintf(stderr, "bench: cannot load %s (build the firmware)\n", elf);
+        return 1;
+    }
+    const lode_symbol_s *cb = lode_image_find_symbol(img, LODE_RTT_SYMBOL);
+    const lode_symbol_s *n = lode_image_find_symbol(img, "rtt_flood_bytes");
+    if (!cb || !n) {
+        fprintf(stderr, "bench: %s lacks _SEGGER_RTT / rtt_flood_bytes\n", elf);
+        lode_image_free(img);
+        return 1;
+    }
+    printf("RTT up channel (1 KiB, block-if-full) drained from the simulated nRF52840 through "
+           "CMSIS-DAP v2 (HS bulk, 512 B x 4), %.2f s of virtual time each\n", seconds);
+    int bad = 0;
+    static const uint32_t clocks[] = {1000000, 4000000, 10000000};
+    for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++)
+        bad |= run(clocks[i], seconds, elf, cb->value, n->value);
+    lode_image_free(img);
+    return bad ? 1 : 0;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer harness for the RTT host side (src/rtt/rtt.c): the input is the target's memory.
+ * Byte 0: bit 0 = the control block address is given (at RAM + 4 * byte 1), else RAM is
+ * scanned; bits 1-7 and byte 2 drive the "firmware" changes between polls. The rest is
+ * memory at 0x20000000: its first half (at most 4 KiB) is the RAM range given to RTT, the
+ * rest is readable but not RAM; beyond it reads fault.
+ * Invariants (abort = crash): a failing attach logs exactly one error; no write ever lands
+ * outside the RAM range; a poll delivers no more than the up buffers hold; a write reports
+ * no more than it was given; every returned code is 0 or a negative lode_err_e. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/error.h"
+#include "lode/log.h"
+#include "lode/rtt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define BASE 0x20000000u
+
+typedef struct ftarget_s {
+    uint8_t *mem;
+    size_t len;
+    uint32_t ram_len;
+    int nerr;
+    size_t delivered;
+} ftarget_s;
+
+static int t_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    ftarget_s *t = ctx;
+    if (addr < BASE || (uint64_t)addr + len > (uint64_t)BASE + t->len)
+        return LODE_E_FAULT;
+    memcpy(buf, t->mem + (addr - BASE), len);
+    return LODE_OK;
+}
+
+static int t_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    ftarget_s *t = ctx;
+    if (addr < BASE || (uint64_t)addr + len > (uint64_t)BASE + t->ram_len)
+        abort(); /* RTT wrote outside RAM */
+    memcpy(t->mem + (addr - BASE), buf, len);
+    return LODE_OK;
+}
+
+static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    ftarget_s *t = user;
+    if (cat != LODE_LOGC_RTT || !msg || !msg[0])
+        abort();
+    if (level == LODE_LOG_ERROR)
+        t->nerr++;
+}
+
+static void data_fn(void *user, unsigned ch, const uint8_t *d, size_t len)
+{
+    ftarget_s *t = user;
+    if (ch >= LODE_RTT_MAX_CHANNELS || !d || !len)
+        abort();
+    volatile uint8_t x = d[0];
+    x ^= d[len - 1]; /* ASan checks the span */
+    (void)x;
+    t->delivered += len;
+}
+
+static void check_rc(int rc)
+{
+    if (rc > 0 || rc < LODE_E_RANGE)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 3 || size > 64 * 1024)
+        return 0;
+    uint8_t mode = data[0], where = data[1], stir = data[2];
+    ftarget_s t = {0};
+    t.len = size - 3;
+    t.mem = malloc(t.len ? t.len : 1);
+    if (!t.mem)
+        return 0;
+    memcpy(t.mem, data + 3, t.len);
+    t.ram_len = (uint32_t)(t.len / 2 > 4096 ? 4096 : t.len / 2);
+    if (t.ram_len == 0) {
+        free(t.mem);
+        return 0;
+    }
+    lode_core_ops_s core = {.mem_read = t_read, .mem_write = t_write, .ctx = &t};
+    lode_rtt_range_s ram = {BASE, t.ram_len};
+    lode_rtt_config_s cfg = {.cb_addr = (mode & 1) ? BASE + 4u * where : 0,
+                             .ranges = &ram, .nranges = 1,
+                             .log = {log_fn, &t, LODE_LOG_DEBUG}};
+    lode_rtt_s *rtt = NULL;
+    if (lode_rtt_new(&core, &cfg, &rtt) != LODE_OK)
+        abort();
+    int rc = lode_rtt_attach(rtt);
+    check_rc(rc);
+    if (rc != LODE_OK) {
+        if (t.nerr != 1 || lode_rtt_attached(rtt))
+            abort();
+        lode_rtt_free(rtt);
+        free(t.mem);
+        return 0;
+    }
+    if (t.nerr != 0)
+        abort();
+    lode_rtt_info_s info;
+    if (lode_rtt_channels(rtt, &info) != LODE_OK || info.num_up > LODE_RTT_MAX_CHANNELS ||
+        info.num_down > LODE_RTT_MAX_CHANNELS)
+        abort();
+    uint64_t cap = 0;
+    for (unsigned i = 0; i < info.num_up; i++) {
+        if (info.up[i].size > LODE_RTT_MAX_BUFFER || strlen(info.up[i].name) >= LODE_RTT_NAME_MAX)
+            abort();
+        cap += info.up[i].size;
+    }
+    uint32_t seed = (uint32_t)mode << 8 | stir;
+    for (int round = 0; round < 4; round++) {
+        size_t before = t.delivered, got = 0;
+        rc = lode_rtt_poll(rtt, data_fn, &t, &got);
+        check_rc(rc);
+        if (rc == LODE_OK && (got != t.delivered - before || got > cap))
+            abort();
+        for (unsigned ch = 0; ch < info.num_down && rc == LODE_OK; ch++) {
+            size_t w = 12345;
+            rc = lode_rtt_write(rtt, ch, "0123456789", 10, &w);
+            check_rc(rc);
+            if (rc == LODE_OK && w > 10)
+                abort();
+        }
+        /* the "firmware" changes a few words of RAM */
+        for (int k = 0; k < (stir & 7); k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % t.ram_len;
+            t.mem[at] ^= (uint8_t)(seed >> 24);
+        }
+        if (!lode_rtt_attached(rtt)) {
+            rc = lode_rtt_attach(rtt);
+            check_rc(rc);
+            if (rc == LODE_OK) { /* maybe another block: its channels */
+                if (lode_rtt_channels(rtt, &info) != LODE_OK)
+                    abort();
+                cap = 0;
+                for (unsigned i = 0; i < info.num_up; i++)
+                    cap += info.up[i].size;
+            }
+        }
+    }
+    lode_rtt_stats_s st;
+    lode_rtt_stats(rtt, &st);
+    if (st.bytes_up != t.delivered)
+        abort();
+    lode_rtt_free(rtt);
+    free(t.mem);
+    return 0;
+}
