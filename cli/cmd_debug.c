@@ -36,6 +36,7 @@ typedef struct dbg_s {
     char *bspec[MAX_POINTS], *wspec[MAX_POINTS];
     size_t nb, nw;
     bool exited;
+    uint64_t timeout_us; /* --timeout: bound on each continue (0: none) */
 } dbg_s;
 
 static void sh_out(void *ctx, int fd, const uint8_t *d, size_t n)
@@ -97,7 +98,7 @@ static void do_continue(dbg_s *d)
     }
     g_dbg_interrupted = 0;
     lode_run_config_s rc = {.core = &d->t.core, .sh = d->sh, .reset_first = false,
-                            .interrupt = &g_dbg_interrupted, .breaks = d->breaks, .nbreaks = d->nb,
+                            .interrupt = &g_dbg_interrupted, .timeout_us = d->timeout_us, .breaks = d->breaks, .nbreaks = d->nb,
                             .watches = d->watches, .nwatches = d->nw, .on_hit = dbg_hit,
                             .hit_user = d, .log = d->t.cli->log};
     lode_run_result_s res;
@@ -305,7 +306,17 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
     cli_target_opts_s to;
     cli_target_opts_init(&to);
     const char *file = NULL;
+    double timeout_s = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            char *end;
+            timeout_s = strtod(argv[++i], &end);
+            if (*end || timeout_s <= 0) {
+                fprintf(stderr, "lode debug: --timeout wants a positive number of seconds\n");
+                return LODE_EXIT_USAGE;
+            }
+            continue;
+        }
         int r = cli_target_option(&to, argc, argv, &i);
         if (r < 0)
             return LODE_EXIT_USAGE;
@@ -315,7 +326,8 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
             printf("usage: lode debug [options] FILE\n\nAn interactive debugger prompt for the "
                    "target running FILE (flash it first with `lode flash`). The core is reset and "
                    "halted\nat the reset vector. Commands come from the terminal (line editing, "
-                   "history) or from a script on stdin; `help` lists them.\n\n%s",
+                   "history) or from a script on stdin; `help` lists them.\n"
+                   "  --timeout SECONDS   stop each `continue` after this much target time\n\n%s",
                    cli_target_options_help());
             return 0;
         }
@@ -331,6 +343,7 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
     }
     dbg_s d;
     memset(&d, 0, sizeof d);
+    d.timeout_us = (uint64_t)(timeout_s * 1e6);
     int rc = lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &cli->log, &d.img);
     if (rc != LODE_OK)
         return rc == LODE_E_NO_DEVICE || rc == LODE_E_IO ? LODE_EXIT_NOINPUT : LODE_EXIT_DATAERR;

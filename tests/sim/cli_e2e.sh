@@ -112,5 +112,57 @@ check bad-speed 64 "--speed" -- "$LODE" info --speed fast
 check bad-read 64 "" -- "$LODE" read zzz 4
 check read-fault 69 "failed" -- "$LODE" read 0x30000000 4
 
+# ---- lode run / attach / debug / itm -------------------------------------------------------
+EX=$FW/examples
+check run-hello 0 "Hello, world!" -- "$LODE" run --sim-fresh "$EX/hello-stm32f103.elf"
+check run-hello-nrf 0 "Hello, world!" -- "$LODE" run --chip nRF52840_xxAA "$EX/hello-nrf52840.elf"
+# args: exit code = sum of argument lengths % 256 ("one" + "two words" = 12)
+check run-args 12 "argv\[2\]=two words" -- "$LODE" run "$EX/args-stm32f103.elf" -- one "two words"
+check run-args-none 0 "argc=1" -- "$LODE" run "$EX/args-stm32f103.elf"
+long=$(printf 'x%.0s' $(seq 400))
+check run-args-too-long 3 "too long" -- "$LODE" run "$EX/args-stm32f103.elf" -- "$long"
+check run-fault 134 "HardFault: .*bus error.*0x30000000" -- "$LODE" run "$EX/fault-stm32f103.elf"
+check run-fault-frame 134 "faulting context: pc 0x0800" -- "$LODE" run "$EX/fault-stm32f103.elf"
+check run-timeout 124 "timeout after" -- "$LODE" run --timeout 0.05 "$FW/bench-stm32f103.elf"
+root=$(mktemp -d)
+check run-files 0 "files: ok" -- "$LODE" run --semihosting-root "$root" "$EX/files-stm32f103.elf"
+rm -rf "$root"
+check run-rtt-echo 0 "echo: hello" -- sh -c "printf 'hello\nquit\n' | '$LODE' run '$EX/rtt-stm32f103.elf'"
+check run-rtt-channels 0 "\[Data\]" -- sh -c "printf 'ping\n' | '$LODE' run --rtt-channels '$FW/rtt_test-stm32f103.elf'"
+check run-break-stop 125 "breakpoint main hit" -- "$LODE" run --break main --on-hit stop "$FW/systick-stm32f103.elf"
+check run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run --watch ticks:w "$FW/systick-stm32f103.elf"
+check run-bad-symbol 64 "no symbol" -- "$LODE" run --break no_such_function "$FW/systick-stm32f103.elf"
+check attach-flash 0 "flashed" -- "$LODE" flash "$FW/bench-stm32f103.elf"
+check attach-timeout 124 "timeout" -- "$LODE" attach --timeout 0.02 "$FW/bench-stm32f103.elf"
+# Ctrl-C: SIGINT to a running `lode run`
+out=$(mktemp)
+"$LODE" run "$FW/bench-stm32f103.elf" >"$out" 2>&1 &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc -eq 130 ] && grep -q "interrupted" "$out"; then pass=$((pass + 1)); echo "ok   run-ctrl-c"; else
+    echo "FAIL run-ctrl-c: exit $rc"; cat "$out"; fails=$((fails + 1)); fi
+rm -f "$out"
+script="break main
+continue
+print ticks
+step
+where
+regs
+quit"
+check debug-flash 0 "flashed" -- "$LODE" flash "$FW/systick-stm32f103.elf"
+check debug-script 0 "breakpoint main at" -- sh -c "printf '%s\n' \"$script\" | '$LODE' debug --timeout 5 '$FW/systick-stm32f103.elf'"
+check debug-where 0 "pc 0x0800.*<main" -- sh -c "printf '%s\n' \"$script\" | '$LODE' debug --timeout 5 '$FW/systick-stm32f103.elf'"
+# an SWO capture as the simulated board emits it: "ITM hi\n" as 1-byte port-0 packets, then
+# a 4-byte write of 0x12345678 to port 1 (ARMv7-M D4.2.8: header = port << 3 | size)
+cap=$(mktemp)
+printf '\001I\001T\001M\001 \001h\001i\001\n\013\170\126\064\022' >"$cap"
+check itm-decode 0 "ITM hi" -- "$LODE" itm "$cap"
+check itm-port1 0 "port1\] 0x12345678" -- "$LODE" itm "$cap"
+check itm-raw 0 "instrumentation port 1: 4 bytes 0x12345678" -- "$LODE" itm --raw "$cap"
+rm -f "$cap"
+
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
