@@ -127,11 +127,16 @@ static uint32_t count_range(ucpu_s *u, uint32_t addr, uint32_t size)
     return n;
 }
 
+static inline void mark_code(ucpu_s *u, uint32_t addr, uint32_t size);
+
 static uint32_t block_insns(ucpu_s *u, uint32_t addr, uint32_t size)
 {
     unsigned i = (addr >> 1) & (UCPU_ICACHE - 1);
     if (u->icache[i].addr == addr && u->icache[i].size == size && size)
         return u->icache[i].n;
+    /* a block seen for the first time (since its page was last invalidated): its page now
+     * holds translated code */
+    mark_code(u, addr, size);
     uint32_t n = count_range(u, addr, size);
     u->icache[i].addr = addr;
     u->icache[i].size = size;
@@ -182,7 +187,6 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     (void)uc;
     ucpu_s *u = user;
-    mark_code(u, (uint32_t)addr, size);
     if (u->fixup_pending)
         run_fixup(u);
     if (u->exit_set)
