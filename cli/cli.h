@@ -29,6 +29,7 @@ typedef struct cli_ctx_s {
 int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_attach(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv);
+int cli_cmd_rtt(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv);
 /* `lode itm FILE|-`: decode a captured SWO stream (cmd_itm.c) */
 int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv);

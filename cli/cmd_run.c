@@ -136,7 +136,7 @@ static bool on_hit(void *user, const lode_run_hit_s *hit)
 static void run_usage(FILE *f, const char *name)
 {
     fprintf(f,
-            "usage: lode %s [options] FILE [-- ARGS...]\n"
+            "usage: lode %s [options] %s\n"
             "\n"
             "%s"
             "Semihosting and RTT up channel 0 go to stdout, stdin goes to RTT down channel 0 and\n"
@@ -156,17 +156,20 @@ static void run_usage(FILE *f, const char *name)
             "  --semihosting-allow-system  let the firmware run host commands (SYS_SYSTEM)\n"
             "  --stats                  print run statistics to stderr\n"
             "\n%s",
-            name,
-            !strcmp(name, "run") ? "Flash FILE (sectors that already match are skipped), reset the target and run it\n"
-                                   "like a host program.\n"
-                                 : "Serve a target that is already running FILE (no flashing, no reset): semihosting,\n"
-                                   "RTT, breakpoints, watchpoints.\n",
+            name, !strcmp(name, "rtt") ? "[FILE]" : "FILE [-- ARGS...]",
+            !strcmp(name, "run")      ? "Flash FILE (sectors that already match are skipped), reset the target and run it\n"
+                                         "like a host program.\n"
+            : !strcmp(name, "rtt") ? "The RTT terminal on the running target (no flashing, no reset): every up channel\n"
+                                     "(others prefixed by name), stdin to down channel 0. FILE (optional) gives\n"
+                                     "_SEGGER_RTT's address; else RAM is scanned. Ctrl-C ends it.\n"
+                                   : "Serve a target that is already running FILE (no flashing, no reset): semihosting,\n"
+                                     "RTT, breakpoints, watchpoints.\n",
             cli_target_options_help());
 }
 
-static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach)
+static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool rtt_only)
 {
-    const char *name = attach ? "attach" : "run";
+    const char *name = rtt_only ? "rtt" : attach ? "attach" : "run";
     cli_target_opts_s to;
     cli_target_opts_init(&to);
     const char *file = NULL, *root = ".";
@@ -242,18 +245,20 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach)
             return LODE_EXIT_USAGE;
         }
     }
-    if (!file) {
+    if (!file && !rtt_only) {
         fprintf(stderr, "lode %s: no firmware FILE given: see `lode %s --help`\n", name, name);
         return LODE_EXIT_USAGE;
     }
+    if (rtt_only)
+        rc_ctx.r.rtt_all_channels = true;
     /* the firmware's command line: its name, then the arguments (quoted when they hold spaces) */
-    size_t cap = strlen(file) + 3;
+    size_t cap = (file ? strlen(file) : 0) + 3;
     for (int k = i; k < argc; k++)
         cap += strlen(argv[k]) * 2 + 3;
     char *cmdline = malloc(cap);
     if (!cmdline)
         return LODE_EXIT_SOFTWARE;
-    size_t len = (size_t)snprintf(cmdline, cap, "%s", file);
+    size_t len = (size_t)snprintf(cmdline, cap, "%s", file ? file : "");
     for (int k = i; k < argc; k++) {
         bool q = strchr(argv[k], ' ') || strchr(argv[k], '\t') || !argv[k][0];
         cmdline[len++] = ' ';
@@ -268,7 +273,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach)
 
     int ex = LODE_EXIT_OK;
     lode_image_s *img = NULL;
-    int rc = lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &cli->log, &img);
+    int rc = file ? lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &cli->log, &img) : LODE_OK;
     if (rc != LODE_OK) {
         free(cmdline);
         return rc == LODE_E_NO_DEVICE || rc == LODE_E_IO || rc == LODE_E_ACCESS ? LODE_EXIT_NOINPUT
@@ -317,7 +322,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach)
     /* RTT: the ELF's _SEGGER_RTT, else scan the chip's RAM (or --rtt-scan) */
     lode_rtt_config_s rcfg;
     memset(&rcfg, 0, sizeof rcfg);
-    const lode_symbol_s *rs = lode_image_find_symbol(img, "_SEGGER_RTT");
+    const lode_symbol_s *rs = img ? lode_image_find_symbol(img, "_SEGGER_RTT") : NULL;
     lode_rtt_range_s ranges[8];
     size_t nranges = 0;
     if (scan_len) {
@@ -419,5 +424,7 @@ out_img:
     return ex;
 }
 
-int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, false); }
-int cli_cmd_attach(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, true); }
+int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, false, false); }
+int cli_cmd_attach(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, true, false); }
+/* `lode rtt [FILE]`: the RTT terminal alone, on the running target (every up channel shown) */
+int cli_cmd_rtt(cli_ctx_s *cli, int argc, char **argv) { return run_common(cli, argc, argv, true, true); }

@@ -50,6 +50,7 @@ static void usage(FILE *f)
           "                          semihosting + RTT output, stdin, the firmware's exit code\n"
           "  attach FILE             the same on a running target, without flashing or reset\n"
           "  debug FILE              interactive debugger prompt (break, watch, step, ...)\n"
+          "  rtt [FILE]              RTT terminal on the running target\n"
           "  itm FILE|-              decode a captured SWO stream (ITM/DWT packets)\n"
           "\n"
           "Target commands use the simulated board unless --probe cmsis-dap[:VID:PID[:SERIAL]]\n"
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "rtt"))
+        return cli_cmd_rtt(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "itm"))
         return cli_cmd_itm(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "debug"))

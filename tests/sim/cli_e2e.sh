@@ -129,6 +129,8 @@ check run-files 0 "files: ok" -- "$LODE" run --semihosting-root "$root" "$EX/fil
 rm -rf "$root"
 check run-rtt-echo 0 "echo: hello" -- sh -c "printf 'hello\nquit\n' | '$LODE' run '$EX/rtt-stm32f103.elf'"
 check run-rtt-channels 0 "\[Data\]" -- sh -c "printf 'ping\n' | '$LODE' run --rtt-channels '$FW/rtt_test-stm32f103.elf'"
+check rtt-flash 0 "flashed" -- "$LODE" flash "$EX/rtt-stm32f103.elf"
+check rtt-terminal 0 "echo: hi" -- sh -c "printf 'hi\nquit\n' | '$LODE' rtt --timeout 2 '$EX/rtt-stm32f103.elf'"
 check run-break-stop 125 "breakpoint main hit" -- "$LODE" run --break main --on-hit stop "$FW/systick-stm32f103.elf"
 check run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run --watch ticks:w "$FW/systick-stm32f103.elf"
 check run-bad-symbol 64 "no symbol" -- "$LODE" run --break no_such_function "$FW/systick-stm32f103.elf"
