@@ -289,7 +289,10 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
     uint64_t t0 = c->now_us(c->ctx);
     if ((rc = c->resume(c->ctx)) != LODE_OK)
         goto out;
-    uint32_t poll = cfg->poll_us ? cfg->poll_us : 1000;
+    /* poll briskly after activity (a semihosting call usually comes in a burst), back off to
+     * the configured interval while the firmware runs quietly */
+    const uint32_t poll_max = cfg->poll_us ? cfg->poll_us : 1000;
+    uint32_t poll = 20;
     for (;;) {
         if (cfg->interrupt && *cfg->interrupt) {
             c->halt(c->ctx);
@@ -338,10 +341,13 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
             }
             if (s == 0)
                 break;
+            poll = 20;
             continue; /* resumed: check again at once (semihosting output comes in bursts) */
         }
         poll_rtt(&r);
         c->delay_us(c->ctx, poll);
+        if (poll < poll_max)
+            poll = poll * 2 < poll_max ? poll * 2 : poll_max;
     }
     if (r.rtt_attached)
         lode_rtt_poll(cfg->rtt, cfg->rtt_out, cfg->io_user, NULL); /* the last words */
