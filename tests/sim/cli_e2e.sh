@@ -133,6 +133,12 @@ check rtt-flash 0 "flashed" -- "$LODE" flash "$EX/rtt-stm32f103.elf"
 check rtt-terminal 0 "echo: hi" -- sh -c "printf 'hi\nquit\n' | '$LODE' rtt --timeout 2 '$EX/rtt-stm32f103.elf'"
 check run-break-stop 125 "breakpoint main hit" -- "$LODE" run --break main --on-hit stop "$FW/systick-stm32f103.elf"
 check run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run --watch ticks:w "$FW/systick-stm32f103.elf"
+# a breakpoint inside an IT block (hello-stm32f103: `it hi` at 0x08000108, `movhi` at 0x0800010a):
+# it halts on the conditional instruction with the IT state in xPSR, and execution resumes from it
+itaddr=$(arm-none-eabi-objdump -d "$FW/hello-stm32f103.elf" | awk '/\tit\t/ { sub(":", "", $1); print $1; exit }')
+itnext=$(printf '0x%08x' $((0x$itaddr + 2)))
+check run-break-in-it 125 "breakpoint $itnext hit .*xpsr ....[1-9a-f]" -- "$LODE" run --break "$itnext" --on-hit stop "$FW/hello-stm32f103.elf"
+check run-break-in-it-continue 3 "breakpoint $itnext hit" -- "$LODE" run --break "$itnext" --on-hit continue "$FW/hello-stm32f103.elf"
 check run-bad-symbol 64 "no symbol" -- "$LODE" run --break no_such_function "$FW/systick-stm32f103.elf"
 check attach-flash 0 "flashed" -- "$LODE" flash "$FW/bench-stm32f103.elf"
 check attach-timeout 124 "timeout" -- "$LODE" attach --timeout 0.02 "$FW/bench-stm32f103.elf"
