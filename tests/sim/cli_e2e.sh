@@ -137,7 +137,7 @@ check run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run --watch ticks:
 # it halts on the conditional instruction with the IT state in xPSR, and execution resumes from it
 itaddr=$(arm-none-eabi-objdump -d "$FW/hello-stm32f103.elf" | awk '/\tit\t/ { sub(":", "", $1); print $1; exit }')
 itnext=$(printf '0x%08x' $((0x$itaddr + 2)))
-check run-break-in-it 125 "breakpoint $itnext hit .*xpsr ....[1-9a-f]" -- "$LODE" run --break "$itnext" --on-hit stop "$FW/hello-stm32f103.elf"
+check run-break-in-it 125 "xpsr [0-9a-f]{4}[1-9a-f]" -- "$LODE" run --break "$itnext" --on-hit stop "$FW/hello-stm32f103.elf"
 check run-break-in-it-continue 3 "breakpoint $itnext hit" -- "$LODE" run --break "$itnext" --on-hit continue "$FW/hello-stm32f103.elf"
 check run-bad-symbol 64 "no symbol" -- "$LODE" run --break no_such_function "$FW/systick-stm32f103.elf"
 check attach-flash 0 "flashed" -- "$LODE" flash "$FW/bench-stm32f103.elf"
