@@ -14,6 +14,7 @@
 #include "lode/error.h"
 #include "lode/flash.h"
 #include "lode/image.h"
+#include "lode/itm.h"
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
@@ -36,7 +37,36 @@ typedef struct run_cli_s {
     bool rtt_all_channels;
     lode_rtt_s *rtt;
     bool stdin_eof;
+    /* --itm: the simulated board's SWO capture, decoded as it comes */
+    lode_sim_s *swo_sim;
+    lode_itm_decoder_s itm;
 } run_cli_s;
+
+static void on_itm(void *user, const lode_itm_packet_s *p)
+{
+    (void)user;
+    if (p->kind != LODE_ITM_PKT_INSTRUMENTATION)
+        return;
+    if (p->port == 0) {
+        fwrite(p->data, 1, p->size, stdout); /* port 0: console text */
+    } else {
+        char line[96];
+        lode_itm_describe(p, line, sizeof line);
+        printf("[itm] %s\n", line);
+    }
+    fflush(stdout);
+}
+
+static void swo_tick(void *user)
+{
+    run_cli_s *r = user;
+    if (!r->swo_sim)
+        return;
+    uint8_t buf[1024];
+    size_t n;
+    while ((n = lode_sim_swo_read(r->swo_sim, buf, sizeof buf)) > 0)
+        lode_itm_feed(&r->itm, buf, n, on_itm, r);
+}
 
 static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
 {
@@ -154,6 +184,8 @@ static void run_usage(FILE *f, const char *name)
             "                           ELF symbol _SEGGER_RTT, else the chip's RAM)\n"
             "  --semihosting-root DIR   directory semihosting file access is confined to (default .)\n"
             "  --semihosting-allow-system  let the firmware run host commands (SYS_SYSTEM)\n"
+            "  --itm                    show the ITM stimulus ports (SWO; the simulated board's\n"
+            "                           capture): port 0 as text, others as packets\n"
             "  --stats                  print run statistics to stderr\n"
             "\n%s",
             name, !strcmp(name, "rtt") ? "[FILE]" : "FILE [-- ARGS...]",
@@ -174,7 +206,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_opts_init(&to);
     const char *file = NULL, *root = ".";
     double timeout_s = 0;
-    bool stats = false, allow_system = false;
+    bool stats = false, allow_system = false, itm = false;
     run_cli_full_s rc_ctx = {.cont = true};
     char *breaks[MAX_POINTS], *watches[MAX_POINTS];
     size_t nb = 0, nw = 0;
@@ -231,6 +263,8 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
             allow_system = true;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
+        } else if (!strcmp(a, "--itm")) {
+            itm = true;
         } else if (!strcmp(a, "--")) {
             i++;
             break;
@@ -349,6 +383,19 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_rtt_s *rtt = NULL;
     lode_rtt_new(&t.core, &rcfg, &rtt);
     rc_ctx.r.rtt = rtt;
+    if (itm) {
+        if (!t.sim) {
+            fprintf(stderr, "lode %s: --itm needs the probe's SWO capture, which only the simulated "
+                            "board provides in this version\n", name);
+            ex = LODE_EXIT_UNAVAILABLE;
+            lode_rtt_free(rtt);
+            lode_semihost_free(sh);
+            goto out_target;
+        }
+        rc_ctx.r.swo_sim = t.sim;
+        lode_itm_decoder_init(&rc_ctx.r.itm);
+        lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT); /* no syncs from the sim */
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -358,7 +405,8 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
                              .timeout_us = (uint64_t)(timeout_s * 1e6), .interrupt = &g_interrupted,
                              .breaks = bps, .nbreaks = nb, .watches = wps, .nwatches = nw,
                              .on_hit = on_hit, .hit_user = &rc_ctx, .rtt = rtt, .rtt_out = rtt_out,
-                             .input = rtt_input, .io_user = &rc_ctx.r, .log = cli->log};
+                             .input = rtt_input, .io_user = &rc_ctx.r, .tick = swo_tick,
+                             .log = cli->log};
     lode_run_result_s res;
     rc = lode_run(&rcf, &res);
     signal(SIGINT, SIG_DFL);

@@ -68,6 +68,8 @@ typedef struct lode_run_config_s {
     lode_run_rtt_fn rtt_out;
     lode_run_input_fn input;
     void *io_user;
+    /* called once per poll while the core runs (may be NULL): e.g. to drain an SWO capture */
+    void (*tick)(void *user);
     lode_log_s log;
 } lode_run_config_s;
 

@@ -334,6 +334,8 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
             break;
         }
         if (st.halted) {
+            if (cfg->tick)
+                cfg->tick(cfg->io_user); /* what the firmware traced before it stopped comes first */
             int s = serve_halt(&r, &st);
             if (s < 0) {
                 rc = s;
@@ -345,12 +347,16 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
             continue; /* resumed: check again at once (semihosting output comes in bursts) */
         }
         poll_rtt(&r);
+        if (cfg->tick)
+            cfg->tick(cfg->io_user);
         c->delay_us(c->ctx, poll);
         if (poll < poll_max)
             poll = poll * 2 < poll_max ? poll * 2 : poll_max;
     }
     if (r.rtt_attached)
         lode_rtt_poll(cfg->rtt, cfg->rtt_out, cfg->io_user, NULL); /* the last words */
+    if (cfg->tick)
+        cfg->tick(cfg->io_user);
     res->us = c->now_us(c->ctx) - t0;
     /* leave no hardware breakpoints/watchpoints behind */
     for (size_t i = 0; i < cfg->nbreaks; i++)
