@@ -5,6 +5,7 @@
  * middle of transfers, a reset in the middle of flashing, power loss during an erase. */
 #include "lode/error.h"
 #include "lode/flash.h"
+#include "lode/run.h"
 #include "lode/semihost.h"
 #include "lode/session.h"
 #include "lode/sim.h"
@@ -248,8 +249,79 @@ static void test_target_does_not_answer(void)
     rig_close(&r);
 }
 
+typedef struct watch_log_s {
+    unsigned hits;
+    uint32_t last_old, last_new;
+    bool ascending;
+} watch_log_s;
+
+static bool count_hit(void *user, const lode_run_hit_s *hit)
+{
+    watch_log_s *w = user;
+    if (hit->kind == LODE_RUN_HIT_WATCH) {
+        if (hit->new_value != hit->old_value + 1)
+            w->ascending = false;
+        w->hits++;
+        w->last_old = hit->old_value;
+        w->last_new = hit->new_value;
+    }
+    return true;
+}
+
+static bool stop_hit(void *user, const lode_run_hit_s *hit)
+{
+    (void)user;
+    (void)hit;
+    return false;
+}
+
+/* A watchpoint on a variable that lives on the stack: its address is only known at run time */
+static void test_watch_stack_variable(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "STM32F103C8", 2) == LODE_OK);
+    lode_image_s *img = load("stackwatch-stm32f103.elf", false, 0);
+    REQUIRE(img);
+    lode_flash_result_s res;
+    REQUIRE(lode_flash_image(&r.core, r.chip, img, NULL, NULL, &res) == LODE_OK);
+    const lode_symbol_s *ready = lode_image_find_symbol(img, "stack_ready");
+    const lode_symbol_s *slot = lode_image_find_symbol(img, "stack_slot");
+    REQUIRE(ready && slot);
+    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+                             .time_us = lode_sim_sh_time_us, .ctx = r.sim};
+    lode_semihost_s *sh = NULL;
+    REQUIRE(lode_semihost_new(&io, "stackwatch", &sh) == LODE_OK);
+    /* 1: run to stack_ready and learn where the counter lives */
+    lode_run_point_s bp = {.name = "stack_ready", .addr = ready->value & ~1u};
+    lode_run_config_s rc = {.core = &r.core, .sh = sh, .reset_first = true, .breaks = &bp,
+                            .nbreaks = 1, .on_hit = stop_hit};
+    lode_run_result_s rr;
+    CHECK_EQ(lode_run(&rc, &rr), LODE_OK);
+    CHECK_EQ(rr.end, LODE_RUN_HALTED);
+    uint32_t addr = 0;
+    CHECK_EQ(r.core.mem_read(r.core.ctx, slot->value, &addr, 4), LODE_OK);
+    CHECK(addr >= 0x20000000u && addr < 0x20005000u); /* on the stack, in SRAM */
+    /* 2: watch it (writes) and run to the end: five hits, 0->1 ... 4->5, exit code 5 */
+    watch_log_s wl = {.ascending = true};
+    lode_run_point_s wp = {.name = "counter", .addr = addr, .len = 4, .kind = 2};
+    lode_run_config_s rc2 = {.core = &r.core, .sh = sh, .reset_first = false, .watches = &wp,
+                             .nwatches = 1, .on_hit = count_hit, .hit_user = &wl,
+                             .timeout_us = 2000000};
+    CHECK_EQ(lode_run(&rc2, &rr), LODE_OK);
+    CHECK_EQ(rr.end, LODE_RUN_EXITED);
+    CHECK_EQ(rr.exit_code, 5);
+    CHECK_EQ(wl.hits, 5);
+    CHECK(wl.ascending);
+    CHECK_EQ(wl.last_old, 4);
+    CHECK_EQ(wl.last_new, 5);
+    lode_semihost_free(sh);
+    lode_image_free(img);
+    rig_close(&r);
+}
+
 int main(void)
 {
+    RUN_TEST(test_watch_stack_variable);
     RUN_TEST(test_target_does_not_answer);
     RUN_TEST(test_formats_stm32);
     RUN_TEST(test_formats_nrf);
