@@ -189,7 +189,7 @@ static int connect(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, 
         lode_sim_set_swd_hz(p->sim, p->clock_hz);
         return status_reply(r, cap, C_CONNECT, 1);
     }
-    return status_reply(r, cap, C_CONNECT, 0); /* JTAG is not implemented */
+    return status_reply(r, cap, C_CONNECT, 0); /* an SWD-only probe: Connect(JTAG) fails (port 0) */
 }
 
 /* DAP_Transfer with the firmware's posted-read and write-check behaviour. */

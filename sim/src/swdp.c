@@ -44,7 +44,7 @@
  *     are 0. An address not aligned to the access size is a bus error (Cortex-M3's AHB-AP
  *     can issue unaligned accesses through its bus matrix, but no debugger relies on that
  *     and the lane mapping is not architected; refusing them keeps lode honest).
- *     Packed transfers are not implemented: CSW.AddrInc bit 5 is RAZ/WI, so writing 0b10
+ *     This MEM-AP has no packed transfers: CSW.AddrInc bit 5 is RAZ/WI, so writing 0b10
  *     reads back 0b00 (off) and a debugger probing for packed support sees "no".
  *     Unsupported CSW.Size values (64-bit and wider) are ignored (field unchanged).
  *     TAR increments by the size after each successful DRW access when AddrInc = single,
