@@ -107,7 +107,14 @@ int main(int argc, char **argv)
         lode_semihost_new(&io, "hello", &sh);
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
         lode_run_result_s res;
+        lode_cmsis_dap_stats_s st0, st1;
+        lode_cmsis_dap_stats(lode_session_dap(s), &st0);
         lode_run(&rc, &res);
+        lode_cmsis_dap_stats(lode_session_dap(s), &st1);
+        if (i == 0)
+            printf("  probe commands for reset + run: %llu (%llu register transfers)\n",
+                   (unsigned long long)(st1.commands - st0.commands),
+                   (unsigned long long)(st1.transfers - st0.transfers));
         uint64_t t2 = lode_sim_now(sim);
         lode_semihost_free(sh);
         flashcheck += (double)(t1 - t0) / 1e12;

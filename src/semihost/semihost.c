@@ -92,11 +92,15 @@ static int rd_block(lode_semihost_s *sh, uint32_t addr, uint32_t *a, unsigned n)
 {
     if ((uint64_t)addr + 4u * n > 0x100000000ull)
         return LODE_E_RANGE;
-    for (unsigned i = 0; i < n; i++) {
-        int rc = rd32(sh, addr + 4u * i, &a[i]);
-        if (rc != LODE_OK)
-            return rc;
-    }
+    /* one read for the whole block: each target access is a probe round trip */
+    uint8_t b[4 * 8];
+    if (n > 8)
+        return LODE_E_INVALID_ARG;
+    int rc = sh->io.mem_read(sh->io.ctx, addr, b, 4u * n);
+    if (rc != LODE_OK)
+        return rc;
+    for (unsigned i = 0; i < n; i++)
+        a[i] = lodei_get_le32(b + 4 * i);
     return LODE_OK;
 }
 
