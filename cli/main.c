@@ -40,7 +40,7 @@ static void usage(FILE *f)
           "  info                    debug port, ROM table, core and chip of the target\n"
           "  flash FILE              write an ELF/HEX/BIN image to flash (--verify ...)\n"
           "  verify FILE             compare target memory with an image\n"
-          "  erase --all | ADDR LEN  erase flash\n"
+          "  erase --chip | ADDR LEN erase flash (all of it, or the sectors of a range)\n"
           "  reset [--halt]          reset the target (and stop at the reset vector)\n"
           "  halt | resume | step    run control\n"
           "  regs                    core registers\n"
