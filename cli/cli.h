@@ -33,6 +33,8 @@ int cli_cmd_rtt(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv);
 /* `lode itm FILE|-`: decode a captured SWO stream (cmd_itm.c) */
 int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv);
+/* `lode gdb`: GDB remote-protocol server (cmd_gdb.c) */
+int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
 /* info, flash, verify, erase, reset, halt, resume, step, regs, read, write; -1 if not one */
 int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv);

@@ -51,6 +51,7 @@ static void usage(FILE *f)
           "  attach FILE             the same on a running target, without flashing or reset\n"
           "  debug FILE              interactive debugger prompt (break, watch, step, ...)\n"
           "  rtt [FILE]              RTT terminal on the running target\n"
+          "  gdb [--port N] [FILE]   GDB server (remote protocol) on the target\n"
           "  itm FILE|-              decode a captured SWO stream (ITM/DWT packets)\n"
           "\n"
           "Target commands use the simulated board unless --probe cmsis-dap[:VID:PID[:SERIAL]]\n"
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
         return cli_cmd_itm(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "debug"))
         return cli_cmd_debug(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "gdb"))
+        return cli_cmd_gdb(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "attach"))
         return cli_cmd_attach(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "list"))

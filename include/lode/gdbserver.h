@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* A GDB remote-protocol server (the GDB manual's "Remote Protocol" appendix) over one target
+ * core (`lode_core_ops_s`), all-stop, one thread. Framing is lode_rsp (rsp.h).
+ *
+ * Served: qSupported (PacketSize=4000; qXfer:features:read+; QStartNoAckMode+; vContSupported+),
+ * qXfer:features:read:target.xml (org.gnu.gdb.arm.m-profile: r0-r12, sp, lr, pc, xpsr as
+ * remote registers 0-16; with `fpu`, org.gnu.gdb.arm.vfp: d0-d15 as 17-32 and fpscr as 33),
+ * ?, g/G, p/P, m/M/X, Z0/Z1 (both hardware breakpoints), Z2/Z3/Z4 (DWT watchpoints: write,
+ * read, access), c/s/C/S, vCont? and vCont;c/s/C/S (signals are ignored), Ctrl-C (0x03) while
+ * running (reply T02), qAttached, qC, qfThreadInfo/qsThreadInfo (thread 1), qOffsets (empty:
+ * no relocation), qSymbol (OK), H (OK), T (OK), D (detach: breakpoints and watchpoints are
+ * removed, the core resumes), k (the connection ends, the core stays as it is), qRcmd monitor
+ * commands "reset" (reset and run), "reset halt", "halt", "resume", "help" (output as O
+ * packets). Unknown packets get the empty reply.
+ *
+ * While the core runs the server polls its state every `poll_us` of the core's clock
+ * (core->delay_us) and looks at the socket for 0x03 without blocking. A semihosting halt
+ * (BKPT 0xAB) is served by `sh` and the core resumed, without GDB seeing it; SYS_EXIT becomes
+ * a W (exited) stop reply. Without `sh` such a halt is reported as SIGTRAP.
+ *
+ * When the client disconnects without D, breakpoints and watchpoints the server set are
+ * removed and the core is left as it is. The library never prints: messages go to `log`. */
+#ifndef LODE_GDBSERVER_H
+#define LODE_GDBSERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lode/core.h"
+#include "lode/log.h"
+#include "lode/semihost.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called once the server listens: the address and the port it is bound to (the real one
+ * when port 0 asked for any free port). */
+typedef void (*lode_gdbserver_listening_fn)(void *user, const char *addr, int port);
+
+typedef struct lode_gdbserver_config_s {
+    const lode_core_ops_s *core;  /* required; bp_set/wp_set may be NULL (Z then unsupported) */
+    lode_semihost_s *sh;          /* semihosting host, or NULL */
+    bool fpu;                     /* the core has an FPU: offer d0-d15 and fpscr */
+    uint32_t poll_us;             /* state poll period while running; 0 = 1000 */
+    /* non-zero ends serving (checked at least every 100 ms of host time while idle and
+     * every poll while running): e.g. set from a SIGINT handler */
+    volatile int *stop;
+    lode_gdbserver_listening_fn on_listening;
+    void *user;
+    lode_log_s log;
+} lode_gdbserver_config_s;
+
+/* Serve one connected client on `fd` (a socket; also works on a pipe pair's read/write fd when
+ * they are the same descriptor, e.g. a socketpair) until it detaches (D), kills (k),
+ * disconnects or cfg->stop is set. The fd is not closed. Returns LODE_OK, or an error when
+ * the target could not be reached (LODE_E_* from the core) or cfg is invalid. */
+int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd);
+
+/* Listen on bind_addr:port (bind_addr NULL = "127.0.0.1": only this machine; give "0.0.0.0"
+ * explicitly to accept other hosts) and serve clients one at a time, each until it detaches
+ * or disconnects. max_clients: return after serving that many (0: until cfg->stop is set).
+ * A client that connects while another is served is accepted and closed at once (GDB reports
+ * "Remote connection closed"); a warning names it in the log. Returns LODE_OK when stopped or
+ * done, LODE_E_IO (logged) when the address cannot be bound, LODE_E_INVALID_ARG for a bad
+ * address or port, or a target error. */
+int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_addr, int port,
+                          unsigned max_clients);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,975 @@
+/* SPDX-License-Identifier: MIT */
+/* GDB remote-protocol server over lode_core_ops_s; see include/lode/gdbserver.h. Written from
+ * the GDB manual's "Remote Protocol" appendix. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lode/error.h"
+#include "lode/gdbserver.h"
+#include "lode/rsp.h"
+
+#define REPLY_MAX LODE_RSP_MAX_PACKET
+#define MAX_POINTS 32
+#define DFSR_BKPT 0x2u
+#define DFSR_DWTTRAP 0x4u
+#define NREGS_CORE 17u
+#define NREGS_FPU 34u /* 17 + d0-d15 (17-32) + fpscr (33) */
+#define REG_FPSCR 33u
+
+typedef struct gdb_point_s {
+    uint32_t addr, len;
+    int kind;          /* 0 breakpoint, else watch kind (1 read, 2 write, 3 access) */
+    unsigned refs;
+    uint32_t last;     /* watch: the value when the core was resumed */
+} gdb_point_s;
+
+typedef enum srv_end_e { SRV_GO = 0, SRV_DETACHED, SRV_KILLED, SRV_CLOSED } srv_end_e;
+
+typedef struct srv_s {
+    const lode_gdbserver_config_s *cfg;
+    const lode_core_ops_s *c;
+    int fd, listen_fd;
+    bool noack;
+    bool running;
+    bool stepping;
+    bool interrupt;    /* 0x03 seen while running */
+    srv_end_e end;
+    int err;           /* first target error that ends serving */
+    char last_stop[64];
+    gdb_point_s pts[MAX_POINTS];
+    size_t npts;
+    char reply[REPLY_MAX + 1];
+    uint8_t out[LODE_RSP_ENCODED_MAX(REPLY_MAX)];
+    size_t out_len;    /* the last packet sent (for '-') */
+    lode_rsp_decoder_s dec;
+} srv_s;
+
+static const char *const k_hex = "0123456789abcdef";
+
+/* ---- output ---- */
+
+static void send_raw(srv_s *s, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0 && s->end != SRV_CLOSED) {
+        ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(s->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            s->end = SRV_CLOSED;
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void send_packet(srv_s *s, const char *payload, size_t len)
+{
+    if (lode_rsp_encode((const uint8_t *)payload, len, s->out, sizeof s->out, &s->out_len) != LODE_OK)
+        return;
+    send_raw(s, s->out, s->out_len);
+}
+
+static void send_str(srv_s *s, const char *str) { send_packet(s, str, strlen(str)); }
+
+static void send_console(srv_s *s, const char *text)
+{
+    size_t n = strlen(text);
+    if (n > (REPLY_MAX - 1) / 2)
+        n = (REPLY_MAX - 1) / 2;
+    s->reply[0] = 'O';
+    size_t w = 0;
+    lode_rsp_hex_encode((const uint8_t *)text, n, s->reply + 1, REPLY_MAX - 1, &w);
+    send_packet(s, s->reply, w + 1);
+}
+
+/* ---- parsing ---- */
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Parse hex at *p up to a non-hex character; at least one digit, at most 8. */
+static bool parse_hex32(const char **p, const char *end, uint32_t *out)
+{
+    uint32_t v = 0;
+    int n = 0;
+    while (*p < end && hexval((unsigned char)**p) >= 0) {
+        if (++n > 8)
+            return false;
+        v = (v << 4) | (uint32_t)hexval((unsigned char)**p);
+        (*p)++;
+    }
+    if (n == 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool expect(const char **p, const char *end, char ch)
+{
+    if (*p >= end || **p != ch)
+        return false;
+    (*p)++;
+    return true;
+}
+
+static void put_le32_hex(char *o, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        uint8_t b = (uint8_t)(v >> (8 * i));
+        o[2 * i] = k_hex[b >> 4];
+        o[2 * i + 1] = k_hex[b & 15];
+    }
+}
+
+static bool get_le32_hex(const char *in, uint32_t *v)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++) {
+        int hi = hexval((unsigned char)in[2 * i]), lo = hexval((unsigned char)in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        r |= (uint32_t)(hi << 4 | lo) << (8 * i);
+    }
+    *v = r;
+    return true;
+}
+
+/* ---- registers: GDB numbers 0-15 r0-pc, 16 xpsr, 17-32 d0-d15, 33 fpscr ---- */
+
+static unsigned nregs(const srv_s *s) { return s->cfg->fpu ? NREGS_FPU : NREGS_CORE; }
+static unsigned reg_size(unsigned n) { return n >= 17 && n <= 32 ? 8u : 4u; }
+
+/* Read GDB register n into 8 little-endian bytes' worth of hex at o; returns characters. */
+static int reg_get(srv_s *s, unsigned n, char *o, size_t *chars)
+{
+    const lode_core_ops_s *c = s->c;
+    int rc;
+    if (n >= 17 && n <= 32) {
+        uint32_t lo = 0, hi = 0;
+        unsigned base = 64 + 2 * (n - 17);
+        if ((rc = c->reg_read(c->ctx, base, &lo)) != LODE_OK || (rc = c->reg_read(c->ctx, base + 1, &hi)) != LODE_OK)
+            return rc;
+        put_le32_hex(o, lo);
+        put_le32_hex(o + 8, hi);
+        *chars = 16;
+        return LODE_OK;
+    }
+    uint32_t v = 0;
+    if ((rc = c->reg_read(c->ctx, n == REG_FPSCR ? 33u : n, &v)) != LODE_OK)
+        return rc;
+    put_le32_hex(o, v);
+    *chars = 8;
+    return LODE_OK;
+}
+
+static int reg_set(srv_s *s, unsigned n, const char *in)
+{
+    const lode_core_ops_s *c = s->c;
+    uint32_t lo, hi;
+    if (!get_le32_hex(in, &lo))
+        return LODE_E_PROTOCOL;
+    if (n >= 17 && n <= 32) {
+        if (!get_le32_hex(in + 8, &hi))
+            return LODE_E_PROTOCOL;
+        unsigned base = 64 + 2 * (n - 17);
+        int rc = c->reg_write(c->ctx, base, lo);
+        return rc != LODE_OK ? rc : c->reg_write(c->ctx, base + 1, hi);
+    }
+    return c->reg_write(c->ctx, n == REG_FPSCR ? 33u : n, lo);
+}
+
+static void cmd_g(srv_s *s)
+{
+    const lode_core_ops_s *c = s->c;
+    uint32_t v[NREGS_CORE];
+    static const unsigned sel[NREGS_CORE] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    int rc = LODE_OK;
+    if (c->regs_read) {
+        rc = c->regs_read(c->ctx, sel, v, NREGS_CORE);
+    } else {
+        for (unsigned i = 0; i < NREGS_CORE && rc == LODE_OK; i++)
+            rc = c->reg_read(c->ctx, i, &v[i]);
+    }
+    if (rc != LODE_OK) {
+        send_str(s, "E01");
+        return;
+    }
+    size_t w = 0;
+    for (unsigned i = 0; i < NREGS_CORE; i++, w += 8)
+        put_le32_hex(s->reply + w, v[i]);
+    for (unsigned i = NREGS_CORE; i < nregs(s); i++) {
+        size_t n = 0;
+        if (reg_get(s, i, s->reply + w, &n) != LODE_OK) {
+            memset(s->reply + w, 'x', 2 * reg_size(i)); /* unavailable */
+            n = 2 * reg_size(i);
+        }
+        w += n;
+    }
+    send_packet(s, s->reply, w);
+}
+
+static void cmd_G(srv_s *s, const char *p, size_t len)
+{
+    if (len < NREGS_CORE * 8) {
+        send_str(s, "E01");
+        return;
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < nregs(s) && off + 2 * reg_size(i) <= len; i++) {
+        if (p[off] != 'x' && reg_set(s, i, p + off) != LODE_OK) {
+            send_str(s, "E01");
+            return;
+        }
+        off += 2 * reg_size(i);
+    }
+    send_str(s, "OK");
+}
+
+static void cmd_p(srv_s *s, const char *p, const char *end)
+{
+    uint32_t n;
+    size_t chars = 0;
+    if (!parse_hex32(&p, end, &n) || p != end) {
+        send_str(s, "E01");
+        return;
+    }
+    if (n >= nregs(s)) {
+        send_str(s, "E01");
+        return;
+    }
+    if (reg_get(s, n, s->reply, &chars) != LODE_OK) {
+        send_str(s, "E01");
+        return;
+    }
+    send_packet(s, s->reply, chars);
+}
+
+static void cmd_P(srv_s *s, const char *p, const char *end)
+{
+    uint32_t n;
+    if (!parse_hex32(&p, end, &n) || !expect(&p, end, '=') || n >= nregs(s) ||
+        (size_t)(end - p) < 2 * reg_size(n)) {
+        send_str(s, "E01");
+        return;
+    }
+    send_str(s, reg_set(s, n, p) == LODE_OK ? "OK" : "E01");
+}
+
+/* ---- memory ---- */
+
+static void cmd_m(srv_s *s, const char *p, const char *end)
+{
+    uint32_t addr, len;
+    if (!parse_hex32(&p, end, &addr) || !expect(&p, end, ',') || !parse_hex32(&p, end, &len) || p != end) {
+        send_str(s, "E01");
+        return;
+    }
+    if (len > REPLY_MAX / 2)
+        len = REPLY_MAX / 2;
+    uint8_t tmp[REPLY_MAX / 2];
+    if (len && s->c->mem_read(s->c->ctx, addr, tmp, len) != LODE_OK) {
+        send_str(s, "E01");
+        return;
+    }
+    size_t w = 0;
+    lode_rsp_hex_encode(tmp, len, s->reply, REPLY_MAX, &w);
+    send_packet(s, s->reply, w);
+}
+
+static void cmd_MX(srv_s *s, const char *p, const char *end, bool binary)
+{
+    uint32_t addr, len;
+    if (!parse_hex32(&p, end, &addr) || !expect(&p, end, ',') || !parse_hex32(&p, end, &len) ||
+        !expect(&p, end, ':')) {
+        send_str(s, "E01");
+        return;
+    }
+    uint8_t tmp[REPLY_MAX];
+    size_t got = 0;
+    if (binary) {
+        if ((size_t)(end - p) != len || len > sizeof tmp) {
+            send_str(s, "E01");
+            return;
+        }
+        memcpy(tmp, p, len);
+        got = len;
+    } else if (lode_rsp_hex_decode(p, (size_t)(end - p), tmp, sizeof tmp, &got) != LODE_OK || got != len) {
+        send_str(s, "E01");
+        return;
+    }
+    if (got && s->c->mem_write(s->c->ctx, addr, tmp, got) != LODE_OK) {
+        send_str(s, "E01");
+        return;
+    }
+    send_str(s, "OK");
+}
+
+/* ---- breakpoints and watchpoints ---- */
+
+static gdb_point_s *find_point(srv_s *s, uint32_t addr, int kind)
+{
+    for (size_t i = 0; i < s->npts; i++)
+        if (s->pts[i].addr == addr && (s->pts[i].kind == 0) == (kind == 0) &&
+            (kind == 0 || s->pts[i].kind == kind))
+            return &s->pts[i];
+    return NULL;
+}
+
+static void cmd_Z(srv_s *s, const char *p, const char *end, bool insert)
+{
+    uint32_t type, addr, kind;
+    if (!parse_hex32(&p, end, &type) || !expect(&p, end, ',') || !parse_hex32(&p, end, &addr) ||
+        !expect(&p, end, ',') || !parse_hex32(&p, end, &kind) || type > 4) {
+        send_str(s, "E01");
+        return;
+    }
+    const lode_core_ops_s *c = s->c;
+    int wkind = type == 0 || type == 1 ? 0 : type == 2 ? 2 : type == 3 ? 1 : 3;
+    if (wkind == 0) {
+        addr &= ~1u;
+        if (!c->bp_set || !c->bp_clear) {
+            send_str(s, "");
+            return;
+        }
+    } else if (!c->wp_set || !c->wp_clear) {
+        send_str(s, "");
+        return;
+    }
+    gdb_point_s *pt = find_point(s, addr, wkind);
+    int rc = LODE_OK;
+    if (insert) {
+        if (pt) {
+            pt->refs++;
+        } else if (s->npts == MAX_POINTS) {
+            rc = LODE_E_NOMEM;
+        } else {
+            rc = wkind == 0 ? c->bp_set(c->ctx, addr) : c->wp_set(c->ctx, addr, kind, wkind);
+            if (rc == LODE_OK)
+                s->pts[s->npts++] = (gdb_point_s){.addr = addr, .len = kind, .kind = wkind, .refs = 1};
+        }
+    } else if (pt && --pt->refs == 0) {
+        rc = wkind == 0 ? c->bp_clear(c->ctx, addr) : c->wp_clear(c->ctx, addr);
+        *pt = s->pts[--s->npts];
+    }
+    if (rc != LODE_OK)
+        lode_log(&s->cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "%s %s at 0x%08x: %s",
+                 insert ? "setting" : "clearing", wkind ? "watchpoint" : "breakpoint", addr,
+                 lode_strerror(rc));
+    send_str(s, rc == LODE_OK ? "OK" : "E01");
+}
+
+static void clear_points(srv_s *s)
+{
+    const lode_core_ops_s *c = s->c;
+    for (size_t i = 0; i < s->npts; i++) {
+        if (s->pts[i].kind == 0)
+            c->bp_clear(c->ctx, s->pts[i].addr);
+        else
+            c->wp_clear(c->ctx, s->pts[i].addr);
+    }
+    s->npts = 0;
+}
+
+/* remember watched values, to tell which watchpoint fired */
+static void snapshot_watches(srv_s *s)
+{
+    for (size_t i = 0; i < s->npts; i++) {
+        gdb_point_s *w = &s->pts[i];
+        if (w->kind == 0)
+            continue;
+        uint8_t b[4] = {0};
+        size_t n = w->len > 4 || w->len == 0 ? 4 : w->len;
+        w->last = 0;
+        if (s->c->mem_read(s->c->ctx, w->addr, b, n) == LODE_OK)
+            w->last = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    }
+}
+
+static const gdb_point_s *fired_watch(srv_s *s)
+{
+    const gdb_point_s *first = NULL;
+    for (size_t i = 0; i < s->npts; i++) {
+        gdb_point_s *w = &s->pts[i];
+        if (w->kind == 0)
+            continue;
+        if (!first)
+            first = w;
+        uint8_t b[4] = {0};
+        size_t n = w->len > 4 || w->len == 0 ? 4 : w->len;
+        if (s->c->mem_read(s->c->ctx, w->addr, b, n) == LODE_OK &&
+            ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24) != w->last)
+            return w;
+    }
+    return first;
+}
+
+/* ---- run control ---- */
+
+static void set_stop(srv_s *s, const char *reply)
+{
+    snprintf(s->last_stop, sizeof s->last_stop, "%s", reply);
+    send_str(s, reply);
+}
+
+/* A halt at a semihosting BKPT 0xAB: serve it. Returns 1 if served (PC moved past it), 0 if
+ * not semihosting, 2 if the firmware exited (stop reply sent), <0 on a target error. */
+static int serve_semihost(srv_s *s, const lode_core_state_s *st)
+{
+    const lode_core_ops_s *c = s->c;
+    if (!s->cfg->sh || !(st->dfsr & DFSR_BKPT))
+        return 0;
+    uint32_t pc = 0, r0 = 0, r1 = 0;
+    int rc = c->reg_read(c->ctx, 15, &pc);
+    if (rc != LODE_OK)
+        return rc;
+    uint8_t insn[2] = {0};
+    if (c->mem_read(c->ctx, pc, insn, 2) != LODE_OK || insn[0] != 0xAB || insn[1] != 0xBE)
+        return 0;
+    if ((rc = c->reg_read(c->ctx, 0, &r0)) != LODE_OK || (rc = c->reg_read(c->ctx, 1, &r1)) != LODE_OK)
+        return rc;
+    uint32_t result = 0;
+    bool exited = false;
+    int code = 0;
+    if (lode_semihost_call(s->cfg->sh, r0, r1, &result, &exited, &code) != LODE_OK) {
+        lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+                 "semihosting call 0x%02x at pc 0x%08x: its parameter block at 0x%08x is not "
+                 "readable; reported to GDB as a stop", r0, pc, r1);
+        return 0;
+    }
+    if (exited) {
+        char w[16];
+        snprintf(w, sizeof w, "W%02x", (unsigned)code & 0xFFu);
+        set_stop(s, w);
+        return 2;
+    }
+    if ((rc = c->reg_write(c->ctx, 0, result)) != LODE_OK || (rc = c->reg_write(c->ctx, 15, pc + 2)) != LODE_OK)
+        return rc;
+    return 1;
+}
+
+static void report_halt(srv_s *s, const lode_core_state_s *st, int sig)
+{
+    char r[64];
+    const gdb_point_s *w = (st->dfsr & DFSR_DWTTRAP) && sig == 5 ? fired_watch(s) : NULL;
+    if (w)
+        snprintf(r, sizeof r, "T%02x%swatch:%x;", sig,
+                 w->kind == 1 ? "r" : w->kind == 3 ? "a" : "", w->addr);
+    else
+        snprintf(r, sizeof r, "T%02x", sig);
+    set_stop(s, r);
+}
+
+static void fail_target(srv_s *s, int rc, const char *what)
+{
+    if (s->err == LODE_OK)
+        s->err = rc;
+    lode_log(&s->cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "%s: %s; the GDB connection is closed",
+             what, lode_strerror(rc));
+    s->end = SRV_CLOSED;
+}
+
+static void do_step(srv_s *s)
+{
+    const lode_core_ops_s *c = s->c;
+    int rc = c->step(c->ctx);
+    lode_core_state_s st = {0};
+    if (rc == LODE_OK)
+        rc = c->state(c->ctx, &st);
+    if (rc != LODE_OK) {
+        fail_target(s, rc, "single step");
+        return;
+    }
+    int sh = serve_semihost(s, &st); /* the step executed a semihosting BKPT */
+    if (sh < 0) {
+        fail_target(s, sh, "semihosting");
+        return;
+    }
+    if (sh == 2)
+        return;
+    set_stop(s, "T05");
+}
+
+static void do_continue(srv_s *s)
+{
+    const lode_core_ops_s *c = s->c;
+    snapshot_watches(s);
+    int rc = c->resume(c->ctx);
+    if (rc != LODE_OK) {
+        fail_target(s, rc, "resuming the core");
+        return;
+    }
+    s->running = true;
+    s->interrupt = false;
+}
+
+/* optional "addr" after c / s: resume there */
+static bool resume_addr(srv_s *s, const char *p, const char *end)
+{
+    if (p == end)
+        return true;
+    uint32_t a;
+    if (!parse_hex32(&p, end, &a) || p != end)
+        return false;
+    return s->c->reg_write(s->c->ctx, 15, a) == LODE_OK;
+}
+
+static void cmd_vcont(srv_s *s, const char *p, const char *end)
+{
+    /* vCont;ACTION[:TID];... : all-stop with one thread, the first action is ours */
+    if (!expect(&p, end, ';') || p == end) {
+        send_str(s, "E01");
+        return;
+    }
+    char a = *p;
+    if (a == 'c' || a == 'C')
+        do_continue(s);
+    else if (a == 's' || a == 'S')
+        do_step(s);
+    else if (a == 't')
+        send_str(s, "OK"); /* stop: already stopped */
+    else
+        send_str(s, "E01");
+}
+
+/* ---- monitor commands ---- */
+
+static void cmd_rcmd(srv_s *s, const char *p, const char *end)
+{
+    char cmd[256];
+    size_t n = 0;
+    if (lode_rsp_hex_decode(p, (size_t)(end - p), (uint8_t *)cmd, sizeof cmd - 1, &n) != LODE_OK) {
+        send_str(s, "E01");
+        return;
+    }
+    cmd[n] = 0;
+    while (n && (cmd[n - 1] == ' ' || cmd[n - 1] == '\n'))
+        cmd[--n] = 0;
+    const lode_core_ops_s *c = s->c;
+    int rc = LODE_OK;
+    const char *msg;
+    if (!strcmp(cmd, "reset halt")) {
+        rc = c->reset(c->ctx, true);
+        msg = "lode: reset, the core is halted at the reset vector\n";
+        snprintf(s->last_stop, sizeof s->last_stop, "S05");
+    } else if (!strcmp(cmd, "reset")) {
+        rc = c->reset(c->ctx, false);
+        msg = "lode: reset, the core runs (interrupt with Ctrl-C, or `monitor halt`)\n";
+    } else if (!strcmp(cmd, "halt")) {
+        rc = c->halt(c->ctx);
+        msg = "lode: the core is halted\n";
+    } else if (!strcmp(cmd, "resume")) {
+        rc = c->resume(c->ctx);
+        msg = "lode: the core runs (GDB still thinks it is stopped: use `monitor halt`)\n";
+    } else if (!strcmp(cmd, "help") || !cmd[0]) {
+        msg = "lode monitor commands:\n"
+              "  reset        reset the target and let it run\n"
+              "  reset halt   reset the target and halt at the reset vector\n"
+              "  halt         halt the core\n"
+              "  resume       let the core run\n";
+    } else {
+        send_console(s, "lode: unknown monitor command (try `monitor help`)\n");
+        send_str(s, "E01");
+        return;
+    }
+    if (rc != LODE_OK) {
+        char m[400];
+        snprintf(m, sizeof m, "lode: monitor %s failed: %s\n", cmd, lode_strerror(rc));
+        send_console(s, m);
+        send_str(s, "E01");
+        return;
+    }
+    send_console(s, msg);
+    send_str(s, "OK");
+}
+
+/* ---- target description ---- */
+
+static size_t target_xml(const srv_s *s, char *buf, size_t cap)
+{
+    size_t w = 0;
+#define XML(...) (w += (size_t)snprintf(buf + (w < cap ? w : cap), w < cap ? cap - w : 0, __VA_ARGS__))
+    XML("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target>\n"
+        "<architecture>arm</architecture>\n<feature name=\"org.gnu.gdb.arm.m-profile\">\n");
+    for (int i = 0; i <= 12; i++)
+        XML("<reg name=\"r%d\" bitsize=\"32\" regnum=\"%d\"/>\n", i, i);
+    XML("<reg name=\"sp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"13\"/>\n"
+        "<reg name=\"lr\" bitsize=\"32\" regnum=\"14\"/>\n"
+        "<reg name=\"pc\" bitsize=\"32\" type=\"code_ptr\" regnum=\"15\"/>\n"
+        "<reg name=\"xpsr\" bitsize=\"32\" regnum=\"16\"/>\n</feature>\n");
+    if (s->cfg->fpu) {
+        XML("<feature name=\"org.gnu.gdb.arm.vfp\">\n");
+        for (int i = 0; i < 16; i++)
+            XML("<reg name=\"d%d\" bitsize=\"64\" type=\"ieee_double\" regnum=\"%d\"/>\n", i, 17 + i);
+        XML("<reg name=\"fpscr\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"33\"/>\n</feature>\n");
+    }
+    XML("</target>\n");
+#undef XML
+    return w;
+}
+
+static void cmd_xfer(srv_s *s, const char *p, const char *end)
+{
+    static const char pre[] = "features:read:target.xml:";
+    size_t pl = sizeof pre - 1;
+    if ((size_t)(end - p) < pl || memcmp(p, pre, pl) != 0) {
+        send_str(s, "");
+        return;
+    }
+    p += pl;
+    uint32_t off, len;
+    if (!parse_hex32(&p, end, &off) || !expect(&p, end, ',') || !parse_hex32(&p, end, &len) || p != end) {
+        send_str(s, "E01");
+        return;
+    }
+    char xml[4096];
+    size_t n = target_xml(s, xml, sizeof xml);
+    if (n >= sizeof xml)
+        n = sizeof xml - 1;
+    if (len > REPLY_MAX - 1)
+        len = REPLY_MAX - 1;
+    if (off >= n) {
+        send_str(s, "l");
+        return;
+    }
+    size_t take = n - off < len ? n - off : len;
+    s->reply[0] = off + take < n ? 'm' : 'l';
+    memcpy(s->reply + 1, xml + off, take);
+    send_packet(s, s->reply, take + 1);
+}
+
+/* ---- dispatch ---- */
+
+static bool starts(const char *p, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    return len >= n && memcmp(p, word, n) == 0;
+}
+
+static void handle_packet(srv_s *s, const char *p, size_t len)
+{
+    const char *end = p + len;
+    if (len == 0) {
+        send_str(s, "");
+        return;
+    }
+    switch (p[0]) {
+    case '?':
+        send_str(s, s->last_stop);
+        return;
+    case 'g':
+        cmd_g(s);
+        return;
+    case 'G':
+        cmd_G(s, p + 1, len - 1);
+        return;
+    case 'p':
+        cmd_p(s, p + 1, end);
+        return;
+    case 'P':
+        cmd_P(s, p + 1, end);
+        return;
+    case 'm':
+        cmd_m(s, p + 1, end);
+        return;
+    case 'M':
+        cmd_MX(s, p + 1, end, false);
+        return;
+    case 'X':
+        cmd_MX(s, p + 1, end, true);
+        return;
+    case 'Z':
+    case 'z':
+        cmd_Z(s, p + 1, end, p[0] == 'Z');
+        return;
+    case 'c':
+    case 's':
+        if (!resume_addr(s, p + 1, end)) {
+            send_str(s, "E01");
+            return;
+        }
+        if (p[0] == 'c')
+            do_continue(s);
+        else
+            do_step(s);
+        return;
+    case 'C':
+    case 'S': { /* signal;addr: the signal is ignored */
+        const char *q = memchr(p, ';', len);
+        if (q && !resume_addr(s, q + 1, end)) {
+            send_str(s, "E01");
+            return;
+        }
+        if (p[0] == 'C')
+            do_continue(s);
+        else
+            do_step(s);
+        return;
+    }
+    case 'H':
+    case 'T':
+        send_str(s, "OK");
+        return;
+    case 'D':
+        clear_points(s);
+        {
+            int rc = s->c->resume(s->c->ctx);
+            if (rc != LODE_OK)
+                lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB, "detach: resuming the core: %s",
+                         lode_strerror(rc));
+        }
+        send_str(s, "OK");
+        s->end = SRV_DETACHED;
+        return;
+    case 'k':
+        s->end = SRV_KILLED;
+        return;
+    default:
+        break;
+    }
+    if (starts(p, len, "qSupported")) {
+        send_str(s, "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+    } else if (starts(p, len, "QStartNoAckMode")) {
+        send_str(s, "OK");
+        s->noack = true;
+    } else if (starts(p, len, "qXfer:")) {
+        cmd_xfer(s, p + 6, end);
+    } else if (starts(p, len, "vCont?")) {
+        send_str(s, "vCont;c;C;s;S;t");
+    } else if (starts(p, len, "vCont")) {
+        cmd_vcont(s, p + 5, end);
+    } else if (starts(p, len, "qAttached")) {
+        send_str(s, "1");
+    } else if (len == 2 && starts(p, len, "qC")) {
+        send_str(s, "QC1");
+    } else if (starts(p, len, "qfThreadInfo")) {
+        send_str(s, "m1");
+    } else if (starts(p, len, "qsThreadInfo")) {
+        send_str(s, "l");
+    } else if (starts(p, len, "qSymbol")) {
+        send_str(s, "OK");
+    } else if (starts(p, len, "qRcmd,")) {
+        cmd_rcmd(s, p + 6, end);
+    } else {
+        send_str(s, ""); /* qOffsets, qTStatus, vMustReplyEmpty, ...: not supported */
+    }
+}
+
+static void on_event(void *user, const lode_rsp_event_s *ev)
+{
+    srv_s *s = user;
+    if (s->end != SRV_GO)
+        return;
+    switch (ev->type) {
+    case LODE_RSP_EV_PACKET:
+        if (!s->noack)
+            send_raw(s, "+", 1);
+        if (s->running) {
+            lode_log(&s->cfg->log, LODE_LOG_DEBUG, LODE_LOGC_GDB,
+                     "packet while the core runs ignored: %.40s", (const char *)ev->data);
+            return;
+        }
+        lode_log(&s->cfg->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "<- %.80s", (const char *)ev->data);
+        handle_packet(s, (const char *)ev->data, ev->len);
+        return;
+    case LODE_RSP_EV_NACK:
+        if (s->out_len)
+            send_raw(s, s->out, s->out_len);
+        return;
+    case LODE_RSP_EV_INTERRUPT:
+        if (s->running)
+            s->interrupt = true;
+        return;
+    case LODE_RSP_EV_BAD_CHECKSUM:
+    case LODE_RSP_EV_MALFORMED:
+    case LODE_RSP_EV_OVERSIZED:
+        if (!ev->notification && !s->noack)
+            send_raw(s, "-", 1);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Read what the socket has (waiting at most timeout_ms) and decode it. */
+static void pump(srv_s *s, int timeout_ms)
+{
+    struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN}};
+    int np = s->listen_fd >= 0 ? 2 : 1;
+    int r = poll(pf, (nfds_t)np, timeout_ms);
+    if (r <= 0)
+        return;
+    if (np == 2 && (pf[1].revents & POLLIN)) {
+        int other = accept(s->listen_fd, NULL, NULL);
+        if (other >= 0) {
+            lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+                     "refused a second GDB connection: one client is served at a time");
+            close(other);
+        }
+    }
+    if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        return;
+    uint8_t buf[4096];
+    ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == ENOTSOCK)
+        n = read(s->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        s->end = SRV_CLOSED;
+        return;
+    }
+    lode_rsp_feed(&s->dec, buf, (size_t)n, on_event, s);
+}
+
+static bool stopped(const srv_s *s) { return s->cfg->stop && *s->cfg->stop; }
+
+/* The core runs: poll it and the socket until it halts (served semihosting aside). */
+static void run_loop(srv_s *s)
+{
+    const lode_core_ops_s *c = s->c;
+    uint32_t poll_us = s->cfg->poll_us ? s->cfg->poll_us : 1000;
+    while (s->running && s->end == SRV_GO) {
+        lode_core_state_s st = {0};
+        int rc = c->state(c->ctx, &st);
+        if (rc != LODE_OK) {
+            fail_target(s, rc, "reading the core's state");
+            return;
+        }
+        if (st.halted) {
+            int sh = serve_semihost(s, &st);
+            if (sh < 0) {
+                fail_target(s, sh, "semihosting");
+                return;
+            }
+            if (sh == 1) {
+                if ((rc = c->resume(c->ctx)) != LODE_OK) {
+                    fail_target(s, rc, "resuming the core");
+                    return;
+                }
+                continue;
+            }
+            s->running = false;
+            if (sh == 0)
+                report_halt(s, &st, s->interrupt ? 2 : 5);
+            return;
+        }
+        pump(s, 0);
+        if (s->end != SRV_GO || stopped(s)) {
+            return;
+        }
+        if (s->interrupt) {
+            if ((rc = c->halt(c->ctx)) != LODE_OK) {
+                fail_target(s, rc, "halting the core");
+                return;
+            }
+            continue; /* the next state read sees the halt and replies T02 */
+        }
+        c->delay_us(c->ctx, poll_us);
+    }
+}
+
+static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
+{
+    if (!cfg || !cfg->core || fd < 0)
+        return LODE_E_INVALID_ARG;
+    srv_s *s = calloc(1, sizeof *s);
+    if (!s)
+        return LODE_E_NOMEM;
+    s->cfg = cfg;
+    s->c = cfg->core;
+    s->fd = fd;
+    s->listen_fd = listen_fd;
+    snprintf(s->last_stop, sizeof s->last_stop, "S05");
+    lode_rsp_decoder_init(&s->dec, 0);
+    while (s->end == SRV_GO && !stopped(s)) {
+        if (s->running)
+            run_loop(s);
+        else
+            pump(s, 100);
+    }
+    if (s->end != SRV_DETACHED)
+        clear_points(s);
+    lode_log(&cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB client %s",
+             s->end == SRV_DETACHED ? "detached" : s->end == SRV_KILLED ? "killed the session"
+                                                                        : "disconnected");
+    int rc = s->err;
+    free(s);
+    return rc;
+}
+
+int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd) { return serve(cfg, fd, -1); }
+
+int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_addr, int port,
+                          unsigned max_clients)
+{
+    if (!cfg || !cfg->core || port < 0 || port > 65535)
+        return LODE_E_INVALID_ARG;
+    const char *addr = bind_addr ? bind_addr : "127.0.0.1";
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "'%s' is not an IPv4 address: give one such as 127.0.0.1", addr);
+        return LODE_E_INVALID_ARG;
+    }
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls < 0) {
+        lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "cannot create a socket: %s", strerror(errno));
+        return LODE_E_IO;
+    }
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 1) != 0) {
+        lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "cannot listen on %s:%d: %s (pick another port with --port)", addr, port,
+                 strerror(errno));
+        close(ls);
+        return LODE_E_IO;
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(ls, (struct sockaddr *)&sa, &sl);
+    if (cfg->on_listening)
+        cfg->on_listening(cfg->user, addr, ntohs(sa.sin_port));
+    int rc = LODE_OK;
+    unsigned served = 0;
+    while (!(cfg->stop && *cfg->stop) && (max_clients == 0 || served < max_clients)) {
+        struct pollfd pf = {.fd = ls, .events = POLLIN};
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        int fd = accept(ls, NULL, NULL);
+        if (fd < 0)
+            continue;
+        one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        lode_log(&cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB client connected");
+        rc = serve(cfg, fd, ls);
+        close(fd);
+        served++;
+        if (rc != LODE_OK)
+            break;
+    }
+    close(ls);
+    return rc;
+}
