@@ -25,6 +25,7 @@
 
 #include "cpu.h"
 #include "simi.h"
+#include "thumb_mem.h"
 
 #define UCPU_MAX_MAPS 16
 #define UCPU_MAX_MMIO 256
@@ -94,6 +95,12 @@ typedef struct ucpu_s {
     uint32_t exit_info;
     volatile bool stop_req;
     bool fixup_pending;
+
+    /* precise data bus faults: the state before the faulting load, restored after the run */
+    uc_context *fault_ctx;
+    bool fault_ctx_valid;
+    uint32_t fault_pc;
+    uint64_t fault_count;
 
     struct {
         uint32_t addr;
@@ -311,12 +318,65 @@ static void hook_watch(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
                       (uint32_t)value);
 }
 
+/* A load that bus-faults is a precise fault (ARMv7-M B1.5.6, B3.2.15): the exception is taken
+ * with PC at the load and without the load's effects. Unicorn cannot abort the instruction
+ * from an MMIO callback, and PC there is only the block's start (2.0.1, measured), but the
+ * other registers are written back: they are the state just before the load. The load is
+ * found by decoding the block against them, the state is saved, and put back after the run
+ * with PC at the load. Stores later in the same block still land (a rare imprecision). */
+static void note_read_fault(ucpu_s *u, uc_engine *uc, uint32_t addr)
+{
+    uint32_t pc;
+    uint64_t count;
+    if (u->precise) {
+        pc = u->code_pc;
+        count = u->code_count_before;
+    } else {
+        if (!u->blk_valid)
+            return;
+        static const int ids[16] = {
+            UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2,  UC_ARM_REG_R3,  UC_ARM_REG_R4,  UC_ARM_REG_R5,
+            UC_ARM_REG_R6, UC_ARM_REG_R7, UC_ARM_REG_R8,  UC_ARM_REG_R9,  UC_ARM_REG_R10, UC_ARM_REG_R11,
+            UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR, UC_ARM_REG_PC};
+        uint32_t r[16] = {0};
+        for (unsigned i = 0; i < 16; i++)
+            uc_reg_read(uc, ids[i], &r[i]);
+        bool found = false;
+        uint32_t at = u->blk_addr, end = u->blk_addr + u->blk_size;
+        for (unsigned n = 0; at < end && n < 256 && !found; n++) {
+            const uint8_t *p = host_ptr(u, at, 4 <= end - at ? 4 : 2);
+            if (!p)
+                return;
+            uint16_t hw1 = (uint16_t)(p[0] | p[1] << 8);
+            uint16_t hw2 = end - at >= 4 ? (uint16_t)(p[2] | p[3] << 8) : 0;
+            simi_thumb_access_s acc;
+            unsigned len = simi_thumb_mem(hw1, hw2, r, at, &acc);
+            if (acc.is_mem && acc.load && addr - acc.lo < acc.len)
+                found = true;
+            else
+                at += len;
+        }
+        if (!found)
+            return; /* left as it is: the fault is taken after the block */
+        pc = at;
+        count = u->blk_base + count_range(u, u->blk_addr, at - u->blk_addr);
+    }
+    if (!u->fault_ctx && uc_context_alloc(uc, &u->fault_ctx) != UC_ERR_OK)
+        return;
+    if (uc_context_save(uc, u->fault_ctx) != UC_ERR_OK)
+        return;
+    u->fault_ctx_valid = true;
+    u->fault_pc = pc;
+    u->fault_count = count;
+}
+
 static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *user)
 {
-    (void)uc;
     ucpu_mmio_s *m = user;
-    uint32_t val = 0;
-    simi_cpu_cb_mmio_read(m->u->b, m->base + (uint32_t)offset, size, &val);
+    ucpu_s *u = m->u;
+    uint32_t val = 0, addr = m->base + (uint32_t)offset;
+    if (simi_cpu_cb_mmio_read(u->b, addr, size, &val) != SIM_BUS_OK && !u->fault_ctx_valid)
+        note_read_fault(u, uc, addr);
     return val;
 }
 
@@ -334,6 +394,8 @@ static void ucpu_free(sim_cpu_s *cpu)
     ucpu_s *u = (ucpu_s *)cpu;
     if (!u)
         return;
+    if (u->fault_ctx)
+        uc_context_free(u->fault_ctx);
     if (u->uc)
         uc_close(u->uc);
     free(u->code_pages);
@@ -366,7 +428,6 @@ static int ucpu_map_mmio(sim_cpu_s *cpu, uint32_t base, uint64_t size)
     if (uc_mmio_map(u->uc, base, size, mmio_read_cb, m, mmio_write_cb, m) != UC_ERR_OK)
         return -1;
     u->nmmio++;
-    if (getenv("LODE_DEBUG_MMIO")) fprintf(stderr, "mmio %u: %08x +%llx\n", u->nmmio, base, (unsigned long long)size);
     return 0;
 }
 
@@ -424,12 +485,25 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     uc_err err = uc_emu_start(u->uc, pc | 1u, 0, 0, 0); /* `until` is ignored: exits are on */
     u->in_run = false;
     run_fixup(u);
+    bool fault_restored = false;
+    if (u->fault_ctx_valid) {
+        u->fault_ctx_valid = false;
+        uint32_t fpc = u->fault_pc | 1u;
+        if (uc_context_restore(u->uc, u->fault_ctx) == UC_ERR_OK &&
+            uc_reg_write(u->uc, UC_ARM_REG_PC, &fpc) == UC_ERR_OK) {
+            u->count = u->fault_count;
+            fault_restored = true;
+        }
+    }
     apply_invalidate(u);
     apply_reconfig(u);
 
     sim_cpu_exit_e why;
     uc_reg_read(u->uc, UC_ARM_REG_PC, &pc);
-    if (err == UC_ERR_INSN_INVALID) {
+    if (fault_restored) {
+        why = SIM_CPU_EXIT_STOP; /* the board takes the pending bus fault */
+        *info = 0;
+    } else if (err == UC_ERR_INSN_INVALID) {
         settle_count_at(u, pc);
         why = SIM_CPU_EXIT_UNDEF;
         *info = pc;

@@ -122,7 +122,7 @@ check run-args-none 0 "argc=1" -- "$LODE" run "$EX/args-stm32f103.elf"
 long=$(printf 'x%.0s' $(seq 400))
 check run-args-too-long 3 "too long" -- "$LODE" run "$EX/args-stm32f103.elf" -- "$long"
 check run-fault 134 "HardFault: .*bus error.*0x30000000" -- "$LODE" run "$EX/fault-stm32f103.elf"
-check run-fault-frame 134 "faulting context: pc 0x0800" -- "$LODE" run "$EX/fault-stm32f103.elf"
+check run-fault-frame 134 "faulting context: pc 0x0800[0-9a-f]* <main\+0x[0-9a-f]*>" -- "$LODE" run "$EX/fault-stm32f103.elf"
 check run-timeout 124 "timeout after" -- "$LODE" run --timeout 0.05 "$FW/bench-stm32f103.elf"
 root=$(mktemp -d)
 check run-files 0 "files: ok" -- "$LODE" run --semihosting-root "$root" "$EX/files-stm32f103.elf"

@@ -504,6 +504,21 @@ static void test_faults(void)
         uint32_t xpsr = 0;
         CHECK_EQ(lode_cortexm_reg_read(r.cm, LODE_CM_REG_XPSR, &xpsr), LODE_OK);
         CHECK_EQ(xpsr & 0x1FFu, 3u); /* IPSR = HardFault */
+        /* precise fault: the stacked PC is the faulting load itself, inside main, and the
+         * load's base register still holds the address (ARMv7-M B1.5.6) */
+        uint32_t sp = 0;
+        CHECK_EQ(lode_cortexm_reg_read(r.cm, LODE_CM_REG_SP, &sp), LODE_OK);
+        uint32_t spc = rd32(&r, sp + 24);
+        CHECK(spc >= sym(&r, "main") && spc < sym(&r, "main") + sym_size(&r, "main"));
+        uint32_t insn = rd32(&r, spc & ~3u);
+        uint16_t hw = (uint16_t)((spc & 2) ? insn >> 16 : insn);
+        bool ldr16 = (hw & 0xF800) == 0x6800, ldr32 = (hw & 0xFFF0) == 0xF8D0;
+        CHECK(ldr16 || ldr32);
+        if (ldr16) {
+            unsigned rn = (hw >> 3) & 7;
+            CHECK(rn <= 3); /* r0-r3 are in the stacked frame */
+            CHECK_EQ(rd32(&r, sp + 4 * rn), 0x30000000u);
+        }
 
         lode_cortexm_fault_s f;
         CHECK_EQ(lode_cortexm_fault_read(r.cm, &f), LODE_OK);

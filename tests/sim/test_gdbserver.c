@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/* The GDB server (src/gdb/server.c) end to end: lode_gdbserver_serve_fd in a thread on one end
+ * of a socketpair, over a session on the simulated STM32F103 (simulated CMSIS-DAP probe), with
+ * firmware/apps/dbg.c loaded (it loops forever). The test is a raw RSP client on the other end:
+ * acks and NACK resends, QStartNoAckMode, qSupported, target.xml, g/p/m/M/X, Z1 + c, Ctrl-C,
+ * a bad checksum and an unknown packet. */
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lode/error.h"
+#include "lode/gdbserver.h"
+#include "lode/image.h"
+#include "lode/session.h"
+#include "lode/sim.h"
+#include "test.h"
+
+#define IO_TIMEOUT_MS 20000
+
+/* ---- the raw RSP client ---- */
+
+typedef struct client_s {
+    int fd;
+    bool ack; /* the server still sends and expects acks */
+} client_s;
+
+/* One byte from the server, or -1 after IO_TIMEOUT_MS (or when the connection ended). */
+static int get_byte(client_s *c)
+{
+    struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+    if (poll(&pf, 1, IO_TIMEOUT_MS) <= 0)
+        return -1;
+    uint8_t b;
+    return recv(c->fd, &b, 1, 0) == 1 ? b : -1;
+}
+
+/* Nothing arrives within ms milliseconds. */
+static bool quiet(client_s *c, int ms)
+{
+    struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+    return poll(&pf, 1, ms) == 0;
+}
+
+static void put_raw(client_s *c, const void *data, size_t len)
+{
+    CHECK_EQ(send(c->fd, data, len, MSG_NOSIGNAL), (long long)len);
+}
+
+static uint8_t checksum(const void *data, size_t len)
+{
+    unsigned sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += ((const uint8_t *)data)[i];
+    return (uint8_t)sum;
+}
+
+/* $payload#cs (payload already escaped by the caller when it has to be) */
+static void put_packet(client_s *c, const void *payload, size_t len)
+{
+    char frame[8192];
+    REQUIRE(len + 4 <= sizeof frame);
+    frame[0] = '$';
+    memcpy(frame + 1, payload, len);
+    snprintf(frame + 1 + len, 4, "#%02x", checksum(payload, len));
+    put_raw(c, frame, len + 4);
+}
+
+/* The next packet (the bytes before it must be `expect_first` when given, e.g. '+'), checksum
+ * verified, escapes undone. Returns the payload length, or -1. */
+static long get_packet(client_s *c, char *out, size_t cap, int expect_first)
+{
+    int b = get_byte(c);
+    if (expect_first >= 0) {
+        CHECK_EQ(b, expect_first);
+        if (b != expect_first)
+            return -1;
+        b = get_byte(c);
+    }
+    CHECK_EQ(b, '$');
+    if (b != '$')
+        return -1;
+    uint8_t raw[8192];
+    size_t n = 0;
+    while ((b = get_byte(c)) >= 0 && b != '#' && n < sizeof raw)
+        raw[n++] = (uint8_t)b;
+    if (b != '#')
+        return -1;
+    char cs[3] = {0};
+    for (int i = 0; i < 2; i++) {
+        if ((b = get_byte(c)) < 0)
+            return -1;
+        cs[i] = (char)b;
+    }
+    CHECK_EQ(strtoul(cs, NULL, 16), checksum(raw, n));
+    size_t w = 0;
+    for (size_t i = 0; i < n && w + 1 < cap; i++)
+        out[w++] = raw[i] == '}' && i + 1 < n ? (char)(raw[++i] ^ 0x20) : (char)raw[i];
+    out[w] = '\0';
+    return (long)w;
+}
+
+/* Send a packet, take its ack (in ack mode), read the reply and ack it. */
+static long exchange(client_s *c, const char *payload, char *out, size_t cap)
+{
+    put_packet(c, payload, strlen(payload));
+    long n = get_packet(c, out, cap, c->ack ? '+' : -1);
+    if (n >= 0 && c->ack)
+        put_raw(c, "+", 1);
+    return n;
+}
+
+static uint32_t le32_hex(const char *h)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) {
+        char byte[3] = {h[2 * i], h[2 * i + 1], 0};
+        v = (v << 8) | (uint32_t)strtoul(byte, NULL, 16);
+    }
+    return v;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdefABCDEF", s[i]))
+            return false;
+    return true;
+}
+
+/* ---- the rig: sim + probe + session + server thread ---- */
+
+typedef struct rig_s {
+    lode_sim_s *sim;
+    lode_sim_dap_s *dap;
+    lode_transport_s *tr;
+    lode_session_s *s;
+    lode_core_ops_s core;
+    lode_image_s *img;
+    lode_gdbserver_config_s cfg;
+    int fds[2];
+    int rc; /* lode_gdbserver_serve_fd's result */
+} rig_s;
+
+static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
+static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
+
+static void *serve_thread(void *arg)
+{
+    rig_s *r = arg;
+    r->rc = lode_gdbserver_serve_fd(&r->cfg, r->fds[1]);
+    return NULL;
+}
+
+static bool rig_open(rig_s *r, const char *elf)
+{
+    memset(r, 0, sizeof *r);
+    r->fds[0] = r->fds[1] = -1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", LODE_FW_DIR, elf);
+    lode_sim_config_s sc = {.chip = "STM32F103C8", .swd_hz = 10000000};
+    lode_sim_dap_config_s dc = {.version = 2};
+    if (lode_sim_new(&sc, &r->sim) != LODE_OK || lode_sim_load_elf(r->sim, path) != LODE_OK ||
+        lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &r->img) != LODE_OK ||
+        lode_sim_dap_new(r->sim, &dc, &r->dap) != LODE_OK || lode_sim_dap_transport(r->dap, &r->tr) != LODE_OK)
+        return false;
+    lode_session_config_s ss = {.transport = r->tr, .now_us = v_now, .delay_us = v_delay,
+                                .time_user = r->sim};
+    if (lode_session_open(&ss, &r->s) != LODE_OK)
+        return false;
+    lode_session_core_ops(r->s, &r->core);
+    if (r->core.reset(r->core.ctx, true) != LODE_OK) /* halted at the reset vector */
+        return false;
+    r->cfg.core = &r->core;
+    return socketpair(AF_UNIX, SOCK_STREAM, 0, r->fds) == 0;
+}
+
+static void rig_close(rig_s *r)
+{
+    if (r->fds[0] >= 0)
+        close(r->fds[0]);
+    if (r->fds[1] >= 0)
+        close(r->fds[1]);
+    lode_session_close(r->s);
+    lode_transport_close(r->tr);
+    lode_sim_dap_free(r->dap);
+    lode_sim_free(r->sim);
+    lode_image_free(r->img);
+}
+
+/* ---- the client's conversation (may stop early at a REQUIRE) ---- */
+
+static void converse(rig_s *r)
+{
+    client_s c = {.fd = r->fds[0], .ack = true};
+    static char buf[8192];
+
+    /* ack mode: '+' for our packet, then the reply; '-' makes the server send it again */
+    put_packet(&c, "qSupported:multiprocess+;xmlRegisters=arm", strlen("qSupported:multiprocess+;xmlRegisters=arm"));
+    long n = get_packet(&c, buf, sizeof buf, '+');
+    REQUIRE(n > 0);
+    CHECK(strstr(buf, "PacketSize=") != NULL);
+    CHECK(strstr(buf, "qXfer:features:read+") != NULL);
+    static char first[sizeof buf];
+    memcpy(first, buf, sizeof first);
+    put_raw(&c, "-", 1);
+    n = get_packet(&c, buf, sizeof buf, -1); /* the resend: no '+' in front of it */
+    REQUIRE(n > 0);
+    CHECK(strcmp(buf, first) == 0);
+    put_raw(&c, "+", 1);
+    CHECK(quiet(&c, 200)); /* acked: nothing more comes */
+
+    /* a bad checksum gets '-' and no reply */
+    put_raw(&c, "$g#00", 5);
+    CHECK_EQ(get_byte(&c), '-');
+    CHECK(quiet(&c, 200));
+
+    /* an unknown packet gets the empty reply, exactly "$#00" */
+    put_packet(&c, "qLodeNoSuchThing", 16);
+    char raw[5] = {0};
+    for (int i = 0; i < 5; i++)
+        raw[i] = (char)get_byte(&c);
+    CHECK(memcmp(raw, "+$#00", 5) == 0);
+    put_raw(&c, "+", 1);
+
+    /* QStartNoAckMode is acked, then acks stop (both ways) */
+    REQUIRE(exchange(&c, "QStartNoAckMode", buf, sizeof buf) >= 0);
+    CHECK(strcmp(buf, "OK") == 0);
+    c.ack = false;
+    put_packet(&c, "qLodeNoSuchThing", 16);
+    CHECK_EQ(get_byte(&c), '$'); /* no '+' first */
+    CHECK_EQ(get_byte(&c), '#');
+    CHECK_EQ(get_byte(&c), '0');
+    CHECK_EQ(get_byte(&c), '0');
+    CHECK(quiet(&c, 200));
+
+    /* target description */
+    n = exchange(&c, "qXfer:features:read:target.xml:0,fff", buf, sizeof buf);
+    REQUIRE(n > 1);
+    CHECK(buf[0] == 'l' || buf[0] == 'm');
+    CHECK(strstr(buf, "<target") != NULL);
+    CHECK(strstr(buf, "org.gnu.gdb.arm.m-profile") != NULL);
+
+    /* registers: g holds at least r0-r12, sp, lr, pc, xpsr; p f is the pc at the reset handler */
+    n = exchange(&c, "g", buf, sizeof buf);
+    CHECK(n >= 17 * 8);
+    CHECK(all_hex(buf, (size_t)(n > 0 ? n : 0)));
+    uint32_t pc_g = n >= 16 * 8 ? le32_hex(buf + 15 * 8) : 0;
+    n = exchange(&c, "pf", buf, sizeof buf);
+    REQUIRE(n == 8 && all_hex(buf, 8));
+    uint32_t pc = le32_hex(buf);
+    CHECK_EQ(pc, pc_g);
+    n = exchange(&c, "m8000004,4", buf, sizeof buf);
+    REQUIRE(n == 8 && all_hex(buf, 8));
+    uint32_t reset_vec = le32_hex(buf);
+    CHECK_EQ(pc, reset_vec & ~1u);
+    const lode_symbol_s *rh = lode_image_find_symbol(r->img, "Reset_Handler");
+    REQUIRE(rh);
+    CHECK_EQ(reset_vec & ~1u, rh->value & ~1u);
+
+    /* m at the start of flash equals the image (the initial stack pointer) */
+    n = exchange(&c, "m8000000,4", buf, sizeof buf);
+    REQUIRE(n == 8 && all_hex(buf, 8));
+    uint32_t sp0 = 0;
+    CHECK_EQ(lode_sim_read32(r->sim, 0x08000000u, &sp0), LODE_OK); /* the server thread waits */
+    CHECK_EQ(le32_hex(buf), sp0);
+    CHECK((sp0 & 0xFFF00000u) == 0x20000000u);
+
+    /* M (hex) then m reads it back */
+    n = exchange(&c, "M20000100,8:0123456789abcdef", buf, sizeof buf);
+    CHECK(strcmp(buf, "OK") == 0);
+    n = exchange(&c, "m20000100,8", buf, sizeof buf);
+    CHECK(strcmp(buf, "0123456789abcdef") == 0);
+
+    /* X (binary) with every byte that must be escaped, and a zero */
+    static const uint8_t data[12] = {0x7d, 0x23, 0x24, 0x2a, 0x00, 0x41, 0xff, 0x7d,
+                                     0x2a, 0x24, 0x23, 0x5a};
+    char pkt[128];
+    size_t w = (size_t)snprintf(pkt, sizeof pkt, "X20000100,%zx:", sizeof data);
+    for (size_t i = 0; i < sizeof data; i++) {
+        if (data[i] == 0x7d || data[i] == 0x23 || data[i] == 0x24 || data[i] == 0x2a) {
+            pkt[w++] = 0x7d;
+            pkt[w++] = (char)(data[i] ^ 0x20);
+        } else {
+            pkt[w++] = (char)data[i];
+        }
+    }
+    put_packet(&c, pkt, w);
+    REQUIRE(get_packet(&c, buf, sizeof buf, -1) >= 0);
+    CHECK(strcmp(buf, "OK") == 0);
+    n = exchange(&c, "m20000100,c", buf, sizeof buf);
+    CHECK(strcmp(buf, "7d23242a0041ff7d2a24235a") == 0);
+
+    /* Z1 at main, c: stops there with T05 */
+    const lode_symbol_s *mainsym = lode_image_find_symbol(r->img, "main");
+    REQUIRE(mainsym);
+    uint32_t main_addr = mainsym->value & ~1u;
+    snprintf(pkt, sizeof pkt, "Z1,%x,2", main_addr);
+    n = exchange(&c, pkt, buf, sizeof buf);
+    REQUIRE(strcmp(buf, "OK") == 0);
+    n = exchange(&c, "c", buf, sizeof buf);
+    REQUIRE(n >= 3);
+    CHECK(strncmp(buf, "T05", 3) == 0);
+    n = exchange(&c, "pf", buf, sizeof buf);
+    REQUIRE(n == 8);
+    CHECK_EQ(le32_hex(buf), main_addr);
+    n = exchange(&c, "?", buf, sizeof buf);
+    CHECK(strncmp(buf, "T05", 3) == 0);
+
+    /* remove it, run (dbg.c loops forever): nothing comes until Ctrl-C, then T02 */
+    snprintf(pkt, sizeof pkt, "z1,%x,2", main_addr);
+    n = exchange(&c, pkt, buf, sizeof buf);
+    CHECK(strcmp(buf, "OK") == 0);
+    put_packet(&c, "c", 1);
+    CHECK(quiet(&c, 300));
+    put_raw(&c, "\x03", 1);
+    n = get_packet(&c, buf, sizeof buf, -1);
+    REQUIRE(n >= 3);
+    CHECK(strncmp(buf, "T02", 3) == 0 || strncmp(buf, "S02", 3) == 0);
+    n = exchange(&c, "pf", buf, sizeof buf);
+    REQUIRE(n == 8);
+    uint32_t pc2 = le32_hex(buf);
+    CHECK(pc2 != main_addr && (pc2 & 0xFFF00000u) == 0x08000000u);
+
+    /* still serving after all that; then detach */
+    n = exchange(&c, "m8000000,4", buf, sizeof buf);
+    CHECK_EQ(n, 8);
+    n = exchange(&c, "D", buf, sizeof buf);
+    CHECK(strcmp(buf, "OK") == 0);
+}
+
+static void test_gdbserver_rsp(void)
+{
+    rig_s r;
+    bool ok = rig_open(&r, "dbg-stm32f103.elf");
+    CHECK(ok);
+    if (ok) {
+        pthread_t th;
+        bool started = pthread_create(&th, NULL, serve_thread, &r) == 0;
+        CHECK(started);
+        if (started)
+            converse(&r);
+        shutdown(r.fds[0], SHUT_RDWR); /* ends serving if converse stopped early */
+        if (started) {
+            pthread_join(th, NULL);
+            CHECK_EQ(r.rc, LODE_OK);
+        }
+    }
+    rig_close(&r);
+}
+
+int main(void)
+{
+    RUN_TEST(test_gdbserver_rsp);
+    return TEST_DONE();
+}
