@@ -147,7 +147,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     sa.sa_handler = gdb_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .fpu = fpu, .stop = &g_gdb_stop,
+    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .fpu = fpu, .chip = t.chip, .stop = &g_gdb_stop,
                                   .on_listening = on_listening, .log = cli->log};
     rc = lode_gdbserver_listen(&gc, bind_addr, (int)port, once ? 1u : 0u);
     signal(SIGINT, SIG_DFL);

@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+struct lode_target_chip_s;
+
 /* Called once the server listens: the address and the port it is bound to (the real one
  * when port 0 asked for any free port). */
 typedef void (*lode_gdbserver_listening_fn)(void *user, const char *addr, int port);
@@ -42,6 +44,11 @@ typedef struct lode_gdbserver_config_s {
     const lode_core_ops_s *core;  /* required; bp_set/wp_set may be NULL (Z then unsupported) */
     lode_semihost_s *sh;          /* semihosting host, or NULL */
     bool fpu;                     /* the core has an FPU: offer d0-d15 and fpscr */
+    /* the chip, or NULL: with it the server offers qXfer:memory-map:read (flash regions with
+     * their sector sizes as blocksize, and RAM) and GDB's `load` into flash: vFlashErase
+     * ranges are collected, vFlashWrite data placed into them, and vFlashDone programs them
+     * through lode's flash loader (unchanged sectors skipped, verified) */
+    const struct lode_target_chip_s *chip;
     uint32_t poll_us;             /* state poll period while running; 0 = 1000 */
     /* non-zero ends serving (checked at least every 100 ms of host time while idle and
      * every poll while running): e.g. set from a SIGINT handler */

@@ -3,9 +3,11 @@
  * the GDB manual's "Remote Protocol" appendix. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 
 #include "lode/error.h"
+#include "lode/flash.h"
+#include "lode/image.h"
 #include "lode/gdbserver.h"
 #include "lode/rsp.h"
 
@@ -33,6 +37,8 @@ typedef struct gdb_point_s {
 
 typedef enum srv_end_e { SRV_GO = 0, SRV_DETACHED, SRV_KILLED, SRV_CLOSED } srv_end_e;
 
+#define MAX_FLASH_BUFS 16
+
 typedef struct srv_s {
     const lode_gdbserver_config_s *cfg;
     const lode_core_ops_s *c;
@@ -50,6 +56,12 @@ typedef struct srv_s {
     uint8_t out[LODE_RSP_ENCODED_MAX(REPLY_MAX)];
     size_t out_len;    /* the last packet sent (for '-') */
     lode_rsp_decoder_s dec;
+    /* GDB `load`: erased ranges and what was written into them, flashed at vFlashDone */
+    struct flash_buf_s {
+        uint32_t addr, len;
+        uint8_t *data;
+    } fl[MAX_FLASH_BUFS];
+    size_t nfl;
 } srv_s;
 
 static const char *const k_hex = "0123456789abcdef";
@@ -627,22 +639,172 @@ static size_t target_xml(const srv_s *s, char *buf, size_t cap)
     return w;
 }
 
+/* ---- flash: memory map and GDB's load (vFlashErase/vFlashWrite/vFlashDone) ---- */
+
+__attribute__((format(printf, 4, 5))) static size_t appendf(char *buf, size_t cap, size_t n,
+                                                             const char *fmt, ...)
+{
+    if (n < cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(buf + n, cap - n, fmt, ap);
+        va_end(ap);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    return n;
+}
+
+/* GDB's memory-map DTD: flash regions split where the sector size changes, then RAM. */
+static size_t memory_map_xml(srv_s *s, char *buf, size_t cap)
+{
+    size_t n = appendf(buf, cap, 0, "<?xml version=\"1.0\"?>\n<memory-map>\n");
+    lode_flash_layout_s *lay = NULL;
+    if (lode_flash_layout_for_chip(s->cfg->chip, &s->cfg->log, &lay) != LODE_OK)
+        return appendf(buf, cap, n, "</memory-map>\n");
+    for (size_t i = 0; i < lay->nregions; i++) {
+        const lode_flash_region_s *r = &lay->regions[i];
+        uint32_t run_start = r->start, run_sz = 0, a = r->start;
+        while (a < r->end) {
+            uint32_t st = a, sz = 0;
+            if (!r->sector_at || r->sector_at(r->user, a, &st, &sz) != LODE_OK || !sz)
+                break;
+            if (run_sz && sz != run_sz) {
+                n = appendf(buf, cap, n,
+                            "<memory type=\"flash\" start=\"0x%" PRIx32 "\" length=\"0x%" PRIx32 "\">"
+                            "<property name=\"blocksize\">0x%" PRIx32 "</property></memory>\n",
+                            run_start, a - run_start, run_sz);
+                run_start = a;
+            }
+            run_sz = sz;
+            a = st + sz;
+        }
+        if (run_sz && a > run_start)
+            n = appendf(buf, cap, n,
+                        "<memory type=\"flash\" start=\"0x%" PRIx32 "\" length=\"0x%" PRIx32 "\">"
+                        "<property name=\"blocksize\">0x%" PRIx32 "</property></memory>\n",
+                        run_start, a - run_start, run_sz);
+    }
+    for (size_t i = 0; i < lay->nram; i++)
+        n = appendf(buf, cap, n, "<memory type=\"ram\" start=\"0x%" PRIx32 "\" length=\"0x%" PRIx32 "\"/>\n",
+                    lay->ram[i].start, lay->ram[i].end - lay->ram[i].start);
+    lode_flash_layout_free(lay);
+    return appendf(buf, cap, n, "</memory-map>\n");
+}
+
+static void flash_bufs_free(srv_s *s)
+{
+    for (size_t i = 0; i < s->nfl; i++)
+        free(s->fl[i].data);
+    s->nfl = 0;
+}
+
+static void cmd_flash_erase(srv_s *s, const char *p, const char *end)
+{
+    uint32_t addr, len;
+    if (!s->cfg->chip || !parse_hex32(&p, end, &addr) || !expect(&p, end, ',') ||
+        !parse_hex32(&p, end, &len) || p != end || !len || len > 64u * 1024 * 1024 ||
+        (uint64_t)addr + len > 0x100000000ull) {
+        send_str(s, "E01");
+        return;
+    }
+    /* adjacent to an earlier range: grow it, so a load becomes one flash operation */
+    for (size_t i = 0; i < s->nfl; i++) {
+        struct flash_buf_s *f = &s->fl[i];
+        if (f->addr + f->len == addr) {
+            uint8_t *d = realloc(f->data, (size_t)f->len + len);
+            if (!d) {
+                send_str(s, "E02");
+                return;
+            }
+            memset(d + f->len, 0xFF, len);
+            f->data = d;
+            f->len += len;
+            send_str(s, "OK");
+            return;
+        }
+    }
+    if (s->nfl == MAX_FLASH_BUFS) {
+        send_str(s, "E02");
+        return;
+    }
+    uint8_t *d = malloc(len);
+    if (!d) {
+        send_str(s, "E02");
+        return;
+    }
+    memset(d, 0xFF, len);
+    s->fl[s->nfl++] = (struct flash_buf_s){.addr = addr, .len = len, .data = d};
+    send_str(s, "OK");
+}
+
+static void cmd_flash_write(srv_s *s, const char *p, const char *end)
+{
+    uint32_t addr;
+    if (!parse_hex32(&p, end, &addr) || !expect(&p, end, ':')) {
+        send_str(s, "E01");
+        return;
+    }
+    size_t len = (size_t)(end - p);
+    for (size_t i = 0; i < s->nfl; i++) {
+        struct flash_buf_s *f = &s->fl[i];
+        if (addr >= f->addr && (uint64_t)addr + len <= (uint64_t)f->addr + f->len) {
+            memcpy(f->data + (addr - f->addr), p, len);
+            send_str(s, "OK");
+            return;
+        }
+    }
+    /* the GDB manual: writes outside an erased region are an error */
+    lode_log(&s->cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+             "vFlashWrite at 0x%08x (%zu bytes) is outside every erased range", addr, len);
+    send_str(s, "E03");
+}
+
+static void cmd_flash_done(srv_s *s)
+{
+    int rc = LODE_OK;
+    for (size_t i = 0; i < s->nfl && rc == LODE_OK; i++) {
+        lode_image_s *img = NULL;
+        rc = lode_image_from_bin(s->fl[i].data, s->fl[i].len, s->fl[i].addr, &img);
+        if (rc != LODE_OK)
+            break;
+        lode_flash_opts_s fo = {.skip_unchanged = true, .verify = true, .no_reset_halt = true};
+        lode_flash_result_s res;
+        memset(&res, 0, sizeof res);
+        rc = lode_flash_image(s->c, s->cfg->chip, img, &fo, &s->cfg->log, &res);
+        lode_image_free(img);
+        if (rc != LODE_OK)
+            lode_log(&s->cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                     "flashing 0x%08x-0x%08x for GDB failed: %s; the sectors there may be "
+                     "erased: load again or run `lode flash`",
+                     s->fl[i].addr, s->fl[i].addr + s->fl[i].len, lode_strerror(rc));
+    }
+    flash_bufs_free(s);
+    send_str(s, rc == LODE_OK ? "OK" : "E04");
+}
+
 static void cmd_xfer(srv_s *s, const char *p, const char *end)
 {
     static const char pre[] = "features:read:target.xml:";
-    size_t pl = sizeof pre - 1;
-    if ((size_t)(end - p) < pl || memcmp(p, pre, pl) != 0) {
+    static const char pre_map[] = "memory-map:read::";
+    size_t pl = sizeof pre - 1, pm = sizeof pre_map - 1;
+    bool map = false;
+    if (s->cfg->chip && (size_t)(end - p) >= pm && memcmp(p, pre_map, pm) == 0) {
+        map = true;
+        p += pm;
+    } else if ((size_t)(end - p) >= pl && memcmp(p, pre, pl) == 0) {
+        p += pl;
+    } else {
         send_str(s, "");
         return;
     }
-    p += pl;
     uint32_t off, len;
     if (!parse_hex32(&p, end, &off) || !expect(&p, end, ',') || !parse_hex32(&p, end, &len) || p != end) {
         send_str(s, "E01");
         return;
     }
     char xml[4096];
-    size_t n = target_xml(s, xml, sizeof xml);
+    size_t n = map ? memory_map_xml(s, xml, sizeof xml) : target_xml(s, xml, sizeof xml);
     if (n >= sizeof xml)
         n = sizeof xml - 1;
     if (len > REPLY_MAX - 1)
@@ -747,7 +909,10 @@ static void handle_packet(srv_s *s, const char *p, size_t len)
         break;
     }
     if (starts(p, len, "qSupported")) {
-        send_str(s, "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+        send_str(s, s->cfg->chip ? "PacketSize=4000;qXfer:features:read+;qXfer:memory-map:read+;"
+                                   "QStartNoAckMode+;vContSupported+"
+                                 : "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;"
+                                   "vContSupported+");
     } else if (starts(p, len, "QStartNoAckMode")) {
         send_str(s, "OK");
         s->noack = true;
@@ -767,6 +932,12 @@ static void handle_packet(srv_s *s, const char *p, size_t len)
         send_str(s, "l");
     } else if (starts(p, len, "qSymbol")) {
         send_str(s, "OK");
+    } else if (starts(p, len, "vFlashErase:")) {
+        cmd_flash_erase(s, p + 12, end);
+    } else if (starts(p, len, "vFlashWrite:")) {
+        cmd_flash_write(s, p + 12, end);
+    } else if (starts(p, len, "vFlashDone")) {
+        cmd_flash_done(s);
     } else if (starts(p, len, "qRcmd,")) {
         cmd_rcmd(s, p + 6, end);
     } else {
@@ -913,6 +1084,7 @@ static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
              s->end == SRV_DETACHED ? "detached" : s->end == SRV_KILLED ? "killed the session"
                                                                         : "disconnected");
     int rc = s->err;
+    flash_bufs_free(s);
     free(s);
     return rc;
 }

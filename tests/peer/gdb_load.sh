@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# GDB's `load` through `lode gdb` into a simulated STM32F103 whose flash starts erased: GDB
+# reads lode's memory map (flash with its 1 KiB blocks, RAM), erases and writes with
+# vFlashErase/vFlashWrite/vFlashDone; then `compare-sections` in GDB and `lode verify`
+# afterwards must both find the ELF in flash, and the program must run to main.
+#
+# usage: gdb_load.sh <lode-binary> <firmware-dir>
+# exit:  0 all checks passed; 1 a check failed or something is missing.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 <lode-binary> <firmware-dir>" >&2
+    exit 1
+fi
+lode=$1
+elf=$2/systick-stm32f103.elf
+for tool in gdb-multiarch timeout; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "gdb_load: $tool not found in PATH (scripts/deps.sh test installs it)" >&2
+        exit 1
+    fi
+done
+if [ ! -x "$lode" ] || [ ! -f "$elf" ]; then
+    echo "gdb_load: lode binary '$lode' or firmware '$elf' is missing" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d) || exit 1
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+LODE_SIM_STATE_DIR=$tmp/sim # a fresh board: erased flash
+export LODE_SIM_STATE_DIR
+mkdir -p "$LODE_SIM_STATE_DIR"
+
+fail() {
+    echo "gdb_load: FAIL: $1"
+    echo "---- gdb output:"
+    cat "$tmp/gdb.out" 2>/dev/null
+    echo "---- lode gdb stderr:"
+    cat "$tmp/server.err" 2>/dev/null
+    exit 1
+}
+
+# the flash is erased before the load: lode verify must say so
+if timeout 60 "$lode" verify "$elf" >"$tmp/pre.out" 2>&1; then
+    fail "lode verify found the image in a fresh board's flash before the load"
+fi
+
+"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
+
+timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
+    -ex "target extended-remote 127.0.0.1:$port" -ex "info mem" -ex "load" \
+    -ex "compare-sections" -ex "monitor reset halt" -ex "maintenance flush register-cache" -ex "break main" \
+    -ex "continue" -ex "info registers pc" -ex "detach" "$elf" >"$tmp/gdb.out" 2>&1
+gdb_rc=$?
+i=0
+while kill -0 "$server" 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -0 "$server" 2>/dev/null && fail "lode gdb --once did not exit after the client detached"
+wait "$server"
+server_rc=$?
+server=""
+[ "$gdb_rc" -eq 0 ] || fail "gdb-multiarch exited with status $gdb_rc"
+[ "$server_rc" -eq 0 ] || fail "lode gdb exited with status $server_rc"
+
+grep -Eq '0x08000000 +0x08010000 +flash blocksize 0x400' "$tmp/gdb.out" ||
+    fail "GDB did not get the flash region (64 KiB, 1 KiB blocks) from the memory map"
+grep -Eq '0x20000000 +0x20005000 +rw' "$tmp/gdb.out" || fail "GDB did not get the 20 KiB RAM region"
+grep -q '^Loading section .text' "$tmp/gdb.out" || fail "GDB did not load .text"
+grep -q 'Start address' "$tmp/gdb.out" || fail "the load did not complete"
+if grep -q 'MIS-MATCHED' "$tmp/gdb.out" || ! grep -q 'Section .text, range .*: matched' "$tmp/gdb.out"; then
+    fail "compare-sections after the load does not match"
+fi
+grep -Eq '^pc +0x[0-9a-f]+ +0x[0-9a-f]+ <main>' "$tmp/gdb.out" || fail "after the load the program did not stop at main"
+
+# and the flash holds the image for lode too, after GDB left
+timeout 60 "$lode" verify "$elf" >"$tmp/verify.out" 2>&1 || {
+    cat "$tmp/verify.out"
+    fail "lode verify after GDB's load failed"
+}
+echo "gdb_load: ok"
