@@ -2,9 +2,12 @@
 /* A GDB remote-protocol server (the GDB manual's "Remote Protocol" appendix) over one target
  * core (`lode_core_ops_s`), all-stop, one thread. Framing is lode_rsp (rsp.h).
  *
- * Served: qSupported (PacketSize=4000; qXfer:features:read+; QStartNoAckMode+; vContSupported+),
+ * Served: qSupported (PacketSize=4000; qXfer:features:read+; qXfer:memory-map:read+ with a
+ * chip; QStartNoAckMode+; vContSupported+),
  * qXfer:features:read:target.xml (org.gnu.gdb.arm.m-profile: r0-r12, sp, lr, pc, xpsr as
- * remote registers 0-16; with `fpu`, org.gnu.gdb.arm.vfp: d0-d15 as 17-32 and fpscr as 33),
+ * remote registers 0-16; with `fpu`, org.gnu.gdb.arm.vfp: d0-d15 as 17-32 and fpscr as 33;
+ * then org.gnu.gdb.arm.m-system msp, psp and primask, basepri, faultmask, control: 17-22, or
+ * 34-39 with the FPU), qXfer:memory-map:read and vFlashErase/vFlashWrite/vFlashDone (below),
  * ?, g/G, p/P, m/M/X, Z0/Z1 (both hardware breakpoints), Z2/Z3/Z4 (DWT watchpoints: write,
  * read, access), c/s/C/S, vCont? and vCont;c/s/C/S (signals are ignored), Ctrl-C (0x03) while
  * running (reply T02), qAttached, qC, qfThreadInfo/qsThreadInfo (thread 1), qOffsets (empty:

@@ -166,17 +166,34 @@ static bool get_le32_hex(const char *in, uint32_t *v)
     return true;
 }
 
-/* ---- registers: GDB numbers 0-15 r0-pc, 16 xpsr, 17-32 d0-d15, 33 fpscr ---- */
+/* ---- registers: GDB numbers 0-15 r0-pc, 16 xpsr, [17-32 d0-d15, 33 fpscr with an FPU],
+ * then msp, psp (org.gnu.gdb.arm.m-system), primask, basepri, faultmask, control ---- */
 
-static unsigned nregs(const srv_s *s) { return s->cfg->fpu ? NREGS_FPU : NREGS_CORE; }
-static unsigned reg_size(unsigned n) { return n >= 17 && n <= 32 ? 8u : 4u; }
+#define NREGS_SYS 6u
+static const unsigned k_sys_sel[NREGS_SYS] = {17u /* MSP */, 18u /* PSP */, 0x200u, 0x201u,
+                                               0x202u, 0x203u};
+static const char *const k_sys_name[NREGS_SYS] = {"msp", "psp", "primask", "basepri",
+                                                  "faultmask", "control"};
+
+static unsigned sys_base(const srv_s *s) { return s->cfg->fpu ? NREGS_FPU : NREGS_CORE; }
+static unsigned nregs(const srv_s *s) { return sys_base(s) + NREGS_SYS; }
+static bool is_dreg(const srv_s *s, unsigned n) { return s->cfg->fpu && n >= 17 && n <= 32; }
+static unsigned reg_size(const srv_s *s, unsigned n) { return is_dreg(s, n) ? 8u : 4u; }
+
+/* lode register selector (cortexm.h) of a 32-bit GDB register */
+static unsigned reg_sel(const srv_s *s, unsigned n)
+{
+    if (n >= sys_base(s))
+        return k_sys_sel[n - sys_base(s)];
+    return n == REG_FPSCR ? 33u : n;
+}
 
 /* Read GDB register n into 8 little-endian bytes' worth of hex at o; returns characters. */
 static int reg_get(srv_s *s, unsigned n, char *o, size_t *chars)
 {
     const lode_core_ops_s *c = s->c;
     int rc;
-    if (n >= 17 && n <= 32) {
+    if (is_dreg(s, n)) {
         uint32_t lo = 0, hi = 0;
         unsigned base = 64 + 2 * (n - 17);
         if ((rc = c->reg_read(c->ctx, base, &lo)) != LODE_OK || (rc = c->reg_read(c->ctx, base + 1, &hi)) != LODE_OK)
@@ -187,7 +204,7 @@ static int reg_get(srv_s *s, unsigned n, char *o, size_t *chars)
         return LODE_OK;
     }
     uint32_t v = 0;
-    if ((rc = c->reg_read(c->ctx, n == REG_FPSCR ? 33u : n, &v)) != LODE_OK)
+    if ((rc = c->reg_read(c->ctx, reg_sel(s, n), &v)) != LODE_OK)
         return rc;
     put_le32_hex(o, v);
     *chars = 8;
@@ -200,14 +217,14 @@ static int reg_set(srv_s *s, unsigned n, const char *in)
     uint32_t lo, hi;
     if (!get_le32_hex(in, &lo))
         return LODE_E_PROTOCOL;
-    if (n >= 17 && n <= 32) {
+    if (is_dreg(s, n)) {
         if (!get_le32_hex(in + 8, &hi))
             return LODE_E_PROTOCOL;
         unsigned base = 64 + 2 * (n - 17);
         int rc = c->reg_write(c->ctx, base, lo);
         return rc != LODE_OK ? rc : c->reg_write(c->ctx, base + 1, hi);
     }
-    return c->reg_write(c->ctx, n == REG_FPSCR ? 33u : n, lo);
+    return c->reg_write(c->ctx, reg_sel(s, n), lo);
 }
 
 static void cmd_g(srv_s *s)
@@ -232,8 +249,8 @@ static void cmd_g(srv_s *s)
     for (unsigned i = NREGS_CORE; i < nregs(s); i++) {
         size_t n = 0;
         if (reg_get(s, i, s->reply + w, &n) != LODE_OK) {
-            memset(s->reply + w, 'x', 2 * reg_size(i)); /* unavailable */
-            n = 2 * reg_size(i);
+            memset(s->reply + w, 'x', 2 * reg_size(s, i)); /* unavailable */
+            n = 2 * reg_size(s, i);
         }
         w += n;
     }
@@ -247,12 +264,12 @@ static void cmd_G(srv_s *s, const char *p, size_t len)
         return;
     }
     size_t off = 0;
-    for (unsigned i = 0; i < nregs(s) && off + 2 * reg_size(i) <= len; i++) {
+    for (unsigned i = 0; i < nregs(s) && off + 2 * reg_size(s, i) <= len; i++) {
         if (p[off] != 'x' && reg_set(s, i, p + off) != LODE_OK) {
             send_str(s, "E01");
             return;
         }
-        off += 2 * reg_size(i);
+        off += 2 * reg_size(s, i);
     }
     send_str(s, "OK");
 }
@@ -280,7 +297,7 @@ static void cmd_P(srv_s *s, const char *p, const char *end)
 {
     uint32_t n;
     if (!parse_hex32(&p, end, &n) || !expect(&p, end, '=') || n >= nregs(s) ||
-        (size_t)(end - p) < 2 * reg_size(n)) {
+        (size_t)(end - p) < 2 * reg_size(s, n)) {
         send_str(s, "E01");
         return;
     }
@@ -634,6 +651,15 @@ static size_t target_xml(const srv_s *s, char *buf, size_t cap)
             XML("<reg name=\"d%d\" bitsize=\"64\" type=\"ieee_double\" regnum=\"%d\"/>\n", i, 17 + i);
         XML("<reg name=\"fpscr\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"33\"/>\n</feature>\n");
     }
+    unsigned b = sys_base(s);
+    XML("<feature name=\"org.gnu.gdb.arm.m-system\">\n"
+        "<reg name=\"msp\" bitsize=\"32\" type=\"data_ptr\" group=\"system\" regnum=\"%u\"/>\n"
+        "<reg name=\"psp\" bitsize=\"32\" type=\"data_ptr\" group=\"system\" regnum=\"%u\"/>\n"
+        "</feature>\n<feature name=\"org.lode.cortex-m.special\">\n", b, b + 1);
+    for (unsigned i = 2; i < NREGS_SYS; i++)
+        XML("<reg name=\"%s\" bitsize=\"32\" type=\"int\" group=\"system\" regnum=\"%u\"/>\n",
+            k_sys_name[i], b + i);
+    XML("</feature>\n");
     XML("</target>\n");
 #undef XML
     return w;

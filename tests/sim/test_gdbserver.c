@@ -240,6 +240,9 @@ static void converse(rig_s *r)
     CHECK(buf[0] == 'l' || buf[0] == 'm');
     CHECK(strstr(buf, "<target") != NULL);
     CHECK(strstr(buf, "org.gnu.gdb.arm.m-profile") != NULL);
+    CHECK(strstr(buf, "org.gnu.gdb.arm.m-system") != NULL);
+    CHECK(strstr(buf, "name=\"msp\" bitsize=\"32\" type=\"data_ptr\" group=\"system\" regnum=\"17\"") != NULL);
+    CHECK(strstr(buf, "name=\"control\"") != NULL);
 
     /* registers: g holds at least r0-r12, sp, lr, pc, xpsr; p f is the pc at the reset handler */
     n = exchange(&c, "g", buf, sizeof buf);
@@ -250,6 +253,25 @@ static void converse(rig_s *r)
     REQUIRE(n == 8 && all_hex(buf, 8));
     uint32_t pc = le32_hex(buf);
     CHECK_EQ(pc, pc_g);
+    /* after reset the core runs on the main stack: msp (GDB 17) equals sp (13); primask
+     * (GDB 19) reads 0 and takes a write */
+    uint32_t sp_g;
+    n = exchange(&c, "pd", buf, sizeof buf);
+    REQUIRE(n == 8 && all_hex(buf, 8));
+    sp_g = le32_hex(buf);
+    n = exchange(&c, "p11", buf, sizeof buf);
+    REQUIRE(n == 8 && all_hex(buf, 8));
+    CHECK_EQ(le32_hex(buf), sp_g);
+    CHECK((sp_g >> 24) == 0x20u);
+    n = exchange(&c, "P13=01000000", buf, sizeof buf);
+    CHECK(n == 2 && memcmp(buf, "OK", 2) == 0);
+    n = exchange(&c, "p13", buf, sizeof buf);
+    REQUIRE(n == 8);
+    CHECK_EQ(le32_hex(buf), 1u);
+    n = exchange(&c, "P13=00000000", buf, sizeof buf);
+    CHECK(n == 2 && memcmp(buf, "OK", 2) == 0);
+    n = exchange(&c, "p17", buf, sizeof buf); /* past control (22 = 0x16) */
+    CHECK(n == 3 && memcmp(buf, "E01", 3) == 0);
     n = exchange(&c, "m8000004,4", buf, sizeof buf);
     REQUIRE(n == 8 && all_hex(buf, 8));
     uint32_t reset_vec = le32_hex(buf);
