@@ -62,6 +62,7 @@ typedef struct srv_s {
         uint8_t *data;
     } fl[MAX_FLASH_BUFS];
     size_t nfl;
+    bool sh_off; /* `monitor semihosting off`: BKPT 0xAB is reported to GDB as SIGTRAP */
 } srv_s;
 
 static const char *const k_hex = "0123456789abcdef";
@@ -465,7 +466,7 @@ static void set_stop(srv_s *s, const char *reply)
 static int serve_semihost(srv_s *s, const lode_core_state_s *st)
 {
     const lode_core_ops_s *c = s->c;
-    if (!s->cfg->sh || !(st->dfsr & DFSR_BKPT))
+    if (!s->cfg->sh || s->sh_off || !(st->dfsr & DFSR_BKPT))
         return 0;
     uint32_t pc = 0, r0 = 0, r1 = 0;
     int rc = c->reg_read(c->ctx, 15, &pc);
@@ -609,12 +610,34 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
     } else if (!strcmp(cmd, "resume")) {
         rc = c->resume(c->ctx);
         msg = "lode: the core runs (GDB still thinks it is stopped: use `monitor halt`)\n";
+    } else if (!strcmp(cmd, "semihosting on") || !strcmp(cmd, "semihosting off")) {
+        if (!s->cfg->sh) {
+            send_console(s, "lode: this server has no semihosting host\n");
+            send_str(s, "E01");
+            return;
+        }
+        s->sh_off = !strcmp(cmd, "semihosting off");
+        msg = s->sh_off ? "lode: semihosting off: BKPT 0xAB stops with SIGTRAP\n"
+                        : "lode: semihosting on: lode serves the target's calls\n";
+    } else if (!strcmp(cmd, "flash erase")) {
+        if (!s->cfg->chip) {
+            send_console(s, "lode: no chip description: cannot erase flash\n");
+            send_str(s, "E01");
+            return;
+        }
+        lode_flash_opts_s fo = {.no_reset_halt = true};
+        lode_flash_result_s res;
+        memset(&res, 0, sizeof res);
+        rc = lode_flash_erase(c, s->cfg->chip, true, 0, 0, &fo, &s->cfg->log, &res);
+        msg = "lode: the whole flash is erased\n";
     } else if (!strcmp(cmd, "help") || !cmd[0]) {
         msg = "lode monitor commands:\n"
-              "  reset        reset the target and let it run\n"
-              "  reset halt   reset the target and halt at the reset vector\n"
-              "  halt         halt the core\n"
-              "  resume       let the core run\n";
+              "  reset              reset the target and let it run\n"
+              "  reset halt         reset the target and halt at the reset vector\n"
+              "  halt               halt the core\n"
+              "  resume             let the core run\n"
+              "  flash erase        erase the whole flash\n"
+              "  semihosting on|off serve semihosting calls in lode, or stop with SIGTRAP\n";
     } else {
         send_console(s, "lode: unknown monitor command (try `monitor help`)\n");
         send_str(s, "E01");

@@ -94,4 +94,24 @@ timeout 60 "$lode" verify "$elf" >"$tmp/verify.out" 2>&1 || {
     cat "$tmp/verify.out"
     fail "lode verify after GDB's load failed"
 }
+# `monitor flash erase` from GDB: afterwards the image is gone
+"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || fail "lode gdb did not start a second time"
+timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
+    -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "detach" \
+    >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch failed on monitor flash erase"
+wait "$server"
+server=""
+grep -q 'lode: the whole flash is erased' "$tmp/gdb.out" || fail "monitor flash erase did not report"
+if timeout 60 "$lode" verify "$elf" >"$tmp/verify2.out" 2>&1; then
+    fail "the image is still in flash after monitor flash erase"
+fi
 echo "gdb_load: ok"
