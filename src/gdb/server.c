@@ -33,7 +33,14 @@ typedef struct gdb_point_s {
     int kind;          /* 0 breakpoint, else watch kind (1 read, 2 write, 3 access) */
     unsigned refs;
     uint32_t last;     /* watch: the value when the core was resumed */
+    bool soft;         /* breakpoint: a BKPT written over `saved` */
+    uint8_t saved[2];
 } gdb_point_s;
+
+/* ARMv7-M B3.1 (and ARMv6-M): the SRAM region; code there can be patched with BKPT, and the
+ * FPB of ARMv7-M FPBv1 cannot match it. Flash sits in the Code region below. */
+#define SRAM_REGION_LO 0x20000000u
+#define SRAM_REGION_HI 0x40000000u
 
 typedef enum srv_end_e { SRV_GO = 0, SRV_DETACHED, SRV_KILLED, SRV_CLOSED } srv_end_e;
 
@@ -375,9 +382,12 @@ static void cmd_Z(srv_s *s, const char *p, const char *end, bool insert)
     }
     const lode_core_ops_s *c = s->c;
     int wkind = type == 0 || type == 1 ? 0 : type == 2 ? 2 : type == 3 ? 1 : 3;
-    if (wkind == 0) {
+    if (wkind == 0)
         addr &= ~1u;
-        if (!c->bp_set || !c->bp_clear) {
+    /* Z0 in RAM: a software breakpoint (BKPT #0 over the instruction's first halfword) */
+    bool soft = type == 0 && addr >= SRAM_REGION_LO && addr < SRAM_REGION_HI - 1;
+    if (wkind == 0) {
+        if (!soft && (!c->bp_set || !c->bp_clear)) {
             send_str(s, "");
             return;
         }
@@ -392,13 +402,31 @@ static void cmd_Z(srv_s *s, const char *p, const char *end, bool insert)
             pt->refs++;
         } else if (s->npts == MAX_POINTS) {
             rc = LODE_E_NOMEM;
+        } else if (soft) {
+            gdb_point_s np = {.addr = addr, .len = kind, .kind = 0, .refs = 1, .soft = true};
+            static const uint8_t bkpt[2] = {0x00, 0xBE};
+            uint8_t back[2] = {0, 0};
+            rc = c->mem_read(c->ctx, addr, np.saved, 2);
+            if (rc == LODE_OK)
+                rc = c->mem_write(c->ctx, addr, bkpt, 2);
+            if (rc == LODE_OK)
+                rc = c->mem_read(c->ctx, addr, back, 2);
+            if (rc == LODE_OK && memcmp(back, bkpt, 2) != 0) {
+                c->mem_write(c->ctx, addr, np.saved, 2);
+                rc = LODE_E_VERIFY;
+            }
+            if (rc == LODE_OK)
+                s->pts[s->npts++] = np;
         } else {
             rc = wkind == 0 ? c->bp_set(c->ctx, addr) : c->wp_set(c->ctx, addr, kind, wkind);
             if (rc == LODE_OK)
                 s->pts[s->npts++] = (gdb_point_s){.addr = addr, .len = kind, .kind = wkind, .refs = 1};
         }
     } else if (pt && --pt->refs == 0) {
-        rc = wkind == 0 ? c->bp_clear(c->ctx, addr) : c->wp_clear(c->ctx, addr);
+        if (pt->soft)
+            rc = c->mem_write(c->ctx, addr, pt->saved, 2);
+        else
+            rc = wkind == 0 ? c->bp_clear(c->ctx, addr) : c->wp_clear(c->ctx, addr);
         *pt = s->pts[--s->npts];
     }
     if (rc != LODE_OK)
@@ -412,7 +440,9 @@ static void clear_points(srv_s *s)
 {
     const lode_core_ops_s *c = s->c;
     for (size_t i = 0; i < s->npts; i++) {
-        if (s->pts[i].kind == 0)
+        if (s->pts[i].soft)
+            c->mem_write(c->ctx, s->pts[i].addr, s->pts[i].saved, 2);
+        else if (s->pts[i].kind == 0)
             c->bp_clear(c->ctx, s->pts[i].addr);
         else
             c->wp_clear(c->ctx, s->pts[i].addr);

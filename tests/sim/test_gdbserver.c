@@ -313,6 +313,16 @@ static void converse(rig_s *r)
     n = exchange(&c, "m20000100,c", buf, sizeof buf);
     CHECK(strcmp(buf, "7d23242a0041ff7d2a24235a") == 0);
 
+    /* Z0 in RAM is a software breakpoint: BKPT #0 (0xBE00) over the halfword, put back by z0 */
+    n = exchange(&c, "Z0,20000104,2", buf, sizeof buf);
+    CHECK(strcmp(buf, "OK") == 0);
+    n = exchange(&c, "m20000104,2", buf, sizeof buf);
+    CHECK(strcmp(buf, "00be") == 0);
+    n = exchange(&c, "z0,20000104,2", buf, sizeof buf);
+    CHECK(strcmp(buf, "OK") == 0);
+    n = exchange(&c, "m20000100,c", buf, sizeof buf);
+    CHECK(strcmp(buf, "7d23242a0041ff7d2a24235a") == 0);
+
     /* Z1 at main, c: stops there with T05 */
     const lode_symbol_s *mainsym = lode_image_find_symbol(r->img, "main");
     REQUIRE(mainsym);
