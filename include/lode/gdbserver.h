@@ -21,7 +21,8 @@
  * (BKPT 0xAB) is served by `sh` and the core resumed, without GDB seeing it; SYS_EXIT becomes
  * a W (exited) stop reply. Without `sh` such a halt is reported as SIGTRAP.
  *
- * When the client disconnects without D, breakpoints and watchpoints the server set are
+ * A client that connects finds the core halted (halted for it if a previous one left it
+ * running). When the client disconnects without D, breakpoints and watchpoints the server set are
  * removed and the core is left as it is. The library never prints: messages go to `log`. */
 #ifndef LODE_GDBSERVER_H
 #define LODE_GDBSERVER_H

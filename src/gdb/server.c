@@ -1151,6 +1151,26 @@ static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
     s->listen_fd = listen_fd;
     snprintf(s->last_stop, sizeof s->last_stop, "S05");
     lode_rsp_decoder_init(&s->dec, 0);
+    /* GDB expects a stopped target when it connects: a previous client may have detached
+     * and left it running */
+    lode_core_state_s st;
+    memset(&st, 0, sizeof st);
+    int hrc = s->c->state(s->c->ctx, &st);
+    if (hrc == LODE_OK && !st.halted) {
+        hrc = s->c->halt(s->c->ctx);
+        for (int i = 0; hrc == LODE_OK && i < 100; i++) {
+            if ((hrc = s->c->state(s->c->ctx, &st)) != LODE_OK || st.halted)
+                break;
+            if (s->c->delay_us)
+                s->c->delay_us(s->c->ctx, 1000);
+        }
+        if (hrc == LODE_OK && !st.halted)
+            hrc = LODE_E_TIMEOUT;
+        snprintf(s->last_stop, sizeof s->last_stop, "T02");
+    }
+    if (hrc != LODE_OK)
+        lode_log(&cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+                 "could not halt the core for the new GDB client: %s", lode_strerror(hrc));
     while (s->end == SRV_GO && !stopped(s)) {
         if (s->running)
             run_loop(s);

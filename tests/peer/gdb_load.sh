@@ -94,8 +94,10 @@ timeout 60 "$lode" verify "$elf" >"$tmp/verify.out" 2>&1 || {
     cat "$tmp/verify.out"
     fail "lode verify after GDB's load failed"
 }
-# `monitor flash erase` from GDB: afterwards the image is gone
-"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
+# `monitor flash erase` from GDB: afterwards the image is gone. The server keeps serving (no
+# --once): a second GDB connects after the first detached (which left the core running) and
+# finds it halted.
+"$lode" gdb --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
 port=""
 for _ in $(seq 1 100); do
@@ -106,11 +108,18 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || fail "lode gdb did not start a second time"
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-    -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "detach" \
+    -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "monitor reset" -ex "detach" \
     >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch failed on monitor flash erase"
-wait "$server"
-server=""
 grep -q 'lode: the whole flash is erased' "$tmp/gdb.out" || fail "monitor flash erase did not report"
+timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
+    -ex "target extended-remote 127.0.0.1:$port" -ex "info registers pc sp msp" -ex "detach" \
+    >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch could not reconnect"
+grep -Eq '^msp +0x' "$tmp/gdb.out" || fail "the reconnected GDB could not read registers"
+kill -INT "$server"
+wait "$server"
+server_rc=$?
+server=""
+[ "$server_rc" -eq 0 ] || fail "lode gdb exited with status $server_rc on SIGINT"
 if timeout 60 "$lode" verify "$elf" >"$tmp/verify2.out" 2>&1; then
     fail "the image is still in flash after monitor flash erase"
 fi

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* A GDB remote-protocol client: any GDB server (lode gdb, OpenOCD, pyOCD, a J-Link GDB server,
+ * QEMU, ...) as a lode core (include/lode/core.h), all-stop, one thread.
+ *
+ * On connect: qSupported (PacketSize), QStartNoAckMode when offered, '?' for the initial state.
+ * Registers: p/P (g/G when the server has no p/P); lode REGSEL 0-16 (r0-r12, sp, lr, pc, xpsr)
+ * are GDB register numbers 0-16; any other REGSEL is LODE_E_UNSUPPORTED (no target.xml
+ * parsing). Memory: m/M, chunked to the server's PacketSize. Hardware breakpoints Z1/z1,
+ * watchpoints Z2 (write) / Z3 (read) / Z4 (access). halt: 0x03, then the stop reply; resume:
+ * 'c' without waiting (the core counts as running; `state` polls the connection without
+ * blocking for the stop reply); step: 's' and its stop reply; reset: `monitor reset halt` /
+ * `monitor reset` (qRcmd). Stop replies become a DFSR-like reason: SIGINT -> HALTED (0x1),
+ * SIGTRAP after c -> BKPT (0x2) or DWTTRAP (0x4) with watch/rwatch/awatch, after s -> HALTED,
+ * SIGSEGV/SIGBUS/SIGILL -> VCATCH (0x8). While the core runs, everything but state / halt /
+ * time is LODE_E_STATE (an all-stop server does not serve packets then). Every wait times out
+ * (LODE_E_TIMEOUT) after 5 s. now_us / delay_us are the host's monotonic clock. vector_catch
+ * is NULL. The library never prints; messages (and monitor output) go to the log. */
+#ifndef LODE_GDBCLIENT_H
+#define LODE_GDBCLIENT_H
+
+#include "lode/core.h"
+#include "lode/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lode_gdbclient_s lode_gdbclient_s;
+
+/* TCP connection to host:port (name or address), then the handshake above. */
+int lode_gdbclient_connect(const char *host, int port, const lode_log_s *log,
+                           lode_gdbclient_s **out);
+
+/* The same over an already connected stream socket (e.g. one end of a socketpair). The client
+ * owns fd from then on, also when this fails: lode_gdbclient_free / the failure closes it. */
+int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **out);
+
+/* The core operations; valid until lode_gdbclient_free. */
+const lode_core_ops_s *lode_gdbclient_core(lode_gdbclient_s *c);
+
+/* The server's PacketSize (the largest packet it accepts), after the handshake. */
+size_t lode_gdbclient_packet_size(const lode_gdbclient_s *c);
+
+/* Detach (D: the server lets the core run) when the core is halted, then close. NULL is fine. */
+void lode_gdbclient_free(lode_gdbclient_s *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
