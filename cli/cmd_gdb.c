@@ -9,6 +9,8 @@
 #include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/gdbserver.h"
+#include "lode/image.h"
+#include "lode/rtt.h"
 #include "lode/semihost.h"
 #include "target.h"
 
@@ -27,10 +29,12 @@ static void gdb_usage(FILE *f)
             "\n"
             "Halt the target and serve GDB's remote protocol on it, one client at a time:\n"
             "  gdb-multiarch -ex 'target extended-remote 127.0.0.1:3333' FILE.elf\n"
-            "Hardware breakpoints and watchpoints, Ctrl-C, semihosting served while the target\n"
-            "runs (output on stdout), `monitor reset`, `monitor reset halt`, `monitor halt`.\n"
-            "FILE (optional) is only the firmware's semihosting command line; load it with\n"
-            "`lode flash` first. A second client while one is connected is closed at once.\n"
+            "GDB's `load` programs flash through lode's flash loader. Hardware breakpoints (and\n"
+            "software ones in RAM), watchpoints, Ctrl-C; semihosting and RTT up channels are\n"
+            "shown on stdout while the target runs. `monitor help` lists the monitor commands.\n"
+            "FILE (optional) is the firmware's semihosting command line; its _SEGGER_RTT symbol\n"
+            "locates RTT (else the RAM is scanned). A second client while one is connected is\n"
+            "closed at once.\n"
             "\n"
             "  --port N                 TCP port (default 3333; 0 picks a free one)\n"
             "  --bind ADDR              address to listen on (default 127.0.0.1: this machine\n"
@@ -54,6 +58,14 @@ static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
     FILE *f = fd == 2 ? stderr : stdout;
     fwrite(data, 1, len, f);
     fflush(f);
+}
+
+static void rtt_to_stdout(void *user, unsigned channel, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)channel;
+    fwrite(data, 1, len, stdout);
+    fflush(stdout);
 }
 
 static uint64_t sh_time_us(void *ctx)
@@ -142,12 +154,45 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         return LODE_EXIT_USAGE;
     }
 
+    /* RTT: the FILE's _SEGGER_RTT when it is an ELF with one, else a scan of the chip's RAM */
+    lode_rtt_config_s rcfg;
+    memset(&rcfg, 0, sizeof rcfg);
+    lode_rtt_range_s ranges[8];
+    size_t nranges = 0;
+    for (size_t k = 0; t.chip && k < t.chip->nmemory && nranges < 8; k++) {
+        const lode_target_mem_s *m = &t.chip->memory[k];
+        if (m->kind == LODE_TARGET_MEM_RAM && m->end <= 0x100000000ull) {
+            ranges[nranges].addr = (uint32_t)m->start;
+            ranges[nranges].len = (uint32_t)(m->end - m->start);
+            nranges++;
+        }
+    }
+    if (file) {
+        lode_log_s quiet = cli->log;
+        quiet.fn = NULL;
+        lode_image_s *img = NULL;
+        if (lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &quiet, &img) == LODE_OK) {
+            const lode_symbol_s *rs = lode_image_find_symbol(img, "_SEGGER_RTT");
+            rcfg.cb_addr = rs ? rs->value : 0;
+            lode_image_free(img);
+        }
+    }
+    rcfg.ranges = ranges;
+    rcfg.nranges = nranges;
+    rcfg.log = cli->log;
+    if (!cli->verbose)
+        rcfg.log.fn = NULL; /* firmware without RTT is normal */
+    lode_rtt_s *rtt = NULL;
+    if (lode_rtt_new(&t.core, &rcfg, &rtt) != LODE_OK)
+        rtt = NULL;
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = gdb_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .fpu = fpu, .chip = t.chip, .stop = &g_gdb_stop,
+    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .fpu = fpu, .chip = t.chip, .rtt = rtt,
+                                  .rtt_out = rtt_to_stdout, .stop = &g_gdb_stop,
                                   .on_listening = on_listening, .log = cli->log};
     rc = lode_gdbserver_listen(&gc, bind_addr, (int)port, once ? 1u : 0u);
     signal(SIGINT, SIG_DFL);
@@ -160,6 +205,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         fprintf(stderr, "lode gdb: lost the target: %s\n", lode_strerror(rc));
         ex = LODE_EXIT_UNAVAILABLE;
     }
+    lode_rtt_free(rtt);
     lode_semihost_free(sh);
     cli_target_close(&t);
     return ex;

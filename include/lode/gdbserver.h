@@ -32,6 +32,7 @@
 
 #include "lode/core.h"
 #include "lode/log.h"
+#include "lode/rtt.h"
 #include "lode/semihost.h"
 
 #ifdef __cplusplus
@@ -53,6 +54,11 @@ typedef struct lode_gdbserver_config_s {
      * ranges are collected, vFlashWrite data placed into them, and vFlashDone programs them
      * through lode's flash loader (unchanged sectors skipped, verified) */
     const struct lode_target_chip_s *chip;
+    /* RTT while GDB runs the target, or NULL: polled every poll_us (attached when the control
+     * block appears), up-channel data handed to rtt_out; `monitor rtt off|on` pauses it */
+    lode_rtt_s *rtt;
+    lode_rtt_data_fn rtt_out;
+    void *rtt_user;
     uint32_t poll_us;             /* state poll period while running; 0 = 1000 */
     /* non-zero ends serving (checked at least every 100 ms of host time while idle and
      * every poll while running): e.g. set from a SIGINT handler */

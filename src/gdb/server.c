@@ -70,6 +70,8 @@ typedef struct srv_s {
     } fl[MAX_FLASH_BUFS];
     size_t nfl;
     bool sh_off; /* `monitor semihosting off`: BKPT 0xAB is reported to GDB as SIGTRAP */
+    bool rtt_off;       /* `monitor rtt off` */
+    unsigned rtt_tries; /* polls since the last attach attempt */
 } srv_s;
 
 static const char *const k_hex = "0123456789abcdef";
@@ -649,6 +651,15 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
         s->sh_off = !strcmp(cmd, "semihosting off");
         msg = s->sh_off ? "lode: semihosting off: BKPT 0xAB stops with SIGTRAP\n"
                         : "lode: semihosting on: lode serves the target's calls\n";
+    } else if (!strcmp(cmd, "rtt on") || !strcmp(cmd, "rtt off")) {
+        if (!s->cfg->rtt) {
+            send_console(s, "lode: this server has no RTT handle\n");
+            send_str(s, "E01");
+            return;
+        }
+        s->rtt_off = !strcmp(cmd, "rtt off");
+        s->rtt_tries = 0;
+        msg = s->rtt_off ? "lode: RTT output paused\n" : "lode: RTT output on lode's terminal\n";
     } else if (!strcmp(cmd, "flash erase")) {
         if (!s->cfg->chip) {
             send_console(s, "lode: no chip description: cannot erase flash\n");
@@ -667,6 +678,7 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
               "  halt               halt the core\n"
               "  resume             let the core run\n"
               "  flash erase        erase the whole flash\n"
+              "  rtt on|off         show the target's RTT output on lode's terminal, or pause it\n"
               "  semihosting on|off serve semihosting calls in lode, or stop with SIGTRAP\n";
     } else {
         send_console(s, "lode: unknown monitor command (try `monitor help`)\n");
@@ -1094,6 +1106,20 @@ static void pump(srv_s *s, int timeout_ms)
 static bool stopped(const srv_s *s) { return s->cfg->stop && *s->cfg->stop; }
 
 /* The core runs: poll it and the socket until it halts (served semihosting aside). */
+/* RTT output while the target runs: attach when the control block appears (tried every 100th
+ * poll: a RAM scan is not free), then drain the up channels. */
+static void rtt_service(srv_s *s)
+{
+    lode_rtt_s *r = s->cfg->rtt;
+    if (!r || s->rtt_off)
+        return;
+    if (!lode_rtt_attached(r)) {
+        if (s->rtt_tries++ % 100 != 0 || lode_rtt_attach(r) != LODE_OK)
+            return;
+    }
+    lode_rtt_poll(r, s->cfg->rtt_out, s->cfg->rtt_user, NULL);
+}
+
 static void run_loop(srv_s *s)
 {
     const lode_core_ops_s *c = s->c;
@@ -1119,10 +1145,12 @@ static void run_loop(srv_s *s)
                 continue;
             }
             s->running = false;
+            rtt_service(s); /* what the firmware wrote just before it stopped */
             if (sh == 0)
                 report_halt(s, &st, s->interrupt ? 2 : 5);
             return;
         }
+        rtt_service(s);
         pump(s, 0);
         if (s->end != SRV_GO || stopped(s)) {
             return;

@@ -3,7 +3,8 @@
 # GDB's `load` through `lode gdb` into a simulated STM32F103 whose flash starts erased: GDB
 # reads lode's memory map (flash with its 1 KiB blocks, RAM), erases and writes with
 # vFlashErase/vFlashWrite/vFlashDone; then `compare-sections` in GDB and `lode verify`
-# afterwards must both find the ELF in flash, and the program must run to main.
+# afterwards must both find the ELF in flash, and the program must run to main. Then
+# `monitor flash erase`, a reconnect, and RTT output flowing while GDB runs the target.
 #
 # usage: gdb_load.sh <lode-binary> <firmware-dir>
 # exit:  0 all checks passed; 1 a check failed or something is missing.
@@ -123,4 +124,30 @@ server=""
 if timeout 60 "$lode" verify "$elf" >"$tmp/verify2.out" 2>&1; then
     fail "the image is still in flash after monitor flash erase"
 fi
+# RTT keeps flowing while GDB runs the target: the example's "rtt: hello" reaches lode gdb's
+# stdout before GDB's breakpoint on rtt_getc; `monitor rtt off` answers
+rtt_elf=$2/examples/rtt-stm32f103.elf
+[ -f "$rtt_elf" ] || fail "firmware image '$rtt_elf' not found"
+timeout 60 "$lode" flash "$rtt_elf" >"$tmp/flash.out" 2>&1 || fail "lode flash of the RTT example failed"
+"$lode" gdb --once --port 0 "$rtt_elf" >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || fail "lode gdb did not start for the RTT example"
+timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+    -ex "monitor reset halt" -ex "break rtt_getc" -ex "continue" -ex "monitor rtt off" \
+    -ex "detach" "$rtt_elf" >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch failed on the RTT example"
+wait "$server"
+server=""
+grep -q 'Breakpoint 1, rtt_getc' "$tmp/gdb.out" || fail "GDB did not stop at rtt_getc"
+grep -q 'lode: RTT output paused' "$tmp/gdb.out" || fail "monitor rtt off did not answer"
+grep -qx 'rtt: hello' "$tmp/server.out" || {
+    cat "$tmp/server.out"
+    fail "the RTT output did not reach lode gdb's stdout"
+}
 echo "gdb_load: ok"
