@@ -1085,6 +1085,31 @@ static void pump(srv_s *s, int timeout_ms)
         if (other >= 0) {
             lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
                      "refused a second GDB connection: one client is served at a time");
+            /* tell that GDB why: an error reply (E.text) to whatever it sends first */
+            static const char why[] = "E.lode gdb: another GDB client is connected (one at a time)";
+            uint8_t pkt[LODE_RSP_ENCODED_MAX(sizeof why)];
+            size_t pn = 0;
+            struct pollfd op = {.fd = other, .events = POLLIN};
+            uint8_t junk[1024];
+            size_t got = 0;
+            bool whole = false; /* its first packet has arrived ('#' and the checksum) */
+            for (int i = 0; i < 10 && !whole && got < sizeof junk; i++) {
+                if (poll(&op, 1, 100) <= 0)
+                    continue;
+                ssize_t k = recv(other, junk + got, sizeof junk - got, MSG_DONTWAIT);
+                if (k <= 0)
+                    break;
+                got += (size_t)k;
+                const uint8_t *h = memchr(junk, '#', got);
+                whole = h && (size_t)(h - junk) + 3 <= got;
+            }
+            if (whole &&
+                lode_rsp_encode((const uint8_t *)why, sizeof why - 1, pkt, sizeof pkt, &pn) == LODE_OK) {
+                (void)!send(other, "+", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                (void)!send(other, pkt, pn, MSG_NOSIGNAL | MSG_DONTWAIT);
+                poll(&op, 1, 200); /* let it read the reply before the connection closes */
+            }
+            shutdown(other, SHUT_WR);
             close(other);
         }
     }

@@ -116,6 +116,22 @@ timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
     -ex "target extended-remote 127.0.0.1:$port" -ex "info registers pc sp msp" -ex "detach" \
     >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch could not reconnect"
 grep -Eq '^msp +0x' "$tmp/gdb.out" || fail "the reconnected GDB could not read registers"
+# a second GDB while one is connected is refused, and told why
+timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+    -ex "shell touch $tmp/first-connected" -ex "shell sleep 4" -ex "detach" >"$tmp/gdb1.out" 2>&1 &
+first=$!
+for _ in $(seq 1 200); do
+    [ -f "$tmp/first-connected" ] && break
+    sleep 0.1
+done
+[ -f "$tmp/first-connected" ] || fail "the first GDB did not connect"
+timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+    >"$tmp/gdb2.out" 2>&1
+wait "$first" || fail "the first GDB failed while a second one was refused"
+grep -q 'another GDB client is connected' "$tmp/gdb2.out" || {
+    cat "$tmp/gdb2.out"
+    fail "the second GDB was not told why it was refused"
+}
 kill -INT "$server"
 wait "$server"
 server_rc=$?
