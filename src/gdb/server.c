@@ -45,6 +45,8 @@ typedef struct gdb_point_s {
 typedef enum srv_end_e { SRV_GO = 0, SRV_DETACHED, SRV_KILLED, SRV_CLOSED } srv_end_e;
 
 #define MAX_FLASH_BUFS 16
+#define MC_LINE 256u
+#define MC_LINES 4u
 
 typedef struct srv_s {
     const lode_gdbserver_config_s *cfg;
@@ -71,6 +73,19 @@ typedef struct srv_s {
     size_t nfl;
     bool sh_off; /* `monitor semihosting off`: BKPT 0xAB is reported to GDB as SIGTRAP */
     bool rtt_off;       /* `monitor rtt off` */
+    /* reads of flash while the core is halted: GDB re-reads the same few bytes around the pc
+     * many times per step; flash changes only through this server (or the running firmware) */
+    struct {
+        uint32_t lo, hi;
+    } fr[8];
+    size_t nfr;
+    bool fr_known;
+    struct {
+        bool valid;
+        uint32_t addr;
+        uint8_t data[MC_LINE];
+    } mc[MC_LINES];
+    unsigned mc_next;
     unsigned rtt_tries; /* polls since the last attach attempt */
 } srv_s;
 
@@ -316,6 +331,52 @@ static void cmd_P(srv_s *s, const char *p, const char *end)
 
 /* ---- memory ---- */
 
+static void mc_invalidate(srv_s *s)
+{
+    for (unsigned i = 0; i < MC_LINES; i++)
+        s->mc[i].valid = false;
+}
+
+static bool in_flash(srv_s *s, uint32_t addr, uint32_t len)
+{
+    if (!s->fr_known) {
+        s->fr_known = true;
+        lode_flash_layout_s *lay = NULL;
+        if (s->cfg->chip && lode_flash_layout_for_chip(s->cfg->chip, NULL, &lay) == LODE_OK) {
+            for (size_t i = 0; i < lay->nregions && s->nfr < 8; i++) {
+                s->fr[s->nfr].lo = lay->regions[i].start;
+                s->fr[s->nfr].hi = lay->regions[i].end;
+                s->nfr++;
+            }
+            lode_flash_layout_free(lay);
+        }
+    }
+    for (size_t i = 0; i < s->nfr; i++)
+        if (addr >= s->fr[i].lo && (uint64_t)addr + len <= s->fr[i].hi)
+            return true;
+    return false;
+}
+
+/* A read of flash within one cache line, from the cache (filled with one probe read). */
+static int mc_read(srv_s *s, uint32_t addr, uint8_t *buf, uint32_t len)
+{
+    uint32_t line = addr & ~(MC_LINE - 1u);
+    for (unsigned i = 0; i < MC_LINES; i++) {
+        if (s->mc[i].valid && s->mc[i].addr == line) {
+            memcpy(buf, s->mc[i].data + (addr - line), len);
+            return LODE_OK;
+        }
+    }
+    unsigned k = s->mc_next++ % MC_LINES;
+    int rc = s->c->mem_read(s->c->ctx, line, s->mc[k].data, MC_LINE);
+    if (rc != LODE_OK)
+        return rc;
+    s->mc[k].valid = true;
+    s->mc[k].addr = line;
+    memcpy(buf, s->mc[k].data + (addr - line), len);
+    return LODE_OK;
+}
+
 static void cmd_m(srv_s *s, const char *p, const char *end)
 {
     uint32_t addr, len;
@@ -326,7 +387,11 @@ static void cmd_m(srv_s *s, const char *p, const char *end)
     if (len > REPLY_MAX / 2)
         len = REPLY_MAX / 2;
     uint8_t tmp[REPLY_MAX / 2];
-    if (len && s->c->mem_read(s->c->ctx, addr, tmp, len) != LODE_OK) {
+    bool cached = len && len <= MC_LINE &&
+                  (addr & ~(MC_LINE - 1u)) == ((addr + len - 1u) & ~(MC_LINE - 1u)) &&
+                  in_flash(s, addr & ~(MC_LINE - 1u), MC_LINE);
+    int rc = !len ? LODE_OK : cached ? mc_read(s, addr, tmp, len) : s->c->mem_read(s->c->ctx, addr, tmp, len);
+    if (rc != LODE_OK) {
         send_str(s, "E01");
         return;
     }
@@ -925,6 +990,10 @@ static void handle_packet(srv_s *s, const char *p, size_t len)
         send_str(s, "");
         return;
     }
+    /* anything that may run the core or write the target drops the flash read cache */
+    bool keeps = p[0] && strchr("mgp?HTZzq", p[0]) != NULL && !(len >= 5 && !memcmp(p, "qRcmd", 5));
+    if (!keeps)
+        mc_invalidate(s);
     switch (p[0]) {
     case '?':
         send_str(s, s->last_stop);
