@@ -134,9 +134,13 @@ static void do_continue(dbg_s *d)
 
 static void do_regs(dbg_s *d)
 {
-    lode_cortexm_s *cm = lode_session_cortexm(d->t.session);
     static const unsigned regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
     uint32_t v[19];
+    if (!d->t.session) {
+        printf("registers: not available through %s\n", d->t.probe_desc);
+        return;
+    }
+    lode_cortexm_s *cm = lode_session_cortexm(d->t.session);
     int e = lode_cortexm_regs_read(cm, regs, v, 19);
     if (e != LODE_OK) {
         printf("cannot read the registers: %s\n", lode_strerror(e));

@@ -329,6 +329,10 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_s t;
     if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
         goto out_img;
+    if (!attach && (ex = cli_target_can_flash(&t, name)) != LODE_EXIT_OK) {
+        cli_target_close(&t);
+        goto out_img;
+    }
     double wall0 = cli_now_s();
     if (!attach) {
         lode_flash_opts_s fo = {.skip_unchanged = true};

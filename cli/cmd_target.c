@@ -180,6 +180,11 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
+    if (!t.session) {
+        fprintf(stderr, "lode info: not available through %s (no debug port access)\n", t.probe_desc);
+        cli_target_close(&t);
+        return LODE_EXIT_UNAVAILABLE;
+    }
     lode_cmsis_dap_info_s di;
     lode_cmsis_dap_info(lode_session_dap(t.session), &di);
     lode_adi_s *adi = lode_session_adi(t.session);
@@ -341,6 +346,11 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         lode_image_free(img);
         return ex;
     }
+    if ((ex = cli_target_can_flash(&t, "flash")) != LODE_EXIT_OK) {
+        cli_target_close(&t);
+        lode_image_free(img);
+        return ex;
+    }
     say_target(&t, a.t.json);
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, !a.t.json);
@@ -450,6 +460,10 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
+    if ((ex = cli_target_can_flash(&t, "erase")) != LODE_EXIT_OK) {
+        cli_target_close(&t);
+        return ex;
+    }
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, true);
     lode_flash_opts_s fo = {.progress = on_progress, .progress_user = &pc};
@@ -544,13 +558,18 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
                                     LODE_CM_REG_PRIMASK, LODE_CM_REG_BASEPRI, LODE_CM_REG_FAULTMASK,
                                     LODE_CM_REG_CONTROL};
     uint32_t vals[sizeof regs / sizeof regs[0]];
-    lode_cortexm_s *cm = lode_session_cortexm(t.session);
-    if (rc == LODE_OK)
-        rc = lode_cortexm_regs_read(cm, regs, vals, sizeof regs / sizeof regs[0]);
-    const lode_cortexm_info_s *ci = lode_cortexm_info(cm);
+    lode_cortexm_s *cm = t.session ? lode_session_cortexm(t.session) : NULL;
+    size_t nregs = sizeof regs / sizeof regs[0];
+    if (!cm)
+        nregs = 17; /* a GDB server: r0-r12, sp, lr, pc, xpsr through the core ops */
+    if (rc == LODE_OK && cm)
+        rc = lode_cortexm_regs_read(cm, regs, vals, nregs);
+    for (size_t i = 0; rc == LODE_OK && !cm && i < nregs; i++)
+        rc = t.core.reg_read(t.core.ctx, regs[i], &vals[i]);
+    const lode_cortexm_info_s *ci = cm ? lode_cortexm_info(cm) : NULL;
     uint32_t fpv[33];
     bool fp = false;
-    if (rc == LODE_OK && ci->fpu) {
+    if (rc == LODE_OK && ci && ci->fpu) {
         unsigned fr[33];
         for (unsigned i = 0; i < 32; i++)
             fr[i] = LODE_CM_REG_S0 + i;
@@ -561,7 +580,7 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
         cli_json_s j = {.f = stdout};
         if (a.t.json)
             cli_json_begin_object(&j, NULL);
-        for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        for (size_t i = 0; i < nregs; i++) {
             const char *n = lode_cortexm_reg_name(regs[i]);
             if (a.t.json)
                 cli_json_hex(&j, n, vals[i]);

@@ -162,6 +162,73 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     return LODE_EXIT_OK;
 }
 
+/* While connecting, the client's error message is kept for one line naming host:port. */
+static void gdb_log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    cli_target_s *t = user;
+    if (level == LODE_LOG_ERROR && !t->gdb_log_pass) {
+        snprintf(t->gdb_log_err, sizeof t->gdb_log_err, "%s", msg);
+        return;
+    }
+    if (t->gdb_log_inner->fn)
+        t->gdb_log_inner->fn(t->gdb_log_inner->user, level, cat, msg);
+}
+
+/* probe "gdb:HOST:PORT": the GDB client's core; a chip only from --chip */
+static int open_gdb(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
+{
+    const char *spec = o->probe + 4;
+    const char *colon = strrchr(spec, ':');
+    char host[256];
+    uint32_t port = 0;
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host || !cli_parse_u32(colon + 1, &port) ||
+        port < 1 || port > 65535) {
+        fprintf(stderr, "lode: bad probe '%s': use --probe gdb:HOST:PORT (port 1..65535)\n", o->probe);
+        return LODE_EXIT_USAGE;
+    }
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = 0;
+    int rc;
+    if (o->chip) {
+        if ((rc = lode_target_db_new(&cli->log, &t->db)) != LODE_OK)
+            return cli_exit_for_error(rc);
+        if (o->chip_description && (rc = lode_target_db_load_file(t->db, o->chip_description)) != LODE_OK) {
+            fprintf(stderr, "lode: cannot load the chip description %s: %s\n", o->chip_description,
+                    lode_strerror(rc));
+            return cli_exit_for_error(rc);
+        }
+        if ((rc = lode_target_find_chip(t->db, o->chip, &t->chip)) != LODE_OK) {
+            fprintf(stderr, "lode: unknown chip '%s' (see lode chips)\n", o->chip);
+            return LODE_EXIT_USAGE;
+        }
+        t->chip_how = "from --chip";
+    } else if (!attach_only) {
+        fprintf(stderr, "lode: --probe gdb needs --chip for flash, verify, erase, run, debug and info\n");
+        return LODE_EXIT_USAGE;
+    }
+    t->gdb_log_inner = &cli->log;
+    lode_log_s log = {.fn = gdb_log_fn, .user = t, .max_level = cli->log.max_level};
+    if ((rc = lode_gdbclient_connect(host, (int)port, &log, &t->gdb)) != LODE_OK) {
+        fprintf(stderr, "lode: cannot connect to the GDB server at %s:%u: %s\n", host, (unsigned)port,
+                t->gdb_log_err[0] ? t->gdb_log_err : lode_strerror(rc));
+        return LODE_EXIT_UNAVAILABLE;
+    }
+    t->gdb_log_pass = true;
+    t->core = *lode_gdbclient_core(t->gdb);
+    snprintf(t->probe_desc, sizeof t->probe_desc, "gdb (GDB server at %s:%u)", host, (unsigned)port);
+    return LODE_EXIT_OK;
+}
+
+int cli_target_can_flash(const cli_target_s *t, const char *cmd)
+{
+    if (!t->gdb)
+        return LODE_EXIT_OK;
+    fprintf(stderr, "lode %s: flashing through a GDB server is not supported yet (the flash "
+                    "algorithm needs PRIMASK): use GDB's `load` on that server, or a direct probe\n",
+            cmd);
+    return LODE_EXIT_UNAVAILABLE;
+}
+
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
 {
     memset(t, 0, sizeof *t);
@@ -170,6 +237,16 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     int ex;
     lode_session_config_s sc = {.chip = o->chip, .chip_description = o->chip_description,
                                 .swd_hz = o->speed_hz, .attach_only = attach_only, .log = cli->log};
+    if (!strncasecmp(o->probe, "gdb", 3) && (o->probe[3] == 0 || o->probe[3] == ':')) {
+        if (o->probe[3] == 0) {
+            fprintf(stderr, "lode: bad probe '%s': use --probe gdb:HOST:PORT\n", o->probe);
+            ex = LODE_EXIT_USAGE;
+            goto fail;
+        }
+        if ((ex = open_gdb(cli, o, attach_only, t)) != LODE_EXIT_OK)
+            goto fail;
+        return LODE_EXIT_OK;
+    }
     if (!strcasecmp(o->probe, "sim")) {
         if ((ex = open_sim(cli, o, t)) != LODE_EXIT_OK)
             goto fail;
@@ -186,7 +263,7 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         snprintf(t->probe_desc, sizeof t->probe_desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", which.kind,
                  which.vid, which.pid, which.serial, which.product);
     } else {
-        fprintf(stderr, "lode: unknown probe '%s': use --probe sim or --probe cmsis-dap[:VID:PID[:SERIAL]]\n",
+        fprintf(stderr, "lode: unknown probe '%s': use --probe sim, cmsis-dap[:VID:PID[:SERIAL]] or gdb:HOST:PORT\n",
                 o->probe);
         ex = LODE_EXIT_USAGE;
         goto fail;
@@ -212,6 +289,11 @@ void cli_target_close(cli_target_s *t)
 {
     lode_session_close(t->session);
     t->session = NULL;
+    lode_gdbclient_free(t->gdb);
+    t->gdb = NULL;
+    lode_target_db_free(t->db);
+    t->db = NULL;
+    t->chip = NULL;
     lode_transport_close(t->transport);
     t->transport = NULL;
     lode_sim_dap_free(t->simdap);

@@ -7,11 +7,12 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "lode/gdbclient.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 
 typedef struct cli_target_opts_s {
-    const char *probe;        /* "sim" (default) or "cmsis-dap[:VID:PID[:SERIAL]]" */
+    const char *probe;        /* "sim" (default), "cmsis-dap[:VID:PID[:SERIAL]]" or "gdb:HOST:PORT" */
     const char *chip;
     const char *chip_description;
     uint32_t speed_hz;
@@ -30,7 +31,12 @@ typedef struct cli_target_s {
     lode_sim_dap_s *simdap;
     char sim_state_path[1024];
     lode_transport_s *transport;
-    lode_session_s *session;
+    lode_session_s *session;  /* NULL with probe "gdb" (a GDB server: no ADI) */
+    lode_gdbclient_s *gdb;    /* probe "gdb" */
+    lode_target_db_s *db;     /* probe "gdb": the database t->chip comes from */
+    const lode_log_s *gdb_log_inner; /* probe "gdb": the CLI's log, behind gdb_log_fn in target.c */
+    bool gdb_log_pass;        /* connected: errors go to the log, not gdb_log_err */
+    char gdb_log_err[256];    /* the connection's error, for one line naming host:port */
     lode_core_ops_s core;
     const lode_target_chip_s *chip;
     const char *chip_how;
@@ -46,6 +52,10 @@ void cli_target_opts_init(cli_target_opts_s *o);
 /* Open the probe and a session. attach_only: no chip identification. Returns an exit code
  * (LODE_EXIT_OK on success). */
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t);
+
+/* Flash programming needs more of the core than a GDB server gives (PRIMASK for the
+ * algorithm calls): LODE_EXIT_OK, or a one-line error and LODE_EXIT_UNAVAILABLE. */
+int cli_target_can_flash(const cli_target_s *t, const char *cmd);
 /* Close the session (saving the simulated flash). */
 void cli_target_close(cli_target_s *t);
 /* The target's clock: virtual for the simulator, monotonic otherwise (seconds). */

@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `--probe gdb:HOST:PORT`: lode as a client of a GDB server, here `lode gdb` serving the
+# simulated STM32F103 with the systick example flashed. Memory read through the GDB server
+# must equal a direct read of the simulated board; regs, write + read back; a port with
+# nothing listening exits 69, a bad spec 64, flash without --chip is refused.
+#
+# usage: gdb_probe.sh <lode-binary> <firmware-dir>
+# exit:  0 all checks passed; 1 a check failed or something is missing.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 <lode-binary> <firmware-dir>" >&2
+    exit 1
+fi
+lode=$1
+elf=$2/systick-stm32f103.elf
+if ! command -v timeout >/dev/null 2>&1; then
+    echo "gdb_probe: timeout not found in PATH" >&2
+    exit 1
+fi
+if [ ! -x "$lode" ] || [ ! -f "$elf" ]; then
+    echo "gdb_probe: lode binary '$lode' or firmware '$elf' is missing" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d) || exit 1
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+LODE_SIM_STATE_DIR=$tmp/sim
+export LODE_SIM_STATE_DIR
+mkdir -p "$LODE_SIM_STATE_DIR"
+
+fail() {
+    echo "gdb_probe: FAIL: $1"
+    echo "---- last output:"
+    cat "$tmp/out" 2>/dev/null
+    echo "---- lode gdb stderr:"
+    cat "$tmp/server.err" 2>/dev/null
+    exit 1
+}
+
+timeout 60 "$lode" flash "$elf" >"$tmp/out" 2>&1 || fail "lode flash failed"
+timeout 60 "$lode" read 0x08000000 8 >"$tmp/direct.out" 2>&1 || fail "direct lode read failed"
+grep -q '^08000000: ' "$tmp/direct.out" || fail "direct lode read printed no hexdump"
+
+"$lode" gdb --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
+probe=gdb:127.0.0.1:$port
+
+timeout 60 "$lode" read --probe "$probe" 0x08000000 8 >"$tmp/out" 2>&1 || fail "read through the GDB server failed"
+cmp -s "$tmp/out" "$tmp/direct.out" || {
+    cat "$tmp/direct.out"
+    fail "flash read through the GDB server differs from the direct read (above)"
+}
+timeout 60 "$lode" regs --probe "$probe" >"$tmp/out" 2>&1 || fail "regs through the GDB server failed"
+grep -Eq 'pc +0x[0-9a-f]{8}' "$tmp/out" || fail "regs printed no pc"
+timeout 60 "$lode" write --probe "$probe" 0x20000100 0x12345678 >"$tmp/out" 2>&1 || fail "write through the GDB server failed"
+timeout 60 "$lode" read --probe "$probe" 0x20000100 4 >"$tmp/out" 2>&1 || fail "read back through the GDB server failed"
+grep -q '^20000100: 78 56 34 12 ' "$tmp/out" || fail "the written word did not read back"
+timeout 60 "$lode" halt --probe "$probe" >"$tmp/out" 2>&1 || fail "halt through the GDB server failed"
+timeout 60 "$lode" step --probe "$probe" >"$tmp/out" 2>&1 || fail "step through the GDB server failed"
+timeout 60 "$lode" resume --probe "$probe" >"$tmp/out" 2>&1 || fail "resume through the GDB server failed"
+timeout 60 "$lode" flash --probe "$probe" "$elf" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || fail "flash through --probe gdb without --chip exited $rc, not 64"
+grep -q -- '--probe gdb needs --chip for flash' "$tmp/out" || fail "flash without --chip did not say why"
+
+# flashing through a GDB server is refused with a reason, nothing written
+timeout 60 "$lode" flash --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$elf" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 69 ] || fail "flash through the GDB probe exited $rc, not 69"
+grep -q 'not supported yet' "$tmp/out" || fail "flash through the GDB probe did not say why"
+kill -INT "$server"
+wait "$server"
+server_rc=$?
+server=""
+[ "$server_rc" -eq 0 ] || fail "lode gdb exited with status $server_rc on SIGINT"
+
+timeout 60 "$lode" regs --probe gdb:127.0.0.1:1 >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 69 ] || fail "a port with nothing listening exited $rc, not 69"
+grep -q '127.0.0.1:1' "$tmp/out" || fail "the connection error does not name host:port"
+timeout 60 "$lode" regs --probe gdb:nohost >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || fail "--probe gdb:nohost exited $rc, not 64"
+timeout 60 "$lode" regs --probe gdb:127.0.0.1:70000 >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || fail "--probe gdb with port 70000 exited $rc, not 64"
+echo "gdb_probe: ok"
