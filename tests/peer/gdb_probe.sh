@@ -99,4 +99,31 @@ rc=$?
 timeout 60 "$lode" regs --probe gdb:127.0.0.1:70000 >"$tmp/out" 2>&1
 rc=$?
 [ "$rc" -eq 64 ] || fail "--probe gdb with port 70000 exited $rc, not 64"
+# QEMU's own GDB stub (qemu-system-arm, STM32F100 board, halted at reset with -S): lode reads
+# the registers QEMU reports: sp = the vector table's first word, pc = Reset_Handler. When lode
+# detaches, the firmware runs to its semihosting exit in QEMU.
+qelf=$2/crosscheck-stm32f103.elf
+command -v qemu-system-arm >/dev/null 2>&1 || fail "qemu-system-arm not found (scripts/deps.sh test installs it)"
+[ -f "$qelf" ] || fail "firmware image '$qelf' not found"
+qport=$((20000 + $$ % 20000))
+timeout 60 qemu-system-arm -M stm32vldiscovery -nographic -serial null -monitor none \
+    -semihosting-config enable=on,target=native -S -gdb "tcp:127.0.0.1:$qport" \
+    -kernel "$qelf" </dev/null >"$tmp/qemu.out" 2>&1 &
+qemu=$!
+ok=""
+for _ in $(seq 1 50); do
+    if timeout 20 "$lode" regs --probe "gdb:127.0.0.1:$qport" >"$tmp/qregs.out" 2>&1; then
+        ok=1
+        break
+    fi
+    sleep 0.1
+done
+wait "$qemu"
+[ -n "$ok" ] || { cat "$tmp/qregs.out" "$tmp/qemu.out"; fail "lode regs through QEMU's GDB stub failed"; }
+want_pc=$(arm-none-eabi-nm "$qelf" | sed -n 's/^\([0-9a-f]*\) T Reset_Handler$/\1/p')
+want_sp=$(arm-none-eabi-objcopy -O binary -j .isr_vector "$qelf" "$tmp/vec.bin" &&
+          od -An -tx4 -N4 "$tmp/vec.bin" | tr -d ' ')
+[ -n "$want_pc" ] && [ -n "$want_sp" ] || fail "could not read Reset_Handler / the vector table from $qelf"
+grep -Eq "pc +0x$want_pc" "$tmp/qregs.out" || { cat "$tmp/qregs.out"; fail "pc through QEMU is not Reset_Handler (0x$want_pc)"; }
+grep -Eq "sp +0x$want_sp" "$tmp/qregs.out" || { cat "$tmp/qregs.out"; fail "sp through QEMU is not the initial stack pointer (0x$want_sp)"; }
 echo "gdb_probe: ok"
