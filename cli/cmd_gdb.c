@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sh_io.h"
 #include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/gdbserver.h"
@@ -52,38 +53,12 @@ static void on_listening(void *user, const char *addr, int port)
     fflush(stderr);
 }
 
-static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
-{
-    (void)ctx;
-    FILE *f = fd == 2 ? stderr : stdout;
-    fwrite(data, 1, len, f);
-    fflush(f);
-}
-
 static void rtt_to_stdout(void *user, unsigned channel, const uint8_t *data, size_t len)
 {
     (void)user;
     (void)channel;
     fwrite(data, 1, len, stdout);
     fflush(stdout);
-}
-
-static uint64_t sh_time_us(void *ctx)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->now_us(c->ctx);
-}
-
-static int sh_mem_read(void *ctx, uint32_t a, void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_read(c->ctx, a, b, n);
-}
-
-static int sh_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_write(c->ctx, a, b, n);
 }
 
 int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
@@ -144,9 +119,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         fpu = info && info->fpu;
     }
 
-    lode_semihost_io_s io = {.mem_read = sh_mem_read, .mem_write = sh_mem_write,
-                             .console_write = sh_console_write, .time_us = sh_time_us,
-                             .ctx = &t.core};
+    lode_semihost_io_s io = cli_semihost_io(&t.core);
     lode_semihost_config_s shc = {.cmdline = file ? file : "", .root = root, .log = cli->log};
     lode_semihost_s *sh = NULL;
     if ((rc = lode_semihost_new2(&io, &shc, &sh)) != LODE_OK) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sh_io.h"
 #include "lode/error.h"
 #include "lode/flash.h"
 #include "lode/image.h"
@@ -66,40 +67,6 @@ static void swo_tick(void *user)
     size_t n;
     while ((n = lode_sim_swo_read(r->swo_sim, buf, sizeof buf)) > 0)
         lode_itm_feed(&r->itm, buf, n, on_itm, r);
-}
-
-static void sh_console_write(void *ctx, int fd, const uint8_t *data, size_t len)
-{
-    (void)ctx;
-    FILE *f = fd == 2 ? stderr : stdout;
-    fwrite(data, 1, len, f);
-    fflush(f);
-}
-
-static long sh_console_read(void *ctx, uint8_t *buf, size_t len)
-{
-    (void)ctx;
-    fflush(stdout);
-    ssize_t n = read(0, buf, len);
-    return n < 0 ? -1 : (long)n;
-}
-
-static uint64_t sh_time_us(void *ctx)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->now_us(c->ctx);
-}
-
-static int sh_mem_read(void *ctx, uint32_t a, void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_read(c->ctx, a, b, n);
-}
-
-static int sh_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_write(c->ctx, a, b, n);
 }
 
 static void rtt_out(void *user, unsigned channel, const uint8_t *data, size_t len)
@@ -347,9 +314,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
                     fr.sectors_erased, fr.pages_programmed);
     }
 
-    lode_semihost_io_s io = {.mem_read = sh_mem_read, .mem_write = sh_mem_write,
-                             .console_write = sh_console_write, .console_read = sh_console_read,
-                             .time_us = sh_time_us, .ctx = &t.core};
+    lode_semihost_io_s io = cli_semihost_io(&t.core);
     lode_semihost_config_s shc = {.cmdline = cmdline, .root = root, .allow_system = allow_system,
                                   .log = cli->log};
     lode_semihost_s *sh = NULL;
