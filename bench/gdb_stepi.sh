@@ -10,20 +10,14 @@ elf=$2/systick-stm32f103.elf
 n=${3:-1000}
 command -v gdb-multiarch >/dev/null || { echo "gdb_stepi: gdb-multiarch not found" >&2; exit 1; }
 tmp=$(mktemp -d) || exit 1
+. "$(dirname "$0")/../tests/peer/lib_gdb.sh"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 LODE_SIM_STATE_DIR=$tmp/sim
 export LODE_SIM_STATE_DIR
 mkdir -p "$LODE_SIM_STATE_DIR"
 "$lode" flash "$elf" >/dev/null 2>&1 || { echo "gdb_stepi: lode flash failed" >&2; exit 1; }
-"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+start_lode_gdb --once
 [ -n "$port" ] || { echo "gdb_stepi: lode gdb did not start" >&2; exit 1; }
 cat >"$tmp/steps.py" <<PY
 import gdb, time

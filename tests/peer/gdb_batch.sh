@@ -32,6 +32,7 @@ if [ ! -f "$elf" ]; then
 fi
 
 tmp=$(mktemp -d) || exit 1
+. "$(dirname "$0")/lib_gdb.sh"
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null
@@ -57,15 +58,7 @@ if ! timeout 60 "$lode" flash "$elf" >"$tmp/flash.out" 2>&1; then
 fi
 
 # port 0: the server picks a free port and names it on stderr
-"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
+start_lode_gdb --once
 [ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
 
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \

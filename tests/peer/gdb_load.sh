@@ -28,6 +28,7 @@ if [ ! -x "$lode" ] || [ ! -f "$elf" ]; then
 fi
 
 tmp=$(mktemp -d) || exit 1
+. "$(dirname "$0")/lib_gdb.sh"
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null
@@ -52,15 +53,7 @@ if timeout 60 "$lode" verify "$elf" >"$tmp/pre.out" 2>&1; then
     fail "lode verify found the image in a fresh board's flash before the load"
 fi
 
-"$lode" gdb --once --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
+start_lode_gdb --once
 [ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
 
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
@@ -98,15 +91,7 @@ timeout 60 "$lode" verify "$elf" >"$tmp/verify.out" 2>&1 || {
 # `monitor flash erase` from GDB: afterwards the image is gone. The server keeps serving (no
 # --once): a second GDB connects after the first detached (which left the core running) and
 # finds it halted.
-"$lode" gdb --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
+start_lode_gdb
 [ -n "$port" ] || fail "lode gdb did not start a second time"
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
     -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "monitor reset" -ex "detach" \
@@ -145,15 +130,7 @@ fi
 rtt_elf=$2/examples/rtt-stm32f103.elf
 [ -f "$rtt_elf" ] || fail "firmware image '$rtt_elf' not found"
 timeout 60 "$lode" flash "$rtt_elf" >"$tmp/flash.out" 2>&1 || fail "lode flash of the RTT example failed"
-"$lode" gdb --once --port 0 "$rtt_elf" >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
+start_lode_gdb --once "$rtt_elf"
 [ -n "$port" ] || fail "lode gdb did not start for the RTT example"
 timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
     -ex "monitor reset halt" -ex "break rtt_getc" -ex "continue" -ex "monitor rtt off" \

@@ -25,6 +25,7 @@ if [ ! -x "$lode" ] || [ ! -f "$elf" ]; then
 fi
 
 tmp=$(mktemp -d) || exit 1
+. "$(dirname "$0")/lib_gdb.sh"
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null
@@ -48,15 +49,7 @@ timeout 60 "$lode" flash "$elf" >"$tmp/out" 2>&1 || fail "lode flash failed"
 timeout 60 "$lode" read 0x08000000 8 >"$tmp/direct.out" 2>&1 || fail "direct lode read failed"
 grep -q '^08000000: ' "$tmp/direct.out" || fail "direct lode read printed no hexdump"
 
-"$lode" gdb --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^lode gdb: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
+start_lode_gdb
 [ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
 probe=gdb:127.0.0.1:$port
 
