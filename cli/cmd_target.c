@@ -186,7 +186,22 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
         return LODE_EXIT_UNAVAILABLE;
     }
     lode_cmsis_dap_info_s di;
-    lode_cmsis_dap_info(lode_session_dap(t.session), &di);
+    memset(&di, 0, sizeof di);
+    lode_stlink_s *stl = lode_session_stlink(t.session);
+    char stver[32] = "";
+    double volts = 0;
+    bool have_volts = false;
+    if (stl) {
+        lode_stlink_version_s sv;
+        lode_stlink_get_version(stl, &sv);
+        lode_stlink_version_string(&sv, stver, sizeof stver);
+        have_volts = lode_stlink_target_voltage(stl, &volts) == LODE_OK;
+        snprintf(di.vendor, sizeof di.vendor, "STMicroelectronics");
+        snprintf(di.product, sizeof di.product, "ST-Link/V%u", sv.hw);
+        snprintf(di.fw_version, sizeof di.fw_version, "%s", stver);
+    } else {
+        lode_cmsis_dap_info(lode_session_dap(t.session), &di);
+    }
     lode_adi_s *adi = lode_session_adi(t.session);
     uint32_t dpidr = lode_adi_dpidr(adi), idr = 0, base = 0;
     lode_adi_ap_idr(adi, 0, &idr);
@@ -202,8 +217,12 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
         cli_json_string(&j, "serial", di.serial);
         cli_json_string(&j, "protocol_version", di.protocol_version);
         cli_json_string(&j, "firmware_version", di.fw_version);
-        cli_json_uint(&j, "packet_size", di.packet_size);
-        cli_json_uint(&j, "packet_count", di.packet_count);
+        if (!stl) {
+            cli_json_uint(&j, "packet_size", di.packet_size);
+            cli_json_uint(&j, "packet_count", di.packet_count);
+        } else if (have_volts) {
+            cli_json_double(&j, "target_voltage", volts);
+        }
         cli_json_end_object(&j);
         cli_json_hex(&j, "dpidr", dpidr);
         cli_json_begin_array(&j, "aps");
@@ -216,8 +235,15 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
         cli_json_begin_array(&j, "rom_table");
     } else {
         printf("probe:     %s\n", t.probe_desc);
-        printf("           %s %s, CMSIS-DAP %s, packet %u bytes x %u\n", di.vendor, di.product,
-               di.protocol_version, di.packet_size, di.packet_count);
+        if (stl) {
+            printf("           %s %s, firmware %s", di.vendor, di.product, stver);
+            if (have_volts)
+                printf(", target voltage %.2f V", volts);
+            printf("\n");
+        } else {
+            printf("           %s %s, CMSIS-DAP %s, packet %u bytes x %u\n", di.vendor, di.product,
+                   di.protocol_version, di.packet_size, di.packet_count);
+        }
         printf("DPIDR:     0x%08x\n", dpidr);
         printf("AP 0:      IDR 0x%08x, BASE 0x%08x\n", idr, base);
         printf("ROM table:\n");

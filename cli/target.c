@@ -22,8 +22,12 @@ void cli_target_opts_init(cli_target_opts_s *o)
 const char *cli_target_options_help(void)
 {
     return "target options:\n"
-           "  --probe PROBE          sim (the simulated board, default) or\n"
-           "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe)\n"
+           "  --probe PROBE          sim (the simulated board behind a simulated CMSIS-DAP\n"
+           "                         probe, default), sim-stlink (behind a simulated ST-Link/V2),\n"
+           "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe),\n"
+           "                         stlink[:VID:PID[:SERIAL]] (a USB ST-Link V2/V2-1/V3),\n"
+           "                         stlink-tcp:HOST:PORT[:SERIAL] (an ST-Link shared by an\n"
+           "                         stlink-server), gdb:HOST:PORT (a GDB server)\n"
            "  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
            "                         With --probe sim it also picks the simulated chip\n"
            "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
@@ -128,7 +132,7 @@ static void sim_uart(void *user, const char *port, const uint8_t *data, size_t l
         fwrite(data, 1, len, stderr);
 }
 
-static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
+static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, bool stlink, cli_target_s *t)
 {
     const char *chip = o->chip ? o->chip : "STM32F103C8";
     lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
@@ -151,6 +155,15 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     if (!o->sim_fresh) {
         /* a missing file is a fresh board; a foreign one is reported by the sim's log */
         (void)lode_sim_state_load(t->sim, t->sim_state_path);
+    }
+    if (stlink) {
+        lode_sim_stlink_config_s stc = {.log = cli->log};
+        if ((rc = lode_sim_stlink_new(t->sim, &stc, &t->simstlink)) != LODE_OK)
+            return cli_exit_for_error(rc);
+        lode_sim_stlink_io(t->simstlink, &t->stlink_io);
+        snprintf(t->probe_desc, sizeof t->probe_desc, "sim-stlink (simulated ST-Link/V2, %s board)",
+                 lode_sim_chip_name(t->sim));
+        return LODE_EXIT_OK;
     }
     lode_sim_dap_config_s dc = {.version = o->dap_version, .packet_count = (uint8_t)o->packet_count,
                                 .log = cli->log};
@@ -247,12 +260,58 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
             goto fail;
         return LODE_EXIT_OK;
     }
-    if (!strcasecmp(o->probe, "sim")) {
-        if ((ex = open_sim(cli, o, t)) != LODE_EXIT_OK)
+    if (!strcasecmp(o->probe, "sim") || !strcasecmp(o->probe, "sim-stlink")) {
+        bool st = !strcasecmp(o->probe, "sim-stlink");
+        if ((ex = open_sim(cli, o, st, t)) != LODE_EXIT_OK)
             goto fail;
         sc.now_us = sim_now_us;
         sc.delay_us = sim_delay_us;
         sc.time_user = t->sim;
+        if (st)
+            sc.stlink = &t->stlink_io;
+    } else if (!strncasecmp(o->probe, "stlink-tcp", 10) && (o->probe[10] == 0 || o->probe[10] == ':')) {
+        /* stlink-tcp:HOST:PORT[:SERIAL] */
+        char host[256], serial[64] = "";
+        uint32_t port = 0;
+        const char *spec = o->probe[10] ? o->probe + 11 : "";
+        const char *c1 = strchr(spec, ':');
+        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char portstr[16] = "";
+        if (c1 && (size_t)(c1 - spec) < sizeof host && c1 > spec) {
+            memcpy(host, spec, (size_t)(c1 - spec));
+            host[c1 - spec] = 0;
+            size_t pl = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+            if (pl < sizeof portstr) {
+                memcpy(portstr, c1 + 1, pl);
+                portstr[pl] = 0;
+            }
+            if (c2)
+                snprintf(serial, sizeof serial, "%s", c2 + 1);
+        }
+        if (!c1 || !cli_parse_u32(portstr, &port) || port < 1 || port > 65535) {
+            fprintf(stderr, "lode: bad probe '%s': use --probe stlink-tcp:HOST:PORT[:SERIAL] (port 1..65535; "
+                            "ST's stlink-server listens on 7184)\n", o->probe);
+            ex = LODE_EXIT_USAGE;
+            goto fail;
+        }
+        int rc = lode_stlink_io_tcp(host, (uint16_t)port, serial, &cli->log, &t->stlink_io);
+        if (rc != LODE_OK) {
+            ex = LODE_EXIT_UNAVAILABLE;
+            goto fail;
+        }
+        snprintf(t->probe_desc, sizeof t->probe_desc, "stlink-tcp (ST-Link via stlink-server %s:%u)", host,
+                 (unsigned)port);
+        sc.stlink = &t->stlink_io;
+    } else if (!strncasecmp(o->probe, "stlink", 6) && (o->probe[6] == 0 || o->probe[6] == ':')) {
+        lode_usb_probe_s which;
+        int rc = lode_probe_open_stlink_usb(o->probe[6] ? o->probe + 7 : "", &cli->log, &t->stlink_io, &which);
+        if (rc != LODE_OK) {
+            ex = rc == LODE_E_INVALID_ARG ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
+            goto fail;
+        }
+        snprintf(t->probe_desc, sizeof t->probe_desc, "%s %04x:%04x %s", which.product, which.vid,
+                 which.pid, which.serial);
+        sc.stlink = &t->stlink_io;
     } else if (!strncasecmp(o->probe, "cmsis-dap", 9) && (o->probe[9] == 0 || o->probe[9] == ':')) {
         lode_usb_probe_s which;
         int rc = lode_probe_open_usb(o->probe[9] ? o->probe + 10 : "", &cli->log, &t->transport, &which);
@@ -263,13 +322,15 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         snprintf(t->probe_desc, sizeof t->probe_desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", which.kind,
                  which.vid, which.pid, which.serial, which.product);
     } else {
-        fprintf(stderr, "lode: unknown probe '%s': use --probe sim, cmsis-dap[:VID:PID[:SERIAL]] or gdb:HOST:PORT\n",
+        fprintf(stderr, "lode: unknown probe '%s': use --probe sim, sim-stlink, cmsis-dap[:VID:PID[:SERIAL]], "
+                        "stlink[:VID:PID[:SERIAL]], stlink-tcp:HOST:PORT or gdb:HOST:PORT\n",
                 o->probe);
         ex = LODE_EXIT_USAGE;
         goto fail;
     }
     sc.transport = t->transport;
     int rc = lode_session_open(&sc, &t->session);
+    memset(&t->stlink_io, 0, sizeof t->stlink_io); /* the session owns (and closed) it */
     if (rc != LODE_OK) {
         ex = rc == LODE_E_NO_DEVICE || rc == LODE_E_TIMEOUT || rc == LODE_E_FAULT || rc == LODE_E_WAIT ||
                      rc == LODE_E_PROTOCOL
@@ -298,6 +359,11 @@ void cli_target_close(cli_target_s *t)
     t->transport = NULL;
     lode_sim_dap_free(t->simdap);
     t->simdap = NULL;
+    if (t->stlink_io.close) /* opened, never handed to a session */
+        t->stlink_io.close(t->stlink_io.ctx);
+    memset(&t->stlink_io, 0, sizeof t->stlink_io);
+    lode_sim_stlink_free(t->simstlink);
+    t->simstlink = NULL;
     if (t->sim) {
         if (t->sim_state_path[0] && lode_sim_state_save(t->sim, t->sim_state_path) != LODE_OK)
             fprintf(stderr, "lode: warning: cannot save the simulated flash to %s: %s\n",

@@ -12,7 +12,8 @@
 #include "lode/sim.h"
 
 typedef struct cli_target_opts_s {
-    const char *probe;        /* "sim" (default), "cmsis-dap[:VID:PID[:SERIAL]]" or "gdb:HOST:PORT" */
+    const char *probe;        /* "sim" (default), "sim-stlink", "cmsis-dap[:VID:PID[:SERIAL]]",
+                               * "stlink[:VID:PID[:SERIAL]]", "stlink-tcp:HOST:PORT" or "gdb:HOST:PORT" */
     const char *chip;
     const char *chip_description;
     uint32_t speed_hz;
@@ -29,8 +30,10 @@ typedef struct cli_target_s {
     cli_target_opts_s opts;
     lode_sim_s *sim;          /* simulated board (probe "sim") */
     lode_sim_dap_s *simdap;
+    lode_sim_stlink_s *simstlink; /* probe "sim-stlink" */
     char sim_state_path[1024];
     lode_transport_s *transport;
+    lode_stlink_io_s stlink_io;   /* ST-Link probes: the I/O until the session takes it */
     lode_session_s *session;  /* NULL with probe "gdb" (a GDB server: no ADI) */
     lode_gdbclient_s *gdb;    /* probe "gdb" */
     lode_target_db_s *db;     /* probe "gdb": the database t->chip comes from */

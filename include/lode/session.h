@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A debug session: a CMSIS-DAP probe on a transport, the ADIv5 debug port, the Cortex-M core
+/* A debug session: a CMSIS-DAP probe on a transport or an ST-Link, the ADIv5 debug port, the Cortex-M core
  * and the chip (named or detected) from the target database. Everything the `lode` command
  * does to a target goes through a session. */
 #ifndef LODE_SESSION_H
@@ -14,6 +14,7 @@
 #include "lode/core.h"
 #include "lode/cortexm.h"
 #include "lode/log.h"
+#include "lode/stlink.h"
 #include "lode/target.h"
 #include "lode/transport.h"
 #include "lode/usb.h"
@@ -25,7 +26,9 @@ extern "C" {
 typedef struct lode_session_s lode_session_s;
 
 typedef struct lode_session_config_s {
-    lode_transport_s *transport;      /* borrowed; stays open until lode_session_close */
+    lode_transport_s *transport;      /* a CMSIS-DAP probe: borrowed, open until lode_session_close */
+    const lode_stlink_io_s *stlink;   /* or an ST-Link (when transport is NULL): the session owns
+                                       * the I/O from here on (closed with the session) */
     const char *chip;                 /* NULL: detect (DBGMCU_IDCODE, FICR) */
     const char *chip_description;     /* a probe-rs YAML file to add to the database (or NULL) */
     uint32_t swd_hz;                  /* 0: 4 MHz */
@@ -41,7 +44,8 @@ typedef struct lode_session_config_s {
 int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out);
 void lode_session_close(lode_session_s *s); /* accepts NULL; leaves the core running as it is */
 
-lode_cmsis_dap_s *lode_session_dap(lode_session_s *s);
+lode_cmsis_dap_s *lode_session_dap(lode_session_s *s);     /* NULL with an ST-Link */
+lode_stlink_s *lode_session_stlink(lode_session_s *s);     /* NULL with a CMSIS-DAP probe */
 lode_adi_s *lode_session_adi(lode_session_s *s);
 lode_cortexm_s *lode_session_cortexm(lode_session_s *s);
 lode_target_db_s *lode_session_db(lode_session_s *s);
@@ -59,6 +63,10 @@ int lode_probe_choose(const lode_usb_probe_s *probes, size_t n, const char *spec
  * match (none or several is an error naming them). */
 int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
                         lode_usb_probe_s *which);
+/* Open a USB ST-Link by spec "" / "VID:PID" / "VID:PID:SERIAL" (exactly one must match): an
+ * I/O for lode_session_config_s.stlink, owning the USB device (io->close releases it). */
+int lode_probe_open_stlink_usb(const char *spec, const lode_log_s *log, lode_stlink_io_s *io,
+                               lode_usb_probe_s *which);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@ extern "C" {
 typedef enum lode_usb_probe_kind_e {
     LODE_USB_CMSIS_DAP_V2 = 2, /* vendor bulk interface whose string contains "CMSIS-DAP" */
     LODE_USB_CMSIS_DAP_V1 = 1, /* HID interface, product string contains "CMSIS-DAP" */
+    LODE_USB_STLINK = 16,      /* ST-Link V2/V2-1/V3 (VID 0483, known PIDs), bulk interface 0 */
 } lode_usb_probe_kind_e;
 
 typedef struct lode_usb_probe_s {
@@ -29,6 +30,7 @@ typedef struct lode_usb_probe_s {
     /* v2: bus/address/interface/endpoints; v1: the hidapi path */
     uint8_t bus, address, interface;
     uint8_t ep_out, ep_in;
+    uint8_t ep_trace;          /* ST-Link: the SWO trace endpoint */
     uint16_t max_packet;
     char hid_path[256];
 } lode_usb_probe_s;
@@ -43,6 +45,14 @@ typedef struct lode_usb_filter_s {
  * no USB access is not an error: zero probes. */
 int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *log,
                             lode_usb_probe_s **out, size_t *count);
+
+/* List ST-Link probes (same conventions). */
+int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
+                         lode_usb_probe_s **out, size_t *count);
+/* Open an ST-Link: its command endpoints and its trace endpoint (two transports on one
+ * device; close `trace` before `cmd`). */
+int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
+                         lode_transport_s **cmd, lode_transport_s **trace);
 
 /* Open the transport of one listed probe. */
 int lode_usb_open(const lode_usb_probe_s *probe, const lode_log_s *log, lode_transport_s **out);

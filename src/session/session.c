@@ -16,6 +16,7 @@
 struct lode_session_s {
     lode_session_config_s cfg;
     lode_cmsis_dap_s *dap;
+    lode_stlink_s *st;
     lode_dap_ops_s dap_ops;
     lode_adi_s *adi;
     lode_cortexm_s *cm;
@@ -74,11 +75,21 @@ static int detect_chip(lode_session_s *s, const lode_target_chip_s **out, char *
 
 int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
 {
-    if (!cfg || !cfg->transport || !out)
+    if (!cfg || (!cfg->transport && !cfg->stlink) || !out) {
+        if (cfg && !cfg->transport && cfg->stlink && cfg->stlink->close)
+            cfg->stlink->close(cfg->stlink->ctx);
         return LODE_E_INVALID_ARG;
+    }
     lode_session_s *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        if (!cfg->transport && cfg->stlink->close)
+            cfg->stlink->close(cfg->stlink->ctx);
         return LODE_E_NOMEM;
+    }
+    bool use_stlink = !cfg->transport;
+    lode_stlink_io_s stio;
+    if (use_stlink)
+        stio = *cfg->stlink;
     s->cfg = *cfg;
     if (!s->cfg.now_us || !s->cfg.delay_us) {
         s->cfg.now_us = mono_us;
@@ -87,6 +98,10 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
     }
     const lode_log_s *log = &s->cfg.log;
     int rc;
+    if (use_stlink) { /* the driver owns the I/O from here, whatever happens next */
+        if ((rc = lode_stlink_open(&stio, log, &s->st)) != LODE_OK)
+            goto fail;
+    }
     if ((rc = lode_target_db_new(log, &s->db)) != LODE_OK)
         goto fail;
     if (cfg->chip_description && (rc = lode_target_db_load_file(s->db, cfg->chip_description)) != LODE_OK)
@@ -102,12 +117,19 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         }
         s->chip_how = "given";
     }
-    if ((rc = lode_cmsis_dap_open(cfg->transport, log, &s->dap)) != LODE_OK)
-        goto fail;
-    if ((rc = lode_cmsis_dap_connect_swd(s->dap, cfg->swd_hz ? cfg->swd_hz : 4000000u)) != LODE_OK)
-        goto fail;
-    if ((rc = lode_cmsis_dap_dap_ops(s->dap, &s->dap_ops)) != LODE_OK)
-        goto fail;
+    if (use_stlink) {
+        if ((rc = lode_stlink_connect_swd(s->st, cfg->swd_hz ? cfg->swd_hz : 4000000u, NULL)) != LODE_OK)
+            goto fail;
+        if ((rc = lode_stlink_dap_ops(s->st, &s->dap_ops)) != LODE_OK)
+            goto fail;
+    } else {
+        if ((rc = lode_cmsis_dap_open(cfg->transport, log, &s->dap)) != LODE_OK)
+            goto fail;
+        if ((rc = lode_cmsis_dap_connect_swd(s->dap, cfg->swd_hz ? cfg->swd_hz : 4000000u)) != LODE_OK)
+            goto fail;
+        if ((rc = lode_cmsis_dap_dap_ops(s->dap, &s->dap_ops)) != LODE_OK)
+            goto fail;
+    }
     if ((rc = lode_adi_new(&s->dap_ops, log, &s->adi)) != LODE_OK)
         goto fail;
     if ((rc = lode_adi_connect(s->adi)) != LODE_OK) {
@@ -154,11 +176,13 @@ void lode_session_close(lode_session_s *s)
     lode_cortexm_free(s->cm);
     lode_adi_free(s->adi);
     lode_cmsis_dap_close(s->dap);
+    lode_stlink_close(s->st);
     lode_target_db_free(s->db);
     free(s);
 }
 
 lode_cmsis_dap_s *lode_session_dap(lode_session_s *s) { return s->dap; }
+lode_stlink_s *lode_session_stlink(lode_session_s *s) { return s->st; }
 lode_adi_s *lode_session_adi(lode_session_s *s) { return s->adi; }
 lode_cortexm_s *lode_session_cortexm(lode_session_s *s) { return s->cm; }
 lode_target_db_s *lode_session_db(lode_session_s *s) { return s->db; }
@@ -319,4 +343,86 @@ int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_
     }
     free(probes);
     return rc;
+}
+
+/* ---- ST-Link over USB ----------------------------------------------------------------------- */
+
+typedef struct owned_usb_io_s {
+    lode_transport_s *cmd, *trace;
+    lode_stlink_io_s inner;
+} owned_usb_io_s;
+
+static int ou_xfer(void *ctx, const uint8_t cmd[LODE_STLINK_CMD_SIZE], lode_stlink_dir_e dir,
+                   uint8_t *data, size_t len)
+{
+    owned_usb_io_s *o = ctx;
+    return o->inner.xfer(o->inner.ctx, cmd, dir, data, len);
+}
+
+static int ou_trace(void *ctx, uint8_t *buf, size_t len)
+{
+    owned_usb_io_s *o = ctx;
+    return o->inner.trace_read(o->inner.ctx, buf, len);
+}
+
+static void ou_close(void *ctx)
+{
+    owned_usb_io_s *o = ctx;
+    if (o->inner.close)
+        o->inner.close(o->inner.ctx);
+    lode_transport_close(o->trace);
+    lode_transport_close(o->cmd);
+    free(o);
+}
+
+int lode_probe_open_stlink_usb(const char *spec, const lode_log_s *log, lode_stlink_io_s *io,
+                               lode_usb_probe_s *which)
+{
+    lode_usb_filter_s f;
+    if (!io || lode_usb_parse_filter(spec ? spec : "", &f) != LODE_OK) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "bad probe selector '%s': use stlink:VID:PID[:SERIAL] with hex VID/PID", spec);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_usb_probe_s *probes = NULL;
+    size_t n = 0;
+    int rc = lode_usb_list_stlink(&f, log, &probes, &n);
+    if (rc == LODE_OK && n == 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "no ST-Link found%s%s: plug one in (and check the udev rules), or use --probe "
+                 "sim-stlink for the simulated one", spec && *spec ? " matching " : "", spec ? spec : "");
+        rc = LODE_E_NO_DEVICE;
+    } else if (rc == LODE_OK && n > 1) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "%zu ST-Links match: choose one with --probe stlink:VID:PID:SERIAL (the first is "
+                 "%04x:%04x:%s)", n, probes[0].vid, probes[0].pid, probes[0].serial);
+        rc = LODE_E_INVALID_ARG;
+    }
+    if (rc != LODE_OK) {
+        free(probes);
+        return rc;
+    }
+    owned_usb_io_s *o = calloc(1, sizeof *o);
+    if (!o) {
+        free(probes);
+        return LODE_E_NOMEM;
+    }
+    rc = lode_usb_open_stlink(&probes[0], log, &o->cmd, &o->trace);
+    if (rc == LODE_OK)
+        rc = lode_stlink_io_usb(o->cmd, o->trace, &o->inner);
+    if (rc != LODE_OK) {
+        lode_transport_close(o->trace);
+        lode_transport_close(o->cmd);
+        free(o);
+        free(probes);
+        return rc;
+    }
+    if (which)
+        *which = probes[0];
+    free(probes);
+    io->xfer = ou_xfer;
+    io->trace_read = ou_trace;
+    io->close = ou_close;
+    io->ctx = o;
+    return LODE_OK;
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lode/error.h"
+#include "lode/stlink.h"
 #include "lode/usb.h"
 
 bool lode_usb_is_cmsis_dap_string(const char *s)
@@ -313,6 +314,115 @@ static int open_v2(const lode_usb_probe_s *p, const lode_log_s *log, lode_transp
 fail:
     bulk_close(&u->base);
     return rc;
+}
+
+/* ---- ST-Link ---------------------------------------------------------------------------------- */
+
+int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
+                         lode_usb_probe_s **out, size_t *count)
+{
+    lode_usb_probe_s *arr = NULL;
+    size_t n = 0;
+    libusb_context *ctx = NULL;
+    if (libusb_init(&ctx) != 0) {
+        lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "libusb unavailable: no ST-Link listed");
+        *out = NULL;
+        *count = 0;
+        return LODE_OK;
+    }
+    libusb_device **devs = NULL;
+    ssize_t nd = libusb_get_device_list(ctx, &devs);
+    for (ssize_t i = 0; i < nd; i++) {
+        struct libusb_device_descriptor dd;
+        if (libusb_get_device_descriptor(devs[i], &dd) != 0)
+            continue;
+        int hw = lode_stlink_usb_version(dd.idVendor, dd.idProduct);
+        if (!hw)
+            continue;
+        lode_usb_probe_s p;
+        memset(&p, 0, sizeof p);
+        p.kind = LODE_USB_STLINK;
+        p.vid = dd.idVendor;
+        p.pid = dd.idProduct;
+        p.bus = libusb_get_bus_number(devs[i]);
+        p.address = libusb_get_device_address(devs[i]);
+        p.interface = 0;
+        /* endpoints by version: V2 out 0x02 / in 0x81 / trace 0x83; V2-1 and V3 out 0x01 /
+         * in 0x81 / trace 0x82 */
+        bool v2 = dd.idProduct == LODE_STLINK_V2_PID;
+        p.ep_out = v2 ? 0x02 : 0x01;
+        p.ep_in = 0x81;
+        p.ep_trace = v2 ? 0x83 : 0x82;
+        p.max_packet = hw == 3 ? 512 : 64;
+        snprintf(p.product, sizeof p.product, "ST-Link/V%s", hw == 3 ? "3" : v2 ? "2" : "2-1");
+        snprintf(p.manufacturer, sizeof p.manufacturer, "STMicroelectronics");
+        libusb_device_handle *h = NULL;
+        if (libusb_open(devs[i], &h) == 0) {
+            get_string(h, dd.iSerialNumber, p.serial, sizeof p.serial);
+            libusb_close(h);
+        }
+        if (filter_match(filter, p.vid, p.pid, p.serial))
+            list_add(&arr, &n, &p);
+    }
+    if (devs)
+        libusb_free_device_list(devs, 1);
+    libusb_exit(ctx);
+    *out = arr;
+    *count = n;
+    return LODE_OK;
+}
+
+typedef struct usb_trace_s {
+    lode_transport_s base;
+    usb_bulk_s *dev;
+    uint8_t ep;
+} usb_trace_s;
+
+static int trace_write(lode_transport_s *t, const uint8_t *data, size_t len, unsigned timeout_ms)
+{
+    (void)t, (void)data, (void)len, (void)timeout_ms;
+    return LODE_E_UNSUPPORTED;
+}
+
+static int trace_read(lode_transport_s *t, uint8_t *buf, size_t cap, size_t *got, unsigned timeout_ms)
+{
+    usb_trace_s *u = (usb_trace_s *)t;
+    int done = 0;
+    int r = libusb_bulk_transfer(u->dev->h, u->ep, buf, (int)cap, &done, timeout_ms);
+    if (r == LIBUSB_ERROR_TIMEOUT)
+        return LODE_E_TIMEOUT;
+    if (r != 0)
+        return LODE_E_IO;
+    *got = (size_t)done;
+    return LODE_OK;
+}
+
+static void trace_close(lode_transport_s *t) { free(t); }
+
+static const lode_transport_ops_s trace_ops = {trace_write, trace_read, trace_close};
+
+int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
+                         lode_transport_s **cmd, lode_transport_s **trace)
+{
+    if (!probe || !cmd || probe->kind != LODE_USB_STLINK)
+        return LODE_E_INVALID_ARG;
+    int rc = open_v2(probe, log, cmd);
+    if (rc != LODE_OK || !trace)
+        return rc;
+    usb_trace_s *u = calloc(1, sizeof *u);
+    if (!u) {
+        lode_transport_close(*cmd);
+        *cmd = NULL;
+        return LODE_E_NOMEM;
+    }
+    u->base.ops = &trace_ops;
+    u->base.kind = LODE_TRANSPORT_USB_BULK;
+    u->base.packet_size = probe->max_packet;
+    u->base.log = log;
+    u->dev = (usb_bulk_s *)*cmd;
+    u->ep = probe->ep_trace;
+    *trace = &u->base;
+    return LODE_OK;
 }
 
 /* ---- v1: hidapi ------------------------------------------------------------------------------ */

@@ -190,6 +190,83 @@ int lode_sim_dap_usb_read(lode_sim_dap_s *p, uint8_t *buf, size_t cap, size_t *g
  * config) over the USB model. Close it with lode_transport_close() before freeing `p`. */
 int lode_sim_dap_transport(lode_sim_dap_s *p, struct lode_transport_s **out);
 
+
+/* ---- simulated ST-Link/V2 (sim_stlink.c, stlink_server.c) ----------------------------------- */
+/* An ST-Link/V2 (USB 0483:3748, firmware V2J37S7 unless configured otherwise) attached to the
+ * board's SWD port: the firmware's command processor (DP/AP register access, memory commands
+ * with AP and CSW, Cortex-M register helpers, NRST, SWD clock, SWO capture) and a full-speed
+ * USB timing model charged to the board's virtual clock:
+ *  - 1 ms frames of 19 bulk packets of 64 bytes (one packet slot = 1/19 ms);
+ *  - a new command from the host starts at the next frame boundary (the host controller
+ *    schedules a newly submitted transfer in the next frame); the 16-byte command and its
+ *    OUT data go out back to back in packet slots;
+ *  - the probe executes when the data has arrived, spending SWD wire time on the board's
+ *    clock, and its IN data follows in the next free packet slots.
+ * A short command therefore costs one frame (1 ms) per round trip, a 1 KiB write about one
+ * frame plus its SWD time. One command is in flight at a time (the ST-Link has no queue). */
+typedef struct lode_sim_stlink_s lode_sim_stlink_s;
+struct lode_stlink_io_s;
+
+typedef struct lode_sim_stlink_config_s {
+    uint8_t jtag_version; /* J version reported (0: 37) */
+    const char *serial;   /* USB serial (NULL: "LODESIMSTLINK0000001") */
+    lode_log_s log;
+} lode_sim_stlink_config_s;
+
+typedef struct lode_sim_stlink_stats_s {
+    uint64_t commands;     /* commands (and trace reads) processed */
+    uint64_t mem_commands; /* memory accesses the firmware made on the AP */
+} lode_sim_stlink_stats_s;
+
+int lode_sim_stlink_new(lode_sim_s *sim, const lode_sim_stlink_config_s *cfg, lode_sim_stlink_s **out);
+void lode_sim_stlink_free(lode_sim_stlink_s *p);
+/* One USB command (16 bytes) with its data phase, as lode_stlink_io_s.xfer; replies shorter
+ * than `len` are zero padded. Unknown commands are logged once and answer zeros. */
+int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir, uint8_t *data,
+                            size_t len);
+/* A read of `len` bytes from the trace endpoint (captured SWO, zero padded). */
+int lode_sim_stlink_trace(lode_sim_stlink_s *p, uint8_t *buf, size_t len);
+/* The probe as an in-process lode_stlink_io_s (io->close is NULL; free the probe yourself). */
+void lode_sim_stlink_io(lode_sim_stlink_s *p, struct lode_stlink_io_s *io);
+void lode_sim_stlink_stats(const lode_sim_stlink_s *p, lode_sim_stlink_stats_s *out);
+const char *lode_sim_stlink_serial(const lode_sim_stlink_s *p);
+lode_sim_s *lode_sim_stlink_board(const lode_sim_stlink_s *p);
+uint16_t lode_sim_stlink_pid(const lode_sim_stlink_s *p);
+
+/* The stlink-server TCP protocol in front of one simulated ST-Link (see
+ * src/transport/stlink_tcp.c for the message layouts). Several clients may connect; one at a
+ * time may open the ST-Link (the others see it "in use"). The protocol state of one client
+ * connection, without sockets (for the server and for fuzzing): */
+typedef struct lode_sim_stlink_conn_s lode_sim_stlink_conn_s;
+typedef struct lode_sim_stlink_session_s {
+    unsigned id;               /* connection number, from 1 */
+    uint64_t commands;         /* USB commands while the ST-Link was open */
+    uint64_t virtual_ps;       /* board time from open to close */
+} lode_sim_stlink_session_s;
+typedef void (*lode_sim_stlink_session_fn)(void *user, const lode_sim_stlink_session_s *s);
+
+/* Consume requests from `in` (n bytes; *used = bytes consumed, a partial request is left),
+ * append replies to `out` (cap bytes; *out_len = bytes written). Returns LODE_OK, or
+ * LODE_E_PROTOCOL when the client sent something that is not a request (drop it). */
+int lode_sim_stlink_conn_feed(lode_sim_stlink_conn_s *c, const uint8_t *in, size_t n, size_t *used,
+                              uint8_t *out, size_t cap, size_t *out_len);
+
+typedef struct lode_sim_stlink_server_s lode_sim_stlink_server_s;
+/* Listen on bind:port (bind NULL = 127.0.0.1; port 0 = any free port; bind "" = no socket at
+ * all, for lode_sim_stlink_conn_new only). */
+int lode_sim_stlink_server_new(lode_sim_stlink_s *p, const char *bind, uint16_t port,
+                               const lode_log_s *log, lode_sim_stlink_server_s **out);
+uint16_t lode_sim_stlink_server_port(const lode_sim_stlink_server_s *s);
+/* Called when a client closes the ST-Link (or disconnects with it open). */
+void lode_sim_stlink_server_on_session(lode_sim_stlink_server_s *s, lode_sim_stlink_session_fn fn,
+                                       void *user);
+/* Serve for at most `timeout_ms` (-1: until one event was handled). */
+int lode_sim_stlink_server_poll(lode_sim_stlink_server_s *s, int timeout_ms);
+void lode_sim_stlink_server_free(lode_sim_stlink_server_s *s);
+/* For fuzzing: a connection object not attached to a socket. */
+lode_sim_stlink_conn_s *lode_sim_stlink_conn_new(lode_sim_stlink_server_s *s);
+void lode_sim_stlink_conn_free(lode_sim_stlink_conn_s *c);
+
 #ifdef __cplusplus
 }
 #endif
