@@ -36,6 +36,8 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv);
 /* `lode gdb`: GDB remote-protocol server (cmd_gdb.c) */
 int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
+/* `lode sim-server`: the simulated board behind a simulated probe on TCP (cmd_simserver.c) */
+int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv);
 /* info, flash, verify, erase, reset, halt, resume, step, regs, read, write; -1 if not one */
 int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv);
 int cli_exit_for_error(int err);

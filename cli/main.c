@@ -53,9 +53,11 @@ static void usage(FILE *f)
           "  rtt [FILE]              RTT terminal on the running target\n"
           "  gdb [--port N] [FILE]   GDB server (remote protocol) on the target\n"
           "  itm FILE|-              decode a captured SWO stream (ITM/DWT packets)\n"
+          "  sim-server --stlink-tcp PORT   the simulated board behind a simulated ST-Link,\n"
+          "                          for outside tools (OpenOCD's st-link backend tcp)\n"
           "\n"
-          "Target commands use the simulated board unless --probe cmsis-dap[:VID:PID[:SERIAL]]\n"
-          "is given; see `lode flash --help` for the target options.\n"
+          "Target commands use the simulated board unless --probe names a real probe\n"
+          "(cmsis-dap, stlink, stlink-tcp, gdb); see `lode flash --help` for the target options.\n"
           "\n"
           "options:\n"
           "  -v, --verbose           more log output (repeat for debug)\n"
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
         return cli_cmd_attach(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "list"))
         return cli_cmd_list(&cli, argc - i, argv + i);
+    if (!strcmp(cmd, "sim-server"))
+        return cli_cmd_simserver(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "chips"))
         return cli_cmd_chips(&cli, argc - i, argv + i);
     int ex = cli_cmd_target(&cli, cmd, argc - i, argv + i);

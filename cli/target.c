@@ -132,7 +132,7 @@ static void sim_uart(void *user, const char *port, const uint8_t *data, size_t l
         fwrite(data, 1, len, stderr);
 }
 
-static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, bool stlink, cli_target_s *t)
+static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_target_s *t)
 {
     const char *chip = o->chip ? o->chip : "STM32F103C8";
     lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
@@ -156,6 +156,8 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, bool stlink, cli
         /* a missing file is a fresh board; a foreign one is reported by the sim's log */
         (void)lode_sim_state_load(t->sim, t->sim_state_path);
     }
+    if (stlink == 2) /* the board alone */
+        return LODE_EXIT_OK;
     if (stlink) {
         lode_sim_stlink_config_s stc = {.log = cli->log};
         if ((rc = lode_sim_stlink_new(t->sim, &stc, &t->simstlink)) != LODE_OK)
@@ -230,6 +232,17 @@ static int open_gdb(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     t->core = *lode_gdbclient_core(t->gdb);
     snprintf(t->probe_desc, sizeof t->probe_desc, "gdb (GDB server at %s:%u)", host, (unsigned)port);
     return LODE_EXIT_OK;
+}
+
+int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
+{
+    memset(t, 0, sizeof *t);
+    t->cli = cli;
+    t->opts = *o;
+    int ex = open_sim(cli, o, 2, t);
+    if (ex != LODE_EXIT_OK)
+        cli_target_close(t);
+    return ex;
 }
 
 int cli_target_can_flash(const cli_target_s *t, const char *cmd)

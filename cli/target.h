@@ -56,6 +56,9 @@ void cli_target_opts_init(cli_target_opts_s *o);
  * (LODE_EXIT_OK on success). */
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t);
 
+/* Only the simulated board (--chip, --sim-state, --sim-fresh, --speed), no probe: for
+ * `lode sim-server`, which puts its own simulated probe in front of it. */
+int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);
 /* Flash programming needs more of the core than a GDB server gives (PRIMASK for the
  * algorithm calls): LODE_EXIT_OK, or a one-line error and LODE_EXIT_UNAVAILABLE. */
 int cli_target_can_flash(const cli_target_s *t, const char *cmd);

@@ -479,6 +479,11 @@ int simi_bus_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_t val, s
             lodei_put_le16(p, (uint16_t)val);
         else
             lodei_put_le32(p, val);
+        /* a debugger writing over code the core has run (a flash loader, then another
+         * algorithm at the same address): the core must see the new instructions. The core's
+         * own stores are caught by the CPU backend's self-modifying-code handling. */
+        if (who != SIM_INIT_CPU)
+            b->cpu->ops->invalidate(b->cpu, addr, size);
         return SIM_BUS_OK;
     }
     case SIM_RK_FLASH: {
@@ -1007,6 +1012,7 @@ int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t le
             n = len - done;
         if (r->kind == SIM_RK_RAM) {
             memcpy(r->mem + off, data + done, n);
+            b->cpu->ops->invalidate(b->cpu, a, (uint32_t)n);
         } else {
             simi_nor_program(b, r->nor, off, data + done, (uint32_t)n);
         }

@@ -632,8 +632,11 @@ static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
     ucpu_s *u = (ucpu_s *)cpu;
     if (!size || !range_has_code(u, base, (uint64_t)base + size))
         return;
+    /* code is tracked per 1 KiB page: drop the translations of whole pages, since the page's
+     * mark goes (a write to one word of a page that also holds other code must not leave
+     * that other code's stale translations unmarked) */
+    uint64_t lo = base & ~0x3FFull, hi = ((uint64_t)base + size + 0x3FFu) & ~0x3FFull;
     if (u->in_run) {
-        uint64_t lo = base, hi = (uint64_t)base + size;
         if (u->inval_pending) {
             if (lo < u->inval_lo)
                 u->inval_lo = lo;
@@ -647,8 +650,8 @@ static void ucpu_invalidate(sim_cpu_s *cpu, uint32_t base, uint32_t size)
         u->stop_req = true;
         return;
     }
-    uc_ctl_remove_cache(u->uc, (uint64_t)base, (uint64_t)base + size);
-    unmark_code(u, base, (uint64_t)base + size);
+    uc_ctl_remove_cache(u->uc, lo, hi);
+    unmark_code(u, lo, hi);
     memset(u->icache, 0, sizeof u->icache);
 }
 

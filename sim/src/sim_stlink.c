@@ -611,6 +611,17 @@ int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir
     advance_to(p, bus_move(start, out_pk));
     size_t rl = process(p, cmd, dir == LODE_STLINK_DIR_OUT ? data : NULL,
                         dir == LODE_STLINK_DIR_OUT ? len : 0);
+    if (p->log.fn && p->log.max_level >= LODE_LOG_DEBUG)
+        lode_log(&p->log, LODE_LOG_DEBUG, LODE_LOGC_SIM,
+                 "sim ST-Link: %02x %02x %02x%02x%02x%02x %02x%02x %02x%02x%02x%02x %s %zu -> "
+                 "%02x%02x%02x%02x %02x%02x%02x%02x %02x%02x%02x%02x",
+                 cmd[0], cmd[1], cmd[2], cmd[3], cmd[4], cmd[5], cmd[6], cmd[7], cmd[8], cmd[9],
+                 cmd[10], cmd[11], dir == LODE_STLINK_DIR_OUT ? "out" : "in", len, p->reply[0],
+                 p->reply[1], p->reply[2], p->reply[3], p->reply[4], p->reply[5], p->reply[6], p->reply[7],
+                 dir == LODE_STLINK_DIR_OUT && len >= 4 ? data[0] : 0,
+                 dir == LODE_STLINK_DIR_OUT && len >= 4 ? data[1] : 0,
+                 dir == LODE_STLINK_DIR_OUT && len >= 4 ? data[2] : 0,
+                 dir == LODE_STLINK_DIR_OUT && len >= 4 ? data[3] : 0);
     if (dir == LODE_STLINK_DIR_IN && len) {
         size_t n = rl < len ? rl : len;
         memcpy(data, p->reply, n);

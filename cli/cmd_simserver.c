@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* `lode sim-server`: the simulated board behind a simulated probe, served to outside programs
+ * (OpenOCD's "st-link backend tcp", another lode with --probe stlink-tcp:...). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "lode/error.h"
+#include "lode/sim.h"
+#include "out.h"
+#include "target.h"
+
+static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM: the only way out of the loop */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+typedef struct server_ctx_s {
+    unsigned sessions;
+    unsigned once;
+} server_ctx_s;
+
+static void on_session(void *user, const lode_sim_stlink_session_s *s)
+{
+    server_ctx_s *c = user;
+    c->sessions++;
+    fprintf(stderr, "lode sim-server: session %u closed: %llu ST-Link commands, %.6f s of simulated time\n",
+            s->id, (unsigned long long)s->commands, (double)s->virtual_ps / 1e12);
+    fflush(stderr);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lode sim-server --stlink-tcp PORT [--bind ADDR] [--once] [--no-idle]\n"
+            "                       [--chip NAME] [--sim-state FILE] [--sim-fresh]\n"
+            "\n"
+            "Serve the simulated board behind a simulated ST-Link/V2 (USB 0483:3748, firmware\n"
+            "V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
+            "  openocd -f interface/stlink-dap.cfg -c 'st-link backend tcp PORT' \\\n"
+            "          -c 'transport select dapdirect_swd' -f target/stm32f1x.cfg\n"
+            "  lode flash fw.elf --probe stlink-tcp:127.0.0.1:PORT\n"
+            "\n"
+            "  --stlink-tcp PORT   TCP port (ST's stlink-server uses 7184; 0 = any free port)\n"
+            "  --bind ADDR         listen address (default 127.0.0.1)\n"
+            "  --once              exit after the first client closes the ST-Link\n"
+            "  --no-idle           the board's clock moves only with probe traffic (deterministic\n"
+            "                      figures for benchmarks); by default a running core keeps\n"
+            "                      running in real time while no client talks to the probe\n"
+            "  --chip, --sim-state, --sim-fresh, --speed   as for the other commands\n"
+            "\n"
+            "It prints the port once it listens, and one line per client session (commands and\n"
+            "simulated time) on stderr. Ctrl-C stops it and saves the simulated flash.\n");
+}
+
+static double wall_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
+{
+    cli_target_opts_s to;
+    cli_target_opts_init(&to);
+    uint32_t port = 0;
+    bool have_port = false, once = false, idle = true;
+    const char *bind_addr = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = cli_target_option(&to, argc, argv, &i);
+        if (r < 0)
+            return LODE_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return LODE_EXIT_OK;
+        } else if (!strcmp(a, "--stlink-tcp") && i + 1 < argc) {
+            if (!cli_parse_u32(argv[++i], &port) || port > 65535) {
+                fprintf(stderr, "lode sim-server: --stlink-tcp wants a TCP port 0..65535, got '%s'\n", argv[i]);
+                return LODE_EXIT_USAGE;
+            }
+            have_port = true;
+        } else if (!strcmp(a, "--bind") && i + 1 < argc) {
+            bind_addr = argv[++i];
+        } else if (!strcmp(a, "--once")) {
+            once = true;
+        } else if (!strcmp(a, "--no-idle")) {
+            idle = false;
+        } else {
+            fprintf(stderr, "lode sim-server: unknown argument '%s': see lode sim-server --help\n", a);
+            return LODE_EXIT_USAGE;
+        }
+    }
+    if (!have_port) {
+        fprintf(stderr, "lode sim-server: say which probe to serve: --stlink-tcp PORT (see --help)\n");
+        return LODE_EXIT_USAGE;
+    }
+    if (strcmp(to.probe, "sim") != 0) {
+        fprintf(stderr, "lode sim-server: serves the simulated board only (no --probe)\n");
+        return LODE_EXIT_USAGE;
+    }
+    cli_target_s t;
+    int ex = cli_target_open_board(cli, &to, &t);
+    if (ex != LODE_EXIT_OK)
+        return ex;
+    lode_sim_stlink_config_s stc = {.log = cli->log};
+    lode_sim_stlink_s *st = NULL;
+    lode_sim_stlink_server_s *srv = NULL;
+    int rc = lode_sim_stlink_new(t.sim, &stc, &st);
+    if (rc == LODE_OK)
+        rc = lode_sim_stlink_server_new(st, bind_addr, (uint16_t)port, &cli->log, &srv);
+    if (rc != LODE_OK) {
+        if (rc != LODE_E_ACCESS && rc != LODE_E_INVALID_ARG)
+            fprintf(stderr, "lode sim-server: %s\n", lode_strerror(rc));
+        lode_sim_stlink_free(st);
+        cli_target_close(&t);
+        return rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE : LODE_EXIT_UNAVAILABLE;
+    }
+    server_ctx_s ctx = {0};
+    lode_sim_stlink_server_on_session(srv, on_session, &ctx);
+    printf("lode sim-server: simulated %s behind a simulated ST-Link/V2 (V2J37S7), stlink-server "
+           "protocol on %s:%u\n",
+           lode_sim_chip_name(t.sim), bind_addr ? bind_addr : "127.0.0.1",
+           lode_sim_stlink_server_port(srv));
+    fflush(stdout);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    double last = wall_s();
+    while (!g_stop && !(once && ctx.sessions > 0)) {
+        uint64_t before = lode_sim_now(t.sim);
+        if ((rc = lode_sim_stlink_server_poll(srv, 10)) != LODE_OK)
+            break;
+        double now = wall_s();
+        if (idle && lode_sim_now(t.sim) == before && !lode_sim_halted(t.sim)) {
+            /* nobody talked to the probe: the board keeps running, at most 50 ms at a time */
+            double dt = now - last;
+            if (dt > 0.05)
+                dt = 0.05;
+            if (dt > 0)
+                lode_sim_advance(t.sim, (uint64_t)(dt * 1e12));
+        }
+        last = now;
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    lode_sim_stlink_server_free(srv);
+    lode_sim_stlink_free(st);
+    cli_target_close(&t);
+    return rc == LODE_OK ? LODE_EXIT_OK : LODE_EXIT_SOFTWARE;
+}
