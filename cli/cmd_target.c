@@ -21,7 +21,7 @@ typedef struct cmd_args_s {
     const char *pos[MAX_POS];
     int npos;
     /* flags some commands take */
-    bool verify, chip_erase, no_reset, halt, all, skip_unchanged, single_buffer;
+    bool verify, verify_readback, chip_erase, no_reset, halt, all, skip_unchanged, single_buffer, no_stream;
     const char *out_file;
     const char *format;
     uint32_t base;
@@ -77,6 +77,10 @@ static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
             a->skip_unchanged = true;
         } else if (!strcmp(s, "--single-buffer")) {
             a->single_buffer = true;
+        } else if (!strcmp(s, "--no-stream")) {
+            a->no_stream = true;
+        } else if (!strcmp(s, "--verify-readback")) {
+            a->verify = a->verify_readback = true;
         } else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
             a->out_file = argv[++i];
         } else if (!strcmp(s, "--format") && i + 1 < argc) {
@@ -351,11 +355,16 @@ static const cmd_spec_s spec_flash = {"flash", "FILE [options]",
     "written directly), then reset and run it.\n"
     "  --base ADDR        load address of a raw binary\n"
     "  --format F         elf, hex or bin (default: from the file's contents)\n"
-    "  --verify           read everything back and compare\n"
-    "  --chip-erase       erase the whole flash first (default: only the sectors written)\n"
+    "  --verify           check what was written: lode's own algorithms compare every page\n"
+    "                     on the target right after programming it and hash the flash\n"
+    "                     against the image; other algorithms read everything back\n"
+    "  --verify-readback  verify by reading everything back through the probe\n"
+    "  --chip-erase       erase the whole flash first (default: only the sectors written;\n"
+    "                     an image covering all of a chip's only flash erases it whole)\n"
     "  --skip-unchanged   leave sectors that already hold the image alone\n"
     "  --no-reset         leave the core halted afterwards\n"
-    "  --single-buffer    don't overlap page transfers with programming\n"
+    "  --no-stream        one algorithm call per sector and page, no streaming\n"
+    "  --single-buffer    don't overlap page transfers with programming (implies --no-stream)\n"
     "  --json             machine-readable summary\n", 1, 1};
 
 static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
@@ -381,7 +390,8 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, !a.t.json);
     lode_flash_opts_s fo = {.chip_erase = a.chip_erase, .skip_unchanged = a.skip_unchanged,
-                            .verify = a.verify, .single_buffer = a.single_buffer,
+                            .verify = a.verify, .verify_readback = a.verify_readback,
+                            .single_buffer = a.single_buffer, .no_stream = a.no_stream,
                             .progress = on_progress, .progress_user = &pc};
     lode_flash_result_s res;
     double t0 = cli_target_now_s(&t), w0 = cli_now_s();

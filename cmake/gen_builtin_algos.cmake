@@ -63,7 +63,7 @@ foreach(name ${names})
   # symbols: "<value> <type> <name>"
   set(load ${LODE_FLASH_ALGO_LOAD_ADDRESS})
   file(STRINGS ${sym} lines)
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip lode_algo_start lode_algo_data)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_start lode_algo_data)
     set(off_${s} "")
   endforeach()
   foreach(line ${lines})
@@ -78,9 +78,9 @@ foreach(name ${names})
   if(NOT off_lode_algo_start STREQUAL "0")
     message(FATAL_ERROR "gen_builtin_algos: ${name} is not linked at ${load} (lode_algo_start '${off_lode_algo_start}')")
   endif()
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip lode_algo_data)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_data)
     if(off_${s} STREQUAL "")
-      if(s STREQUAL "EraseChip")
+      if(s STREQUAL "EraseChip" OR s STREQUAL "LodeStream")
         set(off_${s} 0xFFFFFFFF) # optional
         continue()
       endif()
@@ -90,7 +90,7 @@ foreach(name ${names})
       message(FATAL_ERROR "gen_builtin_algos: ${name}: ${s} at offset ${off_${s}} is outside the ${len}-byte blob")
     endif()
   endforeach()
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip lode_algo_data)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_data)
     hex32(h_${s} ${off_${s}})
   endforeach()
 
@@ -112,6 +112,7 @@ foreach(name ${names})
         .pc_program_page = ${h_ProgramPage},
         .pc_erase_sector = ${h_EraseSector},
         .pc_erase_all = ${h_EraseChip},
+        .pc_stream = ${h_LodeStream},
         .data_section_offset = ${h_lode_algo_data},
         .flash_start = ${h_fstart},
         .flash_end = ${h_fend},

@@ -26,5 +26,8 @@ int UnInit(unsigned long fnc);
 int EraseSector(unsigned long adr);
 int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf);
 int EraseChip(void);
+/* lode's streaming extension (stream.c): a sequence of erase/program operations fed through
+ * a ring of slots in RAM, without a halt between them */
+int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, unsigned long stride);
 
 #endif

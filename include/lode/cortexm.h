@@ -163,6 +163,17 @@ int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *v
 int lode_cortexm_regs_write(lode_cortexm_s *cm, const unsigned *regs, const uint32_t *vals,
                             size_t n);
 
+/* A probe with its own core register commands (ST-Link READREG/WRITEREG: DCRSR, S_REGRDY
+ * polling and DCRDR in one round trip): the register functions above then use them for the
+ * transfer itself, after their own checks. `sel` is the DCRSR.REGSEL value, `raw` the DCRDR
+ * value. NULL removes them. */
+typedef struct lode_cortexm_regio_s {
+    int (*read)(void *ctx, unsigned sel, uint32_t *raw);
+    int (*write)(void *ctx, unsigned sel, uint32_t raw);
+    void *ctx;
+} lode_cortexm_regio_s;
+void lode_cortexm_set_regio(lode_cortexm_s *cm, const lode_cortexm_regio_s *io);
+
 /* ---- breakpoints (FPB, DDI 0403E C1.11) ----------------------------------------------- */
 /* A hardware breakpoint at a halfword-aligned instruction address. FPBv1 (Cortex-M3/M4)
  * matches only the code region (addr < 0x20000000; LODE_E_RANGE otherwise).

@@ -93,6 +93,9 @@ typedef struct lode_flash_algo_s {
     uint32_t pc_init, pc_uninit;  /* LODE_FLASH_NO_PC if absent */
     uint32_t pc_program_page, pc_erase_sector;
     uint32_t pc_erase_all;        /* LODE_FLASH_NO_PC if absent */
+    /* lode's streaming entry LodeStream (firmware/flash-algos/stream.c): erase and program
+     * operations fed through a ring of RAM slots in one call; LODE_FLASH_NO_PC if absent */
+    uint32_t pc_stream;
     uint32_t data_section_offset; /* R9 = blob base + this */
     uint32_t flash_start, flash_end;
     uint32_t page_size;
@@ -111,8 +114,15 @@ typedef void (*lode_flash_progress_fn)(void *user, lode_flash_phase_e phase, siz
 
 typedef struct lode_flash_run_opts_s {
     uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
-    bool verify;                 /* read back every programmed page */
-    bool single_buffer;          /* don't overlap page transfer with programming */
+    bool verify;                 /* check every programmed page: on the target when the
+                                    algorithm streams (each page compared with the data sent,
+                                    and a hash of the flash compared with the image's), else
+                                    by reading it back through the probe */
+    bool verify_readback;        /* verify by reading back through the probe in any case */
+    bool single_buffer;          /* don't overlap page transfer with programming (implies
+                                    no_stream) */
+    bool no_stream;              /* one algorithm call per sector and page, even when the
+                                    algorithm has lode's streaming entry */
     bool no_reset_halt;          /* don't reset-and-halt the core first (running firmware,
                                     its interrupts and peripherals may then disturb the algorithm) */
     uint32_t stack_size;         /* 0: 1 KiB */
@@ -164,7 +174,9 @@ typedef struct lode_flash_opts_s {
     bool chip_erase;
     bool skip_unchanged;
     bool verify;
+    bool verify_readback;
     bool single_buffer;
+    bool no_stream;
     lode_flash_progress_fn progress;
     void *progress_user;
 } lode_flash_opts_s;

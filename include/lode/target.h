@@ -113,6 +113,8 @@ typedef struct lode_target_flash_algo_s {
     /* Entry points: offsets into `instructions` (bit 0 is the Thumb bit and may be set);
      * LODE_TARGET_PC_NONE when absent. pc_program_page and pc_erase_sector are always set. */
     uint32_t pc_init, pc_uninit, pc_program_page, pc_erase_sector, pc_erase_all;
+    /* lode's streaming entry (built-in algorithms only; LODE_TARGET_PC_NONE otherwise) */
+    uint32_t pc_stream;
     uint32_t data_section_offset; /* <= instructions_len */
     bool has_rtt_location;
     uint64_t rtt_location;

@@ -256,6 +256,238 @@ static void note_unfinished(const lode_flash_plan_s *plan, const bool *erased, c
                  res->unfinished);
 }
 
+/* ---- streaming (LodeStream, lode's own algorithms) ------------------------------------------ */
+#define STREAM_CTL_WORDS 6u
+#define STREAM_TRAILER 16u
+#define STREAM_MAX_SLOTS 4u
+#define FNV_BASIS 2166136261u
+#define FNV_PRIME 16777619u
+
+enum { OP_END = 0, OP_ERASE = 1, OP_PROGRAM = 2, OP_ERASE_CHIP = 3 };
+
+typedef struct stream_op_s {
+    uint32_t op;
+    size_t index; /* sector index (erase) or page index (program) */
+} stream_op_s;
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Run the erase and program operations of region `reg` through one LodeStream call. */
+static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_flash_plan_s *plan,
+                         unsigned reg, bool chip, const lode_flash_run_opts_s *o, bool *erased,
+                         bool *done, size_t *pages_left, size_t *erase_done, size_t total_erase,
+                         size_t *pages_done, size_t total_pages, lode_flash_result_s *res)
+{
+    const lode_flash_algo_s *a = r->algo;
+    const lode_core_ops_s *c = r->core;
+    uint32_t stride = (a->page_size + STREAM_TRAILER + 3u) & ~3u;
+    uint32_t ctl = (r->stub + 4u + 7u) & ~7u;
+    uint32_t slots = ctl + STREAM_CTL_WORDS * 4u;
+    uint32_t stack = o->stack_size ? o->stack_size : 1024;
+    uint64_t room = (uint64_t)r->sp - stack - slots;
+    uint32_t nslots = (uint32_t)(room / stride);
+    if (nslots > STREAM_MAX_SLOTS)
+        nslots = STREAM_MAX_SLOTS;
+    if (nslots < 2 || (uint64_t)r->sp < (uint64_t)slots + stack)
+        return LODE_E_UNSUPPORTED; /* not enough RAM: the caller uses the classic calls */
+    (void)ram;
+    bool verify = o->verify && !o->verify_readback;
+
+    /* the operations, in order */
+    size_t nops = 0, cap = plan->nsectors + plan->npages + 2;
+    stream_op_s *ops = calloc(cap, sizeof *ops);
+    uint8_t *buf = malloc(stride);
+    if (!ops || !buf) {
+        free(ops);
+        free(buf);
+        return LODE_E_NOMEM;
+    }
+    if (chip) {
+        ops[nops++] = (stream_op_s){OP_ERASE_CHIP, 0};
+    } else {
+        for (size_t i = 0; i < plan->nsectors; i++)
+            if (plan->sectors[i].region == reg && !plan->sectors[i].skip)
+                ops[nops++] = (stream_op_s){OP_ERASE, i};
+    }
+    size_t first_prog = nops;
+    for (size_t i = 0; i < plan->npages; i++)
+        if (plan->pages[i].region == reg)
+            ops[nops++] = (stream_op_s){OP_PROGRAM, i};
+    ops[nops++] = (stream_op_s){OP_END, 0};
+
+    /* control block and empty slots */
+    uint8_t init[STREAM_CTL_WORDS * 4u];
+    memset(init, 0, sizeof init);
+    put32(init + 12, verify ? 1u : 0u);
+    put32(init + 16, FNV_BASIS);
+    put32(init + 20, a->flash_start);
+    int rc = c->mem_write(c->ctx, ctl, init, sizeof init);
+    uint8_t zero[STREAM_TRAILER] = {0};
+    for (uint32_t i = 0; i < nslots && rc == LODE_OK; i++)
+        rc = c->mem_write(c->ctx, slots + i * stride + stride - STREAM_TRAILER, zero, sizeof zero);
+    uint32_t result = 0; /* LodeStream calls Init and UnInit itself */
+    uint64_t per_op_ms = (uint64_t)a->program_page_timeout_ms > a->erase_sector_timeout_ms
+                             ? a->program_page_timeout_ms
+                             : a->erase_sector_timeout_ms;
+    if (chip)
+        per_op_ms += (uint64_t)a->erase_sector_timeout_ms * 16u + 5000u;
+    if (rc == LODE_OK)
+        rc = call_start(r, a->pc_stream, ctl, slots, nslots, stride,
+                        (uint32_t)(per_op_ms * (nops + 1) > 0xFFFFFFFFu ? 0xFFFFFFFFu : per_op_ms * (nops + 1)),
+                        "the stream of", a->flash_start);
+    uint32_t host_hash = FNV_BASIS;
+    size_t sent = 0, confirmed = 0;
+    uint64_t last_progress = c->now_us(c->ctx);
+    uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
+    uint32_t delay = 50;
+    bool failed_early = false;
+    while (rc == LODE_OK && confirmed < nops - 1) {
+        /* fill every free slot */
+        while (sent < nops && sent - confirmed < nslots) {
+            const stream_op_s *op = &ops[sent];
+            uint32_t saddr = slots + (uint32_t)(sent % nslots) * stride;
+            uint32_t addr = 0, size = 0;
+            if (op->op == OP_ERASE) {
+                addr = plan->sectors[op->index].addr;
+                erased[op->index] = true;
+            } else if (op->op == OP_ERASE_CHIP) {
+                addr = a->flash_start;
+                for (size_t i = 0; i < plan->nsectors; i++)
+                    if (plan->sectors[i].region == reg)
+                        erased[i] = true;
+            } else if (op->op == OP_PROGRAM) {
+                const lode_flash_page_s *pg = &plan->pages[op->index];
+                addr = pg->addr;
+                size = pg->size;
+                memcpy(buf, pg->data, pg->size);
+                memset(buf + pg->size, a->erased, stride - STREAM_TRAILER - pg->size);
+            }
+            uint8_t *t = buf + stride - STREAM_TRAILER;
+            put32(t, addr);
+            put32(t + 4, size);
+            put32(t + 8, op->op);
+            put32(t + 12, (uint32_t)sent + 1u);
+            /* data then trailer in one write: the seq word lands last */
+            if (op->op == OP_PROGRAM)
+                rc = c->mem_write(c->ctx, saddr, buf, stride);
+            else
+                rc = c->mem_write(c->ctx, saddr + stride - STREAM_TRAILER, t, STREAM_TRAILER);
+            if (rc != LODE_OK)
+                break;
+            sent++;
+        }
+        if (rc != LODE_OK || confirmed >= nops - 1)
+            break;
+        /* wait for the core: sleep through most of an operation, then poll */
+        if (est_op_us > 200)
+            c->delay_us(c->ctx, (uint32_t)(est_op_us * 3 / 4 > 10000000u ? 10000000u : est_op_us * 3 / 4));
+        uint8_t st[4];
+        if ((rc = c->mem_read(c->ctx, ctl, st, sizeof st)) != LODE_OK)
+            break;
+        uint32_t now_done = get32(st), status = now_done & 0x80000000u;
+        now_done &= 0x7FFFFFFFu;
+        uint64_t now = c->now_us(c->ctx);
+        if (now_done > confirmed && now_done <= nops) {
+            size_t newly = now_done - confirmed;
+            est_op_us = (now - last_progress) / newly;
+            last_progress = now;
+            delay = 50;
+            for (size_t k = confirmed; k < now_done; k++) {
+                const stream_op_s *op = &ops[k];
+                if (op->op == OP_ERASE || op->op == OP_ERASE_CHIP) {
+                    size_t from = op->op == OP_ERASE ? op->index : 0;
+                    size_t to = op->op == OP_ERASE ? op->index + 1 : plan->nsectors;
+                    for (size_t i = from; i < to; i++) {
+                        if (plan->sectors[i].region != reg)
+                            continue;
+                        res->sectors_erased++;
+                        if (!pages_left[i])
+                            done[i] = true;
+                    }
+                    if (o->progress)
+                        o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE,
+                                    op->op == OP_ERASE ? ++*erase_done : (*erase_done = total_erase),
+                                    total_erase);
+                } else if (op->op == OP_PROGRAM) {
+                    const lode_flash_page_s *pg = &plan->pages[op->index];
+                    res->pages_programmed++;
+                    res->bytes_programmed += pg->size;
+                    if (verify) {
+                        res->bytes_verified += pg->size;
+                        for (uint32_t i = 0; i + 4u <= pg->size; i += 4u)
+                            host_hash = (host_hash ^ get32(pg->data + i)) * FNV_PRIME;
+                    }
+                    if (--pages_left[pg->sector] == 0 && erased[pg->sector])
+                        done[pg->sector] = true;
+                    if (o->progress)
+                        o->progress(o->progress_user, LODE_FLASH_PHASE_PROGRAM, ++*pages_done, total_pages);
+                }
+            }
+            confirmed = now_done;
+            continue;
+        }
+        if (status != 0) {
+            failed_early = true;
+            break;
+        }
+        lode_core_state_s cs;
+        if (now - last_progress > per_op_ms * 1000u || (now - last_progress > 1000 &&
+                                                        core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup))) {
+            failed_early = true; /* stuck, or the core stopped without reporting: finish shows why */
+            break;
+        }
+        c->delay_us(c->ctx, delay);
+        if (delay < 1000)
+            delay *= 2;
+    }
+    (void)first_prog;
+    if (r->running) {
+        if (failed_early) {
+            /* the call ends by itself on an error; a stuck one is stopped by call_finish's timeout */
+            r->timeout_ms = (uint32_t)((c->now_us(c->ctx) - r->started_us) / 1000u + 200u);
+        }
+        int frc = call_finish(r, &result);
+        if (rc == LODE_OK)
+            rc = frc;
+    }
+    uint8_t fin[STREAM_CTL_WORDS * 4u];
+    if (rc == LODE_OK || rc == LODE_E_FLASH)
+        if (c->mem_read(c->ctx, ctl, fin, sizeof fin) != LODE_OK)
+            memset(fin, 0, sizeof fin);
+    if (rc == LODE_OK && result != 0) {
+        uint32_t status = get32(fin + 4), at = get32(fin + 8);
+        if (status == 2)
+            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "verify failed at 0x%08x: the flash does not hold what was programmed "
+                     "(flash again; if it persists the sector may be worn or protected)", at);
+        else
+            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "flash algorithm '%s' reported error %u at 0x%08x: the flash may be "
+                     "write-protected or locked", a->name ? a->name : "?", status ? status : result, at);
+        rc = status == 2 ? LODE_E_VERIFY : LODE_E_FLASH;
+    }
+    if (rc == LODE_OK && verify && get32(fin + 16) != host_hash) {
+        lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "verify failed: the flash read back on the target hashes to 0x%08x, the image to "
+                 "0x%08x (flash again with --verify-readback to find the bytes)", get32(fin + 16), host_hash);
+        rc = LODE_E_VERIFY;
+    }
+    free(ops);
+    free(buf);
+    return rc;
+}
+
 int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
                    size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
                    const lode_flash_run_opts_s *opts, const lode_log_s *log,
@@ -292,6 +524,7 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
     for (size_t i = 0; i < plan->nsectors; i++)
         total_erase += !plan->sectors[i].skip;
     uint32_t stack = o->stack_size ? o->stack_size : 1024;
+    bool streamed_verify = false; /* every region so far verified on the target */
 
     for (unsigned reg = 0; reg < nalgos && rc == LODE_OK; reg++) {
         bool any = false;
@@ -311,6 +544,28 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         if ((rc = setup(&r, ram, a->page_size, stack)) != LODE_OK)
             break;
         uint32_t result = 0;
+        /* a chip erase is cheaper when the plan erases every sector of the only region anyway */
+        uint64_t covered = 0;
+        bool any_skip = false;
+        for (size_t i = 0; i < plan->nsectors; i++)
+            if (plan->sectors[i].region == reg) {
+                covered += plan->sectors[i].size;
+                any_skip |= plan->sectors[i].skip;
+            }
+        bool chip_all = a->pc_erase_all != LODE_FLASH_NO_PC &&
+                        (plan->chip_erase || (nalgos == 1 && !any_skip && a->flash_end > a->flash_start &&
+                                              covered == (uint64_t)a->flash_end - a->flash_start));
+        if (a->pc_stream != LODE_FLASH_NO_PC && !o->single_buffer && !o->no_stream) {
+            uint64_t t0 = core->now_us(core->ctx);
+            rc = stream_region(&r, ram, plan, reg, chip_all, o, erased, done, pages_left, &erase_done,
+                               total_erase, &pages_done, total_pages, res);
+            if (rc != LODE_E_UNSUPPORTED) {
+                res->us_program += core->now_us(core->ctx) - t0;
+                streamed_verify |= o->verify && !o->verify_readback;
+                continue;
+            }
+            rc = LODE_OK; /* too little RAM for the slots: the classic calls */
+        }
         /* ---- erase ---- */
         uint64_t t0 = core->now_us(core->ctx);
         if (a->pc_init != LODE_FLASH_NO_PC) {
@@ -318,7 +573,7 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
             if ((rc = check_result(&r, rc, result, "Init(erase) at", a->flash_start)) != LODE_OK)
                 break;
         }
-        bool all = plan->chip_erase && a->pc_erase_all != LODE_FLASH_NO_PC;
+        bool all = chip_all;
         if (all) {
             uint32_t to = a->erase_sector_timeout_ms * 16u + 5000u;
             /* the chip erase wipes every sector of this region */
@@ -430,8 +685,9 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         res->us_program += core->now_us(core->ctx) - t0;
     }
 
-    /* ---- verify: read back ---- */
-    if (rc == LODE_OK && o->verify) {
+    /* ---- verify: read back (unless the stream verified every page on the target) ---- */
+    if (rc == LODE_OK && o->verify && !(streamed_verify && res->bytes_verified == res->bytes_programmed)) {
+        res->bytes_verified = 0;
         uint64_t t0 = core->now_us(core->ctx);
         uint8_t *buf = NULL;
         size_t cap = 0;

@@ -92,6 +92,7 @@ int lode_flash_layout_for_chip(const lode_target_chip_s *chip, const lode_log_s 
         a->pc_program_page = ta->pc_program_page;
         a->pc_erase_sector = ta->pc_erase_sector;
         a->pc_erase_all = ta->pc_erase_all;
+        a->pc_stream = ta->pc_stream;
         a->data_section_offset = ta->data_section_offset;
         a->flash_start = (uint32_t)ta->flash_start;
         a->flash_end = (uint32_t)(ta->flash_end > 0xFFFFFFFFull ? 0xFFFFFFFFull : ta->flash_end);
@@ -148,7 +149,8 @@ int lode_flash_image(const lode_core_ops_s *core, const lode_target_chip_s *chip
     }
     if ((rc = lode_flash_plan(img, l->regions, l->nregions, l->ram, l->nram, &po, log, &plan)) != LODE_OK)
         goto out;
-    lode_flash_run_opts_s ro = {.verify = o->verify, .single_buffer = o->single_buffer,
+    lode_flash_run_opts_s ro = {.verify = o->verify, .verify_readback = o->verify_readback,
+                                .no_stream = o->no_stream, .single_buffer = o->single_buffer,
                                 .no_reset_halt = o->no_reset_halt,
                                 .progress = o->progress, .progress_user = o->progress_user};
     rc = lode_flash_run(core, l->algo_ptrs, l->nregions, plan, &l->work_ram, &ro, log, res);

@@ -73,6 +73,9 @@ static int detect_chip(lode_session_s *s, const lode_target_chip_s **out, char *
     return LODE_E_NO_DEVICE;
 }
 
+static int st_reg_read(void *ctx, unsigned sel, uint32_t *raw) { return lode_stlink_read_reg(ctx, sel, raw); }
+static int st_reg_write(void *ctx, unsigned sel, uint32_t raw) { return lode_stlink_write_reg(ctx, sel, raw); }
+
 int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
 {
     if (!cfg || (!cfg->transport && !cfg->stlink) || !out) {
@@ -143,6 +146,10 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         s->ap = (unsigned)s->chip->variant->cores[0].ap;
     if ((rc = lode_cortexm_new(s->adi, s->ap, log, &s->cm)) != LODE_OK)
         goto fail;
+    if (s->st && s->ap == 0) { /* the ST-Link's register commands work on AP 0 */
+        lode_cortexm_regio_s rio = {.read = st_reg_read, .write = st_reg_write, .ctx = s->st};
+        lode_cortexm_set_regio(s->cm, &rio);
+    }
     if (!cfg->attach_only) {
         const lode_target_chip_s *det = NULL;
         char why[200];

@@ -51,8 +51,8 @@ static bool algo_ok(const lodei_builtin_algo_s *b)
         b->instructions_len > LODE_TARGET_MAX_ALGO_BYTES)
         return false;
     const uint32_t pcs[] = {b->pc_init, b->pc_uninit, b->pc_program_page, b->pc_erase_sector,
-                            b->pc_erase_all};
-    for (size_t i = 0; i < 5; i++)
+                            b->pc_erase_all, b->pc_stream};
+    for (size_t i = 0; i < 6; i++)
         if (pcs[i] != none && (pcs[i] & ~1u) >= b->instructions_len)
             return false;
     return b->pc_program_page != none && b->pc_erase_sector != none &&
@@ -125,6 +125,7 @@ static int add_chip(lode_target_db_s *db, const bchip_s *bc, const lode_log_s *l
             .pc_program_page = b->pc_program_page,
             .pc_erase_sector = b->pc_erase_sector,
             .pc_erase_all = b->pc_erase_all,
+            .pc_stream = b->pc_stream,
             .data_section_offset = b->data_section_offset,
             .flash_start = b->flash_start,
             .flash_end = b->flash_end,

@@ -16,6 +16,7 @@ typedef struct lodei_builtin_algo_s {
     uint32_t load_address;
     uint32_t pc_init, pc_uninit, pc_program_page, pc_erase_sector,
         pc_erase_all /* 0xFFFFFFFF = none */;
+    uint32_t pc_stream; /* LodeStream (firmware/flash-algos/stream.c), 0xFFFFFFFF = none */
     uint32_t data_section_offset;
     uint32_t flash_start, flash_end, page_size, sector_size;
     uint8_t erased_byte_value;

@@ -1010,6 +1010,7 @@ static int parse_algo(yctx_s *c, const ynode_s *v, lode_target_flash_algo_s *al)
         al->has_data_load_address = true;
         rc = get_u64(c, val[AK_DLOAD], "data_load_address", UINT64_MAX, &al->data_load_address);
     }
+    al->pc_stream = LODE_TARGET_PC_NONE; /* lode's own extension: never in a target file */
     static const int pck[] = {AK_INIT, AK_UNINIT, AK_PROG, AK_ERASE, AK_ERASE_ALL};
     uint32_t *pcs[] = {&al->pc_init, &al->pc_uninit, &al->pc_program_page, &al->pc_erase_sector,
                        &al->pc_erase_all};

@@ -187,6 +187,7 @@ static int run_fake(const uint8_t *blob, size_t len, uint32_t timeout_ms, lode_f
     lode_flash_algo_s a = {.name = "fake", .instructions = blob, .instructions_len = len,
                            .pc_init = LODE_FLASH_NO_PC, .pc_uninit = LODE_FLASH_NO_PC,
                            .pc_program_page = 0, .pc_erase_sector = 0, .pc_erase_all = LODE_FLASH_NO_PC,
+                           .pc_stream = LODE_FLASH_NO_PC,
                            .flash_start = 0x08000000u, .flash_end = 0x08010000u, .page_size = 1024,
                            .erased = 0xFF, .program_page_timeout_ms = timeout_ms,
                            .erase_sector_timeout_ms = timeout_ms};

@@ -47,6 +47,7 @@ struct lode_cortexm_s {
     const lode_log_s *log;
     lode_cortexm_info_s info;
     bool halted_known; /* we saw S_HALT and have not let the core run since */
+    lode_cortexm_regio_s regio; /* a probe's own register commands (read/write NULL if none) */
 
     bool fpb_init;
     unsigned fpb_n, fpb_rev;
@@ -587,6 +588,19 @@ int lode_cortexm_regs_read(lode_cortexm_s *cm, const unsigned *regs, uint32_t *v
     uint32_t *raw = malloc(n * sizeof *raw);
     if (!raw)
         return LODE_E_NOMEM;
+    if (cm->regio.read) {
+        /* the probe transfers each register itself (DCRSR, S_REGRDY, DCRDR) */
+        for (size_t i = 0; i < n && err == LODE_OK; i++) {
+            unsigned s1 = 0;
+            regsel_of(cm, regs[i], &s1);
+            err = cm->regio.read(cm->regio.ctx, s1, &raw[i]);
+        }
+        if (err == LODE_OK)
+            for (size_t i = 0; i < n; i++)
+                vals[i] = extract(regs[i], raw[i]);
+        free(raw);
+        return err;
+    }
     unsigned sel[BATCH_REGS];
     uint32_t st[BATCH_REGS];
     for (size_t first = 0; first < n && err == LODE_OK; first += BATCH_REGS) {
@@ -646,6 +660,8 @@ int lode_cortexm_reg_write(lode_cortexm_s *cm, unsigned reg, uint32_t val)
         unsigned sh = 8u * (reg - LODE_CM_REG_PRIMASK);
         v = (raw & ~(0xFFu << sh)) | ((val & 0xFFu) << sh);
     }
+    if (cm->regio.write)
+        return cm->regio.write(cm->regio.ctx, sel, v);
     uint32_t dhcsr = 0;
     lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRDR, v);
     lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRSR, DCRSR_REGWNR | sel);
@@ -682,7 +698,7 @@ int lode_cortexm_regs_write(lode_cortexm_s *cm, const unsigned *regs, const uint
     uint32_t st[BATCH_REGS];
     size_t i = 0;
     while (i < n && err == LODE_OK) {
-        if (regs[i] >= LODE_CM_REG_PRIMASK && regs[i] <= LODE_CM_REG_CONTROL) {
+        if ((regs[i] >= LODE_CM_REG_PRIMASK && regs[i] <= LODE_CM_REG_CONTROL) || cm->regio.write) {
             err = lode_cortexm_reg_write(cm, regs[i], vals[i]);
             i++;
             continue;
@@ -713,6 +729,16 @@ int lode_cortexm_regs_write(lode_cortexm_s *cm, const unsigned *regs, const uint
         i += m;
     }
     return err;
+}
+
+void lode_cortexm_set_regio(lode_cortexm_s *cm, const lode_cortexm_regio_s *io)
+{
+    if (!cm)
+        return;
+    if (io)
+        cm->regio = *io;
+    else
+        memset(&cm->regio, 0, sizeof cm->regio);
 }
 
 /* ---- FPB -------------------------------------------------------------------------------------- */

@@ -577,23 +577,26 @@ static int data_access(lode_stlink_s *st, unsigned ap, int bd, bool write, uint3
             uint8_t *b = st->buf;
             if (write) {
                 for (size_t i = 0; i < cnt; i++) {
+                    /* each access of a coalesced run has its own byte lane */
+                    unsigned ln = (lane + (unsigned)(i * size)) & 3u;
                     if (size == 4)
                         lodei_put_le32(b + 4 * i, ww[i]);
                     else if (size == 2)
-                        lodei_put_le16(b + 2 * i, (uint16_t)(ww[i] >> (8 * lane)));
+                        lodei_put_le16(b + 2 * i, (uint16_t)(ww[i] >> (8 * ln)));
                     else
-                        b[i] = (uint8_t)(ww[i] >> (8 * lane));
+                        b[i] = (uint8_t)(ww[i] >> (8 * ln));
                 }
             }
             rc = mem_cmd(st, ap, a->csw, write, esize, addr, b, nbytes, ack);
             if (rc == LODE_OK && !write) {
                 for (size_t i = 0; i < cnt; i++) {
+                    unsigned ln = (lane + (unsigned)(i * size)) & 3u;
                     if (size == 4)
                         ww[i] = lodei_get_le32(b + 4 * i);
                     else if (size == 2)
-                        ww[i] = (uint32_t)lodei_get_le16(b + 2 * i) << (8 * lane);
+                        ww[i] = (uint32_t)lodei_get_le16(b + 2 * i) << (8 * ln);
                     else
-                        ww[i] = (uint32_t)b[i] << (8 * lane);
+                        ww[i] = (uint32_t)b[i] << (8 * ln);
                 }
             }
         }
