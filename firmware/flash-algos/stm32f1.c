@@ -118,14 +118,30 @@ int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
     if (!(REG32(FLASH_CR) & CR_PG))
         return 1; /* locked: Init was not called or failed */
     int rc = 0;
-    for (unsigned long i = 0; i < sz; i += 2) {
-        uint16_t hw = buf[i];
-        hw |= (uint16_t)((i + 1 < sz ? buf[i + 1] : 0xFFu) << 8);
-        REG16(adr + i) = hw;
+    if (!((uintptr_t)buf & 1u) && !(sz & 1u)) {
+        /* the usual case (an aligned buffer, whole half-words): program them back to back.
+         * PGERR and WRPRTERR stay set once raised and EOP says something was programmed, so
+         * one check at the end finds any failure; the first failing address is left for a
+         * verify to name. */
+        const uint16_t *src = (const uint16_t *)buf;
+        volatile uint16_t *dst = (volatile uint16_t *)(uintptr_t)adr;
+        for (unsigned long i = 0; i < sz / 2u; i++) {
+            dst[i] = src[i];
+            wait_idle();
+        }
         uint32_t sr = finish();
-        if ((sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP)) {
+        if (sz && ((sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP)))
             rc = 1;
-            break;
+    } else {
+        for (unsigned long i = 0; i < sz; i += 2) {
+            uint16_t hw = buf[i];
+            hw |= (uint16_t)((i + 1 < sz ? buf[i + 1] : 0xFFu) << 8);
+            REG16(adr + i) = hw;
+            uint32_t sr = finish();
+            if ((sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP)) {
+                rc = 1;
+                break;
+            }
         }
     }
     REG32(FLASH_CR) &= ~CR_PG;

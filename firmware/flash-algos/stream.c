@@ -6,17 +6,19 @@
  *
  *   int LodeStream(ctl, slots, nslots, stride)
  *
- * ctl (host-initialised, 6 words): [0] ops done (the core writes k+1 after op k; on a failure
+ * ctl (host-initialised, 8 words): [0] ops done (the core writes k+1 after op k; on a failure
  * of op k it writes k | 0x80000000, so one read tells progress and failure), [1] status
  * (0, or the failing op's error: 1 the operation failed, 2 verify mismatch, 3 bad op),
  * [2] failing address, [3] flags (bit 0: verify every programmed page: compare it with the
  * data, read back from flash), [4] running FNV-1a hash (32-bit words, in order) of every
- * verified page as read back from flash, [5] the flash start address for Init. The stream
+ * verified page as read back from flash, [5] the flash start address for Init, [6] the
+ * sequence base B (a number the host picks for this call, so slots left over from an earlier
+ * call can never look valid and need no clearing), [7] reserved. The stream
  * calls Init(start, 0, program) first and UnInit(program) last, also after a failure.
  *
  * Slot i is at slots + i * stride: page data from offset 0, and a 16-byte trailer at
  * stride - 16: address, size, op (0 end, 1 erase sector, 2 program page, 3 erase chip), seq.
- * Op k lives in slot k mod nslots and is valid once its seq word reads k + 1; the host writes
+ * Op k lives in slot k mod nslots and is valid once its seq word reads B + k + 1; the host writes
  * the trailer last (one memory write of data then trailer), so a slot is never used half
  * written. The call returns UnInit's result after the end op, or the error of the first op
  * that failed. */
@@ -32,6 +34,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
     volatile uint32_t *c = (volatile uint32_t *)(uintptr_t)ctl;
     uint32_t flags = c[3];
     uint32_t hash = c[4];
+    uint32_t seq0 = c[6];
     /* Init and UnInit are part of the stream: no separate calls (and halts) for them */
     int irc = Init(c[5], 0, ALGO_FNC_PROGRAM);
     if (irc) {
@@ -44,7 +47,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
     for (uint32_t k = 0;; k++) {
         uintptr_t base = (uintptr_t)slots + slot * stride;
         volatile uint32_t *t = (volatile uint32_t *)(base + stride - 16u);
-        while (t[3] != k + 1u) {
+        while (t[3] != seq0 + k + 1u) {
         }
         uint32_t addr = t[0], size = t[1], op = t[2];
         int rc;

@@ -257,7 +257,7 @@ static void note_unfinished(const lode_flash_plan_s *plan, const bool *erased, c
 }
 
 /* ---- streaming (LodeStream, lode's own algorithms) ------------------------------------------ */
-#define STREAM_CTL_WORDS 6u
+#define STREAM_CTL_WORDS 8u
 #define STREAM_TRAILER 16u
 #define STREAM_MAX_SLOTS 4u
 #define FNV_BASIS 2166136261u
@@ -332,10 +332,11 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     put32(init + 12, verify ? 1u : 0u);
     put32(init + 16, FNV_BASIS);
     put32(init + 20, a->flash_start);
+    /* a sequence base of our own: whatever an earlier call left in the slots never matches */
+    uint64_t nonce = c->now_us(c->ctx) * 0x9E3779B97F4A7C15ull + (uintptr_t)plan;
+    uint32_t seq0 = (uint32_t)(nonce >> 32) & 0x7FFFFFFFu;
+    put32(init + 24, seq0);
     int rc = c->mem_write(c->ctx, ctl, init, sizeof init);
-    uint8_t zero[STREAM_TRAILER] = {0};
-    for (uint32_t i = 0; i < nslots && rc == LODE_OK; i++)
-        rc = c->mem_write(c->ctx, slots + i * stride + stride - STREAM_TRAILER, zero, sizeof zero);
     uint32_t result = 0; /* LodeStream calls Init and UnInit itself */
     uint64_t per_op_ms = (uint64_t)a->program_page_timeout_ms > a->erase_sector_timeout_ms
                              ? a->program_page_timeout_ms
@@ -377,7 +378,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             put32(t, addr);
             put32(t + 4, size);
             put32(t + 8, op->op);
-            put32(t + 12, (uint32_t)sent + 1u);
+            put32(t + 12, seq0 + (uint32_t)sent + 1u);
             /* data then trailer in one write: the seq word lands last */
             if (op->op == OP_PROGRAM)
                 rc = c->mem_write(c->ctx, saddr, buf, stride);

@@ -153,15 +153,29 @@ static void test_reset_mid_flash(void)
     REQUIRE(img);
     lode_flash_opts_s o = {.verify = true};
     lode_flash_result_s res;
-    /* a system reset while the algorithm runs: the core no longer returns to the stub */
-    lode_sim_inject_reset_after(r.sim, 400);
-    int rc = lode_flash_image(&r.core, r.chip, img, &o, NULL, &res);
-    CHECK(rc != LODE_OK);
-    fprintf(stderr, "  reset mid-flash: %s; unfinished: %s\n", lode_strerror(rc),
-            res.unfinished[0] ? res.unfinished : "(none)");
-    lode_sim_inject_reset_after(r.sim, 0);
-    CHECK_EQ(lode_flash_image(&r.core, r.chip, img, &o, NULL, &res), LODE_OK);
-    CHECK(target_equals(&r, img));
+    /* a system reset while the algorithm runs: the core no longer returns to the stub. At
+     * every point in the stream (start, erase, pages, end) the flash must either fail or
+     * leave the image in flash — never report success over a half-written chip. */
+    unsigned failures = 0;
+    for (unsigned after = 40; after <= 1200; after += 40) {
+        lode_sim_erase_all(r.sim);
+        lode_sim_inject_reset_after(r.sim, after);
+        int rc = lode_flash_image(&r.core, r.chip, img, &o, NULL, &res);
+        lode_sim_inject_reset_after(r.sim, 0);
+        if (rc != LODE_OK) {
+            failures++;
+            if (failures == 1)
+                fprintf(stderr, "  reset mid-flash (after %u transfers): %s; unfinished: %s\n", after,
+                        lode_strerror(rc), res.unfinished[0] ? res.unfinished : "(none)");
+        } else if (!target_equals(&r, img)) {
+            fprintf(stderr, "  reset after %u transfers: flash reported success but the image is "
+                            "not in flash\n", after);
+            CHECK(false);
+        }
+        CHECK_EQ(lode_flash_image(&r.core, r.chip, img, &o, NULL, &res), LODE_OK);
+        CHECK(target_equals(&r, img));
+    }
+    CHECK(failures > 0);
     lode_image_free(img);
     rig_close(&r);
 }

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* `lode flash --verify` of a 64 KiB image to the simulated STM32F103C8 behind the simulated
+ * ST-Link/V2 (full-speed USB model, SWD 4 MHz), in the sim's virtual time (deterministic): the
+ * whole session as a user runs it (connect, identify the chip, reset-halt, erase, program,
+ * verify, reset and run), against the flash-physics bound of the operation: one mass erase
+ * (20 ms) plus 32768 half-word programs of 52.5 us (DS5319 typical figures, as modelled).
+ * The same with --no-stream (one algorithm call per page), and through the simulated
+ * CMSIS-DAP v2 for comparison. bench/stlink_vs_openocd.sh runs OpenOCD on the same model.
+ * Usage: bench_stlink_flash [--write-image FILE]   (FILE: the 64 KiB image, for OpenOCD) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/error.h"
+#include "lode/flash.h"
+#include "lode/session.h"
+#include "lode/sim.h"
+#include "lode/stlink.h"
+
+#define SWD_HZ 4000000u
+
+static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
+static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
+
+static uint8_t image[64 * 1024];
+
+static void make_image(void)
+{
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof image; i++) {
+        x = x * 1103515245u + 12345u;
+        image[i] = (uint8_t)(x >> 16);
+    }
+    /* a valid vector table (SP, reset handler in flash) so the core runs after the reset */
+    const uint32_t vt[2] = {0x20005000u, 0x08000101u};
+    memcpy(image, vt, sizeof vt);
+}
+
+typedef struct result_s {
+    double total_s, flash_s;
+    uint64_t commands;
+} result_s;
+
+/* stlink: 1 = simulated ST-Link, 0 = simulated CMSIS-DAP v2 */
+static int run(int stlink, bool no_stream, result_s *out)
+{
+    lode_sim_config_s cfg = {.chip = "STM32F103C8", .swd_hz = SWD_HZ};
+    lode_sim_s *sim = NULL;
+    lode_sim_stlink_s *st = NULL;
+    lode_sim_dap_s *dap = NULL;
+    lode_transport_s *tr = NULL;
+    lode_session_s *s = NULL;
+    lode_stlink_io_s io;
+    int rc = lode_sim_new(&cfg, &sim);
+    if (rc != LODE_OK)
+        return rc;
+    lode_sim_erase_all(sim);
+    uint64_t t0 = lode_sim_now(sim);
+    lode_session_config_s sc = {.swd_hz = SWD_HZ, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
+    if (stlink) {
+        rc = lode_sim_stlink_new(sim, NULL, &st);
+        if (rc == LODE_OK) {
+            lode_sim_stlink_io(st, &io);
+            sc.stlink = &io;
+        }
+    } else {
+        lode_sim_dap_config_s dc = {.version = 2};
+        rc = lode_sim_dap_new(sim, &dc, &dap);
+        if (rc == LODE_OK)
+            rc = lode_sim_dap_transport(dap, &tr);
+        sc.transport = tr;
+    }
+    if (rc == LODE_OK)
+        rc = lode_session_open(&sc, &s);
+    lode_image_s *img = NULL;
+    if (rc == LODE_OK)
+        rc = lode_image_from_bin(image, sizeof image, 0x08000000u, &img);
+    if (rc == LODE_OK) {
+        lode_core_ops_s core;
+        lode_session_core_ops(s, &core);
+        lode_flash_opts_s o = {.verify = true, .no_stream = no_stream};
+        lode_flash_result_s res;
+        uint64_t f0 = lode_sim_now(sim);
+        rc = lode_flash_image(&core, lode_session_chip(s, NULL), img, &o, NULL, &res);
+        out->flash_s = (double)(lode_sim_now(sim) - f0) / 1e12;
+        if (rc == LODE_OK)
+            rc = core.reset(core.ctx, false);
+        if (rc == LODE_OK) { /* what was written is what the image holds */
+            static uint8_t back[sizeof image];
+            lode_sim_mem_read(sim, 0x08000000u, back, sizeof back);
+            if (memcmp(back, image, sizeof image) != 0)
+                rc = LODE_E_VERIFY;
+        }
+    }
+    lode_session_close(s);
+    out->total_s = (double)(lode_sim_now(sim) - t0) / 1e12;
+    if (st) {
+        lode_sim_stlink_stats_s ss;
+        lode_sim_stlink_stats(st, &ss);
+        out->commands = ss.commands;
+    }
+    lode_image_free(img);
+    lode_transport_close(tr);
+    lode_sim_dap_free(dap);
+    lode_sim_stlink_free(st);
+    lode_sim_free(sim);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    make_image();
+    if (argc == 3 && !strcmp(argv[1], "--write-image")) {
+        FILE *f = fopen(argv[2], "wb");
+        if (!f || fwrite(image, 1, sizeof image, f) != sizeof image) {
+            perror(argv[2]);
+            return 1;
+        }
+        fclose(f);
+        return 0;
+    }
+    const double bound = 0.020 + 32768 * 52.5e-6; /* mass erase + 32768 half-word programs */
+    printf("lode flash --verify, 64 KiB to the simulated STM32F103C8, SWD 4 MHz, virtual time\n");
+    printf("  flash-physics bound (mass erase 20 ms + 32768 x 52.5 us):  %.4f s\n", bound);
+    result_s r = {0};
+    int rc = run(1, false, &r);
+    if (rc != LODE_OK) {
+        printf("  simulated ST-Link/V2: failed: %s\n", lode_strerror(rc));
+        return 1;
+    }
+    printf("  simulated ST-Link/V2 (FS USB), whole session:  %.4f s = %.1f %% of the bound "
+           "(flash+verify %.4f s, %llu ST-Link commands)\n",
+           r.total_s, 100.0 * bound / r.total_s, r.flash_s, (unsigned long long)r.commands);
+    result_s ns = {0};
+    if (run(1, true, &ns) == LODE_OK)
+        printf("  the same with --no-stream (a call per page):    %.4f s = %.1f %% of the bound "
+               "(%llu ST-Link commands)\n",
+               ns.total_s, 100.0 * bound / ns.total_s, (unsigned long long)ns.commands);
+    result_s d = {0};
+    if (run(0, false, &d) == LODE_OK)
+        printf("  simulated CMSIS-DAP v2 (HS USB), whole session: %.4f s = %.1f %% of the bound\n",
+               d.total_s, 100.0 * bound / d.total_s);
+    printf("LODE_STLINK_TOTAL_S=%.6f\n", r.total_s);
+    return 0;
+}
