@@ -535,15 +535,15 @@ static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size
         bool inc = c[1] != 0x50 && c[1] != 0x54;
         size_t lim = size == 1 ? 64u : LODE_STLINK_DATA_MAX;
         size_t rl = write ? 0 : (len == 1 ? 2 : len);
-        memset(r, 0, rl);
         if (len > lim || (write && out_len < len)) {
             p->last_status = ST_AP_ERROR;
-            return rl;
+            return 0; /* no reply data (the IN phase is zero padded); len may exceed p->reply */
         }
+        memset(r, 0, rl);
         if (!need_ap(p, ap, r))
             return rl;
-        if (write)
-            memcpy(r, out, len);
+        if (write && len)
+            memcpy(r, out, len); /* out is NULL for a write sent as an IN transfer (len 0) */
         mem_rw(p, ap, csw_hi, write, size, inc, addr, r, len);
         if (write)
             return 0;

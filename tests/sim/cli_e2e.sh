@@ -87,6 +87,41 @@ check nrf-flash 0 "flashed .* to nRF52840_xxAA" -- "$LODE" flash --chip nRF52840
 check nrf-regs-fp 0 "s31 " -- "$LODE" regs --chip nRF52840_xxAA
 check nrf-v1 0 "CMSIS-DAP v1" -- "$LODE" -v info --chip nRF52840_xxAA --dap-version 1
 
+# the simulated board behind the simulated ST-Link/V2, in process and over stlink-server TCP
+check st-info 0 "ST-Link/V2, firmware V2J37S7, target voltage 3.30 V" -- "$LODE" info --probe sim-stlink --sim-fresh
+check st-info-json 0 '"target_voltage":3.3' -- "$LODE" info --probe sim-stlink --json
+check st-flash 0 "flashed .* to STM32F103C8 .*verified" -- "$LODE" flash --verify --probe sim-stlink "$FW/hello-stm32f103.elf"
+check st-verify 0 "identical" -- "$LODE" verify --probe sim-stlink "$FW/hello-stm32f103.elf"
+check st-flash-nostream 0 "verified" -- "$LODE" flash --verify-readback --no-stream --probe sim-stlink "$FW/systick-stm32f103.elf"
+check st-verify-readback 0 "identical" -- "$LODE" verify --probe sim-stlink "$FW/systick-stm32f103.elf"
+check st-write 0 "" -- "$LODE" write --probe sim-stlink --width 8 0x20000101 0xab
+check st-read 0 "20000100: .. ab" -- "$LODE" read --probe sim-stlink 0x20000100 2
+check st-regs 0 "pc +0x0800" -- "$LODE" regs --probe sim-stlink
+check st-run 2 "argv\[1\]=st" -- "$LODE" run --probe sim-stlink "$FW/examples/args-stm32f103.elf" -- st
+check st-run-exit 3 "" -- "$LODE" run --probe sim-stlink "$FW/examples/args-stm32f103.elf" -- a b c
+check st-nrf 0 "flashed .* to nRF52840_xxAA" -- "$LODE" flash --probe sim-stlink --chip nRF52840_xxAA --verify "$FW/hello-nrf52840.hex"
+check st-bad-tcp 64 "stlink-tcp:HOST:PORT" -- "$LODE" info --probe stlink-tcp:localhost
+check st-no-server 69 "no stlink-server at 127.0.0.1:1" -- "$LODE" info --probe stlink-tcp:127.0.0.1:1
+check st-no-usb 69 "no ST-Link found" -- "$LODE" info --probe stlink:0483:3748:NOSUCH
+check sim-server-usage 64 "--stlink-tcp" -- "$LODE" sim-server
+srv_out=$(mktemp)
+"$LODE" sim-server --stlink-tcp 0 --chip STM32F103C8 >"$srv_out" 2>&1 &
+srv=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^lode sim-server: .* on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$srv_out")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+check tcp-info 0 "DPIDR: +0x1ba01477" -- "$LODE" info --probe "stlink-tcp:127.0.0.1:$port"
+check tcp-flash 0 "flashed .* verified" -- "$LODE" flash --verify --probe "stlink-tcp:127.0.0.1:$port" "$FW/hello-stm32f103.elf"
+check tcp-run 11 "argv\\[2\\]=over tcp" -- "$LODE" run --probe "stlink-tcp:127.0.0.1:$port" --timeout 10 "$FW/examples/args-stm32f103.elf" -- via "over tcp"
+check tcp-serial 69 "no matching ST-Link" -- "$LODE" info --probe "stlink-tcp:127.0.0.1:$port:WRONGSERIAL"
+kill $srv 2>/dev/null
+wait $srv 2>/dev/null
+check tcp-sessions 0 "session .* closed: [0-9]+ ST-Link commands" -- cat "$srv_out"
+rm -f "$srv_out"
+
 # vendor algorithm from the probe-rs file
 check vendor-flash 0 "flashed" -- "$LODE" flash --verify --sim-fresh --chip-description "$LODE_SHARED/targets/probe-rs/STM32F1_Series.yaml" --chip STM32F103C8 "$FW/hello-stm32f103.elf"
 
