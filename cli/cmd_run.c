@@ -16,6 +16,7 @@
 #include "lode/flash.h"
 #include "lode/image.h"
 #include "lode/itm.h"
+#include "lode/stlink.h"
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
@@ -40,6 +41,7 @@ typedef struct run_cli_s {
     bool stdin_eof;
     /* --itm: the simulated board's SWO capture, decoded as it comes */
     lode_sim_s *swo_sim;
+    lode_stlink_s *swo_stlink; /* or an ST-Link's SWO capture */
     lode_itm_decoder_s itm;
 } run_cli_s;
 
@@ -61,10 +63,15 @@ static void on_itm(void *user, const lode_itm_packet_s *p)
 static void swo_tick(void *user)
 {
     run_cli_s *r = user;
-    if (!r->swo_sim)
-        return;
     uint8_t buf[1024];
     size_t n;
+    if (r->swo_stlink) { /* the probe's SWO capture (trace endpoint) */
+        while (lode_stlink_trace_read(r->swo_stlink, buf, sizeof buf, &n) == LODE_OK && n > 0)
+            lode_itm_feed(&r->itm, buf, n, on_itm, r);
+        return;
+    }
+    if (!r->swo_sim)
+        return;
     while ((n = lode_sim_swo_read(r->swo_sim, buf, sizeof buf)) > 0)
         lode_itm_feed(&r->itm, buf, n, on_itm, r);
 }
@@ -352,10 +359,27 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_rtt_s *rtt = NULL;
     lode_rtt_new(&t.core, &rcfg, &rtt);
     rc_ctx.r.rtt = rtt;
-    if (itm) {
+    lode_stlink_s *stl = itm && t.session ? lode_session_stlink(t.session) : NULL;
+    if (stl) {
+        /* SWO through the ST-Link: the TPIU in asynchronous NRZ mode without the formatter
+         * (ARMv7-M C1.10, CoreSight TPIU: SPPR = 2, FFCR.EnFCont = 0), the probe capturing at
+         * its 2 MHz maximum; the firmware sets the ITM up and ACPR for its core clock */
+        t.core.mem_write(t.core.ctx, 0xE00400F0u, &(uint32_t){2u}, 4);
+        t.core.mem_write(t.core.ctx, 0xE0040304u, &(uint32_t){0x100u}, 4);
+        if (lode_stlink_trace_start(stl, 2000000u) != LODE_OK) {
+            fprintf(stderr, "lode %s: this ST-Link cannot capture SWO (firmware too old?)\n", name);
+            ex = LODE_EXIT_UNAVAILABLE;
+            lode_rtt_free(rtt);
+            lode_semihost_free(sh);
+            goto out_target;
+        }
+        rc_ctx.r.swo_stlink = stl;
+        lode_itm_decoder_init(&rc_ctx.r.itm);
+        lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT);
+    } else if (itm) {
         if (!t.sim) {
-            fprintf(stderr, "lode %s: --itm needs the probe's SWO capture, which only the simulated "
-                            "board provides in this version\n", name);
+            fprintf(stderr, "lode %s: --itm needs the probe's SWO capture: the simulated board or "
+                            "an ST-Link (CMSIS-DAP SWO commands are not supported yet)\n", name);
             ex = LODE_EXIT_UNAVAILABLE;
             lode_rtt_free(rtt);
             lode_semihost_free(sh);

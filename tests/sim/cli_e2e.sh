@@ -168,6 +168,7 @@ check rtt-flash 0 "flashed" -- "$LODE" flash "$EX/rtt-stm32f103.elf"
 check rtt-terminal 0 "echo: hi" -- sh -c "printf 'hi\nquit\n' | '$LODE' rtt --timeout 2 '$EX/rtt-stm32f103.elf'"
 check run-itm 0 "itm: hello" -- "$LODE" run --itm "$EX/itm-stm32f103.elf"
 check run-itm-port1 0 "port 1: 4 bytes" -- "$LODE" run --itm "$EX/itm-stm32f103.elf"
+check st-run-itm 0 "itm: hello" -- "$LODE" run --itm --probe sim-stlink "$EX/itm-stm32f103.elf"
 check run-break-stop 125 "breakpoint main hit" -- "$LODE" run --break main --on-hit stop "$FW/systick-stm32f103.elf"
 check run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run --watch ticks:w "$FW/systick-stm32f103.elf"
 # a breakpoint inside an IT block (hello-stm32f103: `it hi` at 0x08000108, `movhi` at 0x0800010a):
