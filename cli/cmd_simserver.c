@@ -38,16 +38,19 @@ static void on_session(void *user, const lode_sim_stlink_session_s *s)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: lode sim-server --stlink-tcp PORT [--bind ADDR] [--once] [--no-idle]\n"
+            "usage: lode sim-server --stlink-tcp PORT [--stlink-version V2J37|V3J7|...] [--bind ADDR]\n"
+            "                       [--once] [--no-idle]\n"
             "                       [--chip NAME] [--sim-state FILE] [--sim-fresh]\n"
             "\n"
-            "Serve the simulated board behind a simulated ST-Link/V2 (USB 0483:3748, firmware\n"
-            "V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
+            "Serve the simulated board behind a simulated ST-Link (default: ST-Link/V2, USB 0483:3748,\n"
+            "firmware V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
             "  openocd -f interface/stlink-dap.cfg -c 'st-link backend tcp PORT' \\\n"
             "          -c 'transport select dapdirect_swd' -f target/stm32f1x.cfg\n"
             "  lode flash fw.elf --probe stlink-tcp:127.0.0.1:PORT\n"
             "\n"
             "  --stlink-tcp PORT   TCP port (ST's stlink-server uses 7184; 0 = any free port)\n"
+            "  --stlink-version V  the probe simulated: V2Jnn (ST-Link/V2, default V2J37) or V3Jn\n"
+            "                      (STLINK-V3, high-speed USB); older firmware lacks later commands\n"
             "  --bind ADDR         listen address (default 127.0.0.1)\n"
             "  --once              exit after the first client closes the ST-Link\n"
             "  --no-idle           the board's clock moves only with probe traffic (deterministic\n"
@@ -72,6 +75,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
     cli_target_opts_init(&to);
     uint32_t port = 0;
     bool have_port = false, once = false, idle = true;
+    uint8_t hw = 2, jv = 0;
     const char *bind_addr = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -89,6 +93,11 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
                 return LODE_EXIT_USAGE;
             }
             have_port = true;
+        } else if (!strcmp(a, "--stlink-version") && i + 1 < argc) {
+            if (!cli_parse_stlink_version(argv[++i], &hw, &jv)) {
+                fprintf(stderr, "lode sim-server: --stlink-version is V2Jnn or V3Jn (e.g. V2J37), got '%s'\n", argv[i]);
+                return LODE_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--bind") && i + 1 < argc) {
             bind_addr = argv[++i];
         } else if (!strcmp(a, "--once")) {
@@ -112,7 +121,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
     int ex = cli_target_open_board(cli, &to, &t);
     if (ex != LODE_EXIT_OK)
         return ex;
-    lode_sim_stlink_config_s stc = {.log = cli->log};
+    lode_sim_stlink_config_s stc = {.log = cli->log, .hw_version = hw, .jtag_version = jv};
     lode_sim_stlink_s *st = NULL;
     lode_sim_stlink_server_s *srv = NULL;
     int rc = lode_sim_stlink_new(t.sim, &stc, &st);
@@ -127,9 +136,10 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
     }
     server_ctx_s ctx = {0};
     lode_sim_stlink_server_on_session(srv, on_session, &ctx);
-    printf("lode sim-server: simulated %s behind a simulated ST-Link/V2 (V2J37S7), stlink-server "
+    printf("lode sim-server: simulated %s behind a simulated %s (V%uJ%u), stlink-server "
            "protocol on %s:%u\n",
-           lode_sim_chip_name(t.sim), bind_addr ? bind_addr : "127.0.0.1",
+           lode_sim_chip_name(t.sim), hw == 3 ? "STLINK-V3" : "ST-Link/V2", hw,
+           jv ? jv : (hw == 3 ? 7u : 37u), bind_addr ? bind_addr : "127.0.0.1",
            lode_sim_stlink_server_port(srv));
     fflush(stdout);
     struct sigaction sa;

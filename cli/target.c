@@ -23,7 +23,8 @@ const char *cli_target_options_help(void)
 {
     return "target options:\n"
            "  --probe PROBE          sim (the simulated board behind a simulated CMSIS-DAP\n"
-           "                         probe, default), sim-stlink (behind a simulated ST-Link/V2),\n"
+           "                         probe, default), sim-stlink[:V2Jnn|:V3Jn] (behind a simulated\n"
+           "                         ST-Link/V2, default V2J37, or STLINK-V3; older firmware too),\n"
            "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe),\n"
            "                         stlink[:VID:PID[:SERIAL]] (a USB ST-Link V2/V2-1/V3),\n"
            "                         stlink-tcp:HOST:PORT[:SERIAL] (an ST-Link shared by an\n"
@@ -160,11 +161,16 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_
         return LODE_EXIT_OK;
     if (stlink) {
         lode_sim_stlink_config_s stc = {.log = cli->log};
+        if (o->probe[10] == ':' && !cli_parse_stlink_version(o->probe + 11, &stc.hw_version, &stc.jtag_version)) {
+            fprintf(stderr, "lode: bad probe '%s': use sim-stlink[:V2Jnn|:V3Jn] (e.g. sim-stlink:V3J7, "
+                            "sim-stlink:V2J21 for firmware without DAP register access)\n", o->probe);
+            return LODE_EXIT_USAGE;
+        }
         if ((rc = lode_sim_stlink_new(t->sim, &stc, &t->simstlink)) != LODE_OK)
             return cli_exit_for_error(rc);
         lode_sim_stlink_io(t->simstlink, &t->stlink_io);
-        snprintf(t->probe_desc, sizeof t->probe_desc, "sim-stlink (simulated ST-Link/V2, %s board)",
-                 lode_sim_chip_name(t->sim));
+        snprintf(t->probe_desc, sizeof t->probe_desc, "sim-stlink (simulated %s, %s board)",
+                 stc.hw_version == 3 ? "STLINK-V3" : "ST-Link/V2", lode_sim_chip_name(t->sim));
         return LODE_EXIT_OK;
     }
     lode_sim_dap_config_s dc = {.version = o->dap_version, .packet_count = (uint8_t)o->packet_count,
@@ -234,6 +240,17 @@ static int open_gdb(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     return LODE_EXIT_OK;
 }
 
+bool cli_parse_stlink_version(const char *s, uint8_t *hw, uint8_t *jtag)
+{
+    unsigned h = 0, j = 0;
+    char tail = 0;
+    if (sscanf(s, "%*[Vv]%u%*[Jj]%u%c", &h, &j, &tail) != 2 || (h != 2 && h != 3) || j < 1 || j > 63)
+        return false;
+    *hw = (uint8_t)h;
+    *jtag = (uint8_t)j;
+    return true;
+}
+
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 {
     memset(t, 0, sizeof *t);
@@ -273,8 +290,13 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
             goto fail;
         return LODE_EXIT_OK;
     }
-    if (!strcasecmp(o->probe, "sim") || !strcasecmp(o->probe, "sim-stlink")) {
-        bool st = !strcasecmp(o->probe, "sim-stlink");
+    if (!strcasecmp(o->probe, "sim") || !strncasecmp(o->probe, "sim-stlink", 10)) {
+        bool st = !strncasecmp(o->probe, "sim-stlink", 10);
+        if (st && o->probe[10] && o->probe[10] != ':') {
+            fprintf(stderr, "lode: unknown probe '%s': see --help\n", o->probe);
+            ex = LODE_EXIT_USAGE;
+            goto fail;
+        }
         if ((ex = open_sim(cli, o, st, t)) != LODE_EXIT_OK)
             goto fail;
         sc.now_us = sim_now_us;

@@ -56,6 +56,8 @@ void cli_target_opts_init(cli_target_opts_s *o);
  * (LODE_EXIT_OK on success). */
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t);
 
+/* "V2J37" / "V3J7" -> hardware and J version (false if malformed) */
+bool cli_parse_stlink_version(const char *s, uint8_t *hw, uint8_t *jtag);
 /* Only the simulated board (--chip, --sim-state, --sim-fresh, --speed), no probe: for
  * `lode sim-server`, which puts its own simulated probe in front of it. */
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);

@@ -16,8 +16,11 @@
  * auto-increment boundary). Single 32-bit accesses on AP 0 use the probe's one-round-trip
  * "debug register" commands; everything else checks its status with GETLASTRWSTATUS2.
  *
- * Firmware older than J24 (no DAP register access) is refused with LODE_E_UNSUPPORTED and a
- * message naming the firmware update. A lode_stlink_s is not thread-safe. */
+ * Firmware older than J24 (no DAP register access) falls back to the probe's higher-level
+ * commands: memory on AP 0 through the memory commands, core registers through READREG/
+ * WRITEREG, and the few DP/AP registers the ADIv5 layer reads answered from what is known
+ * without them (DPIDR from READ_IDCODES, the debug port powered, the architected ROM table
+ * address); a warning names the firmware update. A lode_stlink_s is not thread-safe. */
 #ifndef LODE_STLINK_H
 #define LODE_STLINK_H
 
@@ -114,8 +117,8 @@ int lode_stlink_target_voltage(lode_stlink_s *st, double *volts);
 /* Set the SWD clock (the nearest supported frequency not above `hz`, or the slowest), then
  * enter SWD debug mode. *actual_hz (may be NULL) gets the frequency in use. */
 int lode_stlink_connect_swd(lode_stlink_s *st, uint32_t hz, uint32_t *actual_hz);
-/* The DAP interface for lode's ADIv5 layer (valid until close). LODE_E_UNSUPPORTED when the
- * firmware has no DAP register access (older than V2J24). */
+/* The DAP interface for lode's ADIv5 layer (valid until close); with firmware older than
+ * V2J24 the emulated one described above. */
 int lode_stlink_dap_ops(lode_stlink_s *st, lode_dap_ops_s *ops);
 
 /* High-level commands (the probe's own Cortex-M helpers), for callers that want the single

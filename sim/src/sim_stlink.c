@@ -17,10 +17,12 @@
 #include "util/bytes.h"
 
 #define PS_PER_US 1000000ull
-#define FRAME_PS (1000ull * PS_PER_US)
-#define SLOTS_PER_FRAME 19u /* 64-byte bulk packets per full-speed frame */
+/* USB timing: full speed (V2: 1 ms frames of 19 packets of 64 bytes) or high speed (V3:
+ * 125 us microframes of 13 packets of 512 bytes) */
+#define FRAME_PS (p->hw == 3 ? 125ull * PS_PER_US : 1000ull * PS_PER_US)
+#define SLOTS_PER_FRAME (p->hw == 3 ? 13u : 19u)
 #define SLOT_PS (FRAME_PS / SLOTS_PER_FRAME)
-#define MPS 64u
+#define MPS (p->hw == 3 ? 512u : 64u)
 #define WAIT_RETRIES 64u
 #define TRACE_CAP 4096u
 
@@ -44,7 +46,9 @@ static const struct { uint32_t khz; uint16_t div; } swd_map[] = {
 struct lode_sim_stlink_s {
     lode_sim_s *sim;
     lode_log_s log;
+    uint8_t hw;           /* 2 (ST-Link/V2) or 3 (STLINK-V3) */
     uint8_t jtag_ver, swim_ver;
+    uint32_t v3_khz;      /* V3: the SWD frequency set */
     uint16_t pid;
     char serial[33];
     uint8_t mode; /* 0 DFU, 1 mass storage (idle), 2 debug */
@@ -296,7 +300,7 @@ static void warn_unknown(lode_sim_stlink_s *p, uint8_t c0, uint8_t c1)
 
 static bool need_ap(lode_sim_stlink_s *p, unsigned ap, uint8_t *r)
 {
-    if (p->ap_open[ap])
+    if (p->ap_open[ap] || (p->hw == 2 && p->jtag_ver < 28)) /* AP init came with J28 */
         return true;
     r[0] = ST_BAD_AP;
     p->last_status = ST_BAD_AP;
@@ -309,14 +313,48 @@ static void trace_pull(lode_sim_stlink_s *p)
         p->trace_len += lode_sim_swo_read(p->sim, p->trace + p->trace_len, TRACE_CAP - p->trace_len);
 }
 
+/* The debug commands each firmware generation has (the feature history in PROTOCOLS.md:
+ * trace and voltage from V2J13, GETLASTRWSTATUS2 J15, SWD clock J22, DAP registers J24,
+ * 16-bit memory J26, AP init J28, V3's own clock commands). */
+static bool has_command(const lode_sim_stlink_s *p, uint8_t c1)
+{
+    unsigned j = p->hw == 3 ? 99u : p->jtag_ver;
+    switch (c1) {
+    case 0x40: case 0x41: case 0x42: return j >= 13;
+    case 0x3E: return j >= 15;
+    case 0x43: return p->hw == 2 && j >= 22;
+    case 0x44: return p->hw == 2 && j >= 24;
+    case 0x45: case 0x46: return j >= 24;
+    case 0x47: case 0x48: case 0x50: return j >= 26;
+    case 0x4B: case 0x4C: return j >= 28;
+    case 0x54: return j >= 32 || p->hw == 3;
+    case 0x61: case 0x62: return p->hw == 3;
+    default: return true;
+    }
+}
+
+static bool csw_in_commands(const lode_sim_stlink_s *p)
+{
+    return p->hw == 3 ? p->jtag_ver >= 2 : p->jtag_ver >= 32;
+}
+
 /* Execute one command; returns the natural reply length (written to p->reply). */
 static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size_t out_len)
 {
     uint8_t *r = p->reply;
     memset(r, 0, 16);
     switch (c[0]) {
-    case 0xF1: { /* GET_VERSION */
-        uint16_t w = (uint16_t)(2u << 12 | (unsigned)(p->jtag_ver & 0x3F) << 6 | (p->swim_ver & 0x3F));
+    case 0xFB: /* GET_VERSION_EX (V3 only) */
+        if (p->hw != 3)
+            break;
+        memset(r, 0, 12);
+        r[0] = 3, r[1] = 0, r[2] = p->jtag_ver, r[3] = 0, r[4] = 0;
+        lodei_put_le16(r + 8, LODE_STLINK_VID);
+        lodei_put_le16(r + 10, p->pid);
+        return 12;
+    case 0xF1: { /* GET_VERSION: a V3 reports 3.0.0 and the rest through GET_VERSION_EX */
+        uint16_t w = p->hw == 3 ? (uint16_t)(3u << 12)
+                                : (uint16_t)(2u << 12 | (unsigned)(p->jtag_ver & 0x3F) << 6 | (p->swim_ver & 0x3F));
         r[0] = (uint8_t)(w >> 8), r[1] = (uint8_t)w;
         lodei_put_le16(r + 2, LODE_STLINK_VID);
         lodei_put_le16(r + 4, p->pid);
@@ -329,13 +367,23 @@ static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size
         if (c[1] == 0x07 && p->mode == 0)
             p->mode = 1;
         return 0;
-    case 0xF7: /* target voltage: half of 3.3 V against the 1.2 V reference */
+    case 0xF7: /* target voltage: half of 3.3 V against the 1.2 V reference (V2 >= J13) */
+        if (p->hw == 2 && p->jtag_ver < 13)
+            break;
         lodei_put_le32(r, 1600);
         lodei_put_le32(r + 4, 2200);
         return 8;
     case 0xF2:
         break;
     default:
+        warn_unknown(p, c[0], c[1]);
+        return 0;
+    }
+    if (c[0] != 0xF2) { /* an F-command this firmware does not have */
+        warn_unknown(p, c[0], c[1]);
+        return 0;
+    }
+    if (!has_command(p, c[1])) {
         warn_unknown(p, c[0], c[1]);
         return 0;
     }
@@ -394,6 +442,28 @@ static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size
         lode_sim_set_swd_hz(p->sim, khz * 1000u);
         r[0] = ST_OK;
         return 2;
+    }
+    case 0x62: { /* V3 GET_COM_FREQ: the SWD frequencies (kHz) */
+        static const uint32_t v3[] = {24000, 8000, 3300, 1000, 200, 50, 5};
+        memset(r, 0, 52);
+        r[0] = ST_OK;
+        r[8] = (uint8_t)(sizeof v3 / sizeof v3[0]);
+        for (size_t i = 0; i < sizeof v3 / sizeof v3[0]; i++)
+            lodei_put_le32(r + 12 + 4 * i, v3[i]);
+        return 52;
+    }
+    case 0x61: { /* V3 SET_COM_FREQ */
+        uint32_t khz = lodei_get_le32(c + 4);
+        memset(r, 0, 8);
+        if (c[2] != 0 || !khz || khz > 24000) {
+            r[0] = ST_FAULT;
+            return 8;
+        }
+        p->v3_khz = khz;
+        lode_sim_set_swd_hz(p->sim, khz * 1000u);
+        r[0] = ST_OK;
+        lodei_put_le32(r + 4, khz);
+        return 8;
     }
     case 0x44: /* JTAG_SET_FREQ: accepted, JTAG is not wired */
         r[0] = ST_OK;
@@ -528,12 +598,15 @@ static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size
     case 0x07: case 0x08: case 0x0C: case 0x0D: case 0x47: case 0x48: case 0x50: case 0x54: {
         uint32_t addr = lodei_get_le32(c + 2);
         uint16_t len = lodei_get_le16(c + 6);
-        unsigned ap = c[8];
-        uint32_t csw_hi = (uint32_t)c[9] << 8 | (uint32_t)c[10] << 16 | (uint32_t)c[11] << 24;
+        /* AP number and CSW in the command from V2J32 / V3J2; before, AP 0 and the default */
+        unsigned ap = csw_in_commands(p) ? c[8] : 0;
+        uint32_t csw_hi = csw_in_commands(p)
+                              ? (uint32_t)c[9] << 8 | (uint32_t)c[10] << 16 | (uint32_t)c[11] << 24
+                              : 0;
         bool write = c[1] == 0x08 || c[1] == 0x0D || c[1] == 0x48 || c[1] == 0x50;
         unsigned size = (c[1] == 0x0C || c[1] == 0x0D) ? 1 : (c[1] == 0x47 || c[1] == 0x48) ? 2 : 4;
         bool inc = c[1] != 0x50 && c[1] != 0x54;
-        size_t lim = size == 1 ? 64u : LODE_STLINK_DATA_MAX;
+        size_t lim = size == 1 ? (p->hw == 3 && p->jtag_ver >= 6 ? 512u : 64u) : LODE_STLINK_DATA_MAX;
         size_t rl = write ? 0 : (len == 1 ? 2 : len);
         if (len > lim || (write && out_len < len)) {
             p->last_status = ST_AP_ERROR;
@@ -577,7 +650,7 @@ static void advance_to(lode_sim_stlink_s *p, uint64_t t)
 }
 
 /* Time at which `packets` bulk packets, the first sent no earlier than `t`, have all moved. */
-static uint64_t bus_move(uint64_t t, uint64_t packets)
+static uint64_t bus_move(const lode_sim_stlink_s *p, uint64_t t, uint64_t packets)
 {
     uint64_t frame = t / FRAME_PS, slot = (t % FRAME_PS + SLOT_PS - 1) / SLOT_PS;
     uint64_t end = t;
@@ -596,7 +669,7 @@ static uint64_t bus_move(uint64_t t, uint64_t packets)
     return end;
 }
 
-static uint64_t npackets(size_t len) { return len ? (len + MPS - 1) / MPS : 1; }
+static uint64_t npackets(const lode_sim_stlink_s *p, size_t len) { return len ? (len + MPS - 1) / MPS : 1; }
 
 int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir, uint8_t *data,
                             size_t len)
@@ -607,8 +680,8 @@ int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir
     /* a new transfer starts at the next frame; command and data go out back to back */
     uint64_t now = lode_sim_now(p->sim);
     uint64_t start = (now + FRAME_PS - 1) / FRAME_PS * FRAME_PS;
-    uint64_t out_pk = 1 + (dir == LODE_STLINK_DIR_OUT && len ? npackets(len) : 0);
-    advance_to(p, bus_move(start, out_pk));
+    uint64_t out_pk = 1 + (dir == LODE_STLINK_DIR_OUT && len ? npackets(p, len) : 0);
+    advance_to(p, bus_move(p, start, out_pk));
     size_t rl = process(p, cmd, dir == LODE_STLINK_DIR_OUT ? data : NULL,
                         dir == LODE_STLINK_DIR_OUT ? len : 0);
     if (p->log.fn && p->log.max_level >= LODE_LOG_DEBUG)
@@ -626,7 +699,7 @@ int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir
         size_t n = rl < len ? rl : len;
         memcpy(data, p->reply, n);
         memset(data + n, 0, len - n);
-        advance_to(p, bus_move(lode_sim_now(p->sim), npackets(len)));
+        advance_to(p, bus_move(p, lode_sim_now(p->sim), npackets(p, len)));
     }
     return LODE_OK;
 }
@@ -644,7 +717,7 @@ int lode_sim_stlink_trace(lode_sim_stlink_s *p, uint8_t *buf, size_t len)
     p->trace_len -= n;
     uint64_t now = lode_sim_now(p->sim);
     uint64_t start = (now + FRAME_PS - 1) / FRAME_PS * FRAME_PS;
-    advance_to(p, bus_move(start, npackets(len)));
+    advance_to(p, bus_move(p, start, npackets(p, len)));
     return LODE_OK;
 }
 
@@ -682,9 +755,16 @@ int lode_sim_stlink_new(lode_sim_s *sim, const lode_sim_stlink_config_s *cfg, lo
     if (!p)
         return LODE_E_NOMEM;
     p->sim = sim;
+    p->hw = 2;
     p->jtag_ver = 37;
     p->swim_ver = 7;
     p->pid = LODE_STLINK_V2_PID;
+    if (cfg && cfg->hw_version == 3) {
+        p->hw = 3;
+        p->jtag_ver = 7;
+        p->swim_ver = 0;
+        p->pid = LODE_STLINK_V3E_PID;
+    }
     snprintf(p->serial, sizeof p->serial, "%s", "LODESIMSTLINK0000001");
     if (cfg) {
         p->log = cfg->log;

@@ -100,6 +100,12 @@ check st-regs 0 "pc +0x0800" -- "$LODE" regs --probe sim-stlink
 check st-run 2 "argv\[1\]=st" -- "$LODE" run --probe sim-stlink "$FW/examples/args-stm32f103.elf" -- st
 check st-run-exit 3 "" -- "$LODE" run --probe sim-stlink "$FW/examples/args-stm32f103.elf" -- a b c
 check st-nrf 0 "flashed .* to nRF52840_xxAA" -- "$LODE" flash --probe sim-stlink --chip nRF52840_xxAA --verify "$FW/hello-nrf52840.hex"
+check st-v3-info 0 "ST-Link/V3, firmware V3J7" -- "$LODE" info --probe sim-stlink:V3J7
+check st-v3-flash 0 "flashed .* verified" -- "$LODE" flash --verify --probe sim-stlink:V3J7 "$FW/hello-stm32f103.elf"
+check st-old-fw 0 "verified" -- "$LODE" flash --verify --probe sim-stlink:V2J21 "$FW/systick-stm32f103.elf"
+check st-old-fw-warn 0 "no direct DAP access" -- "$LODE" regs --probe sim-stlink:V2J21
+check st-old-fw-run 3 "argv\[1\]=old" -- "$LODE" run --probe sim-stlink:V2J21 "$FW/examples/args-stm32f103.elf" -- old
+check st-bad-version 64 "sim-stlink\[:V2Jnn" -- "$LODE" info --probe sim-stlink:V9
 check st-bad-tcp 64 "stlink-tcp:HOST:PORT" -- "$LODE" info --probe stlink-tcp:localhost
 check st-no-server 69 "no stlink-server at 127.0.0.1:1" -- "$LODE" info --probe stlink-tcp:127.0.0.1:1
 check st-no-usb 69 "no ST-Link found" -- "$LODE" info --probe stlink:0483:3748:NOSUCH

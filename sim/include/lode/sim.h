@@ -203,12 +203,18 @@ int lode_sim_dap_transport(lode_sim_dap_s *p, struct lode_transport_s **out);
  *  - the probe executes when the data has arrived, spending SWD wire time on the board's
  *    clock, and its IN data follows in the next free packet slots.
  * A short command therefore costs one frame (1 ms) per round trip, a 1 KiB write about one
- * frame plus its SWD time. One command is in flight at a time (the ST-Link has no queue). */
+ * frame plus its SWD time. One command is in flight at a time (the ST-Link has no queue).
+ * The V3 variant uses the same rules on high-speed microframes (125 us, 13 x 512 bytes). */
 typedef struct lode_sim_stlink_s lode_sim_stlink_s;
 struct lode_stlink_io_s;
 
 typedef struct lode_sim_stlink_config_s {
-    uint8_t jtag_version; /* J version reported (0: 37) */
+    uint8_t hw_version;   /* 2 (default): ST-Link/V2, USB 0483:3748, full speed; 3: STLINK-V3E,
+                           * 0483:374E, high speed (125 us microframes, 512-byte packets) */
+    uint8_t jtag_version; /* J version reported (0: 37 for V2, 7 for V3). Older firmware lacks
+                           * the commands that came later (J13 trace, J15 RW status 2, J22 SWD
+                           * clock, J24 DAP registers, J26 16-bit memory, J28 AP init, J32 AP
+                           * and CSW in memory commands) and answers them as unknown */
     const char *serial;   /* USB serial (NULL: "LODESIMSTLINK0000001") */
     lode_log_s log;
 } lode_sim_stlink_config_s;

@@ -396,8 +396,36 @@ static int open_ap(lode_stlink_s *st, unsigned ap, lode_dap_ack_e *ack)
     return rc;
 }
 
+/* Firmware without DAP register access (older than V2J24): the probe owns the debug port and
+ * offers memory commands on AP 0 only. The registers lode's ADIv5 layer asks for are answered
+ * from what is known without them: DPIDR from READ_IDCODES, CTRL/STAT as powered up (the
+ * probe powers the debug port up when it enters SWD mode and keeps it so), BASE as the ROM
+ * table address ARMv7-M and ARMv6-M fix (0xE00FF000, present); anything else reads 0 and
+ * writes are dropped (the probe clears sticky errors itself). */
+static int emul_read(lode_stlink_s *st, uint16_t port, uint16_t addr, uint32_t *v, lode_dap_ack_e *ack)
+{
+    *v = 0;
+    if (port == DP_PORT && (addr & 0xCu) == 0) {
+        uint8_t c[16], r[12];
+        cmd2(c, C_DEBUG, D_READ_IDCODES);
+        int rc = dbg_cmd(st, c, r, 12, ack);
+        if (rc == LODE_OK)
+            *v = lodei_get_le32(r + 4);
+        return rc;
+    }
+    if (port == DP_PORT && addr == 0x4u)
+        *v = 0xF0000000u; /* CSYSPWRUPACK | CSYSPWRUPREQ | CDBGPWRUPACK | CDBGPWRUPREQ */
+    else if (port == 0 && addr == 0xF8u)
+        *v = 0xE00FF003u;
+    if (ack)
+        *ack = LODE_DAP_ACK_OK;
+    return LODE_OK;
+}
+
 static int reg_read(lode_stlink_s *st, uint16_t port, uint16_t addr, uint32_t *v, lode_dap_ack_e *ack)
 {
+    if (!(st->ver.flags & LODE_STLINK_F_DAP_REG))
+        return emul_read(st, port, addr, v, ack);
     uint8_t c[16], r[8];
     cmd2(c, C_DEBUG, D_READ_DAP);
     lodei_put_le16(c + 2, port);
@@ -410,6 +438,11 @@ static int reg_read(lode_stlink_s *st, uint16_t port, uint16_t addr, uint32_t *v
 
 static int reg_write(lode_stlink_s *st, uint16_t port, uint16_t addr, uint32_t v, lode_dap_ack_e *ack)
 {
+    if (!(st->ver.flags & LODE_STLINK_F_DAP_REG)) {
+        if (ack)
+            *ack = LODE_DAP_ACK_OK;
+        return LODE_OK; /* see emul_read */
+    }
     uint8_t c[16], r[2];
     cmd2(c, C_DEBUG, D_WRITE_DAP);
     lodei_put_le16(c + 2, port);
@@ -757,10 +790,9 @@ int lode_stlink_dap_ops(lode_stlink_s *st, lode_dap_ops_s *ops)
     if (!(st->ver.flags & LODE_STLINK_F_DAP_REG)) {
         char vs[32];
         lode_stlink_version_string(&st->ver, vs, sizeof vs);
-        lode_log(st->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "ST-Link firmware %s has no direct DAP access (needs V2J24 or later): update it "
-                 "with ST's firmware upgrade tool (STSW-LINK007)", vs);
-        return LODE_E_UNSUPPORTED;
+        lode_log(st->log, LODE_LOG_WARN, LODE_LOGC_PROBE,
+                 "ST-Link firmware %s has no direct DAP access (V2J24 or later has): using its "
+                 "memory commands on AP 0 only; update it with ST's STSW-LINK007 for the rest", vs);
     }
     memset(ops, 0, sizeof *ops);
     ops->transfer = op_transfer;
