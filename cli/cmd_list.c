@@ -19,7 +19,8 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
             json = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             puts("usage: lode list [--json]\n\nList the probes lode can use: the simulated board "
-                 "(--probe sim) and USB\nCMSIS-DAP probes (v2 bulk and v1 HID).");
+                 "(--probe sim, sim-stlink) and USB\nCMSIS-DAP probes (v2 bulk and v1 HID) and "
+                 "ST-Links (V2, V2-1, V3).");
             return LODE_EXIT_OK;
         } else {
             fprintf(stderr, "lode list: unknown argument '%s'\n", argv[i]);
@@ -29,6 +30,9 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
     lode_usb_probe_s *probes = NULL;
     size_t n = 0;
     lode_usb_list_cmsis_dap(NULL, &cli->log, &probes, &n);
+    lode_usb_probe_s *stl = NULL;
+    size_t nst = 0;
+    lode_usb_list_stlink(NULL, &cli->log, &stl, &nst);
     if (json) {
         cli_json_s j = {.f = stdout};
         cli_json_begin_array(&j, NULL);
@@ -40,6 +44,20 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
             cli_json_string(&j, NULL, *c);
         cli_json_end_array(&j);
         cli_json_end_object(&j);
+        cli_json_begin_object(&j, NULL);
+        cli_json_string(&j, "probe", "sim-stlink");
+        cli_json_string(&j, "kind", "simulated-stlink");
+        cli_json_end_object(&j);
+        for (size_t i = 0; i < nst; i++) {
+            char spec[128];
+            snprintf(spec, sizeof spec, "stlink:%04x:%04x:%s", stl[i].vid, stl[i].pid, stl[i].serial);
+            cli_json_begin_object(&j, NULL);
+            cli_json_string(&j, "probe", spec);
+            cli_json_string(&j, "kind", "stlink");
+            cli_json_string(&j, "product", stl[i].product);
+            cli_json_string(&j, "serial", stl[i].serial);
+            cli_json_end_object(&j);
+        }
         for (size_t i = 0; i < n; i++) {
             char spec[128];
             snprintf(spec, sizeof spec, "cmsis-dap:%04x:%04x:%s", probes[i].vid, probes[i].pid, probes[i].serial);
@@ -57,13 +75,17 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
         for (const char *const *c = lode_sim_chips(); *c; c++)
             printf(" %s", *c);
         printf(" (--chip)\n");
+        printf("sim-stlink                   the simulated board behind a simulated ST-Link/V2\n");
+        for (size_t i = 0; i < nst; i++)
+            printf("stlink:%04x:%04x:%-15s %s\n", stl[i].vid, stl[i].pid, stl[i].serial, stl[i].product);
         for (size_t i = 0; i < n; i++)
             printf("cmsis-dap:%04x:%04x:%-12s CMSIS-DAP v%d  %s %s\n", probes[i].vid, probes[i].pid,
                    probes[i].serial, probes[i].kind, probes[i].manufacturer, probes[i].product);
-        if (!n)
-            printf("(no USB CMSIS-DAP probe found)\n");
+        if (!n && !nst)
+            printf("(no USB CMSIS-DAP probe or ST-Link found)\n");
     }
     free(probes);
+    free(stl);
     return LODE_EXIT_OK;
 }
 

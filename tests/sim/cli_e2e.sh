@@ -42,6 +42,7 @@ done
 # probes and chips
 check list 0 "^sim .*STM32F103C8" -- "$LODE" list
 check list-json 0 '"probe":"sim"' -- "$LODE" list --json
+check list-stlink 0 "^sim-stlink " -- "$LODE" list
 check chips 0 "STM32F103C8 .*lode_stm32f1_64k" -- "$LODE" chips
 check chips-yaml 0 "STM32F103RB" -- "$LODE" chips --chip-description "$LODE_SHARED/targets/probe-rs/STM32F1_Series.yaml"
 
