@@ -25,6 +25,7 @@
 #define MPS (p->hw == 3 ? 512u : 64u)
 #define WAIT_RETRIES 64u
 #define TRACE_CAP 4096u
+#define SIM_STLINK_XFER_MAX 10240u /* a data phase: 6144 + commands, RW_MISC_IN up to 9816 */
 
 enum {
     ST_OK = 0x80, ST_FAULT = 0x81, ST_AP_WAIT = 0x10, ST_AP_FAULT = 0x11, ST_AP_ERROR = 0x12,
@@ -61,8 +62,11 @@ struct lode_sim_stlink_s {
     uint8_t trace[TRACE_CAP];
     size_t trace_len;
     uint32_t unknown_warned[8];
+    /* RW_MISC (0x51/0x52): the results of the last batch, values then status words */
+    uint32_t misc_val[1227], misc_st[1227];
+    uint32_t misc_n;
     lode_sim_stlink_stats_s stats;
-    uint8_t reply[LODE_STLINK_DATA_MAX + 16];
+    uint8_t reply[SIM_STLINK_XFER_MAX]; /* the largest reply: RW_MISC_IN of 1227 items */
 };
 
 /* ---- SWD helpers -------------------------------------------------------------------------- */
@@ -328,6 +332,7 @@ static bool has_command(const lode_sim_stlink_s *p, uint8_t c1)
     case 0x47: case 0x48: case 0x50: return j >= 26;
     case 0x4B: case 0x4C: return j >= 28;
     case 0x54: return j >= 32 || p->hw == 3;
+    case 0x51: case 0x52: return p->hw == 3 ? p->jtag_ver >= 2 : j >= 32;
     case 0x61: case 0x62: return p->hw == 3;
     default: return true;
     }
@@ -622,6 +627,65 @@ static size_t process(lode_sim_stlink_s *p, const uint8_t *c, uint8_t *out, size
             return 0;
         return rl;
     }
+    case 0x51: { /* RW_MISC_OUT: a batch of 32-bit accesses (V2J32+, V3J2+). Data: one command
+                  * byte per item (1 address, 2 write at the address, 3 read at the value,
+                  * 5 AP number) padded to 4, then one 32-bit value per item. */
+        uint32_t items = lodei_get_le32(c + 2);
+        uint32_t maxi = p->hw == 3 ? 1227u : 64u;
+        size_t need = ((size_t)items + 3u) / 4u * 4u + 4u * (size_t)items;
+        p->misc_n = 0;
+        if (items == 0 || items > maxi || out_len < need) {
+            p->last_status = ST_AP_ERROR;
+            return 0;
+        }
+        const uint8_t *vals = out + (items + 3u) / 4u * 4u;
+        unsigned ap = 0;
+        uint32_t addr = 0;
+        for (uint32_t i = 0; i < items; i++) {
+            uint32_t v = lodei_get_le32(vals + 4 * i), res = 0;
+            uint8_t st = ST_OK;
+            uint8_t b[4];
+            switch (out[i]) {
+            case 1:
+                addr = v;
+                break;
+            case 2:
+                if (!p->ap_open[ap] && !need_ap(p, ap, b))
+                    st = ST_BAD_AP;
+                else {
+                    lodei_put_le32(b, v);
+                    st = mem_rw(p, ap, 0, true, 4, true, addr, b, 4);
+                }
+                break;
+            case 3:
+                if (!p->ap_open[ap] && !need_ap(p, ap, b))
+                    st = ST_BAD_AP;
+                else {
+                    st = mem_rw(p, ap, 0, false, 4, true, v, b, 4);
+                    res = lodei_get_le32(b);
+                }
+                break;
+            case 5:
+                ap = v & 0xFFu;
+                break;
+            default:
+                st = ST_FAULT;
+                break;
+            }
+            p->misc_val[i] = res;
+            p->misc_st[i] = st;
+        }
+        p->misc_n = items;
+        return 0;
+    }
+    case 0x52: { /* RW_MISC_IN: the values and status words of the last batch */
+        size_t n = (size_t)p->misc_n;
+        for (size_t i = 0; i < n; i++) {
+            lodei_put_le32(r + 4 * i, p->misc_val[i]);
+            lodei_put_le32(r + 4 * n + 4 * i, p->misc_st[i]);
+        }
+        return 8 * n;
+    }
     case 0x40: /* START_TRACE_RX */
         p->trace_on = true;
         p->trace_len = 0;
@@ -674,7 +738,7 @@ static uint64_t npackets(const lode_sim_stlink_s *p, size_t len) { return len ? 
 int lode_sim_stlink_command(lode_sim_stlink_s *p, const uint8_t cmd[16], int dir, uint8_t *data,
                             size_t len)
 {
-    if (!p || !cmd || (len && !data) || len > LODE_STLINK_DATA_MAX + 16)
+    if (!p || !cmd || (len && !data) || len > SIM_STLINK_XFER_MAX)
         return LODE_E_INVALID_ARG;
     p->stats.commands++;
     /* a new transfer starts at the next frame; command and data go out back to back */

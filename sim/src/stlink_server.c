@@ -24,7 +24,7 @@
 #define SERVER_API 2u
 #define MAX_CONN 8
 #define DEVICE_ID 1u
-#define MAX_DATA (LODE_STLINK_DATA_MAX + 16u)
+#define MAX_DATA 10240u /* the largest data phase the simulated ST-Link takes */
 #define IN_CAP (32u + MAX_DATA)
 #define OUT_CAP (8u + MAX_DATA)
 

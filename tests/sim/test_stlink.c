@@ -444,7 +444,8 @@ static void put32(uint8_t *b, uint32_t v)
     b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
 }
 
-#define OUTCAP (8u + LODE_STLINK_DATA_MAX + 16u)
+#define XFER_MAX 10240u /* the largest data phase the simulated stlink-server takes */
+#define OUTCAP (8u + XFER_MAX)
 static uint8_t outbuf[OUTCAP];
 
 /* feed a whole request; returns the reply length (SIZE_MAX on error or partial consumption) */
@@ -594,13 +595,13 @@ static void test_server_protocol(void)
     lode_sim_stlink_conn_free(c3);
     c3 = lode_sim_stlink_conn_new(srv);
     REQUIRE(c3);
-    usb_cmd(q, 0, get_version, 0, LODE_STLINK_DATA_MAX + 16u + 1u);
+    usb_cmd(q, 0, get_version, 0, XFER_MAX + 1u);
     CHECK_EQ(lode_sim_stlink_conn_feed(c3, q, 32, &used, outbuf, OUTCAP, &olen), LODE_E_PROTOCOL);
     usb_cmd(q, 0, get_version, 1, 0xFFFFFFFFu);
     CHECK_EQ(lode_sim_stlink_conn_feed(c3, q, 32, &used, outbuf, OUTCAP, &olen), LODE_E_PROTOCOL);
     /* the largest size is accepted (and refused politely without an open device) */
-    usb_cmd(q, 0, get_version, 1, LODE_STLINK_DATA_MAX + 16u);
-    CHECK_EQ(feed(c3, q, 32), 4 + LODE_STLINK_DATA_MAX + 16u);
+    usb_cmd(q, 0, get_version, 1, XFER_MAX);
+    CHECK_EQ(feed(c3, q, 32), 4 + XFER_MAX);
     CHECK(le32(outbuf) != 1);
     /* a partial USB command header waits */
     usb_cmd(q, 0, get_version, 1, 6);

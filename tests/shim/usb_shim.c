@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: MIT (this file); the shared library links liblode-sim (Unicorn,
+ * GPL-2.0). */
+/* A stand-in libusb-1.0.so.0 whose USB bus holds simulated probes, each in front of its own
+ * simulated board: programs that use libusb (lode itself, OpenOCD) run unchanged with
+ * LD_LIBRARY_PATH pointing here, and their USB code paths (enumeration, endpoints per probe
+ * version, bulk and asynchronous transfers) are exercised against the simulator.
+ *
+ *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap   the devices on the bus
+ *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
+ *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
+ *
+ * The devices are process-wide, as a USB bus is; this test library is the one place with such
+ * state. Only what lode and OpenOCD call is implemented; anything else fails cleanly. A board
+ * runs in real time while nobody talks to its probe (up to 100 ms per gap), as hardware does.
+ * Exported: the libusb_* functions only (the build hides everything else). */
+#include <libusb-1.0/libusb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lode/sim.h"
+#include "lode/stlink.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_DEV 8
+#define MAX_DONE 64
+
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP } kind_e;
+
+typedef struct shim_dev_s {
+    kind_e kind;
+    uint16_t vid, pid;
+    char serial[64], product[64];
+    uint8_t ep_out, ep_in, ep_trace;
+    lode_sim_s *sim;
+    lode_sim_stlink_s *st;
+    lode_sim_dap_s *dap;
+    uint8_t pending[16];
+    int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
+                        * 2 command waiting for its OUT data */
+    double last_wall;
+    struct libusb_device *udev;
+} shim_dev_s;
+
+struct libusb_context {
+    int unused;
+};
+struct libusb_device {
+    shim_dev_s *d;
+    uint8_t bus, addr;
+};
+struct libusb_device_handle {
+    shim_dev_s *d;
+    struct libusb_device *dev;
+};
+
+static struct {
+    bool inited;
+    shim_dev_s dev[MAX_DEV];
+    struct libusb_device udev[MAX_DEV];
+    int ndev;
+    struct libusb_context ctx;
+    struct libusb_transfer *done[MAX_DONE];
+    int ndone;
+} g; /* the simulated USB bus (see the file comment) */
+
+static double wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void bus_init(void)
+{
+    if (g.inited)
+        return;
+    g.inited = true;
+    const char *spec = getenv("LODE_USB_SHIM");
+    if (!spec)
+        return;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok && g.ndev < MAX_DEV; tok = strtok_r(NULL, ",", &save)) {
+        shim_dev_s *d = &g.dev[g.ndev];
+        memset(d, 0, sizeof *d);
+        char *colon = strchr(tok, ':');
+        if (colon)
+            *colon = 0;
+        d->vid = LODE_STLINK_VID;
+        if (!strcmp(tok, "stlink-v2")) {
+            d->kind = K_STLINK_V2, d->pid = LODE_STLINK_V2_PID;
+            d->ep_out = 0x02, d->ep_in = 0x81, d->ep_trace = 0x83;
+            snprintf(d->product, sizeof d->product, "STM32 STLink");
+        } else if (!strcmp(tok, "stlink-v21")) {
+            d->kind = K_STLINK_V21, d->pid = LODE_STLINK_V21_NOMSD_PID;
+            d->ep_out = 0x01, d->ep_in = 0x81, d->ep_trace = 0x82;
+            snprintf(d->product, sizeof d->product, "STM32 STLink");
+        } else if (!strcmp(tok, "stlink-v3")) {
+            d->kind = K_STLINK_V3, d->pid = LODE_STLINK_V3E_PID;
+            d->ep_out = 0x01, d->ep_in = 0x81, d->ep_trace = 0x82;
+            snprintf(d->product, sizeof d->product, "STLINK-V3");
+        } else if (!strcmp(tok, "cmsis-dap")) {
+            d->kind = K_CMSIS_DAP, d->vid = 0xC251, d->pid = 0xF00A;
+            d->ep_out = 0x01, d->ep_in = 0x81;
+            snprintf(d->product, sizeof d->product, "lode shim CMSIS-DAP");
+        } else {
+            fprintf(stderr, "usb shim: unknown device '%s' in LODE_USB_SHIM\n", tok);
+            continue;
+        }
+        snprintf(d->serial, sizeof d->serial, "%s", colon ? colon + 1 : "");
+        if (!d->serial[0])
+            snprintf(d->serial, sizeof d->serial, "SHIM%04d", g.ndev + 1);
+        g.udev[g.ndev] = (struct libusb_device){.d = d, .bus = 1, .addr = (uint8_t)(g.ndev + 2)};
+        d->udev = &g.udev[g.ndev];
+        g.ndev++;
+    }
+}
+
+static void state_path(const shim_dev_s *d, char *buf, size_t len)
+{
+    const char *dir = getenv("LODE_USB_SHIM_STATE_DIR");
+    buf[0] = 0;
+    if (dir && *dir)
+        snprintf(buf, len, "%s/%s.state", dir, d->serial);
+}
+
+static int board_up(shim_dev_s *d)
+{
+    if (d->sim)
+        return 0;
+    const char *chip = getenv("LODE_USB_SHIM_CHIP");
+    lode_sim_config_s sc = {.chip = chip && *chip ? chip : "STM32F103C8"};
+    if (lode_sim_new(&sc, &d->sim) != LODE_OK)
+        return -1;
+    char path[1024];
+    state_path(d, path, sizeof path);
+    if (path[0])
+        lode_sim_state_load(d->sim, path);
+    if (d->kind == K_CMSIS_DAP) {
+        lode_sim_dap_config_s dc = {.version = 2, .serial = d->serial};
+        if (lode_sim_dap_new(d->sim, &dc, &d->dap) != LODE_OK)
+            return -1;
+    } else {
+        lode_sim_stlink_config_s stc = {.hw_version = d->kind == K_STLINK_V3 ? 3 : 2, .serial = d->serial};
+        if (lode_sim_stlink_new(d->sim, &stc, &d->st) != LODE_OK)
+            return -1;
+    }
+    d->last_wall = wall();
+    return 0;
+}
+
+/* the board ran on by itself since the last transfer (at most 100 ms of it) */
+static void catch_up(shim_dev_s *d)
+{
+    double now = wall(), dt = now - d->last_wall;
+    d->last_wall = now;
+    if (dt > 0.1)
+        dt = 0.1;
+    if (dt > 0 && !lode_sim_halted(d->sim))
+        lode_sim_advance(d->sim, (uint64_t)(dt * 1e12));
+}
+
+/* An ST-Link command with a data phase to the probe: the memory writes (length in bytes 6-7). */
+static size_t out_len(const uint8_t *c)
+{
+    if (c[0] != 0xF2)
+        return 0;
+    switch (c[1]) {
+    case 0x08: case 0x0D: case 0x48: case 0x50:
+        return (size_t)c[6] | (size_t)c[7] << 8;
+    case 0x51: { /* RW_MISC_OUT: command bytes (padded to 4) + a word per item */
+        size_t items = (size_t)c[2] | (size_t)c[3] << 8 | (size_t)c[4] << 16 | (size_t)c[5] << 24;
+        return items > 4096 ? 0 : (items + 3) / 4 * 4 + 4 * items;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void flush_pending(shim_dev_s *d)
+{
+    if (d->pending_state == 1)
+        lode_sim_stlink_command(d->st, d->pending, LODE_STLINK_DIR_IN, NULL, 0);
+    d->pending_state = 0;
+}
+
+/* One bulk transfer on the simulated bus; returns a LIBUSB_ERROR or the bytes moved. */
+static int bulk(shim_dev_s *d, unsigned char ep, unsigned char *data, int length)
+{
+    if (!d->sim || length < 0)
+        return LIBUSB_ERROR_NO_DEVICE;
+    catch_up(d);
+    if (d->dap) {
+        if (ep == d->ep_out)
+            return lode_sim_dap_usb_write(d->dap, data, (size_t)length) == LODE_OK ? length : LIBUSB_ERROR_IO;
+        if (ep == d->ep_in) {
+            size_t got = 0;
+            int rc = lode_sim_dap_usb_read(d->dap, data, (size_t)length, &got);
+            return rc == LODE_OK ? (int)got : rc == LODE_E_TIMEOUT ? LIBUSB_ERROR_TIMEOUT : LIBUSB_ERROR_OVERFLOW;
+        }
+        return LIBUSB_ERROR_PIPE;
+    }
+    if (ep == d->ep_out) {
+        if (d->pending_state == 2) { /* the data phase of a write */
+            lode_sim_stlink_command(d->st, d->pending, LODE_STLINK_DIR_OUT, data, (size_t)length);
+            d->pending_state = 0;
+            return length;
+        }
+        flush_pending(d);
+        if (length != 16)
+            return LIBUSB_ERROR_IO; /* commands are 16 bytes */
+        memcpy(d->pending, data, 16);
+        d->pending_state = out_len(data) ? 2 : 1;
+        return length;
+    }
+    if (ep == d->ep_in) {
+        if (d->pending_state != 1)
+            return LIBUSB_ERROR_TIMEOUT; /* nothing to answer */
+        lode_sim_stlink_command(d->st, d->pending, LODE_STLINK_DIR_IN, data, (size_t)length);
+        d->pending_state = 0;
+        return length;
+    }
+    if (ep == d->ep_trace)
+        return lode_sim_stlink_trace(d->st, data, (size_t)length) == LODE_OK ? length : LIBUSB_ERROR_IO;
+    return LIBUSB_ERROR_PIPE;
+}
+
+/* ---- libusb API --------------------------------------------------------------------------- */
+EXPORT int LIBUSB_CALL libusb_init(libusb_context **ctx)
+{
+    bus_init();
+    if (ctx)
+        *ctx = &g.ctx;
+    return 0;
+}
+
+EXPORT void LIBUSB_CALL libusb_exit(libusb_context *ctx) { (void)ctx; }
+
+EXPORT ssize_t LIBUSB_CALL libusb_get_device_list(libusb_context *ctx, libusb_device ***list)
+{
+    (void)ctx;
+    bus_init();
+    libusb_device **l = calloc((size_t)g.ndev + 1, sizeof *l);
+    if (!l)
+        return LIBUSB_ERROR_NO_MEM;
+    for (int i = 0; i < g.ndev; i++)
+        l[i] = &g.udev[i];
+    *list = l;
+    return g.ndev;
+}
+
+EXPORT void LIBUSB_CALL libusb_free_device_list(libusb_device **list, int unref)
+{
+    (void)unref;
+    free(list);
+}
+
+EXPORT int LIBUSB_CALL libusb_get_device_descriptor(libusb_device *dev, struct libusb_device_descriptor *desc)
+{
+    memset(desc, 0, sizeof *desc);
+    desc->bLength = LIBUSB_DT_DEVICE_SIZE;
+    desc->bDescriptorType = LIBUSB_DT_DEVICE;
+    desc->bcdUSB = dev->d->kind == K_STLINK_V3 || dev->d->kind == K_CMSIS_DAP ? 0x0200 : 0x0200;
+    desc->bMaxPacketSize0 = 64;
+    desc->idVendor = dev->d->vid;
+    desc->idProduct = dev->d->pid;
+    desc->bcdDevice = 0x0100;
+    desc->iManufacturer = 1;
+    desc->iProduct = 2;
+    desc->iSerialNumber = 3;
+    desc->bNumConfigurations = 1;
+    return 0;
+}
+
+/* one configuration, one vendor interface with the probe's bulk endpoints (and the interface
+ * string that names a CMSIS-DAP v2 interface) */
+static int make_config(libusb_device *dev, struct libusb_config_descriptor **config)
+{
+    shim_dev_s *d = dev->d;
+    struct libusb_config_descriptor *c = calloc(1, sizeof *c);
+    struct libusb_interface *itf = calloc(1, sizeof *itf);
+    struct libusb_interface_descriptor *alt = calloc(1, sizeof *alt);
+    struct libusb_endpoint_descriptor *ep = calloc(3, sizeof *ep);
+    if (!c || !itf || !alt || !ep) {
+        free(c), free(itf), free(alt), free(ep);
+        return LIBUSB_ERROR_NO_MEM;
+    }
+    uint16_t mps = d->kind == K_STLINK_V3 || d->kind == K_CMSIS_DAP ? 512 : 64;
+    uint8_t n = 0;
+    ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
+                                                  .bEndpointAddress = d->ep_in, .bmAttributes = 2,
+                                                  .wMaxPacketSize = mps};
+    ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
+                                                  .bEndpointAddress = d->ep_out, .bmAttributes = 2,
+                                                  .wMaxPacketSize = mps};
+    if (d->ep_trace)
+        ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
+                                                      .bEndpointAddress = d->ep_trace, .bmAttributes = 2,
+                                                      .wMaxPacketSize = mps};
+    *alt = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
+                                                .bInterfaceNumber = 0, .bNumEndpoints = n,
+                                                .bInterfaceClass = 0xFF, .iInterface = 4, .endpoint = ep};
+    itf->altsetting = alt;
+    itf->num_altsetting = 1;
+    *c = (struct libusb_config_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_CONFIG,
+                                           .bNumInterfaces = 1, .bConfigurationValue = 1,
+                                           .MaxPower = 50, .interface = itf};
+    *config = c;
+    return 0;
+}
+
+EXPORT int LIBUSB_CALL libusb_get_active_config_descriptor(libusb_device *dev, struct libusb_config_descriptor **config)
+{
+    return make_config(dev, config);
+}
+
+EXPORT int LIBUSB_CALL libusb_get_config_descriptor(libusb_device *dev, uint8_t idx, struct libusb_config_descriptor **config)
+{
+    return idx ? LIBUSB_ERROR_NOT_FOUND : make_config(dev, config);
+}
+
+EXPORT void LIBUSB_CALL libusb_free_config_descriptor(struct libusb_config_descriptor *config)
+{
+    if (!config)
+        return;
+    free((void *)config->interface->altsetting->endpoint);
+    free((void *)config->interface->altsetting);
+    free((void *)config->interface);
+    free(config);
+}
+
+EXPORT uint8_t LIBUSB_CALL libusb_get_bus_number(libusb_device *dev) { return dev->bus; }
+EXPORT uint8_t LIBUSB_CALL libusb_get_device_address(libusb_device *dev) { return dev->addr; }
+
+EXPORT int LIBUSB_CALL libusb_get_port_numbers(libusb_device *dev, uint8_t *ports, int len)
+{
+    if (len < 1)
+        return LIBUSB_ERROR_OVERFLOW;
+    ports[0] = dev->addr;
+    return 1;
+}
+
+EXPORT int LIBUSB_CALL libusb_open(libusb_device *dev, libusb_device_handle **handle)
+{
+    if (board_up(dev->d) != 0)
+        return LIBUSB_ERROR_NO_DEVICE;
+    libusb_device_handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return LIBUSB_ERROR_NO_MEM;
+    h->d = dev->d;
+    h->dev = dev;
+    *handle = h;
+    return 0;
+}
+
+EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
+{
+    if (!h)
+        return;
+    shim_dev_s *d = h->d;
+    if (d->st)
+        flush_pending(d);
+    char path[1024];
+    state_path(d, path, sizeof path);
+    if (path[0] && d->sim)
+        lode_sim_state_save(d->sim, path);
+    free(h);
+}
+
+EXPORT libusb_device *LIBUSB_CALL libusb_get_device(libusb_device_handle *h) { return h->dev; }
+
+static const char *string_of(const shim_dev_s *d, uint8_t idx)
+{
+    switch (idx) {
+    case 1: return d->kind == K_CMSIS_DAP ? "lode" : "STMicroelectronics";
+    case 2: return d->product;
+    case 3: return d->serial;
+    case 4: return d->kind == K_CMSIS_DAP ? "CMSIS-DAP v2" : "ST-Link Debug";
+    default: return NULL;
+    }
+}
+
+EXPORT int LIBUSB_CALL libusb_get_string_descriptor_ascii(libusb_device_handle *h, uint8_t idx,
+                                                         unsigned char *data, int length)
+{
+    const char *s = string_of(h->d, idx);
+    if (!s)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    int n = (int)strlen(s);
+    if (n > length - 1)
+        n = length - 1;
+    if (n < 0)
+        return LIBUSB_ERROR_OVERFLOW;
+    memcpy(data, s, (size_t)n);
+    data[n] = 0;
+    return n;
+}
+
+EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t type, uint8_t req,
+                                              uint16_t value, uint16_t index, unsigned char *data,
+                                              uint16_t length, unsigned int timeout)
+{
+    (void)index, (void)timeout;
+    if (type != 0x80 || req != LIBUSB_REQUEST_GET_DESCRIPTOR || (value >> 8) != LIBUSB_DT_STRING)
+        return LIBUSB_ERROR_PIPE;
+    uint8_t idx = (uint8_t)value;
+    unsigned char buf[256];
+    int n;
+    if (idx == 0) { /* language IDs: US English */
+        buf[0] = 4, buf[1] = LIBUSB_DT_STRING, buf[2] = 0x09, buf[3] = 0x04;
+        n = 4;
+    } else {
+        const char *s = string_of(h->d, idx);
+        if (!s)
+            return LIBUSB_ERROR_PIPE;
+        size_t l = strlen(s);
+        if (l > 120)
+            l = 120;
+        n = (int)(2 + 2 * l);
+        buf[0] = (unsigned char)n, buf[1] = LIBUSB_DT_STRING;
+        for (size_t i = 0; i < l; i++)
+            buf[2 + 2 * i] = (unsigned char)s[i], buf[3 + 2 * i] = 0;
+    }
+    if (n > length)
+        n = length;
+    memcpy(data, buf, (size_t)n);
+    return n;
+}
+
+EXPORT int LIBUSB_CALL libusb_claim_interface(libusb_device_handle *h, int itf)
+{
+    (void)h;
+    return itf == 0 ? 0 : LIBUSB_ERROR_NOT_FOUND;
+}
+EXPORT int LIBUSB_CALL libusb_release_interface(libusb_device_handle *h, int itf) { (void)h, (void)itf; return 0; }
+EXPORT int LIBUSB_CALL libusb_set_auto_detach_kernel_driver(libusb_device_handle *h, int e) { (void)h, (void)e; return 0; }
+EXPORT int LIBUSB_CALL libusb_detach_kernel_driver(libusb_device_handle *h, int i) { (void)h, (void)i; return LIBUSB_ERROR_NOT_FOUND; }
+EXPORT int LIBUSB_CALL libusb_get_configuration(libusb_device_handle *h, int *config) { (void)h; *config = 1; return 0; }
+EXPORT int LIBUSB_CALL libusb_set_configuration(libusb_device_handle *h, int config) { (void)h, (void)config; return 0; }
+EXPORT int LIBUSB_CALL libusb_set_interface_alt_setting(libusb_device_handle *h, int i, int a) { (void)h, (void)i; return a ? LIBUSB_ERROR_NOT_FOUND : 0; }
+EXPORT int LIBUSB_CALL libusb_clear_halt(libusb_device_handle *h, unsigned char ep) { (void)h, (void)ep; return 0; }
+EXPORT int LIBUSB_CALL libusb_reset_device(libusb_device_handle *h) { (void)h; return 0; }
+
+EXPORT int LIBUSB_CALL libusb_bulk_transfer(libusb_device_handle *h, unsigned char ep, unsigned char *data,
+                                           int length, int *transferred, unsigned int timeout)
+{
+    (void)timeout;
+    int n = bulk(h->d, ep, data, length);
+    if (n < 0)
+        return n;
+    if (transferred)
+        *transferred = n;
+    return 0;
+}
+
+/* asynchronous transfers: done at submit, completed (callback) in handle_events */
+EXPORT struct libusb_transfer *LIBUSB_CALL libusb_alloc_transfer(int iso_packets)
+{
+    (void)iso_packets;
+    return calloc(1, sizeof(struct libusb_transfer));
+}
+
+EXPORT void LIBUSB_CALL libusb_free_transfer(struct libusb_transfer *t) { free(t); }
+
+EXPORT int LIBUSB_CALL libusb_submit_transfer(struct libusb_transfer *t)
+{
+    if (g.ndone >= MAX_DONE)
+        return LIBUSB_ERROR_BUSY;
+    int n = bulk(t->dev_handle->d, t->endpoint, t->buffer, t->length);
+    t->status = n < 0 ? (n == LIBUSB_ERROR_TIMEOUT ? LIBUSB_TRANSFER_TIMED_OUT : LIBUSB_TRANSFER_ERROR)
+                      : LIBUSB_TRANSFER_COMPLETED;
+    t->actual_length = n < 0 ? 0 : n;
+    g.done[g.ndone++] = t;
+    return 0;
+}
+
+EXPORT int LIBUSB_CALL libusb_cancel_transfer(struct libusb_transfer *t)
+{
+    for (int i = 0; i < g.ndone; i++)
+        if (g.done[i] == t) {
+            t->status = LIBUSB_TRANSFER_CANCELLED;
+            return 0;
+        }
+    return LIBUSB_ERROR_NOT_FOUND;
+}
+
+static void deliver(void)
+{
+    while (g.ndone > 0) {
+        struct libusb_transfer *t = g.done[0];
+        memmove(g.done, g.done + 1, (size_t)(g.ndone - 1) * sizeof g.done[0]);
+        g.ndone--;
+        if (t->callback)
+            t->callback(t);
+    }
+}
+
+EXPORT int LIBUSB_CALL libusb_handle_events_completed(libusb_context *ctx, int *completed)
+{
+    (void)ctx, (void)completed;
+    deliver();
+    return 0;
+}
+
+EXPORT int LIBUSB_CALL libusb_handle_events_timeout_completed(libusb_context *ctx, struct timeval *tv, int *completed)
+{
+    (void)ctx, (void)tv, (void)completed;
+    deliver();
+    return 0;
+}
+
+EXPORT const char *LIBUSB_CALL libusb_error_name(int code)
+{
+    switch (code) {
+    case 0: return "LIBUSB_SUCCESS";
+    case LIBUSB_ERROR_IO: return "LIBUSB_ERROR_IO";
+    case LIBUSB_ERROR_NO_DEVICE: return "LIBUSB_ERROR_NO_DEVICE";
+    case LIBUSB_ERROR_TIMEOUT: return "LIBUSB_ERROR_TIMEOUT";
+    case LIBUSB_ERROR_PIPE: return "LIBUSB_ERROR_PIPE";
+    default: return "LIBUSB_ERROR_OTHER";
+    }
+}
+
+EXPORT const char *LIBUSB_CALL libusb_strerror(int code) { return libusb_error_name(code); }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# lode's USB code paths against simulated probes on a stand-in libusb (tests/shim): an
+# ST-Link/V2 (endpoints 0x02/0x81/0x83), V2-1 (0x01/0x81/0x82), an STLINK-V3 and a CMSIS-DAP
+# v2 (bulk interface found by its "CMSIS-DAP" string), each in front of its own simulated
+# STM32F103: enumeration, selection by VID:PID:SERIAL, info, flash + verify, run with an exit
+# code, SWO through the ST-Link's trace endpoint, and the errors for ambiguous or missing probes.
+# usage: usb_shim_lode.sh <lode> <firmware-dir> <shim-lib-dir>
+set -u
+LODE=$1
+FW=$2
+export LD_LIBRARY_PATH=$3
+export LODE_USB_SHIM="stlink-v2:ST2SERIAL,stlink-v21:ST21SERIAL,stlink-v3:ST3SERIAL,cmsis-dap:DAPSERIAL"
+export LODE_USB_SHIM_STATE_DIR=$(mktemp -d)
+export LODE_SIM_STATE_DIR=$LODE_USB_SHIM_STATE_DIR
+trap 'rm -rf "$LODE_USB_SHIM_STATE_DIR"' EXIT
+# the shim must be what lode loads
+if ! ldd "$LODE" | grep -q "$3/libusb-1.0.so.0"; then
+    echo "FAIL: $LODE does not load the shim from $3"; ldd "$LODE"; exit 1
+fi
+fails=0
+pass=0
+check() { # check NAME EXPECTED_EXIT PATTERN -- command...
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ] || { [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; }; then
+        echo "FAIL $name: exit $rc (wanted $want), pattern /$pattern/"
+        echo "$out" | head -20
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
+check list-v2 0 "^stlink:0483:3748:ST2SERIAL +ST-Link/V2$" -- "$LODE" list
+check list-v21 0 "^stlink:0483:3752:ST21SERIAL +ST-Link/V2-1" -- "$LODE" list
+check list-v3 0 "^stlink:0483:374e:ST3SERIAL +ST-Link/V3" -- "$LODE" list
+check list-dap 0 "^cmsis-dap:c251:f00a:DAPSERIAL +CMSIS-DAP v2" -- "$LODE" list
+check list-json 0 '"probe":"stlink:0483:374e:ST3SERIAL"' -- "$LODE" list --json
+check ambiguous 69 "3 ST-Links match" -- "$LODE" info --probe stlink
+check no-match 69 "no ST-Link found matching" -- "$LODE" info --probe stlink:0483:3748:NOPE
+for p in stlink:0483:3748:ST2SERIAL stlink:0483:3752 stlink:0483:374e:ST3SERIAL cmsis-dap:c251:f00a; do
+    check "info-$p" 0 "DPIDR: +0x1ba01477" -- "$LODE" info --probe "$p"
+    check "flash-$p" 0 "flashed .* verified" -- "$LODE" flash --verify --probe "$p" "$FW/examples/hello-stm32f103.elf"
+    check "verify-$p" 0 "identical" -- "$LODE" verify --probe "$p" "$FW/examples/hello-stm32f103.elf"
+    check "run-$p" 11 "argv\[2\]=over usb" -- "$LODE" run --probe "$p" "$FW/examples/args-stm32f103.elf" -- via "over usb"
+done
+check v3-version 0 "ST-Link/V3, firmware V3J7" -- "$LODE" info --probe stlink:0483:374e
+check v2-version 0 "ST-Link/V2, firmware V2J37S7" -- "$LODE" info --probe stlink:0483:3748
+check swo-v2 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:3748 "$FW/examples/itm-stm32f103.elf"
+check swo-v3 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:374e "$FW/examples/itm-stm32f103.elf"
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ]
