@@ -60,6 +60,11 @@ static void on_itm(void *user, const lode_itm_packet_s *p)
     fflush(stdout);
 }
 
+static int gdb_fileio(void *user, const char *req, char *reply, size_t cap)
+{
+    return lode_semihost_fileio(user, req, reply, cap);
+}
+
 static void swo_tick(void *user)
 {
     run_cli_s *r = user;
@@ -303,12 +308,23 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_s t;
     if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
         goto out_img;
-    if (!attach && (ex = cli_target_can_flash(&t, name)) != LODE_EXIT_OK) {
+    if (!attach && !t.gdb && (ex = cli_target_can_flash(&t, name)) != LODE_EXIT_OK) {
         cli_target_close(&t);
         goto out_img;
     }
     double wall0 = cli_now_s();
-    if (!attach) {
+    if (!attach && t.gdb) {
+        /* a GDB server: no flash algorithm; memory writes where the target differs (QEMU's
+         * stub writes its flash; a real board's server needs the image flashed already) */
+        size_t wrote = 0;
+        rc = lode_flash_load_by_memory(&t.core, img, &cli->log, &wrote);
+        if (rc != LODE_OK) {
+            ex = LODE_EXIT_FAILED;
+            goto out_target;
+        }
+        if (stats)
+            fprintf(stderr, "lode run: %zu bytes written through the GDB server\n", wrote);
+    } else if (!attach) {
         lode_flash_opts_s fo = {.skip_unchanged = true};
         lode_flash_result_s fr;
         rc = lode_flash_image(&t.core, t.chip, img, &fo, &cli->log, &fr);
@@ -329,6 +345,8 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         ex = LODE_EXIT_SOFTWARE;
         goto out_target;
     }
+    if (t.gdb) /* a server doing semihosting itself asks for File-I/O: served by the same host */
+        lode_gdbclient_set_fileio(t.gdb, gdb_fileio, sh);
     /* RTT: the ELF's _SEGGER_RTT, else scan the chip's RAM (or --rtt-scan) */
     lode_rtt_config_s rcfg;
     memset(&rcfg, 0, sizeof rcfg);
@@ -357,7 +375,8 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     if (!cli->verbose)
         rcfg.log.fn = NULL;
     lode_rtt_s *rtt = NULL;
-    lode_rtt_new(&t.core, &rcfg, &rtt);
+    if (!t.gdb) /* a GDB server gives no memory access while the target runs */
+        lode_rtt_new(&t.core, &rcfg, &rtt);
     rc_ctx.r.rtt = rtt;
     lode_stlink_s *stl = itm && t.session ? lode_session_stlink(t.session) : NULL;
     if (stl) {

@@ -20,6 +20,8 @@ typedef struct lode_core_state_s {
     bool lockup;
     bool sleeping;
     uint32_t dfsr;      /* debug fault status: why it halted (BKPT 0x2, HALTED 0x1, DWTTRAP 0x4, VCATCH 0x8) */
+    bool exited;        /* the program is gone (a GDB server's 'W'): nothing runs any more */
+    int exit_code;      /* its exit status then */
 } lode_core_state_s;
 
 typedef struct lode_core_ops_s {

@@ -191,6 +191,13 @@ int lode_flash_erase(const lode_core_ops_s *core, const struct lode_target_chip_
                      bool all, uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
                      const lode_log_s *log, lode_flash_result_s *res);
 
+/* Without a flash algorithm: bring the target's memory to the image with plain memory writes
+ * where it differs (RAM, or a debugger that writes flash itself, like QEMU's GDB stub), each
+ * written KiB read back. *written (may be NULL) = bytes written. LODE_E_VERIFY (logged) when
+ * memory does not take the image. */
+int lode_flash_load_by_memory(const lode_core_ops_s *core, const lode_image_s *img,
+                              const lode_log_s *log, size_t *written);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,8 @@
  * watchpoints Z2 (write) / Z3 (read) / Z4 (access). halt: 0x03, then the stop reply; resume:
  * 'c' without waiting (the core counts as running; `state` polls the connection without
  * blocking for the stop reply); step: 's' and its stop reply; reset: `monitor reset halt` /
- * `monitor reset` (qRcmd). Stop replies become a DFSR-like reason: SIGINT -> HALTED (0x1),
+ * `monitor reset` (qRcmd), or QEMU's `monitor system_reset` when the server's monitor says it
+ * does not know `reset`. Stop replies become a DFSR-like reason: SIGINT -> HALTED (0x1),
  * SIGTRAP after c -> BKPT (0x2) or DWTTRAP (0x4) with watch/rwatch/awatch, after s -> HALTED,
  * SIGSEGV/SIGBUS/SIGILL -> VCATCH (0x8). While the core runs, everything but state / halt /
  * time is LODE_E_STATE (an all-stop server does not serve packets then). Every wait times out
@@ -40,6 +41,16 @@ const lode_core_ops_s *lode_gdbclient_core(lode_gdbclient_s *c);
 
 /* The server's PacketSize (the largest packet it accepts), after the handshake. */
 size_t lode_gdbclient_packet_size(const lode_gdbclient_s *c);
+
+/* File-I/O: a server that does semihosting itself (QEMU with -semihosting-config target=gdb)
+ * stops the running target in a call and sends "Fcall,args"; the client hands the request
+ * (without the 'F') to `fn`, which writes the reply ("Fresult[,errno]"; see
+ * lode_semihost_fileio) and may use the core's memory operations meanwhile, and sends it back
+ * (the target goes on). Without a handler requests are refused with EUNKNOWN. A 'W' (the
+ * server's program exited) shows in the core state as exited with its status. */
+typedef int (*lode_gdbclient_fileio_fn)(void *user, const char *req, char *reply, size_t cap);
+void lode_gdbclient_set_fileio(lode_gdbclient_s *c, lode_gdbclient_fileio_fn fn, void *user);
+uint64_t lode_gdbclient_fileio_calls(const lode_gdbclient_s *c);
 
 /* Detach (D: the server lets the core run) when the core is halted, then close. NULL is fine. */
 void lode_gdbclient_free(lode_gdbclient_s *c);

@@ -111,6 +111,17 @@ void lode_semihost_free(lode_semihost_s *sh);
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
                        bool *exited, int *exit_code);
 
+/* Serve one GDB File-I/O request (GDB remote protocol "File-I/O Remote Protocol Extension"),
+ * as a GDB server that does the semihosting itself sends them (QEMU with
+ * -semihosting-config target=gdb): `req` is the packet without its 'F' ("write,1,20001000,d"),
+ * `reply` receives the answer to send ("Fd", "F-1,2"). write/read on fds 0-2 are the console
+ * (writes to 1 and 2 both go to console fd 1: QEMU sends its whole console as fd 2);
+ * open/close/read/write/lseek/isatty/fstat/stat/unlink/rename are host files under the root
+ * (same confinement as SYS_OPEN), gettimeofday, and system as SYS_SYSTEM. Failures of the
+ * call are replies with the protocol's errno; LODE_OK, or an error when target memory named
+ * by the request cannot be accessed. */
+int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -283,6 +283,58 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* What a stream has confirmed: the bookkeeping of one run of stream_region. */
+typedef struct stream_acct_s {
+    const lode_flash_plan_s *plan;
+    const stream_op_s *ops;
+    unsigned reg;
+    bool verify;
+    const lode_flash_run_opts_s *o;
+    bool *erased, *done;
+    size_t *pages_left, *erase_done, total_erase, *pages_done, total_pages;
+    lode_flash_result_s *res;
+    uint32_t host_hash;
+} stream_acct_s;
+
+/* ops [from, to) have completed on the target */
+static void account(stream_acct_s *a, size_t from_op, size_t to_op)
+{
+    const lode_flash_plan_s *plan = a->plan;
+    const lode_flash_run_opts_s *o = a->o;
+    lode_flash_result_s *res = a->res;
+    for (size_t k = from_op; k < to_op; k++) {
+        const stream_op_s *op = &a->ops[k];
+        if (op->op == OP_ERASE || op->op == OP_ERASE_CHIP) {
+            size_t from = op->op == OP_ERASE ? op->index : 0;
+            size_t to = op->op == OP_ERASE ? op->index + 1 : plan->nsectors;
+            for (size_t i = from; i < to; i++) {
+                if (plan->sectors[i].region != a->reg)
+                    continue;
+                res->sectors_erased++;
+                if (!a->pages_left[i])
+                    a->done[i] = true;
+            }
+            if (o->progress)
+                o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE,
+                            op->op == OP_ERASE ? ++*a->erase_done : (*a->erase_done = a->total_erase),
+                            a->total_erase);
+        } else if (op->op == OP_PROGRAM) {
+            const lode_flash_page_s *pg = &plan->pages[op->index];
+            res->pages_programmed++;
+            res->bytes_programmed += pg->size;
+            if (a->verify) {
+                res->bytes_verified += pg->size;
+                for (uint32_t i = 0; i + 4u <= pg->size; i += 4u)
+                    a->host_hash = (a->host_hash ^ get32(pg->data + i)) * FNV_PRIME;
+            }
+            if (--a->pages_left[pg->sector] == 0 && a->erased[pg->sector])
+                a->done[pg->sector] = true;
+            if (o->progress)
+                o->progress(o->progress_user, LODE_FLASH_PHASE_PROGRAM, ++*a->pages_done, a->total_pages);
+        }
+    }
+}
+
 /* Run the erase and program operations of region `reg` through one LodeStream call. */
 static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_flash_plan_s *plan,
                          unsigned reg, bool chip, const lode_flash_run_opts_s *o, bool *erased,
@@ -320,11 +372,15 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             if (plan->sectors[i].region == reg && !plan->sectors[i].skip)
                 ops[nops++] = (stream_op_s){OP_ERASE, i};
     }
-    size_t first_prog = nops;
     for (size_t i = 0; i < plan->npages; i++)
         if (plan->pages[i].region == reg)
             ops[nops++] = (stream_op_s){OP_PROGRAM, i};
     ops[nops++] = (stream_op_s){OP_END, 0};
+    stream_acct_s ac = {.plan = plan, .ops = ops, .reg = reg, .verify = verify, .o = o,
+                        .erased = erased, .done = done, .pages_left = pages_left,
+                        .erase_done = erase_done, .total_erase = total_erase,
+                        .pages_done = pages_done, .total_pages = total_pages, .res = res,
+                        .host_hash = FNV_BASIS};
 
     /* control block and empty slots */
     uint8_t init[STREAM_CTL_WORDS * 4u];
@@ -347,7 +403,6 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         rc = call_start(r, a->pc_stream, ctl, slots, nslots, stride,
                         (uint32_t)(per_op_ms * (nops + 1) > 0xFFFFFFFFu ? 0xFFFFFFFFu : per_op_ms * (nops + 1)),
                         "the stream of", a->flash_start);
-    uint32_t host_hash = FNV_BASIS;
     size_t sent = 0, confirmed = 0;
     uint64_t last_progress = c->now_us(c->ctx);
     uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
@@ -404,37 +459,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             est_op_us = (now - last_progress) / newly;
             last_progress = now;
             delay = 50;
-            for (size_t k = confirmed; k < now_done; k++) {
-                const stream_op_s *op = &ops[k];
-                if (op->op == OP_ERASE || op->op == OP_ERASE_CHIP) {
-                    size_t from = op->op == OP_ERASE ? op->index : 0;
-                    size_t to = op->op == OP_ERASE ? op->index + 1 : plan->nsectors;
-                    for (size_t i = from; i < to; i++) {
-                        if (plan->sectors[i].region != reg)
-                            continue;
-                        res->sectors_erased++;
-                        if (!pages_left[i])
-                            done[i] = true;
-                    }
-                    if (o->progress)
-                        o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE,
-                                    op->op == OP_ERASE ? ++*erase_done : (*erase_done = total_erase),
-                                    total_erase);
-                } else if (op->op == OP_PROGRAM) {
-                    const lode_flash_page_s *pg = &plan->pages[op->index];
-                    res->pages_programmed++;
-                    res->bytes_programmed += pg->size;
-                    if (verify) {
-                        res->bytes_verified += pg->size;
-                        for (uint32_t i = 0; i + 4u <= pg->size; i += 4u)
-                            host_hash = (host_hash ^ get32(pg->data + i)) * FNV_PRIME;
-                    }
-                    if (--pages_left[pg->sector] == 0 && erased[pg->sector])
-                        done[pg->sector] = true;
-                    if (o->progress)
-                        o->progress(o->progress_user, LODE_FLASH_PHASE_PROGRAM, ++*pages_done, total_pages);
-                }
-            }
+            account(&ac, confirmed, now_done);
             confirmed = now_done;
             continue;
         }
@@ -452,7 +477,6 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         if (delay < 1000)
             delay *= 2;
     }
-    (void)first_prog;
     if (r->running) {
         if (failed_early) {
             /* the call ends by itself on an error; a stuck one is stopped by call_finish's timeout */
@@ -466,6 +490,14 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     if (rc == LODE_OK || rc == LODE_E_FLASH)
         if (c->mem_read(c->ctx, ctl, fin, sizeof fin) != LODE_OK)
             memset(fin, 0, sizeof fin);
+    if (rc == LODE_OK || rc == LODE_E_FLASH) {
+        /* what completed after the last poll (the call may end before the host looks again) */
+        uint32_t fin_done = get32(fin) & 0x7FFFFFFFu;
+        if (fin_done > confirmed && fin_done <= nops - 1) {
+            account(&ac, confirmed, fin_done);
+            confirmed = fin_done;
+        }
+    }
     if (rc == LODE_OK && result != 0) {
         uint32_t status = get32(fin + 4), at = get32(fin + 8);
         if (status == 2)
@@ -478,10 +510,16 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                      "write-protected or locked", a->name ? a->name : "?", status ? status : result, at);
         rc = status == 2 ? LODE_E_VERIFY : LODE_E_FLASH;
     }
-    if (rc == LODE_OK && verify && get32(fin + 16) != host_hash) {
+    if (rc == LODE_OK && confirmed < nops - 1) {
+        lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the flash stream ended after %zu of %zu operations without an error: "
+                 "flash again", confirmed, nops - 1);
+        rc = LODE_E_FLASH;
+    }
+    if (rc == LODE_OK && verify && get32(fin + 16) != ac.host_hash) {
         lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "verify failed: the flash read back on the target hashes to 0x%08x, the image to "
-                 "0x%08x (flash again with --verify-readback to find the bytes)", get32(fin + 16), host_hash);
+                 "0x%08x (flash again with --verify-readback to find the bytes)", get32(fin + 16), ac.host_hash);
         rc = LODE_E_VERIFY;
     }
     free(ops);

@@ -233,3 +233,37 @@ out:
     lode_flash_layout_free(l);
     return rc;
 }
+
+int lode_flash_load_by_memory(const lode_core_ops_s *core, const lode_image_s *img,
+                              const lode_log_s *log, size_t *written)
+{
+    if (!core || !img)
+        return LODE_E_INVALID_ARG;
+    size_t total = 0;
+    uint8_t buf[1024];
+    for (size_t i = 0; i < img->nsegs; i++) {
+        const lode_segment_s *sg = &img->segs[i];
+        for (uint32_t off = 0; off < sg->len;) {
+            uint32_t n = sg->len - off < sizeof buf ? sg->len - off : (uint32_t)sizeof buf;
+            int rc = core->mem_read(core->ctx, sg->addr + off, buf, n);
+            if (rc == LODE_OK && memcmp(buf, sg->data + off, n) == 0) {
+                off += n;
+                continue;
+            }
+            if ((rc = core->mem_write(core->ctx, sg->addr + off, sg->data + off, n)) == LODE_OK)
+                rc = core->mem_read(core->ctx, sg->addr + off, buf, n);
+            if (rc != LODE_OK || memcmp(buf, sg->data + off, n) != 0) {
+                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                         "the image does not load at 0x%08x by memory writes (%s): program the "
+                         "flash another way first (or give the server the image, e.g. QEMU's "
+                         "-kernel)", sg->addr + off, rc != LODE_OK ? lode_strerror(rc) : "it reads back different");
+                return rc != LODE_OK ? rc : LODE_E_VERIFY;
+            }
+            total += n;
+            off += n;
+        }
+    }
+    if (written)
+        *written = total;
+    return LODE_OK;
+}

@@ -56,6 +56,13 @@ struct lode_gdbclient_s {
     char *scratch;     /* payload building */
     size_t scratch_cap;
     watch_s watch[MAX_WATCH];
+    int exit_code;     /* W: the program's exit status */
+    char console[160]; /* the last console output (O packets), for monitor replies */
+    /* File-I/O requests ('F' packets) from a server that does semihosting itself */
+    lode_gdbclient_fileio_fn fileio;
+    void *fileio_user;
+    bool in_fileio;    /* serving one: the target is stopped in the call, memory access is fine */
+    uint64_t fileio_calls;
     lode_core_ops_s ops;
 };
 
@@ -155,6 +162,9 @@ static bool console_output(lode_gdbclient_s *c)
         text[n] = '\0';
         while (n && text[n - 1] == '\n')
             text[--n] = '\0';
+        size_t keep = n < sizeof c->console - 1 ? n : sizeof c->console - 1;
+        memcpy(c->console, text, keep);
+        c->console[keep] = '\0';
         lode_log(&c->log, LODE_LOG_INFO, LODE_LOGC_GDB, "server: %s", text);
     }
     return true;
@@ -276,6 +286,7 @@ static bool take_stop(lode_gdbclient_s *c, bool after_step)
     if (p[0] == 'W' || p[0] == 'X') {
         c->exited = true;
         c->dfsr = 0;
+        c->exit_code = p[0] == 'W' ? (int)sig : 128 + (int)sig;
         lode_log(&c->log, LODE_LOG_INFO, LODE_LOGC_GDB, "the GDB server reports %s %u",
                  p[0] == 'W' ? "exit status" : "termination by signal", sig);
         return true;
@@ -293,6 +304,36 @@ static bool take_stop(lode_gdbclient_s *c, bool after_step)
     return true;
 }
 
+/* An 'F' request (File-I/O) in c->pkt while the target runs: the target waits in the call;
+ * serve it and send the reply, which lets the target go on. False if it is not one. */
+static bool take_fileio(lode_gdbclient_s *c, int *err)
+{
+    *err = LODE_OK;
+    if (c->pkt_len < 2 || c->pkt[0] != 'F' || !c->running)
+        return false;
+    char req[LODE_RSP_MAX_PACKET + 1];
+    memcpy(req, c->pkt + 1, c->pkt_len); /* with the terminator */
+    char reply[64];
+    int rc = LODE_OK;
+    if (c->fileio) {
+        c->running = false; /* the target is stopped until the reply */
+        c->in_fileio = true;
+        rc = c->fileio(c->fileio_user, req, reply, sizeof reply);
+        c->in_fileio = false;
+        c->running = true;
+        c->fileio_calls++;
+    } else {
+        lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+                 "the GDB server asks for File-I/O (%.30s) and nothing serves it", req);
+        snprintf(reply, sizeof reply, "F-1,%x", 9999);
+    }
+    if (rc != LODE_OK)
+        snprintf(reply, sizeof reply, "F-1,%x", 14); /* EFAULT: its memory was unreadable */
+    lode_log(&c->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "File-I/O %.40s -> %s", req, reply);
+    *err = send_packet(c, reply, strlen(reply));
+    return true;
+}
+
 /* Wait for the stop reply of a resume / step / interrupt. */
 static int wait_stop(lode_gdbclient_s *c, bool after_step)
 {
@@ -306,6 +347,11 @@ static int wait_stop(lode_gdbclient_s *c, bool after_step)
             return rc;
         if (take_stop(c, after_step))
             return LODE_OK;
+        if (take_fileio(c, &rc)) {
+            if (rc != LODE_OK)
+                return rc;
+            continue;
+        }
         lode_log(&c->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "not a stop reply, dropped: %.40s", c->pkt);
     }
 }
@@ -314,6 +360,8 @@ static int wait_stop(lode_gdbclient_s *c, bool after_step)
 
 static int need_halted(lode_gdbclient_s *c)
 {
+    if (c->in_fileio)
+        return LODE_OK; /* stopped in a File-I/O call: memory and registers can be read */
     if (c->running || c->mon_running)
         return LODE_E_STATE;
     if (c->exited)
@@ -379,11 +427,18 @@ static int op_state(void *ctx, lode_core_state_s *st)
             break;
         if (rc != LODE_OK)
             return rc;
+        if (take_fileio(c, &rc)) {
+            if (rc != LODE_OK)
+                return rc;
+            continue;
+        }
         if (!take_stop(c, false))
             lode_log(&c->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "not a stop reply, dropped: %.40s", c->pkt);
     }
-    st->halted = !c->running && !c->mon_running;
+    st->halted = !c->running && !c->mon_running && !c->exited;
     st->dfsr = st->halted ? c->dfsr : 0;
+    st->exited = c->exited;
+    st->exit_code = c->exit_code;
     return LODE_OK;
 }
 
@@ -579,8 +634,15 @@ static int monitor(lode_gdbclient_s *c, const char *cmd)
     if (lode_rsp_hex_encode((const uint8_t *)cmd, n, pkt + 6, sizeof pkt - 7, &hl) != LODE_OK)
         return LODE_E_NOMEM;
     pkt[6 + hl] = '\0';
+    c->console[0] = '\0';
     int rc = transact(c, pkt);
-    return rc == LODE_OK ? ok_reply(c, LODE_E_FAULT) : rc;
+    if (rc == LODE_OK)
+        rc = ok_reply(c, LODE_E_FAULT);
+    /* a server that passes monitor commands to its own console (QEMU's HMP) says OK to
+     * anything and prints that it did not know the command */
+    if (rc == LODE_OK && (strstr(c->console, "unknown command") || strstr(c->console, "Unknown command")))
+        rc = LODE_E_UNSUPPORTED;
+    return rc;
 }
 
 static int op_reset(void *ctx, bool halt)
@@ -591,7 +653,21 @@ static int op_reset(void *ctx, bool halt)
         return rc;
     if (rc != LODE_OK && !c->exited)
         return rc;
-    if ((rc = monitor(c, halt ? "reset halt" : "reset")) != LODE_OK)
+    rc = monitor(c, halt ? "reset halt" : "reset");
+    if (rc == LODE_E_UNSUPPORTED) {
+        /* QEMU: its monitor's system_reset resets the machine; the CPU stays stopped while
+         * a debugger holds it, so it is a reset-and-halt; a plain reset then continues */
+        rc = monitor(c, "system_reset");
+        if (rc == LODE_OK && !halt) {
+            if ((rc = send_packet(c, "c", 1)) == LODE_OK) {
+                c->running = true;
+                c->exited = false;
+                c->dfsr = 0;
+                return LODE_OK;
+            }
+        }
+    }
+    if (rc != LODE_OK)
         return rc;
     c->exited = false;
     if (halt) {
@@ -809,4 +885,17 @@ void lode_gdbclient_free(lode_gdbclient_s *c)
     free(c->tx);
     free(c->scratch);
     free(c);
+}
+
+void lode_gdbclient_set_fileio(lode_gdbclient_s *c, lode_gdbclient_fileio_fn fn, void *user)
+{
+    if (c) {
+        c->fileio = fn;
+        c->fileio_user = user;
+    }
+}
+
+uint64_t lode_gdbclient_fileio_calls(const lode_gdbclient_s *c)
+{
+    return c ? c->fileio_calls : 0;
 }

@@ -324,6 +324,11 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
         lode_core_state_s st = {0};
         if ((rc = c->state(c->ctx, &st)) != LODE_OK)
             break;
+        if (st.exited) { /* the GDB server ran the program to its end (its own semihosting) */
+            res->end = LODE_RUN_EXITED;
+            res->exit_code = st.exit_code;
+            break;
+        }
         if (st.lockup) {
             c->halt(c->ctx);
             uint32_t regs[17] = {0};

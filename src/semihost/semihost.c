@@ -56,6 +56,7 @@ struct lode_semihost_s {
     uint8_t warned_low[256 / 8]; /* unknown operations < 0x100 already reported */
     uint32_t warned_high[SH_MAX_HIGH_OPS];
     unsigned nwarned_high;
+    int gfd[LODE_SH_MAX_HANDLES]; /* GDB File-I/O: host fd of GDB fd 3 + i, -1 when free */
     uint8_t buf[LODE_SH_CHUNK];
 };
 
@@ -779,6 +780,8 @@ int lode_semihost_new2(const lode_semihost_io_s *io, const lode_semihost_config_
     sh->allow_system = cfg->allow_system;
     for (unsigned i = 0; i <= LODE_SH_MAX_HANDLES; i++)
         sh->h[i].fd = -1;
+    for (unsigned i = 0; i < LODE_SH_MAX_HANDLES; i++)
+        sh->gfd[i] = -1;
     sh->cmdline = strdup(cfg->cmdline ? cfg->cmdline : "");
     if (!sh->cmdline) {
         rc = LODE_E_NOMEM;
@@ -829,6 +832,9 @@ void lode_semihost_free(lode_semihost_s *sh)
     for (unsigned i = 1; i <= LODE_SH_MAX_HANDLES; i++)
         if (sh->h[i].kind == SH_H_FILE)
             close(sh->h[i].fd);
+    for (unsigned i = 0; i < LODE_SH_MAX_HANDLES; i++)
+        if (sh->gfd[i] >= 0)
+            close(sh->gfd[i]);
     free(sh->root);
     free(sh->cmdline);
     free(sh);
@@ -962,4 +968,319 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
     if (rc == LODE_OK)
         *r0 = res;
     return rc;
+}
+
+/* --- GDB File-I/O ----------------------------------------------------------------------------
+ * The File-I/O extension of the GDB remote protocol (GDB manual, "File-I/O Remote Protocol
+ * Extension"): a server that runs semihosting itself (QEMU with -semihosting-config
+ * target=gdb) sends "Fcall,args" and waits for "Fresult[,errno]". Arguments are hex; strings
+ * are "pointer/length" with the length counting the NUL. Flags, modes and errno values are the
+ * protocol's own (not the host's); struct stat and struct timeval go to target memory in its
+ * big-endian layout. Console: fd 0 reads the console, fds 1 and 2 write it; files are opened
+ * under the semihosting root like SYS_OPEN's. */
+enum {
+    GF_EPERM = 1, GF_ENOENT = 2, GF_EINTR = 4, GF_EBADF = 9, GF_EACCES = 13, GF_EFAULT = 14,
+    GF_EBUSY = 16, GF_EEXIST = 17, GF_ENODEV = 19, GF_ENOTDIR = 20, GF_EISDIR = 21,
+    GF_EINVAL = 22, GF_ENFILE = 23, GF_EMFILE = 24, GF_EFBIG = 27, GF_ENOSPC = 28,
+    GF_ESPIPE = 29, GF_EROFS = 30, GF_ENAMETOOLONG = 91, GF_EUNKNOWN = 9999,
+};
+
+static int gf_errno(int e)
+{
+    switch (e) {
+    case EPERM: return GF_EPERM;
+    case ENOENT: return GF_ENOENT;
+    case EINTR: return GF_EINTR;
+    case EBADF: return GF_EBADF;
+    case EACCES: return GF_EACCES;
+    case EFAULT: return GF_EFAULT;
+    case EBUSY: return GF_EBUSY;
+    case EEXIST: return GF_EEXIST;
+    case ENODEV: return GF_ENODEV;
+    case ENOTDIR: return GF_ENOTDIR;
+    case EISDIR: return GF_EISDIR;
+    case EINVAL: return GF_EINVAL;
+    case ENFILE: return GF_ENFILE;
+    case EMFILE: return GF_EMFILE;
+    case EFBIG: return GF_EFBIG;
+    case ENOSPC: return GF_ENOSPC;
+    case ESPIPE: return GF_ESPIPE;
+    case EROFS: return GF_EROFS;
+    case ENAMETOOLONG: return GF_ENAMETOOLONG;
+    default: return GF_EUNKNOWN;
+    }
+}
+
+/* parse up to `max` comma-separated hex fields; "ptr/len" fills ptr and the next slot */
+static int gf_args(const char *p, uint64_t *a, int max)
+{
+    int n = 0;
+    while (*p && n < max) {
+        char *end;
+        bool neg = *p == '-';
+        uint64_t v = strtoull(neg ? p + 1 : p, &end, 16);
+        if (end == (neg ? p + 1 : p))
+            return -1;
+        a[n++] = neg ? (uint64_t)-(int64_t)v : v;
+        p = end;
+        if (*p == '/' || *p == ',')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return *p ? -1 : n;
+}
+
+/* a string argument: pointer and length with its NUL */
+static int gf_string(lode_semihost_s *sh, uint64_t ptr, uint64_t len, char *dst, int *gerr)
+{
+    if (len == 0 || len > LODE_SH_MAX_STRING + 1 || ptr > 0xFFFFFFFFu) {
+        *gerr = len > LODE_SH_MAX_STRING + 1 ? GF_ENAMETOOLONG : GF_EFAULT;
+        return -1;
+    }
+    if (sh->io.mem_read(sh->io.ctx, (uint32_t)ptr, dst, (size_t)len) != LODE_OK) {
+        *gerr = GF_EFAULT;
+        return -1;
+    }
+    dst[len - 1] = 0;
+    return 0;
+}
+
+static int *gf_slot(lode_semihost_s *sh, uint64_t fd)
+{
+    if (fd < 3 || fd >= 3u + LODE_SH_MAX_HANDLES || sh->gfd[fd - 3] < 0)
+        return NULL;
+    return &sh->gfd[fd - 3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static int gf_stat_out(lode_semihost_s *sh, uint64_t addr, const struct stat *st, bool console)
+{
+    uint8_t b[64];
+    memset(b, 0, sizeof b);
+    uint32_t mode = console ? 0020000u | 0666u /* S_IFCHR */
+                            : (S_ISDIR(st->st_mode) ? 0040000u : 0100000u) | (st->st_mode & 0777u);
+    put_be32(b + 8, mode);
+    put_be32(b + 12, console ? 1u : (uint32_t)st->st_nlink);
+    if (!console) {
+        put_be64(b + 28, (uint64_t)st->st_size);
+        put_be64(b + 36, (uint64_t)st->st_blksize);
+        put_be64(b + 44, (uint64_t)st->st_blocks);
+        put_be32(b + 52, (uint32_t)st->st_atime);
+        put_be32(b + 56, (uint32_t)st->st_mtime);
+        put_be32(b + 60, (uint32_t)st->st_ctime);
+    }
+    return addr > 0xFFFFFFFFu ? LODE_E_FAULT : sh->io.mem_write(sh->io.ctx, (uint32_t)addr, b, sizeof b);
+}
+
+int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size_t cap)
+{
+    if (!sh || !req || !reply || cap < 24)
+        return LODE_E_INVALID_ARG;
+    char name[16];
+    size_t nl = strcspn(req, ",");
+    uint64_t a[6] = {0};
+    int na = 0;
+    if (nl == 0 || nl >= sizeof name || (na = gf_args(req[nl] ? req + nl + 1 : "", a, 6)) < 0) {
+        snprintf(reply, cap, "F-1,%x", GF_EINVAL);
+        return LODE_OK;
+    }
+    memcpy(name, req, nl);
+    name[nl] = 0;
+    int64_t ret = -1;
+    int gerr = 0;
+    char path[LODE_SH_MAX_STRING + 1], path2[LODE_SH_MAX_STRING + 1];
+    char host[PATH_MAX], host2[PATH_MAX];
+    int rc = LODE_OK;
+    if (!strcmp(name, "write") && na == 3) {
+        uint64_t left = a[2], addr = a[1];
+        int *slot = gf_slot(sh, a[0]);
+        if (a[0] != 1 && a[0] != 2 && !slot) {
+            gerr = GF_EBADF;
+        } else {
+            ret = 0;
+            while (left && rc == LODE_OK) {
+                size_t n = left < LODE_SH_CHUNK ? (size_t)left : LODE_SH_CHUNK;
+                if ((rc = sh->io.mem_read(sh->io.ctx, (uint32_t)addr, sh->buf, n)) != LODE_OK)
+                    break;
+                if (slot) {
+                    size_t done = 0;
+                    if (write_all(*slot, sh->buf, n, &done) != 0) {
+                        if (!ret)
+                            ret = -1, gerr = gf_errno(errno);
+                        break;
+                    }
+                } else {
+                    /* the console: QEMU sends all of its semihosting console as fd 2, so
+                     * both go where SYS_WRITE0 output goes (stdout) */
+                    out(sh, 1, sh->buf, n);
+                }
+                ret += (int64_t)n;
+                addr += n;
+                left -= n;
+            }
+        }
+    } else if (!strcmp(name, "read") && na == 3) {
+        int *slot = gf_slot(sh, a[0]);
+        size_t want = a[2] < LODE_SH_CHUNK ? (size_t)a[2] : LODE_SH_CHUNK;
+        if (a[0] == 0) {
+            long got = sh->io.console_read && want ? sh->io.console_read(sh->io.ctx, sh->buf, want) : 0;
+            if (got < 0)
+                gerr = GF_EUNKNOWN;
+            else if (got && (rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[1], sh->buf, (size_t)got)) == LODE_OK)
+                ret = got;
+            else
+                ret = got;
+        } else if (!slot) {
+            gerr = GF_EBADF;
+        } else {
+            ssize_t r;
+            do
+                r = read(*slot, sh->buf, want);
+            while (r < 0 && errno == EINTR);
+            if (r < 0)
+                gerr = gf_errno(errno);
+            else if (r > 0 && (rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[1], sh->buf, (size_t)r)) == LODE_OK)
+                ret = r;
+            else
+                ret = r;
+        }
+    } else if (!strcmp(name, "open") && na >= 3) {
+        uint64_t flags = a[2], mode = na > 3 ? a[3] : 0644;
+        if (gf_string(sh, a[0], a[1], path, &gerr) == 0) {
+            if (!strcmp(path, ":tt")) { /* some libraries open the console by name */
+                ret = (flags & 3) == 0 ? 0 : 1;
+            } else if (sh_path(sh, "open", path, true, host)) {
+                int of = ((flags & 3) == 0 ? O_RDONLY : (flags & 3) == 1 ? O_WRONLY : O_RDWR) |
+                         (flags & 0x8 ? O_APPEND : 0) | (flags & 0x200 ? O_CREAT : 0) |
+                         (flags & 0x400 ? O_TRUNC : 0) | (flags & 0x800 ? O_EXCL : 0);
+                unsigned i = 0;
+                while (i < LODE_SH_MAX_HANDLES && sh->gfd[i] >= 0)
+                    i++;
+                if (i == LODE_SH_MAX_HANDLES) {
+                    gerr = GF_EMFILE;
+                } else {
+                    int fd = open(host, of | O_CLOEXEC, (mode_t)(mode & 0777));
+                    if (fd < 0)
+                        gerr = gf_errno(errno);
+                    else
+                        sh->gfd[i] = fd, ret = 3 + i;
+                }
+            } else {
+                gerr = gf_errno((int)sh->err);
+            }
+        }
+    } else if (!strcmp(name, "close") && na == 1) {
+        int *slot = gf_slot(sh, a[0]);
+        if (a[0] <= 2) {
+            ret = 0;
+        } else if (!slot) {
+            gerr = GF_EBADF;
+        } else {
+            ret = close(*slot) == 0 ? 0 : -1;
+            if (ret)
+                gerr = gf_errno(errno);
+            *slot = -1;
+        }
+    } else if (!strcmp(name, "lseek") && na == 3) {
+        int *slot = gf_slot(sh, a[0]);
+        int wh = a[2] == 0 ? SEEK_SET : a[2] == 1 ? SEEK_CUR : a[2] == 2 ? SEEK_END : -1;
+        if (!slot)
+            gerr = a[0] <= 2 ? GF_ESPIPE : GF_EBADF;
+        else if (wh < 0)
+            gerr = GF_EINVAL;
+        else if ((ret = (int64_t)lseek(*slot, (off_t)(int64_t)a[1], wh)) < 0)
+            gerr = gf_errno(errno);
+    } else if (!strcmp(name, "isatty") && na == 1) {
+        ret = a[0] <= 2 ? 1 : 0;
+        if (a[0] > 2 && !gf_slot(sh, a[0]))
+            ret = -1, gerr = GF_EBADF;
+    } else if (!strcmp(name, "fstat") && na == 2) {
+        int *slot = gf_slot(sh, a[0]);
+        struct stat st;
+        memset(&st, 0, sizeof st);
+        if (a[0] > 2 && !slot)
+            gerr = GF_EBADF;
+        else if (slot && fstat(*slot, &st) != 0)
+            gerr = gf_errno(errno);
+        else if ((rc = gf_stat_out(sh, a[1], &st, a[0] <= 2)) == LODE_OK)
+            ret = 0;
+    } else if (!strcmp(name, "stat") && na == 3) {
+        struct stat st;
+        if (gf_string(sh, a[0], a[1], path, &gerr) == 0) {
+            if (!sh_path(sh, "stat", path, true, host))
+                gerr = gf_errno((int)sh->err);
+            else if (stat(host, &st) != 0)
+                gerr = gf_errno(errno);
+            else if ((rc = gf_stat_out(sh, a[2], &st, false)) == LODE_OK)
+                ret = 0;
+        }
+    } else if (!strcmp(name, "unlink") && na == 2) {
+        if (gf_string(sh, a[0], a[1], path, &gerr) == 0) {
+            if (!sh_path(sh, "removal", path, false, host))
+                gerr = gf_errno((int)sh->err);
+            else if (unlink(host) != 0)
+                gerr = gf_errno(errno);
+            else
+                ret = 0;
+        }
+    } else if (!strcmp(name, "rename") && na == 4) {
+        if (gf_string(sh, a[0], a[1], path, &gerr) == 0 && gf_string(sh, a[2], a[3], path2, &gerr) == 0) {
+            if (!sh_path(sh, "rename", path, false, host) || !sh_path(sh, "rename", path2, false, host2))
+                gerr = gf_errno((int)sh->err);
+            else if (rename(host, host2) != 0)
+                gerr = gf_errno(errno);
+            else
+                ret = 0;
+        }
+    } else if (!strcmp(name, "gettimeofday") && na == 2) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint8_t b[12];
+        put_be32(b, (uint32_t)ts.tv_sec);
+        put_be64(b + 4, (uint64_t)(ts.tv_nsec / 1000));
+        if ((rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[0], b, sizeof b)) == LODE_OK)
+            ret = 0;
+    } else if (!strcmp(name, "system") && na == 2) {
+        if (a[1] == 0) {
+            ret = sh->allow_system ? 1 : 0; /* is there a shell */
+        } else if (gf_string(sh, a[0], a[1], path, &gerr) == 0) {
+            if (!sh->allow_system) {
+                char safe[SH_LOG_PATH];
+                printable(path, safe, sizeof safe);
+                lode_log(&sh->log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                         "semihosting: refused the firmware's system(\"%s\"): allow it with "
+                         "--semihosting-allow-system", safe);
+                gerr = GF_EPERM;
+            } else {
+                uint32_t r = sh_run_command(sh, path);
+                if (r == SH_FAIL)
+                    gerr = gf_errno((int)sh->err);
+                else
+                    ret = (int64_t)(r << 8); /* a wait status, as system() returns */
+            }
+        }
+    } else {
+        if (sh_first_unknown(sh, 0x10000u + (uint32_t)nl))
+            lode_log(&sh->log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
+                     "GDB File-I/O: unknown request \"%.40s\" refused", req);
+        gerr = GF_EUNKNOWN;
+    }
+    if (rc != LODE_OK)
+        return rc;
+    if (ret < 0)
+        snprintf(reply, cap, "F-1,%x", gerr ? gerr : GF_EUNKNOWN);
+    else
+        snprintf(reply, cap, "F%llx", (unsigned long long)ret);
+    return LODE_OK;
 }

@@ -98,6 +98,48 @@ static void flash_chip(const char *chipname, const char *fw, const char *yaml, i
     lode_sim_free(sim);
 }
 
+/* A slow host: every state query first lets the target run on for a while, so the stream's
+ * operations (and the call itself) complete between the host's progress read and its look at
+ * the core. The runner must still count every page (and the verify hash must agree). */
+static lode_core_ops_s g_inner; /* the wrapped ops (test-local) */
+static int slow_state(void *ctx, lode_core_state_s *st)
+{
+    lode_sim_advance(ctx, 60ull * 1000000000ull); /* 60 ms */
+    return g_inner.state(ctx, st);
+}
+
+/* the host's sleeps pass little target time (at most 50 us each) */
+static void short_delay(void *ctx, uint32_t us) { lode_sim_advance(ctx, (uint64_t)(us < 50 ? us : 50) * 1000000u); }
+
+static void test_stream_completes_unseen(void)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    const lode_target_chip_s *chip = NULL;
+    REQUIRE(lode_target_find_chip(db, "STM32F103C8", &chip) == LODE_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/systick-stm32f103.elf", LODE_FW_DIR);
+    lode_image_s *img = NULL;
+    REQUIRE(lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &img) == LODE_OK);
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    g_inner = core;
+    core.state = slow_state;
+    core.delay_us = short_delay; /* the target runs mostly while the host looks at the core */
+    lode_flash_opts_s o = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_flash_image(&core, chip, img, &o, NULL, &res), LODE_OK);
+    CHECK(res.pages_programmed >= 2);
+    CHECK_EQ(res.bytes_verified, res.bytes_programmed);
+    CHECK(flash_equals_image(sim, img));
+    lode_image_free(img);
+    lode_target_db_free(db);
+    lode_sim_free(sim);
+}
+
 static void test_stm32_builtin(void) { flash_chip("STM32F103C8", "hello-stm32f103.elf", NULL, 3); }
 static void test_stm32_vendor(void)
 {
@@ -230,6 +272,7 @@ int main(void)
 {
     RUN_TEST(test_algorithm_failures);
     RUN_TEST(test_stm32_builtin);
+    RUN_TEST(test_stream_completes_unseen);
     RUN_TEST(test_stm32_vendor);
     RUN_TEST(test_nrf_builtin);
     RUN_TEST(test_power_loss_then_reflash);
