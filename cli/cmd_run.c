@@ -314,10 +314,20 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     }
     double wall0 = cli_now_s();
     if (!attach && t.gdb) {
-        /* a GDB server: no flash algorithm; memory writes where the target differs (QEMU's
-         * stub writes its flash; a real board's server needs the image flashed already) */
-        size_t wrote = 0;
-        rc = lode_flash_load_by_memory(&t.core, img, &cli->log, &wrote);
+        /* a GDB server: its own flash programming when its memory map has flash (and the
+         * image differs), else memory writes where the target differs (QEMU's stub writes its
+         * "flash" directly) */
+        size_t wrote = 0, nflash = 0;
+        lode_log_s quiet = cli->log;
+        quiet.fn = NULL;
+        if (lode_gdbclient_flash_map(t.gdb, &nflash) == LODE_OK && nflash &&
+            lode_flash_load_by_memory(&t.core, img, &quiet, NULL) != LODE_OK) {
+            lode_gdbclient_flash_result_s gr;
+            rc = lode_gdbclient_flash_image(t.gdb, img, true, &gr);
+            wrote = gr.bytes_written;
+        } else {
+            rc = lode_flash_load_by_memory(&t.core, img, &cli->log, &wrote);
+        }
         if (rc != LODE_OK) {
             ex = LODE_EXIT_FAILED;
             goto out_target;

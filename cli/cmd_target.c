@@ -387,6 +387,21 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         return ex;
     }
     say_target(&t, a.t.json);
+    if (t.gdb) { /* a GDB server flashes itself: GDB's load protocol */
+        lode_gdbclient_flash_result_s gr;
+        double g0 = cli_now_s();
+        int grc = t.core.halt(t.core.ctx);
+        if (grc == LODE_OK)
+            grc = lode_gdbclient_flash_image(t.gdb, img, a.verify, &gr);
+        if (grc == LODE_OK && !a.no_reset)
+            grc = t.core.reset(t.core.ctx, false);
+        if (grc == LODE_OK)
+            printf("flashed %zu bytes through the GDB server in %.3f s: %zu blocks erased%s\n",
+                   gr.bytes_written, cli_now_s() - g0, gr.blocks_erased, a.verify ? ", verified" : "");
+        cli_target_close(&t);
+        lode_image_free(img);
+        return grc == LODE_OK ? LODE_EXIT_OK : grc == LODE_E_UNSUPPORTED ? LODE_EXIT_UNAVAILABLE : target_error(grc);
+    }
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, !a.t.json);
     lode_flash_opts_s fo = {.chip_erase = a.chip_erase, .skip_unchanged = a.skip_unchanged,
@@ -499,6 +514,22 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     if ((ex = cli_target_can_flash(&t, "erase")) != LODE_EXIT_OK) {
         cli_target_close(&t);
         return ex;
+    }
+    if (t.gdb) {
+        if (!all) {
+            fprintf(stderr, "lode erase: through a GDB server only --chip (every flash region of its "
+                            "memory map)\n");
+            cli_target_close(&t);
+            return LODE_EXIT_USAGE;
+        }
+        size_t blocks = 0;
+        int grc = t.core.halt(t.core.ctx);
+        if (grc == LODE_OK)
+            grc = lode_gdbclient_flash_erase_all(t.gdb, &blocks);
+        if (grc == LODE_OK)
+            printf("erased %zu blocks through the GDB server\n", blocks);
+        cli_target_close(&t);
+        return grc == LODE_OK ? LODE_EXIT_OK : target_error(grc);
     }
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, true);

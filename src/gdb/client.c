@@ -2,6 +2,7 @@
 /* GDB remote-protocol client as a lode core; see include/lode/gdbclient.h. Written from the
  * GDB manual's "Remote Protocol" appendix. Framing is src/gdb/rsp.c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -898,4 +899,280 @@ void lode_gdbclient_set_fileio(lode_gdbclient_s *c, lode_gdbclient_fileio_fn fn,
 uint64_t lode_gdbclient_fileio_calls(const lode_gdbclient_s *c)
 {
     return c ? c->fileio_calls : 0;
+}
+
+/* ---- flash through the server (memory map + vFlashErase/vFlashWrite/vFlashDone) ---- */
+
+#define MAX_MAP 32
+
+typedef struct map_region_s {
+    bool flash;
+    uint32_t start, len, block;
+} map_region_s;
+
+/* qXfer:memory-map:read into a NUL-terminated buffer */
+static int read_memory_map(lode_gdbclient_s *c, char *xml, size_t cap)
+{
+    size_t have = 0;
+    for (;;) {
+        char q[64];
+        snprintf(q, sizeof q, "qXfer:memory-map:read::%zx,%zx", have, (size_t)1024);
+        int rc = transact(c, q);
+        if (rc != LODE_OK)
+            return rc;
+        if (c->pkt_len == 0 || (c->pkt[0] != 'm' && c->pkt[0] != 'l'))
+            return LODE_E_UNSUPPORTED;
+        size_t n = c->pkt_len - 1;
+        if (have + n + 1 > cap)
+            return LODE_E_NOMEM;
+        memcpy(xml + have, c->pkt + 1, n);
+        have += n;
+        if (c->pkt[0] == 'l' || n == 0)
+            break;
+    }
+    xml[have] = '\0';
+    return LODE_OK;
+}
+
+static bool xml_attr(const char *tag, const char *end, const char *name, uint32_t *v)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *p = strstr(tag, key);
+    if (!p || p > end)
+        return false;
+    char *e;
+    unsigned long long x = strtoull(p + strlen(key), &e, 0);
+    if (e == p + strlen(key) || x > 0xFFFFFFFFull)
+        return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+/* The <memory> elements of GDB's memory-map DTD: type, start, length, blocksize. */
+static int parse_memory_map(const char *xml, map_region_s *r, size_t cap, size_t *n)
+{
+    *n = 0;
+    const char *p = xml;
+    while ((p = strstr(p, "<memory ")) != NULL && *n < cap) {
+        const char *close = strchr(p, '>');
+        if (!close)
+            return LODE_E_PROTOCOL;
+        map_region_s m = {0};
+        bool flash = strstr(p, "type=\"flash\"") && strstr(p, "type=\"flash\"") < close;
+        if (!xml_attr(p, close, "start", &m.start) || !xml_attr(p, close, "length", &m.len)) {
+            p = close;
+            continue;
+        }
+        m.flash = flash;
+        const char *next = strstr(close, "<memory ");
+        const char *bs = strstr(close, "\"blocksize\"");
+        if (flash && bs && (!next || bs < next)) {
+            const char *v = strchr(bs, '>');
+            if (v)
+                m.block = (uint32_t)strtoul(v + 1, NULL, 0);
+        }
+        if (!flash || m.block)
+            r[(*n)++] = m;
+        p = close;
+    }
+    return LODE_OK;
+}
+
+int lode_gdbclient_flash_map(lode_gdbclient_s *c, size_t *nflash)
+{
+    if (!c || !nflash)
+        return LODE_E_INVALID_ARG;
+    *nflash = 0;
+    int rc = need_halted(c);
+    if (rc != LODE_OK)
+        return rc;
+    char xml[8192];
+    map_region_s m[MAX_MAP];
+    size_t n = 0;
+    if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
+        (rc = parse_memory_map(xml, m, MAX_MAP, &n)) != LODE_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        *nflash += m[i].flash;
+    return LODE_OK;
+}
+
+static int vflash_erase(lode_gdbclient_s *c, uint32_t addr, uint32_t len)
+{
+    char q[64];
+    snprintf(q, sizeof q, "vFlashErase:%" PRIx32 ",%" PRIx32, addr, len);
+    int rc = transact(c, q);
+    return rc == LODE_OK ? ok_reply(c, LODE_E_FLASH) : rc;
+}
+
+static int vflash_write(lode_gdbclient_s *c, uint32_t addr, const uint8_t *data, size_t len)
+{
+    /* escaping can double the data: keep a packet within the server's size */
+    size_t chunk = c->pkt_size > 96 ? (c->pkt_size - 64) / 2 : 16;
+    if (chunk > 4096)
+        chunk = 4096;
+    char *buf = malloc(32 + chunk);
+    if (!buf)
+        return LODE_E_NOMEM;
+    int rc = LODE_OK;
+    for (size_t off = 0; off < len && rc == LODE_OK; off += chunk) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        int h = snprintf(buf, 32, "vFlashWrite:%" PRIx32 ":", addr + (uint32_t)off);
+        memcpy(buf + h, data + off, n);
+        if ((rc = send_packet(c, buf, (size_t)h + n)) == LODE_OK &&
+            (rc = recv_packet(c, WAIT_MS)) == LODE_OK)
+            rc = ok_reply(c, LODE_E_FLASH);
+    }
+    free(buf);
+    return rc;
+}
+
+int lode_gdbclient_flash_image(lode_gdbclient_s *c, const lode_image_s *img, bool verify,
+                               lode_gdbclient_flash_result_s *res)
+{
+    if (!c || !img)
+        return LODE_E_INVALID_ARG;
+    lode_gdbclient_flash_result_s dummy;
+    if (!res)
+        res = &dummy;
+    memset(res, 0, sizeof *res);
+    int rc = need_halted(c);
+    if (rc != LODE_OK)
+        return rc;
+    char xml[8192];
+    map_region_s m[MAX_MAP];
+    size_t nm = 0;
+    if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
+        (rc = parse_memory_map(xml, m, MAX_MAP, &nm)) != LODE_OK) {
+        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "the GDB server gives no memory map (qXfer:memory-map): it cannot flash through "
+                 "GDB's load protocol; program the chip another way");
+        return rc == LODE_E_UNSUPPORTED ? LODE_E_UNSUPPORTED : rc;
+    }
+    /* every image byte in a flash region (block-erased, then written) or in RAM */
+    bool any_flash = false;
+    for (size_t i = 0; i < img->nsegs; i++) {
+        const lode_segment_s *sg = &img->segs[i];
+        for (uint32_t off = 0; off < sg->len;) {
+            uint32_t a = sg->addr + off;
+            const map_region_s *r = NULL;
+            for (size_t k = 0; k < nm && !r; k++)
+                if (a >= m[k].start && a - m[k].start < m[k].len)
+                    r = &m[k];
+            if (!r) {
+                lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                         "image data at 0x%08" PRIx32 " is in no memory the GDB server maps: is the "
+                         "image linked for this target?", a);
+                return LODE_E_RANGE;
+            }
+            uint32_t n = sg->len - off;
+            if ((uint64_t)r->start + r->len - a < n)
+                n = (uint32_t)((uint64_t)r->start + r->len - a);
+            if (r->flash)
+                any_flash = true;
+            else if ((rc = c->ops.mem_write(c, a, sg->data + off, n)) != LODE_OK)
+                return rc;
+            off += n;
+        }
+    }
+    if (any_flash) {
+        /* erase the blocks the image touches, merging adjacent ones */
+        for (size_t k = 0; k < nm && rc == LODE_OK; k++) {
+            if (!m[k].flash)
+                continue;
+            uint32_t blk = m[k].block, first = 0, count = 0;
+            for (uint32_t b = 0; (uint64_t)b * blk < m[k].len && rc == LODE_OK; b++) {
+                uint32_t lo = m[k].start + b * blk, hi = lo + blk;
+                bool used = false;
+                for (size_t i = 0; i < img->nsegs && !used; i++) {
+                    const lode_segment_s *sg = &img->segs[i];
+                    used = sg->addr < hi && (uint64_t)sg->addr + sg->len > lo;
+                }
+                if (used) {
+                    if (!count)
+                        first = lo;
+                    count++;
+                    res->blocks_erased++;
+                }
+                if ((!used || (uint64_t)(b + 1) * blk >= m[k].len) && count) {
+                    rc = vflash_erase(c, first, count * blk);
+                    count = 0;
+                }
+            }
+        }
+        for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
+            const lode_segment_s *sg = &img->segs[i];
+            for (size_t k = 0; k < nm && rc == LODE_OK; k++) {
+                if (!m[k].flash)
+                    continue;
+                uint64_t lo = sg->addr > m[k].start ? sg->addr : m[k].start;
+                uint64_t hi = (uint64_t)sg->addr + sg->len < (uint64_t)m[k].start + m[k].len
+                                  ? (uint64_t)sg->addr + sg->len
+                                  : (uint64_t)m[k].start + m[k].len;
+                if (hi <= lo)
+                    continue;
+                rc = vflash_write(c, (uint32_t)lo, sg->data + (lo - sg->addr), (size_t)(hi - lo));
+                res->bytes_written += (size_t)(hi - lo);
+            }
+        }
+        if (rc == LODE_OK) {
+            rc = transact(c, "vFlashDone");
+            if (rc == LODE_OK)
+                rc = ok_reply(c, LODE_E_FLASH);
+        }
+        if (rc != LODE_OK) {
+            lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                     "the GDB server's flash programming failed (%s): the blocks of the image may "
+                     "now be erased; flash again", lode_strerror(rc));
+            return rc == LODE_E_UNSUPPORTED ? LODE_E_FLASH : rc;
+        }
+    }
+    if (verify) {
+        uint8_t buf[1024];
+        for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
+            const lode_segment_s *sg = &img->segs[i];
+            for (uint32_t off = 0; off < sg->len && rc == LODE_OK;) {
+                uint32_t n = sg->len - off < sizeof buf ? sg->len - off : (uint32_t)sizeof buf;
+                if ((rc = c->ops.mem_read(c, sg->addr + off, buf, n)) != LODE_OK)
+                    break;
+                for (uint32_t k = 0; k < n; k++)
+                    if (buf[k] != sg->data[off + k]) {
+                        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                                 "verify failed at 0x%08" PRIx32 ": the target holds 0x%02x, the image 0x%02x",
+                                 sg->addr + off + k, buf[k], sg->data[off + k]);
+                        return LODE_E_VERIFY;
+                    }
+                res->bytes_verified += n;
+                off += n;
+            }
+        }
+    }
+    return rc;
+}
+
+int lode_gdbclient_flash_erase_all(lode_gdbclient_s *c, size_t *blocks)
+{
+    if (!c)
+        return LODE_E_INVALID_ARG;
+    int rc = need_halted(c);
+    if (rc != LODE_OK)
+        return rc;
+    char xml[8192];
+    map_region_s m[MAX_MAP];
+    size_t nm = 0;
+    if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
+        (rc = parse_memory_map(xml, m, MAX_MAP, &nm)) != LODE_OK)
+        return rc;
+    size_t nb = 0;
+    for (size_t k = 0; k < nm && rc == LODE_OK; k++)
+        if (m[k].flash) {
+            rc = vflash_erase(c, m[k].start, m[k].len);
+            nb += m[k].len / m[k].block;
+        }
+    if (rc == LODE_OK && (rc = transact(c, "vFlashDone")) == LODE_OK)
+        rc = ok_reply(c, LODE_E_FLASH);
+    if (blocks)
+        *blocks = nb;
+    return rc;
 }

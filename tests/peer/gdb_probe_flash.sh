@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Flashing through a GDB server (`--probe gdb:`: the server's memory map, vFlashErase /
+# vFlashWrite / vFlashDone, as GDB's `load`):
+#   - against `lode gdb` on the simulated board: flash --verify, verify, erase --chip, the
+#     range-erase refusal, and lode run (the server takes the image through vFlash);
+#   - against OpenOCD's GDB server (OpenOCD 0.12 on `lode sim-server`'s simulated ST-Link): its
+#     stm32f1x driver programs what lode sends, and lode (as another client of the simulated
+#     ST-Link) reads it back identical.
+# usage: gdb_probe_flash.sh <lode> <firmware-dir>
+set -u
+lode=$1
+fw=$2
+elf=$fw/systick-stm32f103.elf
+for tool in openocd timeout; do
+    command -v $tool >/dev/null 2>&1 || { echo "gdb_probe_flash: $tool not found (scripts/deps.sh test installs it)"; exit 1; }
+done
+tmp=$(mktemp -d) || exit 1
+server=""
+ocd=""
+srv=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -n "$ocd" ] && kill $ocd 2>/dev/null; [ -n "$srv" ] && kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+LODE_SIM_STATE_DIR=$tmp/sim
+export LODE_SIM_STATE_DIR
+mkdir -p "$LODE_SIM_STATE_DIR"
+. "$(dirname "$0")/lib_gdb.sh"
+fail() {
+    echo "gdb_probe_flash: FAIL: $1"
+    for f in "$tmp"/*.out "$tmp"/*.err; do [ -f "$f" ] && { echo "---- $f"; cat "$f"; }; done
+    exit 1
+}
+g() { timeout 60 "$lode" "$@" --probe "gdb:127.0.0.1:$port" --chip STM32F103C8; }
+
+# 1. lode's own GDB server
+start_lode_gdb --sim-fresh
+[ -n "$port" ] || fail "lode gdb did not start"
+g flash --verify "$elf" >"$tmp/f1.out" 2>&1 || fail "lode flash through lode gdb failed"
+grep -q "flashed .* through the GDB server .* verified" "$tmp/f1.out" || fail "no flash summary"
+g verify "$elf" >"$tmp/v1.out" 2>&1 || fail "lode verify through lode gdb failed"
+g erase 0x08000000 1K >"$tmp/e0.out" 2>&1
+[ $? -eq 64 ] || fail "a range erase through a GDB server was not refused with 64"
+g erase --chip >"$tmp/e1.out" 2>&1 || fail "lode erase --chip through lode gdb failed"
+g read 0x08000000 4 >"$tmp/r1.out" 2>&1 || fail "read after erase failed"
+grep -q "08000000: ff ff ff ff" "$tmp/r1.out" || fail "the flash is not erased"
+timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/examples/hello-stm32f103.elf" \
+    >"$tmp/run.out" 2>"$tmp/run.err"
+g verify "$fw/examples/hello-stm32f103.elf" >"$tmp/v2.out" 2>&1 || fail "lode run did not put the image into flash through vFlash"
+kill $server 2>/dev/null
+server=""
+
+# 2. OpenOCD's GDB server programs the simulated chip with its own flash driver
+"$lode" sim-server --stlink-tcp 0 --sim-fresh --chip STM32F103C8 >"$tmp/srv.out" 2>"$tmp/srv.err" &
+srv=$!
+sport=""
+for _ in $(seq 1 100); do
+    sport=$(sed -n 's/^lode sim-server: .* on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/srv.out")
+    [ -n "$sport" ] && break
+    sleep 0.1
+done
+[ -n "$sport" ] || fail "lode sim-server did not start"
+port=$((22000 + $$ % 20000))
+timeout 120 openocd -f interface/stlink-dap.cfg -c "st-link backend tcp $sport" \
+    -c 'transport select dapdirect_swd' -f target/stm32f1x.cfg -c "gdb_port $port" \
+    -c 'tcl_port disabled' -c 'telnet_port disabled' -c init -c 'reset halt' >"$tmp/ocd.err" 2>&1 &
+ocd=$!
+ok=""
+for _ in $(seq 1 50); do
+    if g flash --verify "$elf" >"$tmp/f2.out" 2>&1; then
+        ok=1
+        break
+    fi
+    grep -q "cannot connect" "$tmp/f2.out" || break
+    sleep 0.2
+done
+[ -n "$ok" ] || fail "lode flash through OpenOCD's GDB server failed"
+kill $ocd 2>/dev/null
+wait $ocd 2>/dev/null
+ocd=""
+timeout 60 "$lode" verify "$elf" --probe "stlink-tcp:127.0.0.1:$sport" >"$tmp/v3.out" 2>&1 ||
+    fail "what OpenOCD programmed for lode does not verify through the simulated ST-Link"
+echo "gdb_probe_flash: all checks passed"
