@@ -48,6 +48,10 @@ typedef void (*lode_gdbserver_listening_fn)(void *user, const char *addr, int po
 typedef struct lode_gdbserver_config_s {
     const lode_core_ops_s *core;  /* required; bp_set/wp_set may be NULL (Z then unsupported) */
     lode_semihost_s *sh;          /* semihosting host, or NULL */
+    /* forward the console/file/time semihosting calls to GDB as File-I/O ("F" requests; the
+     * handle of a GDB fd is fd + 1); the rest stays with `sh`. `monitor semihosting gdb|on`
+     * switches it at run time. */
+    bool sh_gdb;
     bool fpu;                     /* the core has an FPU: offer d0-d15 and fpscr */
     /* the chip, or NULL: with it the server offers qXfer:memory-map:read (flash regions with
      * their sector sizes as blocksize, and RAM) and GDB's `load` into flash: vFlashErase

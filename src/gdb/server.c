@@ -72,6 +72,12 @@ typedef struct srv_s {
     } fl[MAX_FLASH_BUFS];
     size_t nfl;
     bool sh_off; /* `monitor semihosting off`: BKPT 0xAB is reported to GDB as SIGTRAP */
+    bool sh_gdb; /* `monitor semihosting gdb` / config: I/O calls go to GDB as File-I/O */
+    struct {     /* a semihosting call forwarded as File-I/O, waiting for GDB's F reply */
+        bool pending, after_step;
+        uint32_t op, pc, handle, len, scratch;
+    } fio;
+    uint32_t fio_errno; /* the last F reply's errno, for SYS_ERRNO */
     bool rtt_off;       /* `monitor rtt off` */
     /* reads of flash while the core is halted: GDB re-reads the same few bytes around the pc
      * many times per step; flash changes only through this server (or the running firmware) */
@@ -558,8 +564,183 @@ static void set_stop(srv_s *s, const char *reply)
     send_str(s, reply);
 }
 
+/* Semihosting forwarded to GDB (File-I/O, "File-I/O Remote Protocol Extension" of the GDB
+ * manual), the calls that do I/O: the console, files, the clock; a handle is the GDB fd + 1
+ * (semihosting handles are nonzero). The rest (command line, heap, clocks in ticks, exit) stay
+ * with lode's host. Returns 3 when a request went out (the core stays halted until GDB's F
+ * reply), 0 when the call is not forwarded, <0 on a target error. */
+static void fail_target(srv_s *s, int rc, const char *what);
+static void do_continue(srv_s *s);
+
+static const int sh_to_gdb_flags[12] = {
+    0x000, 0x000, 0x002, 0x002,         /* r rb r+ r+b: O_RDONLY, O_RDWR */
+    0x601, 0x601, 0x602, 0x602,         /* w wb w+ w+b: CREAT|TRUNC */
+    0x209, 0x209, 0x20A, 0x20A,         /* a ab a+ a+b: CREAT|APPEND */
+};
+
+static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc)
+{
+    const lode_core_ops_s *c = s->c;
+    uint8_t b[16];
+    uint32_t a[4] = {0};
+    unsigned nwords = op == 0x01 ? 3 : op == 0x05 || op == 0x06 ? 3 : op == 0x0A || op == 0x0E ||
+                      op == 0x12 ? 2 : op == 0x0F ? 4 : op == 0x02 || op == 0x09 || op == 0x0C ? 1 : 0;
+    if (nwords) {
+        if (c->mem_read(c->ctx, param, b, 4u * nwords) != LODE_OK)
+            return 0; /* lode's host reports the unreadable block */
+        for (unsigned i = 0; i < nwords; i++)
+            a[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
+                   (uint32_t)b[4 * i + 3] << 24;
+    }
+    uint32_t sp = 0;
+    int rc = c->reg_read(c->ctx, 13, &sp);
+    if (rc != LODE_OK)
+        return rc;
+    char req[160];
+    s->fio.handle = a[0];
+    s->fio.len = 0;
+    s->fio.scratch = (sp - 64u) & ~7u; /* where GDB writes what it returns: below the stack */
+    switch (op) {
+    case 0x03: /* WRITEC: the character at r1 */
+        snprintf(req, sizeof req, "Fwrite,1,%x,1", param);
+        break;
+    case 0x04: { /* WRITE0: the string at r1 */
+        uint32_t n = 0;
+        uint8_t ch = 1;
+        while (n < 65536 && c->mem_read(c->ctx, param + n, &ch, 1) == LODE_OK && ch)
+            n++;
+        snprintf(req, sizeof req, "Fwrite,1,%x,%x", param, n);
+        break;
+    }
+    case 0x05:
+        s->fio.len = a[2];
+        snprintf(req, sizeof req, "Fwrite,%x,%x,%x", a[0] - 1, a[1], a[2]);
+        break;
+    case 0x06:
+        s->fio.len = a[2];
+        snprintf(req, sizeof req, "Fread,%x,%x,%x", a[0] - 1, a[1], a[2]);
+        break;
+    case 0x07: /* READC: one byte into the scratch area */
+        snprintf(req, sizeof req, "Fread,0,%x,1", s->fio.scratch);
+        break;
+    case 0x01:
+        if (a[1] > 11)
+            return 0;
+        snprintf(req, sizeof req, "Fopen,%x/%x,%x,1a4", a[0], a[2] + 1, sh_to_gdb_flags[a[1]]);
+        break;
+    case 0x02:
+        snprintf(req, sizeof req, "Fclose,%x", a[0] - 1);
+        break;
+    case 0x09:
+        snprintf(req, sizeof req, "Fisatty,%x", a[0] - 1);
+        break;
+    case 0x0A:
+        snprintf(req, sizeof req, "Flseek,%x,%x,0", a[0] - 1, a[1]);
+        break;
+    case 0x0C:
+        snprintf(req, sizeof req, "Ffstat,%x,%x", a[0] - 1, s->fio.scratch);
+        break;
+    case 0x0E:
+        snprintf(req, sizeof req, "Funlink,%x/%x", a[0], a[1] + 1);
+        break;
+    case 0x0F:
+        snprintf(req, sizeof req, "Frename,%x/%x,%x/%x", a[0], a[1] + 1, a[2], a[3] + 1);
+        break;
+    case 0x11: /* TIME: seconds from gettimeofday */
+        snprintf(req, sizeof req, "Fgettimeofday,%x,0", s->fio.scratch);
+        break;
+    case 0x12:
+        snprintf(req, sizeof req, "Fsystem,%x/%x", a[0], a[1] + 1);
+        break;
+    default:
+        return 0;
+    }
+    s->fio.pending = true;
+    s->fio.op = op;
+    s->fio.pc = pc;
+    send_str(s, req);
+    return 3;
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* GDB's "Fretcode[,errno[,C]]" for the pending call: the semihosting result in r0, past the
+ * BKPT, then on (or stopped with SIGINT when GDB saw Ctrl-C meanwhile, SIGTRAP after a step). */
+static void cmd_F(srv_s *s, const char *p, const char *end)
+{
+    const lode_core_ops_s *c = s->c;
+    if (!s->fio.pending) {
+        send_str(s, "E01");
+        return;
+    }
+    s->fio.pending = false;
+    bool neg = p < end && *p == '-';
+    if (neg)
+        p++;
+    uint32_t v = 0, err = 0;
+    bool ok = parse_hex32(&p, end, &v);
+    if (ok && p < end && *p == ',') {
+        p++;
+        ok = parse_hex32(&p, end, &err);
+    }
+    bool ctrl_c = p < end && p + 1 < end + 1 && memchr(p, 'C', (size_t)(end - p)) != NULL;
+    int32_t ret = ok ? (neg ? -(int32_t)v : (int32_t)v) : -1;
+    if (ret < 0)
+        s->fio_errno = err ? err : 5 /* EIO */;
+    uint32_t r0 = 0;
+    uint8_t buf[64];
+    switch (s->fio.op) {
+    case 0x03: case 0x04:
+        r0 = 0; /* r0 is corrupted by these calls anyway */
+        break;
+    case 0x05: case 0x06: /* bytes NOT moved */
+        r0 = ret < 0 ? s->fio.len : s->fio.len - ((uint32_t)ret < s->fio.len ? (uint32_t)ret : s->fio.len);
+        break;
+    case 0x07:
+        r0 = ret == 1 && c->mem_read(c->ctx, s->fio.scratch, buf, 1) == LODE_OK ? buf[0] : 0xFFFFFFFFu;
+        break;
+    case 0x01:
+        r0 = ret < 0 ? 0xFFFFFFFFu : (uint32_t)ret + 1u;
+        break;
+    case 0x0A:
+        r0 = ret < 0 ? 0xFFFFFFFFu : 0;
+        break;
+    case 0x0C: /* st_size, big-endian at offset 28 of GDB's struct stat */
+        r0 = ret < 0 || c->mem_read(c->ctx, s->fio.scratch + 28, buf, 8) != LODE_OK ? 0xFFFFFFFFu
+                                                                                    : be32_at(buf + 4);
+        break;
+    case 0x11:
+        r0 = ret < 0 || c->mem_read(c->ctx, s->fio.scratch, buf, 4) != LODE_OK ? 0xFFFFFFFFu : be32_at(buf);
+        break;
+    default: /* close, isatty, remove, rename, system: GDB's result as it is */
+        r0 = (uint32_t)ret;
+        break;
+    }
+    int rc = c->reg_write(c->ctx, 0, r0);
+    if (rc == LODE_OK)
+        rc = c->reg_write(c->ctx, 15, s->fio.pc + 2);
+    if (rc != LODE_OK) {
+        fail_target(s, rc, "semihosting (File-I/O reply)");
+        return;
+    }
+    if (ctrl_c) {
+        set_stop(s, "T02");
+        return;
+    }
+    if (s->fio.after_step) {
+        s->fio.after_step = false;
+        set_stop(s, "T05");
+        return;
+    }
+    do_continue(s);
+}
+
 /* A halt at a semihosting BKPT 0xAB: serve it. Returns 1 if served (PC moved past it), 0 if
- * not semihosting, 2 if the firmware exited (stop reply sent), <0 on a target error. */
+ * not semihosting, 2 if the firmware exited (stop reply sent), 3 if forwarded to GDB (File-I/O
+ * request sent, the core stays halted), <0 on a target error. */
 static int serve_semihost(srv_s *s, const lode_core_state_s *st)
 {
     const lode_core_ops_s *c = s->c;
@@ -574,6 +755,17 @@ static int serve_semihost(srv_s *s, const lode_core_state_s *st)
         return 0;
     if ((rc = c->reg_read(c->ctx, 0, &r0)) != LODE_OK || (rc = c->reg_read(c->ctx, 1, &r1)) != LODE_OK)
         return rc;
+    if (s->sh_gdb) {
+        if (r0 == 0x13) { /* ERRNO: GDB's last one */
+            if ((rc = c->reg_write(c->ctx, 0, s->fio_errno)) != LODE_OK ||
+                (rc = c->reg_write(c->ctx, 15, pc + 2)) != LODE_OK)
+                return rc;
+            return 1;
+        }
+        int f = forward_semihost(s, r0, r1, pc);
+        if (f != 0)
+            return f;
+    }
     uint32_t result = 0;
     bool exited = false;
     int code = 0;
@@ -633,6 +825,10 @@ static void do_step(srv_s *s)
     }
     if (sh == 2)
         return;
+    if (sh == 3) { /* forwarded: the stop reply follows GDB's F reply */
+        s->fio.after_step = true;
+        return;
+    }
     set_stop(s, "T05");
 }
 
@@ -707,15 +903,18 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
     } else if (!strcmp(cmd, "resume")) {
         rc = c->resume(c->ctx);
         msg = "lode: the core runs (GDB still thinks it is stopped: use `monitor halt`)\n";
-    } else if (!strcmp(cmd, "semihosting on") || !strcmp(cmd, "semihosting off")) {
+    } else if (!strcmp(cmd, "semihosting on") || !strcmp(cmd, "semihosting off") ||
+               !strcmp(cmd, "semihosting gdb")) {
         if (!s->cfg->sh) {
             send_console(s, "lode: this server has no semihosting host\n");
             send_str(s, "E01");
             return;
         }
         s->sh_off = !strcmp(cmd, "semihosting off");
+        s->sh_gdb = !strcmp(cmd, "semihosting gdb");
         msg = s->sh_off ? "lode: semihosting off: BKPT 0xAB stops with SIGTRAP\n"
-                        : "lode: semihosting on: lode serves the target's calls\n";
+              : s->sh_gdb ? "lode: semihosting gdb: console and file calls go to GDB as File-I/O\n"
+                          : "lode: semihosting on: lode serves the target's calls\n";
     } else if (!strcmp(cmd, "rtt on") || !strcmp(cmd, "rtt off")) {
         if (!s->cfg->rtt) {
             send_console(s, "lode: this server has no RTT handle\n");
@@ -744,7 +943,8 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
               "  resume             let the core run\n"
               "  flash erase        erase the whole flash\n"
               "  rtt on|off         show the target's RTT output on lode's terminal, or pause it\n"
-              "  semihosting on|off serve semihosting calls in lode, or stop with SIGTRAP\n";
+              "  semihosting on|off serve semihosting calls in lode, or stop with SIGTRAP\n"
+              "  semihosting gdb    send console and file calls to GDB (File-I/O)\n";
     } else {
         send_console(s, "lode: unknown monitor command (try `monitor help`)\n");
         send_str(s, "E01");
@@ -1047,6 +1247,9 @@ static void handle_packet(srv_s *s, const char *p, size_t len)
             do_step(s);
         return;
     }
+    case 'F':
+        cmd_F(s, p + 1, end);
+        return;
     case 'H':
     case 'T':
         send_str(s, "OK");
@@ -1242,6 +1445,7 @@ static void run_loop(srv_s *s)
             rtt_service(s); /* what the firmware wrote just before it stopped */
             if (sh == 0)
                 report_halt(s, &st, s->interrupt ? 2 : 5);
+            /* sh == 3: a File-I/O request is out; GDB's F reply resumes the core */
             return;
         }
         rtt_service(s);
@@ -1271,6 +1475,7 @@ static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
     s->c = cfg->core;
     s->fd = fd;
     s->listen_fd = listen_fd;
+    s->sh_gdb = cfg->sh_gdb;
     snprintf(s->last_stop, sizeof s->last_stop, "S05");
     lode_rsp_decoder_init(&s->dec, 0);
     /* GDB expects a stopped target when it connects: a previous client may have detached

@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `lode gdb --semihosting gdb`: the firmware's console and file semihosting calls go to the
+# client as GDB File-I/O requests.
+#   - gdb-multiarch (the referee: GDB's own File-I/O host) prints the hello example's output,
+#     runs the files example (open/write/read/seek/flen/remove in GDB's directory) and sees
+#     both programs exit;
+#   - lode run --probe gdb: serves the same requests with lode's semihosting host: console
+#     lines on stdout, files inside --semihosting-root.
+# usage: gdb_fileio.sh <lode> <firmware-dir>
+set -u
+lode=$1
+fw=$2
+ex=$fw/examples
+command -v gdb-multiarch >/dev/null 2>&1 || { echo "gdb_fileio: gdb-multiarch not found (scripts/deps.sh test installs it)"; exit 1; }
+tmp=$(mktemp -d) || exit 1
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+LODE_SIM_STATE_DIR=$tmp/sim
+export LODE_SIM_STATE_DIR
+mkdir -p "$LODE_SIM_STATE_DIR" "$tmp/gdbcwd" "$tmp/root"
+. "$(dirname "$0")/lib_gdb.sh"
+fail() {
+    echo "gdb_fileio: FAIL: $1"
+    for f in "$tmp"/*.out "$tmp"/*.err; do [ -f "$f" ] && { echo "---- $f"; cat "$f"; }; done
+    exit 1
+}
+start_lode_gdb --semihosting gdb
+[ -n "$port" ] || fail "lode gdb did not start"
+gdbrun() { # gdbrun NAME ELF: load, reset halt, continue to the exit, in $tmp/gdbcwd
+    (cd "$tmp/gdbcwd" && timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
+        -ex "target extended-remote 127.0.0.1:$port" -ex load -ex "monitor reset halt" \
+        -ex continue "$2") >"$tmp/$1.out" 2>&1
+}
+gdbrun hello "$ex/hello-stm32f103.elf"
+grep -q "Hello" "$tmp/hello.out" || fail "GDB did not print the firmware's console output (File-I/O write)"
+grep -q "exited normally" "$tmp/hello.out" || fail "GDB did not see the hello example exit"
+gdbrun files "$ex/files-stm32f103.elf"
+grep -q "files: ok" "$tmp/files.out" || fail "the files example failed with GDB serving File-I/O"
+grep -q "exited normally" "$tmp/files.out" || fail "GDB did not see the files example exit with 0"
+
+timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$ex/hello-stm32f103.elf" \
+    >"$tmp/lhello.out" 2>"$tmp/lhello.err" || fail "lode run through lode gdb --semihosting gdb failed"
+grep -q "Hello" "$tmp/lhello.out" || fail "lode run did not print the console output it served"
+timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 --semihosting-root "$tmp/root" \
+    "$ex/files-stm32f103.elf" >"$tmp/lfiles.out" 2>"$tmp/lfiles.err" || fail "the files example failed through lode run"
+grep -q "files: ok" "$tmp/lfiles.out" || fail "lode run's File-I/O host did not serve the files example"
+[ ! -e "$tmp/root/out.txt" ] || fail "the files example's file was not removed"
+echo "gdb_fileio: all checks passed"
