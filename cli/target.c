@@ -28,7 +28,8 @@ const char *cli_target_options_help(void)
            "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe),\n"
            "                         stlink[:VID:PID[:SERIAL]] (a USB ST-Link V2/V2-1/V3),\n"
            "                         stlink-tcp:HOST:PORT[:SERIAL] (an ST-Link shared by an\n"
-           "                         stlink-server), gdb:HOST:PORT (a GDB server)\n"
+           "                         stlink-server), gdb:HOST:PORT (a GDB server),\n"
+           "                         bmp:/dev/ttyACMx (a Black Magic Probe's GDB port)\n"
            "  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
            "                         With --probe sim it also picks the simulated chip\n"
            "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
@@ -262,6 +263,36 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
     return ex;
 }
 
+/* probe "bmp:DEVICE": a Black Magic Probe's GDB server on its serial port, target 1 of swdp_scan */
+static int open_bmp(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
+{
+    const char *dev = o->probe + 4;
+    if (!*dev) {
+        fprintf(stderr, "lode: bad probe '%s': use --probe bmp:/dev/ttyACMx (the probe's GDB port)\n", o->probe);
+        return LODE_EXIT_USAGE;
+    }
+    int rc;
+    if (o->chip) {
+        if ((rc = lode_target_db_new(&cli->log, &t->db)) != LODE_OK)
+            return cli_exit_for_error(rc);
+        if ((rc = lode_target_find_chip(t->db, o->chip, &t->chip)) != LODE_OK) {
+            fprintf(stderr, "lode: unknown chip '%s' (see lode chips)\n", o->chip);
+            return LODE_EXIT_USAGE;
+        }
+        t->chip_how = "from --chip";
+    } else if (!attach_only) {
+        fprintf(stderr, "lode: --probe bmp needs --chip for flash, verify, erase, run, debug and info\n");
+        return LODE_EXIT_USAGE;
+    }
+    if ((rc = lode_gdbclient_open_serial(dev, &cli->log, &t->gdb)) != LODE_OK)
+        return LODE_EXIT_UNAVAILABLE;
+    if ((rc = lode_gdbclient_attach_target(t->gdb, "swdp_scan", 1)) != LODE_OK)
+        return LODE_EXIT_UNAVAILABLE;
+    t->core = *lode_gdbclient_core(t->gdb);
+    snprintf(t->probe_desc, sizeof t->probe_desc, "bmp (Black Magic Probe GDB server on %s)", dev);
+    return LODE_EXIT_OK;
+}
+
 int cli_target_can_flash(const cli_target_s *t, const char *cmd)
 {
     (void)t, (void)cmd; /* every probe can: a GDB server through its own flash programming */
@@ -283,6 +314,11 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
             goto fail;
         }
         if ((ex = open_gdb(cli, o, attach_only, t)) != LODE_EXIT_OK)
+            goto fail;
+        return LODE_EXIT_OK;
+    }
+    if (!strncasecmp(o->probe, "bmp:", 4)) {
+        if ((ex = open_bmp(cli, o, attach_only, t)) != LODE_EXIT_OK)
             goto fail;
         return LODE_EXIT_OK;
     }
@@ -354,7 +390,7 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
                  which.vid, which.pid, which.serial, which.product);
     } else {
         fprintf(stderr, "lode: unknown probe '%s': use --probe sim, sim-stlink, cmsis-dap[:VID:PID[:SERIAL]], "
-                        "stlink[:VID:PID[:SERIAL]], stlink-tcp:HOST:PORT or gdb:HOST:PORT\n",
+                        "stlink[:VID:PID[:SERIAL]], stlink-tcp:HOST:PORT, gdb:HOST:PORT or bmp:DEVICE\n",
                 o->probe);
         ex = LODE_EXIT_USAGE;
         goto fail;

@@ -37,6 +37,16 @@ int lode_gdbclient_connect(const char *host, int port, const lode_log_s *log,
  * owns fd from then on, also when this fails: lode_gdbclient_free / the failure closes it. */
 int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **out);
 
+/* A GDB server on a serial port (a Black Magic Probe's first USB serial port): the device in
+ * raw mode, then the handshake. LODE_E_NO_DEVICE if it does not exist, LODE_E_ACCESS if it
+ * cannot be opened (logged). */
+int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdbclient_s **out);
+
+/* For probes whose GDB server looks for targets on request (Black Magic Probe): `monitor
+ * <scan_cmd>` (e.g. "swdp_scan"), then vAttach to target number `target` (from 1); the core
+ * is halted afterwards. LODE_E_NO_DEVICE when nothing is found or attachable (logged). */
+int lode_gdbclient_attach_target(lode_gdbclient_s *c, const char *scan_cmd, unsigned target);
+
 /* The core operations; valid until lode_gdbclient_free. */
 const lode_core_ops_s *lode_gdbclient_core(lode_gdbclient_s *c);
 

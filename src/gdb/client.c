@@ -2,6 +2,8 @@
 /* GDB remote-protocol client as a lode core; see include/lode/gdbclient.h. Written from the
  * GDB manual's "Remote Protocol" appendix. Framing is src/gdb/rsp.c. */
 #include <errno.h>
+#include <termios.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -76,6 +78,24 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* a socket, or a serial port (a Black Magic Probe's GDB port): send/recv fall back to
+ * write/read on a descriptor that is not a socket */
+static ssize_t fd_send(int fd, const void *p, size_t n)
+{
+    ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+    if (r < 0 && errno == ENOTSOCK)
+        r = write(fd, p, n);
+    return r;
+}
+
+static ssize_t fd_recv(int fd, void *p, size_t n)
+{
+    ssize_t r = recv(fd, p, n, 0);
+    if (r < 0 && errno == ENOTSOCK)
+        r = read(fd, p, n);
+    return r;
+}
+
 /* ---- bytes in ---- */
 
 static void on_event(void *user, const lode_rsp_event_s *ev)
@@ -88,7 +108,7 @@ static void on_event(void *user, const lode_rsp_event_s *ev)
         c->pkt_len = ev->len;
         c->have_ev = true;
         c->ev = ev->type;
-        if (c->ack && send(c->fd, "+", 1, MSG_NOSIGNAL) != 1)
+        if (c->ack && fd_send(c->fd, "+", 1) != 1)
             lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "sending an ack failed");
         return;
     case LODE_RSP_EV_ACK:
@@ -101,7 +121,7 @@ static void on_event(void *user, const lode_rsp_event_s *ev)
     case LODE_RSP_EV_OVERSIZED:
         lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "bad frame from the GDB server (event %d)",
                  (int)ev->type);
-        if (!ev->notification && c->ack && send(c->fd, "-", 1, MSG_NOSIGNAL) != 1)
+        if (!ev->notification && c->ack && fd_send(c->fd, "-", 1) != 1)
             lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "sending a nack failed");
         return;
     default: /* notifications, stray interrupts */
@@ -131,7 +151,7 @@ static int next_event(lode_gdbclient_s *c, int timeout_ms)
             return LODE_E_IO;
         if (pr == 0)
             return LODE_E_TIMEOUT;
-        ssize_t n = recv(c->fd, c->rx, sizeof c->rx, 0);
+        ssize_t n = fd_recv(c->fd, c->rx, sizeof c->rx);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0) {
@@ -194,7 +214,7 @@ static int send_all(lode_gdbclient_s *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = fd_send(c->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -1175,4 +1195,51 @@ int lode_gdbclient_flash_erase_all(lode_gdbclient_s *c, size_t *blocks)
     if (blocks)
         *blocks = nb;
     return rc;
+}
+
+int lode_gdbclient_attach_target(lode_gdbclient_s *c, const char *scan_cmd, unsigned target)
+{
+    if (!c || !scan_cmd || !target)
+        return LODE_E_INVALID_ARG;
+    int rc = monitor(c, scan_cmd);
+    if (rc != LODE_OK) {
+        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "`monitor %s` failed (%s): is a target connected and powered?", scan_cmd,
+                 lode_strerror(rc));
+        return rc == LODE_E_UNSUPPORTED ? LODE_E_UNSUPPORTED : LODE_E_NO_DEVICE;
+    }
+    char q[32];
+    snprintf(q, sizeof q, "vAttach;%x", target);
+    if ((rc = transact(c, q)) != LODE_OK)
+        return rc;
+    if (c->pkt_len && c->pkt[0] == 'E') {
+        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "the probe found no target %u to attach to (see `monitor %s`)", target, scan_cmd);
+        return LODE_E_NO_DEVICE;
+    }
+    if (!take_stop(c, false))
+        return LODE_E_PROTOCOL;
+    c->exited = false;
+    return LODE_OK;
+}
+
+int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdbclient_s **out)
+{
+    if (!path || !out)
+        return LODE_E_INVALID_ARG;
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GDB, "cannot open %s: %s%s", path, strerror(errno),
+                 errno == EACCES ? " (add yourself to the dialout group)" : "");
+        return errno == ENOENT ? LODE_E_NO_DEVICE : LODE_E_ACCESS;
+    }
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) { /* raw bytes, no echo, no line discipline */
+        cfmakeraw(&t);
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return lode_gdbclient_connect_fd(fd, log, out);
 }

@@ -18,6 +18,7 @@
 #include "lode/flash.h"
 #include "lode/image.h"
 #include "lode/gdbserver.h"
+#include "lode/target.h"
 #include "lode/rsp.h"
 
 #define REPLY_MAX LODE_RSP_MAX_PACKET
@@ -915,6 +916,14 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
         msg = s->sh_off ? "lode: semihosting off: BKPT 0xAB stops with SIGTRAP\n"
               : s->sh_gdb ? "lode: semihosting gdb: console and file calls go to GDB as File-I/O\n"
                           : "lode: semihosting on: lode serves the target's calls\n";
+    } else if (!strcmp(cmd, "swdp_scan") || !strcmp(cmd, "jtag_scan")) {
+        /* what a Black Magic Probe answers: the targets found, to `attach N` to */
+        char m[256];
+        snprintf(m, sizeof m, "Target voltage: 3.3V\nAvailable Targets:\nNo. Att Driver\n 1      %s M%s\n",
+                 s->cfg->chip ? s->cfg->chip->name : "Cortex-M", s->cfg->fpu ? "4" : "3");
+        send_console(s, m);
+        send_str(s, "OK");
+        return;
     } else if (!strcmp(cmd, "rtt on") || !strcmp(cmd, "rtt off")) {
         if (!s->cfg->rtt) {
             send_console(s, "lode: this server has no RTT handle\n");
@@ -944,7 +953,8 @@ static void cmd_rcmd(srv_s *s, const char *p, const char *end)
               "  flash erase        erase the whole flash\n"
               "  rtt on|off         show the target's RTT output on lode's terminal, or pause it\n"
               "  semihosting on|off serve semihosting calls in lode, or stop with SIGTRAP\n"
-              "  semihosting gdb    send console and file calls to GDB (File-I/O)\n";
+              "  semihosting gdb    send console and file calls to GDB (File-I/O)\n"
+              "  swdp_scan          list the target (as a Black Magic Probe does; vAttach;1)\n";
     } else {
         send_console(s, "lode: unknown monitor command (try `monitor help`)\n");
         send_str(s, "E01");
@@ -1281,6 +1291,18 @@ static void handle_packet(srv_s *s, const char *p, size_t len)
         s->noack = true;
     } else if (starts(p, len, "qXfer:")) {
         cmd_xfer(s, p + 6, end);
+    } else if (starts(p, len, "vAttach;")) {
+        /* a probe-style server (Black Magic Probe): attach to target 1 of `monitor swdp_scan` */
+        if (len != 9 || p[8] != '1') {
+            send_str(s, "E01");
+        } else {
+            const lode_core_ops_s *c = s->c;
+            int rc = c->halt(c->ctx);
+            if (rc != LODE_OK)
+                fail_target(s, rc, "attaching");
+            else
+                set_stop(s, "T05");
+        }
     } else if (starts(p, len, "vCont?")) {
         send_str(s, "vCont;c;C;s;S;t");
     } else if (starts(p, len, "vCont")) {
