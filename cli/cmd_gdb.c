@@ -42,6 +42,7 @@ static void gdb_usage(FILE *f)
             "                           only; 0.0.0.0 lets other hosts in, without any password)\n"
             "  --once                   exit after the first client detaches or disconnects\n"
             "  --semihosting-root DIR   directory semihosting file access is confined to (default .)\n"
+            "  --no-rtt                 leave RTT to the client (no RTT output on lode's terminal)\n"
             "  --semihosting gdb|lode   console and file calls go to GDB as File-I/O (gdb), or\n"
             "                           lode serves every call itself (lode, the default)\n"
             "\n%s",
@@ -69,7 +70,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     cli_target_opts_init(&to);
     const char *file = NULL, *bind_addr = "127.0.0.1", *root = ".";
     long port = 3333;
-    bool once = false, sh_gdb = false;
+    bool once = false, sh_gdb = false, no_rtt = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_target_option(&to, argc, argv, &i);
@@ -91,6 +92,8 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
             bind_addr = argv[++i];
         } else if (!strcmp(a, "--once")) {
             once = true;
+        } else if (!strcmp(a, "--no-rtt")) {
+            no_rtt = true;
         } else if (!strcmp(a, "--semihosting") && i + 1 < argc) {
             const char *m = argv[++i];
             if (strcmp(m, "gdb") && strcmp(m, "lode")) {
@@ -165,7 +168,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     if (!cli->verbose)
         rcfg.log.fn = NULL; /* firmware without RTT is normal */
     lode_rtt_s *rtt = NULL;
-    if (lode_rtt_new(&t.core, &rcfg, &rtt) != LODE_OK)
+    if (no_rtt || lode_rtt_new(&t.core, &rcfg, &rtt) != LODE_OK)
         rtt = NULL;
 
     struct sigaction sa;

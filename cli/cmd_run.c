@@ -385,8 +385,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     if (!cli->verbose)
         rcfg.log.fn = NULL;
     lode_rtt_s *rtt = NULL;
-    if (!t.gdb) /* a GDB server gives no memory access while the target runs */
-        lode_rtt_new(&t.core, &rcfg, &rtt);
+    lode_rtt_new(&t.core, &rcfg, &rtt); /* through a GDB server: each poll stops the target briefly */
     rc_ctx.r.rtt = rtt;
     lode_stlink_s *stl = itm && t.session ? lode_session_stlink(t.session) : NULL;
     if (stl) {
@@ -428,6 +427,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
                              .breaks = bps, .nbreaks = nb, .watches = wps, .nwatches = nw,
                              .on_hit = on_hit, .hit_user = &rc_ctx, .rtt = rtt, .rtt_out = rtt_out,
                              .input = rtt_input, .io_user = &rc_ctx.r, .tick = swo_tick,
+                             .poll_us = t.gdb ? 10000u : 0u, /* polls through a GDB server stop the core */
                              .log = cli->log};
     lode_run_result_s res;
     rc = lode_run(&rcf, &res);

@@ -236,6 +236,7 @@ static int open_gdb(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         return LODE_EXIT_UNAVAILABLE;
     }
     t->gdb_log_pass = true;
+    lode_gdbclient_set_intrusive(t->gdb, true); /* RTT and reads while it runs: brief stops */
     t->core = *lode_gdbclient_core(t->gdb);
     snprintf(t->probe_desc, sizeof t->probe_desc, "gdb (GDB server at %s:%u)", host, (unsigned)port);
     return LODE_EXIT_OK;
@@ -288,6 +289,7 @@ static int open_bmp(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         return LODE_EXIT_UNAVAILABLE;
     if ((rc = lode_gdbclient_attach_target(t->gdb, "swdp_scan", 1)) != LODE_OK)
         return LODE_EXIT_UNAVAILABLE;
+    lode_gdbclient_set_intrusive(t->gdb, true);
     t->core = *lode_gdbclient_core(t->gdb);
     snprintf(t->probe_desc, sizeof t->probe_desc, "bmp (Black Magic Probe GDB server on %s)", dev);
     return LODE_EXIT_OK;

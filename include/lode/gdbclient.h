@@ -47,6 +47,11 @@ int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdb
  * is halted afterwards. LODE_E_NO_DEVICE when nothing is found or attachable (logged). */
 int lode_gdbclient_attach_target(lode_gdbclient_s *c, const char *scan_cmd, unsigned target);
 
+/* Memory access while the target runs (RTT through an all-stop server): on, a read or write
+ * then interrupts the target, accesses memory and lets it continue (unless it stopped for a
+ * reason of its own meanwhile, which `state` then reports). Off (default): LODE_E_STATE. */
+void lode_gdbclient_set_intrusive(lode_gdbclient_s *c, bool on);
+
 /* The core operations; valid until lode_gdbclient_free. */
 const lode_core_ops_s *lode_gdbclient_core(lode_gdbclient_s *c);
 

@@ -65,6 +65,7 @@ struct lode_gdbclient_s {
     lode_gdbclient_fileio_fn fileio;
     void *fileio_user;
     bool in_fileio;    /* serving one: the target is stopped in the call, memory access is fine */
+    bool intrusive;    /* memory access while running: interrupt, access, continue */
     uint64_t fileio_calls;
     lode_core_ops_s ops;
 };
@@ -587,12 +588,68 @@ static int op_regs_write(void *ctx, const unsigned *regsel, const uint32_t *vals
     return LODE_OK;
 }
 
+/* An all-stop server serves no memory access while the target runs: with intrusive access
+ * on, stop it (Ctrl-C), and afterwards let it go on - unless it stopped for a reason of its
+ * own at the same moment, which then stays for `state` to report. *resume says which. */
+static int pause_for_access(lode_gdbclient_s *c, bool *resume)
+{
+    *resume = false;
+    if (!c->intrusive || !c->running || c->in_fileio)
+        return need_halted(c);
+    uint8_t b = LODE_RSP_INTERRUPT;
+    int rc = fd_send(c->fd, &b, 1) == 1 ? LODE_OK : LODE_E_IO;
+    if (rc == LODE_OK)
+        rc = wait_stop(c, false);
+    if (rc != LODE_OK)
+        return rc;
+    if (c->exited)
+        return LODE_E_STATE;
+    *resume = c->dfsr == DFSR_HALTED; /* our SIGINT, not a breakpoint or a fault */
+    return LODE_OK;
+}
+
+static int go_on(lode_gdbclient_s *c, bool resume, int rc)
+{
+    if (!resume)
+        return rc;
+    int r2 = send_packet(c, "c", 1);
+    if (r2 == LODE_OK) {
+        c->running = true;
+        c->dfsr = 0;
+    }
+    return rc != LODE_OK ? rc : r2;
+}
+
+static int mem_read_halted(lode_gdbclient_s *c, uint32_t addr, void *buf, size_t len);
+static int mem_write_halted(lode_gdbclient_s *c, uint32_t addr, const void *buf, size_t len);
+
 static int op_mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     lode_gdbclient_s *c = ctx;
-    int rc = need_halted(c);
+    if (c->exited && !c->running && !c->mon_running)
+        return mem_read_halted(c, addr, buf, len);
+    bool resume;
+    int rc = pause_for_access(c, &resume);
     if (rc != LODE_OK)
         return rc;
+    return go_on(c, resume, mem_read_halted(c, addr, buf, len));
+}
+
+static int op_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    lode_gdbclient_s *c = ctx;
+    bool resume;
+    int rc = pause_for_access(c, &resume);
+    if (rc != LODE_OK)
+        return rc;
+    return go_on(c, resume, mem_write_halted(c, addr, buf, len));
+}
+
+/* after the program exited ('W'), a server that keeps the target (lode gdb) still serves
+ * memory: what the firmware wrote last (RTT) can be read; one that quit closes the link */
+static int mem_read_halted(lode_gdbclient_s *c, uint32_t addr, void *buf, size_t len)
+{
+    int rc = LODE_OK;
     if (len && (uint64_t)addr + len - 1 > 0xFFFFFFFFu)
         return LODE_E_RANGE;
     size_t chunk = (c->pkt_size - 4u) / 2u; /* the reply is hex, inside PacketSize */
@@ -619,12 +676,9 @@ static int op_mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
     return LODE_OK;
 }
 
-static int op_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+static int mem_write_halted(lode_gdbclient_s *c, uint32_t addr, const void *buf, size_t len)
 {
-    lode_gdbclient_s *c = ctx;
-    int rc = need_halted(c);
-    if (rc != LODE_OK)
-        return rc;
+    int rc = LODE_OK;
     if (len && (uint64_t)addr + len - 1 > 0xFFFFFFFFu)
         return LODE_E_RANGE;
     size_t chunk = (c->pkt_size - 32u) / 2u; /* "Maddr,len:" + hex */
@@ -1242,4 +1296,10 @@ int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdb
         tcsetattr(fd, TCSANOW, &t);
     }
     return lode_gdbclient_connect_fd(fd, log, out);
+}
+
+void lode_gdbclient_set_intrusive(lode_gdbclient_s *c, bool on)
+{
+    if (c)
+        c->intrusive = on;
 }

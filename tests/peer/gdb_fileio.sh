@@ -6,7 +6,8 @@
 #     runs the files example (open/write/read/seek/flen/remove in GDB's directory) and sees
 #     both programs exit;
 #   - lode run --probe gdb: serves the same requests with lode's semihosting host: console
-#     lines on stdout, files inside --semihosting-root.
+#     lines on stdout, files inside --semihosting-root; and RTT through the GDB probe (lode gdb
+#     --no-rtt leaves RTT to the client): output up, stdin down.
 # usage: gdb_fileio.sh <lode> <firmware-dir>
 set -u
 lode=$1
@@ -46,4 +47,17 @@ timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 --semiho
     "$ex/files-stm32f103.elf" >"$tmp/lfiles.out" 2>"$tmp/lfiles.err" || fail "the files example failed through lode run"
 grep -q "files: ok" "$tmp/lfiles.out" || fail "lode run's File-I/O host did not serve the files example"
 [ ! -e "$tmp/root/out.txt" ] || fail "the files example's file was not removed"
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+
+# RTT through the GDB probe: each poll stops the target briefly (all-stop server); input goes
+# to the down channel, the echo comes back on the up channel
+start_lode_gdb --semihosting gdb --no-rtt
+[ -n "$port" ] || fail "lode gdb --no-rtt did not start"
+(sleep 1; printf 'hi there\n'; sleep 1; printf 'quit\n') | timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" \
+    --chip STM32F103C8 --timeout 20 "$ex/rtt-stm32f103.elf" >"$tmp/rtt.out" 2>"$tmp/rtt.err" ||
+    fail "the RTT example through the GDB probe failed"
+grep -q "rtt: hello" "$tmp/rtt.out" || fail "no RTT output through the GDB probe"
+grep -q "echo: hi there" "$tmp/rtt.out" || fail "RTT input did not reach the firmware through the GDB probe"
 echo "gdb_fileio: all checks passed"
