@@ -43,8 +43,9 @@ static void gdb_usage(FILE *f)
             "  --once                   exit after the first client detaches or disconnects\n"
             "  --semihosting-root DIR   directory semihosting file access is confined to (default .)\n"
             "  --no-rtt                 leave RTT to the client (no RTT output on lode's terminal)\n"
-            "  --semihosting gdb|lode   console and file calls go to GDB as File-I/O (gdb), or\n"
-            "                           lode serves every call itself (lode, the default)\n"
+            "  --semihosting gdb|lode|off  console and file calls go to GDB as File-I/O (gdb),\n"
+            "                           lode serves every call itself (lode, the default), or\n"
+            "                           BKPT 0xAB stops with SIGTRAP for the client to serve (off)\n"
             "\n%s",
             cli_target_options_help());
 }
@@ -70,7 +71,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     cli_target_opts_init(&to);
     const char *file = NULL, *bind_addr = "127.0.0.1", *root = ".";
     long port = 3333;
-    bool once = false, sh_gdb = false, no_rtt = false;
+    bool once = false, sh_gdb = false, sh_off = false, no_rtt = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_target_option(&to, argc, argv, &i);
@@ -96,11 +97,12 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
             no_rtt = true;
         } else if (!strcmp(a, "--semihosting") && i + 1 < argc) {
             const char *m = argv[++i];
-            if (strcmp(m, "gdb") && strcmp(m, "lode")) {
-                fprintf(stderr, "lode gdb: --semihosting is gdb or lode, got '%s'\n", m);
+            if (strcmp(m, "gdb") && strcmp(m, "lode") && strcmp(m, "off")) {
+                fprintf(stderr, "lode gdb: --semihosting is gdb, lode or off, got '%s'\n", m);
                 return LODE_EXIT_USAGE;
             }
             sh_gdb = !strcmp(m, "gdb");
+            sh_off = !strcmp(m, "off");
         } else if (!strcmp(a, "--semihosting-root") && i + 1 < argc) {
             root = argv[++i];
         } else if (a[0] == '-') {
@@ -176,7 +178,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     sa.sa_handler = gdb_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .sh_gdb = sh_gdb, .fpu = fpu, .chip = t.chip, .rtt = rtt,
+    lode_gdbserver_config_s gc = {.core = &t.core, .sh = sh, .sh_gdb = sh_gdb, .sh_off = sh_off, .fpu = fpu, .chip = t.chip, .rtt = rtt,
                                   .rtt_out = rtt_to_stdout, .stop = &g_gdb_stop,
                                   .on_listening = on_listening, .log = cli->log};
     rc = lode_gdbserver_listen(&gc, bind_addr, (int)port, once ? 1u : 0u);

@@ -52,6 +52,7 @@ typedef struct lode_gdbserver_config_s {
      * handle of a GDB fd is fd + 1); the rest stays with `sh`. `monitor semihosting gdb|on`
      * switches it at run time. */
     bool sh_gdb;
+    bool sh_off;                  /* start with `monitor semihosting off` (BKPT 0xAB -> SIGTRAP) */
     bool fpu;                     /* the core has an FPU: offer d0-d15 and fpscr */
     /* the chip, or NULL: with it the server offers qXfer:memory-map:read (flash regions with
      * their sector sizes as blocksize, and RAM) and GDB's `load` into flash: vFlashErase

@@ -1498,6 +1498,7 @@ static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
     s->fd = fd;
     s->listen_fd = listen_fd;
     s->sh_gdb = cfg->sh_gdb;
+    s->sh_off = cfg->sh_off;
     snprintf(s->last_stop, sizeof s->last_stop, "S05");
     lode_rsp_decoder_init(&s->dec, 0);
     /* GDB expects a stopped target when it connects: a previous client may have detached

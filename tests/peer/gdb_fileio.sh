@@ -60,4 +60,26 @@ start_lode_gdb --semihosting gdb --no-rtt
     fail "the RTT example through the GDB probe failed"
 grep -q "rtt: hello" "$tmp/rtt.out" || fail "no RTT output through the GDB probe"
 grep -q "echo: hi there" "$tmp/rtt.out" || fail "RTT input did not reach the firmware through the GDB probe"
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+
+# --semihosting off: BKPT 0xAB reaches the client, whose host serves every call - also the
+# command line: arguments and the exit code as on the simulated board; and lode debug
+start_lode_gdb --semihosting off
+[ -n "$port" ] || fail "lode gdb --semihosting off did not start"
+timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$ex/args-stm32f103.elf" -- one "two words" \
+    >"$tmp/args.out" 2>"$tmp/args.err"
+rc=$?
+grep -q "^argv\[2\]=two words$" "$tmp/args.out" || fail "the arguments did not reach the firmware through the GDB probe"
+timeout 60 "$lode" run "$ex/args-stm32f103.elf" -- one "two words" >/dev/null 2>&1
+want=$?
+[ "$rc" -eq "$want" ] || fail "args through the GDB probe exited $rc, on the simulated board $want"
+timeout 60 "$lode" flash --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/systick-stm32f103.elf" >"$tmp/dflash.out" 2>&1 ||
+    fail "flash before debug failed"
+printf 'break main\ncontinue\nregs\nstep\nquit\n' | timeout 60 "$lode" debug --probe "gdb:127.0.0.1:$port" \
+    --chip STM32F103C8 --timeout 5 "$fw/systick-stm32f103.elf" >"$tmp/debug.out" 2>&1 || fail "lode debug through the GDB probe failed"
+grep -q "breakpoint main" "$tmp/debug.out" || fail "lode debug through the GDB probe did not stop at main"
+grep -q "^xpsr" "$tmp/debug.out" || fail "lode debug's regs through the GDB probe printed no registers"
+grep -q "<main+0x" "$tmp/debug.out" || fail "lode debug's step through the GDB probe did not move within main"
 echo "gdb_fileio: all checks passed"
