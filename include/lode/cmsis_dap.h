@@ -95,6 +95,13 @@ int lode_cmsis_dap_disconnect(lode_cmsis_dap_s *dap);
  * reset_pin. Valid until lode_cmsis_dap_close. */
 int lode_cmsis_dap_dap_ops(lode_cmsis_dap_s *dap, lode_dap_ops_s *ops);
 
+/* SWO capture in UART (NRZ) mode through DAP_SWO_Data: transport 1, mode 1, the baud rate
+ * (*actual gets what the probe set), start. LODE_E_UNSUPPORTED without the capability. read
+ * returns what the probe has captured (up to one packet), stop ends the capture. */
+int lode_cmsis_dap_swo_start(lode_cmsis_dap_s *dap, uint32_t baud, uint32_t *actual);
+int lode_cmsis_dap_swo_read(lode_cmsis_dap_s *dap, uint8_t *buf, size_t cap, size_t *got);
+int lode_cmsis_dap_swo_stop(lode_cmsis_dap_s *dap);
+
 #ifdef __cplusplus
 }
 #endif

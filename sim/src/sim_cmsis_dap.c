@@ -14,13 +14,16 @@
 #define PS_PER_US 1000000ull
 #define DEFAULT_SWJ_HZ 1000000u /* a probe's clock before DAP_SWJ_Clock */
 #define STR_MAX 64
+#define SWO_BUF 4096u /* the probe's trace buffer (DAP_Info 0xFD) */
 
 /* command ids and bits (CMSIS-DAP) */
 enum {
     C_INFO = 0x00, C_HOST_STATUS = 0x01, C_CONNECT = 0x02, C_DISCONNECT = 0x03,
     C_XFER_CONFIG = 0x04, C_XFER = 0x05, C_XFER_BLOCK = 0x06, C_XFER_ABORT = 0x07,
     C_WRITE_ABORT = 0x08, C_DELAY = 0x09, C_RESET_TARGET = 0x0A, C_SWJ_PINS = 0x10,
-    C_SWJ_CLOCK = 0x11, C_SWJ_SEQ = 0x12, C_SWD_CONFIG = 0x13, C_QUEUE = 0x7E,
+    C_SWJ_CLOCK = 0x11, C_SWJ_SEQ = 0x12, C_SWD_CONFIG = 0x13, C_SWO_TRANSPORT = 0x17,
+    C_SWO_MODE = 0x18, C_SWO_BAUD = 0x19, C_SWO_CONTROL = 0x1A, C_SWO_STATUS = 0x1B,
+    C_SWO_DATA = 0x1C, C_QUEUE = 0x7E,
     C_EXECUTE = 0x7F, C_INVALID = 0xFF,
 };
 #define R_APNDP 0x01u
@@ -56,6 +59,12 @@ struct lode_sim_dap_s {
     uint32_t match_mask;
     uint8_t swd_cfg;
     uint8_t pins;
+    /* SWO capture (UART mode through DAP_SWO_Data): the board's SWO stream into a buffer */
+    uint8_t swo_transport, swo_mode;
+    uint32_t swo_baud;
+    bool swo_on, swo_overrun;
+    uint8_t swo_buf[SWO_BUF];
+    size_t swo_len;
     /* USB model */
     uint64_t frame_ps;
     size_t usb_mps;
@@ -137,6 +146,12 @@ static int info(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, siz
         }
         r[1] = 1;
         return 3;
+    case 0xFD: /* SWO trace buffer size */
+        if (cap < 6)
+            return -1;
+        r[1] = 4;
+        lodei_put_le32(r + 2, SWO_BUF);
+        return 6;
     case 0xFE:
         if (cap < 3)
             return -1;
@@ -151,6 +166,22 @@ static int info(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, siz
         return 4;
     default:
         return 2; /* not available */
+    }
+}
+
+/* SWO: what the board sent since the last look, into the trace buffer (an overrun drops) */
+static void swo_pull(lode_sim_dap_s *p)
+{
+    if (!p->swo_on)
+        return;
+    uint8_t tmp[256];
+    size_t n;
+    while ((n = lode_sim_swo_read(p->sim, tmp, sizeof tmp)) > 0) {
+        size_t room = SWO_BUF - p->swo_len, take = n < room ? n : room;
+        memcpy(p->swo_buf + p->swo_len, tmp, take);
+        p->swo_len += take;
+        if (take < n)
+            p->swo_overrun = true;
     }
 }
 
@@ -386,6 +417,84 @@ static int swj_pins(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r,
 }
 
 /* One command (not Execute/Queue). */
+/* DAP_SWO_*: UART (NRZ) capture read with DAP_SWO_Data (transport 1); Manchester and the
+ * separate trace endpoint are not offered (the capabilities say so) */
+static int swo_cmd(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, size_t cap,
+                   size_t *used)
+{
+    uint8_t cmd = q[0];
+    switch (cmd) {
+    case C_SWO_TRANSPORT:
+    case C_SWO_MODE:
+    case C_SWO_CONTROL: {
+        if (len < 2)
+            return -1;
+        *used = 2;
+        uint8_t v = q[1];
+        bool ok;
+        if (cmd == C_SWO_TRANSPORT) {
+            ok = v <= 1 && !p->swo_on;
+            if (ok)
+                p->swo_transport = v;
+        } else if (cmd == C_SWO_MODE) {
+            ok = v <= 1 && !p->swo_on;
+            if (ok)
+                p->swo_mode = v;
+        } else {
+            ok = v <= 1 && (!v || (p->swo_mode == 1 && p->swo_transport == 1 && p->swo_baud));
+            if (ok && v && !p->swo_on) {
+                p->swo_len = 0;
+                p->swo_overrun = false;
+                uint8_t drop[256]; /* what the board sent before the capture started is gone */
+                while (lode_sim_swo_read(p->sim, drop, sizeof drop) > 0) {
+                }
+            }
+            if (ok)
+                p->swo_on = v;
+        }
+        return status_reply(r, cap, cmd, ok ? ST_OK : ST_ERR);
+    }
+    case C_SWO_BAUD: {
+        if (len < 5 || cap < 5)
+            return -1;
+        *used = 5;
+        uint32_t b = lodei_get_le32(q + 1);
+        p->swo_baud = b <= 2000000u ? b : 0; /* a UART capture up to 2 MBd */
+        r[0] = C_SWO_BAUD;
+        lodei_put_le32(r + 1, p->swo_baud);
+        return 5;
+    }
+    case C_SWO_STATUS:
+        if (cap < 6)
+            return -1;
+        swo_pull(p);
+        r[0] = C_SWO_STATUS;
+        r[1] = (uint8_t)((p->swo_on ? 1u : 0u) | (p->swo_overrun ? 0x80u : 0u));
+        lodei_put_le32(r + 2, (uint32_t)p->swo_len);
+        return 6;
+    case C_SWO_DATA: {
+        if (len < 3 || cap < 4)
+            return -1;
+        *used = 3;
+        swo_pull(p);
+        size_t want = lodei_get_le16(q + 1), room = cap - 4;
+        size_t n = p->swo_len < want ? p->swo_len : want;
+        if (n > room)
+            n = room;
+        r[0] = C_SWO_DATA;
+        r[1] = (uint8_t)((p->swo_on ? 1u : 0u) | (p->swo_overrun ? 0x80u : 0u));
+        lodei_put_le16(r + 2, (uint16_t)n);
+        memcpy(r + 4, p->swo_buf, n);
+        memmove(p->swo_buf, p->swo_buf + n, p->swo_len - n);
+        p->swo_len -= n;
+        p->swo_overrun = false;
+        return (int)(4 + n);
+    }
+    default:
+        return -1;
+    }
+}
+
 static int dispatch(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r, size_t cap,
                     size_t *used)
 {
@@ -467,6 +576,9 @@ static int dispatch(lode_sim_dap_s *p, const uint8_t *q, size_t len, uint8_t *r,
         *used = 2;
         p->swd_cfg = q[1];
         return status_reply(r, cap, C_SWD_CONFIG, ST_OK);
+    case C_SWO_TRANSPORT: case C_SWO_MODE: case C_SWO_BAUD: case C_SWO_CONTROL:
+    case C_SWO_STATUS: case C_SWO_DATA:
+        return swo_cmd(p, q, len, r, cap, used);
     default:
         return -1;
     }
@@ -739,7 +851,7 @@ int lode_sim_dap_new(lode_sim_s *sim, const lode_sim_dap_config_s *cfg, lode_sim
     p->version = version;
     p->psize = psize;
     p->pcount = cfg->packet_count ? cfg->packet_count : 4u;
-    p->caps = cfg->caps ? cfg->caps : 0x0011u;
+    p->caps = cfg->caps ? cfg->caps : 0x0015u; /* SWD, SWO UART, atomic commands */
     set_str(p->str[1], cfg->vendor, "lode");
     set_str(p->str[2], cfg->product, "lode simulated CMSIS-DAP");
     set_str(p->str[3], cfg->serial, "LODESIM0001");

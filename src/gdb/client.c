@@ -21,6 +21,7 @@
 #include "lode/rsp.h"
 
 #define WAIT_MS 5000
+#define FLASH_WAIT_MS 300000 /* a server's flash operation (a whole-chip erase) may take long */
 #define DEFAULT_PACKET 400u /* the manual's conservative default when qSupported is silent */
 #define MAX_WATCH 16
 #define NREGS 17u           /* r0-r12, sp, lr, pc, xpsr */
@@ -259,6 +260,17 @@ static int send_packet(lode_gdbclient_s *c, const char *payload, size_t len)
         }
     }
     return LODE_E_PROTOCOL;
+}
+
+/* Send a command, return its reply in c->pkt (waiting at most timeout_ms). */
+static int transact_wait(lode_gdbclient_s *c, const char *payload, int timeout_ms)
+{
+    int rc = send_packet(c, payload, strlen(payload));
+    if (rc == LODE_OK)
+        rc = recv_packet(c, timeout_ms);
+    if (rc == LODE_OK)
+        lode_log(&c->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "<- %.80s", c->pkt);
+    return rc;
 }
 
 /* Send a command, return its reply in c->pkt. */
@@ -1076,7 +1088,13 @@ static int vflash_erase(lode_gdbclient_s *c, uint32_t addr, uint32_t len)
 {
     char q[64];
     snprintf(q, sizeof q, "vFlashErase:%" PRIx32 ",%" PRIx32, addr, len);
-    int rc = transact(c, q);
+    int rc = transact_wait(c, q, FLASH_WAIT_MS);
+    return rc == LODE_OK ? ok_reply(c, LODE_E_FLASH) : rc;
+}
+
+static int vflash_done(lode_gdbclient_s *c)
+{
+    int rc = transact_wait(c, "vFlashDone", FLASH_WAIT_MS);
     return rc == LODE_OK ? ok_reply(c, LODE_E_FLASH) : rc;
 }
 
@@ -1095,7 +1113,7 @@ static int vflash_write(lode_gdbclient_s *c, uint32_t addr, const uint8_t *data,
         int h = snprintf(buf, 32, "vFlashWrite:%" PRIx32 ":", addr + (uint32_t)off);
         memcpy(buf + h, data + off, n);
         if ((rc = send_packet(c, buf, (size_t)h + n)) == LODE_OK &&
-            (rc = recv_packet(c, WAIT_MS)) == LODE_OK)
+            (rc = recv_packet(c, FLASH_WAIT_MS)) == LODE_OK)
             rc = ok_reply(c, LODE_E_FLASH);
     }
     free(buf);
@@ -1190,11 +1208,8 @@ int lode_gdbclient_flash_image(lode_gdbclient_s *c, const lode_image_s *img, boo
                 res->bytes_written += (size_t)(hi - lo);
             }
         }
-        if (rc == LODE_OK) {
-            rc = transact(c, "vFlashDone");
-            if (rc == LODE_OK)
-                rc = ok_reply(c, LODE_E_FLASH);
-        }
+        if (rc == LODE_OK)
+            rc = vflash_done(c);
         if (rc != LODE_OK) {
             lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
                      "the GDB server's flash programming failed (%s): the blocks of the image may "
@@ -1244,8 +1259,11 @@ int lode_gdbclient_flash_erase_all(lode_gdbclient_s *c, size_t *blocks)
             rc = vflash_erase(c, m[k].start, m[k].len);
             nb += m[k].len / m[k].block;
         }
-    if (rc == LODE_OK && (rc = transact(c, "vFlashDone")) == LODE_OK)
-        rc = ok_reply(c, LODE_E_FLASH);
+    if (rc == LODE_OK)
+        rc = vflash_done(c);
+    if (rc != LODE_OK)
+        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                 "the GDB server's flash erase failed (%s)", lode_strerror(rc));
     if (blocks)
         *blocks = nb;
     return rc;

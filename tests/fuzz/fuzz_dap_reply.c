@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *r = data + 2;
     size_t len = size - 2, used = SENT;
     int rc;
-    switch (sel % 12) {
+    switch (sel % 14) {
     case 0:
         rc = lodei_dap_dec_status(r, len, par, &log, &used);
         check_rc(rc, &f);
@@ -196,6 +196,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (d[i] != SENT)
                 abort();
         free(d);
+        break;
+    }
+    case 12: {
+        uint32_t baud = SENT;
+        rc = lodei_dap_dec_swo_baudrate(r, len, &log, &baud);
+        check_rc(rc, &f);
+        break;
+    }
+    case 13: {
+        uint8_t status = 0;
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        rc = lodei_dap_dec_swo_data(r, len, &log, &status, &p, &n);
+        check_rc(rc, &f);
+        if (!rc && (p < r || p + n > r + len))
+            abort();
         break;
     }
     }

@@ -150,6 +150,68 @@ static int set_tar(sess_s *s, uint32_t addr)
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
+
+/* SWO through DAP_SWO_*: nothing before the start, ITM stimulus writes after it (ITM packets
+ * in order, ARMv7-M D4.2), a baud rate the probe cannot do, no SWO without the capability. */
+/* Runs firmware/apps/itm.c on the board until its closing semihosting BKPT. */
+static lode_sim_stop_e run_itm_firmware(lode_sim_s *sim)
+{
+    lode_sim_power_on_reset(sim);
+    lode_sim_write32(sim, 0xE000EDF0u, 0xA05F0001u); /* DHCSR.C_DEBUGEN: the BKPT halts */
+    lode_sim_stop_e stop = LODE_SIM_STOP_BUDGET;
+    for (int i = 0; i < 100 && stop == LODE_SIM_STOP_BUDGET; i++)
+        stop = lode_sim_run(sim, 10000000000ull);
+    return stop;
+}
+
+static void test_swo(void)
+{
+    if (!LODE_FW_DIR[0]) {
+        fprintf(stderr, "  (firmware not built: SWO capture checks skipped)\n");
+        return;
+    }
+    for (int version = 1; version <= 2; version++) {
+        sess_s s;
+        REQUIRE(sess_open(&s, chips[0].name, version, 0, 0));
+        REQUIRE(sess_connect(&s, 4000000));
+        REQUIRE(lode_sim_load_elf(s.sim, LODE_FW_DIR "/itm-stm32f103.elf") == LODE_OK);
+        uint8_t b[256];
+        /* trace made before the capture starts is not delivered */
+        CHECK_EQ(run_itm_firmware(s.sim), LODE_SIM_STOP_HALTED);
+        uint32_t baud = 0;
+        CHECK_EQ(lode_cmsis_dap_swo_start(s.dap, 3000000u, &baud), LODE_E_UNSUPPORTED);
+        CHECK_EQ(lode_cmsis_dap_swo_start(s.dap, 2000000u, &baud), LODE_OK);
+        CHECK_EQ(baud, 2000000u);
+        size_t got = 99;
+        CHECK_EQ(lode_cmsis_dap_swo_read(s.dap, b, sizeof b, &got), LODE_OK);
+        CHECK_EQ(got, 0);
+        /* "ITM hello\n" as byte writes to port 0 (header 0x01 + byte), then 0x12345678 to
+         * port 1 (header 0x0B + 4 bytes): 25 bytes */
+        CHECK_EQ(run_itm_firmware(s.sim), LODE_SIM_STOP_HALTED);
+        size_t total = 0;
+        for (int i = 0; i < 8 && total < sizeof b; i++) {
+            CHECK_EQ(lode_cmsis_dap_swo_read(s.dap, b + total, version == 1 ? 7 : sizeof b - total, &got), LODE_OK);
+            total += got;
+        }
+        CHECK_EQ(total, 25);
+        const char *text = "ITM hello\n";
+        for (size_t i = 0; i < 10 && total == 25; i++)
+            CHECK(b[2 * i] == 0x01 && b[2 * i + 1] == (uint8_t)text[i]);
+        CHECK(total == 25 && b[20] == 0x0B && b[21] == 0x78 && b[22] == 0x56 && b[23] == 0x34 && b[24] == 0x12);
+        CHECK_EQ(lode_cmsis_dap_swo_stop(s.dap), LODE_OK);
+        /* stopped: nothing more is captured */
+        CHECK_EQ(run_itm_firmware(s.sim), LODE_SIM_STOP_HALTED);
+        CHECK_EQ(lode_cmsis_dap_swo_read(s.dap, b, sizeof b, &got), LODE_OK);
+        CHECK_EQ(got, 0);
+        sess_close(&s);
+    }
+    sess_s s;
+    REQUIRE(sess_open(&s, chips[0].name, 2, 0, LODE_CMSIS_DAP_CAP_SWD | LODE_CMSIS_DAP_CAP_ATOMIC));
+    REQUIRE(sess_connect(&s, 4000000));
+    CHECK_EQ(lode_cmsis_dap_swo_start(s.dap, 2000000u, NULL), LODE_E_UNSUPPORTED);
+    sess_close(&s);
+}
+
 static void test_info(void)
 {
     for (int version = 1; version <= 2; version++) {
@@ -161,7 +223,7 @@ static void test_info(void)
         CHECK_EQ(in.packet_size, version == 1 ? 64 : 512);
         CHECK_EQ(in.used_packet_size, version == 1 ? 64 : 512);
         CHECK_EQ(in.packet_count, 4);
-        CHECK_EQ(in.caps, LODE_CMSIS_DAP_CAP_SWD | LODE_CMSIS_DAP_CAP_ATOMIC);
+        CHECK_EQ(in.caps, LODE_CMSIS_DAP_CAP_SWD | LODE_CMSIS_DAP_CAP_SWO_UART | LODE_CMSIS_DAP_CAP_ATOMIC);
         CHECK(strcmp(in.vendor, "lode") == 0);
         CHECK(strstr(in.product, "CMSIS-DAP") != NULL);
         CHECK(strcmp(in.serial, "SIM42") == 0);
@@ -587,6 +649,7 @@ static void test_timing(void)
 int main(void)
 {
     RUN_TEST(test_info);
+    RUN_TEST(test_swo);
     RUN_TEST(test_attach);
     RUN_TEST(test_block);
     RUN_TEST(test_wait);

@@ -161,7 +161,9 @@ typedef struct lode_sim_dap_config_s {
     const char *serial;
     const char *protocol_version; /* default "2.1.1" */
     const char *fw_version;
-    uint16_t caps;          /* DAP_Info capabilities (0: SWD | atomic commands = 0x0011) */
+    uint16_t caps;          /* DAP_Info capabilities (0: SWD | SWO UART | atomic = 0x0015;
+                             * SWO: DAP_SWO_Transport/Mode/Baudrate/Control/Status/Data in UART
+                             * mode through DAP_SWO_Data, a 4 KiB trace buffer) */
     lode_log_s log;         /* the probe's log (may be zeroed) */
 } lode_sim_dap_config_s;
 

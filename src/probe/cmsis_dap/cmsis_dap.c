@@ -732,3 +732,70 @@ int lode_cmsis_dap_dap_ops(lode_cmsis_dap_s *dap, lode_dap_ops_s *ops)
     ops->ctx = dap;
     return LODE_OK;
 }
+
+/* ---- SWO ---------------------------------------------------------------------------------- */
+int lode_cmsis_dap_swo_start(lode_cmsis_dap_s *dap, uint32_t baud, uint32_t *actual)
+{
+    if (!dap || !baud)
+        return LODE_E_INVALID_ARG;
+    if (!(dap->info.caps & LODE_CMSIS_DAP_CAP_SWO_UART)) {
+        lode_log(dap->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "this CMSIS-DAP probe has no SWO capture (UART mode) in its capabilities");
+        return LODE_E_UNSUPPORTED;
+    }
+    int rc = simple_cmd(dap, lodei_dap_enc_swo_u8(dap->tx, dap->psize, LODEI_DAP_SWO_CONTROL, 0));
+    if (!rc)
+        rc = simple_cmd(dap, lodei_dap_enc_swo_u8(dap->tx, dap->psize, LODEI_DAP_SWO_TRANSPORT, 1));
+    if (!rc)
+        rc = simple_cmd(dap, lodei_dap_enc_swo_u8(dap->tx, dap->psize, LODEI_DAP_SWO_MODE, 1));
+    uint32_t got_baud = 0;
+    size_t got = 0;
+    if (!rc)
+        rc = roundtrip(dap, lodei_dap_enc_swo_baudrate(dap->tx, dap->psize, baud), &got);
+    if (!rc)
+        rc = lodei_dap_dec_swo_baudrate(dap->rx, got, dap->log, &got_baud);
+    if (!rc && got_baud == 0) {
+        lode_log(dap->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "the probe cannot capture SWO at %u baud", baud);
+        rc = LODE_E_UNSUPPORTED;
+    }
+    if (!rc)
+        rc = simple_cmd(dap, lodei_dap_enc_swo_u8(dap->tx, dap->psize, LODEI_DAP_SWO_CONTROL, 1));
+    if (!rc && actual)
+        *actual = got_baud;
+    return rc;
+}
+
+int lode_cmsis_dap_swo_read(lode_cmsis_dap_s *dap, uint8_t *buf, size_t cap, size_t *got_out)
+{
+    if (!dap || !buf || !got_out)
+        return LODE_E_INVALID_ARG;
+    *got_out = 0;
+    size_t max = dap->psize > 4 ? dap->psize - 4 : 0;
+    if (max > cap)
+        max = cap;
+    if (max > 0xFFFF)
+        max = 0xFFFF;
+    size_t got = 0;
+    int rc = roundtrip(dap, lodei_dap_enc_swo_data(dap->tx, dap->psize, (uint16_t)max), &got);
+    uint8_t status = 0;
+    const uint8_t *data = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = lodei_dap_dec_swo_data(dap->rx, got, dap->log, &status, &data, &n);
+    if (!rc) {
+        if (n > cap)
+            n = cap;
+        memcpy(buf, data, n);
+        *got_out = n;
+        if (status & 0x80)
+            lode_log(dap->log, LODE_LOG_WARN, LODE_LOGC_PROBE, "SWO: the probe's trace buffer overran (data lost)");
+    }
+    return rc;
+}
+
+int lode_cmsis_dap_swo_stop(lode_cmsis_dap_s *dap)
+{
+    if (!dap)
+        return LODE_E_INVALID_ARG;
+    return simple_cmd(dap, lodei_dap_enc_swo_u8(dap->tx, dap->psize, LODEI_DAP_SWO_CONTROL, 0));
+}

@@ -557,3 +557,48 @@ size_t lodei_dap_block_max(size_t packet_size, bool rnw)
     size_t m = (packet_size - hdr) / 4;
     return m > 0xFFFFu ? 0xFFFFu : m;
 }
+
+/* ---- SWO ------------------------------------------------------------------------------- */
+int lodei_dap_enc_swo_u8(uint8_t *buf, size_t cap, uint8_t cmd, uint8_t value)
+{
+    const uint8_t b[2] = {cmd, value};
+    return enc_bytes(buf, cap, b, sizeof b);
+}
+
+int lodei_dap_enc_swo_baudrate(uint8_t *buf, size_t cap, uint32_t baud)
+{
+    uint8_t b[5] = {LODEI_DAP_SWO_BAUDRATE};
+    lodei_put_le32(b + 1, baud);
+    return enc_bytes(buf, cap, b, sizeof b);
+}
+
+int lodei_dap_enc_swo_data(uint8_t *buf, size_t cap, uint16_t max)
+{
+    uint8_t b[3] = {LODEI_DAP_SWO_DATA};
+    lodei_put_le16(b + 1, max);
+    return enc_bytes(buf, cap, b, sizeof b);
+}
+
+int lodei_dap_dec_swo_baudrate(const uint8_t *r, size_t len, const lode_log_s *log, uint32_t *baud)
+{
+    int rc = head(r, len, LODEI_DAP_SWO_BAUDRATE, 5, log);
+    if (rc)
+        return rc;
+    *baud = lodei_get_le32(r + 1);
+    return LODE_OK;
+}
+
+int lodei_dap_dec_swo_data(const uint8_t *r, size_t len, const lode_log_s *log, uint8_t *status,
+                           const uint8_t **data, size_t *n)
+{
+    int rc = head(r, len, LODEI_DAP_SWO_DATA, 4, log);
+    if (rc)
+        return rc;
+    size_t count = lodei_get_le16(r + 2);
+    if (4 + count > len)
+        return bad(log, "CMSIS-DAP: DAP_SWO_Data says %zu bytes, the reply holds %zu", count, len - 4);
+    *status = r[1];
+    *data = r + 4;
+    *n = count;
+    return LODE_OK;
+}

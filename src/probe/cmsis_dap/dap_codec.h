@@ -38,6 +38,12 @@ enum {
     LODEI_DAP_SWJ_CLOCK = 0x11,
     LODEI_DAP_SWJ_SEQUENCE = 0x12,
     LODEI_DAP_SWD_CONFIGURE = 0x13,
+    LODEI_DAP_SWO_TRANSPORT = 0x17,
+    LODEI_DAP_SWO_MODE = 0x18,
+    LODEI_DAP_SWO_BAUDRATE = 0x19,
+    LODEI_DAP_SWO_CONTROL = 0x1A,
+    LODEI_DAP_SWO_STATUS = 0x1B,
+    LODEI_DAP_SWO_DATA = 0x1C,
     LODEI_DAP_QUEUE_COMMANDS = 0x7E,
     LODEI_DAP_EXECUTE_COMMANDS = 0x7F,
     LODEI_DAP_INVALID = 0xFF, /* the reply to a command the probe does not implement */
@@ -113,6 +119,16 @@ int lodei_dap_enc_reset_target(uint8_t *buf, size_t cap);
 int lodei_dap_enc_swj_pins(uint8_t *buf, size_t cap, uint8_t output, uint8_t select,
                            uint32_t wait_us);
 int lodei_dap_enc_swj_clock(uint8_t *buf, size_t cap, uint32_t hz);
+/* SWO (CMSIS-DAP v1.1+): transport (0 none, 1 DAP_SWO_Data), mode (0 off, 1 UART,
+ * 2 Manchester), baud rate, control (0 stop, 1 start), status, data (up to `max` bytes). */
+int lodei_dap_enc_swo_u8(uint8_t *buf, size_t cap, uint8_t cmd, uint8_t value);
+int lodei_dap_enc_swo_baudrate(uint8_t *buf, size_t cap, uint32_t baud);
+int lodei_dap_enc_swo_data(uint8_t *buf, size_t cap, uint16_t max);
+/* DAP_SWO_Baudrate reply: the baud rate the probe set (0: not possible) */
+int lodei_dap_dec_swo_baudrate(const uint8_t *r, size_t len, const lode_log_s *log, uint32_t *baud);
+/* DAP_SWO_Data reply: trace status, and the data (pointer into r, *n bytes) */
+int lodei_dap_dec_swo_data(const uint8_t *r, size_t len, const lode_log_s *log, uint8_t *status,
+                           const uint8_t **data, size_t *n);
 /* 1..256 bits, LSB of data[0] first. */
 int lodei_dap_enc_swj_sequence(uint8_t *buf, size_t cap, unsigned bits, const uint8_t *data);
 /* cfg bits 1:0 = turnaround - 1, bit 2 = always generate a data phase. */
