@@ -40,9 +40,7 @@ typedef struct run_cli_s {
     lode_rtt_s *rtt;
     bool stdin_eof;
     /* --itm: the simulated board's SWO capture, decoded as it comes */
-    lode_sim_s *swo_sim;
-    lode_stlink_s *swo_stlink; /* or an ST-Link's SWO capture */
-    lode_cmsis_dap_s *swo_dap; /* or a CMSIS-DAP probe's */
+    lode_session_s *swo_probe; /* or the probe's SWO capture (ST-Link, CMSIS-DAP) */
     lode_itm_decoder_s itm;
 } run_cli_s;
 
@@ -71,19 +69,9 @@ static void swo_tick(void *user)
     run_cli_s *r = user;
     uint8_t buf[1024];
     size_t n;
-    if (r->swo_dap) { /* the CMSIS-DAP probe's SWO capture (DAP_SWO_Data) */
-        while (lode_cmsis_dap_swo_read(r->swo_dap, buf, sizeof buf, &n) == LODE_OK && n > 0)
-            lode_itm_feed(&r->itm, buf, n, on_itm, r);
+    if (!r->swo_probe)
         return;
-    }
-    if (r->swo_stlink) { /* the probe's SWO capture (trace endpoint) */
-        while (lode_stlink_trace_read(r->swo_stlink, buf, sizeof buf, &n) == LODE_OK && n > 0)
-            lode_itm_feed(&r->itm, buf, n, on_itm, r);
-        return;
-    }
-    if (!r->swo_sim)
-        return;
-    while ((n = lode_sim_swo_read(r->swo_sim, buf, sizeof buf)) > 0)
+    while (lode_session_swo_read(r->swo_probe, buf, sizeof buf, &n) == LODE_OK && n > 0)
         lode_itm_feed(&r->itm, buf, n, on_itm, r);
 }
 
@@ -393,51 +381,26 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_rtt_s *rtt = NULL;
     lode_rtt_new(&t.core, &rcfg, &rtt); /* through a GDB server: each poll stops the target briefly */
     rc_ctx.r.rtt = rtt;
-    lode_stlink_s *stl = itm && t.session ? lode_session_stlink(t.session) : NULL;
-    lode_cmsis_dap_s *cdap = itm && t.session ? lode_session_dap(t.session) : NULL;
-    if (cdap) {
-        /* SWO through the CMSIS-DAP probe's UART capture (DAP_SWO_*), the TPIU set to NRZ
-         * without the formatter as for the ST-Link */
-        t.core.mem_write(t.core.ctx, 0xE00400F0u, &(uint32_t){2u}, 4);
-        t.core.mem_write(t.core.ctx, 0xE0040304u, &(uint32_t){0x100u}, 4);
-        if (lode_cmsis_dap_swo_start(cdap, 2000000u, NULL) != LODE_OK) {
-            fprintf(stderr, "lode %s: this CMSIS-DAP probe cannot capture SWO\n", name);
+    if (itm && t.session) {
+        /* SWO through the probe (the firmware sets the ITM up and ACPR for its core clock) */
+        if (lode_session_swo_start(t.session, 0, NULL) != LODE_OK) {
+            fprintf(stderr, "lode %s: --itm: this probe cannot capture SWO (a CMSIS-DAP probe "
+                            "without the SWO capability, or an ST-Link firmware without trace)\n", name);
             ex = LODE_EXIT_UNAVAILABLE;
             lode_rtt_free(rtt);
             lode_semihost_free(sh);
             goto out_target;
         }
-        rc_ctx.r.swo_dap = cdap;
-        lode_itm_decoder_init(&rc_ctx.r.itm);
-        lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT);
-    } else if (stl) {
-        /* SWO through the ST-Link: the TPIU in asynchronous NRZ mode without the formatter
-         * (ARMv7-M C1.10, CoreSight TPIU: SPPR = 2, FFCR.EnFCont = 0), the probe capturing at
-         * its 2 MHz maximum; the firmware sets the ITM up and ACPR for its core clock */
-        t.core.mem_write(t.core.ctx, 0xE00400F0u, &(uint32_t){2u}, 4);
-        t.core.mem_write(t.core.ctx, 0xE0040304u, &(uint32_t){0x100u}, 4);
-        if (lode_stlink_trace_start(stl, 2000000u) != LODE_OK) {
-            fprintf(stderr, "lode %s: this ST-Link cannot capture SWO (firmware too old?)\n", name);
-            ex = LODE_EXIT_UNAVAILABLE;
-            lode_rtt_free(rtt);
-            lode_semihost_free(sh);
-            goto out_target;
-        }
-        rc_ctx.r.swo_stlink = stl;
+        rc_ctx.r.swo_probe = t.session;
         lode_itm_decoder_init(&rc_ctx.r.itm);
         lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT);
     } else if (itm) {
-        if (!t.sim) {
-            fprintf(stderr, "lode %s: --itm needs the probe's SWO capture (CMSIS-DAP with SWO, or an "
-                            "ST-Link); this probe has none\n", name);
-            ex = LODE_EXIT_UNAVAILABLE;
-            lode_rtt_free(rtt);
-            lode_semihost_free(sh);
-            goto out_target;
-        }
-        rc_ctx.r.swo_sim = t.sim;
-        lode_itm_decoder_init(&rc_ctx.r.itm);
-        lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT); /* no syncs from the sim */
+        fprintf(stderr, "lode %s: --itm needs the probe's SWO capture (the simulated board, a "
+                        "CMSIS-DAP probe with SWO, or an ST-Link); a GDB server has none\n", name);
+        ex = LODE_EXIT_UNAVAILABLE;
+        lode_rtt_free(rtt);
+        lode_semihost_free(sh);
+        goto out_target;
     }
 
     struct sigaction sa;
@@ -454,6 +417,11 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_run_result_s res;
     rc = lode_run(&rcf, &res);
     signal(SIGINT, SIG_DFL);
+    if (rc_ctx.r.swo_probe) {
+        swo_tick(&rc_ctx.r); /* what arrived after the last poll */
+        lode_itm_flush(&rc_ctx.r.itm, on_itm, &rc_ctx.r);
+        lode_session_swo_stop(t.session);
+    }
     fflush(stdout);
     char pc[160], lr[160];
     cli_sym(img, res.pc, pc, sizeof pc);

@@ -54,6 +54,16 @@ const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char 
 /* The core as lode_core_ops_s (for the flash runner, run, debug). */
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops);
 
+/* SWO capture through the probe (ST-Link trace endpoint, CMSIS-DAP DAP_SWO_* in UART mode):
+ * start sets the TPIU to asynchronous NRZ without the formatter (ARMv7-M C1.10: SPPR = 2,
+ * FFCR.EnFCont = 0; the firmware or the caller sets ACPR for its clock and enables the ITM)
+ * and starts the probe's capture at `baud` (0: the probe's maximum, 2 MHz for both);
+ * *actual gets the rate the probe set. LODE_E_UNSUPPORTED when the probe cannot capture SWO.
+ * read returns what has been captured so far (0 bytes when nothing), stop ends the capture. */
+int lode_session_swo_start(lode_session_s *s, uint32_t baud, uint32_t *actual);
+int lode_session_swo_read(lode_session_s *s, uint8_t *buf, size_t cap, size_t *got);
+int lode_session_swo_stop(lode_session_s *s);
+
 /* Choose one probe of a list (already filtered): LODE_E_NO_DEVICE when empty, LODE_E_INVALID_ARG
  * when several match (the message lists them, to pick one with VID:PID:SERIAL). */
 int lode_probe_choose(const lode_usb_probe_s *probes, size_t n, const char *spec,

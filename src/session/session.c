@@ -188,6 +188,45 @@ void lode_session_close(lode_session_s *s)
     free(s);
 }
 
+/* ---- SWO ------------------------------------------------------------------------------------- */
+#define TPIU_SPPR 0xE00400F0u
+#define TPIU_FFCR 0xE0040304u
+#define SWO_MAX_BAUD 2000000u
+
+int lode_session_swo_start(lode_session_s *s, uint32_t baud, uint32_t *actual)
+{
+    if (!s)
+        return LODE_E_INVALID_ARG;
+    if (!baud)
+        baud = SWO_MAX_BAUD;
+    int rc = lode_adi_mem_write32(s->adi, s->ap, TPIU_SPPR, 2u); /* asynchronous NRZ (UART) */
+    if (!rc)
+        rc = lode_adi_mem_write32(s->adi, s->ap, TPIU_FFCR, 0x100u); /* TrigIn, no formatter */
+    if (rc)
+        return rc;
+    if (s->st) {
+        rc = lode_stlink_trace_start(s->st, baud);
+        if (!rc && actual)
+            *actual = baud;
+        return rc;
+    }
+    return lode_cmsis_dap_swo_start(s->dap, baud, actual);
+}
+
+int lode_session_swo_read(lode_session_s *s, uint8_t *buf, size_t cap, size_t *got)
+{
+    if (!s)
+        return LODE_E_INVALID_ARG;
+    return s->st ? lode_stlink_trace_read(s->st, buf, cap, got) : lode_cmsis_dap_swo_read(s->dap, buf, cap, got);
+}
+
+int lode_session_swo_stop(lode_session_s *s)
+{
+    if (!s)
+        return LODE_E_INVALID_ARG;
+    return s->st ? lode_stlink_trace_stop(s->st) : lode_cmsis_dap_swo_stop(s->dap);
+}
+
 lode_cmsis_dap_s *lode_session_dap(lode_session_s *s) { return s->dap; }
 lode_stlink_s *lode_session_stlink(lode_session_s *s) { return s->st; }
 lode_adi_s *lode_session_adi(lode_session_s *s) { return s->adi; }

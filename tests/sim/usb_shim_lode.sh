@@ -52,5 +52,6 @@ check v3-version 0 "ST-Link/V3, firmware V3J7" -- "$LODE" info --probe stlink:04
 check v2-version 0 "ST-Link/V2, firmware V2J37S7" -- "$LODE" info --probe stlink:0483:3748
 check swo-v2 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:3748 "$FW/examples/itm-stm32f103.elf"
 check swo-v3 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:374e "$FW/examples/itm-stm32f103.elf"
+check swo-dap 0 "itm: hello" -- "$LODE" run --itm --probe cmsis-dap:c251:f00a "$FW/examples/itm-stm32f103.elf"
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
