@@ -185,6 +185,20 @@ itnext=$(printf '0x%08x' $((0x$itaddr + 2)))
 check run-break-in-it 125 "xpsr [0-9a-f]{4}[1-9a-f]" -- "$LODE" run --break "$itnext" --on-hit stop "$FW/hello-stm32f103.elf"
 check run-break-in-it-continue 3 "breakpoint $itnext hit" -- "$LODE" run --break "$itnext" --on-hit continue "$FW/hello-stm32f103.elf"
 check run-bad-symbol 64 "no symbol" -- "$LODE" run --break no_such_function "$FW/systick-stm32f103.elf"
+# the same on the other simulated chip (nRF52840: RAM at 0x20000000, flash at 0, NVMC)
+N="--chip nRF52840_xxAA"
+check nrf-run-args 12 "argv\[2\]=two words" -- "$LODE" run $N "$EX/args-nrf52840.elf" -- one "two words"
+check nrf-run-args-too-long 3 "too long" -- "$LODE" run $N "$EX/args-nrf52840.elf" -- "$long"
+check nrf-run-fault 134 "HardFault: .*bus error" -- "$LODE" run $N "$EX/fault-nrf52840.elf"
+check nrf-run-timeout 124 "timeout after" -- "$LODE" run $N --timeout 0.05 "$FW/bench-nrf52840.elf"
+root=$(mktemp -d)
+check nrf-run-files 0 "files: ok" -- "$LODE" run $N --semihosting-root "$root" "$EX/files-nrf52840.elf"
+rm -rf "$root"
+check nrf-run-rtt-echo 0 "echo: hello" -- sh -c "printf 'hello\nquit\n' | '$LODE' run $N '$EX/rtt-nrf52840.elf'"
+check nrf-run-rtt-channels 0 "\[Data\]" -- sh -c "printf 'ping\n' | '$LODE' run $N --rtt-channels '$FW/rtt_test-nrf52840.elf'"
+check nrf-run-itm 0 "itm: hello" -- "$LODE" run $N --itm "$EX/itm-nrf52840.elf"
+check nrf-run-break-stop 125 "breakpoint main hit" -- "$LODE" run $N --break main --on-hit stop "$FW/systick-nrf52840.elf"
+check nrf-run-watch 0 "watchpoint ticks .* 0x1 -> 0x2" -- "$LODE" run $N --watch ticks:w "$FW/systick-nrf52840.elf"
 check attach-flash 0 "flashed" -- "$LODE" flash "$FW/bench-stm32f103.elf"
 check attach-timeout 124 "timeout" -- "$LODE" attach --timeout 0.02 "$FW/bench-stm32f103.elf"
 # Ctrl-C: SIGINT to a running `lode run`
