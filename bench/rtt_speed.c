@@ -141,25 +141,27 @@ static int run(uint32_t swd_hz, double seconds, const char *elf, uint32_t cb, ui
     double host = cpu_s() - c0;
     double dt = (double)(lode_sim_now(r.sim) - t0) / 1e12;
     lode_rtt_stats(rtt, &s1);
-    /* the firmware's own count (read first): at most one buffer (1023 bytes) ahead of what
-     * arrives by the next poll */
-    uint32_t written = 0;
+    /* the firmware's own count: what it had written before a last poll has all arrived after
+     * it, and nothing beyond what it had written after it (mod 2^32) */
+    uint32_t written = 0, written_after = 0;
     r.core.mem_read(r.core.ctx, bytes_sym, &written, 4);
     lode_rtt_poll(rtt, check_fn, &c, NULL);
-    uint32_t behind = written - (uint32_t)c.bytes;
+    r.core.mem_read(r.core.ctx, bytes_sym, &written_after, 4);
+    bool lost = (uint32_t)c.bytes - written > written_after - written;
     uint64_t polls = s1.polls - s0.polls;
     double rate = (double)(s1.bytes_up - s0.bytes_up) / dt;
     printf("  SWD %5.1f MHz: %7.0f B/s drained = %5.1f %% of the probe's read rate %7.0f B/s "
-           "(64 KiB mem_read); %llu polls, %.0f B/poll, %.2f mem_read + %.2f mem_write per poll; "
-           "pattern errors %llu; host CPU %.2f s for %.2f s virtual\n",
+           "(64 KiB mem_read); %llu polls, %.0f B/poll, %.2f mem_read + %.2f mem_write per poll, "
+           "%llu pipelined units; pattern errors %llu; host CPU %.2f s for %.2f s virtual\n",
            swd_hz / 1e6, rate, 100.0 * rate / bound, bound, (unsigned long long)polls,
            (double)(s1.bytes_up - s0.bytes_up) / (double)polls,
            (double)(s1.mem_reads - s0.mem_reads) / (double)polls,
-           (double)(s1.mem_writes - s0.mem_writes) / (double)polls, (unsigned long long)c.bad,
+           (double)(s1.mem_writes - s0.mem_writes) / (double)polls,
+           (unsigned long long)(s1.stream_units - s0.stream_units), (unsigned long long)c.bad,
            host, dt);
-    if (c.bad || behind > 1023u) {
-        printf("  LOST OR CORRUPT DATA: firmware wrote %u bytes (mod 2^32), %llu arrived\n",
-               (unsigned)written, (unsigned long long)c.bytes);
+    if (c.bad || lost) {
+        printf("  LOST OR CORRUPT DATA: firmware wrote %u..%u bytes (mod 2^32), %llu arrived\n",
+               (unsigned)written, (unsigned)written_after, (unsigned long long)c.bytes);
         goto out;
     }
     ret = 0;

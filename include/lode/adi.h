@@ -124,6 +124,16 @@ void lode_adi_queue_read32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t
 void lode_adi_queue_write32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t value);
 /* Execute everything queued, empty the queue, return the first error. */
 int lode_adi_run(lode_adi_s *adi);
+/* Pipelined runs (when the probe can: lode_adi_can_submit): lode_adi_submit sends what is
+ * queued (single transfers, no blocks; at most one probe command's worth, else LODE_E_RANGE)
+ * without waiting, lode_adi_collect waits for the oldest submitted run, fills its `out`
+ * pointers and returns its outcome as lode_adi_run would (with the same recovery). At most
+ * lode_adi_can_submit() runs are outstanding (LODE_E_STATE beyond). Synchronous runs may be
+ * mixed in; they execute after what was submitted. */
+unsigned lode_adi_can_submit(const lode_adi_s *adi);
+int lode_adi_submit(lode_adi_s *adi);
+int lode_adi_collect(lode_adi_s *adi);
+unsigned lode_adi_pending(const lode_adi_s *adi);
 
 /* After lode_adi_run() returned LODE_E_FAULT: the bus address that faulted, when the layer
  * knows it (read back from the MEM-AP's TAR during recovery). */

@@ -24,6 +24,14 @@ typedef struct lode_core_state_s {
     int exit_code;      /* its exit status then */
 } lode_core_state_s;
 
+/* One run of aligned 32-bit words for the pipelined memory operations. */
+typedef struct lode_mem_op_s {
+    uint32_t addr;   /* 4-byte aligned */
+    uint32_t *words; /* read into / written from; valid until the unit is collected */
+    uint32_t n;
+    bool write;
+} lode_mem_op_s;
+
 typedef struct lode_core_ops_s {
     int (*halt)(void *ctx);
     int (*resume)(void *ctx); /* also clears the recorded halt reason (DFSR) */
@@ -45,6 +53,15 @@ typedef struct lode_core_ops_s {
     int (*wp_set)(void *ctx, uint32_t addr, uint32_t len, int kind);
     int (*wp_clear)(void *ctx, uint32_t addr);
     int (*vector_catch)(void *ctx, uint32_t set, uint32_t clear);
+    /* optional (NULL if the probe cannot pipeline): streaming memory access. mem_submit sends
+     * `n` word runs as one unit without waiting for it (a unit holds what one probe command
+     * carries, about 100 words on a 512-byte CMSIS-DAP packet: LODE_E_RANGE beyond);
+     * mem_collect waits for the oldest unit and returns its outcome (its read words are in
+     * place then). At most mem_depth() units are outstanding (LODE_E_STATE beyond). Other
+     * operations may be mixed in; they run after what was submitted. */
+    int (*mem_submit)(void *ctx, const lode_mem_op_s *ops, size_t n);
+    int (*mem_collect)(void *ctx);
+    unsigned (*mem_depth)(void *ctx);
     /* time: microseconds on the target's clock (virtual time for the simulator, a monotonic
      * clock for hardware), and a wait that lets that time pass */
     uint64_t (*now_us)(void *ctx);

@@ -49,6 +49,15 @@ typedef struct lode_dap_ops_s {
     int (*write_abort)(void *ctx, uint32_t value);
     /* Drive nRST (optional, NULL if the probe cannot). */
     int (*reset_pin)(void *ctx, bool asserted);
+    /* Optional (NULL if absent): pipelined transfers. submit sends `n` transfers (at most
+     * what one probe command holds, else LODE_E_RANGE) without waiting; at most
+     * max_pending() are outstanding. collect waits for the oldest submitted list and returns
+     * its outcome as transfer does; the read values land in its rdata pointers, which (and
+     * `xf`) must stay valid until then. Any other operation first takes in every pending
+     * reply (their outcomes are kept for collect). No WAIT retries beyond the probe's own. */
+    int (*submit)(void *ctx, lode_dap_xfer_s *xf, size_t n);
+    int (*collect)(void *ctx, size_t *done, lode_dap_ack_e *ack);
+    unsigned (*max_pending)(void *ctx);
     void *ctx;
 } lode_dap_ops_s;
 

@@ -92,6 +92,7 @@ typedef struct lode_rtt_stats_s {
     uint64_t read_bytes;   /* bytes moved by those mem_read calls */
     uint64_t attaches;     /* successful attaches */
     uint64_t reinits;      /* times the block was found changed or invalid while attached */
+    uint64_t stream_units; /* pipelined units (WrOff read, window read, RdOff write) sent */
 } lode_rtt_stats_s;
 
 typedef struct lode_rtt_s lode_rtt_s;

@@ -156,6 +156,9 @@ void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
     ops->mem_read = lode_sim_sh_mem_read;
     ops->mem_write = lode_sim_sh_mem_write;
     ops->reset = bd_reset;
+    ops->mem_submit = NULL;
+    ops->mem_collect = NULL;
+    ops->mem_depth = NULL;
     ops->now_us = bd_now_us;
     ops->delay_us = bd_delay_us;
     ops->ctx = sim;

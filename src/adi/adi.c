@@ -45,6 +45,12 @@ void lode_adi_free(lode_adi_s *adi)
 {
     if (!adi)
         return;
+    while (adi->npend)
+        lode_adi_collect(adi);
+    for (unsigned i = 0; i < ADI_MAX_PEND; i++) {
+        free(adi->pend[i].q);
+        free(adi->pend[i].xf);
+    }
     free(adi->q);
     free(adi->xf);
     free(adi);
@@ -411,6 +417,19 @@ static void clear_queue(lode_adi_s *adi)
     adi->last_ap_write = false;
 }
 
+/* The error handling of a failed run; the run's entries are in adi->q. */
+static void run_failed(lode_adi_s *adi, int err, size_t failed)
+{
+    if (err == LODE_E_FAULT) {
+        recover_fault(adi, failed);
+    } else if (err == LODE_E_WAIT) {
+        recover_wait(adi);
+    } else if (err != LODE_OK) {
+        lode_adi_invalidate(adi);
+        log_msg(adi, LODE_LOG_INFO, "adi: transfer failed: %s", lode_strerror(err));
+    }
+}
+
 int lode_adi_run(lode_adi_s *adi)
 {
     if (!adi)
@@ -475,15 +494,119 @@ int lode_adi_run(lode_adi_s *adi)
         i = j;
     }
 
-    if (err == LODE_E_FAULT) {
-        recover_fault(adi, failed);
-    } else if (err == LODE_E_WAIT) {
-        recover_wait(adi);
-    } else if (err != LODE_OK) {
-        lode_adi_invalidate(adi);
-        log_msg(adi, LODE_LOG_INFO, "adi: transfer failed: %s", lode_strerror(err));
-    }
+    run_failed(adi, err, failed);
     clear_queue(adi);
+    return err;
+}
+
+/* ---- pipelined runs ------------------------------------------------------------------------ */
+unsigned lode_adi_can_submit(const lode_adi_s *adi)
+{
+    if (!adi || !adi->ops->submit || !adi->ops->collect || !adi->ops->max_pending)
+        return 0;
+    unsigned m = adi->ops->max_pending(adi->ops->ctx);
+    return m < ADI_MAX_PEND ? m : ADI_MAX_PEND;
+}
+
+unsigned lode_adi_pending(const lode_adi_s *adi)
+{
+    return adi ? adi->npend : 0;
+}
+
+int lode_adi_submit(lode_adi_s *adi)
+{
+    if (!adi)
+        return LODE_E_INVALID_ARG;
+    unsigned max = lode_adi_can_submit(adi);
+    int err = adi->qerr;
+    if (err == LODE_OK && !max)
+        err = LODE_E_UNSUPPORTED;
+    if (err == LODE_OK && adi->npend >= max)
+        err = LODE_E_STATE;
+    if (err == LODE_OK && adi->last_ap_write &&
+        !lodei_adi_push(adi, LODE_DAP_RNW | LODE_DAP_A(LODE_DP_RDBUFF), 0, NULL))
+        err = adi->qerr;
+    for (size_t i = 0; err == LODE_OK && i < adi->nq; i++)
+        if (adi->q[i].kind != ADI_ENT_XFER)
+            err = LODE_E_UNSUPPORTED;
+    if (err == LODE_OK && adi->nq == 0)
+        return LODE_OK;
+    adi_pend_s *p = &adi->pend[(adi->pend_head + adi->npend) % ADI_MAX_PEND];
+    if (err == LODE_OK && p->capxf < adi->nq) {
+        lode_dap_xfer_s *nx = realloc(p->xf, adi->nq * sizeof *nx);
+        if (!nx)
+            err = LODE_E_NOMEM;
+        else
+            p->xf = nx, p->capxf = adi->nq;
+    }
+    if (err != LODE_OK) {
+        lode_adi_invalidate(adi);
+        clear_queue(adi);
+        return err;
+    }
+    /* the run's entries move to the slot (the slot's old buffer becomes the queue) */
+    adi_entry_s *q = p->q;
+    size_t cap = p->capq;
+    p->q = adi->q;
+    p->capq = adi->capq;
+    p->nq = adi->nq;
+    adi->q = q;
+    adi->capq = cap;
+    clear_queue(adi);
+    for (size_t k = 0; k < p->nq; k++) {
+        p->xf[k].req = p->q[k].req;
+        p->xf[k].wdata = p->q[k].wdata;
+        p->xf[k].rdata = (p->q[k].req & LODE_DAP_RNW) ? &p->q[k].val : NULL;
+    }
+    adi->stats.batches++;
+    adi->stats.transfers += p->nq;
+    err = adi->ops->submit(adi->ops->ctx, p->xf, p->nq);
+    if (err != LODE_OK) {
+        lode_adi_invalidate(adi);
+        return err;
+    }
+    adi->npend++;
+    return LODE_OK;
+}
+
+int lode_adi_collect(lode_adi_s *adi)
+{
+    if (!adi)
+        return LODE_E_INVALID_ARG;
+    if (!adi->npend)
+        return LODE_E_STATE;
+    adi_pend_s *p = &adi->pend[adi->pend_head];
+    adi->pend_head = (adi->pend_head + 1) % ADI_MAX_PEND;
+    adi->npend--;
+    size_t done = 0;
+    lode_dap_ack_e ack = LODE_DAP_ACK_OK;
+    int err = adi->ops->collect(adi->ops->ctx, &done, &ack);
+    if (done > p->nq)
+        done = p->nq;
+    for (size_t k = 0; k < done; k++)
+        if (p->q[k].out)
+            *p->q[k].out = p->q[k].val;
+    if (err == LODE_OK && done != p->nq)
+        err = LODE_E_PROTOCOL;
+    if (err != LODE_OK) {
+        /* recover with the run's entries in place of the queue (kept aside meanwhile) */
+        adi_entry_s *q = adi->q;
+        size_t nq = adi->nq, cap = adi->capq;
+        int qerr = adi->qerr;
+        bool law = adi->last_ap_write;
+        adi->q = p->q;
+        adi->nq = p->nq;
+        adi->capq = p->capq;
+        adi->fault_addr_known = false;
+        run_failed(adi, err, done);
+        p->q = adi->q;
+        p->capq = adi->capq;
+        adi->q = q;
+        adi->nq = nq;
+        adi->capq = cap;
+        adi->qerr = qerr;
+        adi->last_ap_write = law;
+    }
     return err;
 }
 

@@ -44,6 +44,15 @@ typedef struct adi_ap_s {
     uint32_t tar;
 } adi_ap_s;
 
+#define ADI_MAX_PEND 8u
+
+typedef struct adi_pend_s {
+    adi_entry_s *q;
+    size_t nq, capq;
+    lode_dap_xfer_s *xf;
+    size_t capxf;
+} adi_pend_s;
+
 struct lode_adi_s {
     const lode_dap_ops_s *ops;
     const lode_log_s *log;
@@ -64,6 +73,9 @@ struct lode_adi_s {
     bool fault_addr_known;
     uint32_t fault_addr;
     lode_adi_stats_s stats;
+
+    adi_pend_s pend[ADI_MAX_PEND]; /* submitted runs, oldest first (ring) */
+    unsigned pend_head, npend;
 };
 
 /* Queue one raw transfer (SELECT already handled by the caller). Returns the entry or NULL

@@ -57,6 +57,7 @@ struct lode_rtt_s {
     uint8_t *scratch;
     size_t scratch_cap;
     lode_rtt_stats_s st;
+    bool no_stream; /* the core's pipelined units are too small for streaming */
 };
 
 typedef struct span_s {
@@ -551,6 +552,9 @@ static int span_cmp(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn fn, void *user,
+                  size_t *got);
+
 int lode_rtt_poll(lode_rtt_s *rtt, lode_rtt_data_fn fn, void *user, size_t *bytes)
 {
     if (!rtt)
@@ -659,8 +663,164 @@ int lode_rtt_poll(lode_rtt_s *rtt, lode_rtt_data_fn fn, void *user, size_t *byte
             fn(user, sp[k].ch, sp[k].data, sp[k].len);
     }
     r->st.bytes_up += got;
+    /* a channel that keeps its buffer busy: stream it while it does */
+    if (rc == LODE_OK && !r->no_stream && r->core.mem_submit && r->core.mem_collect && r->core.mem_depth) {
+        for (unsigned i = 0; i < r->nup; i++) {
+            const desc_s *d = &b.d[i];
+            if (freed[i] && d->size >= 2u && (uint64_t)r->ch[i].last_bytes * 2u >= d->size) {
+                rc = stream(r, i, d, fn, user, &got);
+                break;
+            }
+        }
+    }
     if (bytes && rc == LODE_OK)
         *bytes = got;
+    return rc;
+}
+
+/* ---- streaming (pipelined probes) ----------------------------------------------------------
+ * A channel that filled at least half its buffer since the last poll is drained with
+ * pipelined units while it keeps up: each unit gives back what is confirmed (RdOff write),
+ * reads the channel's WrOff, then reads a window of S bytes where the data will be if the
+ * firmware keeps the buffer full. Two units are in flight, so a unit's RdOff write frees what
+ * the unit two before it confirmed, and the firmware has one unit's time to fill it before the
+ * next WrOff read: the window fits when 3 S <= size - 1. A window that turns out not (wholly)
+ * written yet ends the stream after delivering its valid part; data in the window is trusted
+ * only below the WrOff read before it in the same unit. */
+#define STREAM_DEPTH 2u
+#define STREAM_MAX_WORDS 85u    /* one 512-byte CMSIS-DAP packet holds the unit */
+#define STREAM_MIN_WORDS 16u
+#define STREAM_MAX_UNITS 4096u /* and at most this many units (a core without a clock) */
+#define STREAM_MAX_US 50000u    /* back to the caller (core state, other channels) this often */
+
+typedef struct unit_s {
+    uint32_t wr;                     /* the channel's WrOff as read */
+    uint32_t rd_new;                 /* the RdOff in effect at the WrOff read (written by it if
+                                      * it changed) */
+    uint32_t pos;                    /* window start (ring offset) */
+    uint32_t words[STREAM_MAX_WORDS + 2];
+    lode_mem_op_s ops[4];
+    unsigned nops;
+} unit_s;
+
+static int stream_send(lode_rtt_s *r, unit_s *u, uint32_t dbase, const desc_s *d, uint32_t pos,
+                       uint32_t window, uint32_t give_back, bool write_rd)
+{
+    u->pos = pos;
+    u->rd_new = give_back;
+    u->nops = 0;
+    if (write_rd)
+        u->ops[u->nops++] = (lode_mem_op_s){.addr = dbase + D_RD, .words = &u->rd_new, .n = 1, .write = true};
+    u->ops[u->nops++] = (lode_mem_op_s){.addr = dbase + D_WR, .words = &u->wr, .n = 1};
+    uint32_t a = pos & ~3u, e = (pos + window + 3u) & ~3u; /* ring offsets, e may pass size */
+    uint32_t first_end = e < d->size ? e : d->size;
+    u->ops[u->nops++] = (lode_mem_op_s){.addr = d->buffer + a, .words = u->words, .n = (first_end - a) / 4u};
+    if (e > d->size)
+        u->ops[u->nops++] = (lode_mem_op_s){.addr = d->buffer, .words = u->words + (first_end - a) / 4u,
+                                            .n = (e - d->size) / 4u};
+    int rc = r->core.mem_submit(r->core.ctx, u->ops, u->nops);
+    if (rc == LODE_OK)
+        r->st.stream_units++;
+    return rc;
+}
+
+/* Bytes [pos, pos + n) of the ring, out of the unit's words, to the callback. */
+static void stream_deliver(lode_rtt_s *r, unit_s *u, unsigned ch, const desc_s *d, uint32_t n,
+                           lode_rtt_data_fn fn, void *user)
+{
+    uint8_t bytes[4 * (STREAM_MAX_WORDS + 2)];
+    uint32_t nw = 0;
+    for (unsigned k = 0; k < u->nops; k++)
+        if (!u->ops[k].write && u->ops[k].words != &u->wr)
+            nw += u->ops[k].n;
+    for (uint32_t k = 0; k < nw; k++)
+        lodei_put_le32(bytes + 4u * k, u->words[k]);
+    const uint8_t *src = bytes + (u->pos & 3u);
+    uint32_t to_end = d->size - u->pos;
+    if (n <= to_end) {
+        fn(user, ch, src, n);
+    } else { /* the ring wraps: two calls, as a plain poll makes */
+        fn(user, ch, src, to_end);
+        fn(user, ch, src + to_end, n - to_end);
+    }
+}
+
+static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn fn, void *user,
+                  size_t *got)
+{
+    desc_s d = *d0; /* validated by this poll; d.wr is what it gave back (RdOff) */
+    uint32_t window = ((d.size - 1u) / 3u) & ~3u;
+    if (window > 4u * STREAM_MAX_WORDS)
+        window = 4u * STREAM_MAX_WORDS;
+    if (window < 4u * STREAM_MIN_WORDS || (d.buffer & 3u) || (d.size & 3u))
+        return LODE_OK;
+    unsigned depth = r->core.mem_depth(r->core.ctx);
+    if (depth < STREAM_DEPTH)
+        return LODE_OK;
+    uint32_t dbase = r->cb + LODE_RTT_HEADER_SIZE + LODE_RTT_DESC_SIZE * ch;
+    unit_s u[STREAM_DEPTH];
+    uint32_t confirmed = d.wr, written_rd = d.wr, next = d.wr;
+    unsigned head = 0, inflight = 0, units = 0;
+    bool ending = false, stop = false; /* ending: in-flight data unusable; stop: send no more */
+    int rc = LODE_OK;
+    uint64_t t0 = r->core.now_us ? r->core.now_us(r->core.ctx) : 0;
+    for (;;) {
+        while (!ending && !stop && rc == LODE_OK && inflight < STREAM_DEPTH) {
+            unit_s *x = &u[(head + inflight) % STREAM_DEPTH];
+            rc = stream_send(r, x, dbase, &d, next, window, confirmed, confirmed != written_rd);
+            if (rc == LODE_E_RANGE && !inflight && next == d.wr) {
+                /* the probe's packets are too small for a unit (CMSIS-DAP v1): plain polls */
+                r->no_stream = true;
+                return LODE_OK;
+            }
+            if (rc != LODE_OK)
+                break;
+            written_rd = confirmed;
+            next = (next + window) % d.size;
+            inflight++;
+        }
+        if (!inflight)
+            break;
+        unit_s *x = &u[head];
+        head = (head + 1) % STREAM_DEPTH;
+        inflight--;
+        int crc = r->core.mem_collect(r->core.ctx);
+        if (crc != LODE_OK) {
+            rc = rc != LODE_OK ? rc : crc;
+            ending = true;
+            continue;
+        }
+        if (ending)
+            continue; /* drained: its data is not used */
+        if (x->wr >= d.size) { /* the block changed under us: the next poll revalidates */
+            ending = true;
+            continue;
+        }
+        /* valid: from the RdOff in effect at the WrOff read (rd_new) up to WrOff */
+        uint32_t filled = (x->wr + d.size - x->rd_new) % d.size;
+        uint32_t off = (x->pos + d.size - x->rd_new) % d.size;
+        uint32_t avail = filled > off ? filled - off : 0;
+        uint32_t n = avail < window ? avail : window;
+        if (n && fn)
+            stream_deliver(r, x, ch, &d, n, fn, user);
+        *got += n;
+        r->st.bytes_up += n;
+        r->ch[ch].last_bytes += n;
+        confirmed = (x->pos + n) % d.size;
+        if (n < window) {
+            ending = true; /* the firmware did not keep up: plain polls again */
+            continue;
+        }
+        if (++units >= STREAM_MAX_UNITS ||
+            (r->core.now_us && r->core.now_us(r->core.ctx) - t0 >= STREAM_MAX_US))
+            stop = true; /* what is in flight is still good */
+    }
+    /* give back what was delivered last (the units in flight wrote older positions) */
+    if (confirmed != written_rd) {
+        int wrc = wr_le32(r, dbase + D_RD, confirmed);
+        if (rc == LODE_OK)
+            rc = wrc;
+    }
     return rc;
 }
 

@@ -285,6 +285,34 @@ static int co_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
     lode_session_s *s = ctx;
     return lode_adi_mem_write(s->adi, s->ap, a, b, n);
 }
+static int co_mem_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
+{
+    lode_session_s *s = ctx;
+    if (!ops && n)
+        return LODE_E_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].addr & 3u)
+            return LODE_E_INVALID_ARG;
+        for (uint32_t k = 0; k < ops[i].n; k++) {
+            uint32_t a = ops[i].addr + 4u * k;
+            if (ops[i].write)
+                lode_adi_queue_write32(s->adi, s->ap, a, ops[i].words[k]);
+            else
+                lode_adi_queue_read32(s->adi, s->ap, a, &ops[i].words[k]);
+        }
+    }
+    return lode_adi_submit(s->adi);
+}
+static int co_mem_collect(void *ctx)
+{
+    lode_session_s *s = ctx;
+    return lode_adi_collect(s->adi);
+}
+static unsigned co_mem_depth(void *ctx)
+{
+    lode_session_s *s = ctx;
+    return lode_adi_can_submit(s->adi);
+}
 static int co_reset(void *ctx, bool halt)
 {
     lode_session_s *s = ctx;
@@ -332,6 +360,10 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->mem_read = co_mem_read;
     ops->mem_write = co_mem_write;
     ops->reset = co_reset;
+    bool pipe = lode_adi_can_submit(s->adi) > 0;
+    ops->mem_submit = pipe ? co_mem_submit : NULL;
+    ops->mem_collect = pipe ? co_mem_collect : NULL;
+    ops->mem_depth = pipe ? co_mem_depth : NULL;
     ops->now_us = co_now_us;
     ops->delay_us = co_delay_us;
     ops->ctx = s;

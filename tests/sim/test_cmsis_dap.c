@@ -212,6 +212,84 @@ static void test_swo(void)
     sess_close(&s);
 }
 
+/* submit / collect: lists sent without waiting, outcomes in order, a synchronous transfer
+ * mixed in runs after them, a FAULT in one list is that list's outcome only */
+static void test_pipelined(void)
+{
+    for (int version = 1; version <= 2; version++) {
+        const chip_s *c = &chips[0];
+        sess_s s;
+        REQUIRE(sess_open(&s, c->name, version, 4, 0));
+        REQUIRE(sess_connect(&s, 4000000));
+        REQUIRE(swd_up(&s, c));
+        REQUIRE(s.ops.submit && s.ops.collect && s.ops.max_pending);
+        CHECK_EQ(s.ops.max_pending(s.ops.ctx), 4);
+        for (uint32_t k = 0; k < 4; k++)
+            lode_sim_write32(s.sim, RAM + 4 * k, 0x1000u + k);
+        uint32_t v[3] = {0, 0, 0};
+        lode_dap_xfer_s a[] = {
+            {.req = AP_WR(0x0), .wdata = CSW_32_INC},
+            {.req = AP_WR(0x4), .wdata = RAM},
+            {.req = AP_RD(0xC), .rdata = &v[0]},
+        };
+        lode_dap_xfer_s b[] = {
+            {.req = AP_WR(0xC), .wdata = 0xCAFE0001u}, /* RAM + 4, then TAR = RAM + 8 */
+            {.req = AP_RD(0xC), .rdata = &v[1]},      /* RAM + 8 */
+        };
+        size_t done = 99;
+        lode_dap_ack_e ack = LODE_DAP_ACK_NONE;
+        lode_cmsis_dap_stats_s st0, st1;
+        lode_cmsis_dap_stats(s.dap, &st0);
+        CHECK_EQ(s.ops.submit(s.ops.ctx, a, 3), LODE_OK);
+        CHECK_EQ(s.ops.submit(s.ops.ctx, b, 2), LODE_OK);
+        CHECK_EQ(v[0], 0); /* nothing waited for yet */
+        /* a synchronous transfer: after both lists (TAR is RAM + 12 by then) */
+        lode_dap_xfer_s c1 = {.req = AP_RD(0xC), .rdata = &v[2]};
+        CHECK_EQ(xfer(&s, &c1, 1, &done, &ack), LODE_OK);
+        CHECK_EQ(v[2], 0x1003u);
+        CHECK_EQ(v[0], 0x1000u); /* the pending replies were taken in meanwhile */
+        CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_OK);
+        CHECK_EQ(done, 3);
+        CHECK_EQ(ack, LODE_DAP_ACK_OK);
+        CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_OK);
+        CHECK_EQ(done, 2);
+        CHECK_EQ(v[1], 0x1002u);
+        uint32_t w = 0;
+        lode_sim_read32(s.sim, RAM + 4, &w);
+        CHECK_EQ(w, 0xCAFE0001u);
+        CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_E_STATE); /* nothing pending */
+        lode_cmsis_dap_stats(s.dap, &st1);
+        CHECK_EQ(st1.commands - st0.commands, version == 1 ? 3 : 3);
+        /* at most max_pending in flight; a list must fit one command */
+        for (int k = 0; k < 4; k++)
+            CHECK_EQ(s.ops.submit(s.ops.ctx, &c1, 1), LODE_OK);
+        CHECK_EQ(s.ops.submit(s.ops.ctx, &c1, 1), LODE_E_STATE);
+        for (int k = 0; k < 4; k++)
+            CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_OK);
+        lode_dap_xfer_s big[40];
+        uint32_t sink[40];
+        for (int k = 0; k < 40; k++)
+            big[k] = (lode_dap_xfer_s){.req = AP_RD(0xC), .rdata = &sink[k]};
+        CHECK_EQ(s.ops.submit(s.ops.ctx, big, 40), version == 1 ? LODE_E_RANGE : LODE_OK);
+        if (version == 2)
+            CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_OK);
+        /* a FAULT: that list fails, the one before is intact */
+        lode_sim_inject_fault_range(s.sim, RAM + 0x100, RAM + 0x103);
+        uint32_t f = 0xDEAD, ok = 0;
+        lode_dap_xfer_s g[] = {{.req = AP_WR(0x4), .wdata = RAM}, {.req = AP_RD(0xC), .rdata = &ok}};
+        lode_dap_xfer_s h[] = {{.req = AP_WR(0x4), .wdata = RAM + 0x100}, {.req = AP_RD(0xC), .rdata = &f}};
+        CHECK_EQ(s.ops.submit(s.ops.ctx, g, 2), LODE_OK);
+        CHECK_EQ(s.ops.submit(s.ops.ctx, h, 2), LODE_OK);
+        CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_OK);
+        CHECK_EQ(ok, 0x1000u);
+        CHECK_EQ(s.ops.collect(s.ops.ctx, &done, &ack), LODE_E_FAULT);
+        CHECK_EQ(ack, LODE_DAP_ACK_FAULT);
+        CHECK_EQ(f, 0xDEAD);
+        CHECK_EQ(s.ops.write_abort(s.ops.ctx, 0x1E), LODE_OK);
+        sess_close(&s);
+    }
+}
+
 static void test_info(void)
 {
     for (int version = 1; version <= 2; version++) {
@@ -650,6 +728,7 @@ int main(void)
 {
     RUN_TEST(test_info);
     RUN_TEST(test_swo);
+    RUN_TEST(test_pipelined);
     RUN_TEST(test_attach);
     RUN_TEST(test_block);
     RUN_TEST(test_wait);

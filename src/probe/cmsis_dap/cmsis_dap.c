@@ -26,11 +26,30 @@ struct lode_cmsis_dap_s {
     unsigned host_retries;
     bool connected;
     lode_cmsis_dap_stats_s stats;
+    /* submitted transfer lists, oldest first (ring): sent, maybe already answered */
+    struct pend_s {
+        lode_dap_xfer_s *xf;
+        size_t n;
+        bool answered;
+        int rc;
+        size_t done;
+        lode_dap_ack_e ack;
+    } pend[LODEI_CMSIS_DAP_MAX_INFLIGHT];
+    unsigned pend_head, npend, nanswered;
+    bool submitting;
 };
+
+static int take_answer(lode_cmsis_dap_s *dap);
 
 /* ---- I/O ------------------------------------------------------------------------------ */
 static int send_cmd(lode_cmsis_dap_s *dap, const uint8_t *b, size_t n)
 {
+    /* a synchronous command: the replies of submitted lists come first */
+    while (!dap->submitting && dap->nanswered < dap->npend) {
+        int rc = take_answer(dap);
+        if (rc)
+            return rc;
+    }
     int rc = lode_transport_write(dap->t, b, n, DAP_TIMEOUT_MS);
     if (rc) {
         lode_log(dap->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
@@ -720,6 +739,95 @@ static int dap_reset_pin(void *ctx, bool asserted)
     return lodei_dap_dec_swj_pins(dap->rx, got, dap->log, NULL, NULL);
 }
 
+/* ---- pipelined transfers (lode_dap_ops_s submit / collect) ----------------------------- */
+static int xfer_enc(pass_s *p, size_t start, size_t *take);
+static int xfer_dec(pass_s *p, size_t start, size_t cnt, const uint8_t *r, size_t len,
+                    lodei_dap_xfer_result_s *res);
+
+/* Receive the reply of the oldest unanswered list and record its outcome. */
+static int take_answer(lode_cmsis_dap_s *dap)
+{
+    struct pend_s *e = &dap->pend[(dap->pend_head + dap->nanswered) % LODEI_CMSIS_DAP_MAX_INFLIGHT];
+    size_t got = 0;
+    e->answered = true;
+    dap->nanswered++;
+    e->rc = recv_reply(dap, LODEI_DAP_TRANSFER, &got);
+    if (e->rc) {
+        e->done = 0;
+        e->ack = LODE_DAP_ACK_NONE;
+        return e->rc;
+    }
+    pass_s p = {.dap = dap, .n = e->n, .op = e->xf};
+    lodei_dap_xfer_result_s res = {0};
+    e->rc = xfer_dec(&p, 0, e->n, dap->rx, got, &res);
+    if (e->rc) {
+        e->done = 0;
+        e->ack = LODE_DAP_ACK_NONE;
+    } else if (res.ack == LODE_DAP_ACK_OK && !res.mismatch) {
+        e->done = e->n;
+        e->ack = LODE_DAP_ACK_OK;
+    } else {
+        e->done = res.done;
+        e->ack = res.mismatch ? LODE_DAP_ACK_OK : res.ack;
+        e->rc = ack_error(dap, "pipelined transfer", res.done + 1, e->n, &res);
+    }
+    return LODE_OK;
+}
+
+static unsigned dap_max_pending(void *ctx)
+{
+    lode_cmsis_dap_s *dap = ctx;
+    return dap ? dap->pcount : 0;
+}
+
+static int dap_submit(void *ctx, lode_dap_xfer_s *xf, size_t n)
+{
+    lode_cmsis_dap_s *dap = ctx;
+    if (!dap || !xf || n == 0)
+        return LODE_E_INVALID_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (xf[i].req & 0xC0u)
+            return LODE_E_INVALID_ARG;
+    if (dap->npend >= dap->pcount)
+        return LODE_E_STATE;
+    if (lodei_dap_plan_transfer(xf, n, dap->psize) != n)
+        return LODE_E_RANGE;
+    pass_s p = {.dap = dap, .n = n, .op = xf};
+    size_t take = 0;
+    int len = xfer_enc(&p, 0, &take);
+    if (len < 0)
+        return len;
+    dap->submitting = true;
+    int rc = send_cmd(dap, dap->tx, (size_t)len);
+    dap->submitting = false;
+    if (rc)
+        return rc;
+    struct pend_s *e = &dap->pend[(dap->pend_head + dap->npend) % LODEI_CMSIS_DAP_MAX_INFLIGHT];
+    *e = (struct pend_s){.xf = xf, .n = n};
+    dap->npend++;
+    if (dap->npend > dap->stats.max_inflight)
+        dap->stats.max_inflight = dap->npend;
+    return LODE_OK;
+}
+
+static int dap_collect(void *ctx, size_t *done, lode_dap_ack_e *ack)
+{
+    lode_cmsis_dap_s *dap = ctx;
+    if (!dap || !done || !ack)
+        return LODE_E_INVALID_ARG;
+    if (dap->npend == 0)
+        return LODE_E_STATE;
+    if (dap->nanswered == 0)
+        take_answer(dap);
+    struct pend_s *e = &dap->pend[dap->pend_head];
+    dap->pend_head = (dap->pend_head + 1) % LODEI_CMSIS_DAP_MAX_INFLIGHT;
+    dap->npend--;
+    dap->nanswered--;
+    *done = e->done;
+    *ack = e->ack;
+    return e->rc;
+}
+
 int lode_cmsis_dap_dap_ops(lode_cmsis_dap_s *dap, lode_dap_ops_s *ops)
 {
     if (!dap || !ops)
@@ -729,6 +837,9 @@ int lode_cmsis_dap_dap_ops(lode_cmsis_dap_s *dap, lode_dap_ops_s *ops)
     ops->swj_sequence = dap_swj_sequence;
     ops->write_abort = dap_write_abort;
     ops->reset_pin = dap_reset_pin;
+    ops->submit = dap_submit;
+    ops->collect = dap_collect;
+    ops->max_pending = dap_max_pending;
     ops->ctx = dap;
     return LODE_OK;
 }
