@@ -29,6 +29,34 @@ static void quiet(void *c, int fd, const uint8_t *d, size_t n)
     (void)d;
     (void)n;
 }
+/* console writes stamped with the virtual time: the steady-state cost of one call */
+typedef struct stamp_s {
+    lode_sim_s *sim;
+    const lode_core_ops_s *core;
+    unsigned n;
+    uint64_t first, last;
+} stamp_s;
+static void stamp(void *c, int fd, const uint8_t *d, size_t n)
+{
+    stamp_s *st = c;
+    (void)fd;
+    (void)d;
+    (void)n;
+    uint64_t t = lode_sim_now(st->sim);
+    if (!st->n++)
+        st->first = t;
+    st->last = t;
+}
+static int st_rd(void *ctx, uint32_t a, void *b, size_t n)
+{
+    const stamp_s *st = ctx;
+    return st->core->mem_read(st->core->ctx, a, b, n);
+}
+static int st_wr(void *ctx, uint32_t a, const void *b, size_t n)
+{
+    const stamp_s *st = ctx;
+    return st->core->mem_write(st->core->ctx, a, b, n);
+}
 static int co_rd(void *ctx, uint32_t a, void *b, size_t n)
 {
     const lode_core_ops_s *c = ctx;
@@ -134,7 +162,35 @@ int main(int argc, char **argv)
            flashcheck * 1e3, fr.sectors_erased);
     printf("  reset + run to exit through the probe:            %8.3f ms\n", run * 1e3);
     printf("  run-to-exit overhead (total - firmware's time):   %8.3f ms\n", (total - own) * 1e3);
-    printf("  one semihosting call round trip (WRITE0/EXIT):    %8.3f ms\n", per_call * 1e3);
+    printf("  one semihosting call round trip (WRITE0/EXIT):    %8.3f ms (run overhead / calls)\n",
+           per_call * 1e3);
+
+    /* steady state: examples/args prints one line per argument, one call each; the time
+     * between the first and the last console write over the calls in between */
+    char apath[1024];
+    snprintf(apath, sizeof apath, "%s/examples/args-stm32f103.elf", dir);
+    lode_image_s *aimg = NULL;
+    if (lode_image_load_file(apath, LODE_IMAGE_AUTO, 0, false, NULL, &aimg) == LODE_OK &&
+        lode_flash_image(&core, chip, aimg, &fo, NULL, &fr) == LODE_OK) {
+        stamp_s st = {.sim = sim, .core = &core};
+        lode_semihost_io_s aio = {.mem_read = st_rd, .mem_write = st_wr, .console_write = stamp,
+                                  .ctx = &st};
+        lode_semihost_s *sh = NULL;
+        lode_semihost_new(&aio, "args a b c d e f g h i j k l m n o p q r s t", &sh);
+        lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
+        lode_run_result_s res;
+        lode_cmsis_dap_stats_s a0, a1;
+        lode_cmsis_dap_stats(lode_session_dap(s), &a0);
+        lode_run(&rc, &res);
+        lode_cmsis_dap_stats(lode_session_dap(s), &a1);
+        if (st.n > 1)
+            printf("  one console call, steady state (examples/args, %u calls): %.3f ms "
+                   "(%.1f probe commands per call over the whole run)\n", st.n,
+                   (double)(st.last - st.first) / 1e9 / (st.n - 1),
+                   (double)(a1.commands - a0.commands) / (double)res.semihost_calls);
+        lode_semihost_free(sh);
+    }
+    lode_image_free(aimg);
     lode_session_close(s);
     lode_transport_close(tr);
     lode_sim_dap_free(dap);

@@ -362,24 +362,30 @@ int lode_cortexm_resume(lode_cortexm_s *cm)
 {
     if (!cm)
         return LODE_E_INVALID_ARG;
-    bool halted = false;
-    int err = lode_cortexm_is_halted(cm, &halted);
-    if (err != LODE_OK)
+    /* a core seen halted stays halted until the debugger lets it run (and if a reset let it
+     * run meanwhile, the writes below change nothing) */
+    bool halted = cm->halted_known;
+    int err = LODE_OK;
+    if (!halted && ((err = lode_cortexm_is_halted(cm, &halted)) != LODE_OK || !halted))
         return err;
-    if (!halted)
-        return LODE_OK;
-    uint32_t pc = 0;
-    err = lode_cortexm_reg_read(cm, LODE_CM_REG_PC, &pc);
-    if (err != LODE_OK)
-        return err;
-    if (fpb_slot_at(cm, pc) >= 0) {
-        err = step_over(cm, true);
+    bool any_bp = false;
+    for (unsigned i = 0; cm->fpb_init && i < cm->fpb_n; i++)
+        any_bp = any_bp || cm->fpb[i].used;
+    if (any_bp) { /* step over a breakpoint at the PC first */
+        uint32_t pc = 0;
+        err = lode_cortexm_reg_read(cm, LODE_CM_REG_PC, &pc);
         if (err != LODE_OK)
             return err;
+        if (fpb_slot_at(cm, pc) >= 0) {
+            err = step_over(cm, true);
+            if (err != LODE_OK)
+                return err;
+        }
     }
-    err = wr(cm, LODE_CM_DFSR, DFSR_ALL);
-    if (err == LODE_OK)
-        err = wr(cm, LODE_CM_DHCSR, LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN);
+    /* clear the halt reasons and let it run: one probe round trip */
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DFSR, DFSR_ALL);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DHCSR, LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN);
+    err = lode_adi_run(cm->adi);
     cm->halted_known = false;
     return err;
 }
