@@ -122,6 +122,10 @@ void lode_adi_queue_ap_write(lode_adi_s *adi, unsigned ap, unsigned reg, uint32_
 /* One aligned 32-bit MEM-AP access (uses TAR caching and the banked data registers). */
 void lode_adi_queue_read32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t *out);
 void lode_adi_queue_write32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t value);
+/* A 32-bit word the probe reads until (word & mask) == want (CMSIS-DAP value match; only for
+ * lode_adi_submit runs, whose probes take match requests): a miss fails the run with
+ * LODE_E_TIMEOUT and nothing after it in the run is executed. */
+void lode_adi_queue_match32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t mask, uint32_t want);
 /* Execute everything queued, empty the queue, return the first error. */
 int lode_adi_run(lode_adi_s *adi);
 /* Pipelined runs (when the probe can: lode_adi_can_submit): lode_adi_submit sends what is

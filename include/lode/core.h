@@ -42,6 +42,8 @@ typedef struct lode_core_ops_s {
     /* optional (may be NULL): several registers in one round trip */
     int (*regs_read)(void *ctx, const unsigned *regsel, uint32_t *vals, size_t n);
     int (*regs_write)(void *ctx, const unsigned *regsel, const uint32_t *vals, size_t n);
+    /* optional: write registers and resume in as few round trips as the probe allows */
+    int (*resume_regs)(void *ctx, const unsigned *regsel, const uint32_t *vals, size_t n);
     int (*mem_read)(void *ctx, uint32_t addr, void *buf, size_t len);
     int (*mem_write)(void *ctx, uint32_t addr, const void *buf, size_t len);
     /* system reset; with halt: stop at the reset vector (vector catch) */

@@ -101,6 +101,10 @@ const lode_cortexm_info_s *lode_cortexm_info(const lode_cortexm_s *cm);
 int lode_cortexm_halt(lode_cortexm_s *cm);
 /* Clears DFSR, steps over an FPB breakpoint at the PC, lets the core run. */
 int lode_cortexm_resume(lode_cortexm_s *cm);
+/* Write registers, then resume (a semihosting call's result and PC + 2): with a probe that
+ * pipelines (CMSIS-DAP) one probe command whose value-match read of S_REGRDY after each
+ * register guards the resume; otherwise regs_write + resume. */
+int lode_cortexm_resume_regs(lode_cortexm_s *cm, const unsigned *regs, const uint32_t *vals, size_t n);
 /* One instruction (the core must be halted; LODE_E_STATE otherwise). With mask_ints,
  * PendSV/SysTick/interrupts are not taken during the step (DHCSR.C_MASKINTS). */
 int lode_cortexm_step(lode_cortexm_s *cm, bool mask_ints);

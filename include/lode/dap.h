@@ -17,6 +17,11 @@ extern "C" {
 #define LODE_DAP_APNDP 0x01u
 #define LODE_DAP_RNW 0x02u
 #define LODE_DAP_A(x) ((uint8_t)((x) & 0x0Cu)) /* register address bits A[3:2] as 0,4,8,0xC */
+/* CMSIS-DAP value match, for drivers with submit/collect only: a read the probe repeats until
+ * (value & mask) == wdata (no data back; a miss fails the transfer and stops the command),
+ * and the write of that mask (no wire transfer). */
+#define LODE_DAP_MATCH_VALUE 0x10u
+#define LODE_DAP_MATCH_MASK 0x20u
 
 typedef struct lode_dap_xfer_s {
     uint8_t req;      /* LODE_DAP_APNDP | LODE_DAP_RNW | LODE_DAP_A(addr) */

@@ -156,6 +156,7 @@ void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
     ops->mem_read = lode_sim_sh_mem_read;
     ops->mem_write = lode_sim_sh_mem_write;
     ops->reset = bd_reset;
+    ops->resume_regs = NULL;
     ops->mem_submit = NULL;
     ops->mem_collect = NULL;
     ops->mem_depth = NULL;

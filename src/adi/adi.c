@@ -256,6 +256,20 @@ void lode_adi_queue_ap_read(lode_adi_s *adi, unsigned ap, unsigned reg, uint32_t
     }
 }
 
+void lodei_adi_queue_ap_read_req(lode_adi_s *adi, unsigned ap, unsigned reg, uint8_t extra,
+                                 uint32_t wdata)
+{
+    if (!adi || !ap_args_ok(adi, ap, reg))
+        return;
+    lodei_adi_select_ap(adi, ap, reg);
+    adi_entry_s *e = lodei_adi_push(adi, (uint8_t)(LODE_DAP_APNDP | LODE_DAP_RNW | LODE_DAP_A(reg) | extra),
+                                    wdata, NULL);
+    if (e) {
+        e->ap = (uint8_t)ap;
+        ap_track(adi, ap, reg, false, 0, e);
+    }
+}
+
 void lode_adi_queue_ap_write(lode_adi_s *adi, unsigned ap, unsigned reg, uint32_t value)
 {
     if (!adi || !ap_args_ok(adi, ap, reg))

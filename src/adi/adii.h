@@ -85,6 +85,9 @@ adi_entry_s *lodei_adi_push(lode_adi_s *adi, uint8_t req, uint32_t wdata, uint32
  * transfers). `words` is borrowed until the run. */
 void lodei_adi_push_block(lode_adi_s *adi, unsigned ap, bool rnw, uint32_t addr, uint32_t *words,
                           size_t n);
+/* Queue an AP register read with extra request bits (LODE_DAP_MATCH_VALUE: wdata = value). */
+void lodei_adi_queue_ap_read_req(lode_adi_s *adi, unsigned ap, unsigned reg, uint8_t extra,
+                                 uint32_t wdata);
 /* Make SELECT address AP `ap`, bank of `reg`. */
 void lodei_adi_select_ap(lode_adi_s *adi, unsigned ap, unsigned reg);
 /* Read the AP's reset CSW once (runs the queue). */

@@ -95,6 +95,24 @@ void lode_adi_queue_write32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_
     q_single(adi, ap, addr, LODE_AP_CSW_SIZE32, false, value, NULL);
 }
 
+void lode_adi_queue_match32(lode_adi_s *adi, unsigned ap, uint32_t addr, uint32_t mask, uint32_t want)
+{
+    if (!adi)
+        return;
+    if ((addr & 3u) || ap >= ADI_NUM_AP) {
+        lodei_adi_record(adi, LODE_E_INVALID_ARG);
+        return;
+    }
+    /* through a banked data register: a repeated read must not move TAR (C2.6.1) */
+    q_csw(adi, ap, LODE_AP_CSW_SIZE32);
+    const adi_ap_s *s = &adi->aps[ap];
+    if (!s->tar_valid || (s->tar & ~0xFu) != (addr & ~0xFu))
+        lode_adi_queue_ap_write(adi, ap, LODE_AP_TAR, addr & ~0xFu);
+    if (!lodei_adi_push(adi, LODE_DAP_MATCH_MASK, mask, NULL))
+        return;
+    lodei_adi_queue_ap_read_req(adi, ap, LODE_AP_BD0 + (addr & 0xCu), LODE_DAP_MATCH_VALUE, want);
+}
+
 /* ---- plans: the accesses one chunk needs ----------------------------------------------- */
 typedef struct plan_op_s {
     uint32_t addr;

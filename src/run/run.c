@@ -176,15 +176,19 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
             }
             const unsigned sel[2] = {0, 15};
             const uint32_t val[2] = {result, regs[15] + 2};
-            if (c->regs_write) {
-                rc = c->regs_write(c->ctx, sel, val, 2);
+            if (c->resume_regs) {
+                rc = c->resume_regs(c->ctx, sel, val, 2);
             } else {
-                rc = c->reg_write(c->ctx, 0, result);
+                if (c->regs_write) {
+                    rc = c->regs_write(c->ctx, sel, val, 2);
+                } else {
+                    rc = c->reg_write(c->ctx, 0, result);
+                    if (rc == LODE_OK)
+                        rc = c->reg_write(c->ctx, 15, regs[15] + 2);
+                }
                 if (rc == LODE_OK)
-                    rc = c->reg_write(c->ctx, 15, regs[15] + 2);
+                    rc = c->resume(c->ctx);
             }
-            if (rc == LODE_OK)
-                rc = c->resume(c->ctx);
             return rc == LODE_OK ? 1 : rc;
         }
         size_t bi = 0;

@@ -244,6 +244,10 @@ const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char 
 
 static int co_halt(void *ctx) { return lode_cortexm_halt(((lode_session_s *)ctx)->cm); }
 static int co_resume(void *ctx) { return lode_cortexm_resume(((lode_session_s *)ctx)->cm); }
+static int co_resume_regs(void *ctx, const unsigned *r, const uint32_t *v, size_t n)
+{
+    return lode_cortexm_resume_regs(((lode_session_s *)ctx)->cm, r, v, n);
+}
 static int co_step(void *ctx) { return lode_cortexm_step(((lode_session_s *)ctx)->cm, true); }
 
 static int co_state(void *ctx, lode_core_state_s *st)
@@ -351,6 +355,7 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->vector_catch = co_vector_catch;
     ops->halt = co_halt;
     ops->resume = co_resume;
+    ops->resume_regs = co_resume_regs;
     ops->step = co_step;
     ops->state = co_state;
     ops->reg_read = co_reg_read;

@@ -5,6 +5,7 @@
  * flight) polls stream with pipelined units; with v1 (64-byte packets) they cannot and plain
  * polls do the work. Either way every byte arrives once, in order (a counting pattern), and
  * nothing the firmware wrote is missing. */
+#include "lode/cmsis_dap.h"
 #include "lode/error.h"
 #include "lode/image.h"
 #include "lode/rtt.h"
@@ -143,6 +144,32 @@ static void test_units(void)
     uint32_t again = 0;
     CHECK_EQ(core.mem_read(core.ctx, RAM + 0x400, &again, 4), LODE_OK);
     CHECK_EQ(again, w[1]);
+
+    /* registers + resume in one probe command (a semihosting call's return): the core runs
+     * from the new PC with the new r0 into a BKPT */
+    uint16_t code[2] = {0xBF00u, 0xBE00u}; /* nop; bkpt #0 */
+    CHECK_EQ(core.mem_write(core.ctx, RAM + 0x200, code, sizeof code), LODE_OK);
+    CHECK_EQ(core.halt(core.ctx), LODE_OK);
+    lode_core_state_s cs = {0};
+    CHECK_EQ(core.state(core.ctx, &cs), LODE_OK);
+    CHECK(cs.halted);
+    REQUIRE(core.resume_regs != NULL);
+    const unsigned sel[2] = {0, 15};
+    const uint32_t val[2] = {0x1234ABCDu, RAM + 0x200};
+    lode_cmsis_dap_stats_s d0, d1;
+    lode_cmsis_dap_stats(lode_session_dap(s), &d0);
+    CHECK_EQ(core.resume_regs(core.ctx, sel, val, 2), LODE_OK);
+    lode_cmsis_dap_stats(lode_session_dap(s), &d1);
+    CHECK_EQ(d1.commands - d0.commands, 1);
+    for (int i = 0; i < 100 && !(core.state(core.ctx, &cs) == LODE_OK && cs.halted); i++)
+        core.delay_us(core.ctx, 10);
+    CHECK(cs.halted);
+    CHECK(cs.dfsr & 0x2u); /* BKPT */
+    uint32_t r0 = 0, pc = 0;
+    CHECK_EQ(core.reg_read(core.ctx, 0, &r0), LODE_OK);
+    CHECK_EQ(core.reg_read(core.ctx, 15, &pc), LODE_OK);
+    CHECK_EQ(r0, 0x1234ABCDu);
+    CHECK_EQ(pc, RAM + 0x202);
     lode_session_close(s);
     lode_transport_close(tr);
     lode_sim_dap_free(dap);

@@ -390,6 +390,48 @@ int lode_cortexm_resume(lode_cortexm_s *cm)
     return err;
 }
 
+static int regsel_of(const lode_cortexm_s *cm, unsigned reg, unsigned *sel);
+
+int lode_cortexm_resume_regs(lode_cortexm_s *cm, const unsigned *regs, const uint32_t *vals, size_t n)
+{
+    if (!cm || (n && (!regs || !vals)))
+        return LODE_E_INVALID_ARG;
+    bool fast = cm->halted_known && !cm->regio.write && n <= 4 && lode_adi_can_submit(cm->adi) > 0 &&
+                lode_adi_pending(cm->adi) == 0;
+    for (unsigned i = 0; fast && cm->fpb_init && i < cm->fpb_n; i++)
+        fast = !cm->fpb[i].used; /* a breakpoint at the new PC needs the step-over path */
+    unsigned sel[4];
+    for (size_t i = 0; fast && i < n; i++)
+        fast = regsel_of(cm, regs[i], &sel[i]) == LODE_OK &&
+               !(regs[i] >= LODE_CM_REG_PRIMASK && regs[i] <= LODE_CM_REG_CONTROL);
+    if (fast) {
+        for (size_t i = 0; i < n; i++) {
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRDR, vals[i]);
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRSR, DCRSR_REGWNR | sel[i]);
+            /* the transfer done (and still halted), or the command stops here */
+            lode_adi_queue_match32(cm->adi, cm->ap, LODE_CM_DHCSR,
+                                   LODE_CM_DHCSR_S_REGRDY | LODE_CM_DHCSR_S_HALT,
+                                   LODE_CM_DHCSR_S_REGRDY | LODE_CM_DHCSR_S_HALT);
+        }
+        lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DFSR, DFSR_ALL);
+        lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DHCSR, LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN);
+        int err = lode_adi_submit(cm->adi);
+        if (err == LODE_OK)
+            err = lode_adi_collect(cm->adi);
+        if (err == LODE_OK) {
+            cm->halted_known = false;
+            return LODE_OK;
+        }
+        /* too big for one command, or a register not ready: the resume did not happen */
+        if (err != LODE_E_RANGE && err != LODE_E_TIMEOUT)
+            return err;
+    }
+    int err = lode_cortexm_regs_write(cm, regs, vals, n);
+    if (err == LODE_OK)
+        err = lode_cortexm_resume(cm);
+    return err;
+}
+
 /* ---- reset ---------------------------------------------------------------------------------- */
 int lode_cortexm_vector_catch(lode_cortexm_s *cm, uint32_t set, uint32_t clear)
 {
