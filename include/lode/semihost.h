@@ -108,6 +108,12 @@ void lode_semihost_free(lode_semihost_s *sh);
  * for the firmware (-1 and SYS_ERRNO, as the specification says), not errors here.
  * Returns LODE_OK, or an error when target memory named by the call cannot be accessed
  * (bad parameter block or buffer: typically LODE_E_FAULT from io->mem_read/mem_write). */
+/* Target memory the caller has already read (e.g. with the halt state, in one probe round
+ * trip): the next lode_semihost_call reads [addr, addr + len) from it instead of the target,
+ * until the call ends or writes target memory. At most LODE_SH_PREFETCH_MAX bytes. */
+#define LODE_SH_PREFETCH_MAX 128u
+void lode_semihost_prefetch(lode_semihost_s *sh, uint32_t addr, const void *data, size_t len);
+
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
                        bool *exited, int *exit_code);
 

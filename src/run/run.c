@@ -132,6 +132,61 @@ static void poll_rtt(run_s *r)
     }
 }
 
+/* How much of what a semihosting operation's r1 points to is worth reading ahead: its
+ * parameter block (at most 4 words, all of it belongs to the firmware), a WRITE0 string
+ * (up to LODE_SH_PREFETCH_MAX bytes: rarely at the very end of a memory region); 0 when r1 is
+ * not a pointer. */
+static uint32_t sh_param_words(uint32_t op)
+{
+    switch (op) {
+    case 0x03: /* WRITEC: one byte */
+    case 0x02: case 0x08: case 0x09: case 0x0C: case 0x16: /* one-word blocks */
+        return 1;
+    case 0x0A: case 0x0E: case 0x12: case 0x15: case 0x20: case 0x30:
+        return 2;
+    case 0x01: case 0x05: case 0x06: case 0x0D:
+        return 3;
+    case 0x0F:
+        return 4;
+    case 0x04:
+        return LODE_SH_PREFETCH_MAX / 4u;
+    default:
+        return 0;
+    }
+}
+
+#define PRE_WORDS (LODE_SH_PREFETCH_MAX / 4u)
+
+/* With a pipelining probe: the instruction at the PC and what r1 points to, in one round
+ * trip; the latter goes to the semihosting host as a read-ahead. False: read it the plain way. */
+static bool read_ahead(run_s *r, const uint32_t *regs, uint8_t insn[2])
+{
+    const lode_core_ops_s *c = r->c;
+    uint32_t nw = sh_param_words(regs[0]);
+    if (!c->mem_submit || !c->mem_collect || !r->cfg->sh || regs[1] < 4u || !nw ||
+        regs[1] > 0xFFFFFFFFu - LODE_SH_PREFETCH_MAX)
+        return false;
+    uint32_t code = 0, pre[PRE_WORDS];
+    uint32_t pbase = regs[1] & ~3u;
+    if ((regs[1] & 3u) && nw < PRE_WORDS)
+        nw++; /* an unaligned block or byte spills into the next word */
+    lode_mem_op_s ops[2] = {{.addr = regs[15] & ~3u, .words = &code, .n = 1},
+                            {.addr = pbase, .words = pre, .n = nw}};
+    if (c->mem_submit(c->ctx, ops, 2) != LODE_OK)
+        return false;
+    if (c->mem_collect(c->ctx) != LODE_OK)
+        return false;
+    unsigned sh = (regs[15] & 2u) * 8u;
+    insn[0] = (uint8_t)(code >> sh);
+    insn[1] = (uint8_t)(code >> (sh + 8u));
+    uint8_t bytes[LODE_SH_PREFETCH_MAX];
+    for (unsigned i = 0; i < nw; i++)
+        for (unsigned k = 0; k < 4; k++)
+            bytes[4 * i + k] = (uint8_t)(pre[i] >> (8 * k));
+    lode_semihost_prefetch(r->cfg->sh, pbase, bytes, 4u * nw);
+    return true;
+}
+
 /* The core is halted: serve the reason. Returns 1 to keep running (core resumed), 0 when the
  * run ended (res filled), or an error. */
 static int serve_halt(run_s *r, const lode_core_state_s *st)
@@ -151,7 +206,8 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
     /* semihosting: BKPT 0xAB */
     if (st->dfsr & DFSR_BKPT) {
         uint8_t insn[2] = {0};
-        if (c->mem_read(c->ctx, regs[15], insn, 2) == LODE_OK && insn[0] == 0xAB && insn[1] == 0xBE) {
+        bool ahead = read_ahead(r, regs, insn);
+        if ((ahead || c->mem_read(c->ctx, regs[15], insn, 2) == LODE_OK) && insn[0] == 0xAB && insn[1] == 0xBE) {
             if (!cfg->sh) {
                 res->end = LODE_RUN_HALTED;
                 return 0;
@@ -191,6 +247,8 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
             }
             return rc == LODE_OK ? 1 : rc;
         }
+        if (ahead)
+            lode_semihost_prefetch(cfg->sh, 0, NULL, 0);
         size_t bi = 0;
         const lode_run_point_s *bp = find_break(r, regs[15], &bi);
         if (bp) {

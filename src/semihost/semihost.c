@@ -56,6 +56,9 @@ struct lode_semihost_s {
     uint8_t warned_low[256 / 8]; /* unknown operations < 0x100 already reported */
     uint32_t warned_high[SH_MAX_HIGH_OPS];
     unsigned nwarned_high;
+    /* target memory the caller read ahead for the next call (lode_semihost_prefetch) */
+    uint8_t pre[LODE_SH_PREFETCH_MAX];
+    uint32_t pre_addr, pre_len;
     int gfd[LODE_SH_MAX_HANDLES]; /* GDB File-I/O: host fd of GDB fd 3 + i, -1 when free */
     uint8_t buf[LODE_SH_CHUNK];
 };
@@ -72,10 +75,26 @@ static uint64_t sh_now_us(const lode_semihost_s *sh)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Target memory: from the read-ahead when it holds the range, else through the io. */
+static int rd(lode_semihost_s *sh, uint32_t addr, void *dst, size_t len)
+{
+    if (sh->pre_len && addr >= sh->pre_addr && (uint64_t)addr + len <= (uint64_t)sh->pre_addr + sh->pre_len) {
+        memcpy(dst, sh->pre + (addr - sh->pre_addr), len);
+        return LODE_OK;
+    }
+    return sh->io.mem_read(sh->io.ctx, addr, dst, len);
+}
+
+static int wr(lode_semihost_s *sh, uint32_t addr, const void *src, size_t len)
+{
+    sh->pre_len = 0; /* what the firmware's memory held may change */
+    return sh->io.mem_write(sh->io.ctx, addr, src, len);
+}
+
 static int rd32(lode_semihost_s *sh, uint32_t addr, uint32_t *v)
 {
     uint8_t b[4];
-    int rc = sh->io.mem_read(sh->io.ctx, addr, b, 4);
+    int rc = rd(sh, addr, b, 4);
     if (rc == LODE_OK)
         *v = lodei_get_le32(b);
     return rc;
@@ -85,7 +104,7 @@ static int wr32(lode_semihost_s *sh, uint32_t addr, uint32_t v)
 {
     uint8_t b[4];
     lodei_put_le32(b, v);
-    return sh->io.mem_write(sh->io.ctx, addr, b, 4);
+    return wr(sh, addr, b, 4);
 }
 
 /* Read an n-word parameter block. A block that wraps around the address space is refused. */
@@ -97,7 +116,7 @@ static int rd_block(lode_semihost_s *sh, uint32_t addr, uint32_t *a, unsigned n)
     uint8_t b[4 * 8];
     if (n > 8)
         return LODE_E_INVALID_ARG;
-    int rc = sh->io.mem_read(sh->io.ctx, addr, b, 4u * n);
+    int rc = rd(sh, addr, b, 4u * n);
     if (rc != LODE_OK)
         return rc;
     for (unsigned i = 0; i < n; i++)
@@ -116,7 +135,7 @@ static int rd_string(lode_semihost_s *sh, uint32_t addr, uint32_t len, char *dst
         return LODE_OK;
     }
     if (len) {
-        int rc = sh->io.mem_read(sh->io.ctx, addr, dst, len);
+        int rc = rd(sh, addr, dst, len);
         if (rc != LODE_OK)
             return rc;
     }
@@ -388,9 +407,9 @@ static int op_write0(lode_semihost_s *sh, uint32_t addr)
         /* up to the next 64-byte boundary at once; byte by byte if that faults (a string
          * that ends just before the end of a memory region) */
         uint32_t n = 64u - (addr & 63u);
-        if (sh->io.mem_read(sh->io.ctx, addr, sh->buf, n) != LODE_OK) {
+        if (rd(sh, addr, sh->buf, n) != LODE_OK) {
             n = 1;
-            int rc = sh->io.mem_read(sh->io.ctx, addr, sh->buf, 1);
+            int rc = rd(sh, addr, sh->buf, 1);
             if (rc != LODE_OK)
                 return rc;
         }
@@ -436,7 +455,7 @@ static int op_write(lode_semihost_s *sh, uint32_t param, uint32_t *res)
     uint32_t left = a[2], addr = a[1];
     while (left) {
         uint32_t n = left < LODE_SH_CHUNK ? left : LODE_SH_CHUNK;
-        if ((rc = sh->io.mem_read(sh->io.ctx, addr, sh->buf, n)) != LODE_OK)
+        if ((rc = rd(sh, addr, sh->buf, n)) != LODE_OK)
             return rc;
         if (h->kind == SH_H_FILE) {
             size_t done;
@@ -480,7 +499,7 @@ static int op_read(lode_semihost_s *sh, uint32_t param, uint32_t *res)
             *res = sh_fail(sh, EIO);
             return LODE_OK;
         }
-        if (got && (rc = sh->io.mem_write(sh->io.ctx, addr, sh->buf, (size_t)got)) != LODE_OK)
+        if (got && (rc = wr(sh, addr, sh->buf, (size_t)got)) != LODE_OK)
             return rc;
         *res = count - (uint32_t)got;
         return LODE_OK;
@@ -488,7 +507,7 @@ static int op_read(lode_semihost_s *sh, uint32_t param, uint32_t *res)
     if (h->kind == SH_H_FEATURES) {
         uint32_t avail = h->pos < sizeof sh_features ? (uint32_t)sizeof sh_features - h->pos : 0;
         uint32_t n = count < avail ? count : avail;
-        if (n && (rc = sh->io.mem_write(sh->io.ctx, addr, sh_features + h->pos, n)) != LODE_OK)
+        if (n && (rc = wr(sh, addr, sh_features + h->pos, n)) != LODE_OK)
             return rc;
         h->pos += n;
         *res = count - n;
@@ -510,7 +529,7 @@ static int op_read(lode_semihost_s *sh, uint32_t param, uint32_t *res)
         }
         if (r == 0)
             break;
-        if ((rc = sh->io.mem_write(sh->io.ctx, addr, sh->buf, (size_t)r)) != LODE_OK)
+        if ((rc = wr(sh, addr, sh->buf, (size_t)r)) != LODE_OK)
             return rc;
         addr += (uint32_t)r;
         left -= (uint32_t)r;
@@ -599,7 +618,7 @@ static int op_tmpnam(lode_semihost_s *sh, uint32_t param, uint32_t *res)
         *res = sh_fail(sh, ERANGE);
         return LODE_OK;
     }
-    if ((rc = sh->io.mem_write(sh->io.ctx, a[0], name, (size_t)n + 1)) != LODE_OK)
+    if ((rc = wr(sh, a[0], name, (size_t)n + 1)) != LODE_OK)
         return rc;
     *res = 0;
     return LODE_OK;
@@ -856,7 +875,7 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
         break;
     case LODE_SH_SYS_WRITEC: {
         uint8_t c;
-        if ((rc = sh->io.mem_read(sh->io.ctx, param, &c, 1)) == LODE_OK)
+        if ((rc = rd(sh, param, &c, 1)) == LODE_OK)
             out(sh, 1, &c, 1);
         break;
     }
@@ -918,7 +937,7 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
             res = sh_fail(sh, ERANGE);
             break;
         }
-        if ((rc = sh->io.mem_write(sh->io.ctx, a[0], sh->cmdline, len + 1)) == LODE_OK)
+        if ((rc = wr(sh, a[0], sh->cmdline, len + 1)) == LODE_OK)
             rc = wr32(sh, param + 4, (uint32_t)len);
         break;
     }
@@ -965,9 +984,22 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
         res = sh_fail(sh, ENOSYS);
         break;
     }
+    sh->pre_len = 0; /* the read-ahead serves one call */
     if (rc == LODE_OK)
         *r0 = res;
     return rc;
+}
+
+void lode_semihost_prefetch(lode_semihost_s *sh, uint32_t addr, const void *data, size_t len)
+{
+    if (!sh)
+        return;
+    if (!data || len > sizeof sh->pre || (uint64_t)addr + len > 0x100000000ull)
+        len = 0;
+    if (len)
+        memcpy(sh->pre, data, len);
+    sh->pre_addr = addr;
+    sh->pre_len = (uint32_t)len;
 }
 
 /* --- GDB File-I/O ----------------------------------------------------------------------------
@@ -1038,7 +1070,7 @@ static int gf_string(lode_semihost_s *sh, uint64_t ptr, uint64_t len, char *dst,
         *gerr = len > LODE_SH_MAX_STRING + 1 ? GF_ENAMETOOLONG : GF_EFAULT;
         return -1;
     }
-    if (sh->io.mem_read(sh->io.ctx, (uint32_t)ptr, dst, (size_t)len) != LODE_OK) {
+    if (rd(sh, (uint32_t)ptr, dst, (size_t)len) != LODE_OK) {
         *gerr = GF_EFAULT;
         return -1;
     }
@@ -1080,7 +1112,7 @@ static int gf_stat_out(lode_semihost_s *sh, uint64_t addr, const struct stat *st
         put_be32(b + 56, (uint32_t)st->st_mtime);
         put_be32(b + 60, (uint32_t)st->st_ctime);
     }
-    return addr > 0xFFFFFFFFu ? LODE_E_FAULT : sh->io.mem_write(sh->io.ctx, (uint32_t)addr, b, sizeof b);
+    return addr > 0xFFFFFFFFu ? LODE_E_FAULT : wr(sh, (uint32_t)addr, b, sizeof b);
 }
 
 int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size_t cap)
@@ -1111,7 +1143,7 @@ int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size
             ret = 0;
             while (left && rc == LODE_OK) {
                 size_t n = left < LODE_SH_CHUNK ? (size_t)left : LODE_SH_CHUNK;
-                if ((rc = sh->io.mem_read(sh->io.ctx, (uint32_t)addr, sh->buf, n)) != LODE_OK)
+                if ((rc = rd(sh, (uint32_t)addr, sh->buf, n)) != LODE_OK)
                     break;
                 if (slot) {
                     size_t done = 0;
@@ -1137,7 +1169,7 @@ int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size
             long got = sh->io.console_read && want ? sh->io.console_read(sh->io.ctx, sh->buf, want) : 0;
             if (got < 0)
                 gerr = GF_EUNKNOWN;
-            else if (got && (rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[1], sh->buf, (size_t)got)) == LODE_OK)
+            else if (got && (rc = wr(sh, (uint32_t)a[1], sh->buf, (size_t)got)) == LODE_OK)
                 ret = got;
             else
                 ret = got;
@@ -1150,7 +1182,7 @@ int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size
             while (r < 0 && errno == EINTR);
             if (r < 0)
                 gerr = gf_errno(errno);
-            else if (r > 0 && (rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[1], sh->buf, (size_t)r)) == LODE_OK)
+            else if (r > 0 && (rc = wr(sh, (uint32_t)a[1], sh->buf, (size_t)r)) == LODE_OK)
                 ret = r;
             else
                 ret = r;
@@ -1249,7 +1281,7 @@ int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size
         uint8_t b[12];
         put_be32(b, (uint32_t)ts.tv_sec);
         put_be64(b + 4, (uint64_t)(ts.tv_nsec / 1000));
-        if ((rc = sh->io.mem_write(sh->io.ctx, (uint32_t)a[0], b, sizeof b)) == LODE_OK)
+        if ((rc = wr(sh, (uint32_t)a[0], b, sizeof b)) == LODE_OK)
             ret = 0;
     } else if (!strcmp(name, "system") && na == 2) {
         if (a[1] == 0) {

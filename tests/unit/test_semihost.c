@@ -317,6 +317,47 @@ static void test_write_ops(void)
     lode_semihost_free(sh);
 }
 
+/* lode_semihost_prefetch: the next call reads from it (here it differs from memory to show
+ * it), only for ranges it holds, for one call, and not after the call wrote memory */
+static void test_prefetch(void)
+{
+    lode_semihost_s *sh = mk();
+    int rc, code;
+    bool ex;
+    memcpy(mem + 0x40, "memory\n", 8);
+    static char ahead[64] = "ahead!\n"; /* WRITE0 reads up to the next 64-byte boundary */
+    lode_semihost_prefetch(sh, 0x40, ahead, sizeof ahead);
+    outlen = 0;
+    call(sh, LODE_SH_SYS_WRITE0, 0x40, &rc, &ex, &code);
+    CHECK(!strcmp(out, "ahead!\n"));
+    outlen = 0; /* used once */
+    call(sh, LODE_SH_SYS_WRITE0, 0x40, &rc, &ex, &code);
+    CHECK(!strcmp(out, "memory\n"));
+    /* a WRITE block from the read-ahead, its data (not held) from memory */
+    uint8_t blk[12];
+    lodei_put_le32(blk, sh_open(sh, ":tt", LODE_SH_OPEN_W));
+    lodei_put_le32(blk + 4, 0x40);
+    lodei_put_le32(blk + 8, 3);
+    memset(mem + 0x300, 0, 12);
+    lode_semihost_prefetch(sh, 0x300, blk, sizeof blk);
+    outlen = 0;
+    CHECK_EQ(call(sh, LODE_SH_SYS_WRITE, 0x300, &rc, &ex, &code), 0);
+    CHECK(!strcmp(out, "mem"));
+    /* a range it does not hold wholly comes from memory */
+    lode_semihost_prefetch(sh, 0x40, ahead, 8);
+    outlen = 0;
+    call(sh, LODE_SH_SYS_WRITE0, 0x40, &rc, &ex, &code);
+    CHECK(!strcmp(out, "memory\n"));
+    /* too long or wrapping: ignored */
+    static uint8_t big[LODE_SH_PREFETCH_MAX + 1];
+    lode_semihost_prefetch(sh, 0x40, big, sizeof big);
+    lode_semihost_prefetch(sh, 0xFFFFFFF0u, big, 32);
+    outlen = 0;
+    call(sh, LODE_SH_SYS_WRITE0, 0x40, &rc, &ex, &code);
+    CHECK(!strcmp(out, "memory\n"));
+    lode_semihost_free(sh);
+}
+
 static void test_tt_modes(void)
 {
     lode_semihost_s *sh = mk2("", NULL, false);
@@ -905,6 +946,7 @@ int main(void)
         return 1;
     }
     RUN_TEST(test_write_ops);
+    RUN_TEST(test_prefetch);
     RUN_TEST(test_tt_modes);
     RUN_TEST(test_features);
     RUN_TEST(test_read_cmdline_exit);
