@@ -544,7 +544,7 @@ int lode_adi_submit(lode_adi_s *adi)
         if (adi->q[i].kind != ADI_ENT_XFER)
             err = LODE_E_UNSUPPORTED;
     if (err == LODE_OK && adi->nq == 0)
-        return LODE_OK;
+        err = LODE_E_INVALID_ARG; /* nothing to submit: no unit to collect either */
     adi_pend_s *p = &adi->pend[(adi->pend_head + adi->npend) % ADI_MAX_PEND];
     if (err == LODE_OK && p->capxf < adi->nq) {
         lode_dap_xfer_s *nx = realloc(p->xf, adi->nq * sizeof *nx);
@@ -620,6 +620,9 @@ int lode_adi_collect(lode_adi_s *adi)
         adi->capq = cap;
         adi->qerr = qerr;
         adi->last_ap_write = law;
+        /* what was queued meanwhile assumed SELECT/CSW/TAR states the recovery dropped */
+        if (adi->nq && adi->qerr == LODE_OK)
+            adi->qerr = err;
     }
     return err;
 }

@@ -704,12 +704,12 @@ typedef struct unit_s {
 } unit_s;
 
 static int stream_send(lode_rtt_s *r, unit_s *u, uint32_t dbase, const desc_s *d, uint32_t pos,
-                       uint32_t window, uint32_t give_back, bool write_rd)
+                       uint32_t window, uint32_t give_back, uint32_t written)
 {
     u->pos = pos;
     u->rd_new = give_back;
     u->nops = 0;
-    if (write_rd)
+    if (give_back != written)
         u->ops[u->nops++] = (lode_mem_op_s){.addr = dbase + D_RD, .words = &u->rd_new, .n = 1, .write = true};
     u->ops[u->nops++] = (lode_mem_op_s){.addr = dbase + D_WR, .words = &u->wr, .n = 1};
     uint32_t a = pos & ~3u, e = (pos + window + 3u) & ~3u; /* ring offsets, e may pass size */
@@ -762,12 +762,13 @@ static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn
     uint32_t confirmed = d.wr, written_rd = d.wr, next = d.wr;
     unsigned head = 0, inflight = 0, units = 0;
     bool ending = false, stop = false; /* ending: in-flight data unusable; stop: send no more */
+    bool force_rd = false, reinit = false;
     int rc = LODE_OK;
     uint64_t t0 = r->core.now_us ? r->core.now_us(r->core.ctx) : 0;
     for (;;) {
         while (!ending && !stop && rc == LODE_OK && inflight < STREAM_DEPTH) {
             unit_s *x = &u[(head + inflight) % STREAM_DEPTH];
-            rc = stream_send(r, x, dbase, &d, next, window, confirmed, confirmed != written_rd);
+            rc = stream_send(r, x, dbase, &d, next, window, confirmed, written_rd);
             if (rc == LODE_E_RANGE && !inflight && next == d.wr) {
                 /* the probe's packets are too small for a unit (CMSIS-DAP v1): plain polls */
                 r->no_stream = true;
@@ -786,14 +787,15 @@ static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn
         inflight--;
         int crc = r->core.mem_collect(r->core.ctx);
         if (crc != LODE_OK) {
+            /* the units behind it may not have written their RdOff: write it at the end */
             rc = rc != LODE_OK ? rc : crc;
-            ending = true;
+            ending = force_rd = true;
             continue;
         }
         if (ending)
             continue; /* drained: its data is not used */
         if (x->wr >= d.size) { /* the block changed under us: the next poll revalidates */
-            ending = true;
+            ending = reinit = true;
             continue;
         }
         /* valid: from the RdOff in effect at the WrOff read (rd_new) up to WrOff */
@@ -816,7 +818,7 @@ static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn
             stop = true; /* what is in flight is still good */
     }
     /* give back what was delivered last (the units in flight wrote older positions) */
-    if (confirmed != written_rd) {
+    if (!reinit && (force_rd || confirmed != written_rd)) {
         int wrc = wr_le32(r, dbase + D_RD, confirmed);
         if (rc == LODE_OK)
             rc = wrc;

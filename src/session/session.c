@@ -292,11 +292,17 @@ static int co_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
 static int co_mem_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
 {
     lode_session_s *s = ctx;
-    if (!ops && n)
+    if (!ops || !n)
+        return LODE_E_INVALID_ARG;
+    uint64_t words = 0;
+    for (size_t i = 0; i < n; i++) { /* all checked before anything is queued */
+        if ((ops[i].addr & 3u) || (ops[i].n && !ops[i].words))
+            return LODE_E_INVALID_ARG;
+        words += ops[i].n;
+    }
+    if (!words)
         return LODE_E_INVALID_ARG;
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].addr & 3u)
-            return LODE_E_INVALID_ARG;
         for (uint32_t k = 0; k < ops[i].n; k++) {
             uint32_t a = ops[i].addr + 4u * k;
             if (ops[i].write)

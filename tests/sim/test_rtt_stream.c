@@ -136,6 +136,19 @@ static void test_units(void)
     uint32_t big[200];
     lode_mem_op_s u3[] = {{.addr = RAM, .words = big, .n = 200}};
     CHECK_EQ(core.mem_submit(core.ctx, u3, 1), LODE_E_RANGE);
+    /* bad units are refused before anything is queued: a later plain read is unaffected */
+    uint32_t junk[2] = {0xAAAAAAAAu, 0xBBBBBBBBu};
+    lode_mem_op_s bad[] = {{.addr = RAM, .words = &junk[0], .n = 1}, {.addr = RAM + 2, .words = &junk[1], .n = 1}};
+    CHECK_EQ(core.mem_submit(core.ctx, bad, 2), LODE_E_INVALID_ARG);
+    CHECK_EQ(core.mem_submit(core.ctx, bad, 0), LODE_E_INVALID_ARG);
+    lode_mem_op_s empty[] = {{.addr = RAM, .words = junk, .n = 0}};
+    CHECK_EQ(core.mem_submit(core.ctx, empty, 1), LODE_E_INVALID_ARG);
+    CHECK_EQ(core.mem_collect(core.ctx), LODE_E_STATE); /* nothing pending */
+    uint32_t plain = 0;
+    CHECK_EQ(core.mem_read(core.ctx, RAM + 0x3FC, &plain, 4), LODE_OK);
+    CHECK_EQ(plain, w[0]);
+    CHECK(junk[0] == 0xAAAAAAAAu && junk[1] == 0xBBBBBBBBu);
+
     lode_sim_inject_fault_range(sim, RAM + 0x800, RAM + 0x803);
     uint32_t f[2] = {0xDEAD, 0xDEAD};
     lode_mem_op_s u4[] = {{.addr = RAM + 0x800, .words = f, .n = 2}};

@@ -668,6 +668,10 @@ typedef struct pipe_s {
     unsigned burst;      /* 0: quiet phase (few bytes), else flood */
     uint64_t produced;
     int fail_collect;    /* >0: that many collects succeed, then one fails */
+    bool sticky;         /* the next collect fails too */
+    lode_mem_op_s q[2][4];
+    size_t qn[2];
+    unsigned head;
 } pipe_s;
 
 static pipe_s g_pipe_dummy; /* unused: keeps -Wmissing-prototypes quiet for the helpers below */
@@ -700,11 +704,10 @@ static int p_write(void *ctx, uint32_t addr, const void *buf, size_t len)
     return f_write(p->f, addr, buf, len);
 }
 
-static int p_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
+/* Units run in order when collected (as a probe answers them); a failing one (and, the
+ * sticky error, the one behind it) does nothing at all. */
+static void p_exec(pipe_s *p, const lode_mem_op_s *ops, size_t n)
 {
-    pipe_s *p = ctx;
-    if (p->inflight >= 2)
-        return LODE_E_STATE;
     for (size_t i = 0; i < n; i++) {
         produce(p);
         for (uint32_t k = 0; k < ops[i].n; k++) {
@@ -715,6 +718,16 @@ static int p_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
                 ops[i].words[k] = get32(p->f, a);
         }
     }
+}
+
+static int p_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
+{
+    pipe_s *p = ctx;
+    if (p->inflight >= 2 || n > 4)
+        return LODE_E_STATE;
+    unsigned slot = (p->head + p->inflight) % 2u;
+    memcpy(p->q[slot], ops, n * sizeof *ops);
+    p->qn[slot] = n;
     p->inflight++;
     p->units++;
     if (p->inflight > p->max_inflight)
@@ -727,10 +740,19 @@ static int p_collect(void *ctx)
     pipe_s *p = ctx;
     if (!p->inflight)
         return LODE_E_STATE;
+    unsigned slot = p->head;
+    p->head = (p->head + 1) % 2u;
     p->inflight--;
     p->collected++;
-    if (p->fail_collect && --p->fail_collect == 0)
+    if (p->sticky) {
+        p->sticky = false;
         return LODE_E_FAULT;
+    }
+    if (p->fail_collect && --p->fail_collect == 0) {
+        p->sticky = p->inflight > 0;
+        return LODE_E_FAULT;
+    }
+    p_exec(p, p->q[slot], p->qn[slot]);
     return LODE_OK;
 }
 

@@ -423,8 +423,10 @@ int lode_cortexm_resume_regs(lode_cortexm_s *cm, const unsigned *regs, const uin
             return LODE_OK;
         }
         /* too big for one command, or a register not ready: the resume did not happen */
-        if (err != LODE_E_RANGE && err != LODE_E_TIMEOUT)
+        if (err != LODE_E_RANGE && err != LODE_E_TIMEOUT) {
+            cm->halted_known = false; /* the resume may have been executed */
             return err;
+        }
     }
     int err = lode_cortexm_regs_write(cm, regs, vals, n);
     if (err == LODE_OK)

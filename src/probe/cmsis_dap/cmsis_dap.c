@@ -12,6 +12,7 @@
 #define DAP_TIMEOUT_MS 1000u
 #define DEFAULT_WAIT_RETRY 80u
 #define DEFAULT_HOST_RETRIES 3u
+#define MATCH_RETRY 16u /* value-match reads (DHCSR.S_REGRDY): a slowly clocked core gets time */
 #define DP_RDBUFF_READ (LODE_DAP_RNW | LODE_DAP_A(0x0C))
 
 struct lode_cmsis_dap_s {
@@ -269,7 +270,7 @@ int lode_cmsis_dap_stats(const lode_cmsis_dap_s *dap, lode_cmsis_dap_stats_s *ou
 static int transfer_configure(lode_cmsis_dap_s *dap)
 {
     return simple_cmd(dap, lodei_dap_enc_transfer_configure(dap->tx, dap->psize, 0,
-                                                            dap->wait_retry, 0));
+                                                            dap->wait_retry, MATCH_RETRY));
 }
 
 int lode_cmsis_dap_set_retries(lode_cmsis_dap_s *dap, uint16_t probe_wait_retry,
@@ -307,7 +308,7 @@ static int connect_atomic(lode_cmsis_dap_s *dap, uint32_t hz)
     if (n > 0)
         o += (size_t)n, n = lodei_dap_enc_swj_clock(b + o, cap - o, hz);
     if (n > 0)
-        o += (size_t)n, n = lodei_dap_enc_transfer_configure(b + o, cap - o, 0, dap->wait_retry, 0);
+        o += (size_t)n, n = lodei_dap_enc_transfer_configure(b + o, cap - o, 0, dap->wait_retry, MATCH_RETRY);
     if (n > 0)
         o += (size_t)n, n = lodei_dap_enc_swd_configure(b + o, cap - o, 0);
     if (n < 0)
