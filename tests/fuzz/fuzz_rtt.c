@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the RTT host side (src/rtt/rtt.c): the input is the target's memory.
  * Byte 0: bit 0 = the control block address is given (at RAM + 4 * byte 1), else RAM is
- * scanned; bits 1-7 and byte 2 drive the "firmware" changes between polls. The rest is
+ * scanned; bit 1 = the core pipelines (mem_submit: units run when collected, and before each
+ * the "firmware" moves up channel 0's WrOff, to any value); bits 2-7 and byte 2 drive the
+ * "firmware" changes between polls. The rest is
  * memory at 0x20000000: its first half (at most 4 KiB) is the RAM range given to RTT, the
  * rest is readable but not RAM; beyond it reads fault.
  * Invariants (abort = crash): a failing attach logs exactly one error; no write ever lands
@@ -26,6 +28,12 @@ typedef struct ftarget_s {
     uint32_t ram_len;
     int nerr;
     size_t delivered;
+    /* pipelining */
+    uint32_t wr_addr; /* up channel 0's WrOff, 0 if unknown */
+    uint32_t seed;
+    lode_mem_op_s q[2][4];
+    size_t qn[2];
+    unsigned head, inflight, units;
 } ftarget_s;
 
 static int t_read(void *ctx, uint32_t addr, void *buf, size_t len)
@@ -44,6 +52,52 @@ static int t_write(void *ctx, uint32_t addr, const void *buf, size_t len)
         abort(); /* RTT wrote outside RAM */
     memcpy(t->mem + (addr - BASE), buf, len);
     return LODE_OK;
+}
+
+static int t_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
+{
+    ftarget_s *t = ctx;
+    if (t->inflight >= 2 || !ops || n == 0 || n > 4)
+        return LODE_E_STATE;
+    unsigned slot = (t->head + t->inflight) % 2u;
+    memcpy(t->q[slot], ops, n * sizeof *ops);
+    t->qn[slot] = n;
+    t->inflight++;
+    return LODE_OK;
+}
+
+static int t_collect(void *ctx)
+{
+    ftarget_s *t = ctx;
+    if (!t->inflight)
+        abort(); /* collect without a unit */
+    unsigned slot = t->head;
+    t->head = (t->head + 1) % 2u;
+    t->inflight--;
+    if (++t->units > 100000)
+        abort(); /* a stream that never ends */
+    int rc = LODE_OK;
+    for (size_t i = 0; i < t->qn[slot]; i++) {
+        const lode_mem_op_s *o = &t->q[slot][i];
+        if ((o->addr & 3u) || !o->words)
+            abort();
+        if (t->wr_addr && (uint64_t)t->wr_addr + 4 <= (uint64_t)BASE + t->ram_len) {
+            t->seed = t->seed * 1103515245u + 12345u;
+            uint32_t v = (t->seed >> 4) % 5u == 0 ? t->seed : (t->seed >> 8) % 1100u;
+            memcpy(t->mem + (t->wr_addr - BASE), &v, 4);
+        }
+        for (uint32_t k = 0; k < o->n && rc == LODE_OK; k++) {
+            uint32_t a = o->addr + 4u * k;
+            rc = o->write ? t_write(t, a, &o->words[k], 4) : t_read(t, a, &o->words[k], 4);
+        }
+    }
+    return rc;
+}
+
+static unsigned t_depth(void *ctx)
+{
+    (void)ctx;
+    return 2;
 }
 
 static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
@@ -89,6 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     lode_core_ops_s core = {.mem_read = t_read, .mem_write = t_write, .ctx = &t};
+    if (mode & 2) {
+        core.mem_submit = t_submit;
+        core.mem_collect = t_collect;
+        core.mem_depth = t_depth;
+        t.seed = (uint32_t)where << 8 | stir;
+        if (mode & 1)
+            t.wr_addr = BASE + 4u * where + 24u + 12u; /* the block's up 0 WrOff */
+    }
     lode_rtt_range_s ram = {BASE, t.ram_len};
     lode_rtt_config_s cfg = {.cb_addr = (mode & 1) ? BASE + 4u * where : 0,
                              .ranges = &ram, .nranges = 1,
@@ -122,8 +184,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t before = t.delivered, got = 0;
         rc = lode_rtt_poll(rtt, data_fn, &t, &got);
         check_rc(rc);
-        if (rc == LODE_OK && (got != t.delivered - before || got > cap))
+        if (rc == LODE_OK && (got != t.delivered - before || (!(mode & 2) && got > cap)))
             abort();
+        if (t.inflight)
+            abort(); /* a poll left units in flight */
         for (unsigned ch = 0; ch < info.num_down && rc == LODE_OK; ch++) {
             size_t w = 12345;
             rc = lode_rtt_write(rtt, ch, "0123456789", 10, &w);
