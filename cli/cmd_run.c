@@ -384,8 +384,9 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     if (itm && t.session) {
         /* SWO through the probe (the firmware sets the ITM up and ACPR for its core clock) */
         if (lode_session_swo_start(t.session, 0, NULL) != LODE_OK) {
-            fprintf(stderr, "lode %s: --itm: this probe cannot capture SWO (a CMSIS-DAP probe "
-                            "without the SWO capability, or an ST-Link firmware without trace)\n", name);
+            fprintf(stderr, "lode %s: --itm: this probe cannot capture SWO (a CMSIS-DAP probe without "
+                            "the SWO capability, or ST-Link firmware without trace): use a probe that "
+                            "can, or RTT instead\n", name);
             ex = LODE_EXIT_UNAVAILABLE;
             lode_rtt_free(rtt);
             lode_semihost_free(sh);
@@ -396,7 +397,8 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT);
     } else if (itm) {
         fprintf(stderr, "lode %s: --itm needs the probe's SWO capture (the simulated board, a "
-                        "CMSIS-DAP probe with SWO, or an ST-Link); a GDB server has none\n", name);
+                        "CMSIS-DAP probe with SWO, or an ST-Link); a GDB server has none: run without --itm "
+                        "(RTT works through it)\n", name);
         ex = LODE_EXIT_UNAVAILABLE;
         lode_rtt_free(rtt);
         lode_semihost_free(sh);

@@ -60,6 +60,12 @@ start_lode_gdb --semihosting gdb --no-rtt
     fail "the RTT example through the GDB probe failed"
 grep -q "rtt: hello" "$tmp/rtt.out" || fail "no RTT output through the GDB probe"
 grep -q "echo: hi there" "$tmp/rtt.out" || fail "RTT input did not reach the firmware through the GDB probe"
+# a GDB server has no SWO capture: --itm is refused in one line, exit 69
+timeout 60 "$lode" run --itm --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$ex/itm-stm32f103.elf" \
+    >"$tmp/itm.out" 2>"$tmp/itm.err"
+rc=$?
+[ "$rc" -eq 69 ] || fail "lode run --itm through a GDB probe exited $rc, not 69"
+grep -q "a GDB server has none" "$tmp/itm.err" || fail "lode run --itm through a GDB probe did not say why"
 kill $server 2>/dev/null
 wait $server 2>/dev/null
 server=""

@@ -268,6 +268,14 @@ int lode_cortexm_halt(lode_cortexm_s *cm)
 }
 
 /* FPB slot whose breakpoint matches `pc`, or -1. */
+static bool fpb_any_used(const lode_cortexm_s *cm)
+{
+    for (unsigned i = 0; cm->fpb_init && i < cm->fpb_n; i++)
+        if (cm->fpb[i].used)
+            return true;
+    return false;
+}
+
 static int fpb_slot_at(const lode_cortexm_s *cm, uint32_t pc)
 {
     if (!cm->fpb_init)
@@ -368,10 +376,7 @@ int lode_cortexm_resume(lode_cortexm_s *cm)
     int err = LODE_OK;
     if (!halted && ((err = lode_cortexm_is_halted(cm, &halted)) != LODE_OK || !halted))
         return err;
-    bool any_bp = false;
-    for (unsigned i = 0; cm->fpb_init && i < cm->fpb_n; i++)
-        any_bp = any_bp || cm->fpb[i].used;
-    if (any_bp) { /* step over a breakpoint at the PC first */
+    if (fpb_any_used(cm)) { /* step over a breakpoint at the PC first */
         uint32_t pc = 0;
         err = lode_cortexm_reg_read(cm, LODE_CM_REG_PC, &pc);
         if (err != LODE_OK)
@@ -398,8 +403,7 @@ int lode_cortexm_resume_regs(lode_cortexm_s *cm, const unsigned *regs, const uin
         return LODE_E_INVALID_ARG;
     bool fast = cm->halted_known && !cm->regio.write && n <= 4 && lode_adi_can_submit(cm->adi) > 0 &&
                 lode_adi_pending(cm->adi) == 0;
-    for (unsigned i = 0; fast && cm->fpb_init && i < cm->fpb_n; i++)
-        fast = !cm->fpb[i].used; /* a breakpoint at the new PC needs the step-over path */
+    fast = fast && !fpb_any_used(cm); /* a breakpoint at the new PC needs the step-over path */
     unsigned sel[4];
     for (size_t i = 0; fast && i < n; i++)
         fast = regsel_of(cm, regs[i], &sel[i]) == LODE_OK &&
