@@ -57,22 +57,6 @@ static int st_wr(void *ctx, uint32_t a, const void *b, size_t n)
     const stamp_s *st = ctx;
     return st->core->mem_write(st->core->ctx, a, b, n);
 }
-static int co_rd(void *ctx, uint32_t a, void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_read(c->ctx, a, b, n);
-}
-static int co_wr(void *ctx, uint32_t a, const void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_write(c->ctx, a, b, n);
-}
-static uint64_t co_now(void *ctx)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->now_us(c->ctx);
-}
-
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : LODE_FW_DIR;
@@ -89,10 +73,12 @@ int main(int argc, char **argv)
     lode_sim_config_s sc = {.chip = "STM32F103C8", .swd_hz = 10000000};
     lode_sim_new(&sc, &bd);
     lode_sim_load_elf(bd, path);
-    lode_semihost_io_s bio = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
-                              .console_write = quiet, .time_us = lode_sim_sh_time_us, .ctx = bd};
+    lode_semihost_config_s bshc = {
+        .io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+               .console_write = quiet, .time_us = lode_sim_sh_time_us, .ctx = bd},
+        .cmdline = "hello"};
     lode_semihost_s *bsh = NULL;
-    lode_semihost_new(&bio, "hello", &bsh);
+    lode_semihost_new(&bshc, &bsh);
     lode_sim_program_result_s pr;
     uint64_t b0 = lode_sim_now(bd);
     lode_sim_run_program(bd, bsh, b0 + 10000000000000ull, &pr);
@@ -122,8 +108,8 @@ int main(int argc, char **argv)
     lode_flash_opts_s fo = {.skip_unchanged = true};
     lode_flash_image(&core, chip, img, &fo, NULL, &fr); /* first time: really flashes */
 
-    lode_semihost_io_s io = {.mem_read = co_rd, .mem_write = co_wr, .console_write = quiet,
-                             .time_us = co_now, .ctx = &core};
+    lode_semihost_config_s shc = {.io = lode_semihost_io_core(&core), .cmdline = "hello"};
+    shc.io.console_write = quiet;
     double total = 0, run = 0, flashcheck = 0;
     uint64_t calls = 0;
     const int reps = 5;
@@ -132,7 +118,7 @@ int main(int argc, char **argv)
         lode_flash_image(&core, chip, img, &fo, NULL, &fr); /* already flashed: skipped */
         uint64_t t1 = lode_sim_now(sim);
         lode_semihost_s *sh = NULL;
-        lode_semihost_new(&io, "hello", &sh);
+        lode_semihost_new(&shc, &sh);
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
         lode_run_result_s res;
         lode_cmsis_dap_stats_s st0, st1;
@@ -173,10 +159,11 @@ int main(int argc, char **argv)
     if (lode_image_load_file(apath, LODE_IMAGE_AUTO, 0, false, NULL, &aimg) == LODE_OK &&
         lode_flash_image(&core, chip, aimg, &fo, NULL, &fr) == LODE_OK) {
         stamp_s st = {.sim = sim, .core = &core};
-        lode_semihost_io_s aio = {.mem_read = st_rd, .mem_write = st_wr, .console_write = stamp,
-                                  .ctx = &st};
+        lode_semihost_config_s ashc = {
+            .io = {.mem_read = st_rd, .mem_write = st_wr, .console_write = stamp, .ctx = &st},
+            .cmdline = "args a b c d e f g h i j k l m n o p q r s t"};
         lode_semihost_s *sh = NULL;
-        lode_semihost_new(&aio, "args a b c d e f g h i j k l m n o p q r s t", &sh);
+        lode_semihost_new(&ashc, &sh);
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
         lode_run_result_s res;
         lode_cmsis_dap_stats_s a0, a1;

@@ -45,22 +45,6 @@ static void sh_out(void *ctx, int fd, const uint8_t *d, size_t n)
     fwrite(d, 1, n, fd == 2 ? stderr : stdout);
     fflush(fd == 2 ? stderr : stdout);
 }
-static int sh_rd(void *ctx, uint32_t a, void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_read(c->ctx, a, b, n);
-}
-static int sh_wr(void *ctx, uint32_t a, const void *b, size_t n)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->mem_write(c->ctx, a, b, n);
-}
-static uint64_t sh_now(void *ctx)
-{
-    const lode_core_ops_s *c = ctx;
-    return c->now_us(c->ctx);
-}
-
 static void where(dbg_s *d)
 {
     uint32_t pc = 0, lr = 0, sp = 0, xpsr = 0;
@@ -362,9 +346,9 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
         lode_image_free(d.img);
         return ex;
     }
-    lode_semihost_io_s io = {.mem_read = sh_rd, .mem_write = sh_wr, .console_write = sh_out,
-                             .time_us = sh_now, .ctx = &d.t.core};
-    lode_semihost_new(&io, file, &d.sh);
+    lode_semihost_config_s shc = {.io = lode_semihost_io_core(&d.t.core), .cmdline = file};
+    shc.io.console_write = sh_out;
+    lode_semihost_new(&shc, &d.sh);
     d.t.core.reset(d.t.core.ctx, true);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

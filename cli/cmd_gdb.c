@@ -133,10 +133,10 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         fpu = info && info->fpu;
     }
 
-    lode_semihost_io_s io = cli_semihost_io(&t.core);
-    lode_semihost_config_s shc = {.cmdline = file ? file : "", .root = root, .log = cli->log};
+    lode_semihost_config_s shc = {.io = cli_semihost_io(&t.core), .cmdline = file ? file : "",
+                                  .root = root, .log = cli->log};
     lode_semihost_s *sh = NULL;
-    if ((rc = lode_semihost_new2(&io, &shc, &sh)) != LODE_OK) {
+    if ((rc = lode_semihost_new(&shc, &sh)) != LODE_OK) {
         cli_target_close(&t);
         return LODE_EXIT_USAGE;
     }

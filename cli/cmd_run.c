@@ -341,11 +341,10 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
                     fr.sectors_erased, fr.pages_programmed);
     }
 
-    lode_semihost_io_s io = cli_semihost_io(&t.core);
-    lode_semihost_config_s shc = {.cmdline = cmdline, .root = root, .allow_system = allow_system,
+    lode_semihost_config_s shc = {.io = cli_semihost_io(&t.core), .cmdline = cmdline, .root = root, .allow_system = allow_system,
                                   .log = cli->log};
     lode_semihost_s *sh = NULL;
-    if ((rc = lode_semihost_new2(&io, &shc, &sh)) != LODE_OK) {
+    if ((rc = lode_semihost_new(&shc, &sh)) != LODE_OK) {
         ex = LODE_EXIT_SOFTWARE;
         goto out_target;
     }

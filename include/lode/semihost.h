@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode/core.h"
 #include "lode/log.h"
 
 #ifdef __cplusplus
@@ -84,6 +85,7 @@ typedef struct lode_semihost_io_s {
 } lode_semihost_io_s;
 
 typedef struct lode_semihost_config_s {
+    lode_semihost_io_s io; /* required: mem_read and mem_write (see lode_semihost_io_core) */
     const char *cmdline;  /* what SYS_GET_CMDLINE returns; NULL = "" */
     const char *root;     /* directory files are confined to; NULL = current dir */
     bool allow_system;    /* serve SYS_SYSTEM (host shell, run in root); default: refused */
@@ -92,14 +94,26 @@ typedef struct lode_semihost_config_s {
 
 typedef struct lode_semihost_s lode_semihost_s;
 
-/* Create a semihosting host. `cfg` may be NULL (all defaults). The root must be an existing
+/* Create a semihosting host. Fields left zero take their defaults; cfg->io must have
+ * mem_read and mem_write (LODE_E_INVALID_ARG otherwise). The root must be an existing
  * directory (LODE_E_NO_DEVICE / LODE_E_INVALID_ARG otherwise, with one logged error). */
-int lode_semihost_new2(const lode_semihost_io_s *io, const lode_semihost_config_s *cfg,
-                       lode_semihost_s **out);
-/* = lode_semihost_new2() with {cmdline, root = current dir, no SYS_SYSTEM, no log}. */
-int lode_semihost_new(const lode_semihost_io_s *io, const char *cmdline, lode_semihost_s **out);
+int lode_semihost_new(const lode_semihost_config_s *cfg, lode_semihost_s **out);
+/* The target side of the I/O over a core: mem_read, mem_write and time_us (the core's clock)
+ * through `core` (borrowed: it must outlive the host; it becomes io.ctx). console_write and
+ * console_read are left NULL for the caller to fill in (they receive `core` as ctx). */
+lode_semihost_io_s lode_semihost_io_core(const lode_core_ops_s *core);
 /* Closes every host file the firmware left open. Accepts NULL. */
 void lode_semihost_free(lode_semihost_s *sh);
+
+/* Target memory the caller has already read (e.g. with the halt state, in one probe round
+ * trip): the next lode_semihost_call reads [addr, addr + len) from it instead of the target,
+ * until the call ends or writes target memory. At most LODE_SH_PREFETCH_MAX bytes. */
+#define LODE_SH_PREFETCH_MAX 128u
+void lode_semihost_prefetch(lode_semihost_s *sh, uint32_t addr, const void *data, size_t len);
+/* How many bytes at r1 operation `op` reads, worth reading ahead: its parameter block (1 to 4
+ * words), the WRITEC byte (1), LODE_SH_PREFETCH_MAX for WRITE0 (a string of unknown length:
+ * all of it may not be readable), 0 when r1 is not a pointer. */
+uint32_t lode_semihost_param_bytes(uint32_t op);
 
 /* Perform one call. *r0 receives the result. When the target asked to exit, *exited is set
  * and *exit_code holds its code (SYS_EXIT: 0 for ApplicationExit, 1 otherwise;
@@ -108,12 +122,6 @@ void lode_semihost_free(lode_semihost_s *sh);
  * for the firmware (-1 and SYS_ERRNO, as the specification says), not errors here.
  * Returns LODE_OK, or an error when target memory named by the call cannot be accessed
  * (bad parameter block or buffer: typically LODE_E_FAULT from io->mem_read/mem_write). */
-/* Target memory the caller has already read (e.g. with the halt state, in one probe round
- * trip): the next lode_semihost_call reads [addr, addr + len) from it instead of the target,
- * until the call ends or writes target memory. At most LODE_SH_PREFETCH_MAX bytes. */
-#define LODE_SH_PREFETCH_MAX 128u
-void lode_semihost_prefetch(lode_semihost_s *sh, uint32_t addr, const void *data, size_t len);
-
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
                        bool *exited, int *exit_code);
 

@@ -782,14 +782,11 @@ static bool sh_first_unknown(lode_semihost_s *sh, uint32_t op)
 
 /* --- public ------------------------------------------------------------------------------ */
 
-int lode_semihost_new2(const lode_semihost_io_s *io, const lode_semihost_config_s *cfg,
-                       lode_semihost_s **out_sh)
+int lode_semihost_new(const lode_semihost_config_s *cfg, lode_semihost_s **out_sh)
 {
-    if (!io || !io->mem_read || !io->mem_write || !out_sh)
+    if (!cfg || !cfg->io.mem_read || !cfg->io.mem_write || !out_sh)
         return LODE_E_INVALID_ARG;
-    const lode_semihost_config_s defaults = {0};
-    if (!cfg)
-        cfg = &defaults;
+    const lode_semihost_io_s *io = &cfg->io;
     lode_semihost_s *sh = calloc(1, sizeof *sh);
     if (!sh)
         return LODE_E_NOMEM;
@@ -838,10 +835,51 @@ fail:
     return rc;
 }
 
-int lode_semihost_new(const lode_semihost_io_s *io, const char *cmdline, lode_semihost_s **out_sh)
+static int core_mem_read(void *ctx, uint32_t a, void *b, size_t n)
 {
-    lode_semihost_config_s cfg = {.cmdline = cmdline};
-    return lode_semihost_new2(io, &cfg, out_sh);
+    const lode_core_ops_s *c = ctx;
+    return c->mem_read(c->ctx, a, b, n);
+}
+
+static int core_mem_write(void *ctx, uint32_t a, const void *b, size_t n)
+{
+    const lode_core_ops_s *c = ctx;
+    return c->mem_write(c->ctx, a, b, n);
+}
+
+static uint64_t core_time_us(void *ctx)
+{
+    const lode_core_ops_s *c = ctx;
+    return c->now_us(c->ctx);
+}
+
+lode_semihost_io_s lode_semihost_io_core(const lode_core_ops_s *core)
+{
+    lode_semihost_io_s io = {.mem_read = core_mem_read, .mem_write = core_mem_write,
+                             .time_us = core->now_us ? core_time_us : NULL, .ctx = (void *)core};
+    return io;
+}
+
+uint32_t lode_semihost_param_bytes(uint32_t op)
+{
+    switch (op) {
+    case LODE_SH_SYS_WRITEC:
+        return 1;
+    case LODE_SH_SYS_CLOSE: case LODE_SH_SYS_ISERROR: case LODE_SH_SYS_ISTTY:
+    case LODE_SH_SYS_FLEN: case LODE_SH_SYS_HEAPINFO:
+        return 4;
+    case LODE_SH_SYS_SEEK: case LODE_SH_SYS_REMOVE: case LODE_SH_SYS_SYSTEM:
+    case LODE_SH_SYS_GET_CMDLINE: case LODE_SH_SYS_EXIT_EXTENDED: case LODE_SH_SYS_ELAPSED:
+        return 8;
+    case LODE_SH_SYS_OPEN: case LODE_SH_SYS_WRITE: case LODE_SH_SYS_READ: case LODE_SH_SYS_TMPNAM:
+        return 12;
+    case LODE_SH_SYS_RENAME:
+        return 16;
+    case LODE_SH_SYS_WRITE0:
+        return LODE_SH_PREFETCH_MAX;
+    default:
+        return 0;
+    }
 }
 
 void lode_semihost_free(lode_semihost_s *sh)

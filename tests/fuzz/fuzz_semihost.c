@@ -129,11 +129,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(f);
         return 0;
     }
-    lode_semihost_io_s io = {fz_rd, fz_wr, fz_out, fz_in, fz_time, f};
-    lode_semihost_config_s cfg = {.cmdline = "fw arg", .root = root, .allow_system = false,
+    lode_semihost_config_s cfg = {.io = {fz_rd, fz_wr, fz_out, fz_in, fz_time, f}, .cmdline = "fw arg", .root = root, .allow_system = false,
                                   .log = {.fn = fz_log, .max_level = LODE_LOG_DEBUG}};
     lode_semihost_s *sh = NULL;
-    if (lode_semihost_new2(&io, &cfg, &sh) != LODE_OK)
+    if (lode_semihost_new(&cfg, &sh) != LODE_OK)
         abort();
     for (unsigned i = 0; i < ncalls; i++) {
         const uint8_t *c = data + 1 + 3u * i;

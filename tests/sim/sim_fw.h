@@ -93,10 +93,11 @@ static inline bool fw_open(fw_run_s *r, const char *chip, const char *elf)
         fprintf(stderr, "cannot load %s\n", path);
         return false;
     }
-    lode_semihost_io_s io = {.mem_read = fw_mem_read, .mem_write = fw_mem_write,
-                             .console_write = fw_console_write, .console_read = fw_console_read,
-                             .time_us = fw_time_us, .ctx = r};
-    return lode_semihost_new(&io, "", &r->sh) == LODE_OK;
+    lode_semihost_config_s shc = {
+        .io = {.mem_read = fw_mem_read, .mem_write = fw_mem_write,
+               .console_write = fw_console_write, .console_read = fw_console_read,
+               .time_us = fw_time_us, .ctx = r}};
+    return lode_semihost_new(&shc, &r->sh) == LODE_OK;
 }
 
 static inline void fw_close(fw_run_s *r)

@@ -22,10 +22,12 @@ static void cw(void *c, int fd, const uint8_t *d, size_t n)
 static int boot_and_run(lode_sim_s *sim)
 {
     lode_sim_power_on_reset(sim);
-    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
-                             .console_write = cw, .time_us = lode_sim_sh_time_us, .ctx = sim};
+    lode_semihost_config_s shc = {
+        .io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+               .console_write = cw, .time_us = lode_sim_sh_time_us, .ctx = sim},
+        .cmdline = "fw"};
     lode_semihost_s *sh = NULL;
-    if (lode_semihost_new(&io, "fw", &sh) != LODE_OK)
+    if (lode_semihost_new(&shc, &sh) != LODE_OK)
         return -1;
     lode_sim_program_result_s res;
     int rc = lode_sim_run_program(sim, sh, lode_sim_now(sim) + 5000000000000ull, &res);

@@ -301,10 +301,12 @@ static void test_watch_stack_variable(void)
     const lode_symbol_s *ready = lode_image_find_symbol(img, "stack_ready");
     const lode_symbol_s *slot = lode_image_find_symbol(img, "stack_slot");
     REQUIRE(ready && slot);
-    lode_semihost_io_s io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
-                             .time_us = lode_sim_sh_time_us, .ctx = r.sim};
+    lode_semihost_config_s shc = {
+        .io = {.mem_read = lode_sim_sh_mem_read, .mem_write = lode_sim_sh_mem_write,
+               .time_us = lode_sim_sh_time_us, .ctx = r.sim},
+        .cmdline = "stackwatch"};
     lode_semihost_s *sh = NULL;
-    REQUIRE(lode_semihost_new(&io, "stackwatch", &sh) == LODE_OK);
+    REQUIRE(lode_semihost_new(&shc, &sh) == LODE_OK);
     /* 1: run to stack_ready and learn where the counter lives */
     lode_run_point_s bp = {.name = "stack_ready", .addr = ready->value & ~1u};
     lode_run_config_s rc = {.core = &r.core, .sh = sh, .reset_first = true, .breaks = &bp,

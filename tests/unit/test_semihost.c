@@ -97,21 +97,21 @@ static void reset_fake(void)
 
 static lode_semihost_s *mk2(const char *cmdline, const char *rootdir, bool allow_system)
 {
-    lode_semihost_io_s io = {mrd, mwr, cw, cr, tus, NULL};
-    lode_semihost_config_s cfg = {.cmdline = cmdline, .root = rootdir, .allow_system = allow_system,
+    lode_semihost_config_s cfg = {.io = {mrd, mwr, cw, cr, tus, NULL}, .cmdline = cmdline,
+                                  .root = rootdir, .allow_system = allow_system,
                                   .log = {.fn = logfn, .max_level = LODE_LOG_DEBUG}};
     lode_semihost_s *sh = NULL;
     reset_fake();
-    CHECK_EQ(lode_semihost_new2(&io, &cfg, &sh), LODE_OK);
+    CHECK_EQ(lode_semihost_new(&cfg, &sh), LODE_OK);
     return sh;
 }
 
-/* the old constructor: cmdline only, root = current directory */
+/* the defaults: root = current directory */
 static lode_semihost_s *mk(void)
 {
-    lode_semihost_io_s io = {mrd, mwr, cw, cr, tus, NULL};
+    lode_semihost_config_s cfg = {.io = {mrd, mwr, cw, cr, tus, NULL}, .cmdline = "fw.elf a b"};
     lode_semihost_s *sh = NULL;
-    CHECK_EQ(lode_semihost_new(&io, "fw.elf a b", &sh), LODE_OK);
+    CHECK_EQ(lode_semihost_new(&cfg, &sh), LODE_OK);
     reset_fake();
     return sh;
 }
@@ -903,14 +903,14 @@ static void test_bad_blocks(void)
     lode_semihost_free(sh);
 }
 
-static void test_new2(void)
+static void test_new(void)
 {
     lode_semihost_io_s io = {mrd, mwr, cw, cr, tus, NULL};
-    lode_semihost_config_s cfg = {.root = "/nonexistent-lode-root",
+    lode_semihost_config_s cfg = {.io = io, .root = "/nonexistent-lode-root",
                                   .log = {.fn = logfn, .max_level = LODE_LOG_DEBUG}};
     lode_semihost_s *sh = (lode_semihost_s *)&nerr;
     nerr = 0;
-    CHECK_EQ(lode_semihost_new2(&io, &cfg, &sh), LODE_E_NO_DEVICE);
+    CHECK_EQ(lode_semihost_new(&cfg, &sh), LODE_E_NO_DEVICE);
     CHECK(sh == (lode_semihost_s *)&nerr); /* untouched on error */
     CHECK_EQ(nerr, 1);
     CHECK(strstr(last_msg, "/nonexistent-lode-root") != NULL);
@@ -919,17 +919,20 @@ static void test_new2(void)
     host_write("plain", "x");
     cfg.root = f;
     nerr = 0;
-    CHECK_EQ(lode_semihost_new2(&io, &cfg, &sh), LODE_E_INVALID_ARG);
+    CHECK_EQ(lode_semihost_new(&cfg, &sh), LODE_E_INVALID_ARG);
     CHECK_EQ(nerr, 1);
-    CHECK_EQ(lode_semihost_new2(&io, NULL, &sh), LODE_OK);
+    lode_semihost_config_s dflt = {.io = io};
+    CHECK_EQ(lode_semihost_new(&dflt, &sh), LODE_OK);
     lode_semihost_free(sh);
-    lode_semihost_io_s noio = {0};
-    CHECK_EQ(lode_semihost_new2(&noio, NULL, &sh), LODE_E_INVALID_ARG);
-    CHECK_EQ(lode_semihost_new2(NULL, NULL, &sh), LODE_E_INVALID_ARG);
+    lode_semihost_config_s noio = {.cmdline = "x"};
+    CHECK_EQ(lode_semihost_new(&noio, &sh), LODE_E_INVALID_ARG);
+    noio.io.mem_read = mrd; /* mem_write missing */
+    CHECK_EQ(lode_semihost_new(&noio, &sh), LODE_E_INVALID_ARG);
+    CHECK_EQ(lode_semihost_new(NULL, &sh), LODE_E_INVALID_ARG);
     lode_semihost_free(NULL);
     /* no time callback: the host clock; no console: output dropped, input at end */
-    lode_semihost_io_s bare = {.mem_read = mrd, .mem_write = mwr};
-    CHECK_EQ(lode_semihost_new2(&bare, NULL, &sh), LODE_OK);
+    lode_semihost_config_s bare = {.io = {.mem_read = mrd, .mem_write = mwr}};
+    CHECK_EQ(lode_semihost_new(&bare, &sh), LODE_OK);
     CHECK(sys(sh, LODE_SH_SYS_CLOCK, 0) < 100);
     uint32_t h = sh_open(sh, ":tt", LODE_SH_OPEN_W);
     CHECK_EQ(sh_write(sh, h, "x", 1), 0);
@@ -959,7 +962,7 @@ int main(void)
     RUN_TEST(test_system);
     RUN_TEST(test_handles_bounded);
     RUN_TEST(test_bad_blocks);
-    RUN_TEST(test_new2);
+    RUN_TEST(test_new);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return TEST_DONE();
 }

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* The halted-core service: see halt.h. */
+#include <string.h>
+
+#include "lode/cortexm.h"
+#include "lode/error.h"
+#include "run/halt.h"
+
+#define CFSR 0xE000ED28u
+#define HFSR 0xE000ED2Cu
+#define MMFAR 0xE000ED34u
+#define BFAR 0xE000ED38u
+#define PRE_WORDS (LODE_SH_PREFETCH_MAX / 4u)
+
+int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs)
+{
+    static const unsigned sel[17] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    if (c->regs_read)
+        return c->regs_read(c->ctx, sel, regs, 17);
+    for (unsigned i = 0; i < 17; i++) {
+        int rc = c->reg_read(c->ctx, sel[i], &regs[i]);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    return LODE_OK;
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* With a pipelining core: the instruction at the PC and what r1 points to, in one round trip;
+ * the latter goes to the semihosting host as read-ahead (for r0's operation, should the
+ * instruction be BKPT 0xAB). False: read the instruction the plain way. */
+static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, const uint32_t *regs,
+                       uint8_t insn[2])
+{
+    uint32_t want = lode_semihost_param_bytes(regs[0]);
+    if (!c->mem_submit || !c->mem_collect || !sh || !want || regs[1] < 4u ||
+        regs[1] > 0xFFFFFFFFu - LODE_SH_PREFETCH_MAX)
+        return false;
+    uint32_t pbase = regs[1] & ~3u;
+    uint32_t nw = (regs[1] - pbase + want + 3u) / 4u; /* an unaligned block spills over */
+    if (nw > PRE_WORDS)
+        nw = PRE_WORDS;
+    uint32_t code = 0, pre[PRE_WORDS];
+    lode_mem_op_s ops[2] = {{.addr = regs[15] & ~3u, .words = &code, .n = 1},
+                            {.addr = pbase, .words = pre, .n = nw}};
+    if (c->mem_submit(c->ctx, ops, 2) != LODE_OK || c->mem_collect(c->ctx) != LODE_OK)
+        return false;
+    unsigned sh_bits = (regs[15] & 2u) * 8u;
+    insn[0] = (uint8_t)(code >> sh_bits);
+    insn[1] = (uint8_t)(code >> (sh_bits + 8u));
+    uint8_t bytes[LODE_SH_PREFETCH_MAX];
+    for (unsigned i = 0; i < nw; i++)
+        for (unsigned k = 0; k < 4; k++)
+            bytes[4 * i + k] = (uint8_t)(pre[i] >> (8 * k));
+    lode_semihost_prefetch(sh, pbase, bytes, 4u * nw);
+    return true;
+}
+
+int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
+                       lodei_halt_s *h)
+{
+    lodei_halt_s out;
+    memset(&out, 0, sizeof out);
+    out.dfsr = st->dfsr;
+    int rc = lodei_halt_regs(c, out.regs);
+    if (rc != LODE_OK)
+        return rc;
+    if (st->dfsr & LODE_CM_DFSR_BKPT) {
+        uint8_t insn[2] = {0};
+        bool ahead = read_ahead(c, sh, out.regs, insn);
+        if (ahead || c->mem_read(c->ctx, out.regs[15], insn, 2) == LODE_OK)
+            out.semihost = insn[0] == 0xAB && insn[1] == 0xBE;
+        if (ahead && !out.semihost)
+            lode_semihost_prefetch(sh, 0, NULL, 0);
+    }
+    out.fault = (st->dfsr & LODE_CM_DFSR_VCATCH) && (out.regs[16] & 0x1FFu) == 3;
+    *h = out;
+    return LODE_OK;
+}
+
+int lodei_halt_return(const lode_core_ops_s *c, uint32_t pc, uint32_t r0, bool resume)
+{
+    const unsigned sel[2] = {0, 15};
+    const uint32_t val[2] = {r0, pc + 2};
+    if (resume && c->resume_regs)
+        return c->resume_regs(c->ctx, sel, val, 2);
+    int rc;
+    if (c->regs_write) {
+        rc = c->regs_write(c->ctx, sel, val, 2);
+    } else {
+        rc = c->reg_write(c->ctx, 0, val[0]);
+        if (rc == LODE_OK)
+            rc = c->reg_write(c->ctx, 15, val[1]);
+    }
+    if (rc == LODE_OK && resume)
+        rc = c->resume(c->ctx);
+    return rc;
+}
+
+int lodei_halt_semihost(const lode_core_ops_s *c, lode_semihost_s *sh, const lodei_halt_s *h,
+                        bool resume, lodei_sh_end_e *end, int *exit_code)
+{
+    uint32_t result = 0;
+    bool exited = false;
+    int code = 0;
+    if (lode_semihost_call(sh, h->regs[0], h->regs[1], &result, &exited, &code) != LODE_OK) {
+        *end = LODEI_SH_BAD_PARAM;
+        return LODE_OK;
+    }
+    if (exited) {
+        *end = LODEI_SH_EXIT;
+        *exit_code = code;
+        return LODE_OK;
+    }
+    *end = LODEI_SH_DONE;
+    return lodei_halt_return(c, h->regs[15], result, resume);
+}
+
+static bool watch_read(const lode_core_ops_s *c, const lodei_watch_s *w, uint32_t *v)
+{
+    uint8_t b[4] = {0};
+    size_t n = w->len && w->len <= 4 ? w->len : 4;
+    if (c->mem_read(c->ctx, w->addr, b, n) != LODE_OK)
+        return false;
+    *v = le32(b);
+    return true;
+}
+
+void lodei_watch_snapshot(const lode_core_ops_s *c, lodei_watch_s *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = 0;
+        w[i].last = watch_read(c, &w[i], &v) ? v : 0;
+    }
+}
+
+size_t lodei_watch_fired(const lode_core_ops_s *c, const lodei_watch_s *w, size_t n, uint32_t *now)
+{
+    size_t pick = n;
+    uint32_t pick_v = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = 0;
+        bool ok = watch_read(c, &w[i], &v);
+        if (ok && v != w[i].last) {
+            *now = v;
+            return i;
+        }
+        /* nothing changed (yet): a read watchpoint is the likely one, else the first */
+        if (pick == n || ((w[i].kind & 1) && !(w[pick].kind & 1))) {
+            pick = i;
+            pick_v = ok ? v : w[i].last;
+        }
+    }
+    *now = pick_v;
+    return pick == n ? 0 : pick;
+}
+
+void lodei_halt_fault(const lode_core_ops_s *c, const uint32_t *regs, bool lockup, lodei_fault_s *f)
+{
+    memset(f, 0, sizeof *f);
+    f->lockup = lockup;
+    uint32_t v[4] = {0};
+    const uint32_t addr[4] = {CFSR, HFSR, BFAR, MMFAR};
+    for (int i = 0; i < 4; i++)
+        c->mem_read(c->ctx, addr[i], &v[i], 4);
+    f->cfsr = v[0];
+    f->hfsr = v[1];
+    f->bfar = v[2];
+    f->mmfar = v[3];
+    /* at HardFault entry LR holds EXC_RETURN: bit 2 says which stack holds the frame */
+    if (!lockup && (regs[14] & 0xFFFFFF00u) == 0xFFFFFF00u) {
+        uint32_t sp = regs[13];
+        if (regs[14] & 4u) {
+            uint32_t psp = 0;
+            if (c->reg_read(c->ctx, 18, &psp) == LODE_OK)
+                sp = psp;
+        }
+        f->frame_valid = c->mem_read(c->ctx, sp, f->frame, sizeof f->frame) == LODE_OK;
+    }
+    lode_cortexm_fault_describe(f->cfsr, f->hfsr, f->bfar, f->mmfar, f->text, sizeof f->text);
+}
