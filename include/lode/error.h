@@ -24,6 +24,7 @@ typedef enum lode_err_e {
     LODE_E_STATE = -13,      /* wrong state for the request (e.g. core running) */
     LODE_E_FLASH = -14,      /* flash controller reported an error */
     LODE_E_RANGE = -15,      /* address or length outside what is allowed */
+    LODE_E_BUSY = -16,       /* held by another program (a serial port opened exclusively) */
 } lode_err_e;
 
 /* A static, human-readable description of an error code. Never NULL. */

@@ -20,6 +20,7 @@ const char *lode_strerror(int err)
     case LODE_E_STATE: return "wrong state for this request";
     case LODE_E_FLASH: return "flash controller error";
     case LODE_E_RANGE: return "address or length out of range";
+    case LODE_E_BUSY: return "in use by another program";
     default: return "unknown error";
     }
 }
