@@ -2,7 +2,7 @@
 # Install what lode needs from Debian 12's packages. Usage: scripts/deps.sh [build|test]
 #   build: compilers, libraries and the ARM toolchain for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
-#          openocd, clang for fuzzing)
+#          openocd, pyOCD, clang for fuzzing)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}
@@ -10,7 +10,7 @@ pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev
       gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
-  pkgs+=(qemu-system-arm gdb-multiarch openocd clang libclang-rt-14-dev)
+  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

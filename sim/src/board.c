@@ -950,7 +950,7 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
         return LODE_E_IO;
     }
     sim_swdp_config_s dc = {.dpidr = chip->dpidr, .ap_idr = 0x24770011u, .rom_base = 0xE00FF003u,
-                            .swj = chip->swj};
+                            .swj = chip->swj, .tar_wrap = chip->core == SIM_CORE_M0P ? 0x400u : 0x1000u};
     b->dp = simi_swdp_new(b, &dc);
     if (!b->dp) {
         free_board(b);

@@ -48,8 +48,10 @@
  *     reads back 0b00 (off) and a debugger probing for packed support sees "no".
  *     Unsupported CSW.Size values (64-bit and wider) are ignored (field unchanged).
  *     TAR increments by the size after each successful DRW access when AddrInc = single,
- *     wrapping inside its 1 KiB block (only TAR[9:0] changes: the architecture only
- *     guarantees increments within 1 KiB, this model wraps exactly there). After a failed
+ *     wrapping inside its block (only the low TAR bits change). The architecture only
+ *     guarantees increments within 1 KiB; the block is the core's own (config tar_wrap):
+ *     4 KiB on the Cortex-M3/M4 AHB-AP, 1 KiB on Cortex-M0/M0+, as their TRMs give it.
+ *     Debuggers rely on it (OpenOCD sets TAR once per 4 KiB on an M3/M4). After a failed
  *     access TAR is not incremented, so it points at the faulting address.
  * 10. APs other than 0 do not exist: all their registers read 0 (IDR 0 = no AP) and
  *     writes are ignored, with an OK response.
@@ -124,7 +126,6 @@
 #define AP_BASE 0xF8u
 #define AP_IDR 0xFCu
 
-#define TAR_BLOCK 0x3FFu /* auto-increment stays inside a 1 KiB block */
 #define LINE_RESET_ONES 50u
 
 /* ---- state --------------------------------------------------------------------------- */
@@ -294,8 +295,9 @@ static void tar_increment(sim_swdp_s *dp)
 {
     if ((dp->csw & CSW_ADDRINC) != CSW_ADDRINC_SINGLE)
         return;
-    uint32_t low = (dp->tar + csw_bytes(dp)) & TAR_BLOCK;
-    dp->tar = (dp->tar & ~TAR_BLOCK) | low;
+    uint32_t block = dp->cfg.tar_wrap - 1u;
+    uint32_t low = (dp->tar + csw_bytes(dp)) & block;
+    dp->tar = (dp->tar & ~block) | low;
 }
 
 static void csw_write(sim_swdp_s *dp, uint32_t v)
@@ -551,13 +553,15 @@ void simi_swdp_power_on_reset(sim_swdp_s *dp)
 
 sim_swdp_s *simi_swdp_new(sim_board_s *b, const sim_swdp_config_s *cfg)
 {
-    if (!b || !cfg)
+    if (!b || !cfg || (cfg->tar_wrap & (cfg->tar_wrap - 1u)) || (cfg->tar_wrap && cfg->tar_wrap < 0x400u))
         return NULL;
     sim_swdp_s *dp = calloc(1, sizeof *dp);
     if (!dp)
         return NULL;
     dp->b = b;
     dp->cfg = *cfg;
+    if (!dp->cfg.tar_wrap)
+        dp->cfg.tar_wrap = 0x400u;
     simi_swdp_power_on_reset(dp);
     return dp;
 }

@@ -14,7 +14,7 @@
  *    READOK, pushed compare/verify), DLCR, SELECT, RESEND, RDBUFF.
  *  - FAULT for everything but a DPIDR read, CTRL/STAT read or ABORT write while a sticky
  *    error flag is set; posted AP reads; MEM-AP CSW/TAR/DRW/BD0-3/CFG/BASE/IDR; TAR
- *    auto-increment wrapping inside 1 KiB; bus errors -> STICKYERR.
+ *    auto-increment wrapping inside the core's block (1 or 4 KiB); bus errors -> STICKYERR.
  *
  * A system reset (nRST, SYSRESETREQ) does not reset the DP: only simi_swdp_power_on_reset
  * does. The DP charges no time; the board accounts for wire time around each call.
@@ -35,6 +35,9 @@ typedef struct sim_swdp_config_s {
     uint32_t rom_base; /* MEM-AP BASE register value, e.g. 0xE00FF003 */
     bool swj;          /* true: SWJ-DP (JTAG selected after power-on, e.g. STM32F1);
                         * false: SW-DP only (e.g. nRF52) */
+    uint32_t tar_wrap; /* TAR auto-increment block in bytes, a power of two: 0x1000 for the
+                        * Cortex-M3/M4 AHB-AP (their TRMs), 0x400 for Cortex-M0/M0+ and the
+                        * ADIv5 minimum; 0 means 0x400 */
 } sim_swdp_config_s;
 
 /* Create a DP in its power-on state. `b` is borrowed and must outlive the DP (MEM-AP

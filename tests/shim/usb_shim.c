@@ -8,10 +8,16 @@
  *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap   the devices on the bus
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
+ *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
+ *   LODE_USB_SHIM_REPORT=1        at libusb_close, one line on stderr: the board's virtual time
+ *                                 and the probe commands (ST-Link commands, CMSIS-DAP packets)
  *
  * The devices are process-wide, as a USB bus is; this test library is the one place with such
- * state. Only what lode and OpenOCD call is implemented; anything else fails cleanly. A board
- * runs in real time while nobody talks to its probe (up to 100 ms per gap), as hardware does.
+ * state. Only what lode, OpenOCD and pyOCD (pyusb's libusb1 backend) call is implemented;
+ * anything else fails cleanly. A board runs in real time while nobody talks to its probe (up
+ * to 100 ms per gap), as hardware does; with LODE_USB_SHIM_NO_IDLE its clock moves only with
+ * the probe's traffic, so a peer's virtual-time figure is the same in every run (host noise
+ * stays out). Programs that wait on the host clock for the target need the idle time.
  * Exported: the libusb_* functions only (the build hides everything else). */
 #include <libusb-1.0/libusb.h>
 #include <stdio.h>
@@ -40,6 +46,7 @@ typedef struct shim_dev_s {
     int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
                         * 2 command waiting for its OUT data */
     double last_wall;
+    unsigned long long packets; /* OUT transfers (CMSIS-DAP: one command packet each) */
     struct libusb_device *udev;
 } shim_dev_s;
 
@@ -155,6 +162,9 @@ static int board_up(shim_dev_s *d)
 /* the board ran on by itself since the last transfer (at most 100 ms of it) */
 static void catch_up(shim_dev_s *d)
 {
+    const char *still = getenv("LODE_USB_SHIM_NO_IDLE");
+    if (still && *still && strcmp(still, "0"))
+        return;
     double now = wall(), dt = now - d->last_wall;
     d->last_wall = now;
     if (dt > 0.1)
@@ -193,6 +203,8 @@ static int bulk(shim_dev_s *d, unsigned char ep, unsigned char *data, int length
     if (!d->sim || length < 0)
         return LIBUSB_ERROR_NO_DEVICE;
     catch_up(d);
+    if (ep == d->ep_out)
+        d->packets++;
     if (d->dap) {
         if (ep == d->ep_out)
             return lode_sim_dap_usb_write(d->dap, data, (size_t)length) == LODE_OK ? length : LIBUSB_ERROR_IO;
@@ -290,12 +302,15 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
     }
     uint16_t mps = d->kind == K_STLINK_V3 || d->kind == K_CMSIS_DAP ? 512 : 64;
     uint8_t n = 0;
+    /* CMSIS-DAP v2 puts bulk OUT first, then bulk IN (then the optional SWO IN); hosts look
+     * for them in that order. The ST-Link lists its IN endpoint first. */
+    bool out_first = d->kind == K_CMSIS_DAP;
     ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
-                                                  .bEndpointAddress = d->ep_in, .bmAttributes = 2,
-                                                  .wMaxPacketSize = mps};
+                                                  .bEndpointAddress = out_first ? d->ep_out : d->ep_in,
+                                                  .bmAttributes = 2, .wMaxPacketSize = mps};
     ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
-                                                  .bEndpointAddress = d->ep_out, .bmAttributes = 2,
-                                                  .wMaxPacketSize = mps};
+                                                  .bEndpointAddress = out_first ? d->ep_in : d->ep_out,
+                                                  .bmAttributes = 2, .wMaxPacketSize = mps};
     if (d->ep_trace)
         ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
                                                       .bEndpointAddress = d->ep_trace, .bmAttributes = 2,
@@ -367,6 +382,17 @@ EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
     state_path(d, path, sizeof path);
     if (path[0] && d->sim)
         lode_sim_state_save(d->sim, path);
+    const char *rep = getenv("LODE_USB_SHIM_REPORT");
+    if (d->sim && rep && *rep && strcmp(rep, "0")) {
+        unsigned long long cmds = d->packets;
+        if (d->st) {
+            lode_sim_stlink_stats_s ss;
+            lode_sim_stlink_stats(d->st, &ss);
+            cmds = (unsigned long long)ss.commands;
+        }
+        fprintf(stderr, "usb shim: %s closed at %.6f s of simulated time, %llu probe commands\n", d->serial,
+                (double)lode_sim_now(d->sim) / 1e12, cmds);
+    }
     free(h);
 }
 
@@ -525,3 +551,45 @@ EXPORT const char *LIBUSB_CALL libusb_error_name(int code)
 }
 
 EXPORT const char *LIBUSB_CALL libusb_strerror(int code) { return libusb_error_name(code); }
+
+/* ---- what pyusb's libusb1 backend (pyOCD), dfu-util and libjaylink bind as well ---------- */
+static bool full_speed(const shim_dev_s *d) { return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21; }
+
+EXPORT const struct libusb_version *LIBUSB_CALL libusb_get_version(void)
+{
+    static const struct libusb_version v = {1, 0, 26, 0, "", "lode usb shim"};
+    return &v;
+}
+EXPORT int LIBUSB_CALL libusb_set_option(libusb_context *ctx, enum libusb_option option, ...)
+{
+    (void)ctx, (void)option; /* log level, Windows backends: nothing to do here */
+    return 0;
+}
+EXPORT void LIBUSB_CALL libusb_set_debug(libusb_context *ctx, int level) { (void)ctx, (void)level; }
+/* the devices live as long as the process: references need no counting */
+EXPORT libusb_device *LIBUSB_CALL libusb_ref_device(libusb_device *dev) { return dev; }
+EXPORT void LIBUSB_CALL libusb_unref_device(libusb_device *dev) { (void)dev; }
+EXPORT int LIBUSB_CALL libusb_kernel_driver_active(libusb_device_handle *h, int i) { (void)h, (void)i; return 0; }
+EXPORT int LIBUSB_CALL libusb_attach_kernel_driver(libusb_device_handle *h, int i) { (void)h, (void)i; return LIBUSB_ERROR_NOT_FOUND; }
+EXPORT int LIBUSB_CALL libusb_get_device_speed(libusb_device *dev) { return full_speed(dev->d) ? LIBUSB_SPEED_FULL : LIBUSB_SPEED_HIGH; }
+EXPORT int LIBUSB_CALL libusb_get_max_packet_size(libusb_device *dev, unsigned char ep)
+{
+    const shim_dev_s *d = dev->d;
+    if (ep != d->ep_in && ep != d->ep_out && (!d->ep_trace || ep != d->ep_trace))
+        return LIBUSB_ERROR_NOT_FOUND;
+    return full_speed(d) ? 64 : 512;
+}
+EXPORT int LIBUSB_CALL libusb_get_max_iso_packet_size(libusb_device *dev, unsigned char ep) { return libusb_get_max_packet_size(dev, ep); }
+EXPORT libusb_device *LIBUSB_CALL libusb_get_parent(libusb_device *dev) { (void)dev; return NULL; }
+EXPORT uint8_t LIBUSB_CALL libusb_get_port_number(libusb_device *dev) { return dev->addr; }
+EXPORT int LIBUSB_CALL libusb_handle_events(libusb_context *ctx) { return libusb_handle_events_completed(ctx, NULL); }
+EXPORT int LIBUSB_CALL libusb_handle_events_timeout(libusb_context *ctx, struct timeval *tv)
+{
+    return libusb_handle_events_timeout_completed(ctx, tv, NULL);
+}
+/* the probes' endpoints are bulk; an interrupt transfer moves the same way */
+EXPORT int LIBUSB_CALL libusb_interrupt_transfer(libusb_device_handle *h, unsigned char ep, unsigned char *data,
+                                                int length, int *transferred, unsigned int timeout)
+{
+    return libusb_bulk_transfer(h, ep, data, length, transferred, timeout);
+}

@@ -414,6 +414,35 @@ static void test_posted_reads(void)
     fix_free(&f);
 }
 
+/* Cortex-M3/M4 AHB-AP: auto-increment carries across 1 KiB and wraps at 4 KiB. */
+static void test_tar_autoinc_wrap_4k(void)
+{
+    fix_s f = fix_new(false, DPIDR_M4);
+    REQUIRE(f.dp);
+    simi_swdp_free(f.dp);
+    sim_swdp_config_s cfg = {.dpidr = DPIDR_M4, .ap_idr = AP_IDR, .rom_base = ROM_BASE, .tar_wrap = 0x1000};
+    f.dp = simi_swdp_new(f.b, &cfg);
+    REQUIRE(f.dp);
+    REQUIRE(connect(f.dp));
+    uint32_t v = 0;
+    CHECK_EQ(ap_wr(f.dp, CSW, CSW_BASEVAL | CSW_32 | CSW_INC), OK);
+    CHECK_EQ(ap_wr(f.dp, TAR, RAM_BASE + 0x3FC), OK);
+    CHECK_EQ(ap_wr(f.dp, DRW, 0xB0B0B0B0), OK);
+    CHECK_EQ(ap_wr(f.dp, DRW, 0xB1B1B1B1), OK); /* carried into the next 1 KiB */
+    CHECK_EQ(ram32(&f, RAM_BASE + 0x3FC), 0xB0B0B0B0);
+    CHECK_EQ(ram32(&f, RAM_BASE + 0x400), 0xB1B1B1B1);
+    CHECK_EQ(ap_wr(f.dp, TAR, RAM_BASE + 0xFFC), OK);
+    CHECK_EQ(ap_wr(f.dp, DRW, 1), OK);
+    CHECK_EQ(ap_read_now(f.dp, TAR, &v), OK);
+    CHECK_EQ(v, RAM_BASE); /* wrapped at 4 KiB */
+    sim_swdp_config_s bad = cfg;
+    bad.tar_wrap = 0x600; /* not a power of two */
+    CHECK(simi_swdp_new(f.b, &bad) == NULL);
+    bad.tar_wrap = 0x200; /* below the ADIv5 minimum */
+    CHECK(simi_swdp_new(f.b, &bad) == NULL);
+    fix_free(&f);
+}
+
 static void test_tar_autoinc_wrap(void)
 {
     fix_s f = fix_new(false, DPIDR_M4);
@@ -911,6 +940,7 @@ int main(void)
     RUN_TEST(test_ap_id_registers);
     RUN_TEST(test_posted_reads);
     RUN_TEST(test_tar_autoinc_wrap);
+    RUN_TEST(test_tar_autoinc_wrap_4k);
     RUN_TEST(test_byte_lanes);
     RUN_TEST(test_csw);
     RUN_TEST(test_banked_data);
