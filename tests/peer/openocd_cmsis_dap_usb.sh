@@ -33,7 +33,8 @@ head -c 20480 "$tmp/cat.bin" >"$tmp/img.bin"
 ocd() { # ocd NAME ARGS...
     name=$1
     shift
-    timeout 120 openocd -f interface/cmsis-dap.cfg -c 'cmsis_dap_backend usb_bulk' -f target/stm32f1x.cfg \
+    timeout 120 openocd -c 'gdb_port disabled' -c 'tcl_port disabled' -c 'telnet_port disabled' \
+        -f interface/cmsis-dap.cfg -c 'cmsis_dap_backend usb_bulk' -f target/stm32f1x.cfg \
         "$@" >"$tmp/$name.out" 2>&1
 }
 ocd program -c "program $tmp/img.bin 0x08000000 verify reset exit" || fail "openocd program exited with an error"
