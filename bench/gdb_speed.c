@@ -7,6 +7,10 @@
  *     are checked afterwards (exit 1 when wrong).
  *  2. Host wall time per `stepi` round trip (s packet to stop reply), 1000 times, with
  *     firmware/apps/dbg.c: median and p90.
+ *  3. One semihosting call served by the server while GDB continues, virtual time:
+ *     examples/args with 20 arguments (one console write per argument), `c` to the W reply;
+ *     the time between the first and the last console write over the calls in between (the
+ *     steady-state figure bench_run_overhead gives for `lode run`).
  * Usage: bench_gdb */
 #include <poll.h>
 #include <pthread.h>
@@ -21,8 +25,10 @@
 #include "lode/flash.h"
 #include "lode/gdbserver.h"
 #include "lode/image.h"
+#include "lode/semihost.h"
 #include "lode/session.h"
 #include "lode/sim.h"
+#include "stamp.h"
 
 #define LOAD_SIZE (64u * 1024)
 #define LOAD_BASE 0x08000000u
@@ -55,13 +61,14 @@ typedef struct rig_s {
     int rc; /* lode_gdbserver_serve_fd's result */
 } rig_s;
 
-/* The STM32F103 with firmware/apps/dbg.c loaded (it loops forever), halted at the reset vector. */
-static bool rig_open(rig_s *r)
+/* The STM32F103 with `elf` loaded (firmware/apps/dbg.c loops forever), halted at the reset
+ * vector. */
+static bool rig_open_elf(rig_s *r, const char *elf)
 {
     memset(r, 0, sizeof *r);
     r->fds[0] = r->fds[1] = -1;
     char path[1024];
-    snprintf(path, sizeof path, "%s/dbg-stm32f103.elf", LODE_FW_DIR);
+    snprintf(path, sizeof path, "%s/%s", LODE_FW_DIR, elf);
     lode_sim_config_s sc = {.chip = "STM32F103C8", .swd_hz = 10000000};
     lode_sim_dap_config_s dc = {.version = 2, .packet_size = 512, .packet_count = 4};
     if (lode_sim_new(&sc, &r->sim) != LODE_OK || lode_sim_load_elf(r->sim, path) != LODE_OK ||
@@ -78,6 +85,8 @@ static bool rig_open(rig_s *r)
     r->cfg.chip = lode_session_chip(r->s, NULL);
     return r->cfg.chip != NULL;
 }
+
+static bool rig_open(rig_s *r) { return rig_open_elf(r, "dbg-stm32f103.elf"); }
 
 static void *serve_thread(void *arg)
 {
@@ -345,6 +354,31 @@ static int stepi(double *median_us, double *p90_us)
     return 0;
 }
 
+/* ---- 3. semihosting through the server ---- */
+
+static int gdb_semihost(double *ms_per_call, unsigned *calls)
+{
+    rig_s r;
+    client_s c = {.ack = true};
+    bool ok = rig_open_elf(&r, "examples/args-stm32f103.elf");
+    stamp_s st;
+    lode_semihost_config_s shc = {.io = stamp_io(&st, r.sim, &r.core),
+                                  .cmdline = "args a b c d e f g h i j k l m n o p q r s t"};
+    lode_semihost_s *sh = NULL;
+    ok = ok && lode_semihost_new(&shc, &sh) == LODE_OK;
+    r.cfg.sh = sh;
+    ok = ok && rig_serve(&r);
+    c.fd = r.fds[0];
+    ok = ok && no_ack_mode(&c) && exchange_ok(&c, "c", "W");
+    rig_close(&r);
+    lode_semihost_free(sh);
+    if (!ok || st.n < 2)
+        return -1;
+    *calls = st.n;
+    *ms_per_call = stamp_ms_per_call(&st);
+    return 0;
+}
+
 int main(void)
 {
     static uint8_t data[LOAD_SIZE];
@@ -367,5 +401,13 @@ int main(void)
     }
     printf("  stepi round trip (s -> stop reply, %d times), host wall: median %.1f us, p90 %.1f us\n",
            STEPS, med, p90);
+    double per_call = 0;
+    unsigned calls = 0;
+    if (gdb_semihost(&per_call, &calls) != 0) {
+        fprintf(stderr, "bench: the semihosting run through the server failed\n");
+        return 1;
+    }
+    printf("  one console call served by the server while GDB continues, steady state "
+           "(examples/args, %u calls): %.3f ms virtual\n", calls, per_call);
     return 0;
 }

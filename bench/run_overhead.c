@@ -19,6 +19,7 @@
 #include "lode/semihost.h"
 #include "lode/session.h"
 #include "lode/sim.h"
+#include "stamp.h"
 
 static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
 static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
@@ -28,34 +29,6 @@ static void quiet(void *c, int fd, const uint8_t *d, size_t n)
     (void)fd;
     (void)d;
     (void)n;
-}
-/* console writes stamped with the virtual time: the steady-state cost of one call */
-typedef struct stamp_s {
-    lode_sim_s *sim;
-    const lode_core_ops_s *core;
-    unsigned n;
-    uint64_t first, last;
-} stamp_s;
-static void stamp(void *c, int fd, const uint8_t *d, size_t n)
-{
-    stamp_s *st = c;
-    (void)fd;
-    (void)d;
-    (void)n;
-    uint64_t t = lode_sim_now(st->sim);
-    if (!st->n++)
-        st->first = t;
-    st->last = t;
-}
-static int st_rd(void *ctx, uint32_t a, void *b, size_t n)
-{
-    const stamp_s *st = ctx;
-    return st->core->mem_read(st->core->ctx, a, b, n);
-}
-static int st_wr(void *ctx, uint32_t a, const void *b, size_t n)
-{
-    const stamp_s *st = ctx;
-    return st->core->mem_write(st->core->ctx, a, b, n);
 }
 int main(int argc, char **argv)
 {
@@ -158,10 +131,9 @@ int main(int argc, char **argv)
     lode_image_s *aimg = NULL;
     if (lode_image_load_file(apath, LODE_IMAGE_AUTO, 0, false, NULL, &aimg) == LODE_OK &&
         lode_flash_image(&core, chip, aimg, &fo, NULL, &fr) == LODE_OK) {
-        stamp_s st = {.sim = sim, .core = &core};
-        lode_semihost_config_s ashc = {
-            .io = {.mem_read = st_rd, .mem_write = st_wr, .console_write = stamp, .ctx = &st},
-            .cmdline = "args a b c d e f g h i j k l m n o p q r s t"};
+        stamp_s st;
+        lode_semihost_config_s ashc = {.io = stamp_io(&st, sim, &core),
+                                       .cmdline = "args a b c d e f g h i j k l m n o p q r s t"};
         lode_semihost_s *sh = NULL;
         lode_semihost_new(&ashc, &sh);
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
@@ -173,7 +145,7 @@ int main(int argc, char **argv)
         if (st.n > 1)
             printf("  one console call, steady state (examples/args, %u calls): %.3f ms "
                    "(%.1f probe commands per call over the whole run)\n", st.n,
-                   (double)(st.last - st.first) / 1e9 / (st.n - 1),
+                   stamp_ms_per_call(&st),
                    (double)(a1.commands - a0.commands) / (double)res.semihost_calls);
         lode_semihost_free(sh);
     }

@@ -20,6 +20,7 @@
 #include "lode/gdbserver.h"
 #include "lode/target.h"
 #include "lode/rsp.h"
+#include "run/halt.h"
 
 #define REPLY_MAX LODE_RSP_MAX_PACKET
 #define MAX_POINTS 32
@@ -524,37 +525,37 @@ static void clear_points(srv_s *s)
     s->npts = 0;
 }
 
+/* The watchpoints as the halted-core service sees them (map: back to pts). */
+static size_t gather_watches(srv_s *s, lodei_watch_s *w, gdb_point_s **map)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->npts; i++)
+        if (s->pts[i].kind != 0) {
+            w[n] = (lodei_watch_s){.addr = s->pts[i].addr, .len = s->pts[i].len,
+                                   .kind = s->pts[i].kind, .last = s->pts[i].last};
+            map[n++] = &s->pts[i];
+        }
+    return n;
+}
+
 /* remember watched values, to tell which watchpoint fired */
 static void snapshot_watches(srv_s *s)
 {
-    for (size_t i = 0; i < s->npts; i++) {
-        gdb_point_s *w = &s->pts[i];
-        if (w->kind == 0)
-            continue;
-        uint8_t b[4] = {0};
-        size_t n = w->len > 4 || w->len == 0 ? 4 : w->len;
-        w->last = 0;
-        if (s->c->mem_read(s->c->ctx, w->addr, b, n) == LODE_OK)
-            w->last = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    }
+    lodei_watch_s w[MAX_POINTS];
+    gdb_point_s *map[MAX_POINTS];
+    size_t n = gather_watches(s, w, map);
+    lodei_watch_snapshot(s->c, w, n);
+    for (size_t i = 0; i < n; i++)
+        map[i]->last = w[i].last;
 }
 
 static const gdb_point_s *fired_watch(srv_s *s)
 {
-    const gdb_point_s *first = NULL;
-    for (size_t i = 0; i < s->npts; i++) {
-        gdb_point_s *w = &s->pts[i];
-        if (w->kind == 0)
-            continue;
-        if (!first)
-            first = w;
-        uint8_t b[4] = {0};
-        size_t n = w->len > 4 || w->len == 0 ? 4 : w->len;
-        if (s->c->mem_read(s->c->ctx, w->addr, b, n) == LODE_OK &&
-            ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24) != w->last)
-            return w;
-    }
-    return first;
+    lodei_watch_s w[MAX_POINTS];
+    gdb_point_s *map[MAX_POINTS];
+    size_t n = gather_watches(s, w, map);
+    uint32_t now = 0;
+    return n ? map[lodei_watch_fired(s->c, w, n, &now)] : NULL;
 }
 
 /* ---- run control ---- */
@@ -571,7 +572,6 @@ static void set_stop(srv_s *s, const char *reply)
  * with lode's host. Returns 3 when a request went out (the core stays halted until GDB's F
  * reply), 0 when the call is not forwarded, <0 on a target error. */
 static void fail_target(srv_s *s, int rc, const char *what);
-static void do_continue(srv_s *s);
 
 static const int sh_to_gdb_flags[12] = {
     0x000, 0x000, 0x002, 0x002,         /* r rb r+ r+b: O_RDONLY, O_RDWR */
@@ -579,7 +579,7 @@ static const int sh_to_gdb_flags[12] = {
     0x209, 0x209, 0x20A, 0x20A,         /* a ab a+ a+b: CREAT|APPEND */
 };
 
-static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc)
+static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc, uint32_t sp)
 {
     const lode_core_ops_s *c = s->c;
     uint8_t b[16];
@@ -593,10 +593,6 @@ static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc)
             a[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
                    (uint32_t)b[4 * i + 3] << 24;
     }
-    uint32_t sp = 0;
-    int rc = c->reg_read(c->ctx, 13, &sp);
-    if (rc != LODE_OK)
-        return rc;
     char req[160];
     s->fio.handle = a[0];
     s->fio.len = 0;
@@ -720,70 +716,70 @@ static void cmd_F(srv_s *s, const char *p, const char *end)
         r0 = (uint32_t)ret;
         break;
     }
-    int rc = c->reg_write(c->ctx, 0, r0);
-    if (rc == LODE_OK)
-        rc = c->reg_write(c->ctx, 15, s->fio.pc + 2);
+    bool go = !ctrl_c && !s->fio.after_step;
+    if (go)
+        snapshot_watches(s);
+    int rc = lodei_halt_return(c, s->fio.pc, r0, go);
     if (rc != LODE_OK) {
         fail_target(s, rc, "semihosting (File-I/O reply)");
         return;
     }
-    if (ctrl_c) {
+    if (go) {
+        s->running = true;
+        s->interrupt = false;
+    } else if (ctrl_c) {
         set_stop(s, "T02");
-        return;
-    }
-    if (s->fio.after_step) {
+    } else {
         s->fio.after_step = false;
         set_stop(s, "T05");
-        return;
     }
-    do_continue(s);
 }
 
-/* A halt at a semihosting BKPT 0xAB: serve it. Returns 1 if served (PC moved past it), 0 if
- * not semihosting, 2 if the firmware exited (stop reply sent), 3 if forwarded to GDB (File-I/O
+/* A halt at a semihosting BKPT 0xAB: serve it (the halted-core service: registers in one
+ * round trip, the parameter block read ahead with the instruction, the return with the resume
+ * when `resume`). Returns 1 if served (PC moved past it; resumed if asked), 0 if not
+ * semihosting, 2 if the firmware exited (stop reply sent), 3 if forwarded to GDB (File-I/O
  * request sent, the core stays halted), <0 on a target error. */
-static int serve_semihost(srv_s *s, const lode_core_state_s *st)
+static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
 {
     const lode_core_ops_s *c = s->c;
     if (!s->cfg->sh || s->sh_off || !(st->dfsr & DFSR_BKPT))
         return 0;
-    uint32_t pc = 0, r0 = 0, r1 = 0;
-    int rc = c->reg_read(c->ctx, 15, &pc);
+    lodei_halt_s h;
+    int rc = lodei_halt_examine(c, s->cfg->sh, st, &h);
     if (rc != LODE_OK)
         return rc;
-    uint8_t insn[2] = {0};
-    if (c->mem_read(c->ctx, pc, insn, 2) != LODE_OK || insn[0] != 0xAB || insn[1] != 0xBE)
+    if (!h.semihost)
         return 0;
-    if ((rc = c->reg_read(c->ctx, 0, &r0)) != LODE_OK || (rc = c->reg_read(c->ctx, 1, &r1)) != LODE_OK)
-        return rc;
+    uint32_t op = h.regs[0], param = h.regs[1], pc = h.regs[15];
     if (s->sh_gdb) {
-        if (r0 == 0x13) { /* ERRNO: GDB's last one */
-            if ((rc = c->reg_write(c->ctx, 0, s->fio_errno)) != LODE_OK ||
-                (rc = c->reg_write(c->ctx, 15, pc + 2)) != LODE_OK)
-                return rc;
-            return 1;
+        if (op == LODE_SH_SYS_ERRNO) { /* GDB's last one */
+            lode_semihost_prefetch(s->cfg->sh, 0, NULL, 0);
+            rc = lodei_halt_return(c, pc, s->fio_errno, resume);
+            return rc == LODE_OK ? 1 : rc;
         }
-        int f = forward_semihost(s, r0, r1, pc);
-        if (f != 0)
+        int f = forward_semihost(s, op, param, pc, h.regs[13]);
+        if (f != 0) {
+            lode_semihost_prefetch(s->cfg->sh, 0, NULL, 0); /* GDB may write that memory */
             return f;
+        }
     }
-    uint32_t result = 0;
-    bool exited = false;
+    lodei_sh_end_e end = LODEI_SH_DONE;
     int code = 0;
-    if (lode_semihost_call(s->cfg->sh, r0, r1, &result, &exited, &code) != LODE_OK) {
+    if ((rc = lodei_halt_semihost(c, s->cfg->sh, &h, resume, &end, &code)) != LODE_OK)
+        return rc;
+    if (end == LODEI_SH_BAD_PARAM) {
         lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
                  "semihosting call 0x%02x at pc 0x%08x: its parameter block at 0x%08x is not "
-                 "readable; reported to GDB as a stop", r0, pc, r1);
+                 "readable; reported to GDB as a stop", op, pc, param);
         return 0;
     }
-    if (exited) {
+    if (end == LODEI_SH_EXIT) {
         char w[16];
         snprintf(w, sizeof w, "W%02x", (unsigned)code & 0xFFu);
         set_stop(s, w);
         return 2;
     }
-    if ((rc = c->reg_write(c->ctx, 0, result)) != LODE_OK || (rc = c->reg_write(c->ctx, 15, pc + 2)) != LODE_OK)
-        return rc;
     return 1;
 }
 
@@ -819,7 +815,7 @@ static void do_step(srv_s *s)
         fail_target(s, rc, "single step");
         return;
     }
-    int sh = serve_semihost(s, &st); /* the step executed a semihosting BKPT */
+    int sh = serve_semihost(s, &st, false); /* the step executed a semihosting BKPT */
     if (sh < 0) {
         fail_target(s, sh, "semihosting");
         return;
@@ -1451,18 +1447,13 @@ static void run_loop(srv_s *s)
             return;
         }
         if (st.halted) {
-            int sh = serve_semihost(s, &st);
+            int sh = serve_semihost(s, &st, true);
             if (sh < 0) {
                 fail_target(s, sh, "semihosting");
                 return;
             }
-            if (sh == 1) {
-                if ((rc = c->resume(c->ctx)) != LODE_OK) {
-                    fail_target(s, rc, "resuming the core");
-                    return;
-                }
-                continue;
-            }
+            if (sh == 1)
+                continue; /* served and resumed */
             s->running = false;
             rtt_service(s); /* what the firmware wrote just before it stopped */
             if (sh == 0)

@@ -12,18 +12,6 @@
 #define BFAR 0xE000ED38u
 #define PRE_WORDS (LODE_SH_PREFETCH_MAX / 4u)
 
-int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs)
-{
-    static const unsigned sel[17] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    if (c->regs_read)
-        return c->regs_read(c->ctx, sel, regs, 17);
-    for (unsigned i = 0; i < 17; i++) {
-        int rc = c->reg_read(c->ctx, sel[i], &regs[i]);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    return LODE_OK;
-}
 
 static uint32_t le32(const uint8_t *b)
 {
@@ -60,13 +48,44 @@ static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, const uint
     return true;
 }
 
+/* the registers `sel` into regs[sel[i]] (all or nothing) */
+static int read_sel(const lode_core_ops_s *c, const unsigned *sel, size_t n, uint32_t *regs)
+{
+    uint32_t v[17] = {0};
+    int rc = LODE_OK;
+    if (c->regs_read)
+        rc = c->regs_read(c->ctx, sel, v, n);
+    else
+        for (size_t i = 0; i < n && rc == LODE_OK; i++)
+            rc = c->reg_read(c->ctx, sel[i], &v[i]);
+    for (size_t i = 0; i < n && rc == LODE_OK; i++)
+        regs[sel[i]] = v[i];
+    return rc;
+}
+
+int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs)
+{
+    static const unsigned sel[17] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    return read_sel(c, sel, 17, regs);
+}
+
+int lodei_halt_rest(const lode_core_ops_s *c, lodei_halt_s *h)
+{
+    static const unsigned sel[13] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16};
+    int rc = read_sel(c, sel, 13, h->regs);
+    if (rc == LODE_OK)
+        h->fault = (h->dfsr & LODE_CM_DFSR_VCATCH) && (h->regs[16] & 0x1FFu) == 3;
+    return rc;
+}
+
 int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
                        lodei_halt_s *h)
 {
+    static const unsigned sel[4] = {0, 1, 13, 15};
     lodei_halt_s out;
     memset(&out, 0, sizeof out);
     out.dfsr = st->dfsr;
-    int rc = lodei_halt_regs(c, out.regs);
+    int rc = read_sel(c, sel, 4, out.regs);
     if (rc != LODE_OK)
         return rc;
     if (st->dfsr & LODE_CM_DFSR_BKPT) {
@@ -77,7 +96,6 @@ int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode
         if (ahead && !out.semihost)
             lode_semihost_prefetch(sh, 0, NULL, 0);
     }
-    out.fault = (st->dfsr & LODE_CM_DFSR_VCATCH) && (out.regs[16] & 0x1FFu) == 3;
     *h = out;
     return LODE_OK;
 }

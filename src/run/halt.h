@@ -20,20 +20,23 @@
 
 typedef struct lodei_halt_s {
     uint32_t dfsr;        /* as the core reported it */
-    uint32_t regs[17];    /* r0-r12, sp, lr, pc, xpsr */
+    uint32_t regs[17];    /* r0-r12, sp, lr, pc, xpsr (r0, r1, sp, pc until lodei_halt_rest) */
     bool semihost;        /* a BKPT 0xAB at pc: op in regs[0], parameter in regs[1] */
-    bool fault;           /* HardFault entry caught by the vector catch */
+    bool fault;           /* HardFault entry caught by the vector catch (after lodei_halt_rest) */
 } lodei_halt_s;
 
 /* Read r0-r12, sp, lr, pc, xpsr into regs[17]. */
 int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs);
 
-/* The core halted with state `st`: read its registers and tell why (h written on success).
- * With `sh` (NULL: semihosting not served, nothing read ahead) and a pipelining core, a
- * semihosting call's parameter block comes with the instruction, as read-ahead for `sh`.
- * Returns a core error only when the registers cannot be read. */
+/* The core halted with state `st`: read what a semihosting call needs (r0, r1, sp, pc: one
+ * round trip where the core reads registers in batches) and tell whether it is one (h
+ * written on success). With `sh` (NULL: semihosting not served, nothing read ahead) and a
+ * pipelining core, the call's parameter block comes with the instruction, as read-ahead for
+ * `sh`. Returns a core error only when the registers cannot be read. */
 int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
                        lodei_halt_s *h);
+/* The other registers (r2-r12, lr, xpsr) into h, and whether it is a HardFault entry. */
+int lodei_halt_rest(const lode_core_ops_s *c, lodei_halt_s *h);
 
 /* Return from the semihosting call at `pc`: r0 = result, pc + 2; with `resume` the core is
  * resumed too, in as few round trips as it allows. */

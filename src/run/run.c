@@ -108,20 +108,25 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
     int rc = lodei_halt_examine(c, cfg->sh, st, &h);
     if (rc != LODE_OK)
         return rc;
-    note_regs(res, h.regs);
     res->dfsr = st->dfsr;
-    /* semihosting: BKPT 0xAB */
+    /* semihosting: BKPT 0xAB (served and resumed in the common case: no other register read) */
+    lodei_sh_end_e end = LODEI_SH_DONE;
+    int code = 0;
+    if (h.semihost && cfg->sh) {
+        res->semihost_calls++;
+        rc = lodei_halt_semihost(c, cfg->sh, &h, true, &end, &code);
+        if (rc != LODE_OK || end == LODEI_SH_DONE)
+            return rc == LODE_OK ? 1 : rc;
+    }
+    /* the run may end here: where the core stopped, all of it */
+    if ((rc = lodei_halt_rest(c, &h)) != LODE_OK)
+        return rc;
+    note_regs(res, h.regs);
     if (h.semihost) {
         if (!cfg->sh) {
             res->end = LODE_RUN_HALTED;
             return 0;
         }
-        res->semihost_calls++;
-        lodei_sh_end_e end = LODEI_SH_DONE;
-        int code = 0;
-        rc = lodei_halt_semihost(c, cfg->sh, &h, true, &end, &code);
-        if (rc != LODE_OK)
-            return rc;
         if (end == LODEI_SH_BAD_PARAM) {
             lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
                      "semihosting call 0x%02x at pc 0x%08x: its parameter block at 0x%08x "
