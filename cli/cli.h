@@ -24,6 +24,7 @@ typedef struct cli_ctx_s {
     const char *prog;
     int verbose;
     lode_log_s log;
+    const char *cmd;          /* the command word ("flash", "gdb", ...) */
 } cli_ctx_s;
 
 int cli_cmd_run(cli_ctx_s *cli, int argc, char **argv);

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
         return LODE_EXIT_USAGE;
     }
     const char *cmd = argv[i];
+    cli.cmd = cmd;
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&cli, argc - i, argv + i);
     if (!strcmp(cmd, "rtt"))

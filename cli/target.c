@@ -134,12 +134,76 @@ static void sim_uart(void *user, const char *port, const uint8_t *data, size_t l
         fwrite(data, 1, len, stderr);
 }
 
+static int state_refused(const char *path, bool given)
+{
+    fprintf(stderr, "lode: %s is not a lode state file (a symlink, device, directory or other file): "
+                    "nothing was written; %s\n", path,
+            given ? "give --sim-state a new file or an existing state file" : "move it away or set LODE_SIM_STATE_DIR");
+    return LODE_EXIT_USAGE;
+}
+
+/* Commands that only read the board share it and never save it; servers and interactive
+ * commands hold it for long, so nobody waits for them. */
+static bool cmd_in(const char *cmd, const char *const *list)
+{
+    for (; cmd && *list; list++)
+        if (!strcmp(cmd, *list))
+            return true;
+    return false;
+}
+
+static int lock_state(cli_ctx_s *cli, cli_target_s *t)
+{
+    static const char *const readers[] = {"read", "verify", "info", NULL};
+    static const char *const servers[] = {"gdb", "sim-server", "debug", "attach", "rtt", NULL};
+    const char *path = t->sim_state_path;
+    int rc = lode_sim_state_check(path);
+    if (rc == LODE_E_INVALID_ARG)
+        return state_refused(path, t->opts.sim_state != NULL);
+    if (rc != LODE_OK) {
+        fprintf(stderr, "lode: cannot examine the simulated board's state file %s: %s\n", path, strerror(errno));
+        return LODE_EXIT_NOINPUT;
+    }
+    t->sim_readonly = cmd_in(cli->cmd, readers);
+    char what[64];
+    snprintf(what, sizeof what, "lode %s", cli->cmd ? cli->cmd : "");
+    lode_sim_lock_config_s lc = {.path = path, .exclusive = !t->sim_readonly, .what = what,
+                                 .server = cmd_in(cli->cmd, servers)};
+    lode_sim_lock_holder_s h;
+    rc = lode_sim_state_lock(&lc, &t->sim_lock, &h);
+    if (rc == LODE_E_STATE) {
+        char who[160];
+        if (h.pid)
+            snprintf(who, sizeof who, "PID %ld%s%s%s", h.pid, h.what[0] ? " (" : "", h.what, h.what[0] ? ")" : "");
+        else
+            snprintf(who, sizeof who, "another lode");
+        if (h.server) {
+            fprintf(stderr, "lode: the simulated board %s is in use by %s: stop it first, or reach the "
+                            "board through it (lode gdb: --probe gdb:HOST:PORT)\n", path, who);
+            return LODE_EXIT_UNAVAILABLE;
+        }
+        fprintf(stderr, "lode: waiting for %s, which is using the simulated board %s (Ctrl-C gives up)\n",
+                who, path);
+        lc.wait = true;
+        rc = lode_sim_state_lock(&lc, &t->sim_lock, NULL);
+    }
+    if (rc != LODE_OK) {
+        if (rc == LODE_E_INVALID_ARG) {
+            fprintf(stderr, "lode: %s.lock is not a regular file: move it away\n", path);
+            return LODE_EXIT_USAGE;
+        }
+        fprintf(stderr, "lode: cannot lock the simulated board's state file %s.lock: %s\n", path, strerror(errno));
+        return LODE_EXIT_NOINPUT;
+    }
+    return LODE_EXIT_OK;
+}
+
 static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_target_s *t)
 {
     const char *chip = o->chip ? o->chip : "STM32F103C8";
     lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
                             .swd_hz = o->speed_hz ? o->speed_hz : 4000000u};
-    int rc = lode_sim_new(&sc, &t->sim);
+    int ex, rc = lode_sim_new(&sc, &t->sim);
     if (rc != LODE_OK) {
         if (rc == LODE_E_NO_DEVICE) {
             fprintf(stderr, "lode: the simulated board has no chip '%s': choose", chip);
@@ -154,9 +218,17 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_
         snprintf(t->sim_state_path, sizeof t->sim_state_path, "%s", o->sim_state);
     else
         default_state_path(t->sim_state_path, sizeof t->sim_state_path, lode_sim_chip_name(t->sim));
+    if ((ex = lock_state(cli, t)) != LODE_EXIT_OK)
+        return ex;
     if (!o->sim_fresh) {
-        /* a missing file is a fresh board; a foreign one is reported by the sim's log */
-        (void)lode_sim_state_load(t->sim, t->sim_state_path);
+        /* a missing file is a fresh board; one of another version or chip is reported by the
+         * sim's log; anything else was refused by lock_state */
+        rc = lode_sim_state_load(t->sim, t->sim_state_path);
+        if (rc == LODE_E_INVALID_ARG) { /* replaced by something else since lock_state looked */
+            lode_sim_state_unlock(t->sim_lock);
+            t->sim_lock = NULL;
+            return state_refused(t->sim_state_path, o->sim_state != NULL);
+        }
     }
     if (stlink == 2) /* the board alone */
         return LODE_EXIT_OK;
@@ -434,12 +506,16 @@ void cli_target_close(cli_target_s *t)
     lode_sim_stlink_free(t->simstlink);
     t->simstlink = NULL;
     if (t->sim) {
-        if (t->sim_state_path[0] && lode_sim_state_save(t->sim, t->sim_state_path) != LODE_OK)
+        /* saved only by a command that may change the board and holds it (a refused or
+         * read-only command leaves the file alone) */
+        if (t->sim_lock && !t->sim_readonly && lode_sim_state_save(t->sim, t->sim_state_path) != LODE_OK)
             fprintf(stderr, "lode: warning: cannot save the simulated flash to %s: %s\n",
                     t->sim_state_path, strerror(errno));
         lode_sim_free(t->sim);
         t->sim = NULL;
     }
+    lode_sim_state_unlock(t->sim_lock);
+    t->sim_lock = NULL;
 }
 
 double cli_target_now_s(cli_target_s *t)

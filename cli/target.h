@@ -32,6 +32,8 @@ typedef struct cli_target_s {
     lode_sim_dap_s *simdap;
     lode_sim_stlink_s *simstlink; /* probe "sim-stlink" */
     char sim_state_path[1024];
+    lode_sim_lock_s *sim_lock; /* held from open to close */
+    bool sim_readonly;        /* a command that only reads the board: never saves it */
     lode_transport_s *transport;
     lode_stlink_io_s stlink_io;   /* ST-Link probes: the I/O until the session takes it */
     lode_session_s *session;  /* NULL with probe "gdb" (a GDB server: no ADI) */

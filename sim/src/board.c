@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "board.h"
+#include "state_file.h"
 #include "lode/image.h"
 #include "util/bytes.h"
 
@@ -1056,9 +1057,7 @@ int lode_sim_state_save(const lode_sim_s *sim, const char *path)
 {
     const sim_board_s *b = &sim->b;
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return LODE_E_INVALID_ARG;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = simi_state_tmp_open(path, tmp, sizeof tmp);
     if (!f)
         return LODE_E_IO;
     uint8_t hdr[8 + 32 + 4] = {0};
@@ -1101,21 +1100,23 @@ int lode_sim_state_save(const lode_sim_s *sim, const char *path)
             ok = fwrite(e, 1, 8, f) == 8;
         }
     }
-    if (fclose(f) != 0)
-        ok = false;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return LODE_E_IO;
-    }
-    return LODE_OK;
+    return simi_state_tmp_commit(f, tmp, path, ok);
 }
 
 int lode_sim_state_load(lode_sim_s *sim, const char *path)
 {
     sim_board_s *b = &sim->b;
+    int crc = lode_sim_state_check(path);
+    if (crc != LODE_OK)
+        return crc; /* not ours to read (or replace): the board stays as it is */
     FILE *f = fopen(path, "rb");
     if (!f)
         return LODE_E_NO_DEVICE;
+    if (fgetc(f) == EOF) { /* empty: a fresh board */
+        fclose(f);
+        return LODE_E_NO_DEVICE;
+    }
+    rewind(f);
     uint8_t hdr[8 + 32 + 4];
     int rc = LODE_E_FORMAT;
     unsigned nram = 0;
@@ -1164,7 +1165,7 @@ out:
     fclose(f);
     if (rc != LODE_OK) {
         lode_sim_erase_all(sim);
-        simi_log(b, LODE_LOG_WARN, "sim: %s is not a state file of a %s: starting with erased flash",
+        simi_log(b, LODE_LOG_WARN, "sim: %s is a state file of another lode version or chip (not a %s): starting with erased flash",
                  path, b->chip->name);
     }
     return rc;

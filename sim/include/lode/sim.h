@@ -47,10 +47,40 @@ int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t le
 /* Erase all flash arrays (back door). */
 void lode_sim_erase_all(lode_sim_s *sim);
 /* Non-volatile state (every flash array) to and from a file, so a simulated board keeps its
- * flash between processes. Load: LODE_E_NO_DEVICE if the file does not exist, LODE_E_FORMAT
- * if it is not a state file of this chip (the board is then left erased). */
+ * flash between processes.
+ * Only a lode state file is ever read or replaced: lode_sim_state_check gives LODE_OK for a
+ * path that does not exist, an empty regular file or a regular file starting with the state
+ * file's magic (any version), and LODE_E_INVALID_ARG for anything else (a symlink, a device,
+ * a directory, a file of other content), LODE_E_IO when it cannot be examined.
+ * Load: LODE_E_INVALID_ARG as the check (the board untouched), LODE_E_NO_DEVICE if the file
+ * does not exist or is empty, LODE_E_FORMAT if it is a state file of another version or chip
+ * (the board is then left erased, and a save replaces it).
+ * Save: a temporary file beside PATH, renamed over it; LODE_E_IO (PATH untouched) when PATH
+ * may not be replaced or the file cannot be written. */
+int lode_sim_state_check(const char *path);
 int lode_sim_state_save(const lode_sim_s *sim, const char *path);
 int lode_sim_state_load(lode_sim_s *sim, const char *path);
+
+/* One board, one user at a time: a lock on PATH.lock (POSIX record lock, released when the
+ * process ends). Users that only read the board take it shared, users that save it take it
+ * exclusive and write "PID WHAT" into the lock file for whoever waits. */
+typedef struct lode_sim_lock_s lode_sim_lock_s;
+typedef struct lode_sim_lock_config_s {
+    const char *path;             /* the state file */
+    bool exclusive;               /* false: shared with other readers */
+    bool wait;                    /* block until free (else LODE_E_STATE at once) */
+    const char *what;             /* e.g. "lode gdb": shown to whoever waits */
+    bool server;                  /* the holder stays (a server): others should not wait */
+} lode_sim_lock_config_s;
+typedef struct lode_sim_lock_holder_s {
+    long pid;                     /* 0 if unknown */
+    char what[96];                /* its description, "" if unknown */
+    bool server;
+} lode_sim_lock_holder_s;
+/* LODE_OK, LODE_E_STATE when held by another process (holder filled when not NULL),
+ * LODE_E_INVALID_ARG when PATH.lock is not a regular file, LODE_E_IO. */
+int lode_sim_state_lock(const lode_sim_lock_config_s *cfg, lode_sim_lock_s **out, lode_sim_lock_holder_s *holder);
+void lode_sim_state_unlock(lode_sim_lock_s *lock);
 
 /* ---- running ------------------------------------------------------------------------------ */
 typedef enum lode_sim_stop_e {
