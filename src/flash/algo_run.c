@@ -22,6 +22,10 @@
 #define REG_XPSR 16
 #define REG_CFBP 20 /* CONTROL/FAULTMASK/BASEPRI/PRIMASK */
 #define DFSR_BKPT 0x2u
+/* Time limits are the algorithm's, measured on the target's clock: the simulated board's own,
+ * or the wall's with a real probe, where a busy host may be descheduled for a while: this much
+ * is added before a call is called stuck. */
+#define STREAM_HOST_SLACK_US 2000000u
 
 typedef struct runner_s {
     const lode_core_ops_s *core;
@@ -31,7 +35,8 @@ typedef struct runner_s {
     bool running;
     uint32_t running_pc;
     uint64_t started_us;
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;      /* the algorithm's own limit; STREAM_HOST_SLACK_US is added */
+    bool stuck_reported;      /* the stream already said why it stops the call */
     const char *what;
     uint32_t what_addr;
     /* how long each entry point took last time (us), to poll close to its end */
@@ -121,13 +126,15 @@ static int call_finish(runner_s *r, uint32_t *result)
         if (st.halted || st.lockup)
             break;
         uint64_t el = c->now_us(c->ctx) - r->started_us;
-        if (el > (uint64_t)r->timeout_ms * 1000u) {
+        if (el > (uint64_t)r->timeout_ms * 1000u + STREAM_HOST_SLACK_US) {
             c->halt(c->ctx);
             r->running = false;
-            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                     "flash algorithm '%s' did not finish %s 0x%08x within %u ms: the flash "
-                     "may be protected or the algorithm does not fit this chip",
-                     r->algo->name ? r->algo->name : "?", r->what, r->what_addr, r->timeout_ms);
+            if (!r->stuck_reported)
+                lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                         "flash algorithm '%s' did not return from %s 0x%08x within %llu ms (its limit "
+                         "is %u ms): the flash may be protected or the algorithm does not fit this chip",
+                         r->algo->name ? r->algo->name : "?", r->what, r->what_addr,
+                         (unsigned long long)(el / 1000u), r->timeout_ms);
             return LODE_E_TIMEOUT;
         }
         c->delay_us(c->ctx, delay);
@@ -404,12 +411,17 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                         (uint32_t)(per_op_ms * (nops + 1) > 0xFFFFFFFFu ? 0xFFFFFFFFu : per_op_ms * (nops + 1)),
                         "the stream of", a->flash_start);
     size_t sent = 0, confirmed = 0;
+    /* stuck: no progress for an operation's time plus 2 s for a busy host's scheduling delays
+     * (the clock is the wall's with a real probe; a simulated board's own is exact) */
+    const uint64_t stuck_us = per_op_ms * 1000u + STREAM_HOST_SLACK_US;
+    r->stuck_reported = false;
     uint64_t last_progress = c->now_us(c->ctx);
     uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
     uint32_t delay = 50;
     bool failed_early = false;
     while (rc == LODE_OK && confirmed < nops - 1) {
         /* fill every free slot */
+        size_t sent_before = sent;
         while (sent < nops && sent - confirmed < nslots) {
             const stream_op_s *op = &ops[sent];
             uint32_t saddr = slots + (uint32_t)(sent % nslots) * stride;
@@ -445,6 +457,10 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         }
         if (rc != LODE_OK || confirmed >= nops - 1)
             break;
+        /* The algorithm cannot progress while its slots are empty: time without progress
+         * counts from the moment it was given work (a slow host is not a stuck target). */
+        if (sent > sent_before)
+            last_progress = c->now_us(c->ctx);
         /* wait for the core: sleep through most of an operation, then poll */
         if (est_op_us > 200)
             c->delay_us(c->ctx, (uint32_t)(est_op_us * 3 / 4 > 10000000u ? 10000000u : est_op_us * 3 / 4));
@@ -468,8 +484,16 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             break;
         }
         lode_core_state_s cs;
-        if (now - last_progress > per_op_ms * 1000u || (now - last_progress > 1000 &&
-                                                        core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup))) {
+        bool stopped = now - last_progress > 1000 && core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup);
+        if (now - last_progress > stuck_us || stopped) {
+            r->stuck_reported = !stopped;
+            if (!stopped)
+                lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                         "flash algorithm '%s' made no progress for %llu ms on operation %zu of %zu "
+                         "(one takes at most %llu ms): the flash may be protected or the algorithm "
+                         "does not fit this chip", a->name ? a->name : "?",
+                         (unsigned long long)((now - last_progress) / 1000u), confirmed + 1, nops - 1,
+                         (unsigned long long)per_op_ms);
             failed_early = true; /* stuck, or the core stopped without reporting: finish shows why */
             break;
         }
@@ -480,7 +504,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     if (r->running) {
         if (failed_early) {
             /* the call ends by itself on an error; a stuck one is stopped by call_finish's timeout */
-            r->timeout_ms = (uint32_t)((c->now_us(c->ctx) - r->started_us) / 1000u + 200u);
+            r->timeout_ms = (uint32_t)((c->now_us(c->ctx) - r->started_us) / 1000u);
         }
         int frc = call_finish(r, &result);
         if (rc == LODE_OK)

@@ -20,7 +20,7 @@
 #include "lode/gdbclient.h"
 #include "lode/rsp.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS 30000 /* generous: a server on a busy host (or under a sanitizer) may be slow to answer */
 #define FLASH_WAIT_MS 300000 /* a server's flash operation (a whole-chip erase) may take long */
 #define DEFAULT_PACKET 400u /* the manual's conservative default when qSupported is silent */
 #define MAX_WATCH 16

@@ -43,7 +43,7 @@ b verify "$fw/examples/args-stm32f103.elf" >"$tmp/verify.out" 2>&1 || fail "veri
 b run "$fw/examples/args-stm32f103.elf" >"$tmp/run.out" 2>"$tmp/run.err"
 rc=$?
 grep -q "^argc=" "$tmp/run.out" || fail "the program's output did not come through the BMP port"
-timeout 60 "$lode" run "$fw/examples/args-stm32f103.elf" >/dev/null 2>&1
+timeout 60 "$lode" run --sim-state "$tmp/direct.state" "$fw/examples/args-stm32f103.elf" >/dev/null 2>&1
 want=$?
 [ "$rc" -eq "$want" ] || fail "lode run through the BMP port exited $rc, the simulated board directly $want"
 timeout 20 "$lode" regs --probe bmp:/dev/lode-no-such-tty >"$tmp/none.out" 2>&1

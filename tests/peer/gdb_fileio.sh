@@ -78,7 +78,7 @@ timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$ex/arg
     >"$tmp/args.out" 2>"$tmp/args.err"
 rc=$?
 grep -q "^argv\[2\]=two words$" "$tmp/args.out" || fail "the arguments did not reach the firmware through the GDB probe"
-timeout 60 "$lode" run "$ex/args-stm32f103.elf" -- one "two words" >/dev/null 2>&1
+timeout 60 "$lode" run --sim-state "$tmp/direct.state" "$ex/args-stm32f103.elf" -- one "two words" >/dev/null 2>&1
 want=$?
 [ "$rc" -eq "$want" ] || fail "args through the GDB probe exited $rc, on the simulated board $want"
 timeout 60 "$lode" flash --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/systick-stm32f103.elf" >"$tmp/dflash.out" 2>&1 ||
