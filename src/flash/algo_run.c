@@ -419,7 +419,9 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
     uint32_t delay = 50;
     bool failed_early = false;
-    while (rc == LODE_OK && confirmed < nops - 1) {
+    /* until every operation is confirmed but the last (the end, which returns), and that one
+     * is sent too: a slow host may see all the others done at once, with no slot left for it */
+    while (rc == LODE_OK && (confirmed < nops - 1 || sent < nops)) {
         /* fill every free slot */
         size_t sent_before = sent;
         while (sent < nops && sent - confirmed < nslots) {
@@ -455,7 +457,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                 break;
             sent++;
         }
-        if (rc != LODE_OK || confirmed >= nops - 1)
+        if (rc != LODE_OK || (confirmed >= nops - 1 && sent >= nops))
             break;
         /* The algorithm cannot progress while its slots are empty: time without progress
          * counts from the moment it was given work (a slow host is not a stuck target). */

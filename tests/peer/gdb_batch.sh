@@ -62,7 +62,7 @@ start_lode_gdb --once
 [ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
 
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-    -ex "target extended-remote 127.0.0.1:$port" \
+    -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" \
     -ex "info registers pc" -ex "x/4x 0x08000000" -ex "break main" -ex "continue" \
     -ex "info registers pc" -ex "stepi" -ex "watch ticks" -ex "continue" -ex "print ticks" \
     -ex "monitor reset halt" -ex "detach" "$elf" >"$tmp/gdb.out" 2>&1

@@ -30,7 +30,7 @@ start_lode_gdb --semihosting gdb
 [ -n "$port" ] || fail "lode gdb did not start"
 gdbrun() { # gdbrun NAME ELF: load, reset halt, continue to the exit, in $tmp/gdbcwd
     (cd "$tmp/gdbcwd" && timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-        -ex "target extended-remote 127.0.0.1:$port" -ex load -ex "monitor reset halt" \
+        -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" -ex load -ex "monitor reset halt" \
         -ex continue "$2") >"$tmp/$1.out" 2>&1
 }
 gdbrun hello "$ex/hello-stm32f103.elf"

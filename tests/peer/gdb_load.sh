@@ -57,7 +57,7 @@ start_lode_gdb --once
 [ -n "$port" ] || fail "lode gdb did not say 'listening on 127.0.0.1:PORT'"
 
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-    -ex "target extended-remote 127.0.0.1:$port" -ex "info mem" -ex "load" \
+    -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" -ex "info mem" -ex "load" \
     -ex "compare-sections" -ex "monitor reset halt" -ex "maintenance flush register-cache" -ex "break main" \
     -ex "continue" -ex "info registers pc" -ex "detach" "$elf" >"$tmp/gdb.out" 2>&1
 gdb_rc=$?
@@ -94,15 +94,15 @@ timeout 60 "$lode" verify "$elf" >"$tmp/verify.out" 2>&1 || {
 start_lode_gdb
 [ -n "$port" ] || fail "lode gdb did not start a second time"
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-    -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "monitor reset" -ex "detach" \
+    -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" -ex "monitor flash erase" -ex "monitor reset" -ex "detach" \
     >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch failed on monitor flash erase"
 grep -q 'lode: the whole flash is erased' "$tmp/gdb.out" || fail "monitor flash erase did not report"
 timeout 60 gdb-multiarch -batch -nx -ex "set architecture arm" \
-    -ex "target extended-remote 127.0.0.1:$port" -ex "info registers pc sp msp" -ex "detach" \
+    -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" -ex "info registers pc sp msp" -ex "detach" \
     >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch could not reconnect"
 grep -Eq '^msp +0x' "$tmp/gdb.out" || fail "the reconnected GDB could not read registers"
 # a second GDB while one is connected is refused, and told why
-timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+timeout 60 gdb-multiarch -batch -nx -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" \
     -ex "shell touch $tmp/first-connected" -ex "shell sleep 4" -ex "detach" >"$tmp/gdb1.out" 2>&1 &
 first=$!
 for _ in $(seq 1 200); do
@@ -110,7 +110,7 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 [ -f "$tmp/first-connected" ] || fail "the first GDB did not connect"
-timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+timeout 60 gdb-multiarch -batch -nx -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" \
     >"$tmp/gdb2.out" 2>&1
 wait "$first" || fail "the first GDB failed while a second one was refused"
 grep -q 'another GDB client is connected' "$tmp/gdb2.out" || {
@@ -132,7 +132,7 @@ rtt_elf=$2/examples/rtt-stm32f103.elf
 timeout 60 "$lode" flash "$rtt_elf" >"$tmp/flash.out" 2>&1 || fail "lode flash of the RTT example failed"
 start_lode_gdb --once "$rtt_elf"
 [ -n "$port" ] || fail "lode gdb did not start for the RTT example"
-timeout 60 gdb-multiarch -batch -nx -ex "target extended-remote 127.0.0.1:$port" \
+timeout 60 gdb-multiarch -batch -nx -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" \
     -ex "monitor reset halt" -ex "break rtt_getc" -ex "continue" -ex "monitor rtt off" \
     -ex "detach" "$rtt_elf" >"$tmp/gdb.out" 2>&1 || fail "gdb-multiarch failed on the RTT example"
 wait "$server"

@@ -39,6 +39,11 @@ for c in info flash erase verify reset halt resume step regs read write list chi
     check "help-$c" 0 "usage: lode $c" -- "$LODE" $c --help
 done
 
+# the README and --help agree on --timeout: no limit by default, as for a host program
+check timeout-help 0 "default: no limit" -- "$LODE" run --help
+check timeout-readme 0 "has no time limit by default" -- cat "$LODE_SOURCE/README.md"
+check timeout-readme-old 1 "" -- grep -q "default 60 s" "$LODE_SOURCE/README.md"
+
 # probes and chips
 check list 0 "^sim .*STM32F103C8" -- "$LODE" list
 check list-json 0 '"probe":"sim"' -- "$LODE" list --json
