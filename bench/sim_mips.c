@@ -3,7 +3,9 @@
  *  (a) free run: the core runs the bench firmware, no debug features armed;
  *  (b) debugger attached: C_DEBUGEN set, 4 FPB breakpoints and 2 DWT watchpoints armed (on
  *      addresses the workload never reaches, so nothing halts; the cost of watching is paid).
- * Instructions come from the sim's own count; wall time from CLOCK_MONOTONIC. The real
+ * Instructions come from the sim's own count; time is the process CPU time
+ * (CLOCK_PROCESS_CPUTIME_ID: the sim is single-threaded, so on a quiet host it equals wall time,
+ * and other tenants on a shared host do not distort it). The real
  * STM32F103 runs at 72 MHz (at most 72 MIPS), the nRF52840 at 64 MHz.
  * Usage: bench_sim_mips [virtual-seconds] [firmware-dir] */
 #include <stdio.h>
@@ -16,7 +18,7 @@
 static double now_s(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 

@@ -32,6 +32,10 @@
 #define UCPU_NBP 16
 #define UCPU_NWP 8
 #define UCPU_ICACHE 4096
+/* ram_addr reservation before writable RAM (ucpu_map_ram): 1 MiB in the Cortex-M "external
+ * device" range, where no simulated chip maps anything */
+#define UCPU_PAD_BASE 0xA0000000u
+#define UCPU_PAD_SIZE (1u << 20)
 /* An address no Thumb PC can reach (odd), used as `until`. */
 #define UCPU_NEVER 0xFFFFFFFFull
 
@@ -188,6 +192,32 @@ static void unmark_code(ucpu_s *u, uint64_t lo, uint64_t hi)
 {
     for (uint64_t p = lo >> 10; p <= ((hi - 1) >> 10) && p < (1u << 22); p++)
         u->code_pages[p >> 3] &= (uint8_t) ~(1u << (p & 7));
+}
+
+/* Drop every translation: the translated ranges are exactly the marked pages. (Unicorn
+ * 2.0.1's full flush, UC_CTL_TB_FLUSH, clears its whole 1 GiB code buffer with memset, which
+ * makes every byte of it resident: ~1 GiB for a program that merely single-steps.) */
+static void drop_all_code(ucpu_s *u)
+{
+    const uint64_t *w = (const uint64_t *)(void *)u->code_pages;
+    const uint32_t nwords = (1u << 22) / 64;
+    for (uint32_t i = 0; i < nwords; i++) {
+        if (!w[i])
+            continue;
+        for (uint32_t bit = 0; bit < 64; bit++) {
+            if (!(w[i] >> bit & 1u))
+                continue;
+            uint64_t first = (uint64_t)i * 64 + bit, last = first;
+            /* a run of marked pages in one call */
+            while (last + 1 < (1u << 22) && (u->code_pages[(last + 1) >> 3] >> ((last + 1) & 7) & 1u))
+                last++;
+            uc_ctl_remove_cache(u->uc, first << 10, (last + 1) << 10);
+            unmark_code(u, first << 10, (last + 1) << 10);
+            i = (uint32_t)(last / 64);
+            bit = (uint32_t)(last % 64);
+        }
+    }
+    memset(u->icache, 0, sizeof u->icache);
 }
 
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
@@ -408,7 +438,17 @@ static int ucpu_map_ram(sim_cpu_s *cpu, uint32_t base, uint32_t size, uint8_t *h
     if (u->nmaps >= UCPU_MAX_MAPS)
         return -1;
     uint32_t perms = UC_PROT_READ | UC_PROT_EXEC | (writable ? UC_PROT_WRITE : 0);
-    if (uc_mem_map_ptr(u->uc, base, size, perms, host) != UC_ERR_OK)
+    /* Unicorn 2.0.1 takes the self-modifying-code path on every RAM store, and that path costs
+     * about twice as much when the store's page shares a 1 MiB block of QEMU's page
+     * descriptors (1024 pages of 1 KiB, indexed by ram_addr) with translated code: the
+     * STM32F103's 64 KiB flash (+ alias) and its SRAM are allocated back to back. Reserving
+     * 1 MiB of ram_addr space just before a writable block puts it in a block of its own; the
+     * reservation (mapped at an address the board does not use) goes again at once. */
+    bool pad = writable && uc_mem_map(u->uc, UCPU_PAD_BASE, UCPU_PAD_SIZE, UC_PROT_READ) == UC_ERR_OK;
+    uc_err e = uc_mem_map_ptr(u->uc, base, size, perms, host);
+    if (pad)
+        uc_mem_unmap(u->uc, UCPU_PAD_BASE, UCPU_PAD_SIZE);
+    if (e != UC_ERR_OK)
         return -1;
     u->maps[u->nmaps].base = base;
     u->maps[u->nmaps].size = size;
@@ -445,7 +485,7 @@ static void apply_precise(ucpu_s *u, bool on)
     }
     u->have_code_hook = on;
     u->precise = on;
-    uc_ctl_flush_tlb(u->uc); /* UC_CTL_TB_FLUSH: retranslate with/without the hook */
+    drop_all_code(u); /* retranslate with/without the hook */
 }
 
 static int apply_breakpoint(ucpu_s *u, unsigned slot, uint32_t addr, bool enable);
@@ -725,7 +765,7 @@ static int apply_watchpoint(ucpu_s *u, unsigned slot, uint32_t addr, uint32_t le
         u->wp_len[slot] = len;
     }
     /* memory hooks are looked up at access time, but TBs may have inlined fast paths */
-    uc_ctl_flush_tlb(u->uc);
+    drop_all_code(u);
     return 0;
 }
 
