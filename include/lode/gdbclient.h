@@ -22,6 +22,7 @@
 #include "lode/core.h"
 #include "lode/image.h"
 #include "lode/log.h"
+#include "lode/stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,10 @@ int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **
  * raw mode, then the handshake. LODE_E_NO_DEVICE if it does not exist, LODE_E_ACCESS if it
  * cannot be opened (logged). */
 int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdbclient_s **out);
+
+/* The same over any byte stream (lode/stream.h: TCP, a serial port set up by the caller). The
+ * client owns `io` from then on, also when this fails. */
+int lode_gdbclient_open_stream(lode_stream_s *io, const lode_log_s *log, lode_gdbclient_s **out);
 
 /* For probes whose GDB server looks for targets on request (Black Magic Probe): `monitor
  * <scan_cmd>` (e.g. "swdp_scan"), then vAttach to target number `target` (from 1); the core

@@ -77,6 +77,10 @@ int lode_stream_open_serial(const char *path, const lode_serial_opts_s *opts,
  * pipe). own: the stream closes fd on close (and on failure here). */
 int lode_stream_from_fd(int fd, bool own, const lode_log_s *log, lode_stream_s **out);
 
+/* Log through `log` from now on (the stream keeps the pointer: valid until close or the next
+ * call). */
+void lode_stream_set_log(lode_stream_s *s, const lode_log_s *log);
+
 lode_stream_kind_e lode_stream_kind(const lode_stream_s *s);
 /* The descriptor (for callers that poll it with their own; do not close it). */
 int lode_stream_fd(const lode_stream_s *s);

@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The stlink-server TCP protocol, server side, in front of one simulated ST-Link: what ST's
  * stlink-server does for a real one (message layouts in src/transport/stlink_tcp.c). */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lode/sim.h"
 #include "lode/stlink.h"
+#include "lode/stream.h"
 #include "util/bytes.h"
 
 #define SS_OK 1u
@@ -30,7 +25,7 @@
 
 struct lode_sim_stlink_conn_s {
     lode_sim_stlink_server_s *srv;
-    int fd;
+    lode_stream_s *io; /* NULL: fed by hand (lode_sim_stlink_conn_feed) */
     unsigned id;
     uint32_t connect_id; /* non-zero while this client has the ST-Link open */
     uint64_t open_ps, open_cmds;
@@ -42,7 +37,7 @@ struct lode_sim_stlink_conn_s {
 struct lode_sim_stlink_server_s {
     lode_sim_stlink_s *p;
     const lode_log_s *log;
-    int lfd;
+    lode_stream_s *listener; /* NULL: no socket, connections are fed by hand */
     uint16_t port;
     unsigned next_id;
     lode_sim_stlink_conn_s *owner; /* the client that has the ST-Link open */
@@ -221,7 +216,6 @@ lode_sim_stlink_conn_s *lode_sim_stlink_conn_new(lode_sim_stlink_server_s *s)
     if (!c)
         return NULL;
     c->srv = s;
-    c->fd = -1;
     c->id = ++s->next_id;
     return c;
 }
@@ -231,8 +225,7 @@ void lode_sim_stlink_conn_free(lode_sim_stlink_conn_s *c)
     if (!c)
         return;
     end_session(c);
-    if (c->fd >= 0)
-        close(c->fd);
+    lode_stream_close(c->io);
     free(c);
 }
 
@@ -246,35 +239,25 @@ int lode_sim_stlink_server_new(lode_sim_stlink_s *p, const char *bind_addr, uint
         return LODE_E_NOMEM;
     s->p = p;
     s->log = log;
-    s->lfd = -1;
     if (bind_addr && !*bind_addr) {
         *out = s;
         return LODE_OK;
     }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, bind_addr ? bind_addr : "127.0.0.1", &sa.sin_addr) != 1) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM, "sim stlink-server: bad bind address '%s'",
-                 bind_addr);
+    const char *addr = bind_addr ? bind_addr : "127.0.0.1";
+    int rc = lode_stream_listen_tcp(addr, port, NULL, &s->listener);
+    if (rc != LODE_OK) {
+        if (rc == LODE_E_INVALID_ARG)
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM, "sim stlink-server: bad bind address '%s'",
+                     addr);
+        else
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM,
+                     "sim stlink-server: cannot listen on %s:%u: %s (another server on that port? "
+                     "pick another with --stlink-tcp PORT)",
+                     addr, port, strerror(errno));
         free(s);
-        return LODE_E_INVALID_ARG;
+        return rc == LODE_E_INVALID_ARG ? rc : LODE_E_ACCESS;
     }
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    if (s->lfd >= 0)
-        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s->lfd, 4) != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM,
-                 "sim stlink-server: cannot listen on %s:%u: %s (another server on that port? "
-                 "pick another with --stlink-tcp PORT)",
-                 bind_addr ? bind_addr : "127.0.0.1", port, strerror(errno));
-        if (s->lfd >= 0)
-            close(s->lfd);
-        free(s);
-        return LODE_E_ACCESS;
-    }
-    socklen_t sl = sizeof sa;
-    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
-    s->port = ntohs(sa.sin_port);
+    s->port = (uint16_t)lode_stream_local_port(s->listener);
     *out = s;
     return LODE_OK;
 }
@@ -298,72 +281,60 @@ static void drop(lode_sim_stlink_server_s *s, int i)
     s->conns[i] = NULL;
 }
 
-static int send_all(int fd, const uint8_t *b, size_t n)
+/* a new client: a free slot, or it is closed at once */
+static void take_client(lode_sim_stlink_server_s *s)
 {
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
+    lode_stream_s *io = NULL;
+    if (lode_stream_accept(s->listener, 0, &io) != LODE_OK)
+        return;
+    int slot = -1;
+    for (int i = 0; i < MAX_CONN && slot < 0; i++)
+        if (!s->conns[i])
+            slot = i;
+    lode_sim_stlink_conn_s *c = slot >= 0 ? lode_sim_stlink_conn_new(s) : NULL;
+    if (!c) {
+        lode_stream_close(io);
+        return;
     }
-    return 0;
+    c->io = io;
+    s->conns[slot] = c;
+    lode_log(s->log, LODE_LOG_INFO, LODE_LOGC_SIM, "sim stlink-server: client %u connected", c->id);
 }
 
 int lode_sim_stlink_server_poll(lode_sim_stlink_server_s *s, int timeout_ms)
 {
-    if (!s || s->lfd < 0)
+    if (!s || !s->listener)
         return LODE_E_INVALID_ARG;
-    struct pollfd pf[1 + MAX_CONN];
-    int idx[1 + MAX_CONN];
-    nfds_t n = 0;
-    pf[n].fd = s->lfd, pf[n].events = POLLIN, idx[n++] = -1;
+    lode_stream_s *w[1 + MAX_CONN];
+    bool ready[1 + MAX_CONN];
+    w[0] = s->listener;
     for (int i = 0; i < MAX_CONN; i++)
-        if (s->conns[i]) {
-            pf[n].fd = s->conns[i]->fd, pf[n].events = POLLIN, idx[n++] = i;
-        }
-    int r = poll(pf, n, timeout_ms);
-    if (r < 0)
-        return errno == EINTR ? LODE_OK : LODE_E_IO;
-    for (nfds_t k = 0; k < n; k++) {
-        if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+        w[1 + i] = s->conns[i] ? s->conns[i]->io : NULL;
+    int r = lode_stream_wait(w, 1 + MAX_CONN, timeout_ms, ready);
+    if (r == LODE_E_TIMEOUT)
+        return LODE_OK;
+    if (r != LODE_OK)
+        return r;
+    for (int i = 0; i < MAX_CONN; i++) {
+        lode_sim_stlink_conn_s *c = s->conns[i];
+        if (!ready[1 + i] || !c)
             continue;
-        if (idx[k] < 0) {
-            int fd = accept(s->lfd, NULL, NULL);
-            if (fd < 0)
-                continue;
-            int slot = -1;
-            for (int i = 0; i < MAX_CONN && slot < 0; i++)
-                if (!s->conns[i])
-                    slot = i;
-            lode_sim_stlink_conn_s *c = slot >= 0 ? lode_sim_stlink_conn_new(s) : NULL;
-            if (!c) {
-                close(fd);
-                continue;
-            }
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            c->fd = fd;
-            s->conns[slot] = c;
-            lode_log(s->log, LODE_LOG_INFO, LODE_LOGC_SIM, "sim stlink-server: client %u connected",
-                     c->id);
+        size_t got = 0;
+        int rc = IN_CAP - c->in_len == 0
+                     ? LODE_E_NOMEM /* a request larger than any the protocol has */
+                     : lode_stream_read(c->io, c->in + c->in_len, IN_CAP - c->in_len, &got, 0);
+        if (rc == LODE_E_TIMEOUT)
+            continue;
+        if (rc != LODE_OK) {
+            drop(s, i);
             continue;
         }
-        lode_sim_stlink_conn_s *c = s->conns[idx[k]];
-        ssize_t got = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
-        if (got <= 0) {
-            drop(s, idx[k]);
-            continue;
-        }
-        c->in_len += (size_t)got;
+        c->in_len += got;
         for (;;) {
             size_t used = 0, olen = 0;
-            int rc = lode_sim_stlink_conn_feed(c, c->in, c->in_len, &used, c->out, OUT_CAP, &olen);
-            if (rc != LODE_OK || (olen && send_all(c->fd, c->out, olen) != 0)) {
-                drop(s, idx[k]);
-                c = NULL;
+            rc = lode_sim_stlink_conn_feed(c, c->in, c->in_len, &used, c->out, OUT_CAP, &olen);
+            if (rc != LODE_OK || (olen && lode_stream_write(c->io, c->out, olen) != LODE_OK)) {
+                drop(s, i);
                 break;
             }
             memmove(c->in, c->in + used, c->in_len - used);
@@ -372,6 +343,8 @@ int lode_sim_stlink_server_poll(lode_sim_stlink_server_s *s, int timeout_ms)
                 break;
         }
     }
+    if (ready[0])
+        take_client(s);
     return LODE_OK;
 }
 
@@ -382,7 +355,6 @@ void lode_sim_stlink_server_free(lode_sim_stlink_server_s *s)
     for (int i = 0; i < MAX_CONN; i++)
         if (s->conns[i])
             lode_sim_stlink_conn_free(s->conns[i]);
-    if (s->lfd >= 0)
-        close(s->lfd);
+    lode_stream_close(s->listener);
     free(s);
 }

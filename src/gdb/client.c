@@ -2,23 +2,17 @@
 /* GDB remote-protocol client as a lode core; see include/lode/gdbclient.h. Written from the
  * GDB manual's "Remote Protocol" appendix. Framing is src/gdb/rsp.c. */
 #include <errno.h>
-#include <termios.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lode/error.h"
 #include "lode/gdbclient.h"
 #include "lode/rsp.h"
+#include "lode/stream.h"
 
 #define WAIT_MS 30000 /* generous: a server on a busy host (or under a sanitizer) may be slow to answer */
 #define FLASH_WAIT_MS 300000 /* a server's flash operation (a whole-chip erase) may take long */
@@ -37,7 +31,7 @@ typedef struct watch_s {
 } watch_s;
 
 struct lode_gdbclient_s {
-    int fd;
+    lode_stream_s *io; /* TCP or a serial port */
     lode_log_s log;
     bool ack;          /* acks still in use (before QStartNoAckMode) */
     size_t pkt_size;   /* the server's PacketSize, bounded by our decoder */
@@ -80,24 +74,6 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* a socket, or a serial port (a Black Magic Probe's GDB port): send/recv fall back to
- * write/read on a descriptor that is not a socket */
-static ssize_t fd_send(int fd, const void *p, size_t n)
-{
-    ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-    if (r < 0 && errno == ENOTSOCK)
-        r = write(fd, p, n);
-    return r;
-}
-
-static ssize_t fd_recv(int fd, void *p, size_t n)
-{
-    ssize_t r = recv(fd, p, n, 0);
-    if (r < 0 && errno == ENOTSOCK)
-        r = read(fd, p, n);
-    return r;
-}
-
 /* ---- bytes in ---- */
 
 static void on_event(void *user, const lode_rsp_event_s *ev)
@@ -110,7 +86,7 @@ static void on_event(void *user, const lode_rsp_event_s *ev)
         c->pkt_len = ev->len;
         c->have_ev = true;
         c->ev = ev->type;
-        if (c->ack && fd_send(c->fd, "+", 1) != 1)
+        if (c->ack && lode_stream_write(c->io, "+", 1) != LODE_OK)
             lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "sending an ack failed");
         return;
     case LODE_RSP_EV_ACK:
@@ -123,7 +99,7 @@ static void on_event(void *user, const lode_rsp_event_s *ev)
     case LODE_RSP_EV_OVERSIZED:
         lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "bad frame from the GDB server (event %d)",
                  (int)ev->type);
-        if (!ev->notification && c->ack && fd_send(c->fd, "-", 1) != 1)
+        if (!ev->notification && c->ack && lode_stream_write(c->io, "-", 1) != LODE_OK)
             lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "sending a nack failed");
         return;
     default: /* notifications, stray interrupts */
@@ -145,23 +121,18 @@ static int next_event(lode_gdbclient_s *c, int timeout_ms)
         }
         uint64_t now = mono_us();
         int wait = now >= deadline ? 0 : (int)((deadline - now + 999u) / 1000u);
-        struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&pf, 1, wait);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr < 0)
-            return LODE_E_IO;
-        if (pr == 0)
-            return LODE_E_TIMEOUT;
-        ssize_t n = fd_recv(c->fd, c->rx, sizeof c->rx);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n <= 0) {
-            lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "the GDB server closed the connection");
+        size_t n = 0;
+        int rc = lode_stream_read(c->io, c->rx, sizeof c->rx, &n, wait);
+        if (rc == LODE_E_TIMEOUT)
+            return rc;
+        if (rc != LODE_OK) {
+            lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "%s",
+                     lode_stream_eof(c->io) ? "the GDB server closed the connection"
+                                            : "reading from the GDB server failed");
             return LODE_E_IO;
         }
         c->rx_pos = 0;
-        c->rx_len = (size_t)n;
+        c->rx_len = n;
     }
 }
 
@@ -212,21 +183,6 @@ static int recv_packet(lode_gdbclient_s *c, int timeout_ms)
 
 /* ---- bytes out ---- */
 
-static int send_all(lode_gdbclient_s *c, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = fd_send(c->fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return LODE_E_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return LODE_OK;
-}
-
 /* Frame and send a packet; in ack mode wait for '+' (resending on '-', three tries). */
 static int send_packet(lode_gdbclient_s *c, const char *payload, size_t len)
 {
@@ -243,7 +199,7 @@ static int send_packet(lode_gdbclient_s *c, const char *payload, size_t len)
         return rc;
     lode_log(&c->log, LODE_LOG_DEBUG, LODE_LOGC_GDB, "-> %.80s", payload);
     for (int tries = 0; tries < 3; tries++) {
-        if ((rc = send_all(c, c->tx, c->tx_len)) != LODE_OK)
+        if ((rc = lode_stream_write(c->io, c->tx, c->tx_len)) != LODE_OK)
             return rc;
         if (!c->ack)
             return LODE_OK;
@@ -419,7 +375,7 @@ static int op_halt(void *ctx)
     if (!c->running)
         return c->exited ? LODE_E_STATE : LODE_OK;
     uint8_t b = LODE_RSP_INTERRUPT;
-    int rc = send_all(c, &b, 1);
+    int rc = lode_stream_write(c->io, &b, 1);
     if (rc == LODE_OK)
         rc = wait_stop(c, false);
     return rc;
@@ -609,7 +565,7 @@ static int pause_for_access(lode_gdbclient_s *c, bool *resume)
     if (!c->intrusive || !c->running || c->in_fileio)
         return need_halted(c);
     uint8_t b = LODE_RSP_INTERRUPT;
-    int rc = fd_send(c->fd, &b, 1) == 1 ? LODE_OK : LODE_E_IO;
+    int rc = lode_stream_write(c->io, &b, 1);
     if (rc == LODE_OK)
         rc = wait_stop(c, false);
     if (rc != LODE_OK)
@@ -833,7 +789,7 @@ static void op_delay_us(void *ctx, uint32_t us)
 static int handshake(lode_gdbclient_s *c)
 {
     /* a '+' first, as GDB does: a server waiting on an ack of an earlier session moves on */
-    int rc = send_all(c, "+", 1);
+    int rc = lode_stream_write(c->io, "+", 1);
     if (rc != LODE_OK)
         return rc;
     if ((rc = transact(c, "qSupported:swbreak+;hwbreak+")) != LODE_OK)
@@ -875,22 +831,22 @@ static int handshake(lode_gdbclient_s *c)
     return LODE_OK;
 }
 
-int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **out)
+int lode_gdbclient_open_stream(lode_stream_s *io, const lode_log_s *log, lode_gdbclient_s **out)
 {
-    if (!out || fd < 0) {
-        if (fd >= 0)
-            close(fd);
+    if (!out || !io) {
+        lode_stream_close(io);
         return LODE_E_INVALID_ARG;
     }
     *out = NULL;
     lode_gdbclient_s *c = calloc(1, sizeof *c);
     if (!c) {
-        close(fd);
+        lode_stream_close(io);
         return LODE_E_NOMEM;
     }
-    c->fd = fd;
+    c->io = io;
     if (log)
         c->log = *log;
+    lode_stream_set_log(io, &c->log);
     c->ack = true;
     c->p_ok = c->P_ok = true;
     c->pkt_size = DEFAULT_PACKET;
@@ -906,13 +862,24 @@ int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **
     int rc = handshake(c);
     if (rc != LODE_OK) {
         lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "GDB server handshake: %s", lode_strerror(rc));
-        close(c->fd);
-        c->fd = -1;
+        lode_stream_close(c->io);
+        c->io = NULL;
         lode_gdbclient_free(c);
         return rc;
     }
     *out = c;
     return LODE_OK;
+}
+
+int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **out)
+{
+    lode_stream_s *io = NULL;
+    if (fd < 0 || !out || lode_stream_from_fd(fd, true, log, &io) != LODE_OK) {
+        if (fd >= 0 && !io)
+            close(fd);
+        return fd < 0 || !out ? LODE_E_INVALID_ARG : LODE_E_NOMEM;
+    }
+    return lode_gdbclient_open_stream(io, log, out);
 }
 
 int lode_gdbclient_connect(const char *host, int port, const lode_log_s *log,
@@ -921,33 +888,14 @@ int lode_gdbclient_connect(const char *host, int port, const lode_log_s *log,
     if (!host || !out || port <= 0 || port > 65535)
         return LODE_E_INVALID_ARG;
     *out = NULL;
-    char ps[8];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int gr = getaddrinfo(host, ps, &hints, &res);
-    if (gr != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GDB, "%s: %s", host, gai_strerror(gr));
-        return LODE_E_NO_DEVICE;
-    }
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
+    lode_stream_s *io = NULL;
+    int rc = lode_stream_open_tcp(host, port, 0, NULL, &io);
+    if (rc != LODE_OK) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GDB, "connecting to %s:%d: %s", host, port,
                  strerror(errno));
-        return LODE_E_NO_DEVICE;
+        return rc == LODE_E_TIMEOUT ? LODE_E_NO_DEVICE : rc;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return lode_gdbclient_connect_fd(fd, log, out);
+    return lode_gdbclient_open_stream(io, log, out);
 }
 
 const lode_core_ops_s *lode_gdbclient_core(lode_gdbclient_s *c)
@@ -964,10 +912,10 @@ void lode_gdbclient_free(lode_gdbclient_s *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0) {
+    if (c->io) {
         if (!c->running && !c->exited && transact(c, "D") != LODE_OK)
             lode_log(&c->log, LODE_LOG_WARN, LODE_LOGC_GDB, "detach: no reply from the GDB server");
-        close(c->fd);
+        lode_stream_close(c->io);
     }
     free(c->tx);
     free(c->scratch);
@@ -1300,20 +1248,12 @@ int lode_gdbclient_open_serial(const char *path, const lode_log_s *log, lode_gdb
     if (!path || !out)
         return LODE_E_INVALID_ARG;
     *out = NULL;
-    int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GDB, "cannot open %s: %s%s", path, strerror(errno),
-                 errno == EACCES ? " (add yourself to the dialout group)" : "");
-        return errno == ENOENT ? LODE_E_NO_DEVICE : LODE_E_ACCESS;
-    }
-    struct termios t;
-    if (tcgetattr(fd, &t) == 0) { /* raw bytes, no echo, no line discipline */
-        cfmakeraw(&t);
-        t.c_cc[VMIN] = 1;
-        t.c_cc[VTIME] = 0;
-        tcsetattr(fd, TCSANOW, &t);
-    }
-    return lode_gdbclient_connect_fd(fd, log, out);
+    /* raw bytes, no echo, no line discipline; the speed does not matter on a USB CDC port */
+    lode_stream_s *io = NULL;
+    int rc = lode_stream_open_serial(path, NULL, log, &io);
+    if (rc != LODE_OK)
+        return rc;
+    return lode_gdbclient_open_stream(io, log, out);
 }
 
 void lode_gdbclient_set_intrusive(lode_gdbclient_s *c, bool on)

@@ -1,18 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* GDB remote-protocol server over lode_core_ops_s; see include/lode/gdbserver.h. Written from
  * the GDB manual's "Remote Protocol" appendix. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lode/error.h"
 #include "lode/flash.h"
@@ -20,6 +14,7 @@
 #include "lode/gdbserver.h"
 #include "lode/target.h"
 #include "lode/rsp.h"
+#include "lode/stream.h"
 #include "run/halt.h"
 
 #define REPLY_MAX LODE_RSP_MAX_PACKET
@@ -53,7 +48,7 @@ typedef enum srv_end_e { SRV_GO = 0, SRV_DETACHED, SRV_KILLED, SRV_CLOSED } srv_
 typedef struct srv_s {
     const lode_gdbserver_config_s *cfg;
     const lode_core_ops_s *c;
-    int fd, listen_fd;
+    lode_stream_s *io, *listener; /* the client; the listener (NULL: none) */
     bool noack;
     bool running;
     bool stepping;
@@ -103,20 +98,8 @@ static const char *const k_hex = "0123456789abcdef";
 
 static void send_raw(srv_s *s, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    while (len > 0 && s->end != SRV_CLOSED) {
-        ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(s->fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->end = SRV_CLOSED;
-            return;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    if (s->end != SRV_CLOSED && lode_stream_write(s->io, data, len) != LODE_OK)
+        s->end = SRV_CLOSED;
 }
 
 static void send_packet(srv_s *s, const char *payload, size_t len)
@@ -1362,60 +1345,62 @@ static void on_event(void *user, const lode_rsp_event_s *ev)
     }
 }
 
-/* Read what the socket has (waiting at most timeout_ms) and decode it. */
+/* A second GDB connects while one is served: tell it why it is refused, as an error reply
+ * (E.text) to whatever it sends first. */
+static void refuse_client(srv_s *s)
+{
+    lode_stream_s *other = NULL;
+    if (lode_stream_accept(s->listener, 0, &other) != LODE_OK)
+        return;
+    lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+             "refused a second GDB connection: one client is served at a time");
+    static const char why[] = "E.lode gdb: another GDB client is connected (one at a time)";
+    uint8_t pkt[LODE_RSP_ENCODED_MAX(sizeof why)];
+    size_t pn = 0;
+    uint8_t junk[1024];
+    size_t got = 0;
+    bool whole = false; /* its first packet has arrived ('#' and the checksum) */
+    for (int i = 0; i < 10 && !whole && got < sizeof junk; i++) {
+        size_t k = 0;
+        int rc = lode_stream_read(other, junk + got, sizeof junk - got, &k, 100);
+        if (rc == LODE_E_TIMEOUT)
+            continue;
+        if (rc != LODE_OK)
+            break;
+        got += k;
+        const uint8_t *h = memchr(junk, '#', got);
+        whole = h && (size_t)(h - junk) + 3 <= got;
+    }
+    if (whole && lode_rsp_encode((const uint8_t *)why, sizeof why - 1, pkt, sizeof pkt, &pn) == LODE_OK &&
+        lode_stream_write(other, "+", 1) == LODE_OK && lode_stream_write(other, pkt, pn) == LODE_OK) {
+        bool ready;
+        lode_stream_wait(&other, 1, 200, &ready); /* let it read the reply before the close */
+    }
+    lode_stream_flush(other); /* nothing unread: the close is a FIN, not a reset */
+    lode_stream_close(other);
+}
+
+/* Read what the client sent (waiting at most timeout_ms) and decode it. */
 static void pump(srv_s *s, int timeout_ms)
 {
-    struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN}};
-    int np = s->listen_fd >= 0 ? 2 : 1;
-    int r = poll(pf, (nfds_t)np, timeout_ms);
-    if (r <= 0)
+    lode_stream_s *w[2] = {s->io, s->listener};
+    bool ready[2];
+    if (lode_stream_wait(w, 2, timeout_ms, ready) != LODE_OK)
         return;
-    if (np == 2 && (pf[1].revents & POLLIN)) {
-        int other = accept(s->listen_fd, NULL, NULL);
-        if (other >= 0) {
-            lode_log(&s->cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
-                     "refused a second GDB connection: one client is served at a time");
-            /* tell that GDB why: an error reply (E.text) to whatever it sends first */
-            static const char why[] = "E.lode gdb: another GDB client is connected (one at a time)";
-            uint8_t pkt[LODE_RSP_ENCODED_MAX(sizeof why)];
-            size_t pn = 0;
-            struct pollfd op = {.fd = other, .events = POLLIN};
-            uint8_t junk[1024];
-            size_t got = 0;
-            bool whole = false; /* its first packet has arrived ('#' and the checksum) */
-            for (int i = 0; i < 10 && !whole && got < sizeof junk; i++) {
-                if (poll(&op, 1, 100) <= 0)
-                    continue;
-                ssize_t k = recv(other, junk + got, sizeof junk - got, MSG_DONTWAIT);
-                if (k <= 0)
-                    break;
-                got += (size_t)k;
-                const uint8_t *h = memchr(junk, '#', got);
-                whole = h && (size_t)(h - junk) + 3 <= got;
-            }
-            if (whole &&
-                lode_rsp_encode((const uint8_t *)why, sizeof why - 1, pkt, sizeof pkt, &pn) == LODE_OK) {
-                (void)!send(other, "+", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void)!send(other, pkt, pn, MSG_NOSIGNAL | MSG_DONTWAIT);
-                poll(&op, 1, 200); /* let it read the reply before the connection closes */
-            }
-            shutdown(other, SHUT_WR);
-            close(other);
-        }
-    }
-    if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+    if (ready[1])
+        refuse_client(s);
+    if (!ready[0])
         return;
     uint8_t buf[4096];
-    ssize_t n = recv(s->fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == ENOTSOCK)
-        n = read(s->fd, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    size_t n = 0;
+    int rc = lode_stream_read(s->io, buf, sizeof buf, &n, 0);
+    if (rc == LODE_E_TIMEOUT)
         return;
-    if (n <= 0) {
+    if (rc != LODE_OK) {
         s->end = SRV_CLOSED;
         return;
     }
-    lode_rsp_feed(&s->dec, buf, (size_t)n, on_event, s);
+    lode_rsp_feed(&s->dec, buf, n, on_event, s);
 }
 
 static bool stopped(const srv_s *s) { return s->cfg->stop && *s->cfg->stop; }
@@ -1477,17 +1462,17 @@ static void run_loop(srv_s *s)
     }
 }
 
-static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
+static int serve(const lode_gdbserver_config_s *cfg, lode_stream_s *io, lode_stream_s *listener)
 {
-    if (!cfg || !cfg->core || fd < 0)
+    if (!cfg || !cfg->core || !io)
         return LODE_E_INVALID_ARG;
     srv_s *s = calloc(1, sizeof *s);
     if (!s)
         return LODE_E_NOMEM;
     s->cfg = cfg;
     s->c = cfg->core;
-    s->fd = fd;
-    s->listen_fd = listen_fd;
+    s->io = io;
+    s->listener = listener;
     s->sh_gdb = cfg->sh_gdb;
     s->sh_off = cfg->sh_off;
     snprintf(s->last_stop, sizeof s->last_stop, "S05");
@@ -1529,7 +1514,15 @@ static int serve(const lode_gdbserver_config_s *cfg, int fd, int listen_fd)
     return rc;
 }
 
-int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd) { return serve(cfg, fd, -1); }
+int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd)
+{
+    lode_stream_s *io = NULL;
+    int rc = lode_stream_from_fd(fd, false, &cfg->log, &io);
+    if (rc == LODE_OK)
+        rc = serve(cfg, io, NULL);
+    lode_stream_close(io);
+    return rc;
+}
 
 int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_addr, int port,
                           unsigned max_clients)
@@ -1537,51 +1530,34 @@ int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_a
     if (!cfg || !cfg->core || port < 0 || port > 65535)
         return LODE_E_INVALID_ARG;
     const char *addr = bind_addr ? bind_addr : "127.0.0.1";
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+    lode_stream_s *ls = NULL;
+    int rc = lode_stream_listen_tcp(addr, port, NULL, &ls);
+    if (rc == LODE_E_INVALID_ARG) {
         lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                 "'%s' is not an IPv4 address: give one such as 127.0.0.1", addr);
-        return LODE_E_INVALID_ARG;
+                 "'%s' is not a numeric address: give one such as 127.0.0.1", addr);
+        return rc;
     }
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    if (ls < 0) {
-        lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "cannot create a socket: %s", strerror(errno));
-        return LODE_E_IO;
-    }
-    int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 1) != 0) {
+    if (rc != LODE_OK) {
         lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
                  "cannot listen on %s:%d: %s (pick another port with --port)", addr, port,
                  strerror(errno));
-        close(ls);
         return LODE_E_IO;
     }
-    socklen_t sl = sizeof sa;
-    getsockname(ls, (struct sockaddr *)&sa, &sl);
+    lode_stream_set_log(ls, &cfg->log);
     if (cfg->on_listening)
-        cfg->on_listening(cfg->user, addr, ntohs(sa.sin_port));
-    int rc = LODE_OK;
+        cfg->on_listening(cfg->user, addr, lode_stream_local_port(ls));
     unsigned served = 0;
     while (!(cfg->stop && *cfg->stop) && (max_clients == 0 || served < max_clients)) {
-        struct pollfd pf = {.fd = ls, .events = POLLIN};
-        if (poll(&pf, 1, 100) <= 0)
+        lode_stream_s *io = NULL;
+        if (lode_stream_accept(ls, 100, &io) != LODE_OK)
             continue;
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0)
-            continue;
-        one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         lode_log(&cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB client connected");
-        rc = serve(cfg, fd, ls);
-        close(fd);
+        rc = serve(cfg, io, ls);
+        lode_stream_close(io);
         served++;
         if (rc != LODE_OK)
             break;
     }
-    close(ls);
+    lode_stream_close(ls);
     return rc;
 }

@@ -441,6 +441,12 @@ int lode_stream_from_fd(int fd, bool own, const lode_log_s *log, lode_stream_s *
     return LODE_OK;
 }
 
+void lode_stream_set_log(lode_stream_s *s, const lode_log_s *log)
+{
+    if (s)
+        s->log = log;
+}
+
 lode_stream_kind_e lode_stream_kind(const lode_stream_s *s) { return s ? s->kind : LODE_STREAM_FD; }
 
 int lode_stream_fd(const lode_stream_s *s) { return s ? s->fd : -1; }

@@ -15,17 +15,12 @@
  *                                                        (read) or 3 (SWO read)
  * Status 1 = OK. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lode/error.h"
 #include "lode/stlink.h"
+#include "lode/stream.h"
 #include "util/bytes.h"
 
 #define TCP_SS_OK 1u
@@ -33,49 +28,30 @@
 #define MAX_DATA (LODE_STLINK_DATA_MAX + 64u)
 
 typedef struct tcp_io_s {
-    int fd;
+    lode_stream_s *io;
     uint32_t connect_id;
     const lode_log_s *log;
     uint8_t buf[32 + MAX_DATA];
 } tcp_io_s;
 
-static int send_all(int fd, const uint8_t *p, size_t n)
+/* one request, one reply of rn bytes (no time limit: the server answers or closes) */
+static int exchange(tcp_io_s *t, const uint8_t *req, size_t n, uint8_t *reply, size_t rn)
 {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return LODE_E_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return LODE_OK;
-}
-
-static int recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return LODE_E_IO;
-        p += r;
-        n -= (size_t)r;
+    int rc = lode_stream_write(t->io, req, n);
+    if (rc == LODE_OK)
+        rc = lode_stream_read_exact(t->io, reply, rn, -1);
+    if (rc != LODE_OK) {
+        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "stlink-server: connection lost");
+        return LODE_E_IO;
     }
     return LODE_OK;
 }
 
 static int request(tcp_io_s *t, const uint8_t *req, size_t n, uint8_t *reply, size_t rn, bool status)
 {
-    int rc = send_all(t->fd, req, n);
-    if (rc == LODE_OK)
-        rc = recv_all(t->fd, reply, rn);
-    if (rc != LODE_OK) {
-        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "stlink-server: connection lost");
+    int rc = exchange(t, req, n, reply, rn);
+    if (rc != LODE_OK)
         return rc;
-    }
     if (status && lodei_get_le32(reply) != TCP_SS_OK) {
         lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "stlink-server: request %02x failed, status 0x%x",
                  req[0], lodei_get_le32(reply));
@@ -100,13 +76,9 @@ static int tcp_cmd(tcp_io_s *t, const uint8_t cmd[16], uint8_t dir, uint8_t *dat
         memcpy(b + 32, data, len);
         n += len;
     }
-    int rc = send_all(t->fd, b, n);
-    if (rc == LODE_OK)
-        rc = recv_all(t->fd, b, 4 + (dir == 0 ? 0 : len));
-    if (rc != LODE_OK) {
-        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "stlink-server: connection lost");
+    int rc = exchange(t, b, n, b, 4 + (dir == 0 ? 0 : len));
+    if (rc != LODE_OK)
         return rc;
-    }
     uint32_t ss = lodei_get_le32(b);
     if (ss != TCP_SS_OK) {
         lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE,
@@ -133,14 +105,12 @@ static int io_trace(void *ctx, uint8_t *buf, size_t len)
 static void io_close(void *ctx)
 {
     tcp_io_s *t = ctx;
-    if (t->fd >= 0) {
-        if (t->connect_id) {
-            uint8_t q[8] = {0x04}, r[4];
-            lodei_put_le32(q + 4, t->connect_id);
-            request(t, q, 8, r, 4, true);
-        }
-        close(t->fd);
+    if (t->io && t->connect_id) {
+        uint8_t q[8] = {0x04}, r[4];
+        lodei_put_le32(q + 4, t->connect_id);
+        request(t, q, 8, r, 4, true);
     }
+    lode_stream_close(t->io);
     free(t);
 }
 
@@ -149,37 +119,19 @@ int lode_stlink_io_tcp(const char *host, uint16_t port, const char *serial, cons
 {
     if (!host || !port || !io)
         return LODE_E_INVALID_ARG;
-    char ps[8];
-    snprintf(ps, sizeof ps, "%u", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int gr = getaddrinfo(host, ps, &hints, &res);
-    if (gr != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "stlink-server %s: %s", host, gai_strerror(gr));
-        return LODE_E_NO_DEVICE;
-    }
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
+    lode_stream_s *conn = NULL;
+    if (lode_stream_open_tcp(host, port, 0, NULL, &conn) != LODE_OK) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE,
                  "no stlink-server at %s:%u (%s): start one (ST's stlink-server, or `lode "
                  "sim-server --stlink-tcp %u`)", host, port, strerror(errno), port);
         return LODE_E_NO_DEVICE;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     tcp_io_s *t = calloc(1, sizeof *t);
     if (!t) {
-        close(fd);
+        lode_stream_close(conn);
         return LODE_E_NOMEM;
     }
-    t->fd = fd;
+    t->io = conn;
     t->log = log;
     uint8_t q[8], r[48];
     int rc;
