@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lode/version.h"
 #include "lode/error.h"
 
 static void log_to_stderr(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
-            puts("lode 0.1.0");
+            puts("lode " LODE_VERSION_STRING);
             return 0;
         } else {
             fprintf(stderr, "lode: unknown option '%s': see `lode --help`\n", argv[i]);

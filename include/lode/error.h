@@ -25,10 +25,20 @@ typedef enum lode_err_e {
     LODE_E_FLASH = -14,      /* flash controller reported an error */
     LODE_E_RANGE = -15,      /* address or length outside what is allowed */
     LODE_E_BUSY = -16,       /* held by another program (a serial port opened exclusively) */
+    /* A new code goes above this line, and LODE_E_LAST_ names it: lode_strerror and
+     * lode_error_name cover every code down to it (a build-time check in error.c, and
+     * test_error reads this header to check each code is named). */
+    LODE_E_LAST_ = LODE_E_BUSY
 } lode_err_e;
+
+/* The number of codes, LODE_OK included. */
+#define LODE_ERR_COUNT (1 - (int)LODE_E_LAST_)
 
 /* A static, human-readable description of an error code. Never NULL. */
 const char *lode_strerror(int err);
+/* The code's name as written here ("LODE_E_TIMEOUT"; "LODE_OK"), for logs and JSON output;
+ * "LODE_E_UNKNOWN" for a value that is no code. Never NULL. */
+const char *lode_error_name(int err);
 
 #ifdef __cplusplus
 }

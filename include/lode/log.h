@@ -45,7 +45,11 @@ void lode_log(const lode_log_s *log, lode_log_level_e level, lode_log_cat_e cat,
 #endif
     ;
 void lode_logv(const lode_log_s *log, lode_log_level_e level, lode_log_cat_e cat,
-               const char *fmt, va_list ap);
+               const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
 
 const char *lode_log_cat_name(lode_log_cat_e cat);
 const char *lode_log_level_name(lode_log_level_e level);
