@@ -46,6 +46,7 @@ timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/exa
     >"$tmp/run.out" 2>"$tmp/run.err"
 g verify "$fw/examples/hello-stm32f103.elf" >"$tmp/v2.out" 2>&1 || fail "lode run did not put the image into flash through vFlash"
 kill $server 2>/dev/null
+wait $server 2>/dev/null # its board lock goes with it: the next server takes the same board
 server=""
 
 # 2. OpenOCD's GDB server programs the simulated chip with its own flash driver
