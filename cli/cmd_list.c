@@ -8,6 +8,8 @@
 #include "lode/error.h"
 #include "lode/sim.h"
 #include "lode/target.h"
+#include "lode/cmsis_dap.h"
+#include "lode/stlink.h"
 #include "lode/usb.h"
 #include "out.h"
 

@@ -30,10 +30,20 @@
 #include "lode/dap.h"
 #include "lode/log.h"
 #include "lode/transport.h"
+#include "lode/usb.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* List CMSIS-DAP probes on USB: v2 (vendor interface named "CMSIS-DAP", bulk) and v1 (HID,
+ * product string with "CMSIS-DAP"); a probe with both is listed once, as v2. *out is an array
+ * of *count entries (free with free()); no USB access is not an error: zero probes. */
+int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *log,
+                            lode_usb_probe_s **out, size_t *count);
+
+/* Does a USB string identify a CMSIS-DAP interface ("CMSIS-DAP" anywhere in it)? */
+bool lode_usb_is_cmsis_dap_string(const char *s);
 
 typedef struct lode_cmsis_dap_s lode_cmsis_dap_s;
 

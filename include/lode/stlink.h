@@ -31,6 +31,7 @@
 #include "lode/dap.h"
 #include "lode/log.h"
 #include "lode/transport.h"
+#include "lode/usb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,18 @@ extern "C" {
 
 /* Is (vid, pid) an ST-Link debug probe? Returns its hardware version 2 or 3, 0 if not. */
 int lode_stlink_usb_version(uint16_t vid, uint16_t pid);
+
+/* The USB match table of the ST-Link debug probes (tag = hardware version); *rows entries. */
+const lode_usb_match_s *lode_stlink_usb_match(size_t *rows);
+
+/* List ST-Link probes on USB (lode/usb.h conventions; kind LODE_USB_STLINK, endpoints and
+ * packet size by version). */
+int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
+                         lode_usb_probe_s **out, size_t *count);
+/* Open an ST-Link: its command endpoints and its trace endpoint (two transports on one
+ * device; close `trace` before `cmd`). */
+int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
+                         lode_transport_s **cmd, lode_transport_s **trace);
 
 /* ---- moving commands ----------------------------------------------------------------------- */
 typedef enum lode_stlink_dir_e {

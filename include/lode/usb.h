@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* USB probes: enumeration of CMSIS-DAP probes (v2 bulk via libusb, v1 HID via hidapi) and the
- * transports that talk to them. */
+/* USB transport: enumeration driven by match tables that the drivers supply (the transport
+ * knows no probe), bulk / interrupt transfers (libusb), HID reports (hidapi) and control
+ * transfers. A driver lists its devices with lode_usb_enumerate (+ _hid), picks one and opens
+ * it with lode_usb_open. */
 #ifndef LODE_USB_H
 #define LODE_USB_H
 
@@ -15,6 +17,8 @@
 extern "C" {
 #endif
 
+/* Which driver a listed device is for: set by the driver that listed it (the transport leaves
+ * it 0 and copies the matching row's `tag` instead). */
 typedef enum lode_usb_probe_kind_e {
     LODE_USB_CMSIS_DAP_V2 = 2, /* vendor bulk interface whose string contains "CMSIS-DAP" */
     LODE_USB_CMSIS_DAP_V1 = 1, /* HID interface, product string contains "CMSIS-DAP" */
@@ -27,13 +31,42 @@ typedef struct lode_usb_probe_s {
     char serial[64];
     char product[128];
     char manufacturer[128];
-    /* v2: bus/address/interface/endpoints; v1: the hidapi path */
+    /* libusb: bus/address/interface/endpoints; HID: the hidapi path */
     uint8_t bus, address, interface;
-    uint8_t ep_out, ep_in;
-    uint8_t ep_trace;          /* ST-Link: the SWO trace endpoint */
+    uint8_t ep_out, ep_in;     /* the first bulk OUT / IN endpoints (or the first interrupt
+                                  ones when the interface has no bulk pair: `interrupt`) */
+    uint8_t ep_trace;          /* the second IN endpoint (CMSIS-DAP SWO, ST-Link trace) */
+    bool interrupt;            /* ep_out/ep_in are interrupt endpoints */
     uint16_t max_packet;
-    char hid_path[256];
+    char hid_path[256];        /* non-empty: a HID device, opened through hidapi */
+    /* what the match saw */
+    uint8_t if_class, if_subclass, if_protocol;
+    char if_string[128];
+    int match;                 /* index of the matching row in the caller's table */
+    int tag;                   /* that row's tag */
 } lode_usb_probe_s;
+
+/* One row of a driver's match table: the interfaces (or devices) it drives. Only the fields
+ * named in `fields` are compared. A row without interface fields (LODE_USB_M_CLASS ..
+ * LODE_USB_M_STRING) matches a device once, as its first interface; the others match each
+ * interface (alternate setting 0) that fits. The first fitting row wins. */
+#define LODE_USB_M_VID 0x01u
+#define LODE_USB_M_PID 0x02u
+#define LODE_USB_M_CLASS 0x04u    /* bInterfaceClass */
+#define LODE_USB_M_SUBCLASS 0x08u
+#define LODE_USB_M_PROTOCOL 0x10u
+#define LODE_USB_M_IFNUM 0x20u    /* bInterfaceNumber */
+#define LODE_USB_M_STRING 0x40u   /* `string` occurs in the interface string (HID: in the
+                                     product string) */
+typedef struct lode_usb_match_s {
+    unsigned fields;
+    uint16_t vid, pid;
+    uint8_t if_class, if_subclass, if_protocol, if_number;
+    const char *string;
+    int tag;                   /* the driver's own value, copied to lode_usb_probe_s.tag */
+} lode_usb_match_s;
+
+
 
 /* Filter for enumeration/opening: 0 / empty fields match anything. */
 typedef struct lode_usb_filter_s {
@@ -41,27 +74,37 @@ typedef struct lode_usb_filter_s {
     const char *serial;
 } lode_usb_filter_s;
 
-/* List CMSIS-DAP probes. *out is an array of *count entries (free with free()). A machine with
- * no USB access is not an error: zero probes. */
-int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *log,
-                            lode_usb_probe_s **out, size_t *count);
-
-/* List ST-Link probes (same conventions). */
-int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
-                         lode_usb_probe_s **out, size_t *count);
-/* Open an ST-Link: its command endpoints and its trace endpoint (two transports on one
- * device; close `trace` before `cmd`). */
-int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
-                         lode_transport_s **cmd, lode_transport_s **trace);
-
-/* Open the transport of one listed probe. */
-int lode_usb_open(const lode_usb_probe_s *probe, const lode_log_s *log, lode_transport_s **out);
-
 /* Parse "VID:PID[:SERIAL]" (hex VID/PID) into a filter; the serial points into `spec`. */
 int lode_usb_parse_filter(const char *spec, lode_usb_filter_s *f);
 
-/* Does a USB string identify a CMSIS-DAP interface ("CMSIS-DAP" anywhere in it)? */
-bool lode_usb_is_cmsis_dap_string(const char *s);
+/* Does a listed device pass the filter (vid, pid, serial)? NULL passes everything. */
+bool lode_usb_filter_match(const lode_usb_filter_s *f, const lode_usb_probe_s *p);
+
+/* List the libusb devices/interfaces that a row of `table` matches and `filter` passes,
+ * APPENDED to *arr (*n entries; free with free(); at most 64 in all). A machine without USB
+ * access is not an error: nothing is added. */
+int lode_usb_enumerate(const lode_usb_match_s *table, size_t rows, const lode_usb_filter_s *filter,
+                       const lode_log_s *log, lode_usb_probe_s **arr, size_t *n);
+/* The same for HID devices (hidapi): VID, PID, LODE_USB_M_IFNUM and LODE_USB_M_STRING (on
+ * the product string) are compared; 64-byte reports. */
+int lode_usb_enumerate_hid(const lode_usb_match_s *table, size_t rows,
+                           const lode_usb_filter_s *filter, const lode_log_s *log,
+                           lode_usb_probe_s **arr, size_t *n);
+
+/* Open a listed device: HID (hid_path set) through hidapi, otherwise its interface is claimed
+ * and ep_out/ep_in carry bulk (or interrupt) transfers. */
+int lode_usb_open(const lode_usb_probe_s *probe, const lode_log_s *log, lode_transport_s **out);
+
+/* A second IN endpoint of an open libusb device as a read-only transport (close it before
+ * `dev`). */
+int lode_usb_open_pipe(lode_transport_s *dev, uint8_t ep_in, lode_transport_s **out);
+
+/* A control transfer on the default pipe of an open libusb device (USB 2.0 9.3):
+ * request_type bit 7 = device-to-host (then `len` bytes are read into data, *got says how many),
+ * otherwise `len` bytes of data are sent. A stall is LODE_E_PROTOCOL; HID transports:
+ * LODE_E_UNSUPPORTED. */
+int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request, uint16_t value,
+                     uint16_t index, uint8_t *data, size_t len, size_t *got, unsigned timeout_ms);
 
 #ifdef __cplusplus
 }

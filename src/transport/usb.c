@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* USB transports for CMSIS-DAP probes.
- * v2: a vendor-specific interface (class 0xFF) whose interface string contains "CMSIS-DAP",
- *     with a bulk OUT and a bulk IN endpoint (the first two bulk endpoints; a third is SWO).
- * v1: a HID interface; the device's product string contains "CMSIS-DAP"; 64-byte reports
- *     (full speed) written with a report ID of 0. */
+/* USB transport (lode/usb.h): enumeration by the callers' match tables, libusb bulk /
+ * interrupt and control transfers, hidapi HID reports (64 bytes, written with report ID 0).
+ * It knows no probe: which devices matter is the drivers' business. */
 #include <hidapi/hidapi.h>
 #include <libusb-1.0/libusb.h>
 #include <stdio.h>
@@ -12,13 +10,7 @@
 #include <strings.h>
 
 #include "lode/error.h"
-#include "lode/stlink.h"
 #include "lode/usb.h"
-
-bool lode_usb_is_cmsis_dap_string(const char *s)
-{
-    return s && strstr(s, "CMSIS-DAP") != NULL;
-}
 
 int lode_usb_parse_filter(const char *spec, lode_usb_filter_s *f)
 {
@@ -40,15 +32,15 @@ int lode_usb_parse_filter(const char *spec, lode_usb_filter_s *f)
     return LODE_OK;
 }
 
-static bool filter_match(const lode_usb_filter_s *f, uint16_t vid, uint16_t pid, const char *serial)
+bool lode_usb_filter_match(const lode_usb_filter_s *f, const lode_usb_probe_s *p)
 {
     if (!f)
         return true;
-    if (f->vid && f->vid != vid)
+    if (f->vid && f->vid != p->vid)
         return false;
-    if (f->pid && f->pid != pid)
+    if (f->pid && f->pid != p->pid)
         return false;
-    if (f->serial && *f->serial && strcmp(f->serial, serial ? serial : "") != 0)
+    if (f->serial && *f->serial && strcmp(f->serial, p->serial) != 0)
         return false;
     return true;
 }
@@ -92,126 +84,182 @@ static void wide_to_ascii(const wchar_t *w, char *buf, size_t cap)
 
 /* ---- enumeration --------------------------------------------------------------------------- */
 
-static void list_v2(libusb_context *ctx, const lode_usb_filter_s *filter, const lode_log_s *log,
-                    lode_usb_probe_s **arr, size_t *n)
+#define IF_FIELDS (LODE_USB_M_CLASS | LODE_USB_M_SUBCLASS | LODE_USB_M_PROTOCOL | LODE_USB_M_IFNUM | \
+                   LODE_USB_M_STRING)
+
+static bool row_fits_device(const lode_usb_match_s *r, uint16_t vid, uint16_t pid)
 {
+    return (!(r->fields & LODE_USB_M_VID) || r->vid == vid) && (!(r->fields & LODE_USB_M_PID) || r->pid == pid);
+}
+
+static bool row_fits_interface(const lode_usb_match_s *r, const struct libusb_interface_descriptor *id,
+                               const char *istr)
+{
+    return (!(r->fields & LODE_USB_M_CLASS) || r->if_class == id->bInterfaceClass) &&
+           (!(r->fields & LODE_USB_M_SUBCLASS) || r->if_subclass == id->bInterfaceSubClass) &&
+           (!(r->fields & LODE_USB_M_PROTOCOL) || r->if_protocol == id->bInterfaceProtocol) &&
+           (!(r->fields & LODE_USB_M_IFNUM) || r->if_number == id->bInterfaceNumber) &&
+           (!(r->fields & LODE_USB_M_STRING) || (r->string && strstr(istr, r->string)));
+}
+
+/* endpoints of one interface: the first bulk OUT/IN pair (else the first interrupt pair), the
+ * second IN endpoint of that type as the "trace" endpoint */
+static void take_endpoints(lode_usb_probe_s *p, const struct libusb_interface_descriptor *id)
+{
+    for (int pass = 0; pass < 2 && !(p->ep_in && p->ep_out); pass++) {
+        uint8_t type = pass == 0 ? LIBUSB_TRANSFER_TYPE_BULK : LIBUSB_TRANSFER_TYPE_INTERRUPT;
+        p->ep_in = p->ep_out = p->ep_trace = 0;
+        for (uint8_t e = 0; e < id->bNumEndpoints; e++) {
+            const struct libusb_endpoint_descriptor *ep = &id->endpoint[e];
+            if ((ep->bmAttributes & 3) != type)
+                continue;
+            if (ep->bEndpointAddress & 0x80) {
+                if (!p->ep_in)
+                    p->ep_in = ep->bEndpointAddress;
+                else if (!p->ep_trace)
+                    p->ep_trace = ep->bEndpointAddress;
+            } else if (!p->ep_out) {
+                p->ep_out = ep->bEndpointAddress;
+                p->max_packet = ep->wMaxPacketSize;
+            }
+        }
+        p->interrupt = pass == 1;
+    }
+    if (!(p->ep_in && p->ep_out))
+        p->interrupt = false;
+}
+
+static void device_strings(libusb_device_handle *h, const struct libusb_device_descriptor *dd,
+                           lode_usb_probe_s *p)
+{
+    get_string(h, dd->iSerialNumber, p->serial, sizeof p->serial);
+    get_string(h, dd->iProduct, p->product, sizeof p->product);
+    get_string(h, dd->iManufacturer, p->manufacturer, sizeof p->manufacturer);
+}
+
+/* the matches of one device */
+static void enum_device(libusb_device *dev, const lode_usb_match_s *table, size_t rows,
+                        const lode_usb_filter_s *filter, lode_usb_probe_s **arr, size_t *n)
+{
+    struct libusb_device_descriptor dd;
+    if (libusb_get_device_descriptor(dev, &dd) != 0)
+        return;
+    bool any = false;
+    for (size_t r = 0; r < rows && !any; r++)
+        any = row_fits_device(&table[r], dd.idVendor, dd.idProduct);
+    if (!any)
+        return;
+    struct libusb_config_descriptor *cfg = NULL;
+    if (libusb_get_active_config_descriptor(dev, &cfg) != 0)
+        cfg = NULL;
+    libusb_device_handle *h = NULL;
+    if (libusb_open(dev, &h) != 0)
+        h = NULL; /* no access: listed without strings, interface strings cannot match */
+    lode_usb_probe_s base;
+    memset(&base, 0, sizeof base);
+    base.vid = dd.idVendor;
+    base.pid = dd.idProduct;
+    base.bus = libusb_get_bus_number(dev);
+    base.address = libusb_get_device_address(dev);
+    device_strings(h, &dd, &base);
+    bool device_listed = false;
+    unsigned nif = cfg ? cfg->bNumInterfaces : 0;
+    for (unsigned k = 0; k < (nif ? nif : 1); k++) {
+        const struct libusb_interface_descriptor *id =
+            nif && cfg->interface[k].num_altsetting > 0 ? &cfg->interface[k].altsetting[0] : NULL;
+        char istr[128] = "";
+        if (id)
+            get_string(h, id->iInterface, istr, sizeof istr);
+        for (size_t r = 0; r < rows; r++) {
+            const lode_usb_match_s *row = &table[r];
+            if (!row_fits_device(row, dd.idVendor, dd.idProduct))
+                continue;
+            bool if_row = (row->fields & IF_FIELDS) != 0;
+            if (if_row ? !id || !row_fits_interface(row, id, istr) : device_listed)
+                continue;
+            lode_usb_probe_s p = base;
+            if (id) {
+                p.interface = id->bInterfaceNumber;
+                p.if_class = id->bInterfaceClass;
+                p.if_subclass = id->bInterfaceSubClass;
+                p.if_protocol = id->bInterfaceProtocol;
+                snprintf(p.if_string, sizeof p.if_string, "%s", istr);
+                take_endpoints(&p, id);
+            }
+            p.match = (int)r;
+            p.tag = row->tag;
+            device_listed = device_listed || !if_row;
+            if (lode_usb_filter_match(filter, &p))
+                list_add(arr, n, &p);
+            break; /* the first fitting row wins */
+        }
+    }
+    if (h)
+        libusb_close(h);
+    if (cfg)
+        libusb_free_config_descriptor(cfg);
+}
+
+int lode_usb_enumerate(const lode_usb_match_s *table, size_t rows, const lode_usb_filter_s *filter,
+                       const lode_log_s *log, lode_usb_probe_s **arr, size_t *n)
+{
+    if ((!table && rows) || !arr || !n)
+        return LODE_E_INVALID_ARG;
+    libusb_context *ctx = NULL;
+    if (libusb_init(&ctx) != 0) {
+        lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "libusb unavailable: no USB devices listed");
+        return LODE_OK;
+    }
     libusb_device **devs = NULL;
     ssize_t nd = libusb_get_device_list(ctx, &devs);
-    for (ssize_t i = 0; i < nd; i++) {
-        struct libusb_device_descriptor dd;
-        if (libusb_get_device_descriptor(devs[i], &dd) != 0)
-            continue;
-        struct libusb_config_descriptor *cfg = NULL;
-        if (libusb_get_active_config_descriptor(devs[i], &cfg) != 0 || !cfg)
-            continue;
-        libusb_device_handle *h = NULL;
-        bool opened = libusb_open(devs[i], &h) == 0;
-        for (uint8_t k = 0; opened && k < cfg->bNumInterfaces; k++) {
-            const struct libusb_interface *itf = &cfg->interface[k];
-            if (itf->num_altsetting < 1)
-                continue;
-            const struct libusb_interface_descriptor *id = &itf->altsetting[0];
-            if (id->bInterfaceClass != 0xFF)
-                continue;
-            char istr[128];
-            get_string(h, id->iInterface, istr, sizeof istr);
-            if (!lode_usb_is_cmsis_dap_string(istr))
-                continue;
-            lode_usb_probe_s p;
-            memset(&p, 0, sizeof p);
-            p.kind = LODE_USB_CMSIS_DAP_V2;
-            p.vid = dd.idVendor;
-            p.pid = dd.idProduct;
-            get_string(h, dd.iSerialNumber, p.serial, sizeof p.serial);
-            get_string(h, dd.iProduct, p.product, sizeof p.product);
-            get_string(h, dd.iManufacturer, p.manufacturer, sizeof p.manufacturer);
-            p.bus = libusb_get_bus_number(devs[i]);
-            p.address = libusb_get_device_address(devs[i]);
-            p.interface = id->bInterfaceNumber;
-            /* the first bulk OUT and the first bulk IN endpoint carry commands/responses */
-            for (uint8_t e = 0; e < id->bNumEndpoints; e++) {
-                const struct libusb_endpoint_descriptor *ep = &id->endpoint[e];
-                if ((ep->bmAttributes & 3) != LIBUSB_TRANSFER_TYPE_BULK)
-                    continue;
-                if ((ep->bEndpointAddress & 0x80) && !p.ep_in)
-                    p.ep_in = ep->bEndpointAddress;
-                else if (!(ep->bEndpointAddress & 0x80) && !p.ep_out) {
-                    p.ep_out = ep->bEndpointAddress;
-                    p.max_packet = ep->wMaxPacketSize;
-                }
-            }
-            if (!p.ep_in || !p.ep_out) {
-                lode_log(log, LODE_LOG_WARN, LODE_LOGC_PROBE,
-                         "USB %04x:%04x: CMSIS-DAP interface %u has no bulk endpoint pair; ignored",
-                         p.vid, p.pid, p.interface);
-                continue;
-            }
-            if (filter_match(filter, p.vid, p.pid, p.serial))
-                list_add(arr, n, &p);
-        }
-        if (h)
-            libusb_close(h);
-        libusb_free_config_descriptor(cfg);
-    }
+    for (ssize_t i = 0; i < nd; i++)
+        enum_device(devs[i], table, rows, filter, arr, n);
     if (devs)
         libusb_free_device_list(devs, 1);
+    libusb_exit(ctx);
+    return LODE_OK;
 }
 
-static bool already_listed(const lode_usb_probe_s *arr, size_t n, uint16_t vid, uint16_t pid,
-                           const char *serial)
+int lode_usb_enumerate_hid(const lode_usb_match_s *table, size_t rows,
+                           const lode_usb_filter_s *filter, const lode_log_s *log,
+                           lode_usb_probe_s **arr, size_t *n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (arr[i].vid == vid && arr[i].pid == pid && !strcmp(arr[i].serial, serial))
-            return true;
-    return false;
-}
-
-static void list_v1(const lode_usb_filter_s *filter, lode_usb_probe_s **arr, size_t *n)
-{
+    if ((!table && rows) || !arr || !n)
+        return LODE_E_INVALID_ARG;
+    if (hid_init() != 0) {
+        lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "hidapi unavailable: no HID devices listed");
+        return LODE_OK;
+    }
     struct hid_device_info *all = hid_enumerate(0, 0);
     for (struct hid_device_info *d = all; d; d = d->next) {
         char product[128];
         wide_to_ascii(d->product_string, product, sizeof product);
-        if (!lode_usb_is_cmsis_dap_string(product))
-            continue;
-        lode_usb_probe_s p;
-        memset(&p, 0, sizeof p);
-        p.kind = LODE_USB_CMSIS_DAP_V1;
-        p.vid = d->vendor_id;
-        p.pid = d->product_id;
-        wide_to_ascii(d->serial_number, p.serial, sizeof p.serial);
-        memcpy(p.product, product, sizeof p.product);
-        wide_to_ascii(d->manufacturer_string, p.manufacturer, sizeof p.manufacturer);
-        p.interface = (uint8_t)(d->interface_number < 0 ? 0 : d->interface_number);
-        p.max_packet = 64;
-        snprintf(p.hid_path, sizeof p.hid_path, "%s", d->path ? d->path : "");
-        /* a probe with both a v2 and a v1 interface is listed once, as v2 */
-        if (already_listed(*arr, *n, p.vid, p.pid, p.serial))
-            continue;
-        if (filter_match(filter, p.vid, p.pid, p.serial))
-            list_add(arr, n, &p);
+        for (size_t r = 0; r < rows; r++) {
+            const lode_usb_match_s *row = &table[r];
+            if (!row_fits_device(row, d->vendor_id, d->product_id) ||
+                ((row->fields & LODE_USB_M_IFNUM) && row->if_number != d->interface_number) ||
+                ((row->fields & LODE_USB_M_STRING) && (!row->string || !strstr(product, row->string))))
+                continue;
+            lode_usb_probe_s p;
+            memset(&p, 0, sizeof p);
+            p.vid = d->vendor_id;
+            p.pid = d->product_id;
+            wide_to_ascii(d->serial_number, p.serial, sizeof p.serial);
+            memcpy(p.product, product, sizeof p.product);
+            wide_to_ascii(d->manufacturer_string, p.manufacturer, sizeof p.manufacturer);
+            p.interface = (uint8_t)(d->interface_number < 0 ? 0 : d->interface_number);
+            p.if_class = 3; /* HID */
+            p.max_packet = 64;
+            p.match = (int)r;
+            p.tag = row->tag;
+            snprintf(p.hid_path, sizeof p.hid_path, "%s", d->path ? d->path : "");
+            if (lode_usb_filter_match(filter, &p))
+                list_add(arr, n, &p);
+            break;
+        }
     }
     hid_free_enumeration(all);
-}
-
-int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *log,
-                            lode_usb_probe_s **out, size_t *count)
-{
-    lode_usb_probe_s *arr = NULL;
-    size_t n = 0;
-    libusb_context *ctx = NULL;
-    if (libusb_init(&ctx) == 0) {
-        list_v2(ctx, filter, log, &arr, &n);
-        libusb_exit(ctx);
-    } else {
-        lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "libusb unavailable: no USB bulk probes listed");
-    }
-    if (hid_init() == 0) {
-        list_v1(filter, &arr, &n);
-        hid_exit();
-    }
-    *out = arr;
-    *count = n;
+    hid_exit();
     return LODE_OK;
 }
 
@@ -222,14 +270,22 @@ typedef struct usb_bulk_s {
     libusb_context *ctx;
     libusb_device_handle *h;
     uint8_t interface, ep_out, ep_in;
+    bool interrupt;
 } usb_bulk_s;
+
+static int ep_transfer(usb_bulk_s *u, uint8_t ep, uint8_t *data, size_t len, int *done, unsigned ms)
+{
+    if (len > INT32_MAX)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    return u->interrupt ? libusb_interrupt_transfer(u->h, ep, data, (int)len, done, ms)
+                        : libusb_bulk_transfer(u->h, ep, data, (int)len, done, ms);
+}
 
 static int bulk_write(lode_transport_s *t, const uint8_t *data, size_t len, unsigned timeout_ms)
 {
     usb_bulk_s *u = (usb_bulk_s *)t;
     int done = 0;
-    int r = libusb_bulk_transfer(u->h, u->ep_out, (unsigned char *)(uintptr_t)data, (int)len, &done,
-                                 timeout_ms);
+    int r = ep_transfer(u, u->ep_out, (uint8_t *)(uintptr_t)data, len, &done, timeout_ms);
     if (r == LIBUSB_ERROR_TIMEOUT)
         return LODE_E_TIMEOUT;
     if (r != 0 || (size_t)done != len) {
@@ -243,7 +299,7 @@ static int bulk_read(lode_transport_s *t, uint8_t *buf, size_t cap, size_t *got,
 {
     usb_bulk_s *u = (usb_bulk_s *)t;
     int done = 0;
-    int r = libusb_bulk_transfer(u->h, u->ep_in, buf, (int)cap, &done, timeout_ms);
+    int r = ep_transfer(u, u->ep_in, buf, cap, &done, timeout_ms);
     if (r == LIBUSB_ERROR_TIMEOUT)
         return LODE_E_TIMEOUT;
     if (r != 0) {
@@ -268,7 +324,7 @@ static void bulk_close(lode_transport_s *t)
 
 static const lode_transport_ops_s bulk_ops = {bulk_write, bulk_read, bulk_close};
 
-static int open_v2(const lode_usb_probe_s *p, const lode_log_s *log, lode_transport_s **out)
+static int open_libusb(const lode_usb_probe_s *p, const lode_log_s *log, lode_transport_s **out)
 {
     usb_bulk_s *u = calloc(1, sizeof *u);
     if (!u)
@@ -280,6 +336,7 @@ static int open_v2(const lode_usb_probe_s *p, const lode_log_s *log, lode_transp
     u->interface = p->interface;
     u->ep_in = p->ep_in;
     u->ep_out = p->ep_out;
+    u->interrupt = p->interrupt;
     int rc = LODE_E_NO_DEVICE;
     if (libusb_init(&u->ctx) != 0)
         goto fail;
@@ -316,79 +373,25 @@ fail:
     return rc;
 }
 
-/* ---- ST-Link ---------------------------------------------------------------------------------- */
+/* ---- a second IN endpoint ------------------------------------------------------------------- */
 
-int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
-                         lode_usb_probe_s **out, size_t *count)
-{
-    lode_usb_probe_s *arr = NULL;
-    size_t n = 0;
-    libusb_context *ctx = NULL;
-    if (libusb_init(&ctx) != 0) {
-        lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "libusb unavailable: no ST-Link listed");
-        *out = NULL;
-        *count = 0;
-        return LODE_OK;
-    }
-    libusb_device **devs = NULL;
-    ssize_t nd = libusb_get_device_list(ctx, &devs);
-    for (ssize_t i = 0; i < nd; i++) {
-        struct libusb_device_descriptor dd;
-        if (libusb_get_device_descriptor(devs[i], &dd) != 0)
-            continue;
-        int hw = lode_stlink_usb_version(dd.idVendor, dd.idProduct);
-        if (!hw)
-            continue;
-        lode_usb_probe_s p;
-        memset(&p, 0, sizeof p);
-        p.kind = LODE_USB_STLINK;
-        p.vid = dd.idVendor;
-        p.pid = dd.idProduct;
-        p.bus = libusb_get_bus_number(devs[i]);
-        p.address = libusb_get_device_address(devs[i]);
-        p.interface = 0;
-        /* endpoints by version: V2 out 0x02 / in 0x81 / trace 0x83; V2-1 and V3 out 0x01 /
-         * in 0x81 / trace 0x82 */
-        bool v2 = dd.idProduct == LODE_STLINK_V2_PID;
-        p.ep_out = v2 ? 0x02 : 0x01;
-        p.ep_in = 0x81;
-        p.ep_trace = v2 ? 0x83 : 0x82;
-        p.max_packet = hw == 3 ? 512 : 64;
-        snprintf(p.product, sizeof p.product, "ST-Link/V%s", hw == 3 ? "3" : v2 ? "2" : "2-1");
-        snprintf(p.manufacturer, sizeof p.manufacturer, "STMicroelectronics");
-        libusb_device_handle *h = NULL;
-        if (libusb_open(devs[i], &h) == 0) {
-            get_string(h, dd.iSerialNumber, p.serial, sizeof p.serial);
-            libusb_close(h);
-        }
-        if (filter_match(filter, p.vid, p.pid, p.serial))
-            list_add(&arr, &n, &p);
-    }
-    if (devs)
-        libusb_free_device_list(devs, 1);
-    libusb_exit(ctx);
-    *out = arr;
-    *count = n;
-    return LODE_OK;
-}
-
-typedef struct usb_trace_s {
+typedef struct usb_pipe_s {
     lode_transport_s base;
     usb_bulk_s *dev;
     uint8_t ep;
-} usb_trace_s;
+} usb_pipe_s;
 
-static int trace_write(lode_transport_s *t, const uint8_t *data, size_t len, unsigned timeout_ms)
+static int pipe_write(lode_transport_s *t, const uint8_t *data, size_t len, unsigned timeout_ms)
 {
     (void)t, (void)data, (void)len, (void)timeout_ms;
     return LODE_E_UNSUPPORTED;
 }
 
-static int trace_read(lode_transport_s *t, uint8_t *buf, size_t cap, size_t *got, unsigned timeout_ms)
+static int pipe_read(lode_transport_s *t, uint8_t *buf, size_t cap, size_t *got, unsigned timeout_ms)
 {
-    usb_trace_s *u = (usb_trace_s *)t;
+    usb_pipe_s *u = (usb_pipe_s *)t;
     int done = 0;
-    int r = libusb_bulk_transfer(u->dev->h, u->ep, buf, (int)cap, &done, timeout_ms);
+    int r = ep_transfer(u->dev, u->ep, buf, cap, &done, timeout_ms);
     if (r == LIBUSB_ERROR_TIMEOUT)
         return LODE_E_TIMEOUT;
     if (r != 0)
@@ -397,31 +400,55 @@ static int trace_read(lode_transport_s *t, uint8_t *buf, size_t cap, size_t *got
     return LODE_OK;
 }
 
-static void trace_close(lode_transport_s *t) { free(t); }
+static void pipe_close(lode_transport_s *t) { free(t); }
 
-static const lode_transport_ops_s trace_ops = {trace_write, trace_read, trace_close};
+static const lode_transport_ops_s pipe_ops = {pipe_write, pipe_read, pipe_close};
 
-int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
-                         lode_transport_s **cmd, lode_transport_s **trace)
+int lode_usb_open_pipe(lode_transport_s *dev, uint8_t ep_in, lode_transport_s **out)
 {
-    if (!probe || !cmd || probe->kind != LODE_USB_STLINK)
+    if (!dev || !out || dev->ops != &bulk_ops || !(ep_in & 0x80))
         return LODE_E_INVALID_ARG;
-    int rc = open_v2(probe, log, cmd);
-    if (rc != LODE_OK || !trace)
-        return rc;
-    usb_trace_s *u = calloc(1, sizeof *u);
-    if (!u) {
-        lode_transport_close(*cmd);
-        *cmd = NULL;
+    usb_pipe_s *u = calloc(1, sizeof *u);
+    if (!u)
         return LODE_E_NOMEM;
-    }
-    u->base.ops = &trace_ops;
+    u->base.ops = &pipe_ops;
     u->base.kind = LODE_TRANSPORT_USB_BULK;
-    u->base.packet_size = probe->max_packet;
-    u->base.log = log;
-    u->dev = (usb_bulk_s *)*cmd;
-    u->ep = probe->ep_trace;
-    *trace = &u->base;
+    u->base.packet_size = dev->packet_size;
+    u->base.log = dev->log;
+    u->dev = (usb_bulk_s *)dev;
+    u->ep = ep_in;
+    *out = &u->base;
+    return LODE_OK;
+}
+
+/* ---- control transfers ----------------------------------------------------------------------- */
+
+int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request, uint16_t value,
+                     uint16_t index, uint8_t *data, size_t len, size_t *got, unsigned timeout_ms)
+{
+    if (!t || (len && !data) || len > 0xFFFF)
+        return LODE_E_INVALID_ARG;
+    usb_bulk_s *u = t->ops == &bulk_ops ? (usb_bulk_s *)t
+                    : t->ops == &pipe_ops ? ((usb_pipe_s *)t)->dev
+                                          : NULL;
+    if (!u)
+        return LODE_E_UNSUPPORTED;
+    int r = libusb_control_transfer(u->h, request_type, request, value, index, data, (uint16_t)len,
+                                    timeout_ms);
+    if (r == LIBUSB_ERROR_TIMEOUT)
+        return LODE_E_TIMEOUT;
+    if (r == LIBUSB_ERROR_PIPE) {
+        lode_log(t->log, LODE_LOG_DEBUG, LODE_LOGC_WIRE, "USB control request %02x/%02x stalled",
+                 request_type, request);
+        return LODE_E_PROTOCOL;
+    }
+    if (r < 0) {
+        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "USB control request %02x/%02x failed: %s",
+                 request_type, request, libusb_error_name(r));
+        return r == LIBUSB_ERROR_NO_DEVICE ? LODE_E_NO_DEVICE : LODE_E_IO;
+    }
+    if (got)
+        *got = (size_t)r;
     return LODE_OK;
 }
 
@@ -476,7 +503,7 @@ static void hid_close_t(lode_transport_s *t)
 
 static const lode_transport_ops_s hid_ops = {hid_tx, hid_rx, hid_close_t};
 
-static int open_v1(const lode_usb_probe_s *p, const lode_log_s *log, lode_transport_s **out)
+static int open_hid(const lode_usb_probe_s *p, const lode_log_s *log, lode_transport_s **out)
 {
     if (hid_init() != 0)
         return LODE_E_IO;
@@ -505,5 +532,5 @@ int lode_usb_open(const lode_usb_probe_s *probe, const lode_log_s *log, lode_tra
 {
     if (!probe || !out)
         return LODE_E_INVALID_ARG;
-    return probe->kind == LODE_USB_CMSIS_DAP_V2 ? open_v2(probe, log, out) : open_v1(probe, log, out);
+    return probe->hid_path[0] ? open_hid(probe, log, out) : open_libusb(probe, log, out);
 }

@@ -425,30 +425,50 @@ EXPORT int LIBUSB_CALL libusb_get_string_descriptor_ascii(libusb_device_handle *
     return n;
 }
 
+/* Standard device requests on the default pipe (USB 2.0 9.4): GET_STATUS (9.4.5: a
+ * bus-powered device without remote wakeup answers two zero bytes) and GET_DESCRIPTOR (9.4.3)
+ * of the device (Table 9-8) or a string (Table 9-15/9-16; index 0: the language IDs). The
+ * reply is cut to wLength; any other request stalls. */
 EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t type, uint8_t req,
                                               uint16_t value, uint16_t index, unsigned char *data,
                                               uint16_t length, unsigned int timeout)
 {
     (void)index, (void)timeout;
-    if (type != 0x80 || req != LIBUSB_REQUEST_GET_DESCRIPTOR || (value >> 8) != LIBUSB_DT_STRING)
-        return LIBUSB_ERROR_PIPE;
-    uint8_t idx = (uint8_t)value;
     unsigned char buf[256];
     int n;
-    if (idx == 0) { /* language IDs: US English */
-        buf[0] = 4, buf[1] = LIBUSB_DT_STRING, buf[2] = 0x09, buf[3] = 0x04;
-        n = 4;
+    if (type == 0x80 && req == LIBUSB_REQUEST_GET_STATUS && value == 0) {
+        buf[0] = buf[1] = 0;
+        n = 2;
+    } else if (type == 0x80 && req == LIBUSB_REQUEST_GET_DESCRIPTOR && (value >> 8) == LIBUSB_DT_DEVICE &&
+               (value & 0xFF) == 0) {
+        struct libusb_device_descriptor dd;
+        libusb_get_device_descriptor(h->dev, &dd);
+        const uint8_t dev[18] = {dd.bLength, dd.bDescriptorType, (uint8_t)dd.bcdUSB, (uint8_t)(dd.bcdUSB >> 8),
+                                 dd.bDeviceClass, dd.bDeviceSubClass, dd.bDeviceProtocol, dd.bMaxPacketSize0,
+                                 (uint8_t)dd.idVendor, (uint8_t)(dd.idVendor >> 8), (uint8_t)dd.idProduct,
+                                 (uint8_t)(dd.idProduct >> 8), (uint8_t)dd.bcdDevice, (uint8_t)(dd.bcdDevice >> 8),
+                                 dd.iManufacturer, dd.iProduct, dd.iSerialNumber, dd.bNumConfigurations};
+        memcpy(buf, dev, sizeof dev);
+        n = (int)sizeof dev;
+    } else if (type == 0x80 && req == LIBUSB_REQUEST_GET_DESCRIPTOR && (value >> 8) == LIBUSB_DT_STRING) {
+        uint8_t idx = (uint8_t)value;
+        if (idx == 0) { /* language IDs: US English */
+            buf[0] = 4, buf[1] = LIBUSB_DT_STRING, buf[2] = 0x09, buf[3] = 0x04;
+            n = 4;
+        } else {
+            const char *s = string_of(h->d, idx);
+            if (!s)
+                return LIBUSB_ERROR_PIPE;
+            size_t l = strlen(s);
+            if (l > 120)
+                l = 120;
+            n = (int)(2 + 2 * l);
+            buf[0] = (unsigned char)n, buf[1] = LIBUSB_DT_STRING;
+            for (size_t i = 0; i < l; i++)
+                buf[2 + 2 * i] = (unsigned char)s[i], buf[3 + 2 * i] = 0;
+        }
     } else {
-        const char *s = string_of(h->d, idx);
-        if (!s)
-            return LIBUSB_ERROR_PIPE;
-        size_t l = strlen(s);
-        if (l > 120)
-            l = 120;
-        n = (int)(2 + 2 * l);
-        buf[0] = (unsigned char)n, buf[1] = LIBUSB_DT_STRING;
-        for (size_t i = 0; i < l; i++)
-            buf[2 + 2 * i] = (unsigned char)s[i], buf[3 + 2 * i] = 0;
+        return LIBUSB_ERROR_PIPE;
     }
     if (n > length)
         n = length;

@@ -52,21 +52,6 @@ struct lode_stlink_s {
     uint8_t buf[LODE_STLINK_DATA_MAX + 16];
 };
 
-int lode_stlink_usb_version(uint16_t vid, uint16_t pid)
-{
-    if (vid != LODE_STLINK_VID)
-        return 0;
-    switch (pid) {
-    case LODE_STLINK_V2_PID: case LODE_STLINK_V21_PID: case LODE_STLINK_V21_NOMSD_PID:
-        return 2;
-    case LODE_STLINK_V3E_PID: case LODE_STLINK_V3S_PID: case LODE_STLINK_V3_2VCP_PID:
-    case LODE_STLINK_V3E_NOMSD_PID:
-        return 3;
-    default:
-        return 0;
-    }
-}
-
 /* ---- command plumbing ---------------------------------------------------------------------- */
 static int xfer(lode_stlink_s *st, const uint8_t *cmd, lode_stlink_dir_e dir, uint8_t *data,
                 size_t len)
@@ -903,60 +888,4 @@ int lode_stlink_trace_stop(lode_stlink_s *st)
     cmd2(c, C_DEBUG, D_TRACE_STOP);
     st->trace_on = false;
     return dbg_cmd(st, c, r, 2, NULL);
-}
-
-/* ---- USB I/O ----------------------------------------------------------------------------------- */
-typedef struct usb_io_s {
-    lode_transport_s *cmd, *trace;
-} usb_io_s;
-
-static int read_exact(lode_transport_s *t, uint8_t *buf, size_t len)
-{
-    size_t have = 0;
-    while (have < len) {
-        size_t got = 0;
-        int rc = lode_transport_read(t, buf + have, len - have, &got, 1000);
-        if (rc != LODE_OK)
-            return rc;
-        if (!got)
-            return LODE_E_PROTOCOL;
-        have += got;
-    }
-    return LODE_OK;
-}
-
-static int usb_xfer(void *ctx, const uint8_t cmd[LODE_STLINK_CMD_SIZE], lode_stlink_dir_e dir,
-                    uint8_t *data, size_t len)
-{
-    usb_io_s *u = ctx;
-    int rc = lode_transport_write(u->cmd, cmd, LODE_STLINK_CMD_SIZE, 1000);
-    if (rc != LODE_OK || !len)
-        return rc;
-    if (dir == LODE_STLINK_DIR_OUT)
-        return lode_transport_write(u->cmd, data, len, 1000);
-    return read_exact(u->cmd, data, len);
-}
-
-static int usb_trace(void *ctx, uint8_t *buf, size_t len)
-{
-    usb_io_s *u = ctx;
-    return u->trace ? read_exact(u->trace, buf, len) : LODE_E_UNSUPPORTED;
-}
-
-static void usb_close(void *ctx) { free(ctx); }
-
-int lode_stlink_io_usb(lode_transport_s *cmd, lode_transport_s *trace, lode_stlink_io_s *io)
-{
-    if (!cmd || !io)
-        return LODE_E_INVALID_ARG;
-    usb_io_s *u = calloc(1, sizeof *u);
-    if (!u)
-        return LODE_E_NOMEM;
-    u->cmd = cmd;
-    u->trace = trace;
-    io->xfer = usb_xfer;
-    io->trace_read = usb_trace;
-    io->close = usb_close;
-    io->ctx = u;
-    return LODE_OK;
 }
