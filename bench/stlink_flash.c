@@ -94,6 +94,8 @@ static int run(int stlink, bool no_stream, result_s *out)
     }
     lode_session_close(s);
     out->total_s = (double)(lode_sim_now(sim) - t0) / 1e12;
+    if (dap)
+        out->commands = lode_sim_dap_packets(dap);
     if (st) {
         lode_sim_stlink_stats_s ss;
         lode_sim_stlink_stats(st, &ss);
@@ -138,8 +140,12 @@ int main(int argc, char **argv)
                ns.total_s, 100.0 * bound / ns.total_s, (unsigned long long)ns.commands);
     result_s d = {0};
     if (run(0, false, &d) == LODE_OK)
-        printf("  simulated CMSIS-DAP v2 (HS USB), whole session: %.4f s = %.1f %% of the bound\n",
-               d.total_s, 100.0 * bound / d.total_s);
+        printf("  simulated CMSIS-DAP v2 (HS USB), whole session: %.4f s = %.1f %% of the bound "
+               "(%llu CMSIS-DAP packets)\n",
+               d.total_s, 100.0 * bound / d.total_s, (unsigned long long)d.commands);
     printf("LODE_STLINK_TOTAL_S=%.6f\n", r.total_s);
+    printf("LODE_STLINK_COMMANDS=%llu\n", (unsigned long long)r.commands);
+    printf("LODE_DAP_TOTAL_S=%.6f\n", d.total_s);
+    printf("LODE_DAP_COMMANDS=%llu\n", (unsigned long long)d.commands);
     return 0;
 }

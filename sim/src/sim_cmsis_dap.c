@@ -50,6 +50,7 @@ struct lode_sim_dap_s {
     size_t psize;
     unsigned pcount;
     uint16_t caps;
+    uint64_t packets; /* OUT packets accepted over the USB model */
     char str[10][STR_MAX]; /* DAP_Info strings by id 1..9 */
     /* probe state */
     bool connected;
@@ -723,6 +724,7 @@ int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len)
         return LODE_E_TIMEOUT;
     }
     sync_host(p);
+    p->packets++;
     uint64_t start = ceil_frame(p, p->host_now);
     if (start < p->out_free)
         start = p->out_free;
@@ -891,3 +893,5 @@ void lode_sim_dap_free(lode_sim_dap_s *p)
     free(p->slots);
     free(p);
 }
+
+uint64_t lode_sim_dap_packets(const lode_sim_dap_s *p) { return p ? p->packets : 0; }

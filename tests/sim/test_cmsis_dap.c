@@ -592,9 +592,11 @@ static void test_processor(void)
 
     /* USB: packet_count 2 -> a third unread command is NAKed */
     const uint8_t info[] = {0x00, 0xFE};
+    uint64_t pk0 = lode_sim_dap_packets(s.probe);
     CHECK_EQ(lode_sim_dap_usb_write(s.probe, info, 2), LODE_OK);
     CHECK_EQ(lode_sim_dap_usb_write(s.probe, info, 2), LODE_OK);
     CHECK_EQ(lode_sim_dap_usb_write(s.probe, info, 2), LODE_E_TIMEOUT);
+    CHECK_EQ(lode_sim_dap_packets(s.probe) - pk0, 2); /* the NAKed one is not counted */
     uint8_t buf[512];
     n = 0;
     CHECK_EQ(lode_sim_dap_usb_read(s.probe, buf, sizeof buf, &n), LODE_OK);

@@ -217,6 +217,8 @@ int lode_sim_dap_process(lode_sim_dap_s *p, const uint8_t *req, size_t len, uint
  * (LODE_E_IO when cap is too small). LODE_E_TIMEOUT when no response is coming. */
 int lode_sim_dap_usb_write(lode_sim_dap_s *p, const uint8_t *data, size_t len);
 int lode_sim_dap_usb_read(lode_sim_dap_s *p, uint8_t *buf, size_t cap, size_t *got);
+/* Command packets the probe has accepted through lode_sim_dap_usb_write (0 for NULL). */
+uint64_t lode_sim_dap_packets(const lode_sim_dap_s *p);
 
 /* The probe as an in-process transport (kind LODE_TRANSPORT_INPROC, packet_size from the
  * config) over the USB model. Close it with lode_transport_close() before freeing `p`. */
