@@ -40,7 +40,8 @@ fail() {
 ocd() { # ocd NAME ARGS...
     name=$1
     shift
-    LD_PRELOAD=$preload timeout 120 openocd "$@" >"$tmp/$name.out" 2>&1
+    LD_PRELOAD=$preload timeout 120 openocd -c "gdb_port disabled" -c "tcl_port disabled" -c "telnet_port disabled" \
+        "$@" >"$tmp/$name.out" 2>&1
 }
 size=$(wc -c <"$bin")
 for drv in dap hla; do
