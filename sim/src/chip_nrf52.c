@@ -99,28 +99,6 @@ typedef struct n52_s {
     uint32_t out[2], pin_cnf[2][32], latch[2], detectmode[2];
 } n52_s;
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
-static uint32_t merge_lanes(uint32_t old, uint32_t off, unsigned size, uint32_t val)
-{
-    unsigned sh = (off & 3u) * 8u;
-    uint32_t m = size >= 4 ? 0xFFFFFFFFu : (((1u << (8u * size)) - 1u) << sh);
-    return (old & ~m) | ((val << sh) & m);
-}
-
-static uint32_t lane_extract(uint32_t reg, uint32_t off, unsigned size)
-{
-    unsigned sh = (off & 3u) * 8u;
-    if (size >= 4)
-        return reg;
-    return (reg >> sh) & ((1u << (8u * size)) - 1u);
-}
-
-static void timer_cancel(sim_board_s *b, sim_timer_s *t)
-{
-    if (t->armed)
-        simi_timer_cancel(b, t);
-}
-
 /* ---- FICR (PS "FICR — Factory information configuration registers") --------------------------- */
 static uint32_t ficr_word(uint32_t off)
 {
@@ -153,7 +131,7 @@ static int ficr_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
 {
     (void)ctx;
     (void)who;
-    *val = lane_extract(ficr_word(off & ~3u), off, size);
+    *val = simi_lane_extract(ficr_word(off & ~3u), off, size);
     return SIM_BUS_OK;
 }
 
@@ -298,7 +276,7 @@ static int nvmc_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
     case NVMC_IMISS: r = c->imiss; break;
     default: r = 0; break;
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -307,7 +285,7 @@ static int nvmc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
     n52_s *c = ctx;
     (void)who;
     uint32_t reg = off & ~3u;
-    uint32_t v = merge_lanes(0, off, size, val);
+    uint32_t v = simi_merge_lanes(0, off, size, val);
     bool een = (c->config & 3u) == WEN_EEN;
     switch (reg) {
     case NVMC_CONFIG: c->config = v & 3u; break;
@@ -478,7 +456,7 @@ static void ua_start_tx(n52_s *c)
 
 static void ua_reset(n52_s *c)
 {
-    timer_cancel(c->b, &c->ua_timer);
+    simi_timer_cancel(c->b, &c->ua_timer);
     memset(c->ua, 0, sizeof c->ua);
     UA(c, UA_PSEL_RTS) = UA(c, UA_PSEL_TXD) = UA(c, UA_PSEL_CTS) = UA(c, UA_PSEL_RXD) = 0xFFFFFFFFu;
     UA(c, UA_BAUDRATE) = 0x04000000u; /* 250 kbaud */
@@ -499,7 +477,7 @@ static int ua_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_in
         r = c->ua_inten;
     else
         r = c->ua[reg / 4];
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -508,7 +486,7 @@ static int ua_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_in
     n52_s *c = ctx;
     (void)who;
     uint32_t reg = off & ~3u;
-    uint32_t v = merge_lanes(0, off, size, val);
+    uint32_t v = simi_merge_lanes(0, off, size, val);
     if (reg < 0x100u) {
         if (!(v & 1u))
             return SIM_BUS_OK;
@@ -591,7 +569,7 @@ static void wdt_reload(n52_s *c)
 
 static void wdt_reset(n52_s *c)
 {
-    timer_cancel(c->b, &c->wdt_timer);
+    simi_timer_cancel(c->b, &c->wdt_timer);
     c->wdt_running = false;
     c->wdt_crv = 0xFFFFFFFFu;
     c->wdt_rren = 1u;
@@ -618,7 +596,7 @@ static int wdt_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_i
     case 0x50C: r = c->wdt_config; break;
     default: r = 0; break; /* TASKS_START and RR[n] are write-only */
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -627,7 +605,7 @@ static int wdt_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
     n52_s *c = ctx;
     (void)who;
     uint32_t reg = off & ~3u;
-    uint32_t v = merge_lanes(0, off, size, val);
+    uint32_t v = simi_merge_lanes(0, off, size, val);
     switch (reg) {
     case 0x000:
         if ((v & 1u) && !c->wdt_running) {
@@ -707,7 +685,7 @@ static int cp_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_in
         r = c->cp_inten;
     else
         r = c->cp[reg / 4];
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -716,7 +694,7 @@ static int cp_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_in
     n52_s *c = ctx;
     (void)who;
     uint32_t reg = off & ~3u;
-    uint32_t v = merge_lanes(0, off, size, val);
+    uint32_t v = simi_merge_lanes(0, off, size, val);
     if (reg < 0x100u) {
         if (!(v & 1u))
             return SIM_BUS_OK;
@@ -837,7 +815,7 @@ static int gpio_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
             break;
         }
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -857,7 +835,7 @@ static int gpio_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
     if (!gpio_decode(off & ~3u, &p, &reg))
         return SIM_BUS_OK;
     uint32_t m = gpio_pins(p);
-    uint32_t v = merge_lanes(0, off, size, val) & m;
+    uint32_t v = simi_merge_lanes(0, off, size, val) & m;
     switch (reg) {
     case 0x504: c->out[p] = v; break;
     case 0x508: c->out[p] |= v; break;
@@ -869,7 +847,7 @@ static int gpio_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
     case 0x524: c->detectmode[p] = v & 1u; break;
     default:
         if (reg >= 0x700u && (reg - 0x700u) / 4u < 32u && ((m >> ((reg - 0x700u) / 4u)) & 1u))
-            c->pin_cnf[p][(reg - 0x700u) / 4u] = merge_lanes(0, off, size, val) & 0x0003070Fu;
+            c->pin_cnf[p][(reg - 0x700u) / 4u] = simi_merge_lanes(0, off, size, val) & 0x0003070Fu;
         break;
     }
     return SIM_BUS_OK;
@@ -888,7 +866,7 @@ static void gpio_reset(n52_s *c)
 static void n52_reset(void *ctx)
 {
     n52_s *c = ctx;
-    timer_cancel(c->b, &c->nvmc_timer);
+    simi_timer_cancel(c->b, &c->nvmc_timer);
     c->busy_until = 0;
     c->config = 0;
     c->partial_cfg = 0x0Au; /* 10 ms */

@@ -138,14 +138,6 @@ typedef struct f1_s {
 } f1_s;
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
-/* AHB peripherals (RCC, FPEC): a narrow write changes only its byte lanes. */
-static uint32_t merge_lanes(uint32_t old, uint32_t off, unsigned size, uint32_t val)
-{
-    unsigned sh = (off & 3u) * 8u;
-    uint32_t m = size >= 4 ? 0xFFFFFFFFu : (((1u << (8u * size)) - 1u) << sh);
-    return (old & ~m) | ((val << sh) & m);
-}
-
 /* RM0008 §3.1 (AHB/APB bridges): "When a 16- or 8-bit access is performed on an APB register,
  * the access is transformed into a 32-bit access: the bridge duplicates the 16- or 8-bit data
  * to feed the 32-bit vector." */
@@ -156,20 +148,6 @@ static uint32_t apb_replicate(unsigned size, uint32_t val)
     if (size == 2)
         return (val & 0xFFFFu) * 0x00010001u;
     return val;
-}
-
-static uint32_t lane_extract(uint32_t reg, uint32_t off, unsigned size)
-{
-    unsigned sh = (off & 3u) * 8u;
-    if (size >= 4)
-        return reg;
-    return (reg >> sh) & ((1u << (8u * size)) - 1u);
-}
-
-static void timer_cancel(sim_board_s *b, sim_timer_s *t)
-{
-    if (t->armed)
-        simi_timer_cancel(b, t);
 }
 
 /* ---- option bytes (RM0008 §2.5 / PM0075 §2.5) -------------------------------------------------- */
@@ -387,7 +365,7 @@ static int fpec_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
     case FLASH_WRPR: r = c->wrpr; break;
     default: r = 0; break; /* KEYR, OPTKEYR, AR are write-only; reserved reads 0 */
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -398,12 +376,12 @@ static int fpec_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
     uint32_t reg = off & ~3u;
     switch (reg) {
     case FLASH_ACR: {
-        uint32_t v = merge_lanes(c->acr, off, size, val);
+        uint32_t v = simi_merge_lanes(c->acr, off, size, val);
         c->acr = v & 0x1Fu; /* LATENCY[2:0], HLFCYA, PRFTBE */
         break;
     }
     case FLASH_KEYR: {
-        uint32_t v = merge_lanes(0, off, size, val);
+        uint32_t v = simi_merge_lanes(0, off, size, val);
         if (!(c->cr & CR_LOCK))
             break; /* already unlocked: the manual defines the sequence only from locked */
         /* PM0075 §2.3.1: "Any wrong sequence locks up the FPEC and FLASH_CR until the next
@@ -425,7 +403,7 @@ static int fpec_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
         break;
     }
     case FLASH_OPTKEYR: {
-        uint32_t v = merge_lanes(0, off, size, val);
+        uint32_t v = simi_merge_lanes(0, off, size, val);
         if (c->cr & CR_LOCK)
             break; /* the FPEC must be unlocked first (PM0075 §2.4) */
         if (c->optkey_step == 0 && v == FLASH_KEY1) {
@@ -439,17 +417,17 @@ static int fpec_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
         break;
     }
     case FLASH_SR: {
-        uint32_t v = merge_lanes(0, off, size, val);
+        uint32_t v = simi_merge_lanes(0, off, size, val);
         c->sr &= ~(v & (SR_PGERR | SR_WRPRTERR | SR_EOP)); /* rc_w1 */
         flash_irq_update(c);
         break;
     }
     case FLASH_CR:
-        fpec_write_cr(c, merge_lanes(c->cr, off, size, val));
+        fpec_write_cr(c, simi_merge_lanes(c->cr, off, size, val));
         break;
     case FLASH_AR:
         if (!busy(c)) /* "Write access to this register is blocked when BSY is set" */
-            c->ar = merge_lanes(c->ar, off, size, val);
+            c->ar = simi_merge_lanes(c->ar, off, size, val);
         break;
     default:
         break; /* OBR/WRPR read-only, reserved */
@@ -628,7 +606,7 @@ static int rcc_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_i
     case 0x24: r = c->rcc_csr; break;
     default: r = 0; break;
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -638,7 +616,7 @@ static int rcc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
     (void)who;
     switch (off & ~3u) {
     case 0x00: {
-        uint32_t v = merge_lanes(c->rcc_cr, off, size, val);
+        uint32_t v = simi_merge_lanes(c->rcc_cr, off, size, val);
         uint32_t old = c->rcc_cr;
         uint32_t nv = old & ~(RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | RCC_CR_HSEBYP | (1u << 19) | RCC_CR_PLLON);
         nv |= v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 19) | RCC_CR_PLLON);
@@ -665,7 +643,7 @@ static int rcc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
         break;
     }
     case 0x04: {
-        uint32_t v = merge_lanes(c->rcc_cfgr, off, size, val) & 0x077FFFF3u;
+        uint32_t v = simi_merge_lanes(c->rcc_cfgr, off, size, val) & 0x077FFFF3u;
         /* PLLSRC, PLLXTPRE, PLLMUL are writable only while the PLL is off */
         if (c->rcc_cr & RCC_CR_PLLON)
             v = (v & ~0x003F0000u) | (c->rcc_cfgr & 0x003F0000u);
@@ -673,13 +651,13 @@ static int rcc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
         break;
     }
     case 0x08: {
-        uint32_t v = merge_lanes(c->rcc_cir & 0x1F00u, off, size, val);
+        uint32_t v = simi_merge_lanes(c->rcc_cir & 0x1F00u, off, size, val);
         c->rcc_cir = (c->rcc_cir & 0x9Fu) | (v & 0x1F00u);
         c->rcc_cir &= ~((v >> 16) & 0x9Fu); /* xxxRDYC / CSSC: write 1 clears the flag */
         break;
     }
     case 0x0C: {
-        uint32_t v = merge_lanes(c->rcc_apb2rstr, off, size, val) & 0x0038FFFDu;
+        uint32_t v = simi_merge_lanes(c->rcc_apb2rstr, off, size, val) & 0x0038FFFDu;
         uint32_t rise = v & ~c->rcc_apb2rstr;
         if (rise & (1u << 14))
             usart_reset(c);
@@ -691,12 +669,12 @@ static int rcc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
         c->rcc_apb2rstr = v;
         break;
     }
-    case 0x10: c->rcc_apb1rstr = merge_lanes(c->rcc_apb1rstr, off, size, val) & 0x3E7EC83Fu; break;
-    case 0x14: c->rcc_ahbenr = merge_lanes(c->rcc_ahbenr, off, size, val) & 0x00000557u; break;
-    case 0x18: c->rcc_apb2enr = merge_lanes(c->rcc_apb2enr, off, size, val) & 0x0038FFFDu; break;
-    case 0x1C: c->rcc_apb1enr = merge_lanes(c->rcc_apb1enr, off, size, val) & 0x3E7EC83Fu; break;
+    case 0x10: c->rcc_apb1rstr = simi_merge_lanes(c->rcc_apb1rstr, off, size, val) & 0x3E7EC83Fu; break;
+    case 0x14: c->rcc_ahbenr = simi_merge_lanes(c->rcc_ahbenr, off, size, val) & 0x00000557u; break;
+    case 0x18: c->rcc_apb2enr = simi_merge_lanes(c->rcc_apb2enr, off, size, val) & 0x0038FFFDu; break;
+    case 0x1C: c->rcc_apb1enr = simi_merge_lanes(c->rcc_apb1enr, off, size, val) & 0x3E7EC83Fu; break;
     case 0x20: {
-        uint32_t v = merge_lanes(c->rcc_bdcr, off, size, val);
+        uint32_t v = simi_merge_lanes(c->rcc_bdcr, off, size, val);
         if (v & (1u << 16)) { /* BDRST */
             c->rcc_bdcr = 1u << 16;
             break;
@@ -708,7 +686,7 @@ static int rcc_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_i
         break;
     }
     case 0x24: {
-        uint32_t v = merge_lanes(c->rcc_csr, off, size, val);
+        uint32_t v = simi_merge_lanes(c->rcc_csr, off, size, val);
         uint32_t flags = c->rcc_csr & 0xFC000000u;
         if (v & (1u << 24))
             flags = 0; /* RMVF */
@@ -789,7 +767,7 @@ static int gpio_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
         break;
     default: r = 0; break; /* BSRR, BRR write-only */
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -863,7 +841,7 @@ static int afio_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_
     case 0x1C: r = c->afio_mapr2; break;
     default: r = 0; break;
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -907,7 +885,7 @@ static void usart_irq_update(f1_s *c)
 
 static void usart_reset(f1_s *c)
 {
-    timer_cancel(c->b, &c->us_timer);
+    simi_timer_cancel(c->b, &c->us_timer);
     c->us_sr = US_SR_TXE | US_SR_TC; /* reset value 0x00C0 */
     c->us_dr_rx = 0;
     c->us_brr = c->us_cr1 = c->us_cr2 = c->us_cr3 = c->us_gtpr = 0;
@@ -973,7 +951,7 @@ static int usart_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim
     case 0x18: r = c->us_gtpr; break;
     default: r = 0; break;
     }
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -1029,7 +1007,7 @@ static int dbgmcu_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, si
         r = F1_DBGMCU_IDCODE;
     else if ((off & ~3u) == 4)
         r = c->dbgmcu_cr;
-    *val = lane_extract(r, off, size);
+    *val = simi_lane_extract(r, off, size);
     return SIM_BUS_OK;
 }
 
@@ -1038,7 +1016,7 @@ static int dbgmcu_write(void *ctx, uint32_t off, unsigned size, uint32_t val, si
     f1_s *c = ctx;
     (void)who;
     if ((off & ~3u) == 4)
-        c->dbgmcu_cr = merge_lanes(c->dbgmcu_cr, off, size, val) & 0x003FFFE7u;
+        c->dbgmcu_cr = simi_merge_lanes(c->dbgmcu_cr, off, size, val) & 0x003FFFE7u;
     return SIM_BUS_OK;
 }
 
@@ -1047,7 +1025,7 @@ static void f1_reset(void *ctx)
 {
     f1_s *c = ctx;
     sim_board_s *b = c->b;
-    timer_cancel(b, &c->op_timer);
+    simi_timer_cancel(b, &c->op_timer);
     c->op = F1_OP_NONE;
     c->busy_until = 0;
     c->acr = 1u << 4; /* reset 0x00000030: PRFTBE=1 (PRFTBS is read back from it) */

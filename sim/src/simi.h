@@ -110,7 +110,25 @@ typedef struct sim_timer_s {
     struct sim_timer_s *next; /* board's list; do not touch */
 } sim_timer_s;
 void simi_timer_arm(sim_board_s *b, sim_timer_s *t, uint64_t at_ps);
-void simi_timer_cancel(sim_board_s *b, sim_timer_s *t);
+void simi_timer_cancel(sim_board_s *b, sim_timer_s *t); /* not armed: nothing */
+
+/* ---- byte lanes of 32-bit registers --------------------------------------------------------- */
+/* A narrow write (size 1 or 2 at byte offset off) changes only its byte lanes of `old`. */
+static inline uint32_t simi_merge_lanes(uint32_t old, uint32_t off, unsigned size, uint32_t val)
+{
+    unsigned sh = (off & 3u) * 8u;
+    uint32_t m = size >= 4 ? 0xFFFFFFFFu : (((1u << (8u * size)) - 1u) << sh);
+    return (old & ~m) | ((val << sh) & m);
+}
+
+/* The byte lanes a narrow read at byte offset off sees of `reg`. */
+static inline uint32_t simi_lane_extract(uint32_t reg, uint32_t off, unsigned size)
+{
+    unsigned sh = (off & 3u) * 8u;
+    if (size >= 4)
+        return reg;
+    return (reg >> sh) & ((1u << (8u * size)) - 1u);
+}
 
 /* ---- events towards the core and the host ---------------------------------------------------- */
 void simi_irq_set(sim_board_s *b, unsigned irq, bool pending); /* external interrupt line -> NVIC pend */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/flash.h"
 
@@ -21,7 +22,6 @@
 #define REG_PC 15
 #define REG_XPSR 16
 #define REG_CFBP 20 /* CONTROL/FAULTMASK/BASEPRI/PRIMASK */
-#define DFSR_BKPT 0x2u
 /* Time limits are the algorithm's, measured on the target's clock: the simulated board's own,
  * or the wall's with a real probe, where a busy host may be descheduled for a while: this much
  * is added before a call is called stuck. */
@@ -157,7 +157,7 @@ static int call_finish(runner_s *r, uint32_t *result)
         if ((rc = c->reg_read(c->ctx, REG_R0, &r0)) != LODE_OK)
             return rc;
     }
-    if (st.lockup || !(st.dfsr & DFSR_BKPT) || pc != r->stub) {
+    if (st.lockup || !(st.dfsr & LODE_CM_DFSR_BKPT) || pc != r->stub) {
         lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "flash algorithm '%s' stopped at 0x%08x instead of returning (%s 0x%08x%s): "
                  "the algorithm faulted; check that the chip description matches the chip",

@@ -9,20 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/gdbclient.h"
 #include "lode/rsp.h"
 #include "lode/stream.h"
+#include "util/hex.h"
 
 #define WAIT_MS 30000 /* generous: a server on a busy host (or under a sanitizer) may be slow to answer */
 #define FLASH_WAIT_MS 300000 /* a server's flash operation (a whole-chip erase) may take long */
 #define DEFAULT_PACKET 400u /* the manual's conservative default when qSupported is silent */
 #define MAX_WATCH 16
 #define NREGS 17u           /* r0-r12, sp, lr, pc, xpsr */
-#define DFSR_HALTED 0x1u
-#define DFSR_BKPT 0x2u
-#define DFSR_DWTTRAP 0x4u
-#define DFSR_VCATCH 0x8u
 
 typedef struct watch_s {
     bool used;
@@ -254,23 +252,16 @@ static int ok_reply(const lode_gdbclient_s *c, int err)
 
 /* ---- stop replies ---- */
 
-static unsigned hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') :
-           ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) :
-           ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10) : 16u;
-}
-
 /* A stop reply in c->pkt: record the reason. False if it is not one. */
 static bool take_stop(lode_gdbclient_s *c, bool after_step)
 {
     const char *p = c->pkt;
     if (c->pkt_len < 3 || !strchr("TSWX", p[0]))
         return false;
-    unsigned hi = hexval(p[1]), lo = hexval(p[2]);
-    if (hi > 15 || lo > 15)
+    int hi = lodei_hexval(p[1]), lo = lodei_hexval(p[2]);
+    if (hi < 0 || lo < 0)
         return false;
-    unsigned sig = hi << 4 | lo;
+    unsigned sig = (unsigned)(hi << 4 | lo);
     c->running = false;
     c->mon_running = false;
     if (p[0] == 'W' || p[0] == 'X') {
@@ -282,15 +273,15 @@ static bool take_stop(lode_gdbclient_s *c, bool after_step)
         return true;
     }
     if (sig == 2)
-        c->dfsr = DFSR_HALTED;
+        c->dfsr = LODE_CM_DFSR_HALTED;
     else if (sig == 5 && p[0] == 'T' && (strstr(p, "watch:") != NULL))
-        c->dfsr = DFSR_DWTTRAP;
+        c->dfsr = LODE_CM_DFSR_DWTTRAP;
     else if (sig == 5)
-        c->dfsr = after_step ? DFSR_HALTED : DFSR_BKPT;
+        c->dfsr = after_step ? LODE_CM_DFSR_HALTED : LODE_CM_DFSR_BKPT;
     else if (sig == 4 || sig == 7 || sig == 10 || sig == 11)
-        c->dfsr = DFSR_VCATCH;
+        c->dfsr = LODE_CM_DFSR_VCATCH;
     else
-        c->dfsr = DFSR_HALTED;
+        c->dfsr = LODE_CM_DFSR_HALTED;
     return true;
 }
 
@@ -368,7 +359,7 @@ static int op_halt(void *ctx)
             rc = ok_reply(c, LODE_E_FAULT);
         if (rc == LODE_OK) {
             c->mon_running = false;
-            c->dfsr = DFSR_HALTED;
+            c->dfsr = LODE_CM_DFSR_HALTED;
         }
         return rc;
     }
@@ -572,7 +563,7 @@ static int pause_for_access(lode_gdbclient_s *c, bool *resume)
         return rc;
     if (c->exited)
         return LODE_E_STATE;
-    *resume = c->dfsr == DFSR_HALTED; /* our SIGINT, not a breakpoint or a fault */
+    *resume = c->dfsr == LODE_CM_DFSR_HALTED; /* our SIGINT, not a breakpoint or a fault */
     return LODE_OK;
 }
 
@@ -714,7 +705,7 @@ static int op_reset(void *ctx, bool halt)
         return rc;
     c->exited = false;
     if (halt) {
-        c->dfsr = DFSR_VCATCH;
+        c->dfsr = LODE_CM_DFSR_VCATCH;
     } else {
         c->dfsr = 0;
         c->mon_running = true;
@@ -824,8 +815,8 @@ static int handshake(lode_gdbclient_s *c)
         lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB, "unexpected reply to '?': %.40s", c->pkt);
         return LODE_E_PROTOCOL;
     }
-    if (c->dfsr == DFSR_BKPT)
-        c->dfsr = DFSR_HALTED; /* we did not resume it: a plain halt */
+    if (c->dfsr == LODE_CM_DFSR_BKPT)
+        c->dfsr = LODE_CM_DFSR_HALTED; /* we did not resume it: a plain halt */
     lode_log(&c->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB server: PacketSize %zu, %s", c->pkt_size,
              c->ack ? "acks" : "no acks");
     return LODE_OK;

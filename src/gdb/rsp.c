@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lode/error.h"
+#include "util/hex.h"
 
 enum {
     ST_IDLE = 0, /* between frames */
@@ -15,17 +16,6 @@ enum {
 };
 
 #define RLE_BIAS 29u /* repeat count = character - 29 (the manual) */
-
-static int hex_val(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -152,13 +142,13 @@ static void feed_byte(lode_rsp_decoder_s *d, uint8_t c, lode_rsp_event_fn cb, vo
         }
         return;
     case ST_CS1: {
-        int v = hex_val(c);
+        int v = lodei_hexval(c);
         d->cs_hi = v < 0 ? 0xFFu : (uint8_t)v;
         d->state = ST_CS2;
         return;
     }
     case ST_CS2: {
-        int v = hex_val(c);
+        int v = lodei_hexval(c);
         bool ok = v >= 0 && d->cs_hi != 0xFFu;
         end_frame(d, ok ? (uint8_t)(d->cs_hi << 4 | v) : 0, ok, cb, user);
         return;
@@ -275,13 +265,13 @@ int lode_rsp_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, si
     if (len % 2)
         return LODE_E_PROTOCOL;
     for (size_t i = 0; i < len; i++) {
-        if (hex_val((uint8_t)in[i]) < 0)
+        if (lodei_hexval((uint8_t)in[i]) < 0)
             return LODE_E_PROTOCOL;
     }
     if (len / 2 > cap)
         return LODE_E_NOMEM;
     for (size_t i = 0; i < len / 2; i++)
-        out[i] = (uint8_t)(hex_val((uint8_t)in[2 * i]) << 4 | hex_val((uint8_t)in[2 * i + 1]));
+        out[i] = (uint8_t)(lodei_hexval((uint8_t)in[2 * i]) << 4 | lodei_hexval((uint8_t)in[2 * i + 1]));
     *out_len = len / 2;
     return LODE_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/flash.h"
 #include "lode/image.h"
@@ -16,11 +17,10 @@
 #include "lode/rsp.h"
 #include "lode/stream.h"
 #include "run/halt.h"
+#include "util/hex.h"
 
 #define REPLY_MAX LODE_RSP_MAX_PACKET
 #define MAX_POINTS 32
-#define DFSR_BKPT 0x2u
-#define DFSR_DWTTRAP 0x4u
 #define NREGS_CORE 17u
 #define NREGS_FPU 34u /* 17 + d0-d15 (17-32) + fpscr (33) */
 #define REG_FPSCR 33u
@@ -124,26 +124,15 @@ static void send_console(srv_s *s, const char *text)
 
 /* ---- parsing ---- */
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Parse hex at *p up to a non-hex character; at least one digit, at most 8. */
 static bool parse_hex32(const char **p, const char *end, uint32_t *out)
 {
     uint32_t v = 0;
     int n = 0;
-    while (*p < end && hexval((unsigned char)**p) >= 0) {
+    while (*p < end && lodei_hexval((unsigned char)**p) >= 0) {
         if (++n > 8)
             return false;
-        v = (v << 4) | (uint32_t)hexval((unsigned char)**p);
+        v = (v << 4) | (uint32_t)lodei_hexval((unsigned char)**p);
         (*p)++;
     }
     if (n == 0)
@@ -173,7 +162,7 @@ static bool get_le32_hex(const char *in, uint32_t *v)
 {
     uint32_t r = 0;
     for (int i = 0; i < 4; i++) {
-        int hi = hexval((unsigned char)in[2 * i]), lo = hexval((unsigned char)in[2 * i + 1]);
+        int hi = lodei_hexval((unsigned char)in[2 * i]), lo = lodei_hexval((unsigned char)in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         r |= (uint32_t)(hi << 4 | lo) << (8 * i);
@@ -726,7 +715,7 @@ static void cmd_F(srv_s *s, const char *p, const char *end)
 static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
 {
     const lode_core_ops_s *c = s->c;
-    if (!s->cfg->sh || s->sh_off || !(st->dfsr & DFSR_BKPT))
+    if (!s->cfg->sh || s->sh_off || !(st->dfsr & LODE_CM_DFSR_BKPT))
         return 0;
     lodei_halt_s h;
     int rc = lodei_halt_examine(c, s->cfg->sh, st, &h);
@@ -769,7 +758,7 @@ static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
 static void report_halt(srv_s *s, const lode_core_state_s *st, int sig)
 {
     char r[64];
-    const gdb_point_s *w = (st->dfsr & DFSR_DWTTRAP) && sig == 5 ? fired_watch(s) : NULL;
+    const gdb_point_s *w = (st->dfsr & LODE_CM_DFSR_DWTTRAP) && sig == 5 ? fired_watch(s) : NULL;
     if (w)
         snprintf(r, sizeof r, "T%02x%swatch:%x;", sig,
                  w->kind == 1 ? "r" : w->kind == 3 ? "a" : "", w->addr);

@@ -10,6 +10,7 @@
 #include "image/imagei.h"
 #include "lode/error.h"
 #include "util/bytes.h"
+#include "util/hex.h"
 
 #define REC_DATA 0x00
 #define REC_EOF 0x01
@@ -49,17 +50,6 @@ static int fail(const ihex_ctx_s *c, int err, const char *fmt, ...)
     return err;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static const char *type_name(unsigned t)
 {
     switch (t) {
@@ -81,7 +71,7 @@ static int decode_record(const ihex_ctx_s *c, const char *s, size_t n, size_t co
 {
     size_t digits = n - 1;
     for (size_t i = 1; i < n; i++) {
-        if (hexval(s[i]) < 0) {
+        if (lodei_hexval(s[i]) < 0) {
             unsigned char ch = (unsigned char)s[i];
             if (ch >= 0x21 && ch < 0x7f)
                 return fail(c, LODE_E_FORMAT,
@@ -104,7 +94,7 @@ static int decode_record(const ihex_ctx_s *c, const char *s, size_t n, size_t co
                     "record too short (%zu bytes, a record has at least 5): the record is "
                     "truncated or corrupt; rebuild or re-download the file",
                     nb);
-    unsigned count = (unsigned)(hexval(s[1]) << 4 | hexval(s[2]));
+    unsigned count = (unsigned)(lodei_hexval(s[1]) << 4 | lodei_hexval(s[2]));
     if (nb != (size_t)count + 5)
         return fail(c, LODE_E_FORMAT,
                     "byte count says %u data bytes but the record holds %zu: the record is "
@@ -112,7 +102,7 @@ static int decode_record(const ihex_ctx_s *c, const char *s, size_t n, size_t co
                     count, nb - 5);
     uint8_t sum = 0;
     for (size_t i = 0; i < nb; i++) {
-        rec[i] = (uint8_t)(hexval(s[1 + 2 * i]) << 4 | hexval(s[2 + 2 * i]));
+        rec[i] = (uint8_t)(lodei_hexval(s[1 + 2 * i]) << 4 | lodei_hexval(s[2 + 2 * i]));
         if (i + 1 < nb)
             sum = (uint8_t)(sum + rec[i]);
     }
