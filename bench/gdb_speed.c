@@ -25,6 +25,7 @@
 #include "lode/flash.h"
 #include "lode/gdbserver.h"
 #include "lode/image.h"
+#include "lode/cmsis_dap.h"
 #include "lode/semihost.h"
 #include "lode/session.h"
 #include "lode/sim.h"
@@ -74,7 +75,9 @@ static bool rig_open_elf(rig_s *r, const char *elf)
     if (lode_sim_new(&sc, &r->sim) != LODE_OK || lode_sim_load_elf(r->sim, path) != LODE_OK ||
         lode_sim_dap_new(r->sim, &dc, &r->dap) != LODE_OK || lode_sim_dap_transport(r->dap, &r->tr) != LODE_OK)
         return false;
-    lode_session_config_s ss = {.transport = r->tr, .swd_hz = 10000000, .now_us = v_now,
+    lode_probe_s *ss_probe = NULL;
+    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &ss_probe);
+    lode_session_config_s ss = {.probe = ss_probe, .close_probe = true, .swd_hz = 10000000, .now_us = v_now,
                                 .delay_us = v_delay, .time_user = r->sim};
     if (lode_session_open(&ss, &r->s) != LODE_OK)
         return false;

@@ -15,6 +15,7 @@
 #include "lode/error.h"
 #include "lode/image.h"
 #include "lode/rtt.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 
@@ -52,7 +53,9 @@ static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf)
         rc = lode_sim_dap_new(r->sim, &dc, &r->dap);
     if (rc == LODE_OK)
         rc = lode_sim_dap_transport(r->dap, &r->tr);
-    lode_session_config_s sc = {.transport = r->tr, .swd_hz = swd_hz, .now_us = v_now,
+    lode_probe_s *sc_probe = NULL;
+    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &sc_probe);
+    lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .swd_hz = swd_hz, .now_us = v_now,
                                 .delay_us = v_delay, .time_user = r->sim};
     if (rc == LODE_OK)
         rc = lode_session_open(&sc, &r->s);

@@ -17,6 +17,7 @@
 #include "lode/flash.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "stamp.h"
@@ -68,7 +69,9 @@ int main(int argc, char **argv)
     lode_sim_dap_config_s dc = {.version = 2};
     lode_sim_dap_new(sim, &dc, &dap);
     lode_sim_dap_transport(dap, &tr);
-    lode_session_config_s cfg = {.transport = tr, .swd_hz = 10000000, .now_us = v_now,
+    lode_probe_s *cfg_probe = NULL;
+    lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &cfg_probe);
+    lode_session_config_s cfg = {.probe = cfg_probe, .close_probe = true, .swd_hz = 10000000, .now_us = v_now,
                                  .delay_us = v_delay, .time_user = sim};
     if (lode_session_open(&cfg, &s) != LODE_OK) {
         fprintf(stderr, "bench: no session\n");
@@ -95,9 +98,9 @@ int main(int argc, char **argv)
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
         lode_run_result_s res;
         lode_cmsis_dap_stats_s st0, st1;
-        lode_cmsis_dap_stats(lode_session_dap(s), &st0);
+        lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &st0);
         lode_run(&rc, &res);
-        lode_cmsis_dap_stats(lode_session_dap(s), &st1);
+        lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &st1);
         if (i == 0)
             printf("  probe commands for reset + run: %llu (%llu register transfers)\n",
                    (unsigned long long)(st1.commands - st0.commands),
@@ -139,9 +142,9 @@ int main(int argc, char **argv)
         lode_run_config_s rc = {.core = &core, .sh = sh, .reset_first = true};
         lode_run_result_s res;
         lode_cmsis_dap_stats_s a0, a1;
-        lode_cmsis_dap_stats(lode_session_dap(s), &a0);
+        lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &a0);
         lode_run(&rc, &res);
-        lode_cmsis_dap_stats(lode_session_dap(s), &a1);
+        lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &a1);
         if (st.n > 1)
             printf("  one console call, steady state (examples/args, %u calls): %.3f ms "
                    "(%.1f probe commands per call over the whole run)\n", st.n,

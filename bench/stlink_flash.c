@@ -13,6 +13,7 @@
 
 #include "lode/error.h"
 #include "lode/flash.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "lode/stlink.h"
@@ -56,19 +57,20 @@ static int run(int stlink, bool no_stream, result_s *out)
         return rc;
     lode_sim_erase_all(sim);
     uint64_t t0 = lode_sim_now(sim);
-    lode_session_config_s sc = {.swd_hz = SWD_HZ, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
+    lode_session_config_s sc = {.close_probe = true, .swd_hz = SWD_HZ, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
     if (stlink) {
         rc = lode_sim_stlink_new(sim, NULL, &st);
         if (rc == LODE_OK) {
             lode_sim_stlink_io(st, &io);
-            sc.stlink = &io;
+            rc = lode_probe_stlink_new(&io, false, NULL, NULL, &sc.probe);
         }
     } else {
         lode_sim_dap_config_s dc = {.version = 2};
         rc = lode_sim_dap_new(sim, &dc, &dap);
         if (rc == LODE_OK)
             rc = lode_sim_dap_transport(dap, &tr);
-        sc.transport = tr;
+        if (rc == LODE_OK)
+            rc = lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &sc.probe);
     }
     if (rc == LODE_OK)
         rc = lode_session_open(&sc, &s);

@@ -120,7 +120,7 @@ static void do_regs(dbg_s *d)
 {
     static const unsigned regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
     uint32_t v[19];
-    if (!d->t.session) { /* a GDB server: r0-r15 and xPSR through the core operations */
+    if (!lode_session_cortexm(d->t.session)) { /* a GDB server: r0-r15 and xPSR through the core operations */
         for (unsigned i = 0; i < 17; i++) {
             if (d->t.core.reg_read(d->t.core.ctx, regs[i], &v[i]) != LODE_OK) {
                 printf("cannot read the registers through %s\n", d->t.probe_desc);

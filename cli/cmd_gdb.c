@@ -126,12 +126,9 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         cli_target_close(&t);
         return LODE_EXIT_UNAVAILABLE;
     }
-    bool fpu = false;
-    if (t.session) {
-        lode_cortexm_s *cm = lode_session_cortexm(t.session);
-        const lode_cortexm_info_s *info = cm ? lode_cortexm_info(cm) : NULL;
-        fpu = info && info->fpu;
-    }
+    lode_cortexm_s *cm = lode_session_cortexm(t.session);
+    const lode_cortexm_info_s *cinfo = cm ? lode_cortexm_info(cm) : NULL;
+    bool fpu = cinfo && cinfo->fpu;
 
     lode_semihost_config_s shc = {.io = cli_semihost_io(&t.core), .cmdline = file ? file : "",
                                   .root = root, .log = cli->log};
@@ -145,15 +142,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
     lode_rtt_config_s rcfg;
     memset(&rcfg, 0, sizeof rcfg);
     lode_rtt_range_s ranges[8];
-    size_t nranges = 0;
-    for (size_t k = 0; t.chip && k < t.chip->nmemory && nranges < 8; k++) {
-        const lode_target_mem_s *m = &t.chip->memory[k];
-        if (m->kind == LODE_TARGET_MEM_RAM && m->end <= 0x100000000ull) {
-            ranges[nranges].addr = (uint32_t)m->start;
-            ranges[nranges].len = (uint32_t)(m->end - m->start);
-            nranges++;
-        }
-    }
+    size_t nranges = lode_rtt_ranges_for_chip(t.chip, ranges, 8);
     if (file) {
         lode_log_s quiet = cli->log;
         quiet.fn = NULL;

@@ -8,10 +8,42 @@
 #include "lode/error.h"
 #include "lode/sim.h"
 #include "lode/target.h"
-#include "lode/cmsis_dap.h"
-#include "lode/stlink.h"
-#include "lode/usb.h"
+#include "lode/probe.h"
 #include "out.h"
+#include "target.h"
+
+typedef struct list_ctx_s {
+    cli_json_s j;
+    bool json;
+    size_t attached; /* probes found on the host (not the simulator's) */
+} list_ctx_s;
+
+static void on_found(void *user, const lode_probe_found_s *f)
+{
+    list_ctx_s *l = user;
+    if (!f->chips)
+        l->attached += strncmp(f->kind, "simulated", 9) != 0;
+    if (!l->json) {
+        printf("%-28s %s\n", f->spec, f->text);
+        return;
+    }
+    cli_json_begin_object(&l->j, NULL);
+    cli_json_string(&l->j, "probe", f->spec);
+    cli_json_string(&l->j, "kind", f->kind);
+    if (f->product[0])
+        cli_json_string(&l->j, "product", f->product);
+    if (f->manufacturer[0])
+        cli_json_string(&l->j, "manufacturer", f->manufacturer);
+    if (f->serial[0])
+        cli_json_string(&l->j, "serial", f->serial);
+    if (f->chips) {
+        cli_json_begin_array(&l->j, "chips");
+        for (const char *const *c = f->chips; *c; c++)
+            cli_json_string(&l->j, NULL, *c);
+        cli_json_end_array(&l->j);
+    }
+    cli_json_end_object(&l->j);
+}
 
 int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -20,74 +52,30 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
         if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: lode list [--json]\n\nList the probes lode can use: the simulated board "
-                 "(--probe sim, sim-stlink) and USB\nCMSIS-DAP probes (v2 bulk and v1 HID) and "
-                 "ST-Links (V2, V2-1, V3).");
+            puts("usage: lode list [--json]\n\nList the probes lode can use: every driver of the probe "
+                 "registry lists\nwhat it finds (the simulated board, USB CMSIS-DAP probes and ST-Links).");
             return LODE_EXIT_OK;
         } else {
             fprintf(stderr, "lode list: unknown argument '%s'\n", argv[i]);
             return LODE_EXIT_USAGE;
         }
     }
-    lode_usb_probe_s *probes = NULL;
-    size_t n = 0;
-    lode_usb_list_cmsis_dap(NULL, &cli->log, &probes, &n);
-    lode_usb_probe_s *stl = NULL;
-    size_t nst = 0;
-    lode_usb_list_stlink(NULL, &cli->log, &stl, &nst);
-    if (json) {
-        cli_json_s j = {.f = stdout};
-        cli_json_begin_array(&j, NULL);
-        cli_json_begin_object(&j, NULL);
-        cli_json_string(&j, "probe", "sim");
-        cli_json_string(&j, "kind", "simulated");
-        cli_json_begin_array(&j, "chips");
-        for (const char *const *c = lode_sim_chips(); *c; c++)
-            cli_json_string(&j, NULL, *c);
-        cli_json_end_array(&j);
-        cli_json_end_object(&j);
-        cli_json_begin_object(&j, NULL);
-        cli_json_string(&j, "probe", "sim-stlink");
-        cli_json_string(&j, "kind", "simulated-stlink");
-        cli_json_end_object(&j);
-        for (size_t i = 0; i < nst; i++) {
-            char spec[128];
-            snprintf(spec, sizeof spec, "stlink:%04x:%04x:%s", stl[i].vid, stl[i].pid, stl[i].serial);
-            cli_json_begin_object(&j, NULL);
-            cli_json_string(&j, "probe", spec);
-            cli_json_string(&j, "kind", "stlink");
-            cli_json_string(&j, "product", stl[i].product);
-            cli_json_string(&j, "serial", stl[i].serial);
-            cli_json_end_object(&j);
-        }
-        for (size_t i = 0; i < n; i++) {
-            char spec[128];
-            snprintf(spec, sizeof spec, "cmsis-dap:%04x:%04x:%s", probes[i].vid, probes[i].pid, probes[i].serial);
-            cli_json_begin_object(&j, NULL);
-            cli_json_string(&j, "probe", spec);
-            cli_json_string(&j, "kind", probes[i].kind == LODE_USB_CMSIS_DAP_V2 ? "cmsis-dap-v2" : "cmsis-dap-v1");
-            cli_json_string(&j, "product", probes[i].product);
-            cli_json_string(&j, "manufacturer", probes[i].manufacturer);
-            cli_json_string(&j, "serial", probes[i].serial);
-            cli_json_end_object(&j);
-        }
-        cli_json_end_array(&j);
-    } else {
-        printf("sim                          simulated board:");
-        for (const char *const *c = lode_sim_chips(); *c; c++)
-            printf(" %s", *c);
-        printf(" (--chip)\n");
-        printf("sim-stlink                   the simulated board behind a simulated ST-Link/V2\n");
-        for (size_t i = 0; i < nst; i++)
-            printf("stlink:%04x:%04x:%-15s %s\n", stl[i].vid, stl[i].pid, stl[i].serial, stl[i].product);
-        for (size_t i = 0; i < n; i++)
-            printf("cmsis-dap:%04x:%04x:%-12s CMSIS-DAP v%d  %s %s\n", probes[i].vid, probes[i].pid,
-                   probes[i].serial, probes[i].kind, probes[i].manufacturer, probes[i].product);
-        if (!n && !nst)
-            printf("(no USB CMSIS-DAP probe or ST-Link found)\n");
+    cli_target_opts_s o;
+    cli_target_opts_init(&o);
+    cli_target_s t;
+    if (cli_registry(cli, &o, &t) != LODE_OK) {
+        cli_target_close(&t);
+        return LODE_EXIT_SOFTWARE;
     }
-    free(probes);
-    free(stl);
+    list_ctx_s l = {.j = {.f = stdout}, .json = json};
+    if (json)
+        cli_json_begin_array(&l.j, NULL);
+    lode_probe_list(t.reg, &cli->log, on_found, &l);
+    if (json)
+        cli_json_end_array(&l.j);
+    else if (!l.attached)
+        printf("(no probe attached: see `lode info --help` for the probe syntaxes)\n");
+    cli_target_close(&t);
     return LODE_EXIT_OK;
 }
 

@@ -16,7 +16,7 @@
 #include "lode/flash.h"
 #include "lode/image.h"
 #include "lode/itm.h"
-#include "lode/stlink.h"
+#include "lode/gdbclient.h"
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
@@ -303,22 +303,19 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_s t;
     if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
         goto out_img;
-    if (!attach && !t.gdb && (ex = cli_target_can_flash(&t, name)) != LODE_EXIT_OK) {
-        cli_target_close(&t);
-        goto out_img;
-    }
+    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
     double wall0 = cli_now_s();
-    if (!attach && t.gdb) {
+    if (!attach && gdb) {
         /* a GDB server: its own flash programming when its memory map has flash (and the
          * image differs), else memory writes where the target differs (QEMU's stub writes its
          * "flash" directly) */
         size_t wrote = 0, nflash = 0;
         lode_log_s quiet = cli->log;
         quiet.fn = NULL;
-        if (lode_gdbclient_flash_map(t.gdb, &nflash) == LODE_OK && nflash &&
+        if (lode_gdbclient_flash_map(gdb, &nflash) == LODE_OK && nflash &&
             lode_flash_load_by_memory(&t.core, img, &quiet, NULL) != LODE_OK) {
             lode_gdbclient_flash_result_s gr;
-            rc = lode_gdbclient_flash_image(t.gdb, img, true, &gr);
+            rc = lode_gdbclient_flash_image(gdb, img, true, &gr);
             wrote = gr.bytes_written;
         } else {
             rc = lode_flash_load_by_memory(&t.core, img, &cli->log, &wrote);
@@ -349,28 +346,14 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         ex = LODE_EXIT_SOFTWARE;
         goto out_target;
     }
-    if (t.gdb) /* a server doing semihosting itself asks for File-I/O: served by the same host */
-        lode_gdbclient_set_fileio(t.gdb, gdb_fileio, sh);
+    /* a server doing semihosting itself asks for File-I/O: served by the same host */
+    lode_probe_set_fileio(t.probe, gdb_fileio, sh);
     /* RTT: the ELF's _SEGGER_RTT, else scan the chip's RAM (or --rtt-scan) */
     lode_rtt_config_s rcfg;
     memset(&rcfg, 0, sizeof rcfg);
     const lode_symbol_s *rs = img ? lode_image_find_symbol(img, "_SEGGER_RTT") : NULL;
-    lode_rtt_range_s ranges[8];
-    size_t nranges = 0;
-    if (scan_len) {
-        ranges[nranges].addr = scan_addr;
-        ranges[nranges].len = scan_len;
-        nranges++;
-    } else {
-        for (size_t k = 0; k < t.chip->nmemory && nranges < 8; k++) {
-            const lode_target_mem_s *m = &t.chip->memory[k];
-            if (m->kind == LODE_TARGET_MEM_RAM && m->end <= 0x100000000ull) {
-                ranges[nranges].addr = (uint32_t)m->start;
-                ranges[nranges].len = (uint32_t)(m->end - m->start);
-                nranges++;
-            }
-        }
-    }
+    lode_rtt_range_s ranges[8] = {{scan_addr, scan_len}};
+    size_t nranges = scan_len ? 1 : lode_rtt_ranges_for_chip(t.chip, ranges, 8);
     rcfg.cb_addr = rs ? rs->value : 0;
     rcfg.ranges = ranges;
     rcfg.nranges = nranges;
@@ -381,12 +364,12 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_rtt_s *rtt = NULL;
     lode_rtt_new(&t.core, &rcfg, &rtt); /* through a GDB server: each poll stops the target briefly */
     rc_ctx.r.rtt = rtt;
-    if (itm && t.session) {
+    if (itm) {
         /* SWO through the probe (the firmware sets the ITM up and ACPR for its core clock) */
         if (lode_session_swo_start(t.session, 0, NULL) != LODE_OK) {
-            fprintf(stderr, "lode %s: --itm: this probe cannot capture SWO (a CMSIS-DAP probe without "
-                            "the SWO capability, or ST-Link firmware without trace): use a probe that "
-                            "can, or RTT instead\n", name);
+            fprintf(stderr, "lode %s: --itm: %s cannot capture SWO (a GDB server has none; a CMSIS-DAP "
+                            "probe may lack the SWO capability, ST-Link firmware trace): use a probe that "
+                            "can, or RTT instead\n", name, t.probe_desc);
             ex = LODE_EXIT_UNAVAILABLE;
             lode_rtt_free(rtt);
             lode_semihost_free(sh);
@@ -395,14 +378,6 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         rc_ctx.r.swo_probe = t.session;
         lode_itm_decoder_init(&rc_ctx.r.itm);
         lode_itm_decoder_set_resync(&rc_ctx.r.itm, LODE_ITM_RESYNC_NEXT);
-    } else if (itm) {
-        fprintf(stderr, "lode %s: --itm needs the probe's SWO capture (the simulated board, a "
-                        "CMSIS-DAP probe with SWO, or an ST-Link); a GDB server has none: run without --itm "
-                        "(RTT works through it)\n", name);
-        ex = LODE_EXIT_UNAVAILABLE;
-        lode_rtt_free(rtt);
-        lode_semihost_free(sh);
-        goto out_target;
     }
 
     struct sigaction sa;
@@ -414,7 +389,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
                              .breaks = bps, .nbreaks = nb, .watches = wps, .nwatches = nw,
                              .on_hit = on_hit, .hit_user = &rc_ctx, .rtt = rtt, .rtt_out = rtt_out,
                              .input = rtt_input, .io_user = &rc_ctx.r, .tick = swo_tick,
-                             .poll_us = t.gdb ? 10000u : 0u, /* polls through a GDB server stop the core */
+                             .poll_us = lode_probe_poll_us(t.probe),
                              .log = cli->log};
     lode_run_result_s res;
     rc = lode_run(&rcf, &res);

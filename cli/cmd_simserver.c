@@ -94,7 +94,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
             }
             have_port = true;
         } else if (!strcmp(a, "--stlink-version") && i + 1 < argc) {
-            if (!cli_parse_stlink_version(argv[++i], &hw, &jv)) {
+            if (!lode_sim_stlink_parse_version(argv[++i], &hw, &jv)) {
                 fprintf(stderr, "lode sim-server: --stlink-version is V2Jnn or V3Jn (e.g. V2J37), got '%s'\n", argv[i]);
                 return LODE_EXIT_USAGE;
             }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/flash.h"
+#include "lode/gdbclient.h"
 #include "lode/image.h"
 #include "out.h"
 #include "target.h"
@@ -184,29 +185,15 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
-    if (!t.session) {
+    lode_adi_s *adi = lode_session_adi(t.session);
+    if (!adi) {
         fprintf(stderr, "lode info: not available through %s (no debug port access)\n", t.probe_desc);
         cli_target_close(&t);
         return LODE_EXIT_UNAVAILABLE;
     }
-    lode_cmsis_dap_info_s di;
-    memset(&di, 0, sizeof di);
-    lode_stlink_s *stl = lode_session_stlink(t.session);
-    char stver[32] = "";
-    double volts = 0;
-    bool have_volts = false;
-    if (stl) {
-        lode_stlink_version_s sv;
-        lode_stlink_get_version(stl, &sv);
-        lode_stlink_version_string(&sv, stver, sizeof stver);
-        have_volts = lode_stlink_target_voltage(stl, &volts) == LODE_OK;
-        snprintf(di.vendor, sizeof di.vendor, "STMicroelectronics");
-        snprintf(di.product, sizeof di.product, "ST-Link/V%u", sv.hw);
-        snprintf(di.fw_version, sizeof di.fw_version, "%s", stver);
-    } else {
-        lode_cmsis_dap_info(lode_session_dap(t.session), &di);
-    }
-    lode_adi_s *adi = lode_session_adi(t.session);
+    lode_probe_info_s di;
+    lode_probe_describe(t.probe, &di);
+
     uint32_t dpidr = lode_adi_dpidr(adi), idr = 0, base = 0;
     lode_adi_ap_idr(adi, 0, &idr);
     lode_adi_ap_base(adi, 0, &base);
@@ -219,14 +206,14 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
         cli_json_string(&j, "description", t.probe_desc);
         cli_json_string(&j, "product", di.product);
         cli_json_string(&j, "serial", di.serial);
-        cli_json_string(&j, "protocol_version", di.protocol_version);
-        cli_json_string(&j, "firmware_version", di.fw_version);
-        if (!stl) {
+        cli_json_string(&j, "protocol_version", di.protocol);
+        cli_json_string(&j, "firmware_version", di.firmware);
+        if (di.packet_size) {
             cli_json_uint(&j, "packet_size", di.packet_size);
             cli_json_uint(&j, "packet_count", di.packet_count);
-        } else if (have_volts) {
-            cli_json_double(&j, "target_voltage", volts);
         }
+        if (di.has_voltage)
+            cli_json_double(&j, "target_voltage", di.voltage);
         cli_json_end_object(&j);
         cli_json_hex(&j, "dpidr", dpidr);
         cli_json_begin_array(&j, "aps");
@@ -239,15 +226,7 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
         cli_json_begin_array(&j, "rom_table");
     } else {
         printf("probe:     %s\n", t.probe_desc);
-        if (stl) {
-            printf("           %s %s, firmware %s", di.vendor, di.product, stver);
-            if (have_volts)
-                printf(", target voltage %.2f V", volts);
-            printf("\n");
-        } else {
-            printf("           %s %s, CMSIS-DAP %s, packet %u bytes x %u\n", di.vendor, di.product,
-                   di.protocol_version, di.packet_size, di.packet_count);
-        }
+        printf("           %s %s, %s\n", di.vendor, di.product, di.detail);
         printf("DPIDR:     0x%08x\n", dpidr);
         printf("AP 0:      IDR 0x%08x, BASE 0x%08x\n", idr, base);
         printf("ROM table:\n");
@@ -381,18 +360,14 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         lode_image_free(img);
         return ex;
     }
-    if ((ex = cli_target_can_flash(&t, "flash")) != LODE_EXIT_OK) {
-        cli_target_close(&t);
-        lode_image_free(img);
-        return ex;
-    }
     say_target(&t, a.t.json);
-    if (t.gdb) { /* a GDB server flashes itself: GDB's load protocol */
+    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
+    if (gdb) { /* a GDB server flashes itself: GDB's load protocol */
         lode_gdbclient_flash_result_s gr;
         double g0 = cli_now_s();
         int grc = t.core.halt(t.core.ctx);
         if (grc == LODE_OK)
-            grc = lode_gdbclient_flash_image(t.gdb, img, a.verify, &gr);
+            grc = lode_gdbclient_flash_image(gdb, img, a.verify, &gr);
         if (grc == LODE_OK && !a.no_reset)
             grc = t.core.reset(t.core.ctx, false);
         if (grc == LODE_OK)
@@ -430,7 +405,7 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
             cli_json_bool(&j, "verified", a.verify);
             cli_json_double(&j, "seconds", dt);
             cli_json_double(&j, "kib_per_s", kib_s);
-            cli_json_bool(&j, "simulated_time", t.sim != NULL);
+            cli_json_bool(&j, "simulated_time", cli_target_simulated(&t));
             cli_json_double(&j, "host_seconds", wall);
             cli_json_end_object(&j);
         } else {
@@ -438,7 +413,7 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
             cli_fmt_bytes(b1, sizeof b1, (double)res.bytes_programmed);
             printf("flashed %s (%zu bytes of image) to %s in %.3f s%s (%.1f KiB/s): %zu sectors "
                    "erased, %zu pages%s\n",
-                   b1, image_bytes, t.chip->name, dt, t.sim ? " of simulated time" : "", kib_s,
+                   b1, image_bytes, t.chip->name, dt, cli_target_simulated(&t) ? " of simulated time" : "", kib_s,
                    res.sectors_erased, res.pages_programmed, a.verify ? ", verified" : "");
         }
     }
@@ -511,11 +486,8 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
-    if ((ex = cli_target_can_flash(&t, "erase")) != LODE_EXIT_OK) {
-        cli_target_close(&t);
-        return ex;
-    }
-    if (t.gdb) {
+    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
+    if (gdb) {
         if (!all) {
             fprintf(stderr, "lode erase: through a GDB server only --chip (every flash region of its "
                             "memory map)\n");
@@ -525,7 +497,7 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
         size_t blocks = 0;
         int grc = t.core.halt(t.core.ctx);
         if (grc == LODE_OK)
-            grc = lode_gdbclient_flash_erase_all(t.gdb, &blocks);
+            grc = lode_gdbclient_flash_erase_all(gdb, &blocks);
         if (grc == LODE_OK)
             printf("erased %zu blocks through the GDB server\n", blocks);
         cli_target_close(&t);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "lode/error.h"
@@ -122,9 +121,6 @@ static void default_state_path(char *buf, size_t len, const char *chip)
     snprintf(buf, len, "%s/sim-%s.state", dir, chip);
 }
 
-static uint64_t sim_now_us(void *user) { return lode_sim_now(user) / 1000000u; }
-static void sim_delay_us(void *user, uint32_t us) { lode_sim_advance(user, (uint64_t)us * 1000000u); }
-
 static void sim_uart(void *user, const char *port, const uint8_t *data, size_t len)
 {
     cli_target_s *t = user;
@@ -198,7 +194,9 @@ static int lock_state(cli_ctx_s *cli, cli_target_s *t)
     return LODE_EXIT_OK;
 }
 
-static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_target_s *t)
+/* The simulated board for a simulated probe (or alone, for sim-server): created here, its
+ * flash kept in the state file between commands. */
+static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 {
     const char *chip = o->chip ? o->chip : "STM32F103C8";
     lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
@@ -230,99 +228,30 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, int stlink, cli_
             return state_refused(t->sim_state_path, o->sim_state != NULL);
         }
     }
-    if (stlink == 2) /* the board alone */
-        return LODE_EXIT_OK;
-    if (stlink) {
-        lode_sim_stlink_config_s stc = {.log = cli->log};
-        if (o->probe[10] == ':' && !cli_parse_stlink_version(o->probe + 11, &stc.hw_version, &stc.jtag_version)) {
-            fprintf(stderr, "lode: bad probe '%s': use sim-stlink[:V2Jnn|:V3Jn] (e.g. sim-stlink:V3J7, "
-                            "sim-stlink:V2J21 for firmware without DAP register access)\n", o->probe);
-            return LODE_EXIT_USAGE;
-        }
-        if ((rc = lode_sim_stlink_new(t->sim, &stc, &t->simstlink)) != LODE_OK)
-            return cli_exit_for_error(rc);
-        lode_sim_stlink_io(t->simstlink, &t->stlink_io);
-        snprintf(t->probe_desc, sizeof t->probe_desc, "sim-stlink (simulated %s, %s board)",
-                 stc.hw_version == 3 ? "STLINK-V3" : "ST-Link/V2", lode_sim_chip_name(t->sim));
-        return LODE_EXIT_OK;
-    }
-    lode_sim_dap_config_s dc = {.version = o->dap_version, .packet_count = (uint8_t)o->packet_count,
-                                .log = cli->log};
-    if ((rc = lode_sim_dap_new(t->sim, &dc, &t->simdap)) != LODE_OK ||
-        (rc = lode_sim_dap_transport(t->simdap, &t->transport)) != LODE_OK)
-        return cli_exit_for_error(rc);
-    snprintf(t->probe_desc, sizeof t->probe_desc, "sim (simulated CMSIS-DAP v%d, %s board)",
-             o->dap_version, lode_sim_chip_name(t->sim));
     return LODE_EXIT_OK;
 }
 
-/* While connecting, the client's error message is kept for one line naming host:port. */
-static void gdb_log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+static int sim_board(void *user, const char *chip, uint32_t swd_hz, lode_sim_s **out)
 {
     cli_target_s *t = user;
-    if (level == LODE_LOG_ERROR && !t->gdb_log_pass) {
-        snprintf(t->gdb_log_err, sizeof t->gdb_log_err, "%s", msg);
-        return;
-    }
-    if (t->gdb_log_inner->fn)
-        t->gdb_log_inner->fn(t->gdb_log_inner->user, level, cat, msg);
+    (void)chip, (void)swd_hz; /* both in t->opts */
+    if (!t->sim && (t->board_ex = open_sim(t->cli, &t->opts, t)) != LODE_EXIT_OK)
+        return LODE_E_NO_DEVICE;
+    *out = t->sim;
+    return LODE_OK;
 }
 
-/* probe "gdb:HOST:PORT": the GDB client's core; a chip only from --chip */
-static int open_gdb(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
+int cli_registry(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 {
-    const char *spec = o->probe + 4;
-    const char *colon = strrchr(spec, ':');
-    char host[256];
-    uint32_t port = 0;
-    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host || !cli_parse_u32(colon + 1, &port) ||
-        port < 1 || port > 65535) {
-        fprintf(stderr, "lode: bad probe '%s': use --probe gdb:HOST:PORT (port 1..65535)\n", o->probe);
-        return LODE_EXIT_USAGE;
-    }
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = 0;
-    int rc;
-    if (o->chip) {
-        if ((rc = lode_target_db_new(&cli->log, &t->db)) != LODE_OK)
-            return cli_exit_for_error(rc);
-        if (o->chip_description && (rc = lode_target_db_load_file(t->db, o->chip_description)) != LODE_OK) {
-            fprintf(stderr, "lode: cannot load the chip description %s: %s\n", o->chip_description,
-                    lode_strerror(rc));
-            return cli_exit_for_error(rc);
-        }
-        if ((rc = lode_target_find_chip(t->db, o->chip, &t->chip)) != LODE_OK) {
-            fprintf(stderr, "lode: unknown chip '%s' (see lode chips)\n", o->chip);
-            return LODE_EXIT_USAGE;
-        }
-        t->chip_how = "from --chip";
-    } else if (!attach_only) {
-        fprintf(stderr, "lode: --probe gdb needs --chip for flash, verify, erase, run, debug and info\n");
-        return LODE_EXIT_USAGE;
-    }
-    t->gdb_log_inner = &cli->log;
-    lode_log_s log = {.fn = gdb_log_fn, .user = t, .max_level = cli->log.max_level};
-    if ((rc = lode_gdbclient_connect(host, (int)port, &log, &t->gdb)) != LODE_OK) {
-        fprintf(stderr, "lode: cannot connect to the GDB server at %s:%u: %s\n", host, (unsigned)port,
-                t->gdb_log_err[0] ? t->gdb_log_err : lode_strerror(rc));
-        return LODE_EXIT_UNAVAILABLE;
-    }
-    t->gdb_log_pass = true;
-    lode_gdbclient_set_intrusive(t->gdb, true); /* RTT and reads while it runs: brief stops */
-    t->core = *lode_gdbclient_core(t->gdb);
-    snprintf(t->probe_desc, sizeof t->probe_desc, "gdb (GDB server at %s:%u)", host, (unsigned)port);
-    return LODE_EXIT_OK;
-}
-
-bool cli_parse_stlink_version(const char *s, uint8_t *hw, uint8_t *jtag)
-{
-    unsigned h = 0, j = 0;
-    char tail = 0;
-    if (sscanf(s, "%*[Vv]%u%*[Jj]%u%c", &h, &j, &tail) != 2 || (h != 2 && h != 3) || j < 1 || j > 63)
-        return false;
-    *hw = (uint8_t)h;
-    *jtag = (uint8_t)j;
-    return true;
+    memset(t, 0, sizeof *t);
+    t->cli = cli;
+    t->opts = *o;
+    t->simenv = (lode_sim_probe_env_s){.board = sim_board, .user = t, .dap_version = o->dap_version,
+                                       .packet_count = o->packet_count, .log = cli->log};
+    int rc = lode_probe_registry_new(&t->reg);
+    if (rc == LODE_OK)
+        rc = lode_sim_registry_add(t->reg, &t->simenv);
+    return rc;
 }
 
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
@@ -330,155 +259,33 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
     memset(t, 0, sizeof *t);
     t->cli = cli;
     t->opts = *o;
-    int ex = open_sim(cli, o, 2, t);
+    int ex = open_sim(cli, o, t);
     if (ex != LODE_EXIT_OK)
         cli_target_close(t);
     return ex;
 }
 
-/* probe "bmp:DEVICE": a Black Magic Probe's GDB server on its serial port, target 1 of swdp_scan */
-static int open_bmp(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
-{
-    const char *dev = o->probe + 4;
-    if (!*dev) {
-        fprintf(stderr, "lode: bad probe '%s': use --probe bmp:/dev/ttyACMx (the probe's GDB port)\n", o->probe);
-        return LODE_EXIT_USAGE;
-    }
-    int rc;
-    if (o->chip) {
-        if ((rc = lode_target_db_new(&cli->log, &t->db)) != LODE_OK)
-            return cli_exit_for_error(rc);
-        if ((rc = lode_target_find_chip(t->db, o->chip, &t->chip)) != LODE_OK) {
-            fprintf(stderr, "lode: unknown chip '%s' (see lode chips)\n", o->chip);
-            return LODE_EXIT_USAGE;
-        }
-        t->chip_how = "from --chip";
-    } else if (!attach_only) {
-        fprintf(stderr, "lode: --probe bmp needs --chip for flash, verify, erase, run, debug and info\n");
-        return LODE_EXIT_USAGE;
-    }
-    if ((rc = lode_gdbclient_open_serial(dev, &cli->log, &t->gdb)) != LODE_OK)
-        return LODE_EXIT_UNAVAILABLE;
-    if ((rc = lode_gdbclient_attach_target(t->gdb, "swdp_scan", 1)) != LODE_OK)
-        return LODE_EXIT_UNAVAILABLE;
-    lode_gdbclient_set_intrusive(t->gdb, true);
-    t->core = *lode_gdbclient_core(t->gdb);
-    snprintf(t->probe_desc, sizeof t->probe_desc, "bmp (Black Magic Probe GDB server on %s)", dev);
-    return LODE_EXIT_OK;
-}
-
-int cli_target_can_flash(const cli_target_s *t, const char *cmd)
-{
-    (void)t, (void)cmd; /* every probe can: a GDB server through its own flash programming */
-    return LODE_EXIT_OK;
-}
-
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
 {
-    memset(t, 0, sizeof *t);
-    t->cli = cli;
-    t->opts = *o;
-    int ex;
-    lode_session_config_s sc = {.chip = o->chip, .chip_description = o->chip_description,
-                                .swd_hz = o->speed_hz, .attach_only = attach_only, .log = cli->log};
-    if (!strncasecmp(o->probe, "gdb", 3) && (o->probe[3] == 0 || o->probe[3] == ':')) {
-        if (o->probe[3] == 0) {
-            fprintf(stderr, "lode: bad probe '%s': use --probe gdb:HOST:PORT\n", o->probe);
-            ex = LODE_EXIT_USAGE;
-            goto fail;
-        }
-        if ((ex = open_gdb(cli, o, attach_only, t)) != LODE_EXIT_OK)
-            goto fail;
-        return LODE_EXIT_OK;
-    }
-    if (!strncasecmp(o->probe, "bmp:", 4)) {
-        if ((ex = open_bmp(cli, o, attach_only, t)) != LODE_EXIT_OK)
-            goto fail;
-        return LODE_EXIT_OK;
-    }
-    if (!strcasecmp(o->probe, "sim") || !strncasecmp(o->probe, "sim-stlink", 10)) {
-        bool st = !strncasecmp(o->probe, "sim-stlink", 10);
-        if (st && o->probe[10] && o->probe[10] != ':') {
-            fprintf(stderr, "lode: unknown probe '%s': see --help\n", o->probe);
-            ex = LODE_EXIT_USAGE;
-            goto fail;
-        }
-        if ((ex = open_sim(cli, o, st, t)) != LODE_EXIT_OK)
-            goto fail;
-        sc.now_us = sim_now_us;
-        sc.delay_us = sim_delay_us;
-        sc.time_user = t->sim;
-        if (st)
-            sc.stlink = &t->stlink_io;
-    } else if (!strncasecmp(o->probe, "stlink-tcp", 10) && (o->probe[10] == 0 || o->probe[10] == ':')) {
-        /* stlink-tcp:HOST:PORT[:SERIAL] */
-        char host[256], serial[64] = "";
-        uint32_t port = 0;
-        const char *spec = o->probe[10] ? o->probe + 11 : "";
-        const char *c1 = strchr(spec, ':');
-        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        char portstr[16] = "";
-        if (c1 && (size_t)(c1 - spec) < sizeof host && c1 > spec) {
-            memcpy(host, spec, (size_t)(c1 - spec));
-            host[c1 - spec] = 0;
-            size_t pl = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
-            if (pl < sizeof portstr) {
-                memcpy(portstr, c1 + 1, pl);
-                portstr[pl] = 0;
-            }
-            if (c2)
-                snprintf(serial, sizeof serial, "%s", c2 + 1);
-        }
-        if (!c1 || !cli_parse_u32(portstr, &port) || port < 1 || port > 65535) {
-            fprintf(stderr, "lode: bad probe '%s': use --probe stlink-tcp:HOST:PORT[:SERIAL] (port 1..65535; "
-                            "ST's stlink-server listens on 7184)\n", o->probe);
-            ex = LODE_EXIT_USAGE;
-            goto fail;
-        }
-        int rc = lode_stlink_io_tcp(host, (uint16_t)port, serial, &cli->log, &t->stlink_io);
-        if (rc != LODE_OK) {
-            ex = LODE_EXIT_UNAVAILABLE;
-            goto fail;
-        }
-        snprintf(t->probe_desc, sizeof t->probe_desc, "stlink-tcp (ST-Link via stlink-server %s:%u)", host,
-                 (unsigned)port);
-        sc.stlink = &t->stlink_io;
-    } else if (!strncasecmp(o->probe, "stlink", 6) && (o->probe[6] == 0 || o->probe[6] == ':')) {
-        lode_usb_probe_s which;
-        int rc = lode_probe_open_stlink_usb(o->probe[6] ? o->probe + 7 : "", &cli->log, &t->stlink_io, &which);
-        if (rc != LODE_OK) {
-            ex = rc == LODE_E_INVALID_ARG ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
-            goto fail;
-        }
-        snprintf(t->probe_desc, sizeof t->probe_desc, "%s %04x:%04x %s", which.product, which.vid,
-                 which.pid, which.serial);
-        sc.stlink = &t->stlink_io;
-    } else if (!strncasecmp(o->probe, "cmsis-dap", 9) && (o->probe[9] == 0 || o->probe[9] == ':')) {
-        lode_usb_probe_s which;
-        int rc = lode_probe_open_usb(o->probe[9] ? o->probe + 10 : "", &cli->log, &t->transport, &which);
-        if (rc != LODE_OK) {
-            ex = rc == LODE_E_INVALID_ARG ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
-            goto fail;
-        }
-        snprintf(t->probe_desc, sizeof t->probe_desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", which.kind,
-                 which.vid, which.pid, which.serial, which.product);
-    } else {
-        fprintf(stderr, "lode: unknown probe '%s': use --probe sim, sim-stlink, cmsis-dap[:VID:PID[:SERIAL]], "
-                        "stlink[:VID:PID[:SERIAL]], stlink-tcp:HOST:PORT, gdb:HOST:PORT or bmp:DEVICE\n",
-                o->probe);
-        ex = LODE_EXIT_USAGE;
+    int ex = LODE_EXIT_SOFTWARE;
+    if (cli_registry(cli, o, t) != LODE_OK)
         goto fail;
-    }
-    sc.transport = t->transport;
+    lode_session_config_s sc = {.registry = t->reg, .spec = o->probe, .chip = o->chip,
+                                .chip_description = o->chip_description, .swd_hz = o->speed_hz,
+                                .attach_only = attach_only, .log = cli->log};
     int rc = lode_session_open(&sc, &t->session);
-    memset(&t->stlink_io, 0, sizeof t->stlink_io); /* the session owns (and closed) it */
     if (rc != LODE_OK) {
-        ex = rc == LODE_E_NO_DEVICE || rc == LODE_E_TIMEOUT || rc == LODE_E_FAULT || rc == LODE_E_WAIT ||
-                     rc == LODE_E_PROTOCOL
-                 ? LODE_EXIT_UNAVAILABLE
-                 : cli_exit_for_error(rc);
+        ex = t->board_ex ? t->board_ex
+             : rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE
+             : rc == LODE_E_FORMAT      ? LODE_EXIT_DATAERR
+             : rc == LODE_E_NOMEM       ? LODE_EXIT_SOFTWARE
+                                        : LODE_EXIT_UNAVAILABLE;
         goto fail;
     }
+    t->probe = lode_session_probe(t->session);
+    lode_probe_info_s info;
+    lode_probe_describe(t->probe, &info);
+    snprintf(t->probe_desc, sizeof t->probe_desc, "%s", info.description);
     lode_session_core_ops(t->session, &t->core);
     t->chip = lode_session_chip(t->session, &t->chip_how);
     return LODE_EXIT_OK;
@@ -489,22 +296,12 @@ fail:
 
 void cli_target_close(cli_target_s *t)
 {
-    lode_session_close(t->session);
+    lode_session_close(t->session); /* and the probe it opened */
     t->session = NULL;
-    lode_gdbclient_free(t->gdb);
-    t->gdb = NULL;
-    lode_target_db_free(t->db);
-    t->db = NULL;
+    t->probe = NULL;
     t->chip = NULL;
-    lode_transport_close(t->transport);
-    t->transport = NULL;
-    lode_sim_dap_free(t->simdap);
-    t->simdap = NULL;
-    if (t->stlink_io.close) /* opened, never handed to a session */
-        t->stlink_io.close(t->stlink_io.ctx);
-    memset(&t->stlink_io, 0, sizeof t->stlink_io);
-    lode_sim_stlink_free(t->simstlink);
-    t->simstlink = NULL;
+    lode_probe_registry_free(t->reg);
+    t->reg = NULL;
     if (t->sim) {
         /* saved only by a command that may change the board and holds it (a refused or
          * read-only command leaves the file alone) */
@@ -518,9 +315,11 @@ void cli_target_close(cli_target_s *t)
     t->sim_lock = NULL;
 }
 
+bool cli_target_simulated(const cli_target_s *t) { return t->sim != NULL; }
+
 double cli_target_now_s(cli_target_s *t)
 {
-    if (t->sim)
-        return (double)lode_sim_now(t->sim) / 1e12;
+    if (t->core.now_us)
+        return (double)t->core.now_us(t->core.ctx) / 1e6;
     return cli_now_s();
 }

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "cli.h"
-#include "lode/gdbclient.h"
+#include "lode/probe.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 
@@ -28,20 +28,15 @@ typedef struct cli_target_opts_s {
 typedef struct cli_target_s {
     cli_ctx_s *cli;
     cli_target_opts_s opts;
-    lode_sim_s *sim;          /* simulated board (probe "sim") */
-    lode_sim_dap_s *simdap;
-    lode_sim_stlink_s *simstlink; /* probe "sim-stlink" */
+    lode_probe_registry_s *reg;   /* built-in probes + the simulator's */
+    lode_sim_probe_env_s simenv;  /* the simulator's rows: their board comes from here */
+    lode_sim_s *sim;              /* the simulated board (a simulated probe) */
     char sim_state_path[1024];
     lode_sim_lock_s *sim_lock; /* held from open to close */
     bool sim_readonly;        /* a command that only reads the board: never saves it */
-    lode_transport_s *transport;
-    lode_stlink_io_s stlink_io;   /* ST-Link probes: the I/O until the session takes it */
-    lode_session_s *session;  /* NULL with probe "gdb" (a GDB server: no ADI) */
-    lode_gdbclient_s *gdb;    /* probe "gdb" */
-    lode_target_db_s *db;     /* probe "gdb": the database t->chip comes from */
-    const lode_log_s *gdb_log_inner; /* probe "gdb": the CLI's log, behind gdb_log_fn in target.c */
-    bool gdb_log_pass;        /* connected: errors go to the log, not gdb_log_err */
-    char gdb_log_err[256];    /* the connection's error, for one line naming host:port */
+    int board_ex;                 /* why the board could not be made (an exit code) */
+    lode_session_s *session;
+    lode_probe_s *probe;          /* the session's */
     lode_core_ops_s core;
     const lode_target_chip_s *chip;
     const char *chip_how;
@@ -58,17 +53,17 @@ void cli_target_opts_init(cli_target_opts_s *o);
  * (LODE_EXIT_OK on success). */
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t);
 
-/* "V2J37" / "V3J7" -> hardware and J version (false if malformed) */
-bool cli_parse_stlink_version(const char *s, uint8_t *hw, uint8_t *jtag);
 /* Only the simulated board (--chip, --sim-state, --sim-fresh, --speed), no probe: for
  * `lode sim-server`, which puts its own simulated probe in front of it. */
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);
-/* Flash programming needs more of the core than a GDB server gives (PRIMASK for the
- * algorithm calls): LODE_EXIT_OK, or a one-line error and LODE_EXIT_UNAVAILABLE. */
-int cli_target_can_flash(const cli_target_s *t, const char *cmd);
 /* Close the session (saving the simulated flash). */
 void cli_target_close(cli_target_s *t);
 /* The target's clock: virtual for the simulator, monotonic otherwise (seconds). */
 double cli_target_now_s(cli_target_s *t);
+/* Does the target run on the simulator's virtual time? */
+bool cli_target_simulated(const cli_target_s *t);
+/* The probe registry with the simulator's rows (board from o); free with
+ * lode_probe_registry_free. For `lode list`. */
+int cli_registry(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);
 
 #endif

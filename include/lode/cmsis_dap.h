@@ -29,6 +29,7 @@
 
 #include "lode/dap.h"
 #include "lode/log.h"
+#include "lode/probe.h"
 #include "lode/transport.h"
 #include "lode/usb.h"
 
@@ -111,6 +112,14 @@ int lode_cmsis_dap_dap_ops(lode_cmsis_dap_s *dap, lode_dap_ops_s *ops);
 int lode_cmsis_dap_swo_start(lode_cmsis_dap_s *dap, uint32_t baud, uint32_t *actual);
 int lode_cmsis_dap_swo_read(lode_cmsis_dap_s *dap, uint8_t *buf, size_t cap, size_t *got);
 int lode_cmsis_dap_swo_stop(lode_cmsis_dap_s *dap);
+
+/* ---- as a probe (probe.h) ------------------------------------------------------------------ */
+/* A probe over a transport (DAP_Info is queried now): faces dap, swo, reset_pin, describe.
+ * With own_transport the probe closes `tr` (also when this fails). */
+int lode_probe_cmsis_dap_new(lode_transport_s *tr, bool own_transport, const lode_probe_extra_s *extra,
+                             const lode_log_s *log, lode_probe_s **out);
+/* The driver handle of a CMSIS-DAP probe (statistics), NULL for any other probe. */
+lode_cmsis_dap_s *lode_probe_cmsis_dap_handle(lode_probe_s *p);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #include "lode/core.h"
 #include "lode/image.h"
 #include "lode/log.h"
+#include "lode/probe.h"
 #include "lode/stream.h"
 
 #ifdef __cplusplus
@@ -90,6 +91,9 @@ int lode_gdbclient_flash_map(lode_gdbclient_s *c, size_t *nflash);
 
 /* Detach (D: the server lets the core run) when the core is halted, then close. NULL is fine. */
 void lode_gdbclient_free(lode_gdbclient_s *c);
+
+/* The client inside a GDB-server probe (registry rows "gdb", "bmp"), NULL for any other. */
+lode_gdbclient_s *lode_probe_gdbclient_handle(lode_probe_s *p);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "lode/image.h"
 #include "lode/itm.h"
 #include "lode/log.h"
+#include "lode/probe.h"
 #include "lode/rsp.h"
 #include "lode/rtt.h"
 #include "lode/run.h"

@@ -56,6 +56,11 @@ typedef struct lode_rtt_range_s {
     uint32_t len;
 } lode_rtt_range_s;
 
+/* Where the control block may be when only the chip is known: its RAM regions below 4 GiB, at
+ * most cap of them, in the database's order. Returns how many. */
+struct lode_target_chip_s;
+size_t lode_rtt_ranges_for_chip(const struct lode_target_chip_s *chip, lode_rtt_range_s *ranges, size_t cap);
+
 typedef struct lode_rtt_config_s {
     /* Address of the control block (the ELF symbol _SEGGER_RTT); 0 = unknown: scan. */
     uint32_t cb_addr;

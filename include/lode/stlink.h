@@ -30,6 +30,7 @@
 
 #include "lode/dap.h"
 #include "lode/log.h"
+#include "lode/probe.h"
 #include "lode/transport.h"
 #include "lode/usb.h"
 
@@ -154,6 +155,15 @@ typedef struct lode_stlink_stats_s {
     uint64_t status_checks;  /* GETLASTRWSTATUS2 round trips */
 } lode_stlink_stats_s;
 void lode_stlink_stats(const lode_stlink_s *st, lode_stlink_stats_s *out);
+
+/* ---- as a probe (probe.h) ------------------------------------------------------------------ */
+/* A probe over an ST-Link I/O (the driver opens now): faces dap (+ regio), swo, describe. With
+ * own_io the probe closes the I/O (also when this fails); else it is borrowed until
+ * lode_probe_close. */
+int lode_probe_stlink_new(const lode_stlink_io_s *io, bool own_io, const lode_probe_extra_s *extra,
+                          const lode_log_s *log, lode_probe_s **out);
+/* The driver handle of an ST-Link probe (version, statistics), NULL for any other probe. */
+lode_stlink_s *lode_probe_stlink_handle(lode_probe_s *p);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lode/error.h"
+#include "lode/target.h"
 #include "util/bytes.h"
 
 /* descriptor field offsets */
@@ -876,4 +877,18 @@ int lode_rtt_write(lode_rtt_s *rtt, unsigned channel, const void *data, size_t l
     if (written)
         *written = n;
     return LODE_OK;
+}
+
+size_t lode_rtt_ranges_for_chip(const lode_target_chip_s *chip, lode_rtt_range_s *ranges, size_t cap)
+{
+    size_t n = 0;
+    for (size_t k = 0; chip && k < chip->nmemory && n < cap; k++) {
+        const lode_target_mem_s *m = &chip->memory[k];
+        if (m->kind == LODE_TARGET_MEM_RAM && m->end <= 0x100000000ull) {
+            ranges[n].addr = (uint32_t)m->start;
+            ranges[n].len = (uint32_t)(m->end - m->start);
+            n++;
+        }
+    }
+    return n;
 }

@@ -1,110 +1,107 @@
 /* SPDX-License-Identifier: MIT */
-/* A debug session over a CMSIS-DAP probe: connect, power up the debug port, find the core,
- * identify the chip. */
+/* The connection: probe -> (dap -> ADI -> Cortex-M | the probe's core) -> chip (named, or
+ * identified through the vendor hooks) -> SWO. No probe names here: a probe's faces decide. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lode/error.h"
 #include "lode/session.h"
-
-#define STM32_DBGMCU_IDCODE 0xE0042000u
-#define NRF_FICR_INFO_PART 0x10000100u
-#define NRF_FICR_INFO_VARIANT 0x10000104u
+#include "target/vendor/vendor.h"
 
 struct lode_session_s {
     lode_session_config_s cfg;
-    lode_cmsis_dap_s *dap;
-    lode_stlink_s *st;
+    lode_probe_s *probe;
+    bool own_probe;
     lode_dap_ops_s dap_ops;
     lode_adi_s *adi;
     lode_cortexm_s *cm;
+    const lode_core_ops_s *probe_core; /* a probe with a core face */
     unsigned ap;
     lode_target_db_s *db;
     const lode_target_chip_s *chip;
     const char *chip_how;
 };
 
-static uint64_t mono_us(void *user)
+/* ---- chip identification: the vendor hooks over the ADI ------------------------------------- */
+
+static int vm_read32(void *ctx, uint32_t a, uint32_t *v)
 {
-    (void)user;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+    lode_session_s *s = ctx;
+    return lode_adi_mem_read32(s->adi, s->ap, a, v);
 }
 
-static void sleep_us(void *user, uint32_t us)
+static int vm_read16(void *ctx, uint32_t a, uint16_t *v)
 {
-    (void)user;
-    struct timespec t = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
-    nanosleep(&t, NULL);
+    lode_session_s *s = ctx;
+    return lode_adi_mem_read16(s->adi, s->ap, a, v);
 }
 
-/* ---- chip identification -------------------------------------------------------------------- */
-
-static int detect_chip(lode_session_s *s, const lode_target_chip_s **out, char *why, size_t len)
+static int identify(lode_session_s *s, const lode_log_s *log)
 {
-    uint32_t idcode = 0, part = 0, variant = 0;
-    const lode_target_id_s *id = NULL;
-    /* STM32: DBGMCU_IDCODE (readable while the core runs) */
-    if (lode_adi_mem_read32(s->adi, s->ap, STM32_DBGMCU_IDCODE, &idcode) == LODE_OK && idcode &&
-        lode_target_detect_stm32(idcode, &id) == LODE_OK) {
-        uint16_t kib = 0;
-        if (id->flash_size_addr)
-            lode_adi_mem_read16(s->adi, s->ap, id->flash_size_addr, &kib);
-        if (lode_target_find_detected(s->db, id, kib, out) == LODE_OK)
-            return LODE_OK;
-        snprintf(why, len, "DBGMCU_IDCODE 0x%08x (%s, %u KiB flash) matches no chip in the database",
-                 idcode, id->description, kib);
-        return LODE_E_NO_DEVICE;
+    const lode_target_chip_s *det = NULL;
+    char why[240];
+    lodei_vendor_mem_s mem = {.read32 = vm_read32, .read16 = vm_read16, .ctx = s};
+    int drc = lodei_vendor_detect(&mem, 0, s->db, &det, why, sizeof why);
+    if (!s->chip) {
+        if (drc != LODE_OK) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "cannot identify the chip: %s: name it with --chip",
+                     why);
+            return LODE_E_NO_DEVICE;
+        }
+        s->chip = det;
+        s->chip_how = "detected";
+    } else if (drc == LODE_OK && det && strcmp(det->name, s->chip->name) != 0 &&
+               strncmp(det->name, s->chip->name, strlen(s->chip->name)) != 0) {
+        lode_log(log, LODE_LOG_WARN, LODE_LOGC_GENERAL, "--chip %s given, but the target identifies as %s",
+                 s->chip->name, det->name);
     }
-    /* nRF52: FICR */
-    if (lode_adi_mem_read32(s->adi, s->ap, NRF_FICR_INFO_PART, &part) == LODE_OK &&
-        lode_adi_mem_read32(s->adi, s->ap, NRF_FICR_INFO_VARIANT, &variant) == LODE_OK &&
-        lode_target_detect_nrf52(part, variant, &id) == LODE_OK) {
-        if (lode_target_find_detected(s->db, id, 0, out) == LODE_OK)
-            return LODE_OK;
-        snprintf(why, len, "FICR INFO.PART 0x%x matches no chip in the database", part);
-        return LODE_E_NO_DEVICE;
-    }
-    snprintf(why, len, "neither an STM32 DBGMCU_IDCODE (read 0x%08x) nor an nRF52 FICR (INFO.PART "
-                       "0x%08x) identifies it", idcode, part);
-    return LODE_E_NO_DEVICE;
+    return LODE_OK;
 }
 
-static int st_reg_read(void *ctx, unsigned sel, uint32_t *raw) { return lode_stlink_read_reg(ctx, sel, raw); }
-static int st_reg_write(void *ctx, unsigned sel, uint32_t raw) { return lode_stlink_write_reg(ctx, sel, raw); }
+/* dap face: ADIv5 -> Cortex-M (with the probe's register commands when it has them) */
+static int open_dap_path(lode_session_s *s, const lode_log_s *log)
+{
+    int rc;
+    if ((rc = lode_probe_dap(s->probe, s->cfg.swd_hz ? s->cfg.swd_hz : 4000000u, &s->dap_ops)) != LODE_OK)
+        return rc;
+    if ((rc = lode_adi_new(&s->dap_ops, log, &s->adi)) != LODE_OK)
+        return rc;
+    if ((rc = lode_adi_connect(s->adi)) != LODE_OK) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_ADI,
+                 "the target does not answer on SWD: check the wiring and the target's power, "
+                 "and that its firmware does not use the SWD pins as GPIO");
+        return rc;
+    }
+    s->ap = 0;
+    if (s->cfg.chip && s->chip && s->chip->variant->ncores)
+        s->ap = (unsigned)s->chip->variant->cores[0].ap;
+    if ((rc = lode_cortexm_new(s->adi, s->ap, log, &s->cm)) != LODE_OK)
+        return rc;
+    lode_cortexm_regio_s rio;
+    if (s->ap == 0 && lode_probe_regio(s->probe, &rio) == LODE_OK) /* register commands work on AP 0 */
+        lode_cortexm_set_regio(s->cm, &rio);
+    return s->cfg.attach_only ? LODE_OK : identify(s, log);
+}
 
 int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
 {
-    if (!cfg || (!cfg->transport && !cfg->stlink) || !out) {
-        if (cfg && !cfg->transport && cfg->stlink && cfg->stlink->close)
-            cfg->stlink->close(cfg->stlink->ctx);
+    if (!cfg || !out || (!cfg->probe && (!cfg->registry || !cfg->spec))) {
+        if (cfg && cfg->close_probe)
+            lode_probe_close(cfg->probe);
         return LODE_E_INVALID_ARG;
     }
     lode_session_s *s = calloc(1, sizeof *s);
     if (!s) {
-        if (!cfg->transport && cfg->stlink->close)
-            cfg->stlink->close(cfg->stlink->ctx);
+        if (cfg->close_probe)
+            lode_probe_close(cfg->probe);
         return LODE_E_NOMEM;
     }
-    bool use_stlink = !cfg->transport;
-    lode_stlink_io_s stio;
-    if (use_stlink)
-        stio = *cfg->stlink;
+    s->probe = cfg->probe;
+    s->own_probe = cfg->probe && cfg->close_probe;
     s->cfg = *cfg;
-    if (!s->cfg.now_us || !s->cfg.delay_us) {
-        s->cfg.now_us = mono_us;
-        s->cfg.delay_us = sleep_us;
-        s->cfg.time_user = NULL;
-    }
     const lode_log_s *log = &s->cfg.log;
     int rc;
-    if (use_stlink) { /* the driver owns the I/O from here, whatever happens next */
-        if ((rc = lode_stlink_open(&stio, log, &s->st)) != LODE_OK)
-            goto fail;
-    }
     if ((rc = lode_target_db_new(log, &s->db)) != LODE_OK)
         goto fail;
     if (cfg->chip_description && (rc = lode_target_db_load_file(s->db, cfg->chip_description)) != LODE_OK)
@@ -120,54 +117,29 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         }
         s->chip_how = "given";
     }
-    if (use_stlink) {
-        if ((rc = lode_stlink_connect_swd(s->st, cfg->swd_hz ? cfg->swd_hz : 4000000u, NULL)) != LODE_OK)
+    if (!cfg->probe) {
+        lode_probe_open_opts_s po = {.chip = cfg->chip, .swd_hz = cfg->swd_hz, .log = log};
+        if ((rc = lode_probe_open(cfg->registry, cfg->spec, &po, &s->probe)) != LODE_OK)
             goto fail;
-        if ((rc = lode_stlink_dap_ops(s->st, &s->dap_ops)) != LODE_OK)
-            goto fail;
-    } else {
-        if ((rc = lode_cmsis_dap_open(cfg->transport, log, &s->dap)) != LODE_OK)
-            goto fail;
-        if ((rc = lode_cmsis_dap_connect_swd(s->dap, cfg->swd_hz ? cfg->swd_hz : 4000000u)) != LODE_OK)
-            goto fail;
-        if ((rc = lode_cmsis_dap_dap_ops(s->dap, &s->dap_ops)) != LODE_OK)
-            goto fail;
+        s->own_probe = true;
     }
-    if ((rc = lode_adi_new(&s->dap_ops, log, &s->adi)) != LODE_OK)
-        goto fail;
-    if ((rc = lode_adi_connect(s->adi)) != LODE_OK) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_ADI,
-                 "the target does not answer on SWD: check the wiring and the target's power, "
-                 "and that its firmware does not use the SWD pins as GPIO");
-        goto fail;
-    }
-    s->ap = 0;
-    if (cfg->chip && s->chip && s->chip->variant->ncores)
-        s->ap = (unsigned)s->chip->variant->cores[0].ap;
-    if ((rc = lode_cortexm_new(s->adi, s->ap, log, &s->cm)) != LODE_OK)
-        goto fail;
-    if (s->st && s->ap == 0) { /* the ST-Link's register commands work on AP 0 */
-        lode_cortexm_regio_s rio = {.read = st_reg_read, .write = st_reg_write, .ctx = s->st};
-        lode_cortexm_set_regio(s->cm, &rio);
-    }
-    if (!cfg->attach_only) {
-        const lode_target_chip_s *det = NULL;
-        char why[200];
-        int drc = detect_chip(s, &det, why, sizeof why);
-        if (!s->chip) {
-            if (drc != LODE_OK) {
-                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
-                         "cannot identify the chip: %s: name it with --chip", why);
-                rc = LODE_E_NO_DEVICE;
-                goto fail;
-            }
-            s->chip = det;
-            s->chip_how = "detected";
-        } else if (drc == LODE_OK && det && strcmp(det->name, s->chip->name) != 0 &&
-                   strncmp(det->name, s->chip->name, strlen(s->chip->name)) != 0) {
-            lode_log(log, LODE_LOG_WARN, LODE_LOGC_GENERAL,
-                     "--chip %s given, but the target identifies as %s", s->chip->name, det->name);
+    if (lode_probe_has_dap(s->probe)) {
+        if ((rc = open_dap_path(s, log)) != LODE_OK)
+            goto fail;
+    } else if ((s->probe_core = lode_probe_core(s->probe)) != NULL) {
+        /* a whole core (a GDB server): the chip only from --chip */
+        if (!s->chip && !cfg->attach_only) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+                     "--probe %s needs --chip for flash, verify, erase, run, debug and info (it cannot "
+                     "identify the chip)", lode_probe_driver(s->probe));
+            rc = LODE_E_INVALID_ARG;
+            goto fail;
         }
+    } else {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "--probe %s gives no access to a core",
+                 lode_probe_driver(s->probe));
+        rc = LODE_E_UNSUPPORTED;
+        goto fail;
     }
     *out = s;
     return LODE_OK;
@@ -182,8 +154,8 @@ void lode_session_close(lode_session_s *s)
         return;
     lode_cortexm_free(s->cm);
     lode_adi_free(s->adi);
-    lode_cmsis_dap_close(s->dap);
-    lode_stlink_close(s->st);
+    if (s->own_probe)
+        lode_probe_close(s->probe);
     lode_target_db_free(s->db);
     free(s);
 }
@@ -197,6 +169,8 @@ int lode_session_swo_start(lode_session_s *s, uint32_t baud, uint32_t *actual)
 {
     if (!s)
         return LODE_E_INVALID_ARG;
+    if (!s->adi || !s->probe) /* the TPIU is set through the debug port */
+        return LODE_E_UNSUPPORTED;
     if (!baud)
         baud = SWO_MAX_BAUD;
     int rc = lode_adi_mem_write32(s->adi, s->ap, TPIU_SPPR, 2u); /* asynchronous NRZ (UART) */
@@ -204,34 +178,23 @@ int lode_session_swo_start(lode_session_s *s, uint32_t baud, uint32_t *actual)
         rc = lode_adi_mem_write32(s->adi, s->ap, TPIU_FFCR, 0x100u); /* TrigIn, no formatter */
     if (rc)
         return rc;
-    if (s->st) {
-        rc = lode_stlink_trace_start(s->st, baud);
-        if (!rc && actual)
-            *actual = baud;
-        return rc;
-    }
-    return lode_cmsis_dap_swo_start(s->dap, baud, actual);
+    return lode_probe_swo_start(s->probe, baud, actual);
 }
 
 int lode_session_swo_read(lode_session_s *s, uint8_t *buf, size_t cap, size_t *got)
 {
-    if (!s)
-        return LODE_E_INVALID_ARG;
-    return s->st ? lode_stlink_trace_read(s->st, buf, cap, got) : lode_cmsis_dap_swo_read(s->dap, buf, cap, got);
+    return s ? lode_probe_swo_read(s->probe, buf, cap, got) : LODE_E_INVALID_ARG;
 }
 
 int lode_session_swo_stop(lode_session_s *s)
 {
-    if (!s)
-        return LODE_E_INVALID_ARG;
-    return s->st ? lode_stlink_trace_stop(s->st) : lode_cmsis_dap_swo_stop(s->dap);
+    return s ? lode_probe_swo_stop(s->probe) : LODE_E_INVALID_ARG;
 }
 
-lode_cmsis_dap_s *lode_session_dap(lode_session_s *s) { return s->dap; }
-lode_stlink_s *lode_session_stlink(lode_session_s *s) { return s->st; }
-lode_adi_s *lode_session_adi(lode_session_s *s) { return s->adi; }
-lode_cortexm_s *lode_session_cortexm(lode_session_s *s) { return s->cm; }
-lode_target_db_s *lode_session_db(lode_session_s *s) { return s->db; }
+lode_probe_s *lode_session_probe(lode_session_s *s) { return s ? s->probe : NULL; }
+lode_adi_s *lode_session_adi(lode_session_s *s) { return s ? s->adi : NULL; }
+lode_cortexm_s *lode_session_cortexm(lode_session_s *s) { return s ? s->cm : NULL; }
+lode_target_db_s *lode_session_db(lode_session_s *s) { return s ? s->db : NULL; }
 
 const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char **how)
 {
@@ -331,12 +294,17 @@ static int co_reset(void *ctx, bool halt)
 static uint64_t co_now_us(void *ctx)
 {
     lode_session_s *s = ctx;
-    return s->cfg.now_us(s->cfg.time_user);
+    if (s->cfg.now_us && s->cfg.delay_us)
+        return s->cfg.now_us(s->cfg.time_user);
+    return lode_probe_now_us(s->probe);
 }
 static void co_delay_us(void *ctx, uint32_t us)
 {
     lode_session_s *s = ctx;
-    s->cfg.delay_us(s->cfg.time_user, us);
+    if (s->cfg.now_us && s->cfg.delay_us)
+        s->cfg.delay_us(s->cfg.time_user, us);
+    else
+        lode_probe_delay_us(s->probe, us);
 }
 
 static int co_bp_set(void *ctx, uint32_t a) { return lode_cortexm_bp_set(((lode_session_s *)ctx)->cm, a); }
@@ -354,6 +322,10 @@ static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
 
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
+    if (s->probe_core) {
+        *ops = *s->probe_core;
+        return;
+    }
     ops->bp_set = co_bp_set;
     ops->bp_clear = co_bp_clear;
     ops->wp_set = co_wp_set;
@@ -380,138 +352,3 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->ctx = s;
 }
 
-/* ---- USB probe selection ---------------------------------------------------------------------- */
-
-int lode_probe_choose(const lode_usb_probe_s *probes, size_t n, const char *spec,
-                      const lode_log_s *log, size_t *index)
-{
-    if (n == 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "no CMSIS-DAP probe found%s%s: plug one in (and check permissions), or use "
-                 "--probe sim for the simulated board",
-                 spec && *spec ? " matching " : "", spec ? spec : "");
-        return LODE_E_NO_DEVICE;
-    }
-    if (n > 1) {
-        char list[512] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < n; i++) {
-            int w = snprintf(list + used, sizeof list - used, "%s%04x:%04x:%s", i ? ", " : "",
-                             probes[i].vid, probes[i].pid, probes[i].serial);
-            if (w < 0 || used + (size_t)w >= sizeof list)
-                break;
-            used += (size_t)w;
-        }
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "%zu CMSIS-DAP probes match (%s): choose one with --probe cmsis-dap:VID:PID:SERIAL",
-                 n, list);
-        return LODE_E_INVALID_ARG;
-    }
-    *index = 0;
-    return LODE_OK;
-}
-
-int lode_probe_open_usb(const char *spec, const lode_log_s *log, lode_transport_s **out,
-                        lode_usb_probe_s *which)
-{
-    lode_usb_filter_s f;
-    if (lode_usb_parse_filter(spec, &f) != LODE_OK) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "bad probe selector '%s': use cmsis-dap:VID:PID[:SERIAL] with hex VID/PID", spec);
-        return LODE_E_INVALID_ARG;
-    }
-    lode_usb_probe_s *probes = NULL;
-    size_t n = 0, idx = 0;
-    int rc = lode_usb_list_cmsis_dap(&f, log, &probes, &n);
-    if (rc == LODE_OK)
-        rc = lode_probe_choose(probes, n, spec, log, &idx);
-    if (rc == LODE_OK) {
-        rc = lode_usb_open(&probes[idx], log, out);
-        if (rc == LODE_OK && which)
-            *which = probes[idx];
-    }
-    free(probes);
-    return rc;
-}
-
-/* ---- ST-Link over USB ----------------------------------------------------------------------- */
-
-typedef struct owned_usb_io_s {
-    lode_transport_s *cmd, *trace;
-    lode_stlink_io_s inner;
-} owned_usb_io_s;
-
-static int ou_xfer(void *ctx, const uint8_t cmd[LODE_STLINK_CMD_SIZE], lode_stlink_dir_e dir,
-                   uint8_t *data, size_t len)
-{
-    owned_usb_io_s *o = ctx;
-    return o->inner.xfer(o->inner.ctx, cmd, dir, data, len);
-}
-
-static int ou_trace(void *ctx, uint8_t *buf, size_t len)
-{
-    owned_usb_io_s *o = ctx;
-    return o->inner.trace_read(o->inner.ctx, buf, len);
-}
-
-static void ou_close(void *ctx)
-{
-    owned_usb_io_s *o = ctx;
-    if (o->inner.close)
-        o->inner.close(o->inner.ctx);
-    lode_transport_close(o->trace);
-    lode_transport_close(o->cmd);
-    free(o);
-}
-
-int lode_probe_open_stlink_usb(const char *spec, const lode_log_s *log, lode_stlink_io_s *io,
-                               lode_usb_probe_s *which)
-{
-    lode_usb_filter_s f;
-    if (!io || lode_usb_parse_filter(spec ? spec : "", &f) != LODE_OK) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "bad probe selector '%s': use stlink:VID:PID[:SERIAL] with hex VID/PID", spec);
-        return LODE_E_INVALID_ARG;
-    }
-    lode_usb_probe_s *probes = NULL;
-    size_t n = 0;
-    int rc = lode_usb_list_stlink(&f, log, &probes, &n);
-    if (rc == LODE_OK && n == 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "no ST-Link found%s%s: plug one in (and check the udev rules), or use --probe "
-                 "sim-stlink for the simulated one", spec && *spec ? " matching " : "", spec ? spec : "");
-        rc = LODE_E_NO_DEVICE;
-    } else if (rc == LODE_OK && n > 1) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "%zu ST-Links match: choose one with --probe stlink:VID:PID:SERIAL (the first is "
-                 "%04x:%04x:%s)", n, probes[0].vid, probes[0].pid, probes[0].serial);
-        rc = LODE_E_INVALID_ARG;
-    }
-    if (rc != LODE_OK) {
-        free(probes);
-        return rc;
-    }
-    owned_usb_io_s *o = calloc(1, sizeof *o);
-    if (!o) {
-        free(probes);
-        return LODE_E_NOMEM;
-    }
-    rc = lode_usb_open_stlink(&probes[0], log, &o->cmd, &o->trace);
-    if (rc == LODE_OK)
-        rc = lode_stlink_io_usb(o->cmd, o->trace, &o->inner);
-    if (rc != LODE_OK) {
-        lode_transport_close(o->trace);
-        lode_transport_close(o->cmd);
-        free(o);
-        free(probes);
-        return rc;
-    }
-    if (which)
-        *which = probes[0];
-    free(probes);
-    io->xfer = ou_xfer;
-    io->trace_read = ou_trace;
-    io->close = ou_close;
-    io->ctx = o;
-    return LODE_OK;
-}

@@ -17,6 +17,7 @@
 #include "lode/gdbclient.h"
 #include "lode/gdbserver.h"
 #include "lode/image.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "test.h"
@@ -55,7 +56,9 @@ static bool rig_open(rig_s *r, const char *elf)
         lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &r->img) != LODE_OK ||
         lode_sim_dap_new(r->sim, &dc, &r->dap) != LODE_OK || lode_sim_dap_transport(r->dap, &r->tr) != LODE_OK)
         return false;
-    lode_session_config_s ss = {.transport = r->tr, .now_us = v_now, .delay_us = v_delay,
+    lode_probe_s *ss_probe = NULL;
+    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &ss_probe);
+    lode_session_config_s ss = {.probe = ss_probe, .close_probe = true, .now_us = v_now, .delay_us = v_delay,
                                 .time_user = r->sim};
     if (lode_session_open(&ss, &r->s) != LODE_OK)
         return false;

@@ -14,6 +14,7 @@
 #include "lode/error.h"
 #include "lode/gdbserver.h"
 #include "lode/image.h"
+#include "lode/cmsis_dap.h"
 #include "lode/semihost.h"
 #include "lode/session.h"
 #include "lode/sim.h"
@@ -167,7 +168,9 @@ static bool rig_open(rig_s *r, const char *elf)
         lode_image_load_file(path, LODE_IMAGE_AUTO, 0, false, NULL, &r->img) != LODE_OK ||
         lode_sim_dap_new(r->sim, &dc, &r->dap) != LODE_OK || lode_sim_dap_transport(r->dap, &r->tr) != LODE_OK)
         return false;
-    lode_session_config_s ss = {.transport = r->tr, .now_us = v_now, .delay_us = v_delay,
+    lode_probe_s *ss_probe = NULL;
+    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &ss_probe);
+    lode_session_config_s ss = {.probe = ss_probe, .close_probe = true, .now_us = v_now, .delay_us = v_delay,
                                 .time_user = r->sim};
     if (lode_session_open(&ss, &r->s) != LODE_OK)
         return false;
@@ -423,7 +426,7 @@ static void test_gdbserver_semihost(void)
     bool started = pthread_create(&th, NULL, serve_thread, &r) == 0;
     CHECK(started);
     lode_cmsis_dap_stats_s a0, a1;
-    lode_cmsis_dap_stats(lode_session_dap(r.s), &a0);
+    lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(r.s)), &a0);
     if (started) {
         client_s c = {.fd = r.fds[0], .ack = true};
         static char buf[512];
@@ -435,7 +438,7 @@ static void test_gdbserver_semihost(void)
         pthread_join(th, NULL);
         CHECK_EQ(r.rc, LODE_OK);
     }
-    lode_cmsis_dap_stats(lode_session_dap(r.s), &a1);
+    lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(r.s)), &a1);
     CHECK(strstr(cs.text, "argc=21\n") != NULL);
     CHECK(strstr(cs.text, "argv[20]=t\n") != NULL);
     /* 23 calls (GET_CMDLINE, 22 writes ...): the fast path takes a state read, the registers,

@@ -58,7 +58,9 @@ static void run(int version, uint32_t swd_hz, uint32_t cb, uint32_t count_sym, b
     REQUIRE(lode_sim_load_elf(sim, elf) == LODE_OK);
     REQUIRE(lode_sim_dap_new(sim, &dc, &dap) == LODE_OK);
     REQUIRE(lode_sim_dap_transport(dap, &tr) == LODE_OK);
-    lode_session_config_s sc = {.transport = tr, .swd_hz = swd_hz, .now_us = v_now, .delay_us = v_delay,
+    lode_probe_s *sc_probe = NULL;
+    lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &sc_probe);
+    lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .swd_hz = swd_hz, .now_us = v_now, .delay_us = v_delay,
                                 .time_user = sim};
     REQUIRE(lode_session_open(&sc, &s) == LODE_OK);
     lode_core_ops_s core;
@@ -118,7 +120,9 @@ static void test_units(void)
     REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
     REQUIRE(lode_sim_dap_new(sim, &dc, &dap) == LODE_OK);
     REQUIRE(lode_sim_dap_transport(dap, &tr) == LODE_OK);
-    lode_session_config_s sc = {.transport = tr, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
+    lode_probe_s *sc_probe = NULL;
+    lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &sc_probe);
+    lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
     REQUIRE(lode_session_open(&sc, &s) == LODE_OK);
     lode_core_ops_s core;
     lode_session_core_ops(s, &core);
@@ -170,9 +174,9 @@ static void test_units(void)
     const unsigned sel[2] = {0, 15};
     const uint32_t val[2] = {0x1234ABCDu, RAM + 0x200};
     lode_cmsis_dap_stats_s d0, d1;
-    lode_cmsis_dap_stats(lode_session_dap(s), &d0);
+    lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &d0);
     CHECK_EQ(core.resume_regs(core.ctx, sel, val, 2), LODE_OK);
-    lode_cmsis_dap_stats(lode_session_dap(s), &d1);
+    lode_cmsis_dap_stats(lode_probe_cmsis_dap_handle(lode_session_probe(s)), &d1);
     CHECK_EQ(d1.commands - d0.commands, 1);
     for (int i = 0; i < 100 && !(core.state(core.ctx, &cs) == LODE_OK && cs.halted); i++)
         core.delay_us(core.ctx, 10);

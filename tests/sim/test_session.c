@@ -7,6 +7,7 @@
 #include "lode/flash.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "test.h"
@@ -25,7 +26,9 @@ static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1
 
 static int rig_session(rig_s *r, const char *chip)
 {
-    lode_session_config_s sc = {.transport = r->tr, .chip = chip, .now_us = v_now,
+    lode_probe_s *sc_probe = NULL;
+    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &sc_probe);
+    lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .chip = chip, .now_us = v_now,
                                 .delay_us = v_delay, .time_user = r->sim};
     int rc = lode_session_open(&sc, &r->s);
     if (rc == LODE_OK) {
@@ -247,7 +250,9 @@ static void test_target_does_not_answer(void)
     REQUIRE(lode_sim_dap_new(r.sim, &dc, &r.dap) == LODE_OK);
     REQUIRE(lode_sim_dap_transport(r.dap, &r.tr) == LODE_OK);
     lode_sim_inject_disconnect(r.sim, true);
-    lode_session_config_s sc = {.transport = r.tr, .now_us = v_now, .delay_us = v_delay,
+    lode_probe_s *sc_probe = NULL;
+    lode_probe_cmsis_dap_new(r.tr, false, NULL, NULL, &sc_probe);
+    lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .now_us = v_now, .delay_us = v_delay,
                                 .time_user = r.sim};
     sc.log.fn = keep_error;
     sc.log.max_level = LODE_LOG_ERROR;

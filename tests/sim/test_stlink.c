@@ -12,6 +12,7 @@
 #include "lode/core.h"
 #include "lode/error.h"
 #include "lode/flash.h"
+#include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "lode/stlink.h"
@@ -268,7 +269,9 @@ static bool srig_open(srig_s *r, const char *simchip)
         return false;
     lode_stlink_io_s io;
     lode_sim_stlink_io(r->probe, &io);
-    lode_session_config_s cfg = {.stlink = &io, .log = logger, .now_us = v_now,
+    lode_probe_s *cfg_probe = NULL;
+    lode_probe_stlink_new(&io, false, NULL, NULL, &cfg_probe);
+    lode_session_config_s cfg = {.probe = cfg_probe, .close_probe = true, .log = logger, .now_us = v_now,
                                  .delay_us = v_delay, .time_user = r->sim};
     if (lode_session_open(&cfg, &r->s) != LODE_OK)
         return false;
@@ -290,8 +293,8 @@ static void test_session_flash(void)
     REQUIRE(srig_open(&r, "STM32F103C8"));
     REQUIRE(r.chip);
     CHECK(!strcmp(r.chip->name, "STM32F103C8"));
-    CHECK(lode_session_stlink(r.s) != NULL);
-    CHECK(lode_session_dap(r.s) == NULL);
+    CHECK(lode_probe_stlink_handle(lode_session_probe(r.s)) != NULL);
+    CHECK(lode_probe_cmsis_dap_handle(lode_session_probe(r.s)) == NULL);
     CHECK_EQ(lode_adi_dpidr(lode_session_adi(r.s)), 0x1BA01477u);
 
     char path[1024];

@@ -307,6 +307,22 @@ void lode_sim_stlink_server_free(lode_sim_stlink_server_s *s);
 lode_sim_stlink_conn_s *lode_sim_stlink_conn_new(lode_sim_stlink_server_s *s);
 void lode_sim_stlink_conn_free(lode_sim_stlink_conn_s *c);
 
+/* ---- the simulated probes in lode's probe registry (probe.h) ------------------------------- */
+struct lode_probe_registry_s;
+typedef struct lode_sim_probe_env_s {
+    /* the board a simulated probe goes in front of: the caller's (created, kept and freed by
+     * it); chip is the user's --chip (NULL: a default) */
+    int (*board)(void *user, const char *chip, uint32_t swd_hz, lode_sim_s **out);
+    void *user;
+    int dap_version;          /* "sim": CMSIS-DAP 1 (HID) or 2 (bulk; 0 = 2) */
+    unsigned packet_count;    /* "sim": commands in flight (0: 4) */
+    lode_log_s log;           /* the simulated probes' own log */
+} lode_sim_probe_env_s;
+/* Add rows "sim" and "sim-stlink[:V2Jnn|:V3Jn]"; env must outlive the registry. */
+int lode_sim_registry_add(struct lode_probe_registry_s *reg, const lode_sim_probe_env_s *env);
+/* "V2J37" / "V3J7" -> hardware and J version (false if malformed) */
+bool lode_sim_stlink_parse_version(const char *s, uint8_t *hw, uint8_t *jtag);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulated probes as rows of lode's probe registry: "sim" (the board behind a simulated
+ * CMSIS-DAP probe) and "sim-stlink[:V2Jnn|:V3Jn]" (behind a simulated ST-Link). The board is the
+ * caller's (env->board); the probe, in front of it, is closed with the lode probe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/cmsis_dap.h"
+#include "lode/probe.h"
+#include "lode/sim.h"
+#include "lode/stlink.h"
+
+static uint64_t sim_now_us(void *user) { return lode_sim_now(user) / 1000000u; }
+static void sim_delay_us(void *user, uint32_t us) { lode_sim_advance(user, (uint64_t)us * 1000000u); }
+
+static void free_dap(void *user) { lode_sim_dap_free(user); }
+static void free_stlink(void *user) { lode_sim_stlink_free(user); }
+
+bool lode_sim_stlink_parse_version(const char *s, uint8_t *hw, uint8_t *jtag)
+{
+    unsigned h = 0, j = 0;
+    char tail = 0;
+    if (!s || sscanf(s, "%*[Vv]%u%*[Jj]%u%c", &h, &j, &tail) != 2 || (h != 2 && h != 3) || j < 1 || j > 63)
+        return false;
+    *hw = (uint8_t)h;
+    *jtag = (uint8_t)j;
+    return true;
+}
+
+static int board(const lode_probe_driver_s *d, const lode_probe_open_opts_s *o, lode_sim_s **sim)
+{
+    const lode_sim_probe_env_s *env = d->user;
+    int rc = env->board(env->user, o->chip, o->swd_hz, sim);
+    return rc != LODE_OK ? rc : *sim ? LODE_OK : LODE_E_NO_DEVICE;
+}
+
+static int dap_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
+                    lode_probe_s **out)
+{
+    const lode_sim_probe_env_s *env = d->user;
+    if (*args) {
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "unknown probe 'sim:%s': use --probe sim", args);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_sim_s *sim = NULL;
+    lode_sim_dap_s *sd = NULL;
+    lode_transport_s *tr = NULL;
+    int version = env->dap_version ? env->dap_version : 2;
+    lode_sim_dap_config_s dc = {.version = version, .packet_count = (uint8_t)(env->packet_count ? env->packet_count : 4),
+                                .log = env->log};
+    int rc = board(d, o, &sim);
+    if (rc == LODE_OK)
+        rc = lode_sim_dap_new(sim, &dc, &sd);
+    if (rc == LODE_OK)
+        rc = lode_sim_dap_transport(sd, &tr);
+    if (rc != LODE_OK) {
+        lode_sim_dap_free(sd);
+        return rc;
+    }
+    char desc[320];
+    snprintf(desc, sizeof desc, "sim (simulated CMSIS-DAP v%d, %s board)", version, lode_sim_chip_name(sim));
+    lode_probe_extra_s x = {.description = desc, .now_us = sim_now_us, .delay_us = sim_delay_us,
+                            .time_user = sim, .on_close = free_dap, .close_user = sd};
+    return lode_probe_cmsis_dap_new(tr, true, &x, o->log, out);
+}
+
+static int stlink_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
+                       lode_probe_s **out)
+{
+    const lode_sim_probe_env_s *env = d->user;
+    lode_sim_stlink_config_s stc = {.log = env->log};
+    if (*args && !lode_sim_stlink_parse_version(args, &stc.hw_version, &stc.jtag_version)) {
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "bad probe 'sim-stlink:%s': use sim-stlink[:V2Jnn|:V3Jn] (e.g. sim-stlink:V3J7, "
+                 "sim-stlink:V2J21 for firmware without DAP register access)", args);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_sim_s *sim = NULL;
+    lode_sim_stlink_s *st = NULL;
+    int rc = board(d, o, &sim);
+    if (rc == LODE_OK)
+        rc = lode_sim_stlink_new(sim, &stc, &st);
+    if (rc != LODE_OK)
+        return rc;
+    lode_stlink_io_s io;
+    lode_sim_stlink_io(st, &io);
+    char desc[320];
+    snprintf(desc, sizeof desc, "sim-stlink (simulated %s, %s board)",
+             stc.hw_version == 3 ? "STLINK-V3" : "ST-Link/V2", lode_sim_chip_name(sim));
+    lode_probe_extra_s x = {.description = desc, .now_us = sim_now_us, .delay_us = sim_delay_us,
+                            .time_user = sim, .on_close = free_stlink, .close_user = st};
+    return lode_probe_stlink_new(&io, true, &x, o->log, out);
+}
+
+static int dap_list(const lode_probe_driver_s *d, const lode_log_s *log, lode_probe_found_fn fn, void *user)
+{
+    (void)d, (void)log;
+    lode_probe_found_s f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.spec, sizeof f.spec, "sim");
+    f.kind = "simulated";
+    f.chips = lode_sim_chips();
+    size_t n = (size_t)snprintf(f.text, sizeof f.text, "simulated board:");
+    for (const char *const *c = f.chips; *c && n < sizeof f.text; c++)
+        n += (size_t)snprintf(f.text + n, sizeof f.text - n, " %s", *c);
+    if (n < sizeof f.text)
+        snprintf(f.text + n, sizeof f.text - n, " (--chip)");
+    fn(user, &f);
+    return LODE_OK;
+}
+
+static int stlink_list(const lode_probe_driver_s *d, const lode_log_s *log, lode_probe_found_fn fn, void *user)
+{
+    (void)d, (void)log;
+    lode_probe_found_s f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.spec, sizeof f.spec, "sim-stlink");
+    f.kind = "simulated-stlink";
+    snprintf(f.text, sizeof f.text, "the simulated board behind a simulated ST-Link/V2");
+    fn(user, &f);
+    return LODE_OK;
+}
+
+int lode_sim_registry_add(lode_probe_registry_s *reg, const lode_sim_probe_env_s *env)
+{
+    if (!reg || !env || !env->board)
+        return LODE_E_INVALID_ARG;
+    lode_probe_driver_s dap = {.name = "sim",
+                               .syntax = "sim",
+                               .help = "the simulated board behind a simulated CMSIS-DAP probe",
+                               .list = dap_list,
+                               .open = dap_open,
+                               .user = (void *)env};
+    lode_probe_driver_s st = {.name = "sim-stlink",
+                              .syntax = "sim-stlink[:V2Jnn|:V3Jn]",
+                              .help = "the simulated board behind a simulated ST-Link/V2 or STLINK-V3",
+                              .list = stlink_list,
+                              .open = stlink_open,
+                              .user = (void *)env};
+    int rc = lode_probe_registry_add(reg, &dap);
+    return rc == LODE_OK ? lode_probe_registry_add(reg, &st) : rc;
+}

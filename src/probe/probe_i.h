@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to liblode's probe folder: the built-in registry rows and a driver's own handle. */
+#ifndef LODE_PROBE_I_H
+#define LODE_PROBE_I_H
+
+#include "lode/probe.h"
+
+/* The driver's ctx when p was made over exactly these ops, else NULL. */
+void *lodei_probe_ctx_if(const lode_probe_s *p, const lode_probe_ops_s *ops);
+
+/* "HOST:PORT[:REST]" -> host, port 1..65535 and REST (NULL without); false if malformed. */
+bool lodei_probe_host_port(const char *args, char *host, size_t hostlen, uint16_t *port, const char **rest);
+
+/* One row per driver, each defined in the driver's folder. */
+extern const lode_probe_driver_s lodei_probe_row_cmsis_dap;
+extern const lode_probe_driver_s lodei_probe_row_stlink;
+extern const lode_probe_driver_s lodei_probe_row_stlink_tcp;
+extern const lode_probe_driver_s lodei_probe_row_gdb;
+extern const lode_probe_driver_s lodei_probe_row_bmp;
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Vendor hooks (private to liblode): how a chip family identifies itself. One row per vendor,
+ * keyed by its JEP106 designer code (continuation << 7 | identity, as in a ROM table's PIDR);
+ * each hook reads the family's ID registers through `mem` and looks the result up in the chip
+ * database. Adding a family: a file here and a row in vendor.c. */
+#ifndef LODE_TARGET_VENDOR_H
+#define LODE_TARGET_VENDOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/target.h"
+
+typedef struct lodei_vendor_mem_s {
+    int (*read32)(void *ctx, uint32_t addr, uint32_t *val);
+    int (*read16)(void *ctx, uint32_t addr, uint16_t *val);
+    void *ctx;
+} lodei_vendor_mem_s;
+
+/* LODE_OK: *out found. LODE_E_NO_DEVICE: the family is recognised but the database has no such
+ * chip (why says so; stop looking). LODE_E_UNSUPPORTED: not this family; `why` gets what was
+ * read ("an STM32 DBGMCU_IDCODE (read 0x00000000)"). */
+typedef int (*lodei_vendor_detect_fn)(const lodei_vendor_mem_s *mem, const lode_target_db_s *db,
+                                      const lode_target_chip_s **out, char *why, size_t len);
+
+typedef struct lodei_vendor_s {
+    const char *name;
+    uint16_t jep106;
+    lodei_vendor_detect_fn detect;
+} lodei_vendor_s;
+
+extern const lodei_vendor_s lodei_vendor_stm32;
+extern const lodei_vendor_s lodei_vendor_nrf52;
+
+/* Identify the chip: with designer != 0 only that vendor's hook (when there is one), else every
+ * hook in turn. LODE_E_NO_DEVICE with `why` naming what was read when nothing matches. */
+int lodei_vendor_detect(const lodei_vendor_mem_s *mem, uint16_t designer, const lode_target_db_s *db,
+                        const lode_target_chip_s **out, char *why, size_t len);
+
+#endif
