@@ -551,17 +551,36 @@ static const int sh_to_gdb_flags[12] = {
     0x209, 0x209, 0x20A, 0x20A,         /* a ab a+ a+b: CREAT|APPEND */
 };
 
-static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc, uint32_t sp)
+/* the calls that go to GDB (the rest stay with lode's host) */
+static bool forwarded(uint32_t op)
+{
+    switch (op) {
+    case LODE_SH_SYS_OPEN: case LODE_SH_SYS_CLOSE: case LODE_SH_SYS_WRITEC: case LODE_SH_SYS_WRITE0:
+    case LODE_SH_SYS_WRITE: case LODE_SH_SYS_READ: case LODE_SH_SYS_READC: case LODE_SH_SYS_ISTTY:
+    case LODE_SH_SYS_SEEK: case LODE_SH_SYS_FLEN: case LODE_SH_SYS_REMOVE: case LODE_SH_SYS_RENAME:
+    case LODE_SH_SYS_TIME: case LODE_SH_SYS_SYSTEM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int forward_semihost(srv_s *s, const lodei_halt_s *h)
 {
     const lode_core_ops_s *c = s->c;
+    uint32_t op = h->regs[0], param = h->regs[1], pc = h->regs[15], sp = h->regs[13];
+    if (!forwarded(op))
+        return 0;
     uint8_t b[16];
     uint32_t a[4] = {0};
-    unsigned nwords = op == 0x01 ? 3 : op == 0x05 || op == 0x06 ? 3 : op == 0x0A || op == 0x0E ||
-                      op == 0x12 ? 2 : op == 0x0F ? 4 : op == 0x02 || op == 0x09 || op == 0x0C ? 1 : 0;
-    if (nwords) {
-        if (c->mem_read(c->ctx, param, b, 4u * nwords) != LODE_OK)
+    /* the parameter block (usually read ahead with the BKPT); WRITEC and WRITE0 have none */
+    uint32_t nbytes = op == LODE_SH_SYS_WRITEC || op == LODE_SH_SYS_WRITE0 ? 0 : lode_semihost_param_bytes(op);
+    if (nbytes > sizeof b)
+        nbytes = sizeof b;
+    if (nbytes) {
+        if (lodei_halt_read(c, h, param, b, nbytes) != LODE_OK)
             return 0; /* lode's host reports the unreadable block */
-        for (unsigned i = 0; i < nwords; i++)
+        for (unsigned i = 0; i < nbytes / 4; i++)
             a[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
                    (uint32_t)b[4 * i + 3] << 24;
     }
@@ -573,11 +592,22 @@ static int forward_semihost(srv_s *s, uint32_t op, uint32_t param, uint32_t pc, 
     case 0x03: /* WRITEC: the character at r1 */
         snprintf(req, sizeof req, "Fwrite,1,%x,1", param);
         break;
-    case 0x04: { /* WRITE0: the string at r1 */
+    case 0x04: { /* WRITE0: the string at r1, its length found 32 bytes at a time */
         uint32_t n = 0;
-        uint8_t ch = 1;
-        while (n < 65536 && c->mem_read(c->ctx, param + n, &ch, 1) == LODE_OK && ch)
-            n++;
+        uint8_t chunk[32];
+        bool end = false;
+        while (!end && n < 65536) {
+            size_t got = sizeof chunk;
+            if (lodei_halt_read(c, h, param + n, chunk, got) != LODE_OK) {
+                /* near the end of readable memory: byte by byte */
+                for (got = 0; got < sizeof chunk && c->mem_read(c->ctx, param + n + got, &chunk[got], 1) == LODE_OK; got++)
+                    ;
+                end = got < sizeof chunk;
+            }
+            const uint8_t *z = memchr(chunk, 0, got);
+            end = end || z != NULL;
+            n += z ? (uint32_t)(z - chunk) : (uint32_t)got;
+        }
         snprintf(req, sizeof req, "Fwrite,1,%x,%x", param, n);
         break;
     }
@@ -730,7 +760,7 @@ static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
             rc = lodei_halt_return(c, pc, s->fio_errno, resume);
             return rc == LODE_OK ? 1 : rc;
         }
-        int f = forward_semihost(s, op, param, pc, h.regs[13]);
+        int f = forward_semihost(s, &h);
         if (f != 0) {
             lode_semihost_prefetch(s->cfg->sh, 0, NULL, 0); /* GDB may write that memory */
             return f;

@@ -21,9 +21,10 @@ static uint32_t le32(const uint8_t *b)
 /* With a pipelining core: the instruction at the PC and what r1 points to, in one round trip;
  * the latter goes to the semihosting host as read-ahead (for r0's operation, should the
  * instruction be BKPT 0xAB). False: read the instruction the plain way. */
-static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, const uint32_t *regs,
+static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, lodei_halt_s *h,
                        uint8_t insn[2])
 {
+    const uint32_t *regs = h->regs;
     uint32_t want = lode_semihost_param_bytes(regs[0]);
     if (!c->mem_submit || !c->mem_collect || !sh || !want || regs[1] < 4u ||
         regs[1] > 0xFFFFFFFFu - LODE_SH_PREFETCH_MAX)
@@ -40,11 +41,12 @@ static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, const uint
     unsigned sh_bits = (regs[15] & 2u) * 8u;
     insn[0] = (uint8_t)(code >> sh_bits);
     insn[1] = (uint8_t)(code >> (sh_bits + 8u));
-    uint8_t bytes[LODE_SH_PREFETCH_MAX];
     for (unsigned i = 0; i < nw; i++)
         for (unsigned k = 0; k < 4; k++)
-            bytes[4 * i + k] = (uint8_t)(pre[i] >> (8 * k));
-    lode_semihost_prefetch(sh, pbase, bytes, 4u * nw);
+            h->ahead[4 * i + k] = (uint8_t)(pre[i] >> (8 * k));
+    h->ahead_addr = pbase;
+    h->ahead_len = 4u * nw;
+    lode_semihost_prefetch(sh, pbase, h->ahead, h->ahead_len);
     return true;
 }
 
@@ -90,14 +92,27 @@ int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode
         return rc;
     if (st->dfsr & LODE_CM_DFSR_BKPT) {
         uint8_t insn[2] = {0};
-        bool ahead = read_ahead(c, sh, out.regs, insn);
+        bool ahead = read_ahead(c, sh, &out, insn);
         if (ahead || c->mem_read(c->ctx, out.regs[15], insn, 2) == LODE_OK)
             out.semihost = insn[0] == 0xAB && insn[1] == 0xBE;
-        if (ahead && !out.semihost)
+        if (ahead && !out.semihost) {
             lode_semihost_prefetch(sh, 0, NULL, 0);
+            out.ahead_len = 0;
+        }
     }
     *h = out;
     return LODE_OK;
+}
+
+int lodei_halt_read(const lode_core_ops_s *c, const lodei_halt_s *h, uint32_t addr, void *buf,
+                    size_t len)
+{
+    if (h->ahead_len && addr >= h->ahead_addr && len <= h->ahead_len &&
+        addr - h->ahead_addr <= h->ahead_len - len) {
+        memcpy(buf, h->ahead + (addr - h->ahead_addr), len);
+        return LODE_OK;
+    }
+    return c->mem_read(c->ctx, addr, buf, len);
 }
 
 int lodei_halt_return(const lode_core_ops_s *c, uint32_t pc, uint32_t r0, bool resume)

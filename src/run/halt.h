@@ -23,6 +23,9 @@ typedef struct lodei_halt_s {
     uint32_t regs[17];    /* r0-r12, sp, lr, pc, xpsr (r0, r1, sp, pc until lodei_halt_rest) */
     bool semihost;        /* a BKPT 0xAB at pc: op in regs[0], parameter in regs[1] */
     bool fault;           /* HardFault entry caught by the vector catch (after lodei_halt_rest) */
+    /* what examine read ahead at r1 (also handed to the semihosting host) */
+    uint32_t ahead_addr, ahead_len;
+    uint8_t ahead[LODE_SH_PREFETCH_MAX];
 } lodei_halt_s;
 
 /* Read r0-r12, sp, lr, pc, xpsr into regs[17]. */
@@ -35,6 +38,10 @@ int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs);
  * `sh`. Returns a core error only when the registers cannot be read. */
 int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
                        lodei_halt_s *h);
+/* Target memory [addr, addr + len): from what examine read ahead when that covers it, else
+ * from the core. */
+int lodei_halt_read(const lode_core_ops_s *c, const lodei_halt_s *h, uint32_t addr, void *buf,
+                    size_t len);
 /* The other registers (r2-r12, lr, xpsr) into h, and whether it is a HardFault entry. */
 int lodei_halt_rest(const lode_core_ops_s *c, lodei_halt_s *h);
 

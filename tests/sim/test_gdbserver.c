@@ -451,9 +451,63 @@ static void test_gdbserver_semihost(void)
     rig_close(&r);
 }
 
+static int hexdigit(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* `--semihosting gdb`: the console writes (SYS_WRITE0 in examples/args) go to the client as
+ * File-I/O requests, the string's length found from what was read ahead with the BKPT */
+static void test_gdbserver_semihost_fileio(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "examples/args-stm32f103.elf"));
+    lode_semihost_config_s shc = {.io = lode_semihost_io_core(&r.core), .cmdline = "args xyz"};
+    lode_semihost_s *sh = NULL;
+    REQUIRE(lode_semihost_new(&shc, &sh) == LODE_OK);
+    r.cfg.sh = sh;
+    r.cfg.sh_gdb = true;
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, serve_thread, &r) == 0;
+    CHECK(started);
+    char text[256] = "";
+    size_t tl = 0;
+    if (started) {
+        client_s c = {.fd = r.fds[0], .ack = true};
+        static char buf[1024], mem[1024];
+        CHECK(exchange(&c, "QStartNoAckMode", buf, sizeof buf) > 0 && strcmp(buf, "OK") == 0);
+        c.ack = false;
+        long n = exchange(&c, "c", buf, sizeof buf);
+        int requests = 0;
+        while (n > 0 && buf[0] == 'F' && requests < 10) {
+            unsigned fd = 0, addr = 0, len = 0;
+            REQUIRE(sscanf(buf, "Fwrite,%x,%x,%x", &fd, &addr, &len) == 3);
+            CHECK_EQ(fd, 1);
+            char m[64];
+            snprintf(m, sizeof m, "m%x,%x", addr, len);
+            REQUIRE(exchange(&c, m, mem, sizeof mem) == 2 * (long)len);
+            for (unsigned i = 0; i < len && tl + 1 < sizeof text; i++)
+                text[tl++] = (char)(hexdigit(mem[2 * i]) << 4 | hexdigit(mem[2 * i + 1]));
+            text[tl] = '\0';
+            snprintf(m, sizeof m, "F%x", len);
+            n = exchange(&c, m, buf, sizeof buf);
+            requests++;
+        }
+        CHECK_EQ(requests, 3); /* argc, argv[0], argv[1] */
+        CHECK(n > 0 && strcmp(buf, "W03") == 0); /* strlen("xyz") */
+        shutdown(r.fds[0], SHUT_RDWR);
+        pthread_join(th, NULL);
+        CHECK_EQ(r.rc, LODE_OK);
+    }
+    CHECK(strcmp(text, "argc=2\nargv[0]=args\nargv[1]=xyz\n") == 0);
+    lode_semihost_free(sh);
+    rig_close(&r);
+}
+
 int main(void)
 {
     RUN_TEST(test_gdbserver_rsp);
     RUN_TEST(test_gdbserver_semihost);
+    RUN_TEST(test_gdbserver_semihost_fileio);
     return TEST_DONE();
 }

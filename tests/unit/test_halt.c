@@ -199,6 +199,15 @@ static void test_semihost_fast(void)
     CHECK_EQ(f.reg_reads, 0);
     CHECK_EQ(f.submits, 1);     /* instruction + parameter block together */
     CHECK_EQ(f.mem_reads, 0);
+    /* what was read ahead serves reads it covers; others go to the core */
+    uint8_t blk[12];
+    CHECK_EQ(lodei_halt_read(&f.ops, &h, RAM + 0x42, blk, 12), LODE_OK);
+    CHECK_EQ(blk[4], 0x80);
+    CHECK_EQ(f.mem_reads, 0);
+    CHECK_EQ(lodei_halt_read(&f.ops, &h, RAM + 0x80, blk, 3), LODE_OK);
+    CHECK(memcmp(blk, "abc", 3) == 0);
+    CHECK_EQ(f.mem_reads, 1);
+    f.mem_reads = 0;
     lodei_sh_end_e end = LODEI_SH_EXIT;
     int code = -1;
     REQUIRE(lodei_halt_semihost(&f.ops, sh, &h, true, &end, &code) == LODE_OK);
