@@ -5,7 +5,9 @@
  * LD_LIBRARY_PATH pointing here, and their USB code paths (enumeration, endpoints per probe
  * version, bulk and asynchronous transfers) are exercised against the simulator.
  *
- *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap   the devices on the bus
+ *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap,cmsis-dap-v1   the devices
+ *                                 on the bus (cmsis-dap-v1: a HID interface with interrupt
+ *                                 endpoints, 64-byte reports, full speed)
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -32,7 +34,8 @@
 #define MAX_DEV 8
 #define MAX_DONE 64
 
-typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP } kind_e;
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1 } kind_e;
+#define IS_DAP(d) ((d)->kind == K_CMSIS_DAP || (d)->kind == K_CMSIS_DAP_V1)
 
 typedef struct shim_dev_s {
     kind_e kind;
@@ -113,6 +116,10 @@ static void bus_init(void)
             d->kind = K_CMSIS_DAP, d->vid = 0xC251, d->pid = 0xF00A;
             d->ep_out = 0x01, d->ep_in = 0x81;
             snprintf(d->product, sizeof d->product, "lode shim CMSIS-DAP");
+        } else if (!strcmp(tok, "cmsis-dap-v1")) {
+            d->kind = K_CMSIS_DAP_V1, d->vid = 0xC251, d->pid = 0xF00B;
+            d->ep_out = 0x01, d->ep_in = 0x81;
+            snprintf(d->product, sizeof d->product, "lode shim CMSIS-DAP v1");
         } else {
             fprintf(stderr, "usb shim: unknown device '%s' in LODE_USB_SHIM\n", tok);
             continue;
@@ -146,8 +153,8 @@ static int board_up(shim_dev_s *d)
     state_path(d, path, sizeof path);
     if (path[0])
         lode_sim_state_load(d->sim, path);
-    if (d->kind == K_CMSIS_DAP) {
-        lode_sim_dap_config_s dc = {.version = 2, .serial = d->serial};
+    if (IS_DAP(d)) {
+        lode_sim_dap_config_s dc = {.version = d->kind == K_CMSIS_DAP_V1 ? 1 : 2, .serial = d->serial};
         if (lode_sim_dap_new(d->sim, &dc, &d->dap) != LODE_OK)
             return -1;
     } else {
@@ -301,23 +308,28 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
         return LIBUSB_ERROR_NO_MEM;
     }
     uint16_t mps = d->kind == K_STLINK_V3 || d->kind == K_CMSIS_DAP ? 512 : 64;
+    /* CMSIS-DAP v1 is a HID device (HID 1.11 4.4: an interrupt IN endpoint, here also the
+     * optional interrupt OUT endpoint) polled every 1 ms */
+    bool hid = d->kind == K_CMSIS_DAP_V1;
+    uint8_t type = hid ? LIBUSB_TRANSFER_TYPE_INTERRUPT : LIBUSB_TRANSFER_TYPE_BULK;
     uint8_t n = 0;
     /* CMSIS-DAP v2 puts bulk OUT first, then bulk IN (then the optional SWO IN); hosts look
      * for them in that order. The ST-Link lists its IN endpoint first. */
-    bool out_first = d->kind == K_CMSIS_DAP;
+    bool out_first = IS_DAP(d);
     ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
                                                   .bEndpointAddress = out_first ? d->ep_out : d->ep_in,
-                                                  .bmAttributes = 2, .wMaxPacketSize = mps};
+                                                  .bmAttributes = type, .wMaxPacketSize = mps, .bInterval = hid};
     ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
                                                   .bEndpointAddress = out_first ? d->ep_in : d->ep_out,
-                                                  .bmAttributes = 2, .wMaxPacketSize = mps};
+                                                  .bmAttributes = type, .wMaxPacketSize = mps, .bInterval = hid};
     if (d->ep_trace)
         ep[n++] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
-                                                      .bEndpointAddress = d->ep_trace, .bmAttributes = 2,
-                                                      .wMaxPacketSize = mps};
+                                                      .bEndpointAddress = d->ep_trace, .bmAttributes = type,
+                                                      .wMaxPacketSize = mps, .bInterval = hid};
     *alt = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
                                                 .bInterfaceNumber = 0, .bNumEndpoints = n,
-                                                .bInterfaceClass = 0xFF, .iInterface = 4, .endpoint = ep};
+                                                .bInterfaceClass = hid ? LIBUSB_CLASS_HID : 0xFF, .iInterface = 4,
+                                                .endpoint = ep};
     itf->altsetting = alt;
     itf->num_altsetting = 1;
     *c = (struct libusb_config_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_CONFIG,
@@ -401,10 +413,10 @@ EXPORT libusb_device *LIBUSB_CALL libusb_get_device(libusb_device_handle *h) { r
 static const char *string_of(const shim_dev_s *d, uint8_t idx)
 {
     switch (idx) {
-    case 1: return d->kind == K_CMSIS_DAP ? "lode" : "STMicroelectronics";
+    case 1: return IS_DAP(d) ? "lode" : "STMicroelectronics";
     case 2: return d->product;
     case 3: return d->serial;
-    case 4: return d->kind == K_CMSIS_DAP ? "CMSIS-DAP v2" : "ST-Link Debug";
+    case 4: return d->kind == K_CMSIS_DAP ? "CMSIS-DAP v2" : d->kind == K_CMSIS_DAP_V1 ? "CMSIS-DAP v1" : "ST-Link Debug";
     default: return NULL;
     }
 }

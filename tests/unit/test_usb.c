@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* USB transport against the stand-in libusb (tests/shim, LD_LIBRARY_PATH set by CTest) with an
- * ST-Link/V2 (serial STSER1) and a CMSIS-DAP v2 probe on its bus: enumeration by match tables,
- * and control transfers on the default pipe (USB 2.0 9.4 standard requests). */
+ * ST-Link/V2 (serial STSER1), a CMSIS-DAP v2 probe and a CMSIS-DAP v1 (HID class, interrupt
+ * endpoints) on its bus: enumeration by match tables, interrupt transfers, and control
+ * transfers on the default pipe (USB 2.0 9.4 standard requests). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,38 @@ static void test_control(void)
     free(p);
 }
 
+static void test_interrupt(void)
+{
+    static const lode_usb_match_s hid_row[] = {
+        {.fields = LODE_USB_M_CLASS | LODE_USB_M_STRING, .if_class = 3 /* HID */, .string = "CMSIS-DAP"},
+    };
+    lode_usb_probe_s *p = NULL;
+    size_t n = 0;
+    REQUIRE(lode_usb_enumerate(hid_row, 1, NULL, NULL, &p, &n) == LODE_OK && n == 1);
+    /* no bulk pair on a HID interface: its interrupt endpoints carry the reports */
+    CHECK(p[0].interrupt);
+    CHECK_EQ(p[0].pid, 0xF00B);
+    CHECK_EQ(p[0].ep_out, 0x01);
+    CHECK_EQ(p[0].ep_in, 0x81);
+    CHECK_EQ(p[0].max_packet, 64);
+    CHECK(!p[0].hid_path[0]);
+    lode_transport_s *t = NULL;
+    REQUIRE(lode_usb_open(&p[0], NULL, &t) == LODE_OK);
+    CHECK_EQ(t->packet_size, 64);
+    /* DAP_Info(packet size) in one 64-byte report, the answer in the next: 64 (a v2 says 512) */
+    uint8_t rep[64] = {0x00, 0xFF};
+    CHECK_EQ(lode_transport_write(t, rep, sizeof rep, 1000), LODE_OK);
+    size_t got = 0;
+    memset(rep, 0, sizeof rep);
+    CHECK_EQ(lode_transport_read(t, rep, sizeof rep, &got, 1000), LODE_OK);
+    CHECK(got >= 4);
+    CHECK_EQ(rep[0], 0x00);
+    CHECK_EQ(rep[1], 2);
+    CHECK_EQ(rep[2] | rep[3] << 8, 64);
+    lode_transport_close(t);
+    free(p);
+}
+
 int main(void)
 {
     const char *shim = getenv("LODE_USB_SHIM");
@@ -136,5 +169,6 @@ int main(void)
     }
     RUN_TEST(test_match_table);
     RUN_TEST(test_control);
+    RUN_TEST(test_interrupt);
     return TEST_DONE();
 }
