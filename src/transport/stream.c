@@ -52,20 +52,35 @@ static void sleep_ms(unsigned ms)
     }
 }
 
-/* poll one descriptor; > 0 ready, 0 timeout, < 0 error (errno) */
+/* A time limit as a deadline (timeout_ms <= 0: none, kept as is) and what is left of it. */
+static uint64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
+}
+
+static int time_left(uint64_t deadline, int timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return timeout_ms;
+    uint64_t now = mono_ms();
+    return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* poll descriptors, again after a signal with what is left of the time; > 0 ready, 0 timeout,
+ * < 0 error (errno) */
+static int poll_fds(struct pollfd *pf, nfds_t n, int timeout_ms)
+{
+    uint64_t deadline = deadline_of(timeout_ms);
+    int r, left = timeout_ms;
+    while ((r = poll(pf, n, left)) < 0 && errno == EINTR)
+        left = time_left(deadline, timeout_ms);
+    return r;
+}
+
 static int poll_one(int fd, short events, int timeout_ms)
 {
-    uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
-    for (;;) {
-        struct pollfd pf = {.fd = fd, .events = events};
-        int r = poll(&pf, 1, timeout_ms);
-        if (r >= 0 || errno != EINTR)
-            return r;
-        if (timeout_ms > 0) {
-            uint64_t now = mono_ms();
-            timeout_ms = now >= deadline ? 0 : (int)(deadline - now);
-        }
-    }
+    struct pollfd pf = {.fd = fd, .events = events};
+    return poll_fds(&pf, 1, timeout_ms);
 }
 
 static lode_stream_s *stream_new(lode_stream_kind_e kind, int fd, bool own, const lode_log_s *log,
@@ -468,14 +483,9 @@ int lode_stream_read(lode_stream_s *s, void *buf, size_t cap, size_t *got, int t
     }
     if (s->eof)
         return LODE_E_IO;
-    uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
+    uint64_t deadline = deadline_of(timeout_ms);
     for (;;) {
-        int left = timeout_ms;
-        if (timeout_ms > 0) {
-            uint64_t now = mono_ms();
-            left = now >= deadline ? 0 : (int)(deadline - now);
-        }
-        int p = poll_one(s->fd, POLLIN, left);
+        int p = poll_one(s->fd, POLLIN, time_left(deadline, timeout_ms));
         if (p == 0)
             return LODE_E_TIMEOUT;
         if (p < 0)
@@ -496,15 +506,10 @@ int lode_stream_read(lode_stream_s *s, void *buf, size_t cap, size_t *got, int t
 int lode_stream_read_exact(lode_stream_s *s, void *buf, size_t n, int timeout_ms)
 {
     uint8_t *p = buf;
-    uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
+    uint64_t deadline = deadline_of(timeout_ms);
     while (n) {
-        int left = timeout_ms;
-        if (timeout_ms > 0) {
-            uint64_t now = mono_ms();
-            left = now >= deadline ? 0 : (int)(deadline - now);
-        }
         size_t got = 0;
-        int rc = lode_stream_read(s, p, n, &got, left);
+        int rc = lode_stream_read(s, p, n, &got, time_left(deadline, timeout_ms));
         if (rc != LODE_OK)
             return rc;
         p += got;
@@ -550,14 +555,7 @@ int lode_stream_wait(lode_stream_s *const *s, size_t n, int timeout_ms, bool *re
         pf[i].revents = 0;
         ready[i] = false;
     }
-    int r;
-    uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
-    while ((r = poll(pf, (nfds_t)n, timeout_ms)) < 0 && errno == EINTR) {
-        if (timeout_ms > 0) {
-            uint64_t now = mono_ms();
-            timeout_ms = now >= deadline ? 0 : (int)(deadline - now);
-        }
-    }
+    int r = poll_fds(pf, (nfds_t)n, timeout_ms);
     if (r < 0)
         return LODE_E_IO;
     for (size_t i = 0; i < n; i++)
