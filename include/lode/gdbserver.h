@@ -19,7 +19,11 @@
  * While the core runs the server polls its state every `poll_us` of the core's clock
  * (core->delay_us) and looks at the socket for 0x03 without blocking. A semihosting halt
  * (BKPT 0xAB) is served by `sh` and the core resumed, without GDB seeing it; SYS_EXIT becomes
- * a W (exited) stop reply. Without `sh` such a halt is reported as SIGTRAP.
+ * a W (exited) stop reply. Without `sh` such a halt is reported as SIGTRAP. While a client is
+ * connected the HardFault vector catch is set (where the core can): a HardFault stops the core
+ * as it is taken, the fault report (fault status, faulting pc/lr/xpsr) goes to GDB as console
+ * output and the stop reply is SIGSEGV (T0b). The semihosting, watchpoint and fault handling
+ * is the halted-core service lode_run uses (src/run/halt.h).
  *
  * A client that connects finds the core halted (halted for it if a previous one left it
  * running). When the client disconnects without D, breakpoints and watchpoints the server set are

@@ -76,6 +76,7 @@ typedef struct srv_s {
     } fio;
     uint32_t fio_errno; /* the last F reply's errno, for SYS_ERRNO */
     bool rtt_off;       /* `monitor rtt off` */
+    bool vc_hardfault;  /* the server set the HardFault vector catch (cleared when the client goes) */
     /* reads of flash while the core is halted: GDB re-reads the same few bytes around the pc
      * many times per step; flash changes only through this server (or the running firmware) */
     struct {
@@ -785,9 +786,34 @@ static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
     return 1;
 }
 
+/* The core stopped as a HardFault was taken (the vector catch the server sets): tell the
+ * person what happened (the halted-core service's fault report) and GDB a SIGSEGV. */
+static int report_fault(srv_s *s, const lode_core_state_s *st)
+{
+    const lode_core_ops_s *c = s->c;
+    lodei_halt_s h;
+    if (lodei_halt_examine(c, NULL, st, &h) != LODE_OK || lodei_halt_rest(c, &h) != LODE_OK || !h.fault)
+        return 0;
+    lodei_fault_s f;
+    lodei_halt_fault(c, h.regs, false, &f);
+    char msg[512];
+    if (f.frame_valid)
+        snprintf(msg, sizeof msg, "lode: HardFault: %s\n  faulting context: pc 0x%08x, lr 0x%08x, xpsr 0x%08x\n",
+                 f.text, f.frame[6], f.frame[5], f.frame[7]);
+    else
+        snprintf(msg, sizeof msg, "lode: HardFault: %s\n", f.text);
+    send_console(s, msg);
+    return 11; /* SIGSEGV */
+}
+
 static void report_halt(srv_s *s, const lode_core_state_s *st, int sig)
 {
     char r[64];
+    if (sig == 5 && (st->dfsr & LODE_CM_DFSR_VCATCH) && s->vc_hardfault) {
+        int fsig = report_fault(s, st);
+        if (fsig)
+            sig = fsig;
+    }
     const gdb_point_s *w = (st->dfsr & LODE_CM_DFSR_DWTTRAP) && sig == 5 ? fired_watch(s) : NULL;
     if (w)
         snprintf(r, sizeof r, "T%02x%swatch:%x;", sig,
@@ -1516,6 +1542,9 @@ static int serve(const lode_gdbserver_config_s *cfg, lode_stream_s *io, lode_str
     if (hrc != LODE_OK)
         lode_log(&cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
                  "could not halt the core for the new GDB client: %s", lode_strerror(hrc));
+    /* a HardFault stops the core as it is taken, with the faulting context intact */
+    if (hrc == LODE_OK && s->c->vector_catch)
+        s->vc_hardfault = s->c->vector_catch(s->c->ctx, LODE_CM_DEMCR_VC_HARDERR, 0) == LODE_OK;
     while (s->end == SRV_GO && !stopped(s)) {
         if (s->running)
             run_loop(s);
@@ -1524,6 +1553,8 @@ static int serve(const lode_gdbserver_config_s *cfg, lode_stream_s *io, lode_str
     }
     if (s->end != SRV_DETACHED)
         clear_points(s);
+    if (s->vc_hardfault)
+        s->c->vector_catch(s->c->ctx, 0, LODE_CM_DEMCR_VC_HARDERR);
     lode_log(&cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB client %s",
              s->end == SRV_DETACHED ? "detached" : s->end == SRV_KILLED ? "killed the session"
                                                                         : "disconnected");

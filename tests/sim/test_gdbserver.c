@@ -504,10 +504,56 @@ static void test_gdbserver_semihost_fileio(void)
     rig_close(&r);
 }
 
+/* examples/fault: the server catches the HardFault as it is taken, prints the fault report as
+ * console output and stops with SIGSEGV; the catch is gone when the client is */
+static void test_gdbserver_fault(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "examples/fault-stm32f103.elf"));
+    lode_semihost_config_s shc = {.io = lode_semihost_io_core(&r.core)};
+    lode_semihost_s *sh = NULL;
+    REQUIRE(lode_semihost_new(&shc, &sh) == LODE_OK);
+    r.cfg.sh = sh; /* its first line */
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, serve_thread, &r) == 0;
+    CHECK(started);
+    if (started) {
+        client_s c = {.fd = r.fds[0], .ack = true};
+        static char buf[1024];
+        CHECK(exchange(&c, "QStartNoAckMode", buf, sizeof buf) > 0 && strcmp(buf, "OK") == 0);
+        c.ack = false;
+        long n = exchange(&c, "c", buf, sizeof buf);
+        char text[512] = "";
+        if (n > 1 && buf[0] == 'O') {
+            size_t k = 0;
+            for (long i = 1; i + 1 < n && k + 1 < sizeof text; i += 2)
+                text[k++] = (char)(hexdigit(buf[i]) << 4 | hexdigit(buf[i + 1]));
+            text[k] = '\0';
+            n = get_packet(&c, buf, sizeof buf, -1);
+        }
+        CHECK(strstr(text, "lode: HardFault: precise data bus error at 0x30000000") != NULL);
+        CHECK(strstr(text, "faulting context: pc 0x08") != NULL);
+        if (n <= 0 || strcmp(buf, "T0b") != 0)
+            fprintf(stderr, "stop reply: %s (text: %s)\n", n > 0 ? buf : "none", text);
+        CHECK(n > 0 && strcmp(buf, "T0b") == 0);
+        /* the catch is set while the client is connected: DEMCR.VC_HARDERR */
+        CHECK(exchange(&c, "me000edfc,4", buf, sizeof buf) == 8 && (hexdigit(buf[2]) << 4 | hexdigit(buf[3])) & 0x04);
+        shutdown(r.fds[0], SHUT_RDWR);
+        pthread_join(th, NULL);
+        CHECK_EQ(r.rc, LODE_OK);
+    }
+    uint32_t demcr = 0;
+    CHECK_EQ(r.core.mem_read(r.core.ctx, 0xE000EDFCu, &demcr, 4), LODE_OK);
+    CHECK_EQ(demcr & (1u << 10), 0);
+    lode_semihost_free(sh);
+    rig_close(&r);
+}
+
 int main(void)
 {
     RUN_TEST(test_gdbserver_rsp);
     RUN_TEST(test_gdbserver_semihost);
     RUN_TEST(test_gdbserver_semihost_fileio);
+    RUN_TEST(test_gdbserver_fault);
     return TEST_DONE();
 }
