@@ -347,8 +347,11 @@ static int open_libusb(const lode_usb_probe_s *p, const lode_log_s *log, lode_tr
             int r = libusb_open(devs[i], &u->h);
             if (r != 0) {
                 lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                         "cannot open USB device %04x:%04x: %s (check the udev rules / permissions)",
-                         p->vid, p->pid, libusb_error_name(r));
+                         "cannot open USB device %04x:%04x: %s%s", p->vid, p->pid,
+                         libusb_error_name(r),
+                         r == LIBUSB_ERROR_ACCESS ? " (no permission: install lode's udev rules, "
+                                                    "60-lode.rules; see the README, Installing)"
+                                                  : "");
                 rc = r == LIBUSB_ERROR_ACCESS ? LODE_E_ACCESS : LODE_E_IO;
                 u->h = NULL;
             }
@@ -519,7 +522,8 @@ static int open_hid(const lode_usb_probe_s *p, const lode_log_s *log, lode_trans
     u->h = hid_open_path(p->hid_path);
     if (!u->h) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "cannot open HID device %04x:%04x (%s): check the udev rules / permissions",
+                 "cannot open HID device %04x:%04x (%s): check the permissions (install lode's "
+                 "udev rules, 60-lode.rules; see the README, Installing)",
                  p->vid, p->pid, p->hid_path);
         hid_close_t(&u->base);
         return LODE_E_ACCESS;
