@@ -103,6 +103,8 @@ static void apply_cpu_hz(sim_board_s *b, uint32_t hz)
 
 void simi_set_cpu_hz(sim_board_s *b, uint32_t hz)
 {
+    if (hz == (b->pending_hz ? b->pending_hz : b->cpu_hz))
+        return; /* no change: the run goes on (a poll of RCC must not end every run) */
     if (b->in_cpu_run) {
         b->pending_hz = hz; /* the run's retired instructions are counted at the old clock */
         b->cpu->ops->request_stop(b->cpu);
@@ -516,9 +518,12 @@ static void cpu_bus_fault(sim_board_s *b, uint32_t addr, bool write)
     b->cpu->ops->request_stop(b->cpu);
 }
 
-int simi_cpu_cb_mmio_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val)
+int simi_cpu_cb_mmio_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, bool *stable)
 {
+    uint32_t rng = b->rng;
     int r = simi_bus_read(b, addr, size, val, SIM_INIT_CPU);
+    /* the clock is seen by the CPU backend (executed_so_far); random numbers here */
+    *stable = r == SIM_BUS_OK && !is_ppb(addr) && b->rng == rng;
     if (r != SIM_BUS_OK) {
         *val = 0;
         cpu_bus_fault(b, addr, false);
@@ -975,6 +980,8 @@ const char *lode_sim_chip_name(const lode_sim_s *sim) { return sim->b.chip->name
 uint32_t lode_sim_cpu_hz(const lode_sim_s *sim) { return sim->b.cpu_hz; }
 uint64_t lode_sim_now(const lode_sim_s *sim) { return sim->b.now; }
 uint64_t lode_sim_instructions(const lode_sim_s *sim) { return sim->b.insns; }
+void lode_sim_set_fast_forward(lode_sim_s *sim, bool on) { sim->b.cpu->ops->set_fast_forward(sim->b.cpu, on); }
+uint64_t lode_sim_fast_forwarded(const lode_sim_s *sim) { return sim->b.cpu->ops->fast_forwarded(sim->b.cpu); }
 bool lode_sim_halted(const lode_sim_s *sim) { return sim->b.halted; }
 
 lode_sim_stop_e lode_sim_run(lode_sim_s *sim, uint64_t budget_ps)

@@ -54,8 +54,9 @@ typedef struct sim_cpu_ops_s {
     /* Execute at most `max_insns` instructions. *executed = instructions retired. */
     sim_cpu_exit_e (*run)(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *executed, uint32_t *info);
     /* From inside a callback during run(): instructions retired so far in this run (exact in
-     * precise mode; up to the start of the current block otherwise). */
-    uint64_t (*executed_so_far)(const sim_cpu_s *cpu);
+     * precise mode; up to the start of the current block otherwise). A call from inside an
+     * MMIO read tells the backend that the value read depends on time. */
+    uint64_t (*executed_so_far)(sim_cpu_s *cpu);
     /* From inside a memory callback: end the run at the next point where that is safe. */
     void (*request_stop)(sim_cpu_s *cpu);
     int (*reg_read)(sim_cpu_s *cpu, sim_reg_e reg, uint32_t *val);
@@ -69,6 +70,9 @@ typedef struct sim_cpu_ops_s {
     /* Per-instruction precision: stops land exactly between instructions (single step,
      * watchpoints). Slower; the board enables it only while needed. */
     void (*set_precise)(sim_cpu_s *cpu, bool on);
+    /* Busy-wait fast-forward (on by default); instructions skipped so far. */
+    void (*set_fast_forward)(sim_cpu_s *cpu, bool on);
+    uint64_t (*fast_forwarded)(const sim_cpu_s *cpu);
 } sim_cpu_ops_s;
 
 struct sim_cpu_s {
@@ -77,8 +81,10 @@ struct sim_cpu_s {
 
 sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err, unsigned errlen);
 
-/* Callbacks from the CPU backend into the board (board.c). */
-int simi_cpu_cb_mmio_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val);
+/* Callbacks from the CPU backend into the board (board.c). *stable is set true when the value
+ * read can only change through a write or a scheduled timer event (not with time itself, not
+ * by reading: no clock, cycle count or random number was consulted, not the PPB). */
+int simi_cpu_cb_mmio_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, bool *stable);
 int simi_cpu_cb_mmio_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_t val);
 /* A CPU store into a read-only mapping (flash). The store then lands in the host buffer;
  * the board restores the array's true content via simi_cpu_cb_fixup at the next stop point. */

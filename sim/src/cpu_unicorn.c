@@ -39,6 +39,10 @@
 /* An address no Thumb PC can reach (odd), used as `until`. */
 #define UCPU_NEVER 0xFFFFFFFFull
 
+#define UCPU_POLL_BLOCKS 8        /* translated blocks a polling loop may span */
+#define UCPU_POLL_MAX_PERIOD 4096 /* instructions per iteration at most */
+#define UCPU_POLL_NREGS 21
+
 typedef struct ucpu_mmio_s {
     struct ucpu_s *u;
     uint32_t base;
@@ -111,6 +115,20 @@ typedef struct ucpu_s {
         uint32_t size;
         uint32_t n;
     } icache[UCPU_ICACHE];
+
+    /* busy-wait fast-forward: the anchor is a stable MMIO read (see poll_read) */
+    bool ffwd;
+    bool time_queried; /* the board asked for the time during the current MMIO read */
+    uint64_t ffwd_skipped;
+    struct {
+        bool valid, have_regs;
+        uint32_t blk, addr, val;
+        uint64_t count;
+        uint32_t regs[UCPU_POLL_NREGS];
+        uint32_t blk_addr[UCPU_POLL_BLOCKS], blk_size[UCPU_POLL_BLOCKS];
+        unsigned nblk;
+        bool overflow;
+    } poll;
 } ucpu_s;
 
 static const uint8_t *host_ptr(ucpu_s *u, uint32_t addr, uint32_t len)
@@ -245,6 +263,14 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     u->blk_size = size;
     u->blk_valid = true;
     u->count += block_insns(u, (uint32_t)addr, size);
+    if (u->poll.valid) {
+        if (u->poll.nblk < UCPU_POLL_BLOCKS) {
+            u->poll.blk_addr[u->poll.nblk] = (uint32_t)addr;
+            u->poll.blk_size[u->poll.nblk++] = size;
+        } else {
+            u->poll.overflow = true;
+        }
+    }
 }
 
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
@@ -334,6 +360,7 @@ static bool hook_wprot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     (void)uc;
     (void)type;
     ucpu_s *u = user;
+    u->poll.valid = false;
     simi_cpu_cb_rom_write(u->b, (uint32_t)addr, (unsigned)size, (uint32_t)value);
     u->fixup_pending = true;
     return true; /* the store proceeds into the host buffer; the fixup restores it */
@@ -400,13 +427,125 @@ static void note_read_fault(ucpu_s *u, uc_engine *uc, uint32_t addr)
     u->fault_count = count;
 }
 
+/* ---- busy-wait fast-forward ----
+ * A core that polls a register until a flash operation, a UART frame or a timer completes
+ * spends host time in proportion to the virtual time it waits. Such a loop is recognised at
+ * its MMIO read (the anchor): the read is stable (its value can only change through a write
+ * or a scheduled event, simi_cpu_cb_mmio_read), the anchor is reached again at the same
+ * instruction with the same value and the same registers (general, flags, stack pointers,
+ * masks, CONTROL), and the blocks run in between hold no store (nor coprocessor access, which
+ * the decoder does not cover) and made no MMIO write or other unstable read. The state then
+ * repeats exactly every `period` instructions, and nothing can change it before the run's
+ * limit, which the board sets at the next scheduled event: all but the last whole iterations
+ * that fit are added to the count without being executed. The run then goes on as it would
+ * have, so every figure (instructions, virtual time, state) is the same as without it. */
+static const int poll_reg_ids[UCPU_POLL_NREGS] = {
+    UC_ARM_REG_R0,  UC_ARM_REG_R1,  UC_ARM_REG_R2,      UC_ARM_REG_R3,       UC_ARM_REG_R4,
+    UC_ARM_REG_R5,  UC_ARM_REG_R6,  UC_ARM_REG_R7,      UC_ARM_REG_R8,       UC_ARM_REG_R9,
+    UC_ARM_REG_R10, UC_ARM_REG_R11, UC_ARM_REG_R12,     UC_ARM_REG_SP,       UC_ARM_REG_LR,
+    UC_ARM_REG_XPSR, UC_ARM_REG_MSP, UC_ARM_REG_PSP,    UC_ARM_REG_PRIMASK,  UC_ARM_REG_BASEPRI,
+    UC_ARM_REG_CONTROL};
+
+static bool poll_read_regs(ucpu_s *u, uint32_t regs[UCPU_POLL_NREGS])
+{
+    void *ptrs[UCPU_POLL_NREGS];
+    for (unsigned i = 0; i < UCPU_POLL_NREGS; i++) {
+        regs[i] = 0;
+        ptrs[i] = &regs[i];
+    }
+    return uc_reg_read_batch(u->uc, (int *)poll_reg_ids, ptrs, UCPU_POLL_NREGS) == UC_ERR_OK;
+}
+
+/* No instruction of the block stores to memory or touches a coprocessor. */
+static bool block_is_pure(ucpu_s *u, uint32_t addr, uint32_t size)
+{
+    const uint8_t *p = host_ptr(u, addr, size);
+    if (!p)
+        return false;
+    static const uint32_t zero[16];
+    uint32_t off = 0;
+    while (off + 2 <= size) {
+        uint16_t hw1 = (uint16_t)(p[off] | p[off + 1] << 8);
+        bool wide = (hw1 >> 11) >= 0x1D;
+        if (wide && off + 4 > size)
+            return false;
+        uint16_t hw2 = wide ? (uint16_t)(p[off + 2] | p[off + 3] << 8) : 0;
+        if (wide && (hw1 & 0xEC00u) == 0xEC00u)
+            return false; /* coprocessor / FP: not decoded */
+        simi_thumb_access_s acc;
+        unsigned len = simi_thumb_mem(hw1, hw2, zero, addr + off, &acc);
+        if (acc.is_mem && !acc.load)
+            return false;
+        off += len;
+    }
+    return true;
+}
+
+static bool loop_is_pure(ucpu_s *u)
+{
+    if (!block_is_pure(u, u->blk_addr, u->blk_size))
+        return false;
+    for (unsigned i = 0; i < u->poll.nblk; i++)
+        if (!block_is_pure(u, u->poll.blk_addr[i], u->poll.blk_size[i]))
+            return false;
+    return true;
+}
+
+static void poll_read(ucpu_s *u, uint32_t addr, uint32_t val, bool stable)
+{
+    if (!u->ffwd || !stable || u->precise || !u->blk_valid) {
+        u->poll.valid = false;
+        return;
+    }
+    if (u->poll.valid && (u->poll.overflow || u->count - u->poll.count > UCPU_POLL_MAX_PERIOD))
+        u->poll.valid = false;
+    if (u->poll.valid && (u->poll.blk != u->blk_addr || u->poll.addr != addr))
+        return; /* another stable read inside the iteration */
+    if (u->poll.valid && u->poll.val == val) {
+        uint32_t regs[UCPU_POLL_NREGS];
+        if (!poll_read_regs(u, regs)) {
+            u->poll.valid = false;
+            return;
+        }
+        if (u->poll.have_regs && !memcmp(regs, u->poll.regs, sizeof regs) && loop_is_pure(u)) {
+            uint64_t period = u->count - u->poll.count;
+            if (period && u->limit > u->count) {
+                uint64_t n = (u->limit - u->count) / period;
+                if (n > 1) {
+                    uint64_t skip = (n - 1) * period;
+                    u->count += skip;
+                    u->blk_base += skip;
+                    u->ffwd_skipped += skip;
+                }
+            }
+        }
+        memcpy(u->poll.regs, regs, sizeof regs);
+        u->poll.have_regs = true;
+        u->poll.count = u->count;
+        u->poll.nblk = 0;
+        u->poll.overflow = false;
+        return;
+    }
+    u->poll.valid = true; /* a new anchor */
+    u->poll.have_regs = false;
+    u->poll.blk = u->blk_addr;
+    u->poll.addr = addr;
+    u->poll.val = val;
+    u->poll.count = u->count;
+    u->poll.nblk = 0;
+    u->poll.overflow = false;
+}
+
 static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *user)
 {
     ucpu_mmio_s *m = user;
     ucpu_s *u = m->u;
     uint32_t val = 0, addr = m->base + (uint32_t)offset;
-    if (simi_cpu_cb_mmio_read(u->b, addr, size, &val) != SIM_BUS_OK && !u->fault_ctx_valid)
+    bool stable = false;
+    u->time_queried = false;
+    if (simi_cpu_cb_mmio_read(u->b, addr, size, &val, &stable) != SIM_BUS_OK && !u->fault_ctx_valid)
         note_read_fault(u, uc, addr);
+    poll_read(u, addr, val, stable && !u->time_queried);
     return val;
 }
 
@@ -414,6 +553,7 @@ static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_
 {
     (void)uc;
     ucpu_mmio_s *m = user;
+    m->u->poll.valid = false;
     simi_cpu_cb_mmio_write(m->u->b, m->base + (uint32_t)offset, size, (uint32_t)value);
 }
 
@@ -518,6 +658,7 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     u->exit = SIM_CPU_EXIT_LIMIT;
     u->exit_info = 0;
     u->stop_req = false;
+    u->poll.valid = false; /* the debugger may have changed memory since the last run */
 
     uint32_t pc = 0;
     uc_reg_read(u->uc, UC_ARM_REG_PC, &pc);
@@ -580,9 +721,10 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
     return why;
 }
 
-static uint64_t ucpu_executed_so_far(const sim_cpu_s *cpu)
+static uint64_t ucpu_executed_so_far(sim_cpu_s *cpu)
 {
-    const ucpu_s *u = (const ucpu_s *)cpu;
+    ucpu_s *u = (ucpu_s *)cpu;
+    u->time_queried = true;
     if (!u->in_run)
         return 0;
     if (u->precise)
@@ -815,6 +957,15 @@ static void ucpu_set_precise(sim_cpu_s *cpu, bool on)
     apply_precise(u, on);
 }
 
+static void ucpu_set_fast_forward(sim_cpu_s *cpu, bool on)
+{
+    ucpu_s *u = (ucpu_s *)cpu;
+    u->ffwd = on;
+    u->poll.valid = false;
+}
+
+static uint64_t ucpu_fast_forwarded(const sim_cpu_s *cpu) { return ((const ucpu_s *)cpu)->ffwd_skipped; }
+
 static const sim_cpu_ops_s ucpu_ops = {
     .free = ucpu_free,
     .map_ram = ucpu_map_ram,
@@ -828,6 +979,8 @@ static const sim_cpu_ops_s ucpu_ops = {
     .set_breakpoint = ucpu_set_breakpoint,
     .set_watchpoint = ucpu_set_watchpoint,
     .set_precise = ucpu_set_precise,
+    .set_fast_forward = ucpu_set_fast_forward,
+    .fast_forwarded = ucpu_fast_forwarded,
 };
 
 sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err, unsigned errlen)
@@ -839,6 +992,7 @@ sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err
     }
     u->base.ops = &ucpu_ops;
     u->b = b;
+    u->ffwd = true;
     u->model = model;
     u->code_pages = calloc(1, (1u << 22) / 8);
     if (!u->code_pages) {

@@ -95,6 +95,13 @@ typedef enum lode_sim_stop_e {
 lode_sim_stop_e lode_sim_run(lode_sim_s *sim, uint64_t budget_ps);
 uint64_t lode_sim_now(const lode_sim_s *sim);            /* virtual ps since power-on */
 uint64_t lode_sim_instructions(const lode_sim_s *sim);   /* instructions retired */
+/* Busy-wait fast-forward: when the core polls a register whose value can only change at the
+ * next scheduled event (flash BSY/READY, a UART flag, a timer's update flag) in a loop that
+ * stores nothing and comes back to the same state, the iterations up to that event are
+ * counted and timed without being executed. Figures are identical with it on or off (on by
+ * default); only host time differs. lode_sim_fast_forwarded: instructions skipped so far. */
+void lode_sim_set_fast_forward(lode_sim_s *sim, bool on);
+uint64_t lode_sim_fast_forwarded(const lode_sim_s *sim);
 
 /* Power-on reset: core, peripherals and debug logic reset; RAM keeps its contents. */
 void lode_sim_power_on_reset(lode_sim_s *sim);
