@@ -16,7 +16,6 @@
 #include "lode/flash.h"
 #include "lode/image.h"
 #include "lode/itm.h"
-#include "lode/gdbclient.h"
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
@@ -303,40 +302,21 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_s t;
     if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
         goto out_img;
-    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
     double wall0 = cli_now_s();
-    if (!attach && gdb) {
-        /* a GDB server: its own flash programming when its memory map has flash (and the
-         * image differs), else memory writes where the target differs (QEMU's stub writes its
-         * "flash" directly) */
-        size_t wrote = 0, nflash = 0;
-        lode_log_s quiet = cli->log;
-        quiet.fn = NULL;
-        if (lode_gdbclient_flash_map(gdb, &nflash) == LODE_OK && nflash &&
-            lode_flash_load_by_memory(&t.core, img, &quiet, NULL) != LODE_OK) {
-            lode_gdbclient_flash_result_s gr;
-            rc = lode_gdbclient_flash_image(gdb, img, true, &gr);
-            wrote = gr.bytes_written;
-        } else {
-            rc = lode_flash_load_by_memory(&t.core, img, &cli->log, &wrote);
-        }
-        if (rc != LODE_OK) {
-            ex = LODE_EXIT_FAILED;
-            goto out_target;
-        }
-        if (stats)
-            fprintf(stderr, "lode run: %zu bytes written through the GDB server\n", wrote);
-    } else if (!attach) {
+    bool in_ram = false;
+    if (!attach) {
+        /* flash (sectors that already match are skipped), or an image linked for RAM loaded there */
         lode_flash_opts_s fo = {.skip_unchanged = true};
         lode_flash_result_s fr;
-        rc = lode_flash_image(&t.core, t.chip, img, &fo, &cli->log, &fr);
+        rc = lode_session_load_for_run(t.session, img, &fo, &fr, &in_ram);
         if (rc != LODE_OK) {
             ex = rc == LODE_E_RANGE || rc == LODE_E_FORMAT ? LODE_EXIT_DATAERR : LODE_EXIT_FAILED;
             goto out_target;
         }
         if (stats)
-            fprintf(stderr, "lode run: flash: %zu sectors erased, %zu pages programmed\n",
-                    fr.sectors_erased, fr.pages_programmed);
+            fprintf(stderr, "lode run: %s: %zu sectors erased, %zu pages programmed, %zu bytes written\n",
+                    in_ram ? "loaded into RAM" : "flash", fr.sectors_erased, fr.pages_programmed,
+                    fr.bytes_programmed);
     }
 
     lode_semihost_config_s shc = {.io = cli_semihost_io(&t.core), .cmdline = cmdline, .root = root, .allow_system = allow_system,
@@ -384,7 +364,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
-    lode_run_config_s rcf = {.core = &t.core, .sh = sh, .reset_first = !attach,
+    lode_run_config_s rcf = {.core = &t.core, .sh = sh, .reset_first = !attach && !in_ram,
                              .timeout_us = (uint64_t)(timeout_s * 1e6), .interrupt = &g_interrupted,
                              .breaks = bps, .nbreaks = nb, .watches = wps, .nwatches = nw,
                              .on_hit = on_hit, .hit_user = &rc_ctx, .rtt = rtt, .rtt_out = rtt_out,

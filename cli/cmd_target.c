@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/flash.h"
-#include "lode/gdbclient.h"
 #include "lode/image.h"
 #include "out.h"
 #include "target.h"
@@ -361,22 +360,6 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         return ex;
     }
     say_target(&t, a.t.json);
-    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
-    if (gdb) { /* a GDB server flashes itself: GDB's load protocol */
-        lode_gdbclient_flash_result_s gr;
-        double g0 = cli_now_s();
-        int grc = t.core.halt(t.core.ctx);
-        if (grc == LODE_OK)
-            grc = lode_gdbclient_flash_image(gdb, img, a.verify, &gr);
-        if (grc == LODE_OK && !a.no_reset)
-            grc = t.core.reset(t.core.ctx, false);
-        if (grc == LODE_OK)
-            printf("flashed %zu bytes through the GDB server in %.3f s: %zu blocks erased%s\n",
-                   gr.bytes_written, cli_now_s() - g0, gr.blocks_erased, a.verify ? ", verified" : "");
-        cli_target_close(&t);
-        lode_image_free(img);
-        return grc == LODE_OK ? LODE_EXIT_OK : grc == LODE_E_UNSUPPORTED ? LODE_EXIT_UNAVAILABLE : target_error(grc);
-    }
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, !a.t.json);
     lode_flash_opts_s fo = {.chip_erase = a.chip_erase, .skip_unchanged = a.skip_unchanged,
@@ -385,7 +368,9 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
                             .progress = on_progress, .progress_user = &pc};
     lode_flash_result_s res;
     double t0 = cli_target_now_s(&t), w0 = cli_now_s();
-    int rc = lode_flash_image(&t.core, t.chip, img, &fo, &cli->log, &res);
+    int rc = lode_session_flash(t.session, img, &fo, &res);
+    lode_loader_s *ld = NULL;
+    const char *via = lode_session_loader(t.session, &ld) == LODE_OK ? lode_loader_ops(ld)->via : "";
     double dt = cli_target_now_s(&t) - t0, wall = cli_now_s() - w0;
     cli_progress_end(&pc.bar);
     if (rc == LODE_OK && !a.no_reset)
@@ -411,9 +396,9 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         } else {
             char b1[32];
             cli_fmt_bytes(b1, sizeof b1, (double)res.bytes_programmed);
-            printf("flashed %s (%zu bytes of image) to %s in %.3f s%s (%.1f KiB/s): %zu sectors "
+            printf("flashed %s (%zu bytes of image) to %s%s in %.3f s%s (%.1f KiB/s): %zu sectors "
                    "erased, %zu pages%s\n",
-                   b1, image_bytes, t.chip->name, dt, cli_target_simulated(&t) ? " of simulated time" : "", kib_s,
+                   b1, image_bytes, t.chip->name, via, dt, cli_target_simulated(&t) ? " of simulated time" : "", kib_s,
                    res.sectors_erased, res.pages_programmed, a.verify ? ", verified" : "");
         }
     }
@@ -440,26 +425,8 @@ static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
         lode_image_free(img);
         return ex;
     }
-    int rc = LODE_OK;
     size_t checked = 0;
-    for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
-        const lode_segment_s *s = &img->segs[i];
-        uint8_t *buf = malloc(s->len ? s->len : 1);
-        if (!buf) {
-            rc = LODE_E_NOMEM;
-            break;
-        }
-        rc = t.core.mem_read(t.core.ctx, s->addr, buf, s->len);
-        for (uint32_t k = 0; rc == LODE_OK && k < s->len; k++) {
-            if (buf[k] != s->data[k]) {
-                fprintf(stderr, "lode verify: mismatch at 0x%08x: target 0x%02x, image 0x%02x\n",
-                        s->addr + k, buf[k], s->data[k]);
-                rc = LODE_E_VERIFY;
-            }
-        }
-        checked += s->len;
-        free(buf);
-    }
+    int rc = lode_session_verify(t.session, img, &checked);
     if (rc == LODE_OK)
         printf("verified %zu bytes of %s: identical\n", checked, a.pos[0]);
     cli_target_close(&t);
@@ -486,32 +453,17 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
-    lode_gdbclient_s *gdb = lode_probe_gdbclient_handle(t.probe);
-    if (gdb) {
-        if (!all) {
-            fprintf(stderr, "lode erase: through a GDB server only --chip (every flash region of its "
-                            "memory map)\n");
-            cli_target_close(&t);
-            return LODE_EXIT_USAGE;
-        }
-        size_t blocks = 0;
-        int grc = t.core.halt(t.core.ctx);
-        if (grc == LODE_OK)
-            grc = lode_gdbclient_flash_erase_all(gdb, &blocks);
-        if (grc == LODE_OK)
-            printf("erased %zu blocks through the GDB server\n", blocks);
-        cli_target_close(&t);
-        return grc == LODE_OK ? LODE_EXIT_OK : target_error(grc);
-    }
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, true);
     lode_flash_opts_s fo = {.progress = on_progress, .progress_user = &pc};
     lode_flash_result_s res;
     double t0 = cli_target_now_s(&t);
-    int rc = lode_flash_erase(&t.core, t.chip, all, addr, len, &fo, &cli->log, &res);
+    int rc = lode_session_erase(t.session, all, addr, len, &fo, &res);
     cli_progress_end(&pc.bar);
+    lode_loader_s *ld = NULL;
     if (rc == LODE_OK)
-        printf("erased %zu sectors of %s in %.3f s\n", res.sectors_erased, t.chip->name,
+        printf("erased %zu sectors of %s%s in %.3f s\n", res.sectors_erased, t.chip->name,
+               lode_session_loader(t.session, &ld) == LODE_OK ? lode_loader_ops(ld)->via : "",
                cli_target_now_s(&t) - t0);
     cli_target_close(&t);
     return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);

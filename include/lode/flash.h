@@ -57,22 +57,53 @@ typedef struct lode_flash_plan_s {
     size_t image_flash_bytes;     /* image bytes that land in flash */
 } lode_flash_plan_s;
 
-typedef struct lode_flash_plan_opts_s {
-    bool chip_erase;       /* erase every region entirely instead of the touched sectors */
-    /* skip sectors whose current contents already equal what the plan would leave there;
-     * needs `read` (reads current flash contents) */
+typedef enum lode_flash_phase_e {
+    LODE_FLASH_PHASE_ERASE = 0,
+    LODE_FLASH_PHASE_PROGRAM,
+    LODE_FLASH_PHASE_VERIFY,
+} lode_flash_phase_e;
+
+typedef void (*lode_flash_progress_fn)(void *user, lode_flash_phase_e phase, size_t done,
+                                       size_t total);
+
+/* The one set of options for planning and writing (lode flash / erase / run, the GDB server's
+ * load), whatever loader does it. */
+typedef struct lode_flash_opts_s {
+    bool chip_erase;             /* erase every region entirely instead of the touched sectors */
+    /* skip sectors whose current contents already equal what the plan would leave there (read
+     * with `read`; through a loader, the loader's read when NULL) */
     bool skip_unchanged;
     int (*read)(void *user, uint32_t addr, void *buf, size_t len);
     void *read_user;
-} lode_flash_plan_opts_s;
+    bool verify;                 /* check every programmed page: on the target when the
+                                    algorithm streams (each page compared with the data sent,
+                                    and a hash of the flash compared with the image's), else
+                                    by reading it back through the probe */
+    bool verify_readback;        /* verify by reading back through the probe in any case */
+    bool single_buffer;          /* don't overlap page transfer with programming (implies
+                                    no_stream) */
+    bool no_stream;              /* one algorithm call per sector and page, even when the
+                                    algorithm has lode's streaming entry */
+    bool no_reset_halt;          /* don't reset-and-halt the core first (running firmware,
+                                    its interrupts and peripherals may then disturb the algorithm) */
+    uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
+    uint32_t stack_size;         /* 0: 1 KiB */
+    lode_flash_progress_fn progress;
+    void *progress_user;
+} lode_flash_opts_s;
 
 /* Plan writing `img`. Every image byte must fall in a flash region or a RAM range, otherwise
  * LODE_E_RANGE with a message naming the address and the chip's memory. The plan borrows the
  * image (for RAM segments): free the plan before the image. */
 int lode_flash_plan(const lode_image_s *img, const lode_flash_region_s *regions, size_t nregions,
-                    const lode_mem_range_s *ram, size_t nram, const lode_flash_plan_opts_s *opts,
+                    const lode_mem_range_s *ram, size_t nram, const lode_flash_opts_s *opts,
                     const lode_log_s *log, lode_flash_plan_s **out);
 void lode_flash_plan_free(lode_flash_plan_s *plan);
+
+/* Plan an erase: the sectors of every region (all; chip_erase is set), or those covering
+ * [addr, addr+len). LODE_E_RANGE (logged) when that touches no region. */
+int lode_flash_plan_erase(const lode_flash_region_s *regions, size_t nregions, bool all, uint32_t addr,
+                          uint32_t len, const lode_log_s *log, lode_flash_plan_s **out);
 
 /* Sectors that a plan erases (not skipped), as "0x08000000-0x080003ff, ..." for messages. */
 size_t lode_flash_plan_describe_sectors(const lode_flash_plan_s *plan, size_t first, size_t count,
@@ -103,32 +134,6 @@ typedef struct lode_flash_algo_s {
     uint32_t program_page_timeout_ms, erase_sector_timeout_ms;
 } lode_flash_algo_s;
 
-typedef enum lode_flash_phase_e {
-    LODE_FLASH_PHASE_ERASE = 0,
-    LODE_FLASH_PHASE_PROGRAM,
-    LODE_FLASH_PHASE_VERIFY,
-} lode_flash_phase_e;
-
-typedef void (*lode_flash_progress_fn)(void *user, lode_flash_phase_e phase, size_t done,
-                                       size_t total);
-
-typedef struct lode_flash_run_opts_s {
-    uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
-    bool verify;                 /* check every programmed page: on the target when the
-                                    algorithm streams (each page compared with the data sent,
-                                    and a hash of the flash compared with the image's), else
-                                    by reading it back through the probe */
-    bool verify_readback;        /* verify by reading back through the probe in any case */
-    bool single_buffer;          /* don't overlap page transfer with programming (implies
-                                    no_stream) */
-    bool no_stream;              /* one algorithm call per sector and page, even when the
-                                    algorithm has lode's streaming entry */
-    bool no_reset_halt;          /* don't reset-and-halt the core first (running firmware,
-                                    its interrupts and peripherals may then disturb the algorithm) */
-    uint32_t stack_size;         /* 0: 1 KiB */
-    lode_flash_progress_fn progress;
-    void *progress_user;
-} lode_flash_run_opts_s;
 
 typedef struct lode_flash_result_s {
     size_t sectors_erased;
@@ -147,7 +152,7 @@ typedef struct lode_flash_result_s {
  * be erased. */
 int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
                    size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
-                   const lode_flash_run_opts_s *opts, const lode_log_s *log,
+                   const lode_flash_opts_s *opts, const lode_log_s *log,
                    lode_flash_result_s *res);
 
 /* ---- flashing a chip from the target database ----------------------------------------------- */
@@ -169,19 +174,8 @@ int lode_flash_layout_for_chip(const struct lode_target_chip_s *chip, const lode
                                lode_flash_layout_s **out);
 void lode_flash_layout_free(lode_flash_layout_s *layout);
 
-typedef struct lode_flash_opts_s {
-    bool no_reset_halt;
-    bool chip_erase;
-    bool skip_unchanged;
-    bool verify;
-    bool verify_readback;
-    bool single_buffer;
-    bool no_stream;
-    lode_flash_progress_fn progress;
-    void *progress_user;
-} lode_flash_opts_s;
 
-/* Plan and write `img` to the chip through `core`: the whole `lode flash` operation. */
+/* Plan and write `img` to the chip through `core` with the flash-algorithm loader (loader.h). */
 int lode_flash_image(const lode_core_ops_s *core, const struct lode_target_chip_s *chip,
                      const lode_image_s *img, const lode_flash_opts_s *opts, const lode_log_s *log,
                      lode_flash_result_s *res);
@@ -190,13 +184,6 @@ int lode_flash_image(const lode_core_ops_s *core, const struct lode_target_chip_
 int lode_flash_erase(const lode_core_ops_s *core, const struct lode_target_chip_s *chip,
                      bool all, uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
                      const lode_log_s *log, lode_flash_result_s *res);
-
-/* Without a flash algorithm: bring the target's memory to the image with plain memory writes
- * where it differs (RAM, or a debugger that writes flash itself, like QEMU's GDB stub), each
- * written KiB read back. *written (may be NULL) = bytes written. LODE_E_VERIFY (logged) when
- * memory does not take the image. */
-int lode_flash_load_by_memory(const lode_core_ops_s *core, const lode_image_s *img,
-                              const lode_log_s *log, size_t *written);
 
 #ifdef __cplusplus
 }

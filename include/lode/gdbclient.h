@@ -74,20 +74,19 @@ typedef int (*lode_gdbclient_fileio_fn)(void *user, const char *req, char *reply
 void lode_gdbclient_set_fileio(lode_gdbclient_s *c, lode_gdbclient_fileio_fn fn, void *user);
 uint64_t lode_gdbclient_fileio_calls(const lode_gdbclient_s *c);
 
-/* Flash through the server as GDB's `load` does: the server's memory map (qXfer:memory-map,
- * flash regions with their block sizes), vFlashErase of the blocks the image touches,
- * vFlashWrite, vFlashDone; image bytes in RAM are written with M; `verify` reads everything
- * back. LODE_E_UNSUPPORTED when the server has no memory map; LODE_E_RANGE for image bytes
- * the map does not cover (logged). Needs a halted core. */
-typedef struct lode_gdbclient_flash_result_s {
-    size_t blocks_erased, bytes_written, bytes_verified;
-} lode_gdbclient_flash_result_s;
-int lode_gdbclient_flash_image(lode_gdbclient_s *c, const lode_image_s *img, bool verify,
-                               lode_gdbclient_flash_result_s *res);
-/* Erase every flash region of the memory map. */
-int lode_gdbclient_flash_erase_all(lode_gdbclient_s *c, size_t *blocks);
-/* How many flash regions the server's memory map has (0 without one). */
-int lode_gdbclient_flash_map(lode_gdbclient_s *c, size_t *nflash);
+/* Flash through the server as GDB's `load` does (the probe's loader face, loader.h, plans with
+ * flash/plan.c and drives these): the server's memory map (qXfer:memory-map: RAM, and flash
+ * regions with their block sizes; LODE_E_UNSUPPORTED when it has none), vFlashErase of whole
+ * blocks, vFlashWrite, vFlashDone (LODE_E_FLASH when the server refuses). Need a halted core. */
+typedef struct lode_gdbclient_region_s {
+    bool flash;
+    uint32_t start, len;
+    uint32_t block;           /* flash: the erase block size */
+} lode_gdbclient_region_s;
+int lode_gdbclient_memory_map(lode_gdbclient_s *c, lode_gdbclient_region_s *out, size_t cap, size_t *n);
+int lode_gdbclient_vflash_erase(lode_gdbclient_s *c, uint32_t addr, uint32_t len);
+int lode_gdbclient_vflash_write(lode_gdbclient_s *c, uint32_t addr, const uint8_t *data, size_t len);
+int lode_gdbclient_vflash_done(lode_gdbclient_s *c);
 
 /* Detach (D: the server lets the core run) when the core is halted, then close. NULL is fine. */
 void lode_gdbclient_free(lode_gdbclient_s *c);

@@ -15,6 +15,7 @@
 #include "lode/gdbserver.h"
 #include "lode/image.h"
 #include "lode/itm.h"
+#include "lode/loader.h"
 #include "lode/log.h"
 #include "lode/probe.h"
 #include "lode/rsp.h"

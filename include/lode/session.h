@@ -13,6 +13,8 @@
 #include "lode/adi.h"
 #include "lode/core.h"
 #include "lode/cortexm.h"
+#include "lode/image.h"
+#include "lode/loader.h"
 #include "lode/log.h"
 #include "lode/probe.h"
 #include "lode/target.h"
@@ -59,6 +61,37 @@ lode_target_db_s *lode_session_db(lode_session_s *s);
 const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char **how);
 /* The core as lode_core_ops_s (for the flash runner, run, debug). */
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops);
+
+/* ---- loading: one call each, whatever the probe ---------------------------------------------- */
+
+/* The loader the connection chose: the probe's own (its loader face: a GDB server's vFlash),
+ * else the chip's flash algorithms over the core. Borrowed until lode_session_close. */
+int lode_session_loader(lode_session_s *s, lode_loader_s **out);
+
+/* Where an image lives by the chip's memory map: bytes in its flash (NVM), in its RAM, elsewhere;
+ * lo/hi = the lowest address and the end of the highest (0, 0 when it is empty). */
+typedef struct lode_image_where_s {
+    size_t flash_bytes, ram_bytes, other_bytes;
+    uint32_t lo, hi;
+} lode_image_where_s;
+void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_image_where_s *w);
+
+/* `lode flash`: plan and write img with the chosen loader. An image with nothing for the flash
+ * (empty, or linked for RAM) is LODE_E_FORMAT, logged naming where it lives. */
+int lode_session_flash(lode_session_s *s, const lode_image_s *img, const lode_flash_opts_s *opts,
+                       lode_flash_result_s *res);
+/* `lode erase`: everything (all) or the sectors covering [addr, addr+len). */
+int lode_session_erase(lode_session_s *s, bool all, uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
+                       lode_flash_result_s *res);
+/* `lode verify`: compare the target with img (*checked = bytes); an empty image is
+ * LODE_E_FORMAT (logged). */
+int lode_session_verify(lode_session_s *s, const lode_image_s *img, size_t *checked);
+/* `lode run`'s load. An image with flash content is flashed (opts: skip_unchanged for run); one
+ * entirely in the chip's RAM is written there and the core is made ready to start it without a
+ * reset: halted, VTOR = the image's lowest address (its vector table), SP and PC from that
+ * table (*in_ram = true: run without resetting). An empty image is LODE_E_FORMAT (logged). */
+int lode_session_load_for_run(lode_session_s *s, const lode_image_s *img, const lode_flash_opts_s *opts,
+                              lode_flash_result_s *res, bool *in_ram);
 
 /* SWO capture through the probe's swo face: start sets the TPIU to asynchronous NRZ without the
  * formatter (ARMv7-M C1.10: SPPR = 2, FFCR.EnFCont = 0; the firmware or the caller sets ACPR for

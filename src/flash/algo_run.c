@@ -296,7 +296,7 @@ typedef struct stream_acct_s {
     const stream_op_s *ops;
     unsigned reg;
     bool verify;
-    const lode_flash_run_opts_s *o;
+    const lode_flash_opts_s *o;
     bool *erased, *done;
     size_t *pages_left, *erase_done, total_erase, *pages_done, total_pages;
     lode_flash_result_s *res;
@@ -307,7 +307,7 @@ typedef struct stream_acct_s {
 static void account(stream_acct_s *a, size_t from_op, size_t to_op)
 {
     const lode_flash_plan_s *plan = a->plan;
-    const lode_flash_run_opts_s *o = a->o;
+    const lode_flash_opts_s *o = a->o;
     lode_flash_result_s *res = a->res;
     for (size_t k = from_op; k < to_op; k++) {
         const stream_op_s *op = &a->ops[k];
@@ -344,7 +344,7 @@ static void account(stream_acct_s *a, size_t from_op, size_t to_op)
 
 /* Run the erase and program operations of region `reg` through one LodeStream call. */
 static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_flash_plan_s *plan,
-                         unsigned reg, bool chip, const lode_flash_run_opts_s *o, bool *erased,
+                         unsigned reg, bool chip, const lode_flash_opts_s *o, bool *erased,
                          bool *done, size_t *pages_left, size_t *erase_done, size_t total_erase,
                          size_t *pages_done, size_t total_pages, lode_flash_result_s *res)
 {
@@ -555,11 +555,11 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
 
 int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
                    size_t nalgos, const lode_flash_plan_s *plan, const lode_mem_range_s *ram,
-                   const lode_flash_run_opts_s *opts, const lode_log_s *log,
+                   const lode_flash_opts_s *opts, const lode_log_s *log,
                    lode_flash_result_s *res)
 {
-    static const lode_flash_run_opts_s defaults = {0};
-    const lode_flash_run_opts_s *o = opts ? opts : &defaults;
+    static const lode_flash_opts_s defaults = {0};
+    const lode_flash_opts_s *o = opts ? opts : &defaults;
     memset(res, 0, sizeof *res);
     if (!core || !plan || !ram || (!algos && plan->nsectors))
         return LODE_E_INVALID_ARG;

@@ -8,6 +8,7 @@
 
 #include "lode/error.h"
 #include "lode/flash.h"
+#include "lode/loader.h"
 #include "lode/target.h"
 
 static int sector_cb(const void *user, uint32_t addr, uint32_t *start, uint32_t *size)
@@ -125,38 +126,12 @@ int lode_flash_image(const lode_core_ops_s *core, const lode_target_chip_s *chip
                      const lode_image_s *img, const lode_flash_opts_s *opts, const lode_log_s *log,
                      lode_flash_result_s *res)
 {
-    static const lode_flash_opts_s no_opts;
-    const lode_flash_opts_s *o = opts ? opts : &no_opts;
-    lode_flash_layout_s *l = NULL;
-    lode_flash_plan_s *plan = NULL;
+    lode_loader_s *l = NULL;
     memset(res, 0, sizeof *res);
-    int rc = lode_flash_layout_for_chip(chip, log, &l);
-    if (rc != LODE_OK)
-        return rc;
-    if (!l->nregions) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                 "%s has no flash algorithm in this build: give one with --chip-description FILE",
-                 chip->name);
-        rc = LODE_E_UNSUPPORTED;
-        goto out;
-    }
-    lode_flash_plan_opts_s po = {.chip_erase = o->chip_erase, .skip_unchanged = o->skip_unchanged,
-                                 .read = core->mem_read, .read_user = core->ctx};
-    if (o->skip_unchanged) {
-        /* reading flash needs a halted, attached core on most probes: halt first */
-        if ((rc = core->halt(core->ctx)) != LODE_OK)
-            goto out;
-    }
-    if ((rc = lode_flash_plan(img, l->regions, l->nregions, l->ram, l->nram, &po, log, &plan)) != LODE_OK)
-        goto out;
-    lode_flash_run_opts_s ro = {.verify = o->verify, .verify_readback = o->verify_readback,
-                                .no_stream = o->no_stream, .single_buffer = o->single_buffer,
-                                .no_reset_halt = o->no_reset_halt,
-                                .progress = o->progress, .progress_user = o->progress_user};
-    rc = lode_flash_run(core, l->algo_ptrs, l->nregions, plan, &l->work_ram, &ro, log, res);
-out:
-    lode_flash_plan_free(plan);
-    lode_flash_layout_free(l);
+    int rc = lode_loader_algo_new(core, chip, log, &l);
+    if (rc == LODE_OK)
+        rc = lode_loader_flash(l, img, opts, log, res);
+    lode_loader_free(l);
     return rc;
 }
 
@@ -164,106 +139,11 @@ int lode_flash_erase(const lode_core_ops_s *core, const lode_target_chip_s *chip
                      uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
                      const lode_log_s *log, lode_flash_result_s *res)
 {
-    static const lode_flash_opts_s no_opts;
-    const lode_flash_opts_s *o = opts ? opts : &no_opts;
-    lode_flash_layout_s *l = NULL;
-    lode_flash_plan_s *plan = NULL;
+    lode_loader_s *l = NULL;
     memset(res, 0, sizeof *res);
-    int rc = lode_flash_layout_for_chip(chip, log, &l);
-    if (rc != LODE_OK)
-        return rc;
-    if (!l->nregions) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                 "%s has no flash algorithm in this build: give one with --chip-description FILE",
-                 chip->name);
-        rc = LODE_E_UNSUPPORTED;
-        goto out;
-    }
-    plan = calloc(1, sizeof *plan);
-    if (!plan) {
-        rc = LODE_E_NOMEM;
-        goto out;
-    }
-    plan->chip_erase = all;
-    /* collect the sectors to erase */
-    size_t cap = 0;
-    for (size_t ri = 0; ri < l->nregions && rc == LODE_OK; ri++) {
-        const lode_flash_region_s *r = &l->regions[ri];
-        uint64_t lo = all ? r->start : addr, hi = all ? r->end : (uint64_t)addr + len;
-        if (lo < r->start)
-            lo = r->start;
-        if (hi > r->end)
-            hi = r->end;
-        uint64_t a = lo;
-        while (a < hi) {
-            uint32_t ss = 0, sz = 0;
-            if ((rc = r->sector_at(r->user, (uint32_t)a, &ss, &sz)) != LODE_OK || !sz)
-                break;
-            if (plan->nsectors == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                lode_flash_sector_s *ns = realloc(plan->sectors, nc * sizeof *ns);
-                if (!ns) {
-                    rc = LODE_E_NOMEM;
-                    break;
-                }
-                plan->sectors = ns;
-                cap = nc;
-            }
-            lode_flash_sector_s *s = &plan->sectors[plan->nsectors++];
-            s->addr = ss;
-            s->size = sz;
-            s->region = (unsigned)ri;
-            s->skip = false;
-            a = (uint64_t)ss + sz;
-        }
-    }
-    if (rc == LODE_OK && !plan->nsectors) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                 "0x%08x..0x%08x is not in the flash of %s: nothing to erase", addr,
-                 addr + (len ? len - 1 : 0), chip->name);
-        rc = LODE_E_RANGE;
-    }
-    if (rc == LODE_OK) {
-        lode_flash_run_opts_s ro = {.no_reset_halt = o->no_reset_halt, .progress = o->progress,
-                                    .progress_user = o->progress_user};
-        rc = lode_flash_run(core, l->algo_ptrs, l->nregions, plan, &l->work_ram, &ro, log, res);
-    }
-out:
-    lode_flash_plan_free(plan);
-    lode_flash_layout_free(l);
+    int rc = lode_loader_algo_new(core, chip, log, &l);
+    if (rc == LODE_OK)
+        rc = lode_loader_erase(l, all, addr, len, opts, log, res);
+    lode_loader_free(l);
     return rc;
-}
-
-int lode_flash_load_by_memory(const lode_core_ops_s *core, const lode_image_s *img,
-                              const lode_log_s *log, size_t *written)
-{
-    if (!core || !img)
-        return LODE_E_INVALID_ARG;
-    size_t total = 0;
-    uint8_t buf[1024];
-    for (size_t i = 0; i < img->nsegs; i++) {
-        const lode_segment_s *sg = &img->segs[i];
-        for (uint32_t off = 0; off < sg->len;) {
-            uint32_t n = sg->len - off < sizeof buf ? sg->len - off : (uint32_t)sizeof buf;
-            int rc = core->mem_read(core->ctx, sg->addr + off, buf, n);
-            if (rc == LODE_OK && memcmp(buf, sg->data + off, n) == 0) {
-                off += n;
-                continue;
-            }
-            if ((rc = core->mem_write(core->ctx, sg->addr + off, sg->data + off, n)) == LODE_OK)
-                rc = core->mem_read(core->ctx, sg->addr + off, buf, n);
-            if (rc != LODE_OK || memcmp(buf, sg->data + off, n) != 0) {
-                lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                         "the image does not load at 0x%08x by memory writes (%s): program the "
-                         "flash another way first (or give the server the image, e.g. QEMU's "
-                         "-kernel)", sg->addr + off, rc != LODE_OK ? lode_strerror(rc) : "it reads back different");
-                return rc != LODE_OK ? rc : LODE_E_VERIFY;
-            }
-            total += n;
-            off += n;
-        }
-    }
-    if (written)
-        *written = total;
-    return LODE_OK;
 }

@@ -4,7 +4,9 @@
  * - only sectors the image touches are erased (or all of them with chip_erase);
  * - with skip_unchanged, a sector whose current contents equal what erase+program would leave
  *   (image bytes, erased value elsewhere) is left alone;
- * - bytes in RAM are passed through for direct writes. */
+ * - bytes in RAM are passed through for direct writes;
+ * - an erase request (everything, or a range) becomes the sectors that cover it.
+ * This is the only place that decides sectors and pages: every loader executes its plans. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +134,7 @@ static int page_for(lode_flash_plan_s *p, size_t *cap, const lode_flash_region_s
 
 /* Does the sector already hold what erase + program would leave? */
 static int sector_unchanged(const lode_flash_plan_s *p, size_t si, const lode_flash_region_s *r,
-                            const lode_flash_plan_opts_s *o, bool *same)
+                            const lode_flash_opts_s *o, bool *same)
 {
     const lode_flash_sector_s *s = &p->sectors[si];
     uint8_t *cur = malloc(s->size);
@@ -159,11 +161,11 @@ out:
 }
 
 int lode_flash_plan(const lode_image_s *img, const lode_flash_region_s *regions, size_t nregions,
-                    const lode_mem_range_s *ram, size_t nram, const lode_flash_plan_opts_s *opts,
+                    const lode_mem_range_s *ram, size_t nram, const lode_flash_opts_s *opts,
                     const lode_log_s *log, lode_flash_plan_s **out)
 {
-    static const lode_flash_plan_opts_s no_opts;
-    const lode_flash_plan_opts_s *o = opts ? opts : &no_opts;
+    static const lode_flash_opts_s no_opts;
+    const lode_flash_opts_s *o = opts ? opts : &no_opts;
     if (!img || !out || (nregions && !regions))
         return LODE_E_INVALID_ARG;
     for (size_t i = 0; i < nregions; i++)
@@ -271,6 +273,46 @@ int lode_flash_plan(const lode_image_s *img, const lode_flash_region_s *regions,
 fail:
     lode_flash_plan_free(p);
     return rc;
+}
+
+int lode_flash_plan_erase(const lode_flash_region_s *regions, size_t nregions, bool all, uint32_t addr,
+                          uint32_t len, const lode_log_s *log, lode_flash_plan_s **out)
+{
+    if (!out || (nregions && !regions) || (!all && !len))
+        return LODE_E_INVALID_ARG;
+    lode_flash_plan_s *p = calloc(1, sizeof *p);
+    if (!p)
+        return LODE_E_NOMEM;
+    p->chip_erase = all;
+    size_t cap = 0;
+    int rc = LODE_OK;
+    for (size_t ri = 0; ri < nregions && rc == LODE_OK; ri++) {
+        const lode_flash_region_s *r = &regions[ri];
+        uint64_t lo = all ? r->start : addr, hi = all ? r->end : (uint64_t)addr + len;
+        if (lo < r->start)
+            lo = r->start;
+        if (hi > r->end)
+            hi = r->end;
+        uint64_t a = lo;
+        while (a < hi && rc == LODE_OK) {
+            uint32_t ss = 0, sz = 0;
+            if (r->sector_at(r->user, (uint32_t)a, &ss, &sz) != LODE_OK || !sz)
+                break;
+            rc = add_sector(p, &cap, ss, sz, (unsigned)ri);
+            a = (uint64_t)ss + sz;
+        }
+    }
+    if (rc == LODE_OK && !p->nsectors) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "0x%08x..0x%08x is not in the flash: nothing to erase",
+                 addr, addr + (len ? len - 1 : 0));
+        rc = LODE_E_RANGE;
+    }
+    if (rc != LODE_OK) {
+        lode_flash_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return LODE_OK;
 }
 
 size_t lode_flash_plan_describe_sectors(const lode_flash_plan_s *plan, size_t first, size_t count,

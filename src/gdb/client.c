@@ -1004,22 +1004,23 @@ static int parse_memory_map(const char *xml, map_region_s *r, size_t cap, size_t
     return LODE_OK;
 }
 
-int lode_gdbclient_flash_map(lode_gdbclient_s *c, size_t *nflash)
+int lode_gdbclient_memory_map(lode_gdbclient_s *c, lode_gdbclient_region_s *out, size_t cap, size_t *n)
 {
-    if (!c || !nflash)
+    if (!c || !n || (cap && !out))
         return LODE_E_INVALID_ARG;
-    *nflash = 0;
+    *n = 0;
     int rc = need_halted(c);
     if (rc != LODE_OK)
         return rc;
     char xml[8192];
     map_region_s m[MAX_MAP];
-    size_t n = 0;
+    size_t nm = 0;
     if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
-        (rc = parse_memory_map(xml, m, MAX_MAP, &n)) != LODE_OK)
+        (rc = parse_memory_map(xml, m, MAX_MAP, &nm)) != LODE_OK)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        *nflash += m[i].flash;
+    for (size_t i = 0; i < nm && *n < cap; i++)
+        out[(*n)++] = (lode_gdbclient_region_s){.flash = m[i].flash, .start = m[i].start, .len = m[i].len,
+                                                 .block = m[i].block};
     return LODE_OK;
 }
 
@@ -1059,153 +1060,22 @@ static int vflash_write(lode_gdbclient_s *c, uint32_t addr, const uint8_t *data,
     return rc;
 }
 
-int lode_gdbclient_flash_image(lode_gdbclient_s *c, const lode_image_s *img, bool verify,
-                               lode_gdbclient_flash_result_s *res)
+int lode_gdbclient_vflash_erase(lode_gdbclient_s *c, uint32_t addr, uint32_t len)
 {
-    if (!c || !img)
-        return LODE_E_INVALID_ARG;
-    lode_gdbclient_flash_result_s dummy;
-    if (!res)
-        res = &dummy;
-    memset(res, 0, sizeof *res);
-    int rc = need_halted(c);
-    if (rc != LODE_OK)
-        return rc;
-    char xml[8192];
-    map_region_s m[MAX_MAP];
-    size_t nm = 0;
-    if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
-        (rc = parse_memory_map(xml, m, MAX_MAP, &nm)) != LODE_OK) {
-        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                 "the GDB server gives no memory map (qXfer:memory-map): it cannot flash through "
-                 "GDB's load protocol; program the chip another way");
-        return rc == LODE_E_UNSUPPORTED ? LODE_E_UNSUPPORTED : rc;
-    }
-    /* every image byte in a flash region (block-erased, then written) or in RAM */
-    bool any_flash = false;
-    for (size_t i = 0; i < img->nsegs; i++) {
-        const lode_segment_s *sg = &img->segs[i];
-        for (uint32_t off = 0; off < sg->len;) {
-            uint32_t a = sg->addr + off;
-            const map_region_s *r = NULL;
-            for (size_t k = 0; k < nm && !r; k++)
-                if (a >= m[k].start && a - m[k].start < m[k].len)
-                    r = &m[k];
-            if (!r) {
-                lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                         "image data at 0x%08" PRIx32 " is in no memory the GDB server maps: is the "
-                         "image linked for this target?", a);
-                return LODE_E_RANGE;
-            }
-            uint32_t n = sg->len - off;
-            if ((uint64_t)r->start + r->len - a < n)
-                n = (uint32_t)((uint64_t)r->start + r->len - a);
-            if (r->flash)
-                any_flash = true;
-            else if ((rc = c->ops.mem_write(c, a, sg->data + off, n)) != LODE_OK)
-                return rc;
-            off += n;
-        }
-    }
-    if (any_flash) {
-        /* erase the blocks the image touches, merging adjacent ones */
-        for (size_t k = 0; k < nm && rc == LODE_OK; k++) {
-            if (!m[k].flash)
-                continue;
-            uint32_t blk = m[k].block, first = 0, count = 0;
-            for (uint32_t b = 0; (uint64_t)b * blk < m[k].len && rc == LODE_OK; b++) {
-                uint32_t lo = m[k].start + b * blk, hi = lo + blk;
-                bool used = false;
-                for (size_t i = 0; i < img->nsegs && !used; i++) {
-                    const lode_segment_s *sg = &img->segs[i];
-                    used = sg->addr < hi && (uint64_t)sg->addr + sg->len > lo;
-                }
-                if (used) {
-                    if (!count)
-                        first = lo;
-                    count++;
-                    res->blocks_erased++;
-                }
-                if ((!used || (uint64_t)(b + 1) * blk >= m[k].len) && count) {
-                    rc = vflash_erase(c, first, count * blk);
-                    count = 0;
-                }
-            }
-        }
-        for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
-            const lode_segment_s *sg = &img->segs[i];
-            for (size_t k = 0; k < nm && rc == LODE_OK; k++) {
-                if (!m[k].flash)
-                    continue;
-                uint64_t lo = sg->addr > m[k].start ? sg->addr : m[k].start;
-                uint64_t hi = (uint64_t)sg->addr + sg->len < (uint64_t)m[k].start + m[k].len
-                                  ? (uint64_t)sg->addr + sg->len
-                                  : (uint64_t)m[k].start + m[k].len;
-                if (hi <= lo)
-                    continue;
-                rc = vflash_write(c, (uint32_t)lo, sg->data + (lo - sg->addr), (size_t)(hi - lo));
-                res->bytes_written += (size_t)(hi - lo);
-            }
-        }
-        if (rc == LODE_OK)
-            rc = vflash_done(c);
-        if (rc != LODE_OK) {
-            lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                     "the GDB server's flash programming failed (%s): the blocks of the image may "
-                     "now be erased; flash again", lode_strerror(rc));
-            return rc == LODE_E_UNSUPPORTED ? LODE_E_FLASH : rc;
-        }
-    }
-    if (verify) {
-        uint8_t buf[1024];
-        for (size_t i = 0; i < img->nsegs && rc == LODE_OK; i++) {
-            const lode_segment_s *sg = &img->segs[i];
-            for (uint32_t off = 0; off < sg->len && rc == LODE_OK;) {
-                uint32_t n = sg->len - off < sizeof buf ? sg->len - off : (uint32_t)sizeof buf;
-                if ((rc = c->ops.mem_read(c, sg->addr + off, buf, n)) != LODE_OK)
-                    break;
-                for (uint32_t k = 0; k < n; k++)
-                    if (buf[k] != sg->data[off + k]) {
-                        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                                 "verify failed at 0x%08" PRIx32 ": the target holds 0x%02x, the image 0x%02x",
-                                 sg->addr + off + k, buf[k], sg->data[off + k]);
-                        return LODE_E_VERIFY;
-                    }
-                res->bytes_verified += n;
-                off += n;
-            }
-        }
-    }
-    return rc;
+    int rc = c ? need_halted(c) : LODE_E_INVALID_ARG;
+    return rc == LODE_OK ? vflash_erase(c, addr, len) : rc;
 }
 
-int lode_gdbclient_flash_erase_all(lode_gdbclient_s *c, size_t *blocks)
+int lode_gdbclient_vflash_write(lode_gdbclient_s *c, uint32_t addr, const uint8_t *data, size_t len)
 {
-    if (!c)
-        return LODE_E_INVALID_ARG;
-    int rc = need_halted(c);
-    if (rc != LODE_OK)
-        return rc;
-    char xml[8192];
-    map_region_s m[MAX_MAP];
-    size_t nm = 0;
-    if ((rc = read_memory_map(c, xml, sizeof xml)) != LODE_OK ||
-        (rc = parse_memory_map(xml, m, MAX_MAP, &nm)) != LODE_OK)
-        return rc;
-    size_t nb = 0;
-    for (size_t k = 0; k < nm && rc == LODE_OK; k++)
-        if (m[k].flash) {
-            rc = vflash_erase(c, m[k].start, m[k].len);
-            nb += m[k].len / m[k].block;
-        }
-    if (rc == LODE_OK)
-        rc = vflash_done(c);
-    if (rc != LODE_OK)
-        lode_log(&c->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
-                 "the GDB server's flash erase failed (%s)", lode_strerror(rc));
-    if (blocks)
-        *blocks = nb;
-    return rc;
+    int rc = c && data ? need_halted(c) : LODE_E_INVALID_ARG;
+    return rc == LODE_OK ? vflash_write(c, addr, data, len) : rc;
+}
+
+int lode_gdbclient_vflash_done(lode_gdbclient_s *c)
+{
+    int rc = c ? need_halted(c) : LODE_E_INVALID_ARG;
+    return rc == LODE_OK ? vflash_done(c) : rc;
 }
 
 int lode_gdbclient_attach_target(lode_gdbclient_s *c, const char *scan_cmd, unsigned target)

@@ -21,6 +21,8 @@ struct lode_session_s {
     lode_target_db_s *db;
     const lode_target_chip_s *chip;
     const char *chip_how;
+    lode_core_ops_s core;            /* what the loaders use */
+    lode_loader_s *algo;             /* the chip's flash algorithms, made on first use */
 };
 
 /* ---- chip identification: the vendor hooks over the ADI ------------------------------------- */
@@ -141,6 +143,7 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         rc = LODE_E_UNSUPPORTED;
         goto fail;
     }
+    lode_session_core_ops(s, &s->core);
     *out = s;
     return LODE_OK;
 fail:
@@ -152,12 +155,188 @@ void lode_session_close(lode_session_s *s)
 {
     if (!s)
         return;
+    lode_loader_free(s->algo);
     lode_cortexm_free(s->cm);
     lode_adi_free(s->adi);
     if (s->own_probe)
         lode_probe_close(s->probe);
     lode_target_db_free(s->db);
     free(s);
+}
+
+/* ---- loading ----------------------------------------------------------------------------------- */
+
+int lode_session_loader(lode_session_s *s, lode_loader_s **out)
+{
+    if (!s || !out)
+        return LODE_E_INVALID_ARG;
+    if (lode_probe_loader(s->probe, out) == LODE_OK)
+        return LODE_OK;
+    if (!s->chip) {
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "no chip: name it with --chip to write its flash");
+        return LODE_E_INVALID_ARG;
+    }
+    if (!s->algo) {
+        int rc = lode_loader_algo_new(&s->core, s->chip, &s->cfg.log, &s->algo);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    *out = s->algo;
+    return LODE_OK;
+}
+
+void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_image_where_s *w)
+{
+    memset(w, 0, sizeof *w);
+    bool first = true;
+    for (size_t i = 0; img && i < img->nsegs; i++) {
+        const lode_segment_s *sg = &img->segs[i];
+        if (!sg->len)
+            continue;
+        if (first || sg->addr < w->lo)
+            w->lo = sg->addr;
+        if (first || sg->addr + sg->len > w->hi)
+            w->hi = sg->addr + sg->len;
+        first = false;
+        for (uint32_t off = 0; off < sg->len;) {
+            uint64_t a = sg->addr + off, n = sg->len - off;
+            const lode_target_mem_s *m = NULL;
+            for (size_t k = 0; s && s->chip && k < s->chip->nmemory && !m; k++)
+                if (a >= s->chip->memory[k].start && a < s->chip->memory[k].end)
+                    m = &s->chip->memory[k];
+            if (m && m->end - a < n)
+                n = m->end - a;
+            else if (!m)
+                n = 1;
+            if (m && m->kind == LODE_TARGET_MEM_NVM)
+                w->flash_bytes += n;
+            else if (m && m->kind == LODE_TARGET_MEM_RAM)
+                w->ram_bytes += n;
+            else
+                w->other_bytes += n;
+            off += (uint32_t)n;
+        }
+    }
+}
+
+static void say_where(const lode_session_s *s, const lode_image_where_s *w, char *buf, size_t len)
+{
+    if (!w->hi)
+        snprintf(buf, len, "it is empty (no loadable segments: an ELF without program headers?)");
+    else
+        snprintf(buf, len, "it lives at 0x%08x..0x%08x (%zu bytes in RAM, %zu elsewhere), outside the flash of %s",
+                 w->lo, w->hi - 1, w->ram_bytes, w->other_bytes, s->chip ? s->chip->name : "the chip");
+}
+
+int lode_session_flash(lode_session_s *s, const lode_image_s *img, const lode_flash_opts_s *opts,
+                       lode_flash_result_s *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!s || !img)
+        return LODE_E_INVALID_ARG;
+    lode_image_where_s w;
+    lode_session_where(s, img, &w);
+    if (!w.flash_bytes) {
+        char where[200];
+        say_where(s, &w, where, sizeof where);
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "the image has nothing for the flash: %s%s", where,
+                 w.ram_bytes ? "; `lode run` loads a RAM image and runs it" : "");
+        return LODE_E_FORMAT;
+    }
+    lode_loader_s *l = NULL;
+    int rc = lode_session_loader(s, &l);
+    return rc == LODE_OK ? lode_loader_flash(l, img, opts, &s->cfg.log, res) : rc;
+}
+
+int lode_session_erase(lode_session_s *s, bool all, uint32_t addr, uint32_t len, const lode_flash_opts_s *opts,
+                       lode_flash_result_s *res)
+{
+    memset(res, 0, sizeof *res);
+    lode_loader_s *l = NULL;
+    int rc = s ? lode_session_loader(s, &l) : LODE_E_INVALID_ARG;
+    return rc == LODE_OK ? lode_loader_erase(l, all, addr, len, opts, &s->cfg.log, res) : rc;
+}
+
+int lode_session_verify(lode_session_s *s, const lode_image_s *img, size_t *checked)
+{
+    if (!s || !img)
+        return LODE_E_INVALID_ARG;
+    lode_image_where_s w;
+    lode_session_where(s, img, &w);
+    if (!w.hi) {
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "nothing to verify: the image is empty (no loadable segments: an ELF without program headers?)");
+        return LODE_E_FORMAT;
+    }
+    lode_loader_s *l = NULL;
+    int rc = lode_session_loader(s, &l);
+    return rc == LODE_OK ? lode_loader_verify(l, img, &s->cfg.log, checked) : rc;
+}
+
+#define SCB_VTOR 0xE000ED08u
+
+int lode_session_load_for_run(lode_session_s *s, const lode_image_s *img, const lode_flash_opts_s *opts,
+                              lode_flash_result_s *res, bool *in_ram)
+{
+    memset(res, 0, sizeof *res);
+    if (!s || !img || !in_ram)
+        return LODE_E_INVALID_ARG;
+    *in_ram = false;
+    lode_image_where_s w;
+    lode_session_where(s, img, &w);
+    if (w.flash_bytes || (!w.ram_bytes && w.hi)) /* flash content (or the chip does not say) */
+        return lode_session_flash(s, img, opts, res);
+    if (!w.hi) {
+        char where[200];
+        say_where(s, &w, where, sizeof where);
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "nothing to run: %s", where);
+        return LODE_E_FORMAT;
+    }
+    if (w.other_bytes) {
+        char where[200];
+        say_where(s, &w, where, sizeof where);
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "the image is neither in flash nor wholly in RAM: %s",
+                 where);
+        return LODE_E_RANGE;
+    }
+    /* a RAM image: its vector table at its lowest address gives SP and PC */
+    uint32_t sp = 0, pc = 0;
+    for (size_t i = 0; i < img->nsegs; i++) {
+        const lode_segment_s *sg = &img->segs[i];
+        if (sg->addr == w.lo && sg->len >= 8) {
+            sp = (uint32_t)sg->data[0] | (uint32_t)sg->data[1] << 8 | (uint32_t)sg->data[2] << 16 |
+                 (uint32_t)sg->data[3] << 24;
+            pc = (uint32_t)sg->data[4] | (uint32_t)sg->data[5] << 8 | (uint32_t)sg->data[6] << 16 |
+                 (uint32_t)sg->data[7] << 24;
+        }
+    }
+    if (!(pc & 1u) || (w.lo & 0x7Fu)) {
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the RAM image at 0x%08x does not start with a vector table (initial SP, then a Thumb reset "
+                 "address; the table 128-byte aligned for VTOR): link it with one", w.lo);
+        return LODE_E_FORMAT;
+    }
+    lode_core_ops_s *c = &s->core;
+    int rc = c->reset(c->ctx, true); /* the chip as after reset; the core stopped before its first instruction */
+    lode_loader_s *mem = NULL;
+    lode_mem_range_s all = {0, 0xFFFFFFFFu};
+    if (rc == LODE_OK)
+        rc = lode_loader_mem_new(c, &all, 1, &mem);
+    if (rc == LODE_OK)
+        rc = lode_loader_flash(mem, img, NULL, &s->cfg.log, res);
+    lode_loader_free(mem);
+    uint8_t vtor[4] = {(uint8_t)w.lo, (uint8_t)(w.lo >> 8), (uint8_t)(w.lo >> 16), (uint8_t)(w.lo >> 24)};
+    if (rc == LODE_OK)
+        rc = c->mem_write(c->ctx, SCB_VTOR, vtor, 4);
+    static const unsigned regs[] = {13, 15, 16};
+    uint32_t vals[] = {sp, pc & ~1u, 0x01000000u}; /* xPSR: Thumb */
+    if (rc == LODE_OK && c->regs_write)
+        rc = c->regs_write(c->ctx, regs, vals, 3);
+    for (size_t i = 0; rc == LODE_OK && !c->regs_write && i < 3; i++)
+        rc = c->reg_write(c->ctx, regs[i], vals[i]);
+    if (rc == LODE_OK)
+        *in_ram = true;
+    return rc;
 }
 
 /* ---- SWO ------------------------------------------------------------------------------------- */

@@ -37,8 +37,11 @@ start_lode_gdb --sim-fresh
 g flash --verify "$elf" >"$tmp/f1.out" 2>&1 || fail "lode flash through lode gdb failed"
 grep -q "flashed .* through the GDB server .* verified" "$tmp/f1.out" || fail "no flash summary"
 g verify "$elf" >"$tmp/v1.out" 2>&1 || fail "lode verify through lode gdb failed"
-g erase 0x08000000 1K >"$tmp/e0.out" 2>&1
-[ $? -eq 64 ] || fail "a range erase through a GDB server was not refused with 64"
+# a range erase is the planner's sectors (the server's blocks) through vFlashErase
+g erase 0x08000000 1K >"$tmp/e0.out" 2>&1 || fail "a range erase through lode gdb failed"
+grep -q "erased 1 sectors of STM32F103C8 through the GDB server" "$tmp/e0.out" || fail "no erase summary"
+g read 0x08000000 4 >"$tmp/r0.out" 2>&1 || fail "read after the range erase failed"
+grep -q "08000000: ff ff ff ff" "$tmp/r0.out" || fail "the first block is not erased"
 g erase --chip >"$tmp/e1.out" 2>&1 || fail "lode erase --chip through lode gdb failed"
 g read 0x08000000 4 >"$tmp/r1.out" 2>&1 || fail "read after erase failed"
 grep -q "08000000: ff ff ff ff" "$tmp/r1.out" || fail "the flash is not erased"

@@ -236,5 +236,27 @@ check itm-port1 0 "port1\] 0x12345678" -- "$LODE" itm "$cap"
 check itm-raw 0 "instrumentation port 1: 4 bytes 0x12345678" -- "$LODE" itm --raw "$cap"
 rm -f "$cap"
 
+# ---- images with nothing for the flash: RAM-linked, and an ELF without program headers ------
+# lode flash refuses them (65, naming where the image lives) and leaves the flash alone;
+# lode run loads a RAM image into RAM and starts it from its vector table (no reset)
+check ram-flash-before 0 "flashed" -- "$LODE" flash "$FW/hello-stm32f103.elf"
+check ram-flash 65 "nothing for the flash: it lives at 0x20000000" -- "$LODE" flash "$EX/ram-stm32f103.elf"
+check ram-flash-kept 0 "identical" -- "$LODE" verify "$FW/hello-stm32f103.elf"
+check ram-run 0 "running from RAM: main at 0x2000.*vector table at 0x20000000" -- "$LODE" run "$EX/ram-stm32f103.elf"
+check ram-run-args 12 "argv\[2\]=two words" -- "$LODE" run "$EX/args-ram-stm32f103.elf" -- one "two words"
+check ram-run-verify 0 "identical" -- "$LODE" verify "$EX/args-ram-stm32f103.elf"
+check ram-run-flash-kept 0 "identical" -- "$LODE" verify "$FW/hello-stm32f103.elf"
+check ram-run-st 0 "running from RAM" -- "$LODE" run --probe sim-stlink "$EX/ram-stm32f103.elf"
+check ram-run-nrf 0 "running from RAM: main at 0x2000" -- "$LODE" run $N "$EX/ram-nrf52840.elf"
+check ram-flash-nrf 65 "nothing for the flash" -- "$LODE" flash $N "$EX/ram-nrf52840.elf"
+nophdr=$(mktemp)
+cp "$FW/hello-stm32f103.elf" "$nophdr"
+printf '\0\0' | dd of="$nophdr" bs=1 seek=44 conv=notrunc 2>/dev/null # e_phnum = 0
+check nophdr-flash 65 "empty" -- "$LODE" flash "$nophdr"
+check nophdr-run 65 "nothing to run" -- "$LODE" run "$nophdr" -- a b
+check nophdr-verify 65 "nothing to verify" -- "$LODE" verify "$nophdr"
+check nophdr-flash-kept 0 "identical" -- "$LODE" verify "$FW/hello-stm32f103.elf"
+rm -f "$nophdr"
+
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]

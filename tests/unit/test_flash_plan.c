@@ -100,7 +100,7 @@ static void test_chip_erase(void)
 {
     lode_image_s *img = hex(three);
     REQUIRE(img);
-    lode_flash_plan_opts_s o = {.chip_erase = true};
+    lode_flash_opts_s o = {.chip_erase = true};
     lode_flash_plan_s *p = NULL;
     CHECK_EQ(lode_flash_plan(img, &region, 1, &ram, 1, &o, NULL, &p), LODE_OK);
     REQUIRE(p);
@@ -120,7 +120,7 @@ static void test_skip_unchanged(void)
     /* sector 0 already holds the image bytes; sector 0x1800 holds something else */
     memcpy(flashmem + 0x100, "\x01\x02\x03\x04", 4);
     flashmem[0x1900] = 0x00;
-    lode_flash_plan_opts_s o = {.skip_unchanged = true, .read = read_flash};
+    lode_flash_opts_s o = {.skip_unchanged = true, .read = read_flash};
     lode_flash_plan_s *p = NULL;
     CHECK_EQ(lode_flash_plan(img, &region, 1, &ram, 1, &o, NULL, &p), LODE_OK);
     REQUIRE(p);
