@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # `cmake --install` into a temporary prefix, then: the files are where the README says, the
 # shared liblode exports lode_* and nothing else (no lodei_), the installed `lode` runs, and
-# a small program (app.c) builds and runs against the installed tree twice: with pkg-config
-# (liblode.so) and with find_package(lode) (lode::lode and lode::lode_static).
+# a small program (app.c; the public headers warning-free under -Wpedantic) builds and runs
+# against the installed tree twice: with pkg-config (liblode.so) and with find_package(lode)
+# (lode::lode and lode::lode_static).
 #
 # usage: install.sh <build-dir> <source-dir> <cmake-generator> [compiler flags, e.g. sanitizers]
 # exit:  0 all checks passed; 1 a check failed.
@@ -61,7 +62,7 @@ PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --modversion lode >"$tmp/pc.out" 2>
     fail "pkg-config does not find lode" "$tmp/pc.out"
 grep -qx "$version" "$tmp/pc.out" || fail "pkg-config says version $(cat "$tmp/pc.out"), not $version"
 # shellcheck disable=SC2046,SC2086
-cc $xflags -o "$tmp/app_pc" "$src/tests/install/app.c" \
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror $xflags -o "$tmp/app_pc" "$src/tests/install/app.c" \
     $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs lode) >"$tmp/cc.log" 2>&1 ||
     fail "cc with pkg-config's flags failed" "$tmp/cc.log"
 LD_LIBRARY_PATH=$libdir "$tmp/app_pc" >"$tmp/app.out" 2>&1 || fail "the pkg-config program failed" "$tmp/app.out"
