@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The stlink-server TCP protocol, server side, in front of one simulated ST-Link: what ST's
- * stlink-server does for a real one (message layouts in src/transport/stlink_tcp.c). */
+ * stlink-server does for a real one (message layouts in src/probe/stlink/stlink_tcp.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

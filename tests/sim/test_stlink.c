@@ -2,7 +2,7 @@
 /* The ST-Link driver (src/probe/stlink) against the simulated ST-Link/V2 (sim/src/sim_stlink.c)
  * in process, a whole session over it (chip detection, flashing), the regression for code
  * overwritten after the core ran it, the stlink-server protocol without sockets
- * (sim/src/stlink_server.c), and the TCP client (src/transport/stlink_tcp.c) end to end. */
+ * (sim/src/stlink_server.c), and the TCP client (src/probe/stlink/stlink_tcp.c) end to end. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>

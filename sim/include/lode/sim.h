@@ -281,7 +281,7 @@ lode_sim_s *lode_sim_stlink_board(const lode_sim_stlink_s *p);
 uint16_t lode_sim_stlink_pid(const lode_sim_stlink_s *p);
 
 /* The stlink-server TCP protocol in front of one simulated ST-Link (see
- * src/transport/stlink_tcp.c for the message layouts). Several clients may connect; one at a
+ * src/probe/stlink/stlink_tcp.c for the message layouts). Several clients may connect; one at a
  * time may open the ST-Link (the others see it "in use"). The protocol state of one client
  * connection, without sockets (for the server and for fuzzing): */
 typedef struct lode_sim_stlink_conn_s lode_sim_stlink_conn_s;
