@@ -321,6 +321,7 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
                    "target running FILE (flash it first with `lode flash`). The core is reset and "
                    "halted\nat the reset vector. Commands come from the terminal (line editing, "
                    "history) or from a script on stdin; `help` lists them.\n"
+                   "Ctrl-C stops a running `continue` or cancels the line being typed; Ctrl-D or `quit` leave.\n"
                    "  --timeout SECONDS   stop each `continue` after this much target time\n\n%s",
                    cli_target_options_help());
             return 0;
@@ -362,6 +363,11 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
         char *line = NULL;
         if (tty) {
             line = readline("(lode) ");
+            if (!line && g_dbg_interrupted) { /* Ctrl-C cancels the line; Ctrl-D or quit leave */
+                g_dbg_interrupted = 0;
+                putchar('\n');
+                continue;
+            }
             if (!line)
                 break;
             if (*line)
@@ -370,6 +376,12 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
             size_t cap = 0;
             if (getline(&line, &cap, stdin) < 0) {
                 free(line);
+                if (g_dbg_interrupted && !feof(stdin)) {
+                    g_dbg_interrupted = 0;
+                    clearerr(stdin);
+                    putchar('\n');
+                    continue;
+                }
                 break;
             }
             printf("(lode) %s", line);

@@ -104,10 +104,13 @@ int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv)
     }
     for (size_t i = 0; i < lode_target_chips_count(db); i++) {
         const lode_target_chip_s *c = lode_target_chips_at(db, i);
-        const lode_target_mem_s *nvm = lode_target_chip_boot_nvm(c);
-        printf("%-20s %-22s flash %5llu KiB  %s\n", c->name, c->family->name,
-               nvm ? (unsigned long long)(nvm->end - nvm->start) / 1024 : 0ull,
-               c->nalgos ? c->algos[0]->name : "(no flash algorithm)");
+        uint64_t fs = 0, fe = 0;
+        size_t banks = lode_target_chip_main_flash(c, &fs, &fe);
+        char nb[40] = "";
+        if (banks > 1)
+            snprintf(nb, sizeof nb, " (%zu banks)", banks);
+        printf("%-20s %-22s flash %5llu KiB%s  %s\n", c->name, c->family->name,
+               (unsigned long long)(fe - fs) / 1024, nb, c->nalgos ? c->algos[0]->name : "(no flash algorithm)");
     }
     lode_target_db_free(db);
     return LODE_EXIT_OK;

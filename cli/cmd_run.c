@@ -135,6 +135,31 @@ static bool on_hit(void *user, const lode_run_hit_s *hit)
     return f->cont;
 }
 
+/* The firmware's exit as an exit status: 0-255 as given; anything an exit status cannot hold,
+ * and every reason other than ApplicationExit, is told in one line with the real value (a code
+ * that would read as success becomes 1). */
+static int exit_status(const char *name, const lode_run_result_s *res)
+{
+    uint32_t v = res->exit_value, reason = res->exit_reason;
+    if (reason == LODE_SH_ADP_STOPPED_APPLICATION_EXIT) {
+        if (v <= 255)
+            return (int)v;
+        int ex = (v & 0xFFu) ? (int)(v & 0xFFu) : LODE_EXIT_FAILED;
+        fprintf(stderr, "lode %s: the firmware exited with %u (0x%x), more than an exit status holds "
+                        "(0-255): lode exits %d\n", name, v, v, ex);
+        return ex;
+    }
+    /* SYS_EXIT with another reason, or SYS_EXIT_EXTENDED with one and a subcode */
+    int ex = (res->exit_code & 0xFF) ? (res->exit_code & 0xFF) : LODE_EXIT_FAILED;
+    const char *rn = lode_semihost_reason_name(reason);
+    char sub[48] = "";
+    if (v)
+        snprintf(sub, sizeof sub, ", subcode %u (0x%x)", v, v);
+    fprintf(stderr, "lode %s: the firmware exited with reason %s (0x%x)%s: lode exits %d\n", name,
+            rn ? rn : "unknown to the semihosting specification", reason, sub, ex);
+    return ex;
+}
+
 static void run_usage(FILE *f, const char *name)
 {
     fprintf(f,
@@ -389,7 +414,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     } else {
         switch (res.end) {
         case LODE_RUN_EXITED:
-            ex = res.exit_code & 0xFF;
+            ex = exit_status(name, &res);
             break;
         case LODE_RUN_TIMEOUT:
             fprintf(stderr, "lode %s: timeout after %.3g s: the core was at pc %s, lr %s\n", name,

@@ -8,7 +8,7 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev
-      gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
+      gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
   pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev)
 fi

@@ -127,7 +127,7 @@ typedef struct lode_flash_algo_s {
     /* lode's streaming entry LodeStream (firmware/flash-algos/stream.c): erase and program
      * operations fed through a ring of RAM slots in one call; LODE_FLASH_NO_PC if absent */
     uint32_t pc_stream;
-    uint32_t data_section_offset; /* R9 = blob base + this */
+    uint32_t data_section_offset; /* R9 = blob base + this (past the blob: zeroed RAM up to it) */
     uint32_t flash_start, flash_end;
     uint32_t page_size;
     uint8_t erased;

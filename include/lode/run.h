@@ -76,6 +76,11 @@ typedef struct lode_run_config_s {
 typedef struct lode_run_result_s {
     lode_run_end_e end;
     int exit_code;              /* LODE_RUN_EXITED */
+    /* LODE_RUN_EXITED, as the firmware gave them: the ADP_Stopped_* reason (ApplicationExit for
+     * a GDB server's exit status) and the full 32-bit code (SYS_EXIT_EXTENDED's subcode, the
+     * GDB server's status; 0 for SYS_EXIT) */
+    uint32_t exit_reason;
+    uint32_t exit_value;
     uint32_t pc, lr, sp, xpsr;  /* where the core stopped */
     uint32_t dfsr;
     /* LODE_RUN_FAULT: the fault status and the frame stacked by the faulting context */

@@ -125,6 +125,13 @@ uint32_t lode_semihost_param_bytes(uint32_t op);
 int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_t *r0,
                        bool *exited, int *exit_code);
 
+/* The last exit the firmware asked for, as it gave it: the reason (ADP_Stopped_*) and, for
+ * SYS_EXIT_EXTENDED, the 32-bit subcode (0 for SYS_EXIT). Both 0 before any exit. */
+void lode_semihost_exit_status(const lode_semihost_s *sh, uint32_t *reason, uint32_t *value);
+/* The specification's name of an ADP_Stopped_* reason ("ApplicationExit",
+ * "RunTimeErrorUnknown", ...), NULL for a code it does not define. */
+const char *lode_semihost_reason_name(uint32_t reason);
+
 /* Serve one GDB File-I/O request (GDB remote protocol "File-I/O Remote Protocol Extension"),
  * as a GDB server that does the semihosting itself sends them (QEMU with
  * -semihosting-config target=gdb): `req` is the packet without its 'F' ("write,1,20001000,d"),

@@ -115,7 +115,7 @@ typedef struct lode_target_flash_algo_s {
     uint32_t pc_init, pc_uninit, pc_program_page, pc_erase_sector, pc_erase_all;
     /* lode's streaming entry (built-in algorithms only; LODE_TARGET_PC_NONE otherwise) */
     uint32_t pc_stream;
-    uint32_t data_section_offset; /* <= instructions_len */
+    uint32_t data_section_offset; /* may lie past instructions_len: then zeroed RAM up to it */
     bool has_rtt_location;
     uint64_t rtt_location;
     bool has_stack_size;
@@ -217,6 +217,10 @@ const lode_target_mem_s *lode_target_chip_region_at(const lode_target_chip_s *ch
                                                     uint64_t address);
 /* The boot NVM region (access.boot), else the first NVM region, else NULL. */
 const lode_target_mem_s *lode_target_chip_boot_nvm(const lode_target_chip_s *chip);
+/* The main flash: the boot NVM region and the NVM regions that continue it without a gap
+ * (a second bank right after the first), as [*start, *end); the number of regions (banks)
+ * in it, 0 when the chip has no NVM. */
+size_t lode_target_chip_main_flash(const lode_target_chip_s *chip, uint64_t *start, uint64_t *end);
 
 /* The first algorithm (in the chip's preference order) whose address range covers `address`
  * and, when that range overlaps NVM regions of the chip, only inside one of them (so a 128 KiB

@@ -197,7 +197,9 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
     const lode_flash_algo_s *a = r->algo;
     uint32_t base = a->has_load_address ? a->load_address : ram->start;
     base = (base + 3u) & ~3u;
-    uint64_t stub = ((uint64_t)base + a->instructions_len + 3u) & ~3ull;
+    /* the data section may start past the instructions: zeroed RAM up to it */
+    size_t footprint = a->data_section_offset > a->instructions_len ? a->data_section_offset : a->instructions_len;
+    uint64_t stub = ((uint64_t)base + footprint + 3u) & ~3ull;
     uint64_t buf0 = stub + 4;
     uint64_t buf1 = (buf0 + page_size + 3u) & ~3ull;
     uint64_t end = buf1 + page_size;
@@ -218,6 +220,13 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
     r->sp = (uint32_t)sp;
     const lode_core_ops_s *c = r->core;
     int rc = c->mem_write(c->ctx, base, a->instructions, a->instructions_len);
+    if (rc == LODE_OK && footprint > a->instructions_len) {
+        uint8_t *zero = calloc(1, footprint - a->instructions_len);
+        if (!zero)
+            return LODE_E_NOMEM;
+        rc = c->mem_write(c->ctx, base + (uint32_t)a->instructions_len, zero, footprint - a->instructions_len);
+        free(zero);
+    }
     static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE}; /* BKPT #0; BKPT #0 */
     if (rc == LODE_OK)
         rc = c->mem_write(c->ctx, r->stub, bkpt2, sizeof bkpt2);

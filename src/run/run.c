@@ -11,6 +11,7 @@
 #include "lode/error.h"
 #include "lode/rtt.h"
 #include "lode/run.h"
+#include "lode/semihost.h"
 #include "run/halt.h"
 
 #define VC_HARDERR LODE_CM_DEMCR_VC_HARDERR
@@ -138,6 +139,7 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
         if (end == LODEI_SH_EXIT) {
             res->end = LODE_RUN_EXITED;
             res->exit_code = code;
+            lode_semihost_exit_status(cfg->sh, &res->exit_reason, &res->exit_value);
             return 0;
         }
         return 1;
@@ -266,6 +268,8 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
         if (st.exited) { /* the GDB server ran the program to its end (its own semihosting) */
             res->end = LODE_RUN_EXITED;
             res->exit_code = st.exit_code;
+            res->exit_reason = LODE_SH_ADP_STOPPED_APPLICATION_EXIT;
+            res->exit_value = (uint32_t)st.exit_code;
             break;
         }
         if (st.lockup) {

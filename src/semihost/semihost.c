@@ -61,6 +61,7 @@ struct lode_semihost_s {
     uint32_t pre_addr, pre_len;
     int gfd[LODE_SH_MAX_HANDLES]; /* GDB File-I/O: host fd of GDB fd 3 + i, -1 when free */
     uint8_t buf[LODE_SH_CHUNK];
+    uint32_t exit_reason, exit_value; /* the last SYS_EXIT / SYS_EXIT_EXTENDED, as given */
 };
 
 /* --- small helpers ---------------------------------------------------------------------- */
@@ -994,6 +995,8 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
         /* AArch32: R1 holds the reason itself */
         *exited = true;
         *exit_code = param == LODE_SH_ADP_STOPPED_APPLICATION_EXIT ? 0 : 1;
+        sh->exit_reason = param;
+        sh->exit_value = 0;
         break;
     case LODE_SH_SYS_EXIT_EXTENDED:
         if ((rc = rd_block(sh, param, a, 2)) != LODE_OK)
@@ -1001,6 +1004,8 @@ int lode_semihost_call(lode_semihost_s *sh, uint32_t op, uint32_t param, uint32_
         *exited = true;
         *exit_code = a[0] == LODE_SH_ADP_STOPPED_APPLICATION_EXIT ? (int)a[1]
                                                                   : (a[1] ? (int)a[1] : 1);
+        sh->exit_reason = a[0];
+        sh->exit_value = a[1];
         break;
     case LODE_SH_SYS_ELAPSED: {
         uint64_t us = sh_now_us(sh) - sh->start_us;
@@ -1353,4 +1358,30 @@ int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size
     else
         snprintf(reply, cap, "F%llx", (unsigned long long)ret);
     return LODE_OK;
+}
+
+void lode_semihost_exit_status(const lode_semihost_s *sh, uint32_t *reason, uint32_t *value)
+{
+    *reason = sh ? sh->exit_reason : 0;
+    *value = sh ? sh->exit_value : 0;
+}
+
+const char *lode_semihost_reason_name(uint32_t reason)
+{
+    /* the ADP_Stopped_* reason codes of the Arm semihosting specification */
+    static const struct {
+        uint32_t code;
+        const char *name;
+    } names[] = {
+        {0x20000u, "BranchThroughZero"}, {0x20001u, "UndefinedInstr"},   {0x20002u, "SoftwareInterrupt"},
+        {0x20003u, "PrefetchAbort"},     {0x20004u, "DataAbort"},        {0x20005u, "AddressException"},
+        {0x20006u, "IRQ"},               {0x20007u, "FIQ"},              {0x20020u, "BreakPoint"},
+        {0x20021u, "WatchPoint"},        {0x20022u, "StepComplete"},     {0x20023u, "RunTimeErrorUnknown"},
+        {0x20024u, "InternalError"},     {0x20025u, "UserInterruption"}, {0x20026u, "ApplicationExit"},
+        {0x20027u, "StackOverflow"},     {0x20028u, "DivisionByZero"},   {0x20029u, "OSSpecific"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == reason)
+            return names[i].name;
+    return NULL;
 }

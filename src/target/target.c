@@ -543,6 +543,35 @@ const lode_target_mem_s *lode_target_chip_boot_nvm(const lode_target_chip_s *chi
     return chip ? boot_nvm(chip->memory, chip->nmemory) : NULL;
 }
 
+size_t lode_target_chip_main_flash(const lode_target_chip_s *chip, uint64_t *start, uint64_t *end)
+{
+    const lode_target_mem_s *b = lode_target_chip_boot_nvm(chip);
+    if (!b)
+        return 0;
+    uint64_t s = b->start, e = b->end;
+    size_t banks = 1;
+    for (bool grew = true; grew;) { /* regions in any order: extend until nothing adjoins */
+        grew = false;
+        for (size_t k = 0; k < chip->nmemory; k++) {
+            const lode_target_mem_s *m = &chip->memory[k];
+            if (m->kind != LODE_TARGET_MEM_NVM || m->is_alias || m == b)
+                continue;
+            if (m->start == e) {
+                e = m->end;
+                grew = true;
+                banks++;
+            } else if (m->end == s) {
+                s = m->start;
+                grew = true;
+                banks++;
+            }
+        }
+    }
+    *start = s;
+    *end = e;
+    return banks;
+}
+
 const lode_target_flash_algo_s *lode_target_flash_algo_for(const lode_target_chip_s *chip,
                                                            uint64_t address)
 {

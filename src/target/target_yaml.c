@@ -38,6 +38,9 @@ typedef struct yctx_s {
     char path[320];     /* where we are, e.g. "variants[3].memory_map[0]" */
     size_t plen;
     int err;            /* first error */
+    bool soft;          /* errors inside one flash algorithm: a warning, the algorithm skipped */
+    const char *skipped[64]; /* names of the algorithms skipped */
+    size_t nskipped;
     unsigned ndebug;    /* debug messages given (capped) */
 } yctx_s;
 
@@ -76,12 +79,13 @@ static int fail_code(yctx_s *c, int code, const ynode_s *at, const char *fmt, ..
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *sep = c->plen ? ": " : "";
+    lode_log_level_e lvl = c->soft && code == LODE_E_FORMAT ? LODE_LOG_WARN : LODE_LOG_ERROR;
+    const char *skip = lvl == LODE_LOG_WARN ? " (this flash algorithm is skipped)" : "";
     if (at)
-        lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "%s:%zu: %s%s%s", c->file, at->line,
-                 c->path, sep, msg);
+        lode_log(c->log, lvl, LODE_LOGC_GENERAL, "%s:%zu: %s%s%s%s", c->file, at->line, c->path, sep,
+                 msg, skip);
     else
-        lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "%s: %s%s%s", c->file, c->path, sep,
-                 msg);
+        lode_log(c->log, lvl, LODE_LOGC_GENERAL, "%s: %s%s%s%s", c->file, c->path, sep, msg, skip);
     return code;
 }
 
@@ -829,6 +833,16 @@ static int parse_variant(yctx_s *c, const ynode_s *v, const lode_target_family_s
         size_t k = 0;
         while (k < fam->nalgos && strcmp(fam->algos[k].name, an) != 0)
             k++;
+        bool skipped = false;
+        for (size_t j = 0; j < c->nskipped && !skipped; j++)
+            skipped = strcmp(c->skipped[j], an) == 0;
+        if (k == fam->nalgos && skipped) { /* warned about: the chip goes on without it */
+            memmove((void *)&var->flash_algorithm_names[i], &var->flash_algorithm_names[i + 1],
+                    (var->nflash_algorithm_names - i - 1) * sizeof var->flash_algorithm_names[0]);
+            var->nflash_algorithm_names--;
+            i--;
+            continue;
+        }
         if (k == fam->nalgos) {
             char a[64];
             size_t old = push_key(c, "flash_algorithms");
@@ -1029,9 +1043,12 @@ static int parse_algo(yctx_s *c, const ynode_s *v, lode_target_flash_algo_s *al)
     if (rc == LODE_OK)
         rc = get_u32(c, val[AK_DATA], "data_section_offset", UINT32_MAX,
                      &al->data_section_offset);
-    if (rc == LODE_OK && al->data_section_offset > al->instructions_len) {
+    /* past the end of the instructions (as probe-rs writes for algorithms without initialised
+     * data): the data section is then empty, the runner keeps zeroed RAM up to it */
+    if (rc == LODE_OK && al->data_section_offset > al->instructions_len &&
+        al->data_section_offset - al->instructions_len > LODE_TARGET_MAX_ALGO_BYTES) {
         size_t o2 = push_key(c, "data_section_offset");
-        rc = fail(c, val[AK_DATA], "0x%x is past the end of the instructions (%zu bytes); fix "
+        rc = fail(c, val[AK_DATA], "0x%x is far past the end of the instructions (%zu bytes); fix "
                                    "the offset", (unsigned)al->data_section_offset,
                   al->instructions_len);
         pop(c, o2);
@@ -1118,19 +1135,38 @@ static int parse_family(yctx_s *c, const ynode_s *root, lode_target_family_s *fa
     lode_target_flash_algo_s *algos = NULL;
     if (rc == LODE_OK && n && !(algos = lodei_arena_calloc(c->fa, n, sizeof *algos)))
         rc = fail_nomem(c);
+    size_t nok = 0;
     for (size_t i = 0; rc == LODE_OK && i < n; i++) {
         size_t old = push(c, "flash_algorithms[%zu]", i);
-        rc = parse_algo(c, val[4]->kids[i], &algos[i]);
-        for (size_t k = 0; rc == LODE_OK && k < i; k++)
-            if (strcmp(algos[k].name, algos[i].name) == 0)
+        lode_target_flash_algo_s *al = &algos[nok];
+        memset(al, 0, sizeof *al);
+        /* one bad algorithm must not take the file's chips with it: warn and skip it */
+        c->soft = true;
+        rc = parse_algo(c, val[4]->kids[i], al);
+        c->soft = false;
+        if (rc == LODE_E_FORMAT) {
+            const ynode_s *an = val[4]->kids[i];
+            for (size_t k = 0; !al->name && an->type == YN_MAP && k + 1 < an->n; k += 2)
+                if (an->kids[k]->str && !strcmp(an->kids[k]->str, "name") && an->kids[k + 1]->str)
+                    al->name = an->kids[k + 1]->str; /* named, though not parsed */
+            if (al->name && c->nskipped < sizeof c->skipped / sizeof c->skipped[0])
+                c->skipped[c->nskipped++] = al->name;
+            c->err = 0;
+            rc = LODE_OK;
+            pop(c, old);
+            continue;
+        }
+        for (size_t k = 0; rc == LODE_OK && k < nok; k++)
+            if (strcmp(algos[k].name, al->name) == 0)
                 rc = fail(c, val[4]->kids[i], "a second flash algorithm named '%s'; names must "
-                                              "be unique", algos[i].name);
+                                              "be unique", al->name);
+        nok += rc == LODE_OK;
         pop(c, old);
     }
     if (rc != LODE_OK)
         return rc;
     fam->algos = algos;
-    fam->nalgos = n;
+    fam->nalgos = nok;
 
     rc = get_seq(c, val[3], "variants", 4096, &n);
     if (rc == LODE_OK && n == 0)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What a new user trips over (issue 11): exit codes that do not fit an exit status, SYS_EXIT
+# reasons, ... each as a person types it.
+# Usage: cli_user.sh <lode-binary> <firmware-dir>
+set -u
+LODE=$1
+FW=$2
+export LODE_SIM_STATE_DIR=$(mktemp -d)
+trap 'rm -rf "$LODE_SIM_STATE_DIR"' EXIT
+fails=0
+pass=0
+
+check() { # check NAME EXPECTED_EXIT PATTERN -- command...
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, wanted $want"
+        echo "$out" | head -20
+        fails=$((fails + 1))
+        return
+    fi
+    if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL $name: output lacks /$pattern/"
+        echo "$out" | head -20
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
+nocheck() { # nocheck NAME PATTERN -- command...: the output must NOT match
+    local name=$1 pattern=$2
+    shift 3
+    if "$@" 2>&1 | grep -qE -- "$pattern"; then
+        echo "FAIL $name: output has /$pattern/"
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
+
+# 4. exit codes: nothing outside 0-255 is truncated silently, every SYS_EXIT reason is named
+X=$FW/exitcode-stm32f103.elf
+check exit-5 5 "" -- "$LODE" run "$X" -- ext 20026 5
+nocheck exit-5-quiet "lode run:" -- "$LODE" run "$X" -- ext 20026 5
+check exit-256 1 "exited with 256 \(0x100\).*lode exits 1" -- "$LODE" run "$X" -- ext 20026 100
+check exit-2to31 1 "exited with 2147483648 \(0x80000000\)" -- "$LODE" run "$X" -- ext 20026 80000000
+check exit-1000 232 "exited with 1000 \(0x3e8\).*lode exits 232" -- "$LODE" run "$X" -- ext 20026 3e8
+check exit-reason 1 "reason RunTimeErrorUnknown \(0x20023\)" -- "$LODE" run "$X" -- exit 20023
+check exit-reason-ext 7 "reason DivisionByZero \(0x20028\), subcode 7" -- "$LODE" run "$X" -- ext 20028 7
+check exit-reason-odd 1 "reason unknown to the semihosting specification \(0x12345\)" -- "$LODE" run "$X" -- exit 12345
+check exit-app-plain 0 "" -- "$LODE" run "$X" -- exit 20026
+
+# 9. Ctrl-C at the (lode) prompt cancels the line; the session and its breakpoints stay
+if timeout 120 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL debug-ctrl-c"
+    fails=$((fails + 1))
+fi
+
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ] && [ "$pass" -gt 0 ]
