@@ -283,33 +283,24 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     }
     if (rtt_only)
         rc_ctx.r.rtt_all_channels = true;
-    /* the firmware's command line: its name, then the arguments (quoted when they hold spaces) */
-    size_t cap = (file ? strlen(file) : 0) + 3;
-    for (int k = i; k < argc; k++)
-        cap += strlen(argv[k]) * 2 + 3;
-    char *cmdline = malloc(cap);
-    if (!cmdline)
-        return LODE_EXIT_SOFTWARE;
-    size_t len = (size_t)snprintf(cmdline, cap, "%s", file ? file : "");
-    for (int k = i; k < argc; k++) {
-        bool q = strchr(argv[k], ' ') || strchr(argv[k], '\t') || !argv[k][0];
-        cmdline[len++] = ' ';
-        if (q)
-            cmdline[len++] = '"';
-        for (const char *c = argv[k]; *c; c++)
-            cmdline[len++] = *c;
-        if (q)
-            cmdline[len++] = '"';
-        cmdline[len] = 0;
-    }
-
     int ex = LODE_EXIT_OK;
     lode_image_s *img = NULL;
     int rc = file ? lode_image_load_file(file, LODE_IMAGE_AUTO, 0, false, &cli->log, &img) : LODE_OK;
-    if (rc != LODE_OK) {
-        free(cmdline);
+    if (rc != LODE_OK)
         return rc == LODE_E_NO_DEVICE || rc == LODE_E_IO || rc == LODE_E_ACCESS ? LODE_EXIT_NOINPUT
                                                                                 : LODE_EXIT_DATAERR;
+    /* the firmware's command line, quoted for the C library in the image to split it again */
+    char *cmdline = NULL;
+    size_t bad = 0;
+    const char *why_arg = "";
+    rc = lode_semihost_cmdline_build(lode_semihost_cmdline_style(img), file, (const char *const *)argv + i,
+                                     (size_t)(argc - i), &cmdline, &bad, &why_arg);
+    if (rc != LODE_OK) {
+        if (rc == LODE_E_INVALID_ARG)
+            fprintf(stderr, "lode %s: cannot pass argument %zu ('%s') to the firmware: %s\n", name, bad + 1,
+                    argv[i + (int)bad], why_arg);
+        lode_image_free(img);
+        return rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE : LODE_EXIT_SOFTWARE;
     }
     rc_ctx.r.img = img;
     lode_run_point_s bps[MAX_POINTS], wps[MAX_POINTS];

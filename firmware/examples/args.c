@@ -12,10 +12,10 @@
  * SYS_GET_CMDLINE (0x15) copies the whole command line into a buffer the program provides,
  * as a single NUL-terminated string: the program's name, a space, the arguments separated
  * by spaces. Splitting it into argv is the program's job (a C library's crt0 does it before
- * main). This one splits at spaces and tabs; double quotes group words with spaces in them
- * ("two words" is one argument, the quotes themselves are dropped; "" is an empty argument).
- * There are no escapes, so an argument cannot contain a double quote. The arguments are
- * only grouped if the host quotes them when it builds the command line.
+ * main). This one splits as newlib's crt0 does: at spaces (a tab is part of a word); a word
+ * that starts with a double or single quote runs to the matching quote ("two words" is one
+ * argument, the quotes are dropped; "" is an empty argument). There are no escapes. lode
+ * quotes each argument so that this splitting gives it back unchanged.
  *
  * Exit code: the sum of the lengths of argv[1] .. argv[argc-1], modulo 256 (an exit status
  * has 8 bits). For the command above: strlen("one") + strlen("two words") = 3 + 9 = 12.
@@ -48,38 +48,29 @@ static int get_cmdline(void)
     return sh_call(SYS_GET_CMDLINE, block) == 0 ? 0 : -1;
 }
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* Splits s in place into argv[] and returns argc. Each word's characters are moved down
- * over the quotes that were removed (the write position never passes the read position),
- * and a NUL ends each word. */
+/* Splits s in place into argv[] and returns argc, as newlib's crt0 for semihosting does:
+ * words are separated by spaces; a word that starts with a double or a single quote runs to
+ * the next one of the same kind (the quotes are dropped, so "" is an empty word); any other
+ * word runs to the next space, quotes and all. There are no escapes. */
 static int split(char *s)
 {
     int argc = 0;
-    char *in = s, *out = s;
-    for (;;) {
-        while (is_space(*in))
-            in++;
-        if (*in == '\0')
-            return argc;
-        argv[argc++] = out;
-        int quoted = 0;
-        while (*in != '\0' && (quoted || !is_space(*in))) {
-            if (*in == '"')
-                quoted = !quoted;
-            else
-                *out++ = *in;
-            in++;
-        }
-        /* End of the word. If it ended at a separator, step over it before the NUL is
-         * written, as `out` may be the separator's own position. */
-        if (*in != '\0')
-            in++;
-        *out++ = '\0';
+    while (argc < (int)MAX_ARGS) {
+        while (*s == ' ')
+            s++;
+        if (*s == '\0')
+            break;
+        char end = ' ';
+        if (*s == '"' || *s == '\'')
+            end = *s++;
+        argv[argc++] = s;
+        while (*s != '\0' && *s != end)
+            s++;
+        if (*s == '\0')
+            break;
+        *s++ = '\0';
     }
+    return argc;
 }
 
 /* Prints "<name>=<value>\n" in one SYS_WRITE0. Room for the longest possible argument. */

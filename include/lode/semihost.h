@@ -143,6 +143,30 @@ const char *lode_semihost_reason_name(uint32_t reason);
  * by the request cannot be accessed. */
 int lode_semihost_fileio(lode_semihost_s *sh, const char *req, char *reply, size_t cap);
 
+/* ---- the firmware's command line (SYS_GET_CMDLINE) ------------------------------------------
+ * The host hands the firmware one string; the firmware's C library splits it into argv before
+ * main. How it splits decides how the host must quote. */
+typedef enum lode_sh_cmdline_style_e {
+    /* newlib's rdimon crt0 (and lode's example firmware): words separated by spaces (not tabs);
+     * a word that starts with " or ' runs to the same quote character, which is dropped; no
+     * escapes. argv[0] is the first word. */
+    LODE_SH_CMDLINE_QUOTED = 0,
+    /* picolibc's semihosting crt0: words separated by spaces, no quoting at all; argv[0] is
+     * the library's own, so the line holds only the arguments. */
+    LODE_SH_CMDLINE_WORDS,
+} lode_sh_cmdline_style_e;
+
+struct lode_image_s;
+/* The style the firmware's C library expects, from its symbols: picolibc's semihosting crt0
+ * (sys_semihost_get_cmdline without newlib's initialise_monitor_handles) splits WORDS,
+ * anything else QUOTED. */
+lode_sh_cmdline_style_e lode_semihost_cmdline_style(const struct lode_image_s *img);
+/* Build the command line that `style` splits back into prog, args[0..nargs-1] (prog is left
+ * out for WORDS). *out is malloc'ed (free it). LODE_E_INVALID_ARG when an argument cannot be
+ * carried: *bad is its index and *why says why (a static string). */
+int lode_semihost_cmdline_build(lode_sh_cmdline_style_e style, const char *prog, const char *const *args,
+                                size_t nargs, char **out, size_t *bad, const char **why);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,6 +56,47 @@ check exit-reason-ext 7 "reason DivisionByZero \(0x20028\), subcode 7" -- "$LODE
 check exit-reason-odd 1 "reason unknown to the semihosting specification \(0x12345\)" -- "$LODE" run "$X" -- exit 12345
 check exit-app-plain 0 "" -- "$LODE" run "$X" -- exit 20026
 
+# 5. arguments reach main() as typed, through the C library's own splitting of the command line
+argv_check() { # argv_check NAME ELF EXPECTED-STDOUT -- args...: stdout exactly as expected
+    local name=$1 elf=$2 want=$3
+    shift 4
+    local out
+    out=$("$LODE" run "$elf" -- "$@" 2>"$LODE_SIM_STATE_DIR/err")
+    if [ "$out" != "$want" ]; then
+        echo "FAIL $name: got"
+        echo "$out"
+        echo "---- wanted"
+        echo "$want"
+        cat "$LODE_SIM_STATE_DIR/err"
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
+TAB=$(printf 'a\tb')
+NL=$FW/argv-newlib-stm32f103.elf
+argv_check argv-newlib "$NL" "argc=8
+argv[0]=<$NL>
+argv[1]=<a\"b>
+argv[2]=<>
+argv[3]=<c\\d>
+argv[4]=<$TAB>
+argv[5]=<two words>
+argv[6]=<x\"y z>
+argv[7]=<'q>" -- 'a"b' '' 'c\d' "$TAB" "two words" 'x"y z' "'q"
+check argv-newlib-impossible 64 "cannot pass argument 1 .*both quote characters" -- "$LODE" run "$NL" -- "it's \"x\""
+PL=$FW/argv-picolibc-stm32f103.elf
+argv_check argv-picolibc "$PL" "argc=4
+argv[0]=<program-name>
+argv[1]=<a\"b>
+argv[2]=<c\\d>
+argv[3]=<$TAB>" -- 'a"b' 'c\d' "$TAB"
+check argv-picolibc-empty 64 "cannot pass argument 2 .*empty.*picolibc" -- "$LODE" run "$PL" -- a ''
+check argv-picolibc-space 64 "cannot pass argument 1 .*space.*picolibc" -- "$LODE" run "$PL" -- "two words"
+# lode's own example splits as newlib does
+check argv-example 18 "argv\[1\]=a\"b" -- "$LODE" run "$FW/examples/args-stm32f103.elf" -- 'a"b' '' 'c\d' "$TAB" "two words"
+
 # 9. Ctrl-C at the (lode) prompt cancels the line; the session and its breakpoints stay
 if timeout 120 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
     pass=$((pass + 1))
