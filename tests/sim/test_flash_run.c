@@ -58,8 +58,14 @@ static void flash_chip(const char *chipname, const char *fw, const char *yaml, i
     lode_target_db_s *db = NULL;
     REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
     if (yaml) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/targets/probe-rs/%s", LODE_SHARED_DIR, yaml);
+        char rel[256];
+        snprintf(rel, sizeof rel, "targets/probe-rs/%s", yaml);
+        const char *path = test_shared_path(rel, __func__);
+        if (!path) {
+            lode_target_db_free(db);
+            lode_sim_free(sim);
+            return;
+        }
         REQUIRE(lode_target_db_load_file(db, path) == LODE_OK);
     }
     const lode_target_chip_s *chip = NULL;

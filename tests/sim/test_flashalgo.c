@@ -427,10 +427,23 @@ static bool page_is(lode_sim_s *s, uint32_t addr, const uint8_t *want)
     return lode_sim_mem_read(s, addr, b, PAGE) == LODE_OK && memcmp(b, want, PAGE) == 0;
 }
 
+static bool rig_open(rig_s *r);
+/* the rig needs ../shared's STM32F1 file: without it the test is skipped (noted by rig_open) */
+#define RIG_OPEN_OR_SKIP(r)                                                          \
+    do {                                                                             \
+        int skips_ = test_skips_;                                                    \
+        bool ok_ = rig_open(r);                                                      \
+        if (!ok_ && test_skips_ > skips_)                                            \
+            return;                                                                  \
+        REQUIRE(ok_);                                                                \
+    } while (0)
+
 static bool rig_open(rig_s *r)
 {
     memset(r, 0, sizeof *r);
-    const char *path = LODE_SHARED_DIR "/targets/probe-rs/STM32F1_Series.yaml";
+    const char *path = test_shared_path("targets/probe-rs/STM32F1_Series.yaml", "rig_open");
+    if (!path)
+        return false;
     if (algo_load(path, "stm32f10x_128", &r->algo) != 0) {
         fprintf(stderr, "FATAL: cannot read the stm32f10x_128 algorithm from %s\n", path);
         return false;
@@ -457,7 +470,10 @@ static void rig_close(rig_s *r)
 static void test_yaml_entry(void)
 {
     algo_s a;
-    REQUIRE(algo_load(LODE_SHARED_DIR "/targets/probe-rs/STM32F1_Series.yaml", "stm32f10x_128", &a) == 0);
+    const char *f1 = test_shared_path("targets/probe-rs/STM32F1_Series.yaml", __func__);
+    if (!f1)
+        return;
+    REQUIRE(algo_load(f1, "stm32f10x_128", &a) == 0);
     fprintf(stderr, "  stm32f10x_128: %zu bytes, load_address %s, init 0x%x uninit 0x%x program 0x%x erase 0x%x "
                     "erase_all %s0x%x data 0x%x page 0x%x sector 0x%x@0x%x range 0x%08x..0x%08x\n",
             a.len, a.has_load_address ? "given" : "absent", a.pc_init, a.pc_uninit, a.pc_program_page,
@@ -475,7 +491,7 @@ static void test_yaml_entry(void)
     CHECK(a.pc_program_page < a.len && a.pc_erase_sector < a.len && a.pc_uninit < a.len);
     free(a.code);
     /* a missing entry is an error, not a silent pass */
-    CHECK(algo_load(LODE_SHARED_DIR "/targets/probe-rs/STM32F1_Series.yaml", "no_such_algo", &a) != 0);
+    CHECK(algo_load(f1, "no_such_algo", &a) != 0);
 }
 
 static const uint32_t erase_pages[] = {0, 1, 2, 3, NPAGES - 1};
@@ -532,7 +548,7 @@ static void erase_and_program(rig_s *r, uint8_t data[][PAGE], bool print)
 static void test_erase_program_verify(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r));
+    RIG_OPEN_OR_SKIP(&r);
     lode_sim_s *s = r.sim;
     fprintf(stderr, "  core clock %u Hz; algorithm at 0x%08x, stub 0x%08x, buffers 0x%08x/0x%08x, SP 0x%08x\n",
             lode_sim_cpu_hz(s), r.l.code, r.l.stub, r.l.buf[0], r.l.buf[1], r.l.sp);
@@ -562,7 +578,7 @@ static void test_erase_program_verify(void)
 static void test_program_unerased(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r));
+    RIG_OPEN_OR_SKIP(&r);
     lode_sim_s *s = r.sim;
     const algo_s *a = &r.algo;
     uint8_t data[NERASE][PAGE];
@@ -603,7 +619,7 @@ static void test_program_unerased(void)
 static void test_erase_chip(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r));
+    RIG_OPEN_OR_SKIP(&r);
     lode_sim_s *s = r.sim;
     const algo_s *a = &r.algo;
     REQUIRE(a->has_erase_all);
@@ -637,7 +653,7 @@ static void test_erase_chip(void)
 static void test_power_loss_during_erase(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r));
+    RIG_OPEN_OR_SKIP(&r);
     lode_sim_s *s = r.sim;
     const algo_s *a = &r.algo;
     uint8_t old[4][PAGE];
