@@ -166,6 +166,9 @@ static void run_usage(FILE *f, const char *name)
             "usage: lode %s [options] %s\n"
             "\n"
             "%s"
+            "Options come before FILE; everything after FILE (a -- between is optional) is the\n"
+            "firmware's command line, so lode works as a cargo runner and as CMake's\n"
+            "CMAKE_CROSSCOMPILING_EMULATOR (`lode;run`).\n"
             "Semihosting and RTT up channel 0 go to stdout, stdin goes to RTT down channel 0 and\n"
             "to semihosting reads; ARGS are the firmware's command line (SYS_GET_CMDLINE). lode\n"
             "exits with the firmware's exit code (SYS_EXIT_EXTENDED subcode; SYS_EXIT with\n"
@@ -186,7 +189,7 @@ static void run_usage(FILE *f, const char *name)
             "                           capture): port 0 as text, others as packets\n"
             "  --stats                  print run statistics to stderr\n"
             "\n%s",
-            name, !strcmp(name, "rtt") ? "[FILE]" : "FILE [-- ARGS...]",
+            name, !strcmp(name, "rtt") ? "[FILE]" : "FILE [--] [ARGS...]",
             !strcmp(name, "run")      ? "Flash FILE (sectors that already match are skipped), reset the target and run it\n"
                                          "like a host program.\n"
             : !strcmp(name, "rtt") ? "The RTT terminal on the running target (no flashing, no reset): every up channel\n"
@@ -271,6 +274,14 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
             return LODE_EXIT_USAGE;
         } else if (!file) {
             file = a;
+            if (!rtt_only) {
+                /* the runner form (cargo, CMake's CROSSCOMPILING_EMULATOR): everything after
+                 * FILE is the firmware's, with or without a -- between */
+                i++;
+                if (i < argc && !strcmp(argv[i], "--"))
+                    i++;
+                break;
+            }
         } else {
             fprintf(stderr, "lode %s: more than one FILE ('%s', '%s'): put firmware arguments after --\n",
                     name, file, a);

@@ -47,7 +47,7 @@ static void usage(FILE *f)
           "  regs                    core registers\n"
           "  read ADDR LEN [-o F]    read memory (hexdump or file)\n"
           "  write ADDR VALUE...     write memory\n"
-          "  run FILE [-- ARGS...]   flash, reset and run firmware like a host program:\n"
+          "  run FILE [ARGS...]      flash, reset and run firmware like a host program:\n"
           "                          semihosting + RTT output, stdin, the firmware's exit code\n"
           "  attach FILE             the same on a running target, without flashing or reset\n"
           "  debug FILE              interactive debugger prompt (break, watch, step, ...)\n"

@@ -6,9 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lode/error.h"
 #include "out.h"
+
+/* lode.yaml's error message, kept for when the target is opened */
+static void project_log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    cli_target_opts_s *o = user;
+    (void)cat;
+    if (level == LODE_LOG_ERROR && !o->defaults_msg[0])
+        snprintf(o->defaults_msg, sizeof o->defaults_msg, "lode: %s", msg);
+}
 
 void cli_target_opts_init(cli_target_opts_s *o)
 {
@@ -16,6 +26,45 @@ void cli_target_opts_init(cli_target_opts_s *o)
     o->probe = "sim";
     o->dap_version = 2;
     o->packet_count = 4;
+    /* defaults the flags parsed after this override: lode.yaml, then the environment */
+    char cwd[1024];
+    lode_log_s log = {.fn = project_log_fn, .user = o, .max_level = LODE_LOG_ERROR};
+    int rc = getcwd(cwd, sizeof cwd)
+                 ? lode_project_find_load(cwd, &log, o->project_path, sizeof o->project_path, &o->project)
+                 : LODE_E_NO_DEVICE;
+    if (rc == LODE_OK) {
+        if (o->project.probe[0])
+            o->probe = o->project.probe;
+        if (o->project.chip[0])
+            o->chip = o->project.chip;
+        if (o->project.chip_description[0])
+            o->chip_description = o->project.chip_description;
+        o->speed_hz = o->project.speed_hz;
+    } else if (rc != LODE_E_NO_DEVICE) {
+        o->defaults_exit = rc == LODE_E_FORMAT ? LODE_EXIT_DATAERR : LODE_EXIT_NOINPUT;
+        if (!o->defaults_msg[0])
+            snprintf(o->defaults_msg, sizeof o->defaults_msg, "lode: cannot read %.300s: %s", o->project_path,
+                     lode_strerror(rc));
+        return;
+    }
+    const char *e;
+    if ((e = getenv("LODE_PROBE")) && *e)
+        o->probe = e;
+    if ((e = getenv("LODE_CHIP")) && *e)
+        o->chip = e;
+    if ((e = getenv("LODE_SPEED")) && *e && !lode_project_parse_hz(e, &o->speed_hz)) {
+        o->defaults_exit = LODE_EXIT_USAGE;
+        snprintf(o->defaults_msg, sizeof o->defaults_msg,
+                 "lode: LODE_SPEED wants a clock in Hz (e.g. 4M), got '%.60s'; fix or unset it", e);
+    }
+}
+
+/* A bad lode.yaml or environment variable, told when a command first needs the target. */
+static int defaults_ok(const cli_target_opts_s *o)
+{
+    if (o->defaults_exit != LODE_EXIT_OK)
+        fprintf(stderr, "%s\n", o->defaults_msg);
+    return o->defaults_exit;
 }
 
 const char *cli_target_options_help(void)
@@ -37,7 +86,10 @@ const char *cli_target_options_help(void)
            "  --packet-count N       simulated probe: commands in flight (default 4)\n"
            "  --sim-state FILE       simulated flash kept here between commands\n"
            "                         (default ~/.cache/lode/sim-CHIP.state)\n"
-           "  --sim-fresh            start the simulated board with erased flash\n";
+           "  --sim-fresh            start the simulated board with erased flash\n"
+           "Flags beat the environment (LODE_PROBE, LODE_CHIP, LODE_SPEED), which beats the\n"
+           "project file lode.yaml (probe:, chip:, speed:, chip-description:; the nearest one\n"
+           "found walking up from the current directory).\n";
 }
 
 int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
@@ -257,6 +309,8 @@ int cli_registry(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 {
     memset(t, 0, sizeof *t);
+    if (defaults_ok(o) != LODE_EXIT_OK)
+        return o->defaults_exit;
     t->cli = cli;
     t->opts = *o;
     int ex = open_sim(cli, o, t);
@@ -268,6 +322,10 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
 {
     int ex = LODE_EXIT_SOFTWARE;
+    if (defaults_ok(o) != LODE_EXIT_OK) {
+        memset(t, 0, sizeof *t);
+        return o->defaults_exit;
+    }
     if (cli_registry(cli, o, t) != LODE_OK)
         goto fail;
     lode_session_config_s sc = {.registry = t->reg, .spec = o->probe, .chip = o->chip,

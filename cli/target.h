@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "lode/probe.h"
+#include "lode/project.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 
@@ -23,6 +24,12 @@ typedef struct cli_target_opts_s {
     unsigned packet_count;
     const char *sim_state;    /* file keeping the simulated flash between commands */
     bool sim_fresh;           /* start with erased flash */
+    /* defaults below the flags: LODE_PROBE/LODE_CHIP/LODE_SPEED, then lode.yaml (its values
+     * live here); a bad one is reported when the target is opened */
+    lode_project_s project;
+    char project_path[1100];
+    int defaults_exit;        /* LODE_EXIT_OK, or the exit code for defaults_msg */
+    char defaults_msg[400];
 } cli_target_opts_s;
 
 typedef struct cli_target_s {

@@ -21,6 +21,8 @@ configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/lodeConfig.cmake.in
   ${CMAKE_BINARY_DIR}/lodeConfig.cmake INSTALL_DESTINATION ${LODE_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/lodeConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
+# the toolchain file for firmware projects (examples/cmake-ctest: its tests run through lode)
+install(FILES ${CMAKE_SOURCE_DIR}/cmake/arm-none-eabi.cmake DESTINATION ${LODE_CMAKE_DIR})
 install(FILES ${CMAKE_BINARY_DIR}/lodeConfig.cmake ${CMAKE_BINARY_DIR}/lodeConfigVersion.cmake
   DESTINATION ${LODE_CMAKE_DIR})
 

@@ -18,6 +18,7 @@
 #include "lode/loader.h"
 #include "lode/log.h"
 #include "lode/probe.h"
+#include "lode/project.h"
 #include "lode/rsp.h"
 #include "lode/rtt.h"
 #include "lode/run.h"

@@ -41,7 +41,7 @@ static void touch(const void *p, size_t n)
 static void check_algo(const lode_target_flash_algo_s *a)
 {
     if (!a->name || !a->description || a->instructions_len == 0 || !a->instructions ||
-        a->data_section_offset > a->instructions_len || a->flash_start >= a->flash_end ||
+        a->data_section_offset > a->instructions_len + LODE_TARGET_MAX_ALGO_BYTES || a->flash_start >= a->flash_end ||
         a->page_size == 0 || a->nsectors == 0)
         abort();
     touch(a->instructions, a->instructions_len);

@@ -97,6 +97,24 @@ check argv-picolibc-space 64 "cannot pass argument 1 .*space.*picolibc" -- "$LOD
 # lode's own example splits as newlib does
 check argv-example 18 "argv\[1\]=a\"b" -- "$LODE" run "$FW/examples/args-stm32f103.elf" -- 'a"b' '' 'c\d' "$TAB" "two words"
 
+# 6. the runner form: arguments after FILE without --; defaults from lode.yaml and LODE_*
+check runner-form 2 "argv\[2\]=b" -- "$LODE" run "$FW/examples/args-stm32f103.elf" a b
+check runner-form-dash 4 "argv\[2\]=-v" -- "$LODE" run "$FW/examples/args-stm32f103.elf" -x -v
+check runner-form-sep 2 "argv\[1\]=a" -- "$LODE" run "$FW/examples/args-stm32f103.elf" -- a b
+proj=$(mktemp -d)
+mkdir -p "$proj/sub/dir"
+printf 'probe: sim\nchip: nRF52840_xxAA\n' >"$proj/lode.yaml"
+check yaml-chip 0 "chip: +nRF52840_xxAA" -- sh -c "cd '$proj/sub/dir' && '$LODE' info"
+check env-beats-yaml 0 "chip: +STM32F103C8" -- sh -c "cd '$proj/sub/dir' && LODE_CHIP=STM32F103C8 '$LODE' info"
+check flag-beats-env 0 "chip: +nRF52840_xxAA" -- sh -c "cd '$proj' && LODE_CHIP=STM32F103C8 '$LODE' info --chip nRF52840_xxAA"
+check env-probe 64 "unknown probe 'nope'" -- sh -c "cd '$proj' && LODE_PROBE=nope '$LODE' info"
+check env-speed-bad 64 "LODE_SPEED wants a clock" -- sh -c "cd '$proj' && LODE_SPEED=fast '$LODE' info"
+printf 'chip: nRF52840_xxAA\nspeeed: 4M\n' >"$proj/lode.yaml"
+check yaml-bad-key 65 "lode.yaml:2: unknown key 'speeed'" -- sh -c "cd '$proj/sub' && '$LODE' info"
+printf 'chip: [a, b]\n' >"$proj/lode.yaml"
+check yaml-bad-value 65 "lode.yaml:1: chip: expected a text value" -- sh -c "cd '$proj' && '$LODE' reset"
+rm -rf "$proj"
+
 # 9. Ctrl-C at the (lode) prompt cancels the line; the session and its breakpoints stay
 if timeout 120 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
     pass=$((pass + 1))
