@@ -83,14 +83,24 @@ int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv)
 {
     const char *desc = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--chip-description") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--chip-description")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "lode chips: --chip-description needs a value (a probe-rs target file)\n");
+                return LODE_EXIT_USAGE;
+            }
+            if (desc) {
+                fprintf(stderr, "lode chips: --chip-description given twice ('%s', '%s'): lode loads one "
+                                "target file\n", desc, argv[i + 1]);
+                return LODE_EXIT_USAGE;
+            }
             desc = argv[++i];
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             puts("usage: lode chips [--chip-description FILE]\n\nList the chips lode knows "
                  "(built in, plus those of a probe-rs target file).");
             return LODE_EXIT_OK;
         } else {
-            fprintf(stderr, "lode chips: unknown argument '%s'\n", argv[i]);
+            fprintf(stderr, "lode chips: unknown argument '%s'%s\n", argv[i],
+                    !strcmp(argv[i], "--json") ? " (chips has no JSON output)" : "");
             return LODE_EXIT_USAGE;
         }
     }

@@ -349,8 +349,9 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     lode_semihost_config_s shc = {.io = cli_semihost_io(&t.core), .cmdline = cmdline, .root = root, .allow_system = allow_system,
                                   .log = cli->log};
     lode_semihost_s *sh = NULL;
-    if ((rc = lode_semihost_new(&shc, &sh)) != LODE_OK) {
-        ex = LODE_EXIT_SOFTWARE;
+    if ((rc = lode_semihost_new(&shc, &sh)) != LODE_OK) { /* the library said why */
+        ex = rc == LODE_E_NO_DEVICE ? LODE_EXIT_NOINPUT : rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE
+                                                                                   : LODE_EXIT_SOFTWARE;
         goto out_target;
     }
     /* a server doing semihosting itself asks for File-I/O: served by the same host */
@@ -360,6 +361,23 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     memset(&rcfg, 0, sizeof rcfg);
     const lode_symbol_s *rs = img ? lode_image_find_symbol(img, "_SEGGER_RTT") : NULL;
     lode_rtt_range_s ranges[8] = {{scan_addr, scan_len}};
+    if (scan_len && t.chip) {
+        /* the range must be memory the chip has: elsewhere the block is never found and the
+         * firmware would wait for its host forever */
+        bool inside = false;
+        for (size_t k = 0; k < t.chip->nmemory && !inside; k++) {
+            const lode_target_mem_s *m = &t.chip->memory[k];
+            inside = m->kind == LODE_TARGET_MEM_RAM && scan_addr >= m->start &&
+                     (uint64_t)scan_addr + scan_len <= m->end;
+        }
+        if (!inside) {
+            fprintf(stderr, "lode %s: --rtt-scan 0x%08x %u is not inside the RAM of %s: give a range "
+                            "in its RAM (see lode info)\n", name, (unsigned)scan_addr, (unsigned)scan_len,
+                    t.chip->name);
+            ex = LODE_EXIT_USAGE;
+            goto out_sh;
+        }
+    }
     size_t nranges = scan_len ? 1 : lode_rtt_ranges_for_chip(t.chip, ranges, 8);
     rcfg.cb_addr = rs ? rs->value : 0;
     rcfg.ranges = ranges;
@@ -410,9 +428,17 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     char pc[160], lr[160];
     cli_sym(img, res.pc, pc, sizeof pc);
     cli_sym(img, res.lr, lr, sizeof lr);
-    if (rc != LODE_OK) {
+    if (rc == LODE_E_RANGE || rc == LODE_E_INVALID_ARG || rc == LODE_E_UNSUPPORTED) {
+        /* a --break / --watch the core cannot take (the library said which and why) */
+        fprintf(stderr, "lode %s: the run could not start as asked: %s (see above)\n", name, lode_strerror(rc));
+        ex = LODE_EXIT_USAGE;
+    } else if (rc != LODE_OK) {
         fprintf(stderr, "lode %s: lost the target: %s\n", name, lode_strerror(rc));
         ex = LODE_EXIT_UNAVAILABLE;
+    } else if (res.exited_before) {
+        fprintf(stderr, "lode %s: the firmware already exited (the core is stopped at its exit call, pc %s): "
+                        "nothing runs; `lode run FILE` starts it again\n", name, pc);
+        ex = LODE_EXIT_TARGET;
     } else {
         switch (res.end) {
         case LODE_RUN_EXITED:
@@ -459,6 +485,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         fprintf(stderr, "lode %s: %.6f s of target time, %llu semihosting calls, %.3f s host\n", name,
                 (double)res.us / 1e6, (unsigned long long)res.semihost_calls, cli_now_s() - wall0);
     lode_rtt_free(rtt);
+out_sh:
     lode_semihost_free(sh);
 out_target:
     cli_target_close(&t);

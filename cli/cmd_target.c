@@ -34,7 +34,16 @@ typedef struct cmd_spec_s {
     const char *usage;  /* after "lode NAME " */
     const char *help;   /* what it does + its own options */
     int min_pos, max_pos;
+    const char *opts;   /* its own options, each followed by a space ("--json " if it has JSON) */
 } cmd_spec_s;
+
+/* Every option is one the command uses: anything else is refused, never ignored. */
+static bool takes(const cmd_spec_s *c, const char *opt)
+{
+    char key[40];
+    snprintf(key, sizeof key, "%s ", opt);
+    return c->opts && strstr(c->opts, key) != NULL;
+}
 
 static void cmd_usage(const cmd_spec_s *c, FILE *f)
 {
@@ -60,9 +69,31 @@ static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
             return LODE_EXIT_USAGE;
         if (r > 0)
             continue;
+        if (!strcmp(s, "--json") && !takes(c, "--json")) {
+            fprintf(stderr, "lode %s: has no --json output (info, flash, regs, list and itm have)\n", c->name);
+            return LODE_EXIT_USAGE;
+        }
+        bool own = s[0] == '-' && s[1] == '-' && strcmp(s, "--help") != 0;
+        if (own && !takes(c, !strcmp(s, "--output") ? "-o" : s)) {
+            fprintf(stderr, "lode %s: %s is not an option of %s: see `lode %s --help`\n", c->name, s, c->name,
+                    c->name);
+            return LODE_EXIT_USAGE;
+        }
+        if (!strcmp(s, "-o") && !takes(c, "-o")) {
+            fprintf(stderr, "lode %s: -o is not an option of %s: see `lode %s --help`\n", c->name, c->name, c->name);
+            return LODE_EXIT_USAGE;
+        }
+        static const char *const with_value[] = {"-o", "--output", "--format", "--base", "--width", NULL};
+        for (const char *const *w = with_value; *w; w++)
+            if (!strcmp(s, *w) && i + 1 >= argc) {
+                fprintf(stderr, "lode %s: %s needs a value: see `lode %s --help`\n", c->name, s, c->name);
+                return LODE_EXIT_USAGE;
+            }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             cmd_usage(c, stdout);
             return LODE_EXIT_OK;
+        } else if (!strcmp(s, "--json")) {
+            a->t.json = true;
         } else if (!strcmp(s, "--verify")) {
             a->verify = true;
         } else if (!strcmp(s, "--chip-erase")) {
@@ -173,7 +204,7 @@ static int walk_cb(void *user, const lode_adi_component_s *c)
 static const cmd_spec_s spec_info = {"info", "[options]",
     "Connect and show the probe, the debug port (DPIDR, APs, ROM table), the core (CPUID) and\n"
     "the chip (detected or --chip) with its memory map.\n"
-    "  --json   machine-readable output\n", 0, 0};
+    "  --json   machine-readable output\n", 0, 0, "--json "};
 
 static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -343,7 +374,7 @@ static const cmd_spec_s spec_flash = {"flash", "FILE [options]",
     "  --no-reset         leave the core halted afterwards\n"
     "  --no-stream        one algorithm call per sector and page, no streaming\n"
     "  --single-buffer    don't overlap page transfers with programming (implies --no-stream)\n"
-    "  --json             machine-readable summary\n", 1, 1};
+    "  --json             machine-readable summary\n", 1, 1, "--base --format --verify --verify-readback --chip-erase --skip-unchanged --no-reset --no-stream --single-buffer --json "};
 
 static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -409,7 +440,7 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
 
 static const cmd_spec_s spec_verify = {"verify", "FILE [options]",
     "Compare the target's memory with an image (ELF, HEX, or BIN with --base).\n"
-    "  --base ADDR, --format F   as for flash\n", 1, 1};
+    "  --base ADDR, --format F   as for flash\n", 1, 1, "--base --format "};
 
 static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -436,7 +467,7 @@ static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
 
 static const cmd_spec_s spec_erase = {"erase", "(--chip | ADDR LEN) [options]",
     "Erase the whole flash (--chip with no name after it; also --all) or the sectors covering\n"
-    "ADDR..ADDR+LEN.\n", 0, 2};
+    "ADDR..ADDR+LEN.\n", 0, 2, "--all "};
 
 static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -480,11 +511,11 @@ static void print_pc(cli_target_s *t)
 }
 
 static const cmd_spec_s spec_reset = {"reset", "[--halt] [options]",
-    "System reset (AIRCR.SYSRESETREQ). With --halt, stop at the reset vector.\n", 0, 0};
-static const cmd_spec_s spec_halt = {"halt", "[options]", "Halt the core and show where.\n", 0, 0};
-static const cmd_spec_s spec_resume = {"resume", "[options]", "Let the core run.\n", 0, 0};
+    "System reset (AIRCR.SYSRESETREQ). With --halt, stop at the reset vector.\n", 0, 0, "--halt "};
+static const cmd_spec_s spec_halt = {"halt", "[options]", "Halt the core and show where.\n", 0, 0, NULL};
+static const cmd_spec_s spec_resume = {"resume", "[options]", "Let the core run.\n", 0, 0, NULL};
 static const cmd_spec_s spec_step = {"step", "[options]",
-    "Execute one instruction (the core is halted first) and show the new pc.\n", 0, 0};
+    "Execute one instruction (the core is halted first) and show the new pc.\n", 0, 0, NULL};
 
 static int run_control(cli_ctx_s *cli, int argc, char **argv, const cmd_spec_s *spec)
 {
@@ -528,8 +559,9 @@ static int run_control(cli_ctx_s *cli, int argc, char **argv, const cmd_spec_s *
 
 static const cmd_spec_s spec_regs = {"regs", "[options]",
     "Show the core registers. The core is halted for the read and resumed afterwards if it\n"
-    "was running (use `lode halt` first to keep it stopped).\n"
-    "  --json   machine-readable output\n", 0, 0};
+    "was running (--halt, or `lode halt` first, keeps it stopped).\n"
+    "  --halt   leave the core halted\n"
+    "  --json   machine-readable output\n", 0, 0, "--halt --json "};
 
 static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -592,7 +624,7 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
     } else {
         fprintf(stderr, "lode regs: cannot read the registers: %s\n", lode_strerror(rc));
     }
-    if (was_running)
+    if (was_running && !a.halt) /* --halt: leave it stopped */
         t.core.resume(t.core.ctx);
     cli_target_close(&t);
     return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
@@ -601,7 +633,7 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
 /* ---- memory ----------------------------------------------------------------------------------- */
 
 static const cmd_spec_s spec_read = {"read", "ADDR LEN [-o FILE] [options]",
-    "Read target memory (the core may run) and hexdump it, or write it to FILE with -o.\n", 2, 2};
+    "Read target memory (the core may run) and hexdump it, or write it to FILE with -o.\n", 2, 2, "-o "};
 
 static int cmd_read(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -647,12 +679,40 @@ static int cmd_read(cli_ctx_s *cli, int argc, char **argv)
     }
     cli_target_close(&t);
     free(buf);
-    return rc == LODE_OK ? LODE_EXIT_OK : rc == LODE_E_IO ? LODE_EXIT_SOFTWARE : target_error(rc);
+    /* a bus fault is the target refusing the access (no memory there), not a lost probe */
+    return rc == LODE_OK ? LODE_EXIT_OK : rc == LODE_E_IO ? LODE_EXIT_SOFTWARE : rc == LODE_E_FAULT ? LODE_EXIT_FAILED
+                                                                                              : target_error(rc);
+}
+
+/* LODE_EXIT_USAGE (with the reason) when [addr, addr+n) touches the flash of the chip the
+ * options name (--chip, or the simulated board's), else LODE_EXIT_OK. */
+static int refuse_flash_write(cli_ctx_s *cli, const cli_target_opts_s *o, uint32_t addr, uint32_t n)
+{
+    const char *name = cli_target_chip_name(o);
+    lode_target_db_s *db = NULL;
+    const lode_target_chip_s *chip = NULL;
+    int ex = LODE_EXIT_OK;
+    if (!name || lode_target_db_new(&cli->log, &db) != LODE_OK)
+        return LODE_EXIT_OK;
+    if ((!o->chip_description || lode_target_db_load_file(db, o->chip_description) == LODE_OK) &&
+        lode_target_find_chip(db, name, &chip) == LODE_OK) {
+        for (uint32_t k = 0; k < n && ex == LODE_EXIT_OK; k++) {
+            const lode_target_mem_s *m = lode_target_chip_region_at(chip, (uint64_t)addr + k);
+            if (m && m->kind == LODE_TARGET_MEM_NVM) {
+                fprintf(stderr, "lode write: 0x%08x is in the flash of %s (0x%08llx-0x%08llx), which a memory "
+                                "write does not change: use `lode flash`\n", addr + k, chip->name,
+                        (unsigned long long)m->start, (unsigned long long)m->end - 1);
+                ex = LODE_EXIT_USAGE;
+            }
+        }
+    }
+    lode_target_db_free(db);
+    return ex;
 }
 
 static const cmd_spec_s spec_write = {"write", "ADDR VALUE... [--width 8|16|32] [options]",
     "Write values to target memory (RAM or peripherals; flash needs `lode flash`), one after\n"
-    "the other from ADDR, each --width bits (default 32).\n", 2, MAX_POS};
+    "the other from ADDR, each --width bits (default 32).\n", 2, MAX_POS, "--width "};
 
 static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -676,6 +736,9 @@ static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
         for (unsigned k = 0; k < a.width; k++)
             data[n++] = (uint8_t)(v >> (8 * k));
     }
+    /* flash takes no plain writes: the bytes would silently stay as they were */
+    if ((ex = refuse_flash_write(cli, &a.t, addr, (uint32_t)n)) != LODE_EXIT_OK)
+        return ex;
     cli_target_s t;
     if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK)
         return ex;
@@ -684,7 +747,7 @@ static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
         fprintf(stderr, "lode write: writing 0x%08x..0x%08x failed: %s (flash is written with "
                         "`lode flash`)\n", addr, addr + (uint32_t)n - 1, lode_strerror(rc));
     cli_target_close(&t);
-    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+    return rc == LODE_OK ? LODE_EXIT_OK : rc == LODE_E_FAULT ? LODE_EXIT_FAILED : target_error(rc);
 }
 
 /* ---- dispatch --------------------------------------------------------------------------------- */

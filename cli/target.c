@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,7 +113,13 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
         o->chip = v;
     } else if (!strcmp(a, "--chip-description")) {
         NEED_VALUE();
+        if (o->chip_description_given) {
+            fprintf(stderr, "lode: --chip-description given twice ('%s', '%s'): lode loads one target file\n",
+                    o->chip_description, v);
+            return -1;
+        }
         o->chip_description = v;
+        o->chip_description_given = true;
     } else if (!strcmp(a, "--speed")) {
         NEED_VALUE();
         if (!cli_parse_u32(v, &o->speed_hz) || !o->speed_hz) {
@@ -139,8 +146,6 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
         o->sim_state = v;
     } else if (!strcmp(a, "--sim-fresh")) {
         o->sim_fresh = true;
-    } else if (!strcmp(a, "--json")) {
-        o->json = true;
     } else {
         return 0;
     }
@@ -169,6 +174,8 @@ static void default_state_path(char *buf, size_t len, const char *chip)
             mkdir(parent, 0755);
         }
         mkdir(tmp, 0755);
+    } else {
+        mkdir(dir, 0755); /* LODE_SIM_STATE_DIR: made when missing (its parent must exist) */
     }
     snprintf(buf, len, "%s/sim-%s.state", dir, chip);
 }
@@ -246,11 +253,23 @@ static int lock_state(cli_ctx_s *cli, cli_target_s *t)
     return LODE_EXIT_OK;
 }
 
+#define SIM_DEFAULT_CHIP "STM32F103C8"
+
+static bool probe_is_sim(const char *probe)
+{
+    return !strcasecmp(probe, "sim") || !strncasecmp(probe, "sim-stlink", 10);
+}
+
+const char *cli_target_chip_name(const cli_target_opts_s *o)
+{
+    return o->chip ? o->chip : probe_is_sim(o->probe) ? SIM_DEFAULT_CHIP : NULL;
+}
+
 /* The simulated board for a simulated probe (or alone, for sim-server): created here, its
  * flash kept in the state file between commands. */
 static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 {
-    const char *chip = o->chip ? o->chip : "STM32F103C8";
+    const char *chip = o->chip ? o->chip : SIM_DEFAULT_CHIP;
     lode_sim_config_s sc = {.chip = chip, .log = cli->log, .output = sim_uart, .output_user = t,
                             .swd_hz = o->speed_hz ? o->speed_hz : 4000000u};
     int ex, rc = lode_sim_new(&sc, &t->sim);

@@ -17,6 +17,7 @@ typedef struct cli_target_opts_s {
                                * "stlink[:VID:PID[:SERIAL]]", "stlink-tcp:HOST:PORT" or "gdb:HOST:PORT" */
     const char *chip;
     const char *chip_description;
+    bool chip_description_given; /* by a flag (a second one is refused) */
     uint32_t speed_hz;
     bool json;
     /* simulated probe */
@@ -55,6 +56,10 @@ typedef struct cli_target_s {
 int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i);
 const char *cli_target_options_help(void);
 void cli_target_opts_init(cli_target_opts_s *o);
+
+/* The chip the options name: --chip (or its defaults), else the simulated board's default
+ * chip with a simulated probe, else NULL (only the target can tell). */
+const char *cli_target_chip_name(const cli_target_opts_s *o);
 
 /* Open the probe and a session. attach_only: no chip identification. Returns an exit code
  * (LODE_EXIT_OK on success). */

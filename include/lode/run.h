@@ -81,6 +81,9 @@ typedef struct lode_run_result_s {
      * GDB server's status; 0 for SYS_EXIT) */
     uint32_t exit_reason;
     uint32_t exit_value;
+    /* LODE_RUN_HALTED when attaching (reset_first false): the core was already stopped at the
+     * firmware's SYS_EXIT / SYS_EXIT_EXTENDED (it finished before; nothing was resumed) */
+    bool exited_before;
     uint32_t pc, lr, sp, xpsr;  /* where the core stopped */
     uint32_t dfsr;
     /* LODE_RUN_FAULT: the fault status and the frame stacked by the faulting context */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The halted-core service: see halt.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lode/cortexm.h"
@@ -215,4 +216,11 @@ void lodei_halt_fault(const lode_core_ops_s *c, const uint32_t *regs, bool locku
         f->frame_valid = c->mem_read(c->ctx, sp, f->frame, sizeof f->frame) == LODE_OK;
     }
     lode_cortexm_fault_describe(f->cfsr, f->hfsr, f->bfar, f->mmfar, f->text, sizeof f->text);
+    /* an erased vector table (no program) faults on the first fetch: say that, not what the
+     * fault status makes of it (an instruction access violation at 0xfffffffe) */
+    uint32_t vtor = 0, reset = 0;
+    if (c->mem_read(c->ctx, 0xE000ED08u, &vtor, 4) == LODE_OK &&
+        c->mem_read(c->ctx, (vtor & ~0x7Fu) + 4u, &reset, 4) == LODE_OK && reset == 0xFFFFFFFFu)
+        snprintf(f->text, sizeof f->text, "no program: the reset vector at 0x%08x reads 0xffffffff (erased "
+                 "flash); flash the firmware first", (unsigned)((vtor & ~0x7Fu) + 4u));
 }

@@ -207,10 +207,27 @@ int lode_run(const lode_run_config_s *cfg, lode_run_result_s *res)
     }
     /* stop at the reset vector (when resetting) so that breakpoints and the fault catch are in
      * place before the first instruction runs */
-    if (cfg->reset_first)
+    if (cfg->reset_first) {
         rc = c->reset(c->ctx, true);
-    else
+    } else {
+        /* attached to a core stopped at the firmware's exit: it finished before; resuming
+         * would only repeat the old exit */
+        lode_core_state_s st0 = {0};
+        uint32_t regs0[17] = {0};
+        uint8_t insn[2] = {0, 0};
+        /* (the halt reason may be lost: a debugger's halt on top of it, a board kept between
+         * processes; the instruction at pc tells) */
+        if (c->state(c->ctx, &st0) == LODE_OK && st0.halted && lodei_halt_regs(c, regs0) == LODE_OK &&
+            c->mem_read(c->ctx, regs0[15] & ~1u, insn, 2) == LODE_OK && insn[0] == 0xABu && insn[1] == 0xBEu &&
+            (regs0[0] == LODE_SH_SYS_EXIT || regs0[0] == LODE_SH_SYS_EXIT_EXTENDED)) {
+            note_regs(res, regs0);
+            res->end = LODE_RUN_HALTED;
+            res->exited_before = true;
+            res->dfsr = st0.dfsr;
+            goto out;
+        }
         rc = c->halt(c->ctx);
+    }
     if (rc != LODE_OK)
         goto out;
     if (c->vector_catch && (rc = c->vector_catch(c->ctx, VC_HARDERR, 0)) != LODE_OK)

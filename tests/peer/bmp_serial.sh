@@ -35,7 +35,8 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 [ -c "$tty" ] || fail "no pseudo-terminal from pty_bridge"
-b() { timeout 60 "$lode" "$@" --probe "bmp:$tty" --chip STM32F103C8; }
+# the options before the rest: after a FILE, `lode run` passes everything to the firmware
+b() { c=$1; shift; timeout 60 "$lode" "$c" --probe "bmp:$tty" --chip STM32F103C8 "$@"; }
 b regs >"$tmp/regs.out" 2>&1 || fail "lode regs through the BMP port failed"
 grep -q "^r0 " "$tmp/regs.out" || fail "no registers through the BMP port"
 b flash --verify "$fw/examples/args-stm32f103.elf" >"$tmp/flash.out" 2>&1 || fail "flash through the BMP port failed"

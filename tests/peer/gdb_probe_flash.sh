@@ -29,7 +29,8 @@ fail() {
     for f in "$tmp"/*.out "$tmp"/*.err; do [ -f "$f" ] && { echo "---- $f"; cat "$f"; }; done
     exit 1
 }
-g() { timeout 60 "$lode" "$@" --probe "gdb:127.0.0.1:$port" --chip STM32F103C8; }
+# the options before the rest: after a FILE, `lode run` passes everything to the firmware
+g() { c=$1; shift; timeout 60 "$lode" "$c" --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$@"; }
 
 # 1. lode's own GDB server
 start_lode_gdb --sim-fresh

@@ -165,7 +165,7 @@ check unknown-probe 64 "unknown probe" -- "$LODE" info --probe jtagkey
 check no-usb-probe 69 "no CMSIS-DAP probe found" -- "$LODE" info --probe cmsis-dap:1234:5678
 check bad-speed 64 "--speed" -- "$LODE" info --speed fast
 check bad-read 64 "" -- "$LODE" read zzz 4
-check read-fault 69 "failed" -- "$LODE" read 0x30000000 4
+check read-fault 1 "failed: .*(fault|FAULT)" -- "$LODE" read 0x30000000 4
 
 # ---- lode run / attach / debug / itm -------------------------------------------------------
 EX=$FW/examples

@@ -115,6 +115,38 @@ printf 'chip: [a, b]\n' >"$proj/lode.yaml"
 check yaml-bad-value 65 "lode.yaml:1: chip: expected a text value" -- sh -c "cd '$proj' && '$LODE' reset"
 rm -rf "$proj"
 
+# 7. no option is accepted and ignored: --json is supported or refused, foreign options refused
+E=$FW/hello-stm32f103.elf
+for c in "verify $E" "erase --all" "read 0x08000000 4" "reset" "halt" "resume" "step" "write 0x20000000 1"; do
+    check "json-refused-${c%% *}" 64 "has no --json" -- "$LODE" $c --json
+done
+check json-refused-run 64 "unknown option '--json'" -- "$LODE" run --json "$E"
+check json-refused-chips 64 "" -- "$LODE" chips --json
+check json-info 0 '"dpidr"' -- "$LODE" info --json
+check erase-verify-refused 64 "--verify is not an option of erase" -- "$LODE" erase --all --verify
+check read-width-refused 64 "--width is not an option of read" -- "$LODE" read 0x20000000 4 --width 8
+check verify-no-reset-refused 64 "--no-reset is not an option of verify" -- "$LODE" verify --no-reset "$E"
+check base-needs-value 64 "--base needs a value" -- "$LODE" flash "$E" --base
+check chip-description-twice 64 "--chip-description given twice" -- "$LODE" chips --chip-description a.yaml --chip-description b.yaml
+check flash-desc-twice 64 "--chip-description given twice" -- "$LODE" flash --chip-description a.yaml --chip-description b.yaml "$E"
+# regs --halt leaves the core stopped
+check regs-resume 0 "" -- "$LODE" resume
+check regs-halt 0 "pc +0x" -- "$LODE" regs --halt
+check regs-halt-stays 0 "halted" -- "$LODE" halt
+
+# 8. the true reason and the documented exit code
+check break-outside-fpb 64 "could not start as asked" -- "$LODE" run --break 0xFFFFFFFF "$FW/systick-stm32f103.elf"
+check break-outside-fpb-why 64 "cannot set a breakpoint at 0xFFFFFFFF" -- "$LODE" run --break 0xFFFFFFFF "$FW/systick-stm32f103.elf"
+check sh-root-missing 66 "semihosting file root \"/nonexistent-lode\" cannot be used" -- "$LODE" run --semihosting-root /nonexistent-lode "$FW/examples/hello-stm32f103.elf"
+check read-bus-fault 1 "failed: target answered FAULT" -- "$LODE" read 0x30000000 4
+check write-flash 64 "0x08000000 is in the flash of STM32F103C8.*lode flash" -- "$LODE" write 0x08000000 0x12345678
+check rtt-scan-outside 64 "--rtt-scan 0x40000000 64 is not inside the RAM" -- "$LODE" run --rtt-scan 0x40000000 64 "$FW/examples/rtt-stm32f103.elf"
+check run-then-exit 1 "" -- "$LODE" run "$FW/examples/args-stm32f103.elf" a
+check attach-after-exit 125 "the firmware already exited" -- "$LODE" attach --timeout 1 "$FW/examples/args-stm32f103.elf"
+check erase-for-debug 0 "" -- "$LODE" erase --all
+check debug-erased 0 "no program: the reset vector at 0x00000004 reads 0xffffffff" -- sh -c "printf 'continue\nquit\n' | '$LODE' debug --timeout 1 '$FW/hello-stm32f103.elf'"
+nocheck debug-erased-no-mpu "MPU" -- sh -c "printf 'continue\nquit\n' | '$LODE' debug --timeout 1 '$FW/hello-stm32f103.elf'"
+
 # 9. Ctrl-C at the (lode) prompt cancels the line; the session and its breakpoints stay
 if timeout 120 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
     pass=$((pass + 1))
