@@ -29,5 +29,10 @@ int EraseChip(void);
 /* lode's streaming extension (stream.c): a sequence of erase/program operations fed through
  * a ring of slots in RAM, without a halt between them */
 int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, unsigned long stride);
+/* Optional hooks of an algorithm for LodeStream: raise the core clock while a stream runs
+ * (after Init) and put it back (before UnInit). LodeClockUp returns a token for
+ * LodeClockRestore, 0 when it changed nothing. */
+uint32_t LodeClockUp(void);
+void LodeClockRestore(uint32_t token);
 
 #endif

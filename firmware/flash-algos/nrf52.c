@@ -125,6 +125,8 @@ int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
         for (unsigned b = 0; b < 4; b++)
             w |= (uint32_t)(i + b < sz ? buf[i + b] : 0xFFu) << (8 * b);
         volatile uint32_t *dst = &REG32(adr + i);
+        if (w == 0xFFFFFFFFu && *dst == w)
+            continue; /* an erased word needs no programming (41 us saved) */
         *dst = w;
         wait_ready();
         if (*dst != w) {

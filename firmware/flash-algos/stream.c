@@ -14,7 +14,8 @@
  * verified page as read back from flash, [5] the flash start address for Init, [6] the
  * sequence base B (a number the host picks for this call, so slots left over from an earlier
  * call can never look valid and need no clearing), [7] reserved. The stream
- * calls Init(start, 0, program) first and UnInit(program) last, also after a failure.
+ * calls Init(start, 0, program) first and UnInit(program) last, also after a failure; between
+ * them the algorithm may run the core faster (LodeClockUp / LodeClockRestore, algo.h).
  *
  * Slot i is at slots + i * stride: page data from offset 0, and a 16-byte trailer at
  * stride - 16: address, size, op (0 end, 1 erase sector, 2 program page, 3 erase chip), seq.
@@ -25,6 +26,16 @@
 #include "algo.h"
 
 int EraseChip(void) __attribute__((weak));
+uint32_t LodeClockUp(void) __attribute__((weak));
+void LodeClockRestore(uint32_t token) __attribute__((weak));
+
+/* the clock as the stream found it, then UnInit */
+static int stream_uninit(uint32_t clk)
+{
+    if (LodeClockRestore)
+        LodeClockRestore(clk);
+    return UnInit(ALGO_FNC_PROGRAM);
+}
 
 #define FNV_PRIME 16777619u
 #define STREAM_FAILED 0x80000000u
@@ -43,6 +54,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
         c[0] = STREAM_FAILED;
         return irc;
     }
+    uint32_t clk = LodeClockUp ? LodeClockUp() : 0;
     unsigned long slot = 0;
     for (uint32_t k = 0;; k++) {
         uintptr_t base = (uintptr_t)slots + slot * stride;
@@ -52,7 +64,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
         uint32_t addr = t[0], size = t[1], op = t[2];
         int rc;
         if (op == 0)
-            return UnInit(ALGO_FNC_PROGRAM);
+            return stream_uninit(clk);
         if (op == 1) {
             rc = EraseSector(addr);
         } else if (op == 3) {
@@ -77,7 +89,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
                         c[2] = addr + b;
                         c[1] = 2;
                         c[0] = k | STREAM_FAILED;
-                        UnInit(ALGO_FNC_PROGRAM);
+                        stream_uninit(clk);
                         return 2;
                     }
                 }
@@ -90,7 +102,7 @@ int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, uns
             c[2] = addr;
             c[1] = (uint32_t)rc;
             c[0] = k | STREAM_FAILED;
-            UnInit(ALGO_FNC_PROGRAM);
+            stream_uninit(clk);
             return rc;
         }
         c[0] = k + 1u;
