@@ -77,9 +77,11 @@ out=$(mktemp)
 check read-file 0 "read 1024 bytes" -- "$LODE" read 0x08000000 1K -o "$out"
 check read-file-size 0 "" -- test "$(stat -c %s "$out")" -eq 1024
 rm -f "$out"
-check reset-halt 0 "halted at pc 0x080000" -- "$LODE" reset --halt
-check regs 0 "pc +0x080000" -- "$LODE" regs
-check regs-json 0 '"pc":"0x080000' -- "$LODE" regs --json
+# the reset handler's address, from the image (it moves with the firmware's build flags)
+reset_pc=$(printf '0x%08x' $(( 0x$(od -An -tx4 -j4 -N4 "$FW/hello-stm32f103.bin" | tr -d ' \n') & ~1 )))
+check reset-halt 0 "halted at pc $reset_pc" -- "$LODE" reset --halt
+check regs 0 "pc +$reset_pc" -- "$LODE" regs
+check regs-json 0 "\"pc\":\"$reset_pc\"" -- "$LODE" regs --json
 check step 0 "halted at pc" -- "$LODE" step
 check halt 0 "halted at pc" -- "$LODE" halt
 check resume 0 "running" -- "$LODE" resume
