@@ -39,8 +39,15 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
 /* `lode sim-server`: the simulated board behind a simulated probe on TCP (cmd_simserver.c) */
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv);
-/* info, flash, verify, erase, reset, halt, resume, step, regs, read, write; -1 if not one */
-int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv);
+/* One row of a command table: `lode NAME ARGS...` calls fn with argv[0] = NAME. */
+typedef struct cli_command_s {
+    const char *name;
+    int (*fn)(cli_ctx_s *cli, int argc, char **argv);
+} cli_command_s;
+/* info, flash, verify, erase, reset, halt, resume, step, regs, read, write (cmd_target.c);
+ * ends with a NULL name */
+extern const cli_command_s cli_target_commands[];
+/* A library error as an exit code (out.c). */
 int cli_exit_for_error(int err);
 
 #endif

@@ -25,7 +25,7 @@
 
 #define MAX_POINTS 16
 
-static volatile int g_interrupted; /* the one global: a signal handler can reach nothing else */
+static volatile int g_interrupted; /* a signal flag: all a signal handler may touch (one per command that catches signals) */
 
 static void on_sigint(int sig)
 {

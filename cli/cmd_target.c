@@ -404,8 +404,8 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
     const char *via = lode_session_loader(t.session, &ld) == LODE_OK ? lode_loader_ops(ld)->via : "";
     double dt = cli_target_now_s(&t) - t0, wall = cli_now_s() - w0;
     cli_progress_end(&pc.bar);
-    if (rc == LODE_OK && !a.no_reset)
-        rc = t.core.reset(t.core.ctx, false);
+    if (rc == LODE_OK && !a.no_reset && ld)
+        rc = lode_loader_reset_run(ld);
     size_t image_bytes = lode_image_total_bytes(img);
     if (rc == LODE_OK) {
         double kib_s = dt > 0 ? (double)res.bytes_programmed / 1024.0 / dt : 0;
@@ -752,29 +752,13 @@ static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
 
 /* ---- dispatch --------------------------------------------------------------------------------- */
 
-int cli_cmd_target(cli_ctx_s *cli, const char *cmd, int argc, char **argv)
-{
-    if (!strcmp(cmd, "info"))
-        return cmd_info(cli, argc, argv);
-    if (!strcmp(cmd, "flash"))
-        return cmd_flash(cli, argc, argv);
-    if (!strcmp(cmd, "verify"))
-        return cmd_verify(cli, argc, argv);
-    if (!strcmp(cmd, "erase"))
-        return cmd_erase(cli, argc, argv);
-    if (!strcmp(cmd, "reset"))
-        return run_control(cli, argc, argv, &spec_reset);
-    if (!strcmp(cmd, "halt"))
-        return run_control(cli, argc, argv, &spec_halt);
-    if (!strcmp(cmd, "resume"))
-        return run_control(cli, argc, argv, &spec_resume);
-    if (!strcmp(cmd, "step"))
-        return run_control(cli, argc, argv, &spec_step);
-    if (!strcmp(cmd, "regs"))
-        return cmd_regs(cli, argc, argv);
-    if (!strcmp(cmd, "read"))
-        return cmd_read(cli, argc, argv);
-    if (!strcmp(cmd, "write"))
-        return cmd_write(cli, argc, argv);
-    return -1;
-}
+static int cmd_reset(cli_ctx_s *cli, int argc, char **argv) { return run_control(cli, argc, argv, &spec_reset); }
+static int cmd_halt(cli_ctx_s *cli, int argc, char **argv) { return run_control(cli, argc, argv, &spec_halt); }
+static int cmd_resume(cli_ctx_s *cli, int argc, char **argv) { return run_control(cli, argc, argv, &spec_resume); }
+static int cmd_step(cli_ctx_s *cli, int argc, char **argv) { return run_control(cli, argc, argv, &spec_step); }
+
+const cli_command_s cli_target_commands[] = {
+    {"info", cmd_info},     {"flash", cmd_flash}, {"verify", cmd_verify}, {"erase", cmd_erase},
+    {"reset", cmd_reset},   {"halt", cmd_halt},   {"resume", cmd_resume}, {"step", cmd_step},
+    {"regs", cmd_regs},     {"read", cmd_read},   {"write", cmd_write},   {NULL, NULL},
+};

@@ -15,20 +15,6 @@ static void log_to_stderr(void *user, lode_log_level_e level, lode_log_cat_e cat
         fprintf(stderr, "lode: %s: %s: %s\n", lode_log_level_name(level), lode_log_cat_name(cat), msg);
 }
 
-int cli_exit_for_error(int err)
-{
-    switch (err) {
-    case LODE_OK: return LODE_EXIT_OK;
-    case LODE_E_FORMAT:
-    case LODE_E_RANGE: return LODE_EXIT_DATAERR;
-    case LODE_E_NO_DEVICE: return LODE_EXIT_UNAVAILABLE;
-    case LODE_E_IO: return LODE_EXIT_NOINPUT;
-    case LODE_E_INVALID_ARG: return LODE_EXIT_USAGE;
-    case LODE_E_TIMEOUT: return LODE_EXIT_TIMEOUT;
-    default: return LODE_EXIT_SOFTWARE;
-    }
-}
-
 static void usage(FILE *f)
 {
     fputs("usage: lode [-v] COMMAND [ARGS...]\n"
@@ -76,6 +62,15 @@ static void usage(FILE *f)
           f);
 }
 
+/* The commands: one table here, the target commands' in cmd_target.c. */
+static const cli_command_s commands[] = {
+    {"run", cli_cmd_run},       {"attach", cli_cmd_attach},         {"rtt", cli_cmd_rtt},
+    {"debug", cli_cmd_debug},   {"gdb", cli_cmd_gdb},               {"itm", cli_cmd_itm},
+    {"list", cli_cmd_list},     {"chips", cli_cmd_chips},           {"sim-server", cli_cmd_simserver},
+    {NULL, NULL},
+};
+static const cli_command_s *const tables[] = {commands, cli_target_commands, NULL};
+
 int main(int argc, char **argv)
 {
     cli_ctx_s cli = {.prog = "lode"};
@@ -103,27 +98,10 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[i];
     cli.cmd = cmd;
-    if (!strcmp(cmd, "run"))
-        return cli_cmd_run(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "rtt"))
-        return cli_cmd_rtt(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "itm"))
-        return cli_cmd_itm(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "debug"))
-        return cli_cmd_debug(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "gdb"))
-        return cli_cmd_gdb(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "attach"))
-        return cli_cmd_attach(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "list"))
-        return cli_cmd_list(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "sim-server"))
-        return cli_cmd_simserver(&cli, argc - i, argv + i);
-    if (!strcmp(cmd, "chips"))
-        return cli_cmd_chips(&cli, argc - i, argv + i);
-    int ex = cli_cmd_target(&cli, cmd, argc - i, argv + i);
-    if (ex >= 0)
-        return ex;
+    for (const cli_command_s *const *t = tables; *t; t++)
+        for (const cli_command_s *c = *t; c->name; c++)
+            if (!strcmp(cmd, c->name))
+                return c->fn(&cli, argc - i, argv + i);
     fprintf(stderr, "lode: unknown command '%s': see `lode --help` for the list\n", cmd);
     return LODE_EXIT_USAGE;
 }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include "cli.h"
+#include "lode/error.h"
 #include "out.h"
 
 #include <ctype.h>
@@ -190,4 +192,18 @@ void cli_json_bool(cli_json_s *j, const char *key, bool val)
 {
     json_sep(j, key);
     fputs(val ? "true" : "false", j->f);
+}
+
+int cli_exit_for_error(int err)
+{
+    switch (err) {
+    case LODE_OK: return LODE_EXIT_OK;
+    case LODE_E_FORMAT:
+    case LODE_E_RANGE: return LODE_EXIT_DATAERR;
+    case LODE_E_NO_DEVICE: return LODE_EXIT_UNAVAILABLE;
+    case LODE_E_IO: return LODE_EXIT_NOINPUT;
+    case LODE_E_INVALID_ARG: return LODE_EXIT_USAGE;
+    case LODE_E_TIMEOUT: return LODE_EXIT_TIMEOUT;
+    default: return LODE_EXIT_SOFTWARE;
+    }
 }

@@ -59,7 +59,8 @@ lode_target_db_s *lode_session_db(lode_session_s *s);
 /* The chip (NULL when attach_only, or a probe without a dap face and no --chip); `how` says
  * "detected" or "given". */
 const lode_target_chip_s *lode_session_chip(const lode_session_s *s, const char **how);
-/* The core as lode_core_ops_s (for the flash runner, run, debug). */
+/* The core as lode_core_ops_s (for the flash runner, run, debug); all NULL for a probe with only
+ * a loader face (a bootloader). */
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops);
 
 /* ---- loading: one call each, whatever the probe ---------------------------------------------- */

@@ -138,10 +138,20 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
             goto fail;
         }
     } else {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "--probe %s gives no access to a core",
-                 lode_probe_driver(s->probe));
-        rc = LODE_E_UNSUPPORTED;
-        goto fail;
+        /* only a loader (a bootloader): the chip only from --chip, no core */
+        lode_loader_s *l = NULL;
+        if (lode_probe_loader(s->probe, &l) != LODE_OK) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "--probe %s gives no access to a core or memory",
+                     lode_probe_driver(s->probe));
+            rc = LODE_E_UNSUPPORTED;
+            goto fail;
+        }
+        if (!s->chip && !cfg->attach_only) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "--probe %s needs --chip (it cannot identify the chip)",
+                     lode_probe_driver(s->probe));
+            rc = LODE_E_INVALID_ARG;
+            goto fail;
+        }
     }
     lode_session_core_ops(s, &s->core);
     *out = s;
@@ -501,8 +511,11 @@ static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
 
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
-    if (s->probe_core) {
-        *ops = *s->probe_core;
+    if (s->probe_core || !s->adi) { /* the probe's core, or none (zeroed: a loader only) */
+        if (s->probe_core)
+            *ops = *s->probe_core;
+        else
+            memset(ops, 0, sizeof *ops);
         return;
     }
     ops->bp_set = co_bp_set;
