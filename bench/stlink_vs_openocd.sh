@@ -62,7 +62,7 @@ w3=$(date +%s.%N)
 lode_t=$(sed -n 's/^LODE_STLINK_TOTAL_S=//p' "$tmp/lode.out")
 
 echo "64 KiB to the simulated STM32F103C8 behind the simulated ST-Link/V2 (FS USB, SWD 4 MHz)"
-grep -v '^LODE_STLINK_TOTAL_S=' "$tmp/lode.out" | sed 's/^/  lode: /'
+grep -v '^LODE_[A-Z_]*=' "$tmp/lode.out" | sed 's/^/  lode: /'
 awk -v o="$ocd_t" -v c="$ocd_cmds" -v l="$lode_t" -v w0="$w0" -v w1="$w1" -v w2="$w2" -v w3="$w3" 'BEGIN {
     ow = w1 - w0
     lw = w3 - w2
