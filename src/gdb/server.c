@@ -749,7 +749,7 @@ static int serve_semihost(srv_s *s, const lode_core_state_s *st, bool resume)
     if (!s->cfg->sh || s->sh_off || !(st->dfsr & LODE_CM_DFSR_BKPT))
         return 0;
     lodei_halt_s h;
-    int rc = lodei_halt_examine(c, s->cfg->sh, st, &h);
+    int rc = lodei_halt_examine(c, s->cfg->sh, s->cfg->chip, st, &h);
     if (rc != LODE_OK)
         return rc;
     if (!h.semihost)
@@ -792,7 +792,7 @@ static int report_fault(srv_s *s, const lode_core_state_s *st)
 {
     const lode_core_ops_s *c = s->c;
     lodei_halt_s h;
-    if (lodei_halt_examine(c, NULL, st, &h) != LODE_OK || lodei_halt_rest(c, &h) != LODE_OK || !h.fault)
+    if (lodei_halt_examine(c, NULL, NULL, st, &h) != LODE_OK || lodei_halt_rest(c, &h) != LODE_OK || !h.fault)
         return 0;
     lodei_fault_s f;
     lodei_halt_fault(c, h.regs, false, &f);

@@ -5,6 +5,7 @@
 
 #include "lode/cortexm.h"
 #include "lode/error.h"
+#include "lode/target.h"
 #include "run/halt.h"
 
 #define CFSR 0xE000ED28u
@@ -19,11 +20,28 @@ static uint32_t le32(const uint8_t *b)
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+/* [a, a + len) lies in RAM: in one of the chip's RAM regions, or without a chip in the
+ * ARMv7-M SRAM region 0x20000000-0x3FFFFFFF. Reading it has no side effect, unlike a
+ * peripheral's data register (a FIFO popped, a flag cleared). */
+static bool in_ram(const lode_target_chip_s *chip, uint32_t a, uint32_t len)
+{
+    uint64_t end = (uint64_t)a + len;
+    if (!chip)
+        return a >= 0x20000000u && end <= 0x40000000u;
+    for (size_t i = 0; i < chip->nmemory; i++) {
+        const lode_target_mem_s *m = &chip->memory[i];
+        if (m->kind == LODE_TARGET_MEM_RAM && m->start <= a && end <= m->end)
+            return true;
+    }
+    return false;
+}
+
 /* With a pipelining core: the instruction at the PC and what r1 points to, in one round trip;
  * the latter goes to the semihosting host as read-ahead (for r0's operation, should the
- * instruction be BKPT 0xAB). False: read the instruction the plain way. */
-static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, lodei_halt_s *h,
-                       uint8_t insn[2])
+ * instruction be BKPT 0xAB). Only when that lies in RAM: r1 of any other BKPT may be a
+ * peripheral. False: read the instruction the plain way. */
+static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh,
+                       const lode_target_chip_s *chip, lodei_halt_s *h, uint8_t insn[2])
 {
     const uint32_t *regs = h->regs;
     uint32_t want = lode_semihost_param_bytes(regs[0]);
@@ -34,6 +52,8 @@ static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh, lodei_halt
     uint32_t nw = (regs[1] - pbase + want + 3u) / 4u; /* an unaligned block spills over */
     if (nw > PRE_WORDS)
         nw = PRE_WORDS;
+    if (!in_ram(chip, pbase, 4u * nw))
+        return false;
     uint32_t code = 0, pre[PRE_WORDS];
     lode_mem_op_s ops[2] = {{.addr = regs[15] & ~3u, .words = &code, .n = 1},
                             {.addr = pbase, .words = pre, .n = nw}};
@@ -81,7 +101,8 @@ int lodei_halt_rest(const lode_core_ops_s *c, lodei_halt_s *h)
     return rc;
 }
 
-int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
+int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh,
+                       const struct lode_target_chip_s *chip, const lode_core_state_s *st,
                        lodei_halt_s *h)
 {
     static const unsigned sel[4] = {0, 1, 13, 15};
@@ -93,7 +114,7 @@ int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode
         return rc;
     if (st->dfsr & LODE_CM_DFSR_BKPT) {
         uint8_t insn[2] = {0};
-        bool ahead = read_ahead(c, sh, &out, insn);
+        bool ahead = read_ahead(c, sh, chip, &out, insn);
         if (ahead || c->mem_read(c->ctx, out.regs[15], insn, 2) == LODE_OK)
             out.semihost = insn[0] == 0xAB && insn[1] == 0xBE;
         if (ahead && !out.semihost) {

@@ -18,6 +18,8 @@
 #include "lode/core.h"
 #include "lode/semihost.h"
 
+struct lode_target_chip_s;
+
 typedef struct lodei_halt_s {
     uint32_t dfsr;        /* as the core reported it */
     uint32_t regs[17];    /* r0-r12, sp, lr, pc, xpsr (r0, r1, sp, pc until lodei_halt_rest) */
@@ -35,8 +37,11 @@ int lodei_halt_regs(const lode_core_ops_s *c, uint32_t *regs);
  * round trip where the core reads registers in batches) and tell whether it is one (h
  * written on success). With `sh` (NULL: semihosting not served, nothing read ahead) and a
  * pipelining core, the call's parameter block comes with the instruction, as read-ahead for
- * `sh`. Returns a core error only when the registers cannot be read. */
-int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh, const lode_core_state_s *st,
+ * `sh`, when it lies in RAM: in a RAM region of `chip`, or (chip NULL) in 0x20000000-
+ * 0x3FFFFFFF; otherwise the instruction is read first (r1 may name a peripheral). Returns a
+ * core error only when the registers cannot be read. */
+int lodei_halt_examine(const lode_core_ops_s *c, lode_semihost_s *sh,
+                       const struct lode_target_chip_s *chip, const lode_core_state_s *st,
                        lodei_halt_s *h);
 /* Target memory [addr, addr + len): from what examine read ahead when that covers it, else
  * from the core. */

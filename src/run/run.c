@@ -106,7 +106,7 @@ static int serve_halt(run_s *r, const lode_core_state_s *st)
     const lode_core_ops_s *c = r->c;
     lode_run_result_s *res = r->res;
     lodei_halt_s h;
-    int rc = lodei_halt_examine(c, cfg->sh, st, &h);
+    int rc = lodei_halt_examine(c, cfg->sh, NULL, st, &h);
     if (rc != LODE_OK)
         return rc;
     res->dfsr = st->dfsr;

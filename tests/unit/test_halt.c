@@ -6,15 +6,18 @@
 #include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/semihost.h"
+#include "lode/target.h"
 #include "run/halt.h"
 #include "test.h"
 
 #define RAM 0x20000000u
 #define RAM_SIZE 512u
+#define PERIPH 0x40013800u /* a UART: reading its data register pops the receive FIFO */
 
 typedef struct fake_s {
     uint32_t regs[20];
     uint8_t ram[RAM_SIZE];
+    unsigned periph_reads; /* any read of [PERIPH, PERIPH + 0x100), plain or pipelined */
     unsigned mem_reads, reg_reads, regs_reads, submits, resume_regs, regs_writes, resumes;
     uint64_t now;
     lode_core_ops_s ops;
@@ -24,6 +27,11 @@ static int f_mem_read(void *ctx, uint32_t a, void *b, size_t n)
 {
     fake_s *f = ctx;
     f->mem_reads++;
+    if (a < PERIPH + 0x100u && a + n > PERIPH) {
+        f->periph_reads++;
+        memset(b, 0, n);
+        return LODE_OK;
+    }
     if (a < RAM || a - RAM + n > RAM_SIZE)
         return LODE_E_FAULT;
     memcpy(b, f->ram + (a - RAM), n);
@@ -190,7 +198,7 @@ static void test_semihost_fast(void)
     setup_write(&f);
     lode_core_state_s st = {.halted = true, .dfsr = LODE_CM_DFSR_BKPT};
     lodei_halt_s h;
-    REQUIRE(lodei_halt_examine(&f.ops, sh, &st, &h) == LODE_OK);
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
     CHECK(h.semihost);
     CHECK_EQ(h.regs[0], LODE_SH_SYS_WRITE);
     CHECK_EQ(h.regs[1], RAM + 0x42);
@@ -229,7 +237,7 @@ static void test_semihost_plain(void)
     setup_write(&f);
     lode_core_state_s st = {.halted = true, .dfsr = LODE_CM_DFSR_BKPT};
     lodei_halt_s h;
-    REQUIRE(lodei_halt_examine(&f.ops, sh, &st, &h) == LODE_OK);
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
     CHECK(h.semihost);
     CHECK_EQ(f.reg_reads, 4);   /* r0, r1, sp, pc one by one */
     CHECK_EQ(f.mem_reads, 1);   /* the instruction */
@@ -275,7 +283,7 @@ static void test_other_bkpt(void)
     f.regs[15] = RAM + 0x10; /* BKPT 0x00 */
     lode_core_state_s st = {.halted = true, .dfsr = LODE_CM_DFSR_BKPT};
     lodei_halt_s h;
-    REQUIRE(lodei_halt_examine(&f.ops, sh, &st, &h) == LODE_OK);
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
     CHECK(!h.semihost);
     CHECK_EQ(f.submits, 1);
     /* the block changes; a later call must see the new one, not the dropped read-ahead */
@@ -288,9 +296,51 @@ static void test_other_bkpt(void)
     /* no BKPT in DFSR: the instruction is not even read */
     st.dfsr = LODE_CM_DFSR_HALTED;
     unsigned before = f.submits + f.mem_reads;
-    REQUIRE(lodei_halt_examine(&f.ops, sh, &st, &h) == LODE_OK);
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
     CHECK(!h.semihost);
     CHECK_EQ(f.submits + f.mem_reads, before);
+    lode_semihost_free(sh);
+}
+
+/* r1 of a BKPT names a peripheral (r0 a small number, as any code leaves them): examine reads
+ * nothing there, whether the BKPT is semihosting or not; the read-ahead happens only in RAM
+ * (the chip's RAM regions when there is a chip) */
+static void test_no_peripheral_read_ahead(void)
+{
+    fake_s f;
+    fake_init(&f, true);
+    lode_semihost_s *sh = mk_sh(&f);
+    setup_write(&f);
+    f.regs[1] = PERIPH + 4;
+    f.regs[15] = RAM + 0x10; /* BKPT 0x00 */
+    lode_core_state_s st = {.halted = true, .dfsr = LODE_CM_DFSR_BKPT};
+    lodei_halt_s h;
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
+    CHECK(!h.semihost);
+    CHECK_EQ(f.periph_reads, 0);
+    CHECK_EQ(f.submits, 0);
+    CHECK_EQ(f.mem_reads, 1); /* the instruction alone */
+    f.regs[15] = RAM + 0x12;  /* BKPT 0xAB: still the instruction first */
+    REQUIRE(lodei_halt_examine(&f.ops, sh, NULL, &st, &h) == LODE_OK);
+    CHECK(h.semihost);
+    CHECK_EQ(f.periph_reads, 0);
+    CHECK_EQ(h.ahead_len, 0);
+    /* a chip: its RAM regions decide */
+    setup_write(&f);
+    lode_target_mem_s mem[2] = {{.kind = LODE_TARGET_MEM_NVM, .start = RAM, .end = RAM + 0x40},
+                                {.kind = LODE_TARGET_MEM_RAM, .start = RAM + 0x40,
+                                 .end = RAM + RAM_SIZE}};
+    lode_target_chip_s chip = {.name = "fake", .memory = mem, .nmemory = 2};
+    f.submits = 0;
+    REQUIRE(lodei_halt_examine(&f.ops, sh, &chip, &st, &h) == LODE_OK);
+    CHECK(h.semihost);
+    CHECK_EQ(f.submits, 1);
+    CHECK(h.ahead_len > 0);
+    f.regs[1] = RAM + 0x3C; /* starts in the NVM region */
+    f.submits = 0;
+    REQUIRE(lodei_halt_examine(&f.ops, sh, &chip, &st, &h) == LODE_OK);
+    CHECK_EQ(f.submits, 0);
+    CHECK_EQ(h.ahead_len, 0);
     lode_semihost_free(sh);
 }
 
@@ -365,6 +415,7 @@ int main(void)
     RUN_TEST(test_semihost_fast);
     RUN_TEST(test_semihost_plain);
     RUN_TEST(test_other_bkpt);
+    RUN_TEST(test_no_peripheral_read_ahead);
     RUN_TEST(test_watch);
     RUN_TEST(test_fault);
     RUN_TEST(test_param_bytes_io_core);
