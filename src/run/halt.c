@@ -7,18 +7,9 @@
 #include "lode/error.h"
 #include "lode/target.h"
 #include "run/halt.h"
+#include "util/bytes.h"
 
-#define CFSR 0xE000ED28u
-#define HFSR 0xE000ED2Cu
-#define MMFAR 0xE000ED34u
-#define BFAR 0xE000ED38u
 #define PRE_WORDS (LODE_SH_PREFETCH_MAX / 4u)
-
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
 
 /* [a, a + len) lies in RAM: in one of the chip's RAM regions, or without a chip in the
  * ARMv7-M SRAM region 0x20000000-0x3FFFFFFF. Reading it has no side effect, unlike a
@@ -63,8 +54,7 @@ static bool read_ahead(const lode_core_ops_s *c, lode_semihost_s *sh,
     insn[0] = (uint8_t)(code >> sh_bits);
     insn[1] = (uint8_t)(code >> (sh_bits + 8u));
     for (unsigned i = 0; i < nw; i++)
-        for (unsigned k = 0; k < 4; k++)
-            h->ahead[4 * i + k] = (uint8_t)(pre[i] >> (8 * k));
+        lodei_put_le32(h->ahead + 4 * i, pre[i]);
     h->ahead_addr = pbase;
     h->ahead_len = 4u * nw;
     lode_semihost_prefetch(sh, pbase, h->ahead, h->ahead_len);
@@ -181,7 +171,7 @@ static bool watch_read(const lode_core_ops_s *c, const lodei_watch_s *w, uint32_
     size_t n = w->len && w->len <= 4 ? w->len : 4;
     if (c->mem_read(c->ctx, w->addr, b, n) != LODE_OK)
         return false;
-    *v = le32(b);
+    *v = lodei_get_le32(b);
     return true;
 }
 
@@ -218,14 +208,18 @@ void lodei_halt_fault(const lode_core_ops_s *c, const uint32_t *regs, bool locku
 {
     memset(f, 0, sizeof *f);
     f->lockup = lockup;
-    uint32_t v[4] = {0};
-    const uint32_t addr[4] = {CFSR, HFSR, BFAR, MMFAR};
-    for (int i = 0; i < 4; i++)
-        c->mem_read(c->ctx, addr[i], &v[i], 4);
-    f->cfsr = v[0];
-    f->hfsr = v[1];
-    f->bfar = v[2];
-    f->mmfar = v[3];
+    /* CFSR, HFSR, DFSR, MMFAR, BFAR are adjacent: one read (one by one if that fails) */
+    static const uint32_t at[5] = {LODE_CM_CFSR, LODE_CM_HFSR, LODE_CM_DFSR, LODE_CM_MMFAR,
+                                   LODE_CM_BFAR};
+    uint8_t b[20] = {0};
+    if (c->mem_read(c->ctx, LODE_CM_CFSR, b, sizeof b) != LODE_OK)
+        for (int i = 0; i < 5; i++)
+            if (c->mem_read(c->ctx, at[i], b + 4 * i, 4) != LODE_OK)
+                memset(b + 4 * i, 0, 4);
+    f->cfsr = lodei_get_le32(b);
+    f->hfsr = lodei_get_le32(b + 4);
+    f->mmfar = lodei_get_le32(b + 12);
+    f->bfar = lodei_get_le32(b + 16);
     /* at HardFault entry LR holds EXC_RETURN: bit 2 says which stack holds the frame */
     if (!lockup && (regs[14] & 0xFFFFFF00u) == 0xFFFFFF00u) {
         uint32_t sp = regs[13];

@@ -17,6 +17,7 @@
 typedef struct fake_s {
     uint32_t regs[20];
     uint8_t ram[RAM_SIZE];
+    uint8_t scb[20]; /* CFSR, HFSR, DFSR, MMFAR, BFAR at 0xE000ED28 */
     unsigned periph_reads; /* any read of [PERIPH, PERIPH + 0x100), plain or pipelined */
     unsigned mem_reads, reg_reads, regs_reads, submits, resume_regs, regs_writes, resumes;
     uint64_t now;
@@ -30,6 +31,10 @@ static int f_mem_read(void *ctx, uint32_t a, void *b, size_t n)
     if (a < PERIPH + 0x100u && a + n > PERIPH) {
         f->periph_reads++;
         memset(b, 0, n);
+        return LODE_OK;
+    }
+    if (a >= LODE_CM_CFSR && a - LODE_CM_CFSR + n <= sizeof f->scb) {
+        memcpy(b, f->scb + (a - LODE_CM_CFSR), n);
         return LODE_OK;
     }
     if (a < RAM || a - RAM + n > RAM_SIZE)
@@ -374,8 +379,18 @@ static void test_fault(void)
     regs[14] = 0xFFFFFFF9u; /* MSP frame */
     for (uint32_t i = 0; i < 8; i++)
         put32(&f, RAM + 0x1E0 + 4 * i, 0x100 + i);
+    const uint32_t scb[5] = {0x8200u, 0x40000000u, 0x8u, 0x11u, 0x30000000u};
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 4; k++)
+            f.scb[4 * i + k] = (uint8_t)(scb[i] >> (8 * k));
     lodei_fault_s flt;
     lodei_halt_fault(&f.ops, regs, false, &flt);
+    CHECK_EQ(f.mem_reads, 2); /* the fault status registers in one read, the frame */
+    CHECK_EQ(flt.cfsr, 0x8200u);
+    CHECK_EQ(flt.hfsr, 0x40000000u);
+    CHECK_EQ(flt.mmfar, 0x11u);
+    CHECK_EQ(flt.bfar, 0x30000000u);
+    CHECK(strstr(flt.text, "0x30000000") != NULL);
     CHECK(flt.frame_valid);
     CHECK_EQ(flt.frame[6], 0x106);
     CHECK(!flt.lockup);
