@@ -864,12 +864,15 @@ int lode_gdbclient_open_stream(lode_stream_s *io, const lode_log_s *log, lode_gd
 
 int lode_gdbclient_connect_fd(int fd, const lode_log_s *log, lode_gdbclient_s **out)
 {
-    lode_stream_s *io = NULL;
-    if (fd < 0 || !out || lode_stream_from_fd(fd, true, log, &io) != LODE_OK) {
-        if (fd >= 0 && !io)
+    if (fd < 0 || !out) {
+        if (fd >= 0)
             close(fd);
-        return fd < 0 || !out ? LODE_E_INVALID_ARG : LODE_E_NOMEM;
+        return LODE_E_INVALID_ARG;
     }
+    lode_stream_s *io = NULL;
+    int rc = lode_stream_from_fd(fd, true, log, &io); /* closes fd when it fails */
+    if (rc != LODE_OK)
+        return rc;
     return lode_gdbclient_open_stream(io, log, out);
 }
 
