@@ -56,7 +56,8 @@ int lode_stream_open_tcp(const char *host, int port, unsigned timeout_ms, const 
                          lode_stream_s **out);
 
 /* Listen on bind_addr:port (a numeric address; NULL = 127.0.0.1; port 0 = any free port,
- * see lode_stream_local_port), SO_REUSEADDR on. */
+ * see lode_stream_local_port), SO_REUSEADDR on. LODE_E_BUSY: the address is in use;
+ * LODE_E_ACCESS: not allowed (a privileged port); LODE_E_IO: another failure. */
 int lode_stream_listen_tcp(const char *bind_addr, int port, const lode_log_s *log,
                            lode_stream_s **out);
 

@@ -232,7 +232,7 @@ int lode_stream_listen_tcp(const char *bind_addr, int port, const lode_log_s *lo
             close(fd);
         freeaddrinfo(res);
         errno = err;
-        return err == EADDRINUSE || err == EACCES ? LODE_E_BUSY : LODE_E_IO;
+        return err == EADDRINUSE ? LODE_E_BUSY : err == EACCES ? LODE_E_ACCESS : LODE_E_IO;
     }
     freeaddrinfo(res);
     lode_stream_s *s = stream_new(LODE_STREAM_LISTENER, fd, true, log, addr);
@@ -301,13 +301,14 @@ static const struct {
     {2500000, B2500000}, {3000000, B3000000}, {3500000, B3500000}, {4000000, B4000000},
 };
 
-static int serial_err(lode_stream_s *s, const char *what)
+/* errno after a failed ioctl doing `what`; `modem`: it set modem-control lines (which a
+ * pseudo-terminal has not: the hint only for those) */
+static int serial_err_lines(lode_stream_s *s, const char *what, bool modem)
 {
     int err = errno;
     if (err == ENOTTY || err == EINVAL) {
-        lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_WIRE,
-                 "%s: %s is not supported by this device (a pseudo-terminal has no modem lines)",
-                 s->name, what);
+        lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s: %s is not supported by this device%s",
+                 s->name, what, modem ? " (a pseudo-terminal has no modem lines)" : "");
         errno = err;
         return LODE_E_UNSUPPORTED;
     }
@@ -316,6 +317,8 @@ static int serial_err(lode_stream_s *s, const char *what)
     errno = err;
     return err == EIO || err == ENXIO || err == ENODEV ? LODE_E_NO_DEVICE : LODE_E_IO;
 }
+
+static int serial_err(lode_stream_s *s, const char *what) { return serial_err_lines(s, what, false); }
 
 static int apply_opts(lode_stream_s *s, const lode_serial_opts_s *o)
 {
@@ -358,8 +361,16 @@ static int apply_opts(lode_stream_s *s, const lode_serial_opts_s *o)
         t.c_cflag |= code;
         t.c_ospeed = t.c_ispeed = o->baud;
     }
-    if (ioctl(s->fd, TCSETS2, &t) != 0)
-        return serial_err(s, "setting the port up");
+    if (ioctl(s->fd, TCSETS2, &t) != 0) {
+        /* name what the driver refused: a speed or a framing it cannot do */
+        char what[96];
+        static const char pc[] = {'N', 'E', 'O'};
+        if (o && o->baud)
+            snprintf(what, sizeof what, "setting %u baud, %u%c%u", o->baud, bits, pc[par], stop);
+        else
+            snprintf(what, sizeof what, "setting %u%c%u framing", bits, pc[par], stop);
+        return serial_err(s, what);
+    }
     return LODE_OK;
 }
 
@@ -633,7 +644,7 @@ int lode_stream_set_lines(lode_stream_s *s, unsigned lines, bool on)
         return LODE_E_INVALID_ARG;
     }
     if (ioctl(s->fd, on ? TIOCMBIS : TIOCMBIC, &bits) != 0)
-        return serial_err(s, (lines & LODE_STREAM_DTR) ? "setting DTR" : "setting RTS");
+        return serial_err_lines(s, (lines & LODE_STREAM_DTR) ? "setting DTR" : "setting RTS", true);
     return LODE_OK;
 }
 
