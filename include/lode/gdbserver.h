@@ -88,7 +88,8 @@ int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd);
  * or disconnects. max_clients: return after serving that many (0: until cfg->stop is set).
  * A client that connects while another is served is accepted and closed at once (GDB reports
  * "Remote connection closed"); a warning names it in the log. Returns LODE_OK when stopped or
- * done, LODE_E_IO (logged) when the address cannot be bound, LODE_E_INVALID_ARG for a bad
+ * done, LODE_E_IO (logged) when the address cannot be bound or clients cannot be accepted
+ * for about 2 s (e.g. out of descriptors; retried 100 ms apart), LODE_E_INVALID_ARG for a bad
  * address or port, or a target error. */
 int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_addr, int port,
                           unsigned max_clients);

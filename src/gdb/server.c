@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lode/cortexm.h"
 #include "lode/error.h"
@@ -1574,6 +1575,8 @@ int lode_gdbserver_serve_fd(const lode_gdbserver_config_s *cfg, int fd)
     return rc;
 }
 
+#define ACCEPT_TRIES 20 /* failed accepts in a row, 100 ms apart, before the server gives up */
+
 int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_addr, int port,
                           unsigned max_clients)
 {
@@ -1596,11 +1599,34 @@ int lode_gdbserver_listen(const lode_gdbserver_config_s *cfg, const char *bind_a
     lode_stream_set_log(ls, &cfg->log);
     if (cfg->on_listening)
         cfg->on_listening(cfg->user, addr, lode_stream_local_port(ls));
-    unsigned served = 0;
+    unsigned served = 0, fails = 0;
     while (!(cfg->stop && *cfg->stop) && (max_clients == 0 || served < max_clients)) {
         lode_stream_s *io = NULL;
-        if (lode_stream_accept(ls, 100, &io) != LODE_OK)
+        int arc = lode_stream_accept(ls, 100, &io);
+        if (arc == LODE_E_TIMEOUT) {
+            fails = 0;
             continue;
+        }
+        if (arc != LODE_OK) {
+            /* the connection stays pending (e.g. out of descriptors): poll would report it
+             * at once again; wait 100 ms between tries and give up after 2 s of them */
+            int err = errno;
+            if (++fails >= ACCEPT_TRIES) {
+                lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                         "cannot accept GDB clients on %s:%d: %s (free descriptors or memory, "
+                         "then start the server again)",
+                         addr, port, strerror(err));
+                rc = LODE_E_IO;
+                break;
+            }
+            if (fails == 1)
+                lode_log(&cfg->log, LODE_LOG_WARN, LODE_LOGC_GDB,
+                         "cannot accept a GDB client: %s; trying again", strerror(err));
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        fails = 0;
         lode_log(&cfg->log, LODE_LOG_INFO, LODE_LOGC_GDB, "GDB client connected");
         rc = serve(cfg, io, ls);
         lode_stream_close(io);

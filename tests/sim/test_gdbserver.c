@@ -5,9 +5,14 @@
  * acks and NACK resends, QStartNoAckMode, qSupported, target.xml, g/p/m/M/X, Z1 + c, Ctrl-C,
  * a bad checksum and an unknown packet. Semihosting served while GDB continues, through the
  * halted-core service's fast path (read-ahead, registers returned with the resume). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lode/cmsis_dap.h"
@@ -549,11 +554,58 @@ static void test_gdbserver_fault(void)
     rig_close(&r);
 }
 
+/* A client waits to be accepted while the server has no descriptor left (EMFILE): the server
+ * must not spin on the ever-ready listener; it retries a little, then gives up (LODE_E_IO).
+ * Run in a child: the descriptor limit and the alarm stay there. */
+static volatile int emfile_stop;
+static void emfile_alarm(int sig)
+{
+    (void)sig;
+    emfile_stop = 1;
+}
+static void emfile_listening(void *user, const char *addr, int port)
+{
+    (void)user;
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
+        _exit(3);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 64;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    while (dup(c) >= 0) {
+    }
+}
+static void test_gdbserver_accept_emfile(void)
+{
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        signal(SIGALRM, emfile_alarm);
+        alarm(10); /* a spinning server only stops here, and returns LODE_OK */
+        lode_core_ops_s core = {0};
+        lode_gdbserver_config_s cfg = {.core = &core, .stop = &emfile_stop,
+                                       .on_listening = emfile_listening};
+        int rc = lode_gdbserver_listen(&cfg, "127.0.0.1", 0, 0);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+        _exit(rc == LODE_E_IO && !emfile_stop && cpu < 1.5 ? 0 : 1);
+    }
+    int st = 0;
+    REQUIRE(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
     RUN_TEST(test_gdbserver_rsp);
     RUN_TEST(test_gdbserver_semihost);
     RUN_TEST(test_gdbserver_semihost_fileio);
     RUN_TEST(test_gdbserver_fault);
+    RUN_TEST(test_gdbserver_accept_emfile);
     return TEST_DONE();
 }
