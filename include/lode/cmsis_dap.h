@@ -40,6 +40,8 @@ extern "C" {
 /* List CMSIS-DAP probes on USB: v2 (vendor interface named "CMSIS-DAP", bulk) and v1 (HID,
  * product string with "CMSIS-DAP"); a probe with both is listed once, as v2. *out is an array
  * of *count entries (free with free()); no USB access is not an error: zero probes. */
+#define LODE_CMSIS_DAP_USB_V1 1 /* lode_usb_probe_s.tag of a v1 (HID) probe */
+#define LODE_CMSIS_DAP_USB_V2 2 /* ... of a v2 (bulk) probe */
 int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *log,
                             lode_usb_probe_s **out, size_t *count);
 

@@ -56,7 +56,7 @@ int lode_stlink_usb_version(uint16_t vid, uint16_t pid);
 /* The USB match table of the ST-Link debug probes (tag = hardware version); *rows entries. */
 const lode_usb_match_s *lode_stlink_usb_match(size_t *rows);
 
-/* List ST-Link probes on USB (lode/usb.h conventions; kind LODE_USB_STLINK, endpoints and
+/* List ST-Link probes on USB (lode/usb.h conventions; tag = hardware version, endpoints and
  * packet size by version). */
 int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
                          lode_usb_probe_s **out, size_t *count);

@@ -17,16 +17,7 @@
 extern "C" {
 #endif
 
-/* Which driver a listed device is for: set by the driver that listed it (the transport leaves
- * it 0 and copies the matching row's `tag` instead). */
-typedef enum lode_usb_probe_kind_e {
-    LODE_USB_CMSIS_DAP_V2 = 2, /* vendor bulk interface whose string contains "CMSIS-DAP" */
-    LODE_USB_CMSIS_DAP_V1 = 1, /* HID interface, product string contains "CMSIS-DAP" */
-    LODE_USB_STLINK = 16,      /* ST-Link V2/V2-1/V3 (VID 0483, known PIDs), bulk interface 0 */
-} lode_usb_probe_kind_e;
-
 typedef struct lode_usb_probe_s {
-    lode_usb_probe_kind_e kind;
     uint16_t vid, pid;
     char serial[64];
     char product[128];
@@ -43,7 +34,7 @@ typedef struct lode_usb_probe_s {
     uint8_t if_class, if_subclass, if_protocol;
     char if_string[128];
     int match;                 /* index of the matching row in the caller's table */
-    int tag;                   /* that row's tag */
+    int tag;                   /* that row's tag: what the driver knows the device as */
 } lode_usb_probe_s;
 
 /* One row of a driver's match table: the interfaces (or devices) it drives. Only the fields

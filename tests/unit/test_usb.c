@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lode/cmsis_dap.h"
 #include "lode/error.h"
+#include "lode/stlink.h"
 #include "lode/usb.h"
 #include "test.h"
 
@@ -160,6 +162,30 @@ static void test_interrupt(void)
     free(p);
 }
 
+/* the drivers' listings: what the device is to the driver is its tag (the transport has no
+ * probe kinds); an ST-Link is opened only as what the ST-Link table lists */
+static void test_driver_lists(void)
+{
+    lode_usb_probe_s *p = NULL;
+    size_t n = 0;
+    REQUIRE(lode_usb_list_cmsis_dap(NULL, NULL, &p, &n) == LODE_OK);
+    const lode_usb_probe_s *v2 = by_tag(p, n, LODE_CMSIS_DAP_USB_V2);
+    REQUIRE(v2 != NULL);
+    CHECK(!v2->interrupt);
+    lode_transport_s *cmd = NULL;
+    CHECK_EQ(lode_usb_open_stlink(v2, NULL, &cmd, NULL), LODE_E_INVALID_ARG);
+    free(p);
+    p = NULL;
+    n = 0;
+    REQUIRE(lode_usb_list_stlink(NULL, NULL, &p, &n) == LODE_OK);
+    REQUIRE(n == 1);
+    CHECK_EQ(p[0].tag, 2); /* hardware version */
+    CHECK_EQ(p[0].ep_out, 0x02);
+    REQUIRE(lode_usb_open_stlink(&p[0], NULL, &cmd, NULL) == LODE_OK);
+    lode_transport_close(cmd);
+    free(p);
+}
+
 int main(void)
 {
     const char *shim = getenv("LODE_USB_SHIM");
@@ -170,5 +196,6 @@ int main(void)
     RUN_TEST(test_match_table);
     RUN_TEST(test_control);
     RUN_TEST(test_interrupt);
+    RUN_TEST(test_driver_lists);
     return TEST_DONE();
 }

@@ -116,11 +116,11 @@ static int row_list(const lode_probe_driver_s *d, const lode_log_s *log, lode_pr
         lode_probe_found_s f;
         memset(&f, 0, sizeof f);
         snprintf(f.spec, sizeof f.spec, "cmsis-dap:%04x:%04x:%s", probes[i].vid, probes[i].pid, probes[i].serial);
-        f.kind = probes[i].kind == LODE_USB_CMSIS_DAP_V2 ? "cmsis-dap-v2" : "cmsis-dap-v1";
+        f.kind = probes[i].tag == LODE_CMSIS_DAP_USB_V2 ? "cmsis-dap-v2" : "cmsis-dap-v1";
         snprintf(f.product, sizeof f.product, "%s", probes[i].product);
         snprintf(f.manufacturer, sizeof f.manufacturer, "%s", probes[i].manufacturer);
         snprintf(f.serial, sizeof f.serial, "%s", probes[i].serial);
-        snprintf(f.text, sizeof f.text, "CMSIS-DAP v%d  %s %s", probes[i].kind, probes[i].manufacturer,
+        snprintf(f.text, sizeof f.text, "CMSIS-DAP v%d  %s %s", probes[i].tag, probes[i].manufacturer,
                  probes[i].product);
         fn(user, &f);
     }
@@ -148,7 +148,7 @@ static int row_open(const lode_probe_driver_s *d, const char *args, const lode_p
         rc = lode_usb_open(&probes[idx], o->log, &tr);
     if (rc == LODE_OK) {
         char desc[320];
-        snprintf(desc, sizeof desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", probes[idx].kind, probes[idx].vid,
+        snprintf(desc, sizeof desc, "CMSIS-DAP v%d %04x:%04x %s (%s)", probes[idx].tag, probes[idx].vid,
                  probes[idx].pid, probes[idx].serial, probes[idx].product);
         lode_probe_extra_s x = {.description = desc};
         rc = lode_probe_cmsis_dap_new(tr, true, &x, o->log, out);

@@ -11,10 +11,10 @@
 
 static const lode_usb_match_s dap_v2_match[] = {
     {.fields = LODE_USB_M_CLASS | LODE_USB_M_STRING, .if_class = 0xFF, .string = "CMSIS-DAP",
-     .tag = LODE_USB_CMSIS_DAP_V2},
+     .tag = LODE_CMSIS_DAP_USB_V2},
 };
 static const lode_usb_match_s dap_v1_match[] = {
-    {.fields = LODE_USB_M_STRING, .string = "CMSIS-DAP", .tag = LODE_USB_CMSIS_DAP_V1},
+    {.fields = LODE_USB_M_STRING, .string = "CMSIS-DAP", .tag = LODE_CMSIS_DAP_USB_V1},
 };
 
 bool lode_usb_is_cmsis_dap_string(const char *s)
@@ -25,7 +25,7 @@ bool lode_usb_is_cmsis_dap_string(const char *s)
 static bool listed_as_v2(const lode_usb_probe_s *arr, size_t n, const lode_usb_probe_s *p)
 {
     for (size_t i = 0; i < n; i++)
-        if (arr[i].kind == LODE_USB_CMSIS_DAP_V2 && arr[i].vid == p->vid && arr[i].pid == p->pid &&
+        if (arr[i].tag == LODE_CMSIS_DAP_USB_V2 && arr[i].vid == p->vid && arr[i].pid == p->pid &&
             !strcmp(arr[i].serial, p->serial))
             return true;
     return false;
@@ -44,14 +44,12 @@ int lode_usb_list_cmsis_dap(const lode_usb_filter_s *filter, const lode_log_s *l
                      arr[i].vid, arr[i].pid, arr[i].interface);
             continue;
         }
-        arr[kept] = arr[i];
-        arr[kept++].kind = LODE_USB_CMSIS_DAP_V2;
+        arr[kept++] = arr[i];
     }
     n = kept;
     lode_usb_enumerate_hid(dap_v1_match, 1, filter, log, &arr, &n);
     /* a probe with both a v2 and a v1 interface is listed once, as v2 */
     for (size_t i = kept; i < n; i++) {
-        arr[i].kind = LODE_USB_CMSIS_DAP_V1;
         if (!listed_as_v2(arr, kept, &arr[i]))
             arr[kept++] = arr[i];
     }

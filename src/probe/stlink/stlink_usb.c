@@ -51,7 +51,6 @@ int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
         /* endpoints by version: V2 out 0x02 / in 0x81 / trace 0x83; V2-1 and V3 out 0x01 /
          * in 0x81 / trace 0x82 */
         bool v2 = p->pid == LODE_STLINK_V2_PID;
-        p->kind = LODE_USB_STLINK;
         p->interface = 0;
         p->interrupt = false;
         p->ep_out = v2 ? 0x02 : 0x01;
@@ -69,7 +68,7 @@ int lode_usb_list_stlink(const lode_usb_filter_s *filter, const lode_log_s *log,
 int lode_usb_open_stlink(const lode_usb_probe_s *probe, const lode_log_s *log,
                          lode_transport_s **cmd, lode_transport_s **trace)
 {
-    if (!probe || !cmd || probe->kind != LODE_USB_STLINK)
+    if (!probe || !cmd || !lode_stlink_usb_version(probe->vid, probe->pid))
         return LODE_E_INVALID_ARG;
     int rc = lode_usb_open(probe, log, cmd);
     if (rc != LODE_OK || !trace)
