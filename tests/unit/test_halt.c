@@ -385,7 +385,7 @@ static void test_fault(void)
             f.scb[4 * i + k] = (uint8_t)(scb[i] >> (8 * k));
     lodei_fault_s flt;
     lodei_halt_fault(&f.ops, regs, false, &flt);
-    CHECK_EQ(f.mem_reads, 2); /* the fault status registers in one read, the frame */
+    CHECK_EQ(f.mem_reads, 3); /* the fault status registers in one read, the frame, VTOR */
     CHECK_EQ(flt.cfsr, 0x8200u);
     CHECK_EQ(flt.hfsr, 0x40000000u);
     CHECK_EQ(flt.mmfar, 0x11u);
