@@ -167,6 +167,12 @@ static int target_error(int rc)
     }
 }
 
+/* what was written: the chip, or the probe when it names no chip (a bootloader) */
+static const char *target_name(const cli_target_s *t)
+{
+    return t->chip ? t->chip->name : t->probe_desc;
+}
+
 static void say_target(cli_target_s *t, bool json)
 {
     if (json || !t->cli->verbose)
@@ -201,6 +207,29 @@ static int walk_cb(void *user, const lode_adi_component_s *c)
     return 0;
 }
 
+static int info_loader(cli_target_s *t)
+{
+    lode_probe_info_s di;
+    memset(&di, 0, sizeof di);
+    lode_probe_describe(t->probe, &di);
+    lode_loader_s *ld = NULL;
+    const lode_flash_region_s *regs = NULL;
+    const lode_mem_range_s *ram = NULL;
+    size_t nregs = 0, nram = 0;
+    int rc = lode_probe_loader(t->probe, &ld);
+    if (rc == LODE_OK)
+        rc = lode_loader_layout(ld, &t->cli->log, &regs, &nregs, &ram, &nram);
+    printf("probe:     %s\n", t->probe_desc);
+    printf("           %s%s%s\n", di.protocol, di.detail[0] ? ", " : "", di.detail);
+    for (size_t i = 0; rc == LODE_OK && i < nregs; i++) {
+        uint32_t ss = 0, sz = 0;
+        regs[i].sector_at(regs[i].user, regs[i].start, &ss, &sz);
+        printf("memory:    %-16s 0x%08x-0x%08x  %u sectors of %u bytes\n", regs[i].name ? regs[i].name : "",
+               regs[i].start, regs[i].end - 1, sz ? (regs[i].end - regs[i].start) / sz : 0, sz);
+    }
+    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+}
+
 static const cmd_spec_s spec_info = {"info", "[options]",
     "Connect and show the probe, the debug port (DPIDR, APs, ROM table), the core (CPUID) and\n"
     "the chip (detected or --chip) with its memory map.\n"
@@ -216,6 +245,11 @@ static int cmd_info(cli_ctx_s *cli, int argc, char **argv)
     if ((ex = cli_target_open(cli, &a.t, false, &t)) != LODE_EXIT_OK)
         return ex;
     lode_adi_s *adi = lode_session_adi(t.session);
+    if (!adi && !a.t.json && lode_probe_loader(t.probe, &(lode_loader_s *){NULL}) == LODE_OK) {
+        ex = info_loader(&t); /* a bootloader: the probe and its memories */
+        cli_target_close(&t);
+        return ex;
+    }
     if (!adi) {
         fprintf(stderr, "lode info: not available through %s (no debug port access)\n", t.probe_desc);
         cli_target_close(&t);
@@ -412,7 +446,7 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
         if (a.t.json) {
             cli_json_s j = {.f = stdout};
             cli_json_begin_object(&j, NULL);
-            cli_json_string(&j, "chip", t.chip->name);
+            cli_json_string(&j, "chip", target_name(&t));
             cli_json_string(&j, "file", a.pos[0]);
             cli_json_uint(&j, "image_bytes", image_bytes);
             cli_json_uint(&j, "bytes_programmed", res.bytes_programmed);
@@ -429,7 +463,7 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
             cli_fmt_bytes(b1, sizeof b1, (double)res.bytes_programmed);
             printf("flashed %s (%zu bytes of image) to %s%s in %.3f s%s (%.1f KiB/s): %zu sectors "
                    "erased, %zu pages%s\n",
-                   b1, image_bytes, t.chip->name, via, dt, cli_target_simulated(&t) ? " of simulated time" : "", kib_s,
+                   b1, image_bytes, target_name(&t), via, dt, cli_target_simulated(&t) ? " of simulated time" : "", kib_s,
                    res.sectors_erased, res.pages_programmed, a.verify ? ", verified" : "");
         }
     }
@@ -493,7 +527,7 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     cli_progress_end(&pc.bar);
     lode_loader_s *ld = NULL;
     if (rc == LODE_OK)
-        printf("erased %zu sectors of %s%s in %.3f s\n", res.sectors_erased, t.chip->name,
+        printf("erased %zu sectors of %s%s in %.3f s\n", res.sectors_erased, target_name(&t),
                lode_session_loader(t.session, &ld) == LODE_OK ? lode_loader_ops(ld)->via : "",
                cli_target_now_s(&t) - t0);
     cli_target_close(&t);

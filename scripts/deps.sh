@@ -10,7 +10,7 @@ pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev
       gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
-  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev)
+  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

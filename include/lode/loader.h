@@ -79,6 +79,11 @@ int lode_loader_erase(lode_loader_s *l, bool all, uint32_t addr, uint32_t len, c
  * first difference logged ("mismatch at 0x...: target 0x.., image 0x.."). */
 int lode_loader_verify(lode_loader_s *l, const lode_image_s *img, const lode_log_s *log, size_t *checked);
 int lode_loader_reset_run(lode_loader_s *l);
+/* The loader's memories (as ops->layout; valid until the loader is freed). */
+int lode_loader_layout(lode_loader_s *l, const lode_log_s *log, const lode_flash_region_s **regions,
+                       size_t *nregions, const lode_mem_range_s **ram, size_t *nram);
+/* Read the target's memories through the loader (a bootloader's upload). */
+int lode_loader_read(lode_loader_s *l, uint32_t addr, void *buf, size_t len);
 
 #ifdef __cplusplus
 }

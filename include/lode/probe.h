@@ -163,7 +163,8 @@ struct lode_probe_driver_s {
     void *user;                  /* the row's own data (rows added at run time) */
 };
 
-/* A registry with the built-in rows (CMSIS-DAP, ST-Link USB, ST-Link TCP, GDB server, BMP). */
+/* A registry with the built-in rows (CMSIS-DAP, ST-Link USB, ST-Link TCP, GDB server, BMP,
+ * DFU/DfuSe). */
 int lode_probe_registry_new(lode_probe_registry_s **out);
 void lode_probe_registry_free(lode_probe_registry_s *reg); /* accepts NULL */
 /* Add a row (copied; d->user must outlive the registry). LODE_E_INVALID_ARG for a name that is

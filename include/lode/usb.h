@@ -97,6 +97,10 @@ int lode_usb_open_pipe(lode_transport_s *dev, uint8_t ep_in, lode_transport_s **
 int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request, uint16_t value,
                      uint16_t index, uint8_t *data, size_t len, size_t *got, unsigned timeout_ms);
 
+/* Select alternate setting `alt` of interface `iface` (claimed by lode_usb_open) on an open
+ * libusb device (USB 2.0 9.4.10 SET_INTERFACE). HID transports: LODE_E_UNSUPPORTED. */
+int lode_usb_set_alt(lode_transport_s *t, uint8_t iface, uint8_t alt);
+
 #ifdef __cplusplus
 }
 #endif

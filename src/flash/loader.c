@@ -146,6 +146,17 @@ int lode_loader_reset_run(lode_loader_s *l)
     return l && l->ops->reset_run ? l->ops->reset_run(l->ctx) : LODE_E_UNSUPPORTED;
 }
 
+int lode_loader_layout(lode_loader_s *l, const lode_log_s *log, const lode_flash_region_s **regions,
+                       size_t *nregions, const lode_mem_range_s **ram, size_t *nram)
+{
+    return l ? l->ops->layout(l->ctx, log, regions, nregions, ram, nram) : LODE_E_INVALID_ARG;
+}
+
+int lode_loader_read(lode_loader_s *l, uint32_t addr, void *buf, size_t len)
+{
+    return l && l->ops->read ? l->ops->read(l->ctx, addr, buf, len) : LODE_E_UNSUPPORTED;
+}
+
 /* ---- plain memory writes --------------------------------------------------------------------- */
 
 int lode_loader_write_memory(const lode_core_ops_s *core, const lode_segment_s *const *segs, size_t n,

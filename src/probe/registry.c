@@ -14,7 +14,7 @@
 /* Adding a driver: its folder defines a row; list it here. */
 static const lode_probe_driver_s *const builtin_rows[] = {
     &lodei_probe_row_cmsis_dap, &lodei_probe_row_stlink, &lodei_probe_row_stlink_tcp,
-    &lodei_probe_row_gdb,       &lodei_probe_row_bmp,
+    &lodei_probe_row_gdb,       &lodei_probe_row_bmp,       &lodei_probe_row_dfu,
 };
 #define NBUILTIN (sizeof builtin_rows / sizeof builtin_rows[0])
 #define MAX_ADDED 16

@@ -23,6 +23,7 @@ struct lode_session_s {
     const char *chip_how;
     lode_core_ops_s core;            /* what the loaders use */
     lode_loader_s *algo;             /* the chip's flash algorithms, made on first use */
+    lode_loader_s *probe_loader;     /* a probe with only a loader face (a bootloader) */
 };
 
 /* ---- chip identification: the vendor hooks over the ADI ------------------------------------- */
@@ -137,6 +138,8 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
             rc = LODE_E_INVALID_ARG;
             goto fail;
         }
+    } else if (lode_probe_loader(s->probe, &s->probe_loader) == LODE_OK) {
+        /* a bootloader: its memories through the loader, no core (the chip only from --chip) */
     } else {
         /* only a loader (a bootloader): the chip only from --chip, no core */
         lode_loader_s *l = NULL;
@@ -199,6 +202,12 @@ void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_i
 {
     memset(w, 0, sizeof *w);
     bool first = true;
+    const lode_flash_region_s *regs = NULL;
+    const lode_mem_range_s *ram = NULL;
+    size_t nregs = 0, nram = 0;
+    if (s && !s->chip && s->probe_loader &&
+        lode_loader_layout(s->probe_loader, NULL, &regs, &nregs, &ram, &nram) != LODE_OK)
+        nregs = 0;
     for (size_t i = 0; img && i < img->nsegs; i++) {
         const lode_segment_s *sg = &img->segs[i];
         if (!sg->len)
@@ -211,9 +220,16 @@ void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_i
         for (uint32_t off = 0; off < sg->len;) {
             uint64_t a = sg->addr + off, n = sg->len - off;
             const lode_target_mem_s *m = NULL;
+            lode_target_mem_s lm; /* a bootloader's memory, from its loader */
             for (size_t k = 0; s && s->chip && k < s->chip->nmemory && !m; k++)
                 if (a >= s->chip->memory[k].start && a < s->chip->memory[k].end)
                     m = &s->chip->memory[k];
+            for (size_t k = 0; !m && k < nregs; k++)
+                if (a >= regs[k].start && a < regs[k].end) {
+                    memset(&lm, 0, sizeof lm);
+                    lm.kind = LODE_TARGET_MEM_NVM, lm.start = regs[k].start, lm.end = regs[k].end;
+                    m = &lm;
+                }
             if (m && m->end - a < n)
                 n = m->end - a;
             else if (!m)
@@ -509,6 +525,30 @@ static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
     return lode_cortexm_vector_catch(((lode_session_s *)ctx)->cm, set, clear);
 }
 
+/* A bootloader's "core": memory reads through its loader, reset = leave the bootloader and
+ * start the application; nothing else. */
+static int bl_none(void *ctx)
+{
+    lode_session_s *s = ctx;
+    lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
+             "--probe %s is a bootloader: it loads and reads memory but has no access to the core",
+             lode_probe_driver(s->probe));
+    return LODE_E_UNSUPPORTED;
+}
+static int bl_state(void *ctx, lode_core_state_s *st) { (void)st; return bl_none(ctx); }
+static int bl_reg_read(void *ctx, unsigned r, uint32_t *v) { (void)r, (void)v; return bl_none(ctx); }
+static int bl_reg_write(void *ctx, unsigned r, uint32_t v) { (void)r, (void)v; return bl_none(ctx); }
+static int bl_mem_write(void *ctx, uint32_t a, const void *b, size_t n) { (void)a, (void)b, (void)n; return bl_none(ctx); }
+static int bl_mem_read(void *ctx, uint32_t a, void *b, size_t n)
+{
+    return lode_loader_read(((lode_session_s *)ctx)->probe_loader, a, b, n);
+}
+static int bl_reset(void *ctx, bool halt)
+{
+    lode_session_s *s = ctx;
+    return halt ? bl_none(ctx) : lode_loader_reset_run(s->probe_loader);
+}
+
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
     if (s->probe_core || !s->adi) { /* the probe's core, or none (zeroed: a loader only) */
@@ -516,6 +556,13 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
             *ops = *s->probe_core;
         else
             memset(ops, 0, sizeof *ops);
+        return;
+    }
+    if (s->probe_loader) {
+        *ops = (lode_core_ops_s){.halt = bl_none, .resume = bl_none, .step = bl_none, .state = bl_state,
+                                 .reg_read = bl_reg_read, .reg_write = bl_reg_write, .mem_read = bl_mem_read,
+                                 .mem_write = bl_mem_write, .reset = bl_reset, .now_us = co_now_us,
+                                 .delay_us = co_delay_us, .ctx = s};
         return;
     }
     ops->bp_set = co_bp_set;

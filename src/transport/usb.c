@@ -455,6 +455,20 @@ int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request,
     return LODE_OK;
 }
 
+int lode_usb_set_alt(lode_transport_s *t, uint8_t iface, uint8_t alt)
+{
+    usb_bulk_s *u = t && t->ops == &bulk_ops ? (usb_bulk_s *)t : NULL;
+    if (!u)
+        return LODE_E_UNSUPPORTED;
+    int r = libusb_set_interface_alt_setting(u->h, iface, alt);
+    if (r != 0) {
+        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "USB interface %u: cannot select alternate setting %u: %s",
+                 iface, alt, libusb_error_name(r));
+        return r == LIBUSB_ERROR_NO_DEVICE ? LODE_E_NO_DEVICE : LODE_E_IO;
+    }
+    return LODE_OK;
+}
+
 /* ---- v1: hidapi ------------------------------------------------------------------------------ */
 
 typedef struct usb_hid_s {

@@ -5,9 +5,10 @@
  * LD_LIBRARY_PATH pointing here, and their USB code paths (enumeration, endpoints per probe
  * version, bulk and asynchronous transfers) are exercised against the simulator.
  *
- *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap,cmsis-dap-v1   the devices
+ *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap,cmsis-dap-v1,dfuse   the devices
  *                                 on the bus (cmsis-dap-v1: a HID interface with interrupt
- *                                 endpoints, 64-byte reports, full speed)
+ *                                 endpoints, 64-byte reports, full speed; dfuse: an STM32 in
+ *                                 DfuSe mode, shim_dfuse.c)
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -29,12 +30,13 @@
 
 #include "lode/sim.h"
 #include "lode/stlink.h"
+#include "shim_dfuse.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_DEV 8
 #define MAX_DONE 64
 
-typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1 } kind_e;
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE } kind_e;
 #define IS_DAP(d) ((d)->kind == K_CMSIS_DAP || (d)->kind == K_CMSIS_DAP_V1)
 
 typedef struct shim_dev_s {
@@ -45,6 +47,7 @@ typedef struct shim_dev_s {
     lode_sim_s *sim;
     lode_sim_stlink_s *st;
     lode_sim_dap_s *dap;
+    shim_dfuse_s *dfuse; /* K_DFUSE: the STM32 system bootloader (shim_dfuse.c) */
     uint8_t pending[16];
     int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
                         * 2 command waiting for its OUT data */
@@ -120,6 +123,9 @@ static void bus_init(void)
             d->kind = K_CMSIS_DAP_V1, d->vid = 0xC251, d->pid = 0xF00B;
             d->ep_out = 0x01, d->ep_in = 0x81;
             snprintf(d->product, sizeof d->product, "lode shim CMSIS-DAP v1");
+        } else if (!strcmp(tok, "dfuse")) {
+            d->kind = K_DFUSE, d->vid = SHIM_DFUSE_VID, d->pid = SHIM_DFUSE_PID;
+            snprintf(d->product, sizeof d->product, "STM32  BOOTLOADER");
         } else {
             fprintf(stderr, "usb shim: unknown device '%s' in LODE_USB_SHIM\n", tok);
             continue;
@@ -153,7 +159,10 @@ static int board_up(shim_dev_s *d)
     state_path(d, path, sizeof path);
     if (path[0])
         lode_sim_state_load(d->sim, path);
-    if (IS_DAP(d)) {
+    if (d->kind == K_DFUSE) {
+        if (shim_dfuse_new(d->sim, &d->dfuse) != 0)
+            return -1;
+    } else if (IS_DAP(d)) {
         lode_sim_dap_config_s dc = {.version = d->kind == K_CMSIS_DAP_V1 ? 1 : 2, .serial = d->serial};
         if (lode_sim_dap_new(d->sim, &dc, &d->dap) != LODE_OK)
             return -1;
@@ -299,6 +308,8 @@ EXPORT int LIBUSB_CALL libusb_get_device_descriptor(libusb_device *dev, struct l
 static int make_config(libusb_device *dev, struct libusb_config_descriptor **config)
 {
     shim_dev_s *d = dev->d;
+    if (d->kind == K_DFUSE)
+        return shim_dfuse_config(config);
     struct libusb_config_descriptor *c = calloc(1, sizeof *c);
     struct libusb_interface *itf = calloc(1, sizeof *itf);
     struct libusb_interface_descriptor *alt = calloc(1, sizeof *alt);
@@ -396,7 +407,11 @@ EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
         lode_sim_state_save(d->sim, path);
     const char *rep = getenv("LODE_USB_SHIM_REPORT");
     if (d->sim && rep && *rep && strcmp(rep, "0")) {
-        unsigned long long cmds = d->packets;
+        unsigned long long cmds = d->packets, early = 0;
+        if (d->dfuse) {
+            shim_dfuse_stats(d->dfuse, &cmds, &early);
+            fprintf(stderr, "usb shim: %s: %llu DFU status polls before bwPollTimeout\n", d->serial, early);
+        }
         if (d->st) {
             lode_sim_stlink_stats_s ss;
             lode_sim_stlink_stats(d->st, &ss);
@@ -412,6 +427,8 @@ EXPORT libusb_device *LIBUSB_CALL libusb_get_device(libusb_device_handle *h) { r
 
 static const char *string_of(const shim_dev_s *d, uint8_t idx)
 {
+    if (d->dfuse && idx >= 4)
+        return shim_dfuse_string(d->dfuse, idx);
     switch (idx) {
     case 1: return IS_DAP(d) ? "lode" : "STMicroelectronics";
     case 2: return d->product;
@@ -448,6 +465,11 @@ EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t 
     (void)index, (void)timeout;
     unsigned char buf[256];
     int n;
+    if (h->d->dfuse) {
+        n = shim_dfuse_control(h->d->dfuse, type, req, value, index, data, length);
+        if (n != SHIM_NOT_MINE)
+            return n;
+    }
     if (type == 0x80 && req == LIBUSB_REQUEST_GET_STATUS && value == 0) {
         buf[0] = buf[1] = 0;
         n = 2;
@@ -498,7 +520,12 @@ EXPORT int LIBUSB_CALL libusb_set_auto_detach_kernel_driver(libusb_device_handle
 EXPORT int LIBUSB_CALL libusb_detach_kernel_driver(libusb_device_handle *h, int i) { (void)h, (void)i; return LIBUSB_ERROR_NOT_FOUND; }
 EXPORT int LIBUSB_CALL libusb_get_configuration(libusb_device_handle *h, int *config) { (void)h; *config = 1; return 0; }
 EXPORT int LIBUSB_CALL libusb_set_configuration(libusb_device_handle *h, int config) { (void)h, (void)config; return 0; }
-EXPORT int LIBUSB_CALL libusb_set_interface_alt_setting(libusb_device_handle *h, int i, int a) { (void)h, (void)i; return a ? LIBUSB_ERROR_NOT_FOUND : 0; }
+EXPORT int LIBUSB_CALL libusb_set_interface_alt_setting(libusb_device_handle *h, int i, int a)
+{
+    if (h->d->dfuse)
+        return i ? LIBUSB_ERROR_NOT_FOUND : shim_dfuse_set_alt(h->d->dfuse, a);
+    return i || a ? LIBUSB_ERROR_NOT_FOUND : 0;
+}
 EXPORT int LIBUSB_CALL libusb_clear_halt(libusb_device_handle *h, unsigned char ep) { (void)h, (void)ep; return 0; }
 EXPORT int LIBUSB_CALL libusb_reset_device(libusb_device_handle *h) { (void)h; return 0; }
 
@@ -585,7 +612,10 @@ EXPORT const char *LIBUSB_CALL libusb_error_name(int code)
 EXPORT const char *LIBUSB_CALL libusb_strerror(int code) { return libusb_error_name(code); }
 
 /* ---- what pyusb's libusb1 backend (pyOCD), dfu-util and libjaylink bind as well ---------- */
-static bool full_speed(const shim_dev_s *d) { return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21; }
+static bool full_speed(const shim_dev_s *d)
+{
+    return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21 || d->kind == K_DFUSE;
+}
 
 EXPORT const struct libusb_version *LIBUSB_CALL libusb_get_version(void)
 {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# lode against a simulated STM32 in DfuSe mode (0483:DF11) on the stand-in libusb (tests/shim,
+# shim_dfuse.c): list with the layout string, info with alternate settings and memories, flash
+# (page erases, downloads, leave), read back and verify identical, erase, every GETSTATUS poll
+# after bwPollTimeout, and the errors: image too large, several devices, no device.
+# usage: dfu_shim_lode.sh <lode> <shim-lib-dir>
+set -u
+LODE=$1
+export LD_LIBRARY_PATH=$2
+export LODE_USB_SHIM="dfuse:DFUSER1"
+export LODE_USB_SHIM_STATE_DIR=$(mktemp -d)
+trap 'rm -rf "$LODE_USB_SHIM_STATE_DIR"' EXIT
+D=$LODE_USB_SHIM_STATE_DIR
+if ! ldd "$LODE" | grep -q "$2/libusb-1.0.so.0"; then
+    echo "FAIL: $LODE does not load the shim from $2"; exit 1
+fi
+fails=0
+pass=0
+check() { # check NAME EXPECTED_EXIT PATTERN -- command...
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ] || { [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; }; then
+        echo "FAIL $name: exit $rc (wanted $want), pattern /$pattern/"
+        echo "$out" | head -20
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
+head -c 40000 /dev/urandom >"$D/img.bin"
+head -c 70000 /dev/urandom >"$D/big.bin"
+check list 0 "^dfu:0483:df11:DFUSER1 +DFU .*@Internal Flash  /0x08000000/064\*001Kg" -- "$LODE" list
+check info-alts 0 'alt 1 "@Option Bytes  /0x1FFFF800/01\*016 a"' -- "$LODE" info --probe dfu
+check info-mem 0 "Internal Flash +0x08000000-0x0800ffff  64 sectors of 1024 bytes" -- "$LODE" info --probe dfu
+# the shim reports GETSTATUS polls that came before the bwPollTimeout it gave had passed
+check flash 0 "0 DFU status polls before bwPollTimeout" -- env LODE_USB_SHIM_REPORT=1 \
+    "$LODE" flash --probe dfu:0483:df11:DFUSER1 --base 0x08000000 "$D/img.bin"
+check flash-says 0 "flashed .* through DFU .* 40 sectors erased, 40 pages" -- \
+    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+check verify 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+check read 0 "read 40000 bytes" -- "$LODE" read 0x08000000 40000 -o "$D/back.bin" --probe dfu
+check read-same 0 "" -- cmp "$D/img.bin" "$D/back.bin"
+check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --base 0x08000000 "$D/big.bin"
+check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
+check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+check no-core 70 "bootloader" -- "$LODE" reset --halt --probe dfu
+LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check several 69 "2 DFU devices match .*DFUA.*DFUB" -- "$LODE" info --probe dfu
+LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check pick-one 0 "DFUB" -- "$LODE" info --probe dfu:0483:df11:DFUB
+LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ]
