@@ -690,7 +690,7 @@ static int cmd_read(cli_ctx_s *cli, int argc, char **argv)
         return ex;
     }
     double t0 = cli_target_now_s(&t);
-    int rc = t.core.mem_read(t.core.ctx, addr, buf, len);
+    int rc = lode_session_read(t.session, addr, buf, len);
     double dt = cli_target_now_s(&t) - t0;
     if (rc == LODE_OK) {
         if (a.out_file) {

@@ -365,12 +365,12 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     snprintf(t->probe_desc, sizeof t->probe_desc, "%s", info.description);
     lode_session_core_ops(t->session, &t->core);
     t->chip = lode_session_chip(t->session, &t->chip_how);
-    static const char *const loading[] = {"flash", "erase", "verify", NULL};
+    static const char *const loading[] = {"flash", "erase", "verify", "read", "info", NULL};
     bool loads = false;
     for (const char *const *c = loading; cli->cmd && *c; c++)
         loads |= !strcmp(cli->cmd, *c);
     if (!t->core.halt && !loads) {
-        fprintf(stderr, "lode %s: %s only loads memory (no core access): use flash, erase or verify\n",
+        fprintf(stderr, "lode %s: %s only loads memory (no core access): use flash, erase, verify, read or info\n",
                 cli->cmd ? cli->cmd : "", t->probe_desc);
         ex = LODE_EXIT_UNAVAILABLE;
         goto fail;

@@ -28,6 +28,8 @@ typedef struct lode_loader_ops_s {
     const char *name;   /* "flash algorithm", "GDB server vFlash", "memory writes" */
     const char *via;    /* for messages after "flashed ...": "" or " through the GDB server" */
     bool verifies;      /* write() honours opts->verify itself (else lode_loader_flash reads back) */
+    bool knows_memories; /* layout() names the memories without a chip (a DfuSe device's layout
+                            strings): a session over it needs no --chip */
     /* The memories: flash regions (erased by sector, programmed by page) and RAM (written as
      * is). Valid until free. Logs and fails when the loader cannot work at all. */
     int (*layout)(void *ctx, const lode_log_s *log, const lode_flash_region_s **regions, size_t *nregions,

@@ -87,6 +87,9 @@ int lode_session_erase(lode_session_s *s, bool all, uint32_t addr, uint32_t len,
 /* `lode verify`: compare the target with img (*checked = bytes); an empty image is
  * LODE_E_FORMAT (logged). */
 int lode_session_verify(lode_session_s *s, const lode_image_s *img, size_t *checked);
+/* `lode read`: target memory through the core, or through the loader of a probe that has only
+ * a loader (a bootloader's upload). */
+int lode_session_read(lode_session_s *s, uint32_t addr, void *buf, size_t len);
 /* `lode run`'s load. An image with flash content is flashed (opts: skip_unchanged for run); one
  * entirely in the chip's RAM is written there and the core is made ready to start it without a
  * reset: halted, VTOR = the image's lowest address (its vector table), SP and PC from that

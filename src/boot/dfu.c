@@ -365,6 +365,7 @@ static const lode_loader_ops_s dfu_loader_ops = {
     .name = "DFU",
     .via = " through DFU",
     .verifies = false,
+    .knows_memories = true,
     .layout = l_layout,
     .write = l_write,
     .read = l_read,

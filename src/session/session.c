@@ -138,8 +138,6 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
             rc = LODE_E_INVALID_ARG;
             goto fail;
         }
-    } else if (lode_probe_loader(s->probe, &s->probe_loader) == LODE_OK) {
-        /* a bootloader: its memories through the loader, no core (the chip only from --chip) */
     } else {
         /* only a loader (a bootloader): the chip only from --chip, no core */
         lode_loader_s *l = NULL;
@@ -149,7 +147,9 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
             rc = LODE_E_UNSUPPORTED;
             goto fail;
         }
-        if (!s->chip && !cfg->attach_only) {
+        s->probe_loader = l;
+        /* a loader that names the memories itself (a DfuSe device) needs no chip */
+        if (!s->chip && !cfg->attach_only && !lode_loader_ops(l)->knows_memories) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "--probe %s needs --chip (it cannot identify the chip)",
                      lode_probe_driver(s->probe));
             rc = LODE_E_INVALID_ARG;
@@ -281,6 +281,15 @@ int lode_session_erase(lode_session_s *s, bool all, uint32_t addr, uint32_t len,
     lode_loader_s *l = NULL;
     int rc = s ? lode_session_loader(s, &l) : LODE_E_INVALID_ARG;
     return rc == LODE_OK ? lode_loader_erase(l, all, addr, len, opts, &s->cfg.log, res) : rc;
+}
+
+int lode_session_read(lode_session_s *s, uint32_t addr, void *buf, size_t len)
+{
+    if (!s || (len && !buf))
+        return LODE_E_INVALID_ARG;
+    if (s->core.mem_read)
+        return s->core.mem_read(s->core.ctx, addr, buf, len);
+    return lode_loader_read(s->probe_loader, addr, buf, len);
 }
 
 int lode_session_verify(lode_session_s *s, const lode_image_s *img, size_t *checked)
@@ -525,30 +534,6 @@ static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
     return lode_cortexm_vector_catch(((lode_session_s *)ctx)->cm, set, clear);
 }
 
-/* A bootloader's "core": memory reads through its loader, reset = leave the bootloader and
- * start the application; nothing else. */
-static int bl_none(void *ctx)
-{
-    lode_session_s *s = ctx;
-    lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
-             "--probe %s is a bootloader: it loads and reads memory but has no access to the core",
-             lode_probe_driver(s->probe));
-    return LODE_E_UNSUPPORTED;
-}
-static int bl_state(void *ctx, lode_core_state_s *st) { (void)st; return bl_none(ctx); }
-static int bl_reg_read(void *ctx, unsigned r, uint32_t *v) { (void)r, (void)v; return bl_none(ctx); }
-static int bl_reg_write(void *ctx, unsigned r, uint32_t v) { (void)r, (void)v; return bl_none(ctx); }
-static int bl_mem_write(void *ctx, uint32_t a, const void *b, size_t n) { (void)a, (void)b, (void)n; return bl_none(ctx); }
-static int bl_mem_read(void *ctx, uint32_t a, void *b, size_t n)
-{
-    return lode_loader_read(((lode_session_s *)ctx)->probe_loader, a, b, n);
-}
-static int bl_reset(void *ctx, bool halt)
-{
-    lode_session_s *s = ctx;
-    return halt ? bl_none(ctx) : lode_loader_reset_run(s->probe_loader);
-}
-
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
     if (s->probe_core || !s->adi) { /* the probe's core, or none (zeroed: a loader only) */
@@ -556,13 +541,6 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
             *ops = *s->probe_core;
         else
             memset(ops, 0, sizeof *ops);
-        return;
-    }
-    if (s->probe_loader) {
-        *ops = (lode_core_ops_s){.halt = bl_none, .resume = bl_none, .step = bl_none, .state = bl_state,
-                                 .reg_read = bl_reg_read, .reg_write = bl_reg_write, .mem_read = bl_mem_read,
-                                 .mem_write = bl_mem_write, .reset = bl_reset, .now_us = co_now_us,
-                                 .delay_us = co_delay_us, .ctx = s};
         return;
     }
     ops->bp_set = co_bp_set;

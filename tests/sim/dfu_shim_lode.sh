@@ -48,7 +48,7 @@ check read-same 0 "" -- cmp "$D/img.bin" "$D/back.bin"
 check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --base 0x08000000 "$D/big.bin"
 check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
 check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
-check no-core 70 "bootloader" -- "$LODE" reset --halt --probe dfu
+check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check several 69 "2 DFU devices match .*DFUA.*DFUB" -- "$LODE" info --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check pick-one 0 "DFUB" -- "$LODE" info --probe dfu:0483:df11:DFUB
 LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
