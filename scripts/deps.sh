@@ -2,7 +2,7 @@
 # Install what lode needs from Debian 12's packages. Usage: scripts/deps.sh [build|test]
 #   build: compilers, libraries and the ARM toolchain for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
-#          openocd, pyOCD, clang for fuzzing and the clang -Werror build test)
+#          openocd, pyOCD, dfu-util, clang for fuzzing and the clang -Werror build test)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}

@@ -12,7 +12,8 @@
  * erased and programmed through the STM32F1 FPEC model (unlock keys, PER/MER + STRT, PG +
  * half-word stores, BSY), so erase and program times pass on the board's virtual clock. The
  * alternate settings: 0 internal flash (its size from F_SIZE, 1 KiB pages up to 128 KiB, else
- * 2 KiB), 1 option bytes (read only in this model). */
+ * 2 KiB), 1 option bytes (read only in this model). LODE_USB_SHIM_DFUSE_LAYOUT replaces the
+ * internal flash's layout string (tests of what a host does with a malformed one). */
 #include "shim_dfuse.h"
 
 #include <stdio.h>
@@ -69,6 +70,9 @@ int shim_dfuse_new(lode_sim_s *sim, shim_dfuse_s **out)
     snprintf(d->layout[0], sizeof d->layout[0], "@Internal Flash  /0x%08X/%03u*%03uKg", FLASH_BASE,
              d->flash_size / d->page, d->page / 1024u);
     snprintf(d->layout[1], sizeof d->layout[1], "@Option Bytes  /0x%08X/01*%03u a", OB_BASE, OB_SIZE);
+    const char *forced = getenv("LODE_USB_SHIM_DFUSE_LAYOUT"); /* a device with a broken string */
+    if (forced && *forced)
+        snprintf(d->layout[0], sizeof d->layout[0], "%s", forced);
     /* the core sits in the system bootloader (this code): halted for the board */
     lode_sim_write32(sim, 0xE000EDF0u, 0xA05F0003u);
     *out = d;

@@ -3,7 +3,8 @@
 # lode against a simulated STM32 in DfuSe mode (0483:DF11) on the stand-in libusb (tests/shim,
 # shim_dfuse.c): list with the layout string, info with alternate settings and memories, flash
 # (page erases, downloads, leave), read back and verify identical, erase, every GETSTATUS poll
-# after bwPollTimeout, and the errors: image too large, several devices, no device.
+# after bwPollTimeout, and the errors: image too large, a malformed layout string, several
+# devices, no device.
 # usage: dfu_shim_lode.sh <lode> <shim-lib-dir>
 set -u
 LODE=$1
@@ -51,6 +52,8 @@ check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --
 check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check several 69 "2 DFU devices match .*DFUA.*DFUB" -- "$LODE" info --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check pick-one 0 "DFUB" -- "$LODE" info --probe dfu:0483:df11:DFUB
+LODE_USB_SHIM_DFUSE_LAYOUT="@Internal Flash  /0x08000000/064*001K" check bad-layout 65 \
+    'malformed DfuSe memory layout .*no type letter' -- "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
 LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
