@@ -135,6 +135,8 @@ typedef struct lode_probe_open_opts_s {
     const char *chip;            /* the chip named by the user, if any (a simulated board's) */
     uint32_t swd_hz;             /* 0: the driver's default */
     const lode_log_s *log;       /* borrowed until the probe is closed (may be NULL) */
+    bool force;                  /* go on when the target is not the chip named (a bootloader's
+                                    signature check) */
 } lode_probe_open_opts_s;
 
 /* One probe a driver found attached (lode list). */
@@ -164,7 +166,7 @@ struct lode_probe_driver_s {
 };
 
 /* A registry with the built-in rows (CMSIS-DAP, ST-Link USB, ST-Link TCP, GDB server, BMP,
- * DFU/DfuSe). */
+ * DFU/DfuSe, arduino). */
 int lode_probe_registry_new(lode_probe_registry_s **out);
 void lode_probe_registry_free(lode_probe_registry_s *reg); /* accepts NULL */
 /* Add a row (copied; d->user must outlive the registry). LODE_E_INVALID_ARG for a name that is

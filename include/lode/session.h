@@ -37,6 +37,7 @@ typedef struct lode_session_config_s {
     const char *chip_description;     /* a probe-rs YAML file to add to the database (or NULL) */
     uint32_t swd_hz;                  /* 0: 4 MHz */
     bool attach_only;                 /* don't identify the chip (info about the probe only) */
+    bool force;                       /* a probe that checks the chip goes on when it differs */
     lode_log_s log;
     /* The target's clock for timeouts and waiting. NULL: the probe's (a simulated probe's
      * virtual clock), else CLOCK_MONOTONIC and nanosleep. */

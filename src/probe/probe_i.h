@@ -18,5 +18,6 @@ extern const lode_probe_driver_s lodei_probe_row_stlink_tcp;
 extern const lode_probe_driver_s lodei_probe_row_gdb;
 extern const lode_probe_driver_s lodei_probe_row_bmp;
 extern const lode_probe_driver_s lodei_probe_row_dfu; /* src/boot/dfu.c */
+extern const lode_probe_driver_s lodei_probe_row_arduino;
 
 #endif

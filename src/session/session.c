@@ -7,6 +7,7 @@
 
 #include "lode/error.h"
 #include "lode/session.h"
+#include "boot/avr_parts.h"
 #include "target/vendor/vendor.h"
 
 struct lode_session_s {
@@ -111,17 +112,19 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         goto fail;
     /* a named chip is checked before touching the probe: a typo is the user's, not the target's */
     if (cfg->chip && !cfg->attach_only) {
-        if ((rc = lode_target_find_chip(s->db, cfg->chip, &s->chip)) != LODE_OK) {
+        if ((rc = lode_target_find_chip(s->db, cfg->chip, &s->chip)) != LODE_OK &&
+            !(rc == LODE_E_NO_DEVICE && lodei_avr_part_by_name(cfg->chip))) { /* AVR: the bootloader checks it */
             if (rc == LODE_E_NO_DEVICE)
                 lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
                          "unknown chip '%s': `lode chips` lists the known ones; "
                          "--chip-description FILE adds a probe-rs target file", cfg->chip);
             goto fail;
         }
-        s->chip_how = "given";
+        s->chip_how = rc == LODE_OK ? "given" : NULL;
+        rc = LODE_OK;
     }
     if (!cfg->probe) {
-        lode_probe_open_opts_s po = {.chip = cfg->chip, .swd_hz = cfg->swd_hz, .log = log};
+        lode_probe_open_opts_s po = {.chip = cfg->chip, .swd_hz = cfg->swd_hz, .log = log, .force = cfg->force};
         if ((rc = lode_probe_open(cfg->registry, cfg->spec, &po, &s->probe)) != LODE_OK)
             goto fail;
         s->own_probe = true;

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Bootloader probes, private to liblode. */
+#ifndef LODE_BOOT_BOOT_H
+#define LODE_BOOT_BOOT_H
+
+#include <stdbool.h>
+
+#include "lode/probe.h"
+#include "lode/stream.h"
+
+/* The arduino probe over a stream already open on a freshly reset board (port and baud only
+ * for messages). own: the probe closes s (also when this fails). */
+int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
+                                   const lode_probe_open_opts_s *o, lode_probe_s **out);
+
+#endif
