@@ -72,6 +72,9 @@ typedef struct lode_probe_ops_s {
     int (*loader)(void *ctx, struct lode_loader_s **out);
     /* reset_pin: assert (true) or release nRESET */
     int (*reset_pin)(void *ctx, bool asserted);
+    /* chip: the chip the probe itself identified (a bootloader's signature: "ATmega328P"), NULL
+     * when it cannot say */
+    const char *(*chip)(void *ctx);
     /* describe: fill *info (the driver need not clear it) */
     void (*describe)(void *ctx, lode_probe_info_s *info);
     /* clock: NULL = the host's monotonic clock */
@@ -114,6 +117,7 @@ int lode_probe_regio(lode_probe_s *p, lode_cortexm_regio_s *rio);
 const lode_core_ops_s *lode_probe_core(lode_probe_s *p);
 int lode_probe_loader(lode_probe_s *p, struct lode_loader_s **out);
 void lode_probe_describe(const lode_probe_s *p, lode_probe_info_s *info);
+const char *lode_probe_chip(const lode_probe_s *p); /* NULL without the face or when unknown */
 int lode_probe_swo_start(lode_probe_s *p, uint32_t baud, uint32_t *actual);
 int lode_probe_swo_read(lode_probe_s *p, uint8_t *buf, size_t cap, size_t *got);
 int lode_probe_swo_stop(lode_probe_s *p);

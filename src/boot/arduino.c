@@ -214,8 +214,11 @@ static void ap_close(void *ctx)
     free(a);
 }
 
+static const char *ap_chip(void *ctx) { return ((ard_s *)ctx)->part->name; }
+
 static const lode_probe_ops_s ard_probe_ops = {
     .loader = ap_loader,
+    .chip = ap_chip,
     .describe = ap_describe,
     .close = ap_close,
 };

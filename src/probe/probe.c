@@ -80,6 +80,11 @@ int lode_probe_loader(lode_probe_s *p, struct lode_loader_s **out)
     return p && p->ops->loader ? p->ops->loader(p->ctx, out) : LODE_E_UNSUPPORTED;
 }
 
+const char *lode_probe_chip(const lode_probe_s *p)
+{
+    return p && p->ops->chip ? p->ops->chip(p->ctx) : NULL;
+}
+
 void lode_probe_describe(const lode_probe_s *p, lode_probe_info_s *info)
 {
     memset(info, 0, sizeof *info);

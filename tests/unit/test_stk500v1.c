@@ -208,7 +208,7 @@ static void test_flash_read_verify(void)
     lode_probe_registry_new(&reg);
     char spec[96];
     snprintf(spec, sizeof spec, "arduino:%s", d->path);
-    lode_session_config_s sc = {.registry = reg, .spec = spec, .chip = "atmega328p",
+    lode_session_config_s sc = {.registry = reg, .spec = spec, .chip = NULL, /* the bootloader identifies it */
                                 .log = {.fn = log_fn, .user = &lb, .max_level = LODE_LOG_WARN}};
     lode_session_s *s = NULL;
     int rc = lode_session_open(&sc, &s);
@@ -218,6 +218,7 @@ static void test_flash_read_verify(void)
     lode_probe_info_s info = {0};
     lode_probe_describe(lode_session_probe(s), &info);
     CHECK(strstr(info.description, "optiboot 4.4") && strstr(info.description, "ATmega328P"));
+    CHECK(!strcmp(lode_probe_chip(lode_session_probe(s)), "ATmega328P"));
     uint8_t img_data[1000];
     for (size_t i = 0; i < sizeof img_data; i++)
         img_data[i] = (uint8_t)(i * 7 + 3);
