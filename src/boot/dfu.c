@@ -73,6 +73,7 @@ static int simple_request(dfu_s *d, uint8_t req)
 static int settle(dfu_s *d, lodei_dfu_status_s *st)
 {
     uint64_t total = 0;
+    unsigned zero_polls = 0;
     for (;;) {
         int rc = get_status(d, st);
         if (rc != LODE_OK)
@@ -87,8 +88,11 @@ static int settle(dfu_s *d, lodei_dfu_status_s *st)
                      lodei_dfu_state_name(st->state), BUSY_LIMIT_MS / 1000u);
             return LODE_E_TIMEOUT;
         }
-        uint32_t ms = st->poll_ms ? st->poll_ms : 1;
-        sleep_ms(ms);
+        uint32_t ms = st->poll_ms; /* 0: poll again at once */
+        if (ms)
+            sleep_ms(ms);
+        else if (++zero_polls > 100000u)
+            total = BUSY_LIMIT_MS + 1;
         total += ms;
         d->waited_ms += ms;
     }
@@ -156,6 +160,7 @@ static int dfuse_cmd(dfu_s *d, uint8_t cmd, bool with_addr, uint32_t addr, const
     return dnload(d, 0, b, n, what, addr);
 }
 
+/* the alternate setting, and the device in dfuIDLE after a change */
 static int select_alt(dfu_s *d, uint8_t alt)
 {
     if (d->cur_alt == alt)
@@ -163,7 +168,7 @@ static int select_alt(dfu_s *d, uint8_t alt)
     int rc = lode_usb_set_alt(d->t, d->cfg.interface, alt);
     if (rc == LODE_OK)
         d->cur_alt = alt;
-    return rc;
+    return rc == LODE_OK ? to_idle(d) : rc;
 }
 
 /* ---- memories ------------------------------------------------------------------------------- */
@@ -272,18 +277,45 @@ static void progress(const lode_flash_opts_s *o, lode_flash_phase_e ph, size_t d
         o->progress(o->progress_user, ph, done, total);
 }
 
+/* Does the plan erase every sector of the device's erasable memories, all in one alternate
+ * setting (what a mass erase clears)? */
+static bool whole_flash(const dfu_s *d, const lode_flash_plan_s *plan)
+{
+    uint64_t sectors = 0;
+    for (size_t i = 0; i < d->nregions; i++) {
+        if (d->reg[i].alt != d->reg[0].alt)
+            return false;
+        if (d->reg[i].seg.flags & LODEI_DFUSE_ERASABLE)
+            sectors += (d->reg[i].seg.end - d->reg[i].seg.start) / d->reg[i].seg.sector_size;
+    }
+    size_t erased = 0;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        erased += !plan->sectors[i].skip && region_of(d, plan->sectors[i].addr, LODEI_DFUSE_ERASABLE);
+    return sectors > 1 && erased == sectors;
+}
+
 static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_opts_s *o, const lode_log_s *log,
                    lode_flash_result_s *res)
 {
     dfu_s *d = ctx;
     (void)log;
-    int rc = LODE_OK;
+    int rc = to_idle(d);
     bool touched = false;
     if (plan->nram) {
         lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "a DFU device writes only its memories, not RAM");
         return LODE_E_RANGE;
     }
-    for (size_t i = 0; i < plan->nsectors && rc == LODE_OK; i++) {
+    bool mass = whole_flash(d, plan);
+    if (mass) { /* every sector of the flash: one mass erase (AN3156 §6.4) instead of each page */
+        rc = select_alt(d, d->reg[0].alt);
+        if (rc == LODE_OK)
+            rc = dfuse_cmd(d, LODEI_DFUSE_ERASE, false, 0, "mass erase");
+        touched = true;
+        if (rc == LODE_OK)
+            res->sectors_erased = plan->nsectors;
+        progress(o, LODE_FLASH_PHASE_ERASE, plan->nsectors, plan->nsectors);
+    }
+    for (size_t i = 0; i < plan->nsectors && rc == LODE_OK && !mass; i++) {
         const lode_flash_sector_s *s = &plan->sectors[i];
         if (s->skip)
             continue;
@@ -292,30 +324,52 @@ static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_op
             continue;
         rc = select_alt(d, r->alt);
         if (rc == LODE_OK)
-            rc = to_idle(d);
-        if (rc == LODE_OK)
             rc = dfuse_cmd(d, LODEI_DFUSE_ERASE, true, s->addr, "page erase");
         touched = true;
         if (rc == LODE_OK)
             res->sectors_erased++;
         progress(o, LODE_FLASH_PHASE_ERASE, i + 1, plan->nsectors);
     }
-    for (size_t i = 0; i < plan->npages && rc == LODE_OK; i++) {
-        const lode_flash_page_s *pg = &plan->pages[i];
-        const dfu_region_s *r = region_of(d, pg->addr, LODEI_DFUSE_WRITABLE);
-        if (!r) {
+    /* pages that follow each other in one memory: one Set Address, then blocks of
+     * wTransferSize at pointer + (wBlockNum - 2) * wTransferSize (AN3156 §6.3), a block
+     * spanning pages when they are smaller */
+    uint8_t *blk = malloc(d->xfer);
+    if (!blk)
+        return LODE_E_NOMEM;
+    const dfu_region_s *run_r = NULL;
+    uint32_t run_start = 0, next = 0, fill = 0;
+    for (size_t i = 0; i <= plan->npages && rc == LODE_OK; i++) {
+        const lode_flash_page_s *pg = i < plan->npages ? &plan->pages[i] : NULL;
+        const dfu_region_s *r = pg ? region_of(d, pg->addr, LODEI_DFUSE_WRITABLE) : NULL;
+        if (pg && !r) {
             lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "0x%08x is not writable on this DFU device",
                      (unsigned)pg->addr);
             rc = LODE_E_RANGE;
             break;
         }
-        rc = select_alt(d, r->alt);
-        for (uint32_t off = 0; rc == LODE_OK && off < pg->size; off += d->xfer) {
-            uint32_t n = pg->size - off < d->xfer ? pg->size - off : d->xfer;
-            rc = dfuse_cmd(d, LODEI_DFUSE_SET_ADDRESS, true, pg->addr + off, "set address");
+        bool cont = pg && run_r == r && pg->addr == next && (pg->addr - run_start) / d->xfer < 0xFFF0u;
+        if (!cont && fill) { /* the run's last, partial block */
+            rc = dnload(d, (uint16_t)(2 + (next - fill - run_start) / d->xfer), blk, fill, "download", next - fill);
+            fill = 0;
+        }
+        if (!pg || rc != LODE_OK)
+            break;
+        if (!cont) {
+            rc = select_alt(d, r->alt);
             if (rc == LODE_OK)
-                rc = dnload(d, 2, pg->data + off, n, "download", pg->addr + off);
+                rc = dfuse_cmd(d, LODEI_DFUSE_SET_ADDRESS, true, pg->addr, "set address");
+            run_r = r, run_start = next = pg->addr;
             touched = true;
+        }
+        for (uint32_t off = 0; rc == LODE_OK && off < pg->size;) {
+            uint32_t n = pg->size - off < d->xfer - fill ? pg->size - off : d->xfer - fill;
+            memcpy(blk + fill, pg->data + off, n);
+            fill += n, off += n, next += n;
+            if (fill == d->xfer) {
+                rc = dnload(d, (uint16_t)(2 + (next - fill - run_start) / d->xfer), blk, fill, "download",
+                            next - fill);
+                fill = 0;
+            }
         }
         if (rc == LODE_OK) {
             res->pages_programmed++;
@@ -323,6 +377,7 @@ static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_op
         }
         progress(o, LODE_FLASH_PHASE_PROGRAM, i + 1, plan->npages);
     }
+    free(blk);
     if (rc != LODE_OK && touched)
         lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "DFU download stopped (%s): the sectors of the image may now be erased or half written; "

@@ -47,6 +47,12 @@ check verify 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/i
 check read 0 "read 40000 bytes" -- "$LODE" read 0x08000000 40000 -o "$D/back.bin" --probe dfu
 check read-same 0 "" -- cmp "$D/img.bin" "$D/back.bin"
 check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --base 0x08000000 "$D/big.bin"
+# the whole flash: one mass erase (20 ms) instead of 64 page erases (the board's clock: 1.28 s
+# less), and blocks of wTransferSize (2 KiB) spanning two 1 KiB pages
+head -c 65536 /dev/urandom >"$D/full.bin"
+check mass-erase 0 "closed at 1\.740[0-9]* s of simulated time, 107 probe commands" -- env LODE_USB_SHIM_REPORT=1 \
+    "$LODE" flash --no-reset --probe dfu --base 0x08000000 "$D/full.bin"
+check verify-full 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/full.bin"
 check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
 check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
 check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu
