@@ -2,6 +2,8 @@
 #ifndef LODE_CLI_H
 #define LODE_CLI_H
 
+#include <stdbool.h>
+
 #include "lode/log.h"
 
 /* Exit codes of the lode command (also in `lode --help` and README.md). Firmware run with
@@ -39,6 +41,9 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
 /* `lode sim-server`: the simulated board behind a simulated probe on TCP (cmd_simserver.c) */
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv);
+/* ... with --board/--serial-pty: a simulated Arduino on a pseudo-terminal (cmd_simserver_avr.c) */
+bool cli_simserver_is_avr(int argc, char **argv);
+int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv);
 /* One row of a command table: `lode NAME ARGS...` calls fn with argv[0] = NAME. */
 typedef struct cli_command_s {
     const char *name;

@@ -41,6 +41,7 @@ static void usage(FILE *f)
             "usage: lode sim-server --stlink-tcp PORT [--stlink-version V2J37|V3J7|...] [--bind ADDR]\n"
             "                       [--once] [--no-idle]\n"
             "                       [--chip NAME] [--sim-state FILE] [--sim-fresh]\n"
+            "       lode sim-server --board uno --serial-pty PATH   (a simulated Arduino: --board uno --help)\n"
             "\n"
             "Serve the simulated board behind a simulated ST-Link (default: ST-Link/V2, USB 0483:3748,\n"
             "firmware V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
@@ -71,6 +72,8 @@ static double wall_s(void)
 
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
 {
+    if (cli_simserver_is_avr(argc, argv))
+        return cli_cmd_simserver_avr(cli, argc, argv);
     cli_target_opts_s to;
     cli_target_opts_init(&to);
     uint32_t port = 0;

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Install what lode needs from Debian 12's packages. Usage: scripts/deps.sh [build|test]
-#   build: compilers, libraries and the ARM toolchain for the firmware
+#   build: compilers, libraries (simavr for the simulated Arduino, with arduino-core-avr for its
+#          bootloader) and the ARM toolchain for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
-#          openocd, pyOCD, dfu-util, clang for fuzzing and the clang -Werror build test)
+#          openocd, pyOCD, dfu-util, avrdude, clang for fuzzing and the clang -Werror build test)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}
 pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
-      libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev
+      libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev libsimavr-dev libelf-dev
+      arduino-core-avr
       gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
-  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util)
+  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

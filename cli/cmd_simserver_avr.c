@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* `lode sim-server --board uno --serial-pty PATH`: a simulated Arduino board (the real
+ * bootloader on simavr, liblode-avrsim) behind a pseudo-terminal, for lode and outside tools
+ * (avrdude -c arduino -P PATH). Opening the port resets the board. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lode/avrsim.h"
+#include "lode/error.h"
+
+static volatile sig_atomic_t g_stop_avr;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop_avr = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lode sim-server --board uno --serial-pty PATH [--bootloader FILE]\n"
+            "\n"
+            "Serve a simulated Arduino Uno (optiboot 4.4 from Debian's arduino-core-avr running on\n"
+            "simavr) on a pseudo-terminal linked at PATH:\n"
+            "  lode flash app.hex --probe arduino:PATH\n"
+            "  avrdude -c arduino -p m328p -P PATH -b 115200 -U flash:w:app.hex:i\n"
+            "Each open of the port resets the board into its bootloader (the Arduino auto-reset).\n"
+            "Ctrl-C stops it.\n");
+}
+
+bool cli_simserver_is_avr(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--board") || !strcmp(argv[i], "--serial-pty"))
+            return true;
+    return false;
+}
+
+int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
+{
+    const char *board = NULL, *pty = NULL, *boot = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return LODE_EXIT_OK;
+        } else if (!strcmp(a, "--board") && i + 1 < argc) {
+            board = argv[++i];
+        } else if (!strcmp(a, "--serial-pty") && i + 1 < argc) {
+            pty = argv[++i];
+        } else if (!strcmp(a, "--bootloader") && i + 1 < argc) {
+            boot = argv[++i];
+        } else {
+            fprintf(stderr, "lode sim-server: unknown argument '%s' with --board: see lode sim-server --help\n", a);
+            return LODE_EXIT_USAGE;
+        }
+    }
+    if (!board || !pty) {
+        fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno)\n");
+        return LODE_EXIT_USAGE;
+    }
+    lode_avrsim_config_s cfg = {.board = board, .bootloader = boot, .log = &cli->log};
+    lode_avrsim_s *sim = NULL;
+    int rc = lode_avrsim_new(&cfg, &sim);
+    if (rc != LODE_OK)
+        return rc == LODE_E_NO_DEVICE ? LODE_EXIT_UNAVAILABLE : LODE_EXIT_DATAERR;
+    char name[128];
+    if ((rc = lode_avrsim_pty_open(sim, pty, name, sizeof name)) != LODE_OK) {
+        lode_avrsim_free(sim);
+        return rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE : LODE_EXIT_UNAVAILABLE;
+    }
+    printf("lode sim-server: simulated %s (%s) on %s -> %s at %u baud\n", board, lode_avrsim_chip(sim), pty, name,
+           lode_avrsim_baud(sim));
+    fflush(stdout);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    unsigned sessions = 0;
+    lode_avrsim_pty_serve(sim, &g_stop_avr, &sessions);
+    fprintf(stderr, "lode sim-server: %u sessions, %.3f s of simulated time\n", sessions,
+            (double)lode_avrsim_time_us(sim) / 1e6);
+    lode_avrsim_free(sim);
+    return LODE_EXIT_OK;
+}

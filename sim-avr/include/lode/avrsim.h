@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* Simulated Arduino boards: an AVR on simavr running the board's real bootloader, its UART0
+ * bridged to a host connection. liblode-avrsim links libsimavr (GPL-3.0): binaries that link
+ * this library are distributed under the GPL version 3.
+ *
+ * The board runs with its host: while bytes go either way it runs as fast as it can (received
+ * bytes are fed at wire speed, one per ten bit times of simulated time); once the line has been
+ * quiet for 20 ms of simulated time its clock follows the wall clock, so timeouts (optiboot's 1 s watchdog, its LED
+ * flashes at start) take as long as on the real board. Without a host it stands still.
+ * Opening the connection is the external reset (the Arduino auto-reset circuit): MCUSR.EXTRF is
+ * set so that optiboot stays in the bootloader. */
+#ifndef LODE_AVRSIM_H
+#define LODE_AVRSIM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lode_avrsim_s lode_avrsim_s;
+
+typedef struct lode_avrsim_config_s {
+    const char *board;       /* "uno" */
+    const char *bootloader;  /* Intel HEX of the bootloader; NULL: the board's default file
+                                (Debian's arduino-core-avr) */
+    unsigned baud;           /* the UART's wire speed for pacing; 0: the board's (115200) */
+    const lode_log_s *log;
+} lode_avrsim_config_s;
+
+/* Boards this build knows ("uno"), NULL-terminated. */
+const char *const *lode_avrsim_boards(void);
+
+/* LODE_E_NO_DEVICE (logged) for an unknown board or a missing bootloader file. */
+int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out);
+void lode_avrsim_free(lode_avrsim_s *sim); /* accepts NULL */
+
+const char *lode_avrsim_chip(const lode_avrsim_s *sim);  /* "ATmega328P" */
+unsigned lode_avrsim_baud(const lode_avrsim_s *sim);
+/* Simulated time so far, in microseconds. */
+uint64_t lode_avrsim_time_us(const lode_avrsim_s *sim);
+
+/* Serve one host connection on fd (one end of a socket pair, a pipe pair is not enough): reset,
+ * then run with the host until it closes its end or *stop becomes non-zero. fd stays open. */
+int lode_avrsim_serve_fd(lode_avrsim_s *sim, int fd, volatile const sig_atomic_t *stop);
+
+/* A pseudo-terminal for outside tools: created, its name in name (cap bytes), linked at
+ * link_path (NULL: no link; an existing symlink there is replaced, anything else refused). */
+int lode_avrsim_pty_open(lode_avrsim_s *sim, const char *link_path, char *name, size_t cap);
+/* Serve the pty until *stop: every open of the port is a reset and a session. *sessions (may be
+ * NULL) counts the sessions served. */
+int lode_avrsim_pty_serve(lode_avrsim_s *sim, volatile const sig_atomic_t *stop, unsigned *sessions);
+
+/* The back door (tests): the flash as it is. */
+int lode_avrsim_flash_read(const lode_avrsim_s *sim, uint32_t addr, void *buf, size_t len);
+int lode_avrsim_flash_write(lode_avrsim_s *sim, uint32_t addr, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/* Simulated Arduino boards on simavr (avrsim.h). The UART is bridged in the simulation's own
+ * thread (simavr's uart_pty part raises AVR interrupts from a thread of its own, which is not
+ * safe); the UART's poll sleep is switched off and the CPU's sleep callback does not sleep
+ * (the lock-step loop here decides when the board runs). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <avr_ioport.h>
+#include <avr_uart.h>
+#include <sim_avr.h>
+#include <sim_io.h>
+
+#include "lode/avrsim.h"
+#include "lode/error.h"
+
+#define BURST_NS 20000000u    /* after traffic the board may run this far ahead of the wall clock */
+#define RXQ 4096
+#define TXQ 4096
+#define MCUSR_ADDR 0x54       /* MCUSR in data space (ATmega328P/168/2560) */
+#define MCUSR_EXTRF 0x02
+
+typedef struct board_s {
+    const char *name, *mcu, *chip;
+    uint32_t freq, boot_addr, baud;
+    const char *bootloader;
+} board_s;
+
+static const board_s boards[] = {
+    {"uno", "atmega328p", "ATmega328P", 16000000u, 0x7E00u, 115200u,
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex"},
+};
+
+static const char *const board_names[] = {"uno", NULL};
+
+struct lode_avrsim_s {
+    const board_s *b;
+    avr_t *avr;
+    const lode_log_s *log;
+    unsigned baud;
+    uint64_t byte_cycles;      /* one UART byte on the wire */
+    avr_irq_t *uart_in;
+    bool xoff;                 /* the UART's receive FIFO is full */
+    bool dead;                 /* crashed: waits for the next reset */
+    uint8_t rx[RXQ];           /* from the host, to feed */
+    size_t rx_head, rx_len;
+    uint8_t tx[TXQ];           /* from the UART, to the host */
+    size_t tx_len;
+    uint64_t last_feed;
+    bool activity;             /* the UART sent: time re-anchored after the slice */
+    uint64_t anchor_cycle, anchor_ns; /* simulated and wall time when the host last sent */
+    int pty_master;
+    char pty_link[256];
+};
+
+static void uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    lode_avrsim_s *s = param;
+    if (s->tx_len < TXQ)
+        s->tx[s->tx_len++] = (uint8_t)value;
+    s->activity = true;
+}
+
+static void uart_xon(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    (void)value;
+    ((lode_avrsim_s *)param)->xoff = false;
+}
+
+static void uart_xoff(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    (void)value;
+    ((lode_avrsim_s *)param)->xoff = true;
+}
+
+static void no_sleep(avr_t *avr, avr_cycle_count_t how_long)
+{
+    (void)avr;
+    (void)how_long;
+}
+
+/* simavr logs through one global function; lode's library never prints */
+static void quiet_logger(avr_t *avr, const int level, const char *format, va_list ap)
+{
+    (void)avr;
+    (void)level;
+    (void)format;
+    (void)ap;
+}
+
+const char *const *lode_avrsim_boards(void) { return board_names; }
+
+static uint64_t wall_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void anchor(lode_avrsim_s *s)
+{
+    s->anchor_cycle = s->avr->cycle;
+    s->anchor_ns = wall_ns();
+}
+
+static void reset(lode_avrsim_s *s)
+{
+    avr_reset(s->avr);
+    s->avr->pc = s->b->boot_addr; /* BOOTRST programmed: the reset vector is the bootloader's */
+    s->avr->data[MCUSR_ADDR] |= MCUSR_EXTRF;
+    s->dead = false;
+    s->xoff = false;
+    s->rx_len = s->rx_head = s->tx_len = 0;
+    s->last_feed = s->avr->cycle;
+    anchor(s);
+}
+
+static int hexval(const char *p, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* The bootloader's Intel HEX into flash as a programmer burns it: later records win (the stock
+ * optiboot_atmega328.hex writes its version word over the end of its own code, which runs past
+ * the flash: lode's image reader rightly refuses that file), bytes past the flash are dropped. */
+static int burn_hex(lode_avrsim_s *s, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return LODE_E_NO_DEVICE;
+    char line[600];
+    uint32_t base = 0;
+    int rc = LODE_OK, lineno = 0;
+    bool eof = false;
+    while (!eof && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strcspn(line, "\r\n");
+        if (!len)
+            continue;
+        int n = len >= 11 && line[0] == ':' ? hexval(line + 1, 2) : -1;
+        int addr = n >= 0 ? hexval(line + 3, 4) : -1, type = n >= 0 ? hexval(line + 7, 2) : -1;
+        if (n < 0 || addr < 0 || type < 0 || len < 11 + 2 * (size_t)n) {
+            rc = LODE_E_FORMAT;
+            break;
+        }
+        uint8_t data[256];
+        unsigned sum = (unsigned)n + ((unsigned)addr >> 8) + ((unsigned)addr & 0xFF) + (unsigned)type;
+        for (int i = 0; i <= n && rc == LODE_OK; i++) {
+            int b = hexval(line + 9 + 2 * i, 2);
+            if (b < 0)
+                rc = LODE_E_FORMAT;
+            else if (i < n)
+                data[i] = (uint8_t)b;
+            sum += (unsigned)(b < 0 ? 0 : b);
+        }
+        if (rc != LODE_OK || (sum & 0xFF)) {
+            rc = LODE_E_FORMAT;
+            break;
+        }
+        if (type == 0) {
+            for (int i = 0; i < n; i++)
+                if (base + (uint32_t)addr + (uint32_t)i <= s->avr->flashend)
+                    s->avr->flash[base + (uint32_t)addr + (uint32_t)i] = data[i];
+        } else if (type == 1) {
+            eof = true;
+        } else if (type == 2 && n == 2) {
+            base = ((uint32_t)data[0] << 8 | data[1]) << 4;
+        } else if (type == 4 && n == 2) {
+            base = ((uint32_t)data[0] << 8 | data[1]) << 16;
+        } /* 03/05: start addresses, nothing to burn */
+    }
+    fclose(f);
+    if (rc != LODE_OK)
+        lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "%s line %d is no Intel HEX record: give the bootloader as "
+                 "Intel HEX", path, lineno);
+    return rc;
+}
+
+int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
+{
+    if (!cfg || !out)
+        return LODE_E_INVALID_ARG;
+    const board_s *b = NULL;
+    for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++)
+        if (cfg->board && !strcasecmp(cfg->board, boards[i].name))
+            b = &boards[i];
+    if (!b) {
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated board '%s': the AVR boards are: uno",
+                 cfg->board ? cfg->board : "");
+        return LODE_E_NO_DEVICE;
+    }
+    const char *hex = cfg->bootloader ? cfg->bootloader : b->bootloader;
+    if (access(hex, R_OK) != 0) {
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM,
+                 "the %s bootloader %s cannot be read (%s): install Debian's arduino-core-avr (scripts/deps.sh) "
+                 "or give the file with --bootloader", b->name, hex, strerror(errno));
+        return LODE_E_NO_DEVICE;
+    }
+    avr_global_logger_set(quiet_logger);
+    lode_avrsim_s *s = calloc(1, sizeof *s);
+    if (!s)
+        return LODE_E_NOMEM;
+    s->b = b;
+    s->log = cfg->log;
+    s->pty_master = -1;
+    s->baud = cfg->baud ? cfg->baud : b->baud;
+    s->byte_cycles = (uint64_t)b->freq * 10u / s->baud;
+    s->avr = avr_make_mcu_by_name(b->mcu);
+    if (!s->avr || avr_init(s->avr) != 0) {
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "simavr cannot make an %s", b->mcu);
+        free(s);
+        return LODE_E_UNSUPPORTED;
+    }
+    s->avr->frequency = b->freq;
+    s->avr->sleep = no_sleep;
+    memset(s->avr->flash, 0xFF, s->avr->flashend + 1);
+    int rc = burn_hex(s, hex);
+    if (rc != LODE_OK) {
+        lode_avrsim_free(s);
+        return rc;
+    }
+    s->avr->reset_pc = b->boot_addr;
+    uint32_t flags = 0;
+    avr_ioctl(s->avr, AVR_IOCTL_UART_GET_FLAGS('0'), &flags);
+    flags &= ~(uint32_t)(AVR_UART_FLAG_POLL_SLEEP | AVR_UART_FLAG_STDIO);
+    avr_ioctl(s->avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
+    s->uart_in = avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), uart_out, s);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XON), uart_xon, s);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF), uart_xoff, s);
+    reset(s);
+    *out = s;
+    return LODE_OK;
+}
+
+void lode_avrsim_free(lode_avrsim_s *s)
+{
+    if (!s)
+        return;
+    if (s->pty_master >= 0)
+        close(s->pty_master);
+    if (s->pty_link[0])
+        unlink(s->pty_link);
+    if (s->avr) {
+        avr_terminate(s->avr);
+        free(s->avr);
+    }
+    free(s);
+}
+
+const char *lode_avrsim_chip(const lode_avrsim_s *s) { return s ? s->b->chip : NULL; }
+unsigned lode_avrsim_baud(const lode_avrsim_s *s) { return s ? s->baud : 0; }
+uint64_t lode_avrsim_time_us(const lode_avrsim_s *s)
+{
+    return s ? s->avr->cycle / (s->b->freq / 1000000u) : 0;
+}
+
+int lode_avrsim_flash_read(const lode_avrsim_s *s, uint32_t addr, void *buf, size_t len)
+{
+    if (!s || (uint64_t)addr + len > s->avr->flashend + 1u)
+        return LODE_E_RANGE;
+    memcpy(buf, s->avr->flash + addr, len);
+    return LODE_OK;
+}
+
+int lode_avrsim_flash_write(lode_avrsim_s *s, uint32_t addr, const void *buf, size_t len)
+{
+    if (!s || (uint64_t)addr + len > s->avr->flashend + 1u)
+        return LODE_E_RANGE;
+    memcpy(s->avr->flash + addr, buf, len);
+    return LODE_OK;
+}
+
+/* ---- the lock-step loop ---------------------------------------------------------------------- */
+
+/* Run a slice: feed one received byte when its wire time has come and the FIFO has room, run
+ * instructions up to the next byte time. */
+static void run_slice(lode_avrsim_s *s)
+{
+    avr_t *avr = s->avr;
+    if (s->rx_len && !s->xoff && avr->cycle - s->last_feed >= s->byte_cycles) {
+        avr_raise_irq(s->uart_in, s->rx[s->rx_head]);
+        s->rx_head = (s->rx_head + 1) % RXQ;
+        s->rx_len--;
+        s->last_feed = avr->cycle;
+        anchor(s);
+    }
+    uint64_t until = avr->cycle + s->byte_cycles;
+    while (!s->dead && avr->cycle < until && s->tx_len < TXQ / 2) {
+        int st = avr_run(avr);
+        if (st == cpu_Crashed || st == cpu_Done)
+            s->dead = true; /* until the next reset */
+    }
+    if (s->dead) /* a dead board's time still passes for the host's bytes */
+        avr->cycle = until;
+    if (s->activity) {
+        s->activity = false;
+        anchor(s);
+    }
+}
+
+/* Nothing from the host to feed and the board as far ahead of the wall clock (since the line
+ * last moved) as it may be: wait. While the line moves the board runs as fast as it can. */
+static bool idle(const lode_avrsim_s *s)
+{
+    if (s->rx_len || s->tx_len)
+        return false;
+    uint64_t sim_ns = (s->avr->cycle - s->anchor_cycle) * 1000u / (s->b->freq / 1000000u);
+    return sim_ns >= wall_ns() - s->anchor_ns + BURST_NS;
+}
+
+static int flush_tx(lode_avrsim_s *s, int fd)
+{
+    size_t off = 0;
+    while (off < s->tx_len) {
+        ssize_t w = write(fd, s->tx + off, s->tx_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            poll(&p, 1, 100);
+            continue;
+        }
+        if (w <= 0)
+            return LODE_E_IO;
+        off += (size_t)w;
+    }
+    s->tx_len = 0;
+    return LODE_OK;
+}
+
+/* Take what the host sent (wait up to wait_ms when the board is idle). LODE_E_IO: the host
+ * closed. */
+static int take_rx(lode_avrsim_s *s, int fd, int wait_ms)
+{
+    if (s->rx_len == RXQ)
+        return LODE_OK;
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, wait_ms);
+    if (n <= 0)
+        return LODE_OK;
+    if (p.revents & POLLIN) {
+        uint8_t buf[RXQ];
+        ssize_t r = read(fd, buf, RXQ - s->rx_len);
+        if (r > 0) {
+            for (ssize_t i = 0; i < r; i++)
+                s->rx[(s->rx_head + s->rx_len + (size_t)i) % RXQ] = buf[i];
+            s->rx_len += (size_t)r;
+            anchor(s);
+            return LODE_OK;
+        }
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            return LODE_OK;
+        return LODE_E_IO;
+    }
+    return (p.revents & (POLLHUP | POLLERR)) ? LODE_E_IO : LODE_OK;
+}
+
+int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *stop)
+{
+    if (!s || fd < 0)
+        return LODE_E_INVALID_ARG;
+    reset(s);
+    while (!(stop && *stop)) {
+        if (take_rx(s, fd, idle(s) ? 1 : 0) != LODE_OK)
+            break;
+        if (idle(s))
+            continue;
+        run_slice(s);
+        if (s->tx_len && flush_tx(s, fd) != LODE_OK)
+            break;
+    }
+    return LODE_OK;
+}
+
+/* ---- the pseudo-terminal ------------------------------------------------------------------- */
+
+int lode_avrsim_pty_open(lode_avrsim_s *s, const char *link_path, char *name, size_t cap)
+{
+    if (!s || s->pty_master >= 0)
+        return LODE_E_INVALID_ARG;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+    if (m < 0 || grantpt(m) || unlockpt(m)) {
+        lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "cannot make a pseudo-terminal: %s", strerror(errno));
+        if (m >= 0)
+            close(m);
+        return LODE_E_IO;
+    }
+    const char *pts = ptsname(m);
+    /* raw from the start; a client sets its own speed */
+    int sl = pts ? open(pts, O_RDWR | O_NOCTTY) : -1;
+    if (sl >= 0) {
+        struct termios t;
+        if (tcgetattr(sl, &t) == 0) {
+            cfmakeraw(&t);
+            cfsetspeed(&t, B115200);
+            tcsetattr(sl, TCSANOW, &t);
+        }
+        close(sl); /* from now on POLLHUP on the master says nobody has the port open */
+    }
+    if (link_path) {
+        struct stat st;
+        if (lstat(link_path, &st) == 0 && !S_ISLNK(st.st_mode)) {
+            lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_SIM,
+                     "%s exists and is no symbolic link: give --serial-pty a new path", link_path);
+            close(m);
+            return LODE_E_INVALID_ARG;
+        }
+        unlink(link_path);
+        if (symlink(pts, link_path) != 0) {
+            lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "cannot link %s to %s: %s", link_path, pts,
+                     strerror(errno));
+            close(m);
+            return LODE_E_IO;
+        }
+        snprintf(s->pty_link, sizeof s->pty_link, "%s", link_path);
+    }
+    snprintf(name, cap, "%s", pts);
+    s->pty_master = m;
+    return LODE_OK;
+}
+
+int lode_avrsim_pty_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, unsigned *sessions)
+{
+    if (!s || s->pty_master < 0)
+        return LODE_E_INVALID_ARG;
+    while (!(stop && *stop)) {
+        struct pollfd p = {s->pty_master, POLLIN, 0};
+        poll(&p, 1, 50);
+        if (p.revents & POLLHUP) { /* nobody has the port open */
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        /* opened: the auto-reset; serve until the client closes */
+        lode_avrsim_serve_fd(s, s->pty_master, stop);
+        if (sessions)
+            (*sessions)++;
+    }
+    return LODE_OK;
+}

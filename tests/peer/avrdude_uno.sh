@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The referee for the arduino probe: avrdude 7.1 (-c arduino) and lode against the simulated
+# Uno (`lode sim-server --board uno --serial-pty`: the real optiboot 4.4 on simavr). avrdude
+# writes an image, lode reads back identical; lode writes one, avrdude reads back identical and
+# verifies it; lode verify/info; EEPROM data and an image reaching the bootloader are refused
+# (65 ... with nothing written: avrdude still reads lode's image).
+# usage: avrdude_uno.sh <lode> <lsan-suppressions>
+set -u
+lode=$1
+LSAN_OPTIONS=suppressions=$2
+export LSAN_OPTIONS
+tmp=$(mktemp -d) || exit 1
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -n "$server" ] && wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() {
+    echo "avrdude_uno: FAIL: $1"
+    for f in "$tmp"/*.out "$tmp"/*.err; do [ -f "$f" ] && { echo "---- $f"; cat "$f"; }; done
+    exit 1
+}
+command -v avrdude >/dev/null || fail "avrdude is not installed: scripts/deps.sh test"
+tty=$tmp/uno-tty
+"$lode" sim-server --board uno --serial-pty "$tty" >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
+for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+[ -L "$tty" ] || fail "lode sim-server made no pty"
+av() { timeout 60 avrdude -q -q -c arduino -p m328p -P "$tty" -b 115200 "$@" >"$tmp/avrdude.out" 2>&1; }
+l() { timeout 60 "$lode" "$@" --probe "arduino:$tty"; }
+head -c 20000 /dev/urandom >"$tmp/a.bin"
+av -U "flash:w:$tmp/a.bin:r" || fail "avrdude could not write the simulated Uno"
+l read 0 20000 -o "$tmp/a-back.bin" >"$tmp/read.out" 2>&1 || fail "lode read after avrdude failed"
+cmp "$tmp/a.bin" "$tmp/a-back.bin" || fail "lode reads back other bytes than avrdude wrote"
+head -c 32256 /dev/urandom >"$tmp/b.bin"
+l flash "$tmp/b.bin" --base 0 --verify >"$tmp/flash.out" 2>&1 || fail "lode flash failed"
+grep -q "252 pages, verified" "$tmp/flash.out" || fail "lode flash did not say it wrote 252 pages and verified"
+av -U "flash:v:$tmp/b.bin:r" || fail "avrdude does not verify lode's image"
+av -U "flash:r:$tmp/b-av.bin:r" || fail "avrdude could not read the simulated Uno"
+head -c 32256 "$tmp/b-av.bin" | cmp - "$tmp/b.bin" || fail "avrdude reads back other bytes than lode wrote"
+l verify "$tmp/b.bin" --base 0 >"$tmp/verify.out" 2>&1 || fail "lode verify failed"
+l info >"$tmp/info.out" 2>&1 || fail "lode info failed"
+grep -q "optiboot 4.4" "$tmp/info.out" && grep -q "1E 95 0F" "$tmp/info.out" || fail "lode info names no optiboot 4.4 / signature"
+# bad input: EEPROM data (optiboot 4.4 would put it into flash page 0), the bootloader's area
+printf ':02000004008179\n:0300000011223397\n:00000001FF\n' >"$tmp/ee.hex"
+l flash "$tmp/ee.hex" >"$tmp/ee.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] || fail "EEPROM data through optiboot 4.4 was not refused"
+grep -q "flash page 0" "$tmp/ee.out" || fail "the EEPROM refusal does not give the reason"
+head -c 400 /dev/urandom >"$tmp/c.bin"
+l flash "$tmp/c.bin" --base 0x7d00 >"$tmp/boot.out" 2>&1 && fail "an image reaching the bootloader was not refused"
+grep -q "into the bootloader" "$tmp/boot.out" || fail "the bootloader refusal does not say why"
+av -U "flash:v:$tmp/b.bin:r" || fail "a refused flash wrote something"
+echo "avrdude_uno: ok"

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulated Uno (liblode-avrsim: the real optiboot 4.4 on simavr) through lode's arduino
+ * probe in process (a socket pair): sync, signature and version as optiboot gives them, a
+ * 32256-byte image written and read back identical, the flash as the simulated chip holds it,
+ * EEPROM refused with nothing written, and the application started by LEAVE_PROGMODE. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "lode/avrsim.h"
+#include "lode/error.h"
+#include "lode/loader.h"
+#include "lode/probe.h"
+#include "test.h"
+
+typedef struct board_s {
+    lode_avrsim_s *sim;
+    int fd;
+    volatile sig_atomic_t stop;
+    pthread_t th;
+} board_s;
+
+static void *board_main(void *arg)
+{
+    board_s *b = arg;
+    lode_avrsim_serve_fd(b->sim, b->fd, &b->stop);
+    return NULL;
+}
+
+static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    (void)cat;
+    char *text = user;
+    if (level <= LODE_LOG_WARN) {
+        size_t n = strlen(text);
+        snprintf(text + n, 2048 - n, "%s\n", msg);
+    }
+}
+
+static void test_uno(void)
+{
+    char text[2048] = "";
+    lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
+    board_s b = {0};
+    lode_avrsim_config_s cfg = {.board = "uno", .log = &log};
+    int rc = lode_avrsim_new(&cfg, &b.sim);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", text);
+    REQUIRE(rc == LODE_OK);
+    CHECK(!strcmp(lode_avrsim_chip(b.sim), "ATmega328P"));
+    uint8_t boot[512];
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0x7E00, boot, sizeof boot) == LODE_OK);
+    CHECK(boot[0] != 0xFF); /* optiboot is there */
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    b.fd = sv[0];
+    pthread_create(&b.th, NULL, board_main, &b);
+    lode_stream_s *s = NULL;
+    REQUIRE(lode_stream_from_fd(sv[1], true, &log, &s) == LODE_OK);
+    lode_probe_open_opts_s o = {.log = &log};
+    lode_probe_s *p = NULL;
+    rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, &p);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", text);
+    REQUIRE(rc == LODE_OK);
+    lode_probe_info_s info;
+    lode_probe_describe(p, &info);
+    CHECK(strstr(info.description, "optiboot 4.4") != NULL);
+    CHECK(strstr(info.description, "1E 95 0F") != NULL);
+    lode_loader_s *l = NULL;
+    REQUIRE(lode_probe_loader(p, &l) == LODE_OK);
+
+    static uint8_t app[32256];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof app; i++) {
+        x = x * 1103515245u + 12345u;
+        app[i] = (uint8_t)(x >> 16);
+    }
+    lode_segment_s seg = {0, sizeof app, app};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    uint64_t t0 = lode_avrsim_time_us(b.sim);
+    CHECK_EQ(lode_loader_flash(l, &img, &fo, &log, &res), LODE_OK);
+    fprintf(stderr, "32256 bytes written and read back: %.3f s simulated\n",
+            (double)(lode_avrsim_time_us(b.sim) - t0) / 1e6);
+    CHECK_EQ(res.pages_programmed, 252);
+    CHECK_EQ(res.bytes_verified, sizeof app);
+    static uint8_t chip[32768];
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, sizeof chip) == LODE_OK);
+    CHECK(memcmp(chip, app, sizeof app) == 0);
+    CHECK(memcmp(chip + 0x7E00, boot, sizeof boot) == 0); /* the bootloader untouched */
+
+    /* EEPROM through optiboot 4.4: refused, flash page 0 intact */
+    uint8_t ee[3] = {0x11, 0x22, 0x33};
+    lode_segment_s eseg = {0x810000, 3, ee};
+    lode_image_s eimg = {.segs = &eseg, .nsegs = 1};
+    CHECK_EQ(lode_loader_flash(l, &eimg, &fo, &log, &res), LODE_E_RANGE);
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, 3) == LODE_OK);
+    CHECK(memcmp(chip, app, 3) == 0);
+
+    CHECK_EQ(lode_loader_reset_run(l), LODE_OK);
+    lode_probe_close(p);
+    b.stop = 1;
+    pthread_join(b.th, NULL);
+    close(sv[0]);
+    lode_avrsim_free(b.sim);
+}
+
+static void test_unknown_board(void)
+{
+    char text[2048] = "";
+    lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
+    lode_avrsim_s *sim = NULL;
+    lode_avrsim_config_s cfg = {.board = "leonardo", .log = &log};
+    CHECK_EQ(lode_avrsim_new(&cfg, &sim), LODE_E_NO_DEVICE);
+    CHECK(strstr(text, "the AVR boards are: uno") != NULL);
+    cfg = (lode_avrsim_config_s){.board = "uno", .bootloader = "/nonexistent.hex", .log = &log};
+    CHECK_EQ(lode_avrsim_new(&cfg, &sim), LODE_E_NO_DEVICE);
+    CHECK(strstr(text, "arduino-core-avr") != NULL);
+}
+
+int main(void)
+{
+    RUN_TEST(test_unknown_board);
+    RUN_TEST(test_uno);
+    return TEST_DONE();
+}
