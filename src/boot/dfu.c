@@ -378,10 +378,17 @@ static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_op
         progress(o, LODE_FLASH_PHASE_PROGRAM, i + 1, plan->npages);
     }
     free(blk);
-    if (rc != LODE_OK && touched)
-        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                 "DFU download stopped (%s): the sectors of the image may now be erased or half written; "
-                 "flash again", lode_strerror(rc));
+    if (rc != LODE_OK && touched && plan->nsectors) {
+        char secs[160];
+        if (mass)
+            snprintf(secs, sizeof secs, "the whole flash (mass-erased)");
+        else /* the plan's sectors are sorted: from the first one to the end of the last */
+            snprintf(secs, sizeof secs, "0x%08x-0x%08x", (unsigned)plan->sectors[0].addr,
+                     (unsigned)(plan->sectors[plan->nsectors - 1].addr + plan->sectors[plan->nsectors - 1].size - 1));
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "%s: %s may now be erased or half written; %s",
+                 rc == LODE_E_NO_DEVICE ? "the DFU device vanished during the download" : "the DFU download stopped",
+                 secs, rc == LODE_E_NO_DEVICE ? "put it back into DFU mode and flash again" : "flash again");
+    }
     return rc;
 }
 

@@ -446,8 +446,10 @@ int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request,
         return LODE_E_PROTOCOL;
     }
     if (r < 0) {
-        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "USB control request %02x/%02x failed: %s",
-                 request_type, request, libusb_error_name(r));
+        /* a device that left the bus (one that resets after a bootloader's last request) is the
+         * caller's to judge */
+        lode_log(t->log, r == LIBUSB_ERROR_NO_DEVICE ? LODE_LOG_DEBUG : LODE_LOG_ERROR, LODE_LOGC_WIRE,
+                 "USB control request %02x/%02x failed: %s", request_type, request, libusb_error_name(r));
         return r == LIBUSB_ERROR_NO_DEVICE ? LODE_E_NO_DEVICE : LODE_E_IO;
     }
     if (got)

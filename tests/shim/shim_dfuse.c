@@ -13,7 +13,10 @@
  * half-word stores, BSY), so erase and program times pass on the board's virtual clock. The
  * alternate settings: 0 internal flash (its size from F_SIZE, 1 KiB pages up to 128 KiB, else
  * 2 KiB), 1 option bytes (read only in this model). LODE_USB_SHIM_DFUSE_LAYOUT replaces the
- * internal flash's layout string (tests of what a host does with a malformed one). */
+ * internal flash's layout string (tests of what a host does with a malformed one);
+ * LODE_USB_SHIM_DFUSE_QUIRKS: start-error (the device starts in dfuERROR, as an earlier host
+ * may leave it), reset-early (after leave the device resets before answering GETSTATUS, as
+ * ST's bootloaders often do), vanish-after=N (unplugged after N requests). */
 #include "shim_dfuse.h"
 
 #include <stdio.h>
@@ -41,6 +44,8 @@ struct shim_dfuse_s {
     uint32_t poll_ms;
     double busy_until;      /* wall clock: when the host may poll again */
     bool gone;
+    bool reset_early;       /* quirk: leave resets before GETSTATUS is answered */
+    unsigned long long vanish_after; /* quirk: unplugged after this many requests (0: never) */
     char layout[2][64];
     unsigned long long requests, early;
 };
@@ -70,6 +75,13 @@ int shim_dfuse_new(lode_sim_s *sim, shim_dfuse_s **out)
     snprintf(d->layout[0], sizeof d->layout[0], "@Internal Flash  /0x%08X/%03u*%03uKg", FLASH_BASE,
              d->flash_size / d->page, d->page / 1024u);
     snprintf(d->layout[1], sizeof d->layout[1], "@Option Bytes  /0x%08X/01*%03u a", OB_BASE, OB_SIZE);
+    const char *q = getenv("LODE_USB_SHIM_DFUSE_QUIRKS");
+    if (q && strstr(q, "start-error")) /* left in dfuERROR by an earlier host */
+        d->state = S_ERROR, d->status = 14;
+    d->reset_early = q && strstr(q, "reset-early");
+    const char *va = q ? strstr(q, "vanish-after=") : NULL;
+    if (va)
+        d->vanish_after = strtoull(va + 13, NULL, 10);
     const char *forced = getenv("LODE_USB_SHIM_DFUSE_LAYOUT"); /* a device with a broken string */
     if (forced && *forced)
         snprintf(d->layout[0], sizeof d->layout[0], "%s", forced);
@@ -256,6 +268,12 @@ static int status_reply(shim_dfuse_s *d, unsigned char *data, uint16_t length)
         }
     } else if (d->state == S_MAN_SYNC) {
         d->state = S_MAN, d->poll_ms = 0;
+        if (d->reset_early) {
+            lode_sim_write32(d->sim, 0xE000EDF0u, 0xA05F0000u);
+            lode_sim_write32(d->sim, 0xE000ED0Cu, 0x05FA0004u);
+            d->gone = true;
+            return LIBUSB_ERROR_NO_DEVICE;
+        }
     }
     unsigned char b[6] = {(unsigned char)d->status, (unsigned char)d->poll_ms, (unsigned char)(d->poll_ms >> 8),
                           (unsigned char)(d->poll_ms >> 16), (unsigned char)d->state, 0};
@@ -305,8 +323,10 @@ static int upload(shim_dfuse_s *d, uint16_t block, unsigned char *data, uint16_t
 int shim_dfuse_control(shim_dfuse_s *d, uint8_t type, uint8_t req, uint16_t value, uint16_t index,
                        unsigned char *data, uint16_t length)
 {
-    if (d->gone)
+    if (d->gone || (d->vanish_after && d->requests >= d->vanish_after)) {
+        d->gone = true;
         return LIBUSB_ERROR_NO_DEVICE;
+    }
     d->requests++;
     if (type == 0x80 && req == LIBUSB_REQUEST_GET_DESCRIPTOR && (value >> 8) == LIBUSB_DT_CONFIG) {
         unsigned char b[64];

@@ -3,8 +3,8 @@
 # lode against a simulated STM32 in DfuSe mode (0483:DF11) on the stand-in libusb (tests/shim,
 # shim_dfuse.c): list with the layout string, info with alternate settings and memories, flash
 # (page erases, downloads, leave), read back and verify identical, erase, every GETSTATUS poll
-# after bwPollTimeout, and the errors: image too large, a malformed layout string, several
-# devices, no device.
+# after bwPollTimeout, recovery from dfuERROR, a reset after leave is success, and the errors: image too large, a malformed layout string, several
+# devices, no device, a device unplugged mid-download.
 # usage: dfu_shim_lode.sh <lode> <shim-lib-dir>
 set -u
 LODE=$1
@@ -18,6 +18,19 @@ if ! ldd "$LODE" | grep -q "$2/libusb-1.0.so.0"; then
 fi
 fails=0
 pass=0
+quiet() { # quiet NAME -- command...: exit 0 and no line mentions an error
+    local name=$1 out rc
+    shift 2
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne 0 ] || grep -qi "error" <<<"$out"; then
+        echo "FAIL $name: exit $rc or an error printed"; echo "$out" | head -20
+        fails=$((fails + 1))
+        return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name"
+}
 check() { # check NAME EXPECTED_EXIT PATTERN -- command...
     local name=$1 want=$2 pattern=$3
     shift 4
@@ -60,6 +73,16 @@ LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check several 69 "2 DFU devices match .*DF
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check pick-one 0 "DFUB" -- "$LODE" info --probe dfu:0483:df11:DFUB
 LODE_USB_SHIM_DFUSE_LAYOUT="@Internal Flash  /0x08000000/064*001K" check bad-layout 65 \
     'malformed DfuSe memory layout .*no type letter' -- "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+# a device left in dfuERROR is cleared (CLRSTATUS) and then written
+LODE_USB_SHIM_DFUSE_QUIRKS=start-error check recover 0 "flashed .* 40 pages" -- \
+    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+# leave: the device resetting before it answers the last GETSTATUS is success, not an error
+LODE_USB_SHIM_DFUSE_QUIRKS=reset-early quiet leave-reset -- "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+check after-leave 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+# unplugged halfway: what may be half written is named
+LODE_USB_SHIM_DFUSE_QUIRKS=vanish-after=60 check vanish 69 \
+    "vanished during the download: 0x08000000-0x08009fff may now be erased or half written; put it back" -- \
+    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
 LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
