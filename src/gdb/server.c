@@ -14,6 +14,7 @@
 #include "lode/flash.h"
 #include "lode/image.h"
 #include "lode/gdbserver.h"
+#include "lode/loader.h"
 #include "lode/target.h"
 #include "lode/rsp.h"
 #include "lode/stream.h"
@@ -1099,7 +1100,17 @@ static void cmd_flash_erase(srv_s *s, const char *p, const char *end)
         send_str(s, "E01");
         return;
     }
-    /* adjacent to an earlier range: grow it, so a load becomes one flash operation */
+    /* GDB merges its erase blocks; a range over an earlier one would make two images for the
+     * same bytes */
+    for (size_t i = 0; i < s->nfl; i++) {
+        if (addr < (uint64_t)s->fl[i].addr + s->fl[i].len && s->fl[i].addr < (uint64_t)addr + len) {
+            lode_log(&s->cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
+                     "vFlashErase of 0x%08x (%u bytes) overlaps an earlier erase of this load", addr, len);
+            send_str(s, "E01");
+            return;
+        }
+    }
+    /* adjacent to an earlier range: grow it (the image keeps fewer, longer segments) */
     for (size_t i = 0; i < s->nfl; i++) {
         struct flash_buf_s *f = &s->fl[i];
         if (f->addr + f->len == addr) {
@@ -1151,24 +1162,37 @@ static void cmd_flash_write(srv_s *s, const char *p, const char *end)
     send_str(s, "E03");
 }
 
+static int flash_buf_cmp(const void *a, const void *b)
+{
+    const struct flash_buf_s *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The whole load is one image (the erased ranges, 0xFF where GDB wrote nothing) and one call
+ * through the loader seam: the planner decides the sectors, unchanged ones are skipped. */
 static void cmd_flash_done(srv_s *s)
 {
+    lode_segment_s segs[MAX_FLASH_BUFS];
+    qsort(s->fl, s->nfl, sizeof s->fl[0], flash_buf_cmp);
+    for (size_t i = 0; i < s->nfl; i++)
+        segs[i] = (lode_segment_s){.addr = s->fl[i].addr, .len = s->fl[i].len, .data = s->fl[i].data};
+    /* a view of the server's buffers: never passed to lode_image_free */
+    lode_image_s img = {.segs = segs, .nsegs = s->nfl};
     int rc = LODE_OK;
-    for (size_t i = 0; i < s->nfl && rc == LODE_OK; i++) {
-        lode_image_s *img = NULL;
-        rc = lode_image_from_bin(s->fl[i].data, s->fl[i].len, s->fl[i].addr, &img);
-        if (rc != LODE_OK)
-            break;
+    if (s->nfl) {
+        lode_loader_s *l = NULL;
         lode_flash_opts_s fo = {.skip_unchanged = true, .verify = true, .no_reset_halt = true};
         lode_flash_result_s res;
         memset(&res, 0, sizeof res);
-        rc = lode_flash_image(s->c, s->cfg->chip, img, &fo, &s->cfg->log, &res);
-        lode_image_free(img);
+        rc = lode_loader_algo_new(s->c, s->cfg->chip, &s->cfg->log, &l);
+        if (rc == LODE_OK)
+            rc = lode_loader_flash(l, &img, &fo, &s->cfg->log, &res);
+        lode_loader_free(l);
         if (rc != LODE_OK)
             lode_log(&s->cfg->log, LODE_LOG_ERROR, LODE_LOGC_GDB,
                      "flashing 0x%08x-0x%08x for GDB failed: %s; the sectors there may be "
                      "erased: load again or run `lode flash`",
-                     s->fl[i].addr, s->fl[i].addr + s->fl[i].len, lode_strerror(rc));
+                     s->fl[0].addr, s->fl[s->nfl - 1].addr + s->fl[s->nfl - 1].len, lode_strerror(rc));
     }
     flash_bufs_free(s);
     send_str(s, rc == LODE_OK ? "OK" : "E04");

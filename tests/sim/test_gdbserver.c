@@ -554,6 +554,58 @@ static void test_gdbserver_fault(void)
     rig_close(&r);
 }
 
+/* GDB's load over two erased ranges apart from each other is one call through the loader seam:
+ * the flash algorithm is loaded into RAM once (its BKPT stub written once), both ranges end up
+ * programmed (0xFF where GDB wrote nothing); an erase over an earlier one is refused. */
+static const lode_core_ops_s *count_inner; /* the session's ops, which the counter wraps */
+static unsigned count_stubs;
+
+static int count_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE};
+    if (len == sizeof bkpt2 && memcmp(buf, bkpt2, len) == 0)
+        count_stubs++;
+    return count_inner->mem_write(ctx, addr, buf, len);
+}
+
+static void test_gdbserver_load_once(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "dbg-stm32f103.elf"));
+    lode_core_ops_s counted = r.core;
+    counted.mem_write = count_mem_write;
+    count_inner = &r.core;
+    count_stubs = 0;
+    r.cfg.core = &counted;
+    r.cfg.chip = lode_session_chip(r.s, NULL);
+    REQUIRE(r.cfg.chip != NULL);
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, serve_thread, &r) == 0;
+    CHECK(started);
+    if (started) {
+        client_s c = {.fd = r.fds[0], .ack = true};
+        static char buf[1024];
+        CHECK(exchange(&c, "QStartNoAckMode", buf, sizeof buf) > 0 && strcmp(buf, "OK") == 0);
+        c.ack = false;
+        CHECK(exchange(&c, "vFlashErase:08004000,400", buf, sizeof buf) >= 0 && strcmp(buf, "OK") == 0);
+        CHECK(exchange(&c, "vFlashErase:08001000,800", buf, sizeof buf) >= 0 && strcmp(buf, "OK") == 0);
+        CHECK(exchange(&c, "vFlashErase:08004000,400", buf, sizeof buf) >= 0 && strcmp(buf, "E01") == 0);
+        CHECK(exchange(&c, "vFlashWrite:8004010:ABCD", buf, sizeof buf) >= 0 && strcmp(buf, "OK") == 0);
+        CHECK(exchange(&c, "vFlashWrite:8001400:wxyz", buf, sizeof buf) >= 0 && strcmp(buf, "OK") == 0);
+        CHECK(exchange(&c, "vFlashDone", buf, sizeof buf) >= 0 && strcmp(buf, "OK") == 0);
+        shutdown(r.fds[0], SHUT_RDWR);
+        pthread_join(th, NULL);
+        CHECK_EQ(r.rc, LODE_OK);
+    }
+    CHECK_EQ(count_stubs, 1);
+    uint8_t a[32], b[32];
+    CHECK_EQ(r.core.mem_read(r.core.ctx, 0x08004000u, a, sizeof a), LODE_OK);
+    CHECK_EQ(r.core.mem_read(r.core.ctx, 0x080013F0u, b, sizeof b), LODE_OK);
+    CHECK(a[0] == 0xFF && a[15] == 0xFF && memcmp(a + 16, "ABCD", 4) == 0 && a[20] == 0xFF);
+    CHECK(b[0] == 0xFF && b[15] == 0xFF && memcmp(b + 16, "wxyz", 4) == 0 && b[20] == 0xFF);
+    rig_close(&r);
+}
+
 /* A client waits to be accepted while the server has no descriptor left (EMFILE): the server
  * must not spin on the ever-ready listener; it retries a little, then gives up (LODE_E_IO).
  * Run in a child: the descriptor limit and the alarm stay there. */
@@ -606,6 +658,7 @@ int main(void)
     RUN_TEST(test_gdbserver_semihost);
     RUN_TEST(test_gdbserver_semihost_fileio);
     RUN_TEST(test_gdbserver_fault);
+    RUN_TEST(test_gdbserver_load_once);
     RUN_TEST(test_gdbserver_accept_emfile);
     return TEST_DONE();
 }
