@@ -18,6 +18,14 @@ static void on_signal(int sig)
     g_stop_avr = 1;
 }
 
+static void on_session(void *user, const lode_avrsim_session_s *s)
+{
+    *(unsigned *)user = s->id;
+    fprintf(stderr, "lode sim-server: session %u closed: %llu bytes in, %llu out, %.6f s of simulated time\n", s->id,
+            (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out, (double)s->sim_us / 1e6);
+    fflush(stderr);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -28,7 +36,8 @@ static void usage(FILE *f)
             "  lode flash app.hex --probe arduino:PATH\n"
             "  avrdude -c arduino -p m328p -P PATH -b 115200 -U flash:w:app.hex:i\n"
             "Each open of the port resets the board into its bootloader (the Arduino auto-reset).\n"
-            "Ctrl-C stops it.\n");
+            "It prints one line per session on stderr (bytes each way, simulated time). Ctrl-C\n"
+            "stops it.\n");
 }
 
 bool cli_simserver_is_avr(int argc, char **argv)
@@ -81,7 +90,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     unsigned sessions = 0;
-    lode_avrsim_pty_serve(sim, &g_stop_avr, &sessions);
+    lode_avrsim_pty_serve(sim, &g_stop_avr, on_session, &sessions);
     fprintf(stderr, "lode sim-server: %u sessions, %.3f s of simulated time\n", sessions,
             (double)lode_avrsim_time_us(sim) / 1e6);
     lode_avrsim_free(sim);

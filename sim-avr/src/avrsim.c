@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -58,7 +59,10 @@ struct lode_avrsim_s {
     uint64_t last_feed;
     bool activity;             /* the UART sent: time re-anchored after the slice */
     uint64_t anchor_cycle, anchor_ns; /* simulated and wall time when the host last sent */
+    lode_avrsim_session_s sess;
+    uint64_t sess_cycle;
     int pty_master;
+    int opens;                 /* inotify on the pty's slave: every open is a new session */
     char pty_link[256];
 };
 
@@ -68,6 +72,7 @@ static void uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
     lode_avrsim_s *s = param;
     if (s->tx_len < TXQ)
         s->tx[s->tx_len++] = (uint8_t)value;
+    s->sess.bytes_out++;
     s->activity = true;
 }
 
@@ -223,6 +228,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
     s->b = b;
     s->log = cfg->log;
     s->pty_master = -1;
+    s->opens = -1;
     s->baud = cfg->baud ? cfg->baud : b->baud;
     s->byte_cycles = (uint64_t)b->freq * 10u / s->baud;
     s->avr = avr_make_mcu_by_name(b->mcu);
@@ -259,6 +265,8 @@ void lode_avrsim_free(lode_avrsim_s *s)
         return;
     if (s->pty_master >= 0)
         close(s->pty_master);
+    if (s->opens >= 0)
+        close(s->opens);
     if (s->pty_link[0])
         unlink(s->pty_link);
     if (s->avr) {
@@ -302,6 +310,7 @@ static void run_slice(lode_avrsim_s *s)
         avr_raise_irq(s->uart_in, s->rx[s->rx_head]);
         s->rx_head = (s->rx_head + 1) % RXQ;
         s->rx_len--;
+        s->sess.bytes_in++;
         s->last_feed = avr->cycle;
         anchor(s);
     }
@@ -349,6 +358,25 @@ static int flush_tx(lode_avrsim_s *s, int fd)
     return LODE_OK;
 }
 
+/* Did a client open the pty since last asked? (Two clients in quick succession may leave no
+ * moment where the master sees the port closed; the open events do not get lost.) */
+static bool opened_again(lode_avrsim_s *s)
+{
+    if (s->opens < 0)
+        return false;
+    bool any = false;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(s->opens, buf, sizeof buf)) > 0)
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *e = (const struct inotify_event *)(void *)p;
+            if (e->mask & IN_OPEN)
+                any = true;
+            p += sizeof *e + e->len;
+        }
+    return any;
+}
+
 /* Take what the host sent (wait up to wait_ms when the board is idle). LODE_E_IO: the host
  * closed. */
 static int take_rx(lode_avrsim_s *s, int fd, int wait_ms)
@@ -380,8 +408,15 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
 {
     if (!s || fd < 0)
         return LODE_E_INVALID_ARG;
+    if (fd == s->pty_master)
+        (void)opened_again(s); /* this session's own open */
     reset(s);
+    s->sess = (lode_avrsim_session_s){.id = s->sess.id + 1};
+    s->sess_cycle = s->avr->cycle;
     while (!(stop && *stop)) {
+        s->sess.sim_us = (s->avr->cycle - s->sess_cycle) / (s->b->freq / 1000000u);
+        if (fd == s->pty_master && opened_again(s))
+            break; /* a new client: the caller starts the next session with a reset */
         if (take_rx(s, fd, idle(s) ? 1 : 0) != LODE_OK)
             break;
         if (idle(s))
@@ -390,6 +425,7 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
         if (s->tx_len && flush_tx(s, fd) != LODE_OK)
             break;
     }
+    s->sess.sim_us = (s->avr->cycle - s->sess_cycle) / (s->b->freq / 1000000u);
     return LODE_OK;
 }
 
@@ -437,25 +473,37 @@ int lode_avrsim_pty_open(lode_avrsim_s *s, const char *link_path, char *name, si
     }
     snprintf(name, cap, "%s", pts);
     s->pty_master = m;
+    s->opens = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (s->opens >= 0 && inotify_add_watch(s->opens, pts, IN_OPEN) < 0) {
+        close(s->opens);
+        s->opens = -1;
+    }
     return LODE_OK;
 }
 
-int lode_avrsim_pty_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, unsigned *sessions)
+void lode_avrsim_last_session(const lode_avrsim_s *s, lode_avrsim_session_s *out)
+{
+    if (s && out)
+        *out = s->sess;
+}
+
+int lode_avrsim_pty_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode_avrsim_session_fn fn,
+                          void *user)
 {
     if (!s || s->pty_master < 0)
         return LODE_E_INVALID_ARG;
     while (!(stop && *stop)) {
         struct pollfd p = {s->pty_master, POLLIN, 0};
         poll(&p, 1, 50);
-        if (p.revents & POLLHUP) { /* nobody has the port open */
+        if ((p.revents & POLLHUP) && !opened_again(s)) { /* nobody has the port open */
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
             continue;
         }
         /* opened: the auto-reset; serve until the client closes */
         lode_avrsim_serve_fd(s, s->pty_master, stop);
-        if (sessions)
-            (*sessions)++;
+        if (fn)
+            fn(user, &s->sess);
     }
     return LODE_OK;
 }

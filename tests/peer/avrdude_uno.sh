@@ -49,4 +49,6 @@ head -c 400 /dev/urandom >"$tmp/c.bin"
 l flash "$tmp/c.bin" --base 0x7d00 >"$tmp/boot.out" 2>&1 && fail "an image reaching the bootloader was not refused"
 grep -q "into the bootloader" "$tmp/boot.out" || fail "the bootloader refusal does not say why"
 av -U "flash:v:$tmp/b.bin:r" || fail "a refused flash wrote something"
-echo "avrdude_uno: ok"
+n=$(grep -c "session .* closed" "$tmp/server.err")
+[ "$n" -ge 9 ] || fail "the simulated Uno saw $n sessions, not one per command (each open is a reset)"
+echo "avrdude_uno: ok ($n sessions)"

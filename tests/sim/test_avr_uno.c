@@ -103,6 +103,11 @@ static void test_uno(void)
     REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, 3) == LODE_OK);
     CHECK(memcmp(chip, app, 3) == 0);
 
+    /* what crossed the line: 252 x (LOAD_ADDRESS 4 + PROG_PAGE 133) in, 126 x (4 + READ_PAGE 5) */
+    lode_avrsim_session_s ss;
+    lode_avrsim_last_session(b.sim, &ss);
+    CHECK_EQ(ss.id, 1);
+    CHECK(ss.bytes_in >= 252u * 137u + 126u * 9u && ss.bytes_out >= 32256u + 252u * 4u);
     CHECK_EQ(lode_loader_reset_run(l), LODE_OK);
     lode_probe_close(p);
     b.stop = 1;

@@ -52,9 +52,21 @@ int lode_avrsim_serve_fd(lode_avrsim_s *sim, int fd, volatile const sig_atomic_t
 /* A pseudo-terminal for outside tools: created, its name in name (cap bytes), linked at
  * link_path (NULL: no link; an existing symlink there is replaced, anything else refused). */
 int lode_avrsim_pty_open(lode_avrsim_s *sim, const char *link_path, char *name, size_t cap);
-/* Serve the pty until *stop: every open of the port is a reset and a session. *sessions (may be
- * NULL) counts the sessions served. */
-int lode_avrsim_pty_serve(lode_avrsim_s *sim, volatile const sig_atomic_t *stop, unsigned *sessions);
+/* One host session (from the reset at open to the close): bytes each way and simulated time. */
+typedef struct lode_avrsim_session_s {
+    unsigned id;             /* 1, 2, ... */
+    uint64_t bytes_in;       /* host -> board */
+    uint64_t bytes_out;      /* board -> host */
+    uint64_t sim_us;         /* simulated time the session took */
+} lode_avrsim_session_s;
+typedef void (*lode_avrsim_session_fn)(void *user, const lode_avrsim_session_s *s);
+
+/* Serve the pty until *stop: every open of the port is a reset and a session; fn (may be NULL)
+ * hears of each session when it ends. */
+int lode_avrsim_pty_serve(lode_avrsim_s *sim, volatile const sig_atomic_t *stop, lode_avrsim_session_fn fn,
+                          void *user);
+/* The session served last (or being served) by either serve function. */
+void lode_avrsim_last_session(const lode_avrsim_s *sim, lode_avrsim_session_s *out);
 
 /* The back door (tests): the flash as it is. */
 int lode_avrsim_flash_read(const lode_avrsim_s *sim, uint32_t addr, void *buf, size_t len);
