@@ -97,7 +97,13 @@ foreach(name ${names})
   set(p ALGO_${name})
   list(GET ${p}_FLASH 0 fstart)
   list(GET ${p}_FLASH 1 fend)
-  foreach(v load fstart fend)
+  set(astart 0)
+  set(aend 0)
+  if(DEFINED ${p}_CHIP_ERASE_ALSO)
+    list(GET ${p}_CHIP_ERASE_ALSO 0 astart)
+    list(GET ${p}_CHIP_ERASE_ALSO 1 aend)
+  endif()
+  foreach(v load fstart fend astart aend)
     hex32(h_${v} ${${v}})
   endforeach()
   string(APPEND entries
@@ -116,6 +122,8 @@ foreach(name ${names})
         .data_section_offset = ${h_lode_algo_data},
         .flash_start = ${h_fstart},
         .flash_end = ${h_fend},
+        .chip_erase_also_start = ${h_astart},
+        .chip_erase_also_end = ${h_aend},
         .page_size = ${${p}_PAGE_SIZE}u,
         .sector_size = ${${p}_SECTOR_SIZE}u,
         .erased_byte_value = ${${p}_ERASED},

@@ -29,6 +29,8 @@ set(ALGO_lode_nrf52_1m_SECTOR_SIZE 4096)
 set(ALGO_lode_nrf52_1m_ERASED 0xFF)
 set(ALGO_lode_nrf52_1m_PROGRAM_PAGE_TIMEOUT_MS 100)
 set(ALGO_lode_nrf52_1m_ERASE_SECTOR_TIMEOUT_MS 200)
+# optional: memory outside FLASH that EraseChip erases too (ERASEALL: the UICR)
+set(ALGO_lode_nrf52_1m_CHIP_ERASE_ALSO 0x10001000 0x10002000)
 
 set(ALGO_lode_nrf52_uicr_SOURCE nrf52.c)
 set(ALGO_lode_nrf52_uicr_CPU -mcpu=cortex-m4 -mfloat-abi=soft)

@@ -26,6 +26,11 @@ typedef struct lode_flash_region_s {
     int (*sector_at)(const void *user, uint32_t addr, uint32_t *start, uint32_t *size);
     const void *user;
     int algo;              /* caller's tag: which flash algorithm handles this region */
+    /* the region can be erased whole in one operation (its algorithm has a chip erase), which
+     * also erases [chip_erase_also_start, chip_erase_also_end) (0, 0: nothing else; e.g. the
+     * nRF52's ERASEALL erases the UICR, another region) */
+    bool has_chip_erase;
+    uint32_t chip_erase_also_start, chip_erase_also_end;
 } lode_flash_region_s;
 
 /* RAM the image may also load into (written directly, not through an algorithm). */
@@ -37,6 +42,8 @@ typedef struct lode_flash_sector_s {
     uint32_t addr, size;
     unsigned region;       /* index into the regions given to the planner */
     bool skip;             /* contents already match: neither erased nor programmed */
+    bool wiped;            /* erased by region wiped_by's chip erase, never on its own */
+    unsigned wiped_by;
 } lode_flash_sector_s;
 
 typedef struct lode_flash_page_s {
@@ -53,8 +60,15 @@ typedef struct lode_flash_plan_s {
     size_t npages;
     const lode_segment_s **ram;   /* segments (or parts) that go to RAM, borrowed from the image */
     size_t nram;
-    bool chip_erase;
+    bool chip_erase;              /* asked for: every region erased entirely */
+    /* bit r: region r is erased with its chip erase (asked for, or cheaper: the image covers
+     * every sector); regions its chip erase also wipes have their sectors marked `wiped`, and
+     * their pages include what the planner read back there (restored after the erase) */
+    uint32_t chip_regions;
     size_t image_flash_bytes;     /* image bytes that land in flash */
+    size_t restored_bytes;        /* bytes read back to be programmed again after a chip erase */
+    const lode_flash_region_s *regions; /* borrowed from the planner's caller: names in messages */
+    size_t nregions;
 } lode_flash_plan_s;
 
 typedef enum lode_flash_phase_e {

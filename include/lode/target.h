@@ -123,6 +123,9 @@ typedef struct lode_target_flash_algo_s {
     bool big_endian;
     /* flash_properties */
     uint64_t flash_start, flash_end; /* address_range, end exclusive */
+    /* memory outside [flash_start, flash_end) that the chip erase (pc_erase_all) erases too,
+     * end exclusive; 0, 0 when nothing (lode's own algorithms only: nRF52 ERASEALL and UICR) */
+    uint64_t chip_erase_also_start, chip_erase_also_end;
     uint32_t page_size;              /* > 0 */
     uint8_t erased_byte_value;
     uint32_t program_page_timeout_ms, erase_sector_timeout_ms;

@@ -246,6 +246,8 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
     return rc;
 }
 
+/* The sectors erased and not completely programmed again, as "UICR 0x10001000-0x10001fff, ..."
+ * (adjacent ones of a region merged, each range named by its region when the plan knows it). */
 static void note_unfinished(const lode_flash_plan_s *plan, const bool *erased, const bool *done,
                             lode_flash_result_s *res, const lode_log_s *log)
 {
@@ -255,21 +257,36 @@ static void note_unfinished(const lode_flash_plan_s *plan, const bool *erased, c
     for (size_t i = 0; i < plan->nsectors; i++) {
         if (!erased[i] || done[i])
             continue;
-        int w = snprintf(res->unfinished + used, sizeof res->unfinished - used, "%s0x%08x-0x%08x",
-                         n ? ", " : "", plan->sectors[i].addr,
-                         plan->sectors[i].addr + plan->sectors[i].size - 1);
+        const lode_flash_sector_s *s = &plan->sectors[i];
+        size_t j = i;
+        while (j + 1 < plan->nsectors && erased[j + 1] && !done[j + 1] &&
+               plan->sectors[j + 1].region == s->region &&
+               plan->sectors[j + 1].addr == plan->sectors[j].addr + plan->sectors[j].size)
+            j++;
+        const char *name = plan->regions && s->region < plan->nregions ? plan->regions[s->region].name : NULL;
+        int w = snprintf(res->unfinished + used, sizeof res->unfinished - used, "%s%s%s0x%08x-0x%08x",
+                         n ? ", " : "", name ? name : "", name ? " " : "", s->addr,
+                         plan->sectors[j].addr + plan->sectors[j].size - 1);
         if (w < 0 || used + (size_t)w >= sizeof res->unfinished) {
             snprintf(res->unfinished + (used < sizeof res->unfinished - 5 ? used : sizeof res->unfinished - 5), 5, " ...");
             break;
         }
         used += (size_t)w;
         n++;
+        i = j;
     }
     if (n)
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "flash left incomplete: these sectors may now be erased: %s (run the same "
                  "flash command again to finish)",
                  res->unfinished);
+}
+
+/* Is sector i erased by region reg's chip erase (its own, or one that erase wipes)? */
+static bool chip_erases(const lode_flash_plan_s *plan, unsigned reg, size_t i)
+{
+    const lode_flash_sector_s *s = &plan->sectors[i];
+    return s->wiped ? s->wiped_by == reg : s->region == reg;
 }
 
 /* ---- streaming (LodeStream, lode's own algorithms) ------------------------------------------ */
@@ -324,7 +341,7 @@ static void account(stream_acct_s *a, size_t from_op, size_t to_op)
             size_t from = op->op == OP_ERASE ? op->index : 0;
             size_t to = op->op == OP_ERASE ? op->index + 1 : plan->nsectors;
             for (size_t i = from; i < to; i++) {
-                if (plan->sectors[i].region != a->reg)
+                if (op->op == OP_ERASE ? plan->sectors[i].region != a->reg : !chip_erases(plan, a->reg, i))
                     continue;
                 res->sectors_erased++;
                 if (!a->pages_left[i])
@@ -385,7 +402,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         ops[nops++] = (stream_op_s){OP_ERASE_CHIP, 0};
     } else {
         for (size_t i = 0; i < plan->nsectors; i++)
-            if (plan->sectors[i].region == reg && !plan->sectors[i].skip)
+            if (plan->sectors[i].region == reg && !plan->sectors[i].skip && !plan->sectors[i].wiped)
                 ops[nops++] = (stream_op_s){OP_ERASE, i};
     }
     for (size_t i = 0; i < plan->npages; i++)
@@ -443,7 +460,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             } else if (op->op == OP_ERASE_CHIP) {
                 addr = a->flash_start;
                 for (size_t i = 0; i < plan->nsectors; i++)
-                    if (plan->sectors[i].region == reg)
+                    if (chip_erases(plan, reg, i))
                         erased[i] = true;
             } else if (op->op == OP_PROGRAM) {
                 const lode_flash_page_s *pg = &plan->pages[op->index];
@@ -596,15 +613,24 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
 
     size_t total_erase = 0, total_pages = plan->npages, erase_done = 0, pages_done = 0;
     for (size_t i = 0; i < plan->nsectors; i++)
-        total_erase += !plan->sectors[i].skip;
+        total_erase += !plan->sectors[i].skip && !plan->sectors[i].wiped;
     uint32_t stack = o->stack_size ? o->stack_size : 1024;
     bool streamed_verify = false; /* every region so far verified on the target */
 
-    for (unsigned reg = 0; reg < nalgos && rc == LODE_OK; reg++) {
-        bool any = false;
+    /* regions erased with a chip erase first: what it wipes elsewhere is programmed after it */
+    for (unsigned step = 0; step < 2 * nalgos && rc == LODE_OK; step++) {
+        unsigned reg = step % (unsigned)nalgos;
+        bool chip_reg = reg < 32 && (plan->chip_regions >> reg & 1u);
+        if (chip_reg != (step < nalgos))
+            continue;
+        bool any = false, wiped = false;
         for (size_t i = 0; i < plan->nsectors; i++)
-            if (plan->sectors[i].region == reg && !plan->sectors[i].skip)
-                any = true;
+            if (plan->sectors[i].region == reg) {
+                any |= !plan->sectors[i].skip && !plan->sectors[i].wiped;
+                wiped |= plan->sectors[i].wiped;
+            }
+        for (size_t i = 0; i < plan->npages && !any; i++)
+            any = plan->pages[i].region == reg;
         if (!any)
             continue;
         const lode_flash_algo_s *a = algos[reg];
@@ -618,17 +644,9 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         if ((rc = setup(&r, ram, a->page_size, stack)) != LODE_OK)
             break;
         uint32_t result = 0;
-        /* a chip erase is cheaper when the plan erases every sector of the only region anyway */
-        uint64_t covered = 0;
-        bool any_skip = false;
-        for (size_t i = 0; i < plan->nsectors; i++)
-            if (plan->sectors[i].region == reg) {
-                covered += plan->sectors[i].size;
-                any_skip |= plan->sectors[i].skip;
-            }
-        bool chip_all = a->pc_erase_all != LODE_FLASH_NO_PC &&
-                        (plan->chip_erase || (nalgos == 1 && !any_skip && a->flash_end > a->flash_start &&
-                                              covered == (uint64_t)a->flash_end - a->flash_start));
+        /* the planner chose the chip erase (or it was asked for); never for a region another
+         * chip erase already wiped */
+        bool chip_all = a->pc_erase_all != LODE_FLASH_NO_PC && !wiped && (plan->chip_erase || chip_reg);
         if (a->pc_stream != LODE_FLASH_NO_PC && !o->single_buffer && !o->no_stream) {
             uint64_t t0 = core->now_us(core->ctx);
             rc = stream_region(&r, ram, plan, reg, chip_all, o, erased, done, pages_left, &erase_done,
@@ -650,14 +668,14 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         bool all = chip_all;
         if (all) {
             uint32_t to = a->erase_sector_timeout_ms * 16u + 5000u;
-            /* the chip erase wipes every sector of this region */
+            /* the chip erase wipes every sector of this region, and those it wipes elsewhere */
             for (size_t i = 0; i < plan->nsectors; i++)
-                if (plan->sectors[i].region == reg)
+                if (chip_erases(plan, reg, i))
                     erased[i] = true;
             rc = call(&r, a->pc_erase_all, 0, 0, 0, to, "EraseChip at", a->flash_start, &result);
             rc = check_result(&r, rc, result, "EraseChip at", a->flash_start);
             for (size_t i = 0; i < plan->nsectors && rc == LODE_OK; i++)
-                if (plan->sectors[i].region == reg) {
+                if (chip_erases(plan, reg, i)) {
                     res->sectors_erased++;
                     if (!pages_left[i])
                         done[i] = true;
@@ -667,7 +685,7 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         } else {
             for (size_t i = 0; i < plan->nsectors && rc == LODE_OK; i++) {
                 const lode_flash_sector_s *s = &plan->sectors[i];
-                if (s->region != reg || s->skip)
+                if (s->region != reg || s->skip || s->wiped)
                     continue;
                 erased[i] = true;
                 rc = call(&r, a->pc_erase_sector, s->addr, 0, 0, a->erase_sector_timeout_ms,

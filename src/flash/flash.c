@@ -83,6 +83,11 @@ int lode_flash_layout_for_chip(const lode_target_chip_s *chip, const lode_log_s 
         r->sector_at = sector_cb;
         r->user = ta;
         r->algo = (int)l->nregions;
+        r->has_chip_erase = ta->pc_erase_all != LODE_TARGET_PC_NONE;
+        if (ta->chip_erase_also_end > ta->chip_erase_also_start && ta->chip_erase_also_end <= 0x100000000ull) {
+            r->chip_erase_also_start = (uint32_t)ta->chip_erase_also_start;
+            r->chip_erase_also_end = (uint32_t)(ta->chip_erase_also_end > 0xFFFFFFFFull ? 0xFFFFFFFFull : ta->chip_erase_also_end);
+        }
         a->name = ta->name;
         a->instructions = ta->instructions;
         a->instructions_len = ta->instructions_len;

@@ -13,6 +13,7 @@
 struct lode_loader_s {
     const lode_loader_ops_s *ops;
     void *ctx;
+    bool prepared; /* prepare ran for the planner's reads of this flash */
 };
 
 int lode_loader_new(const lode_loader_ops_s *ops, void *ctx, lode_loader_s **out)
@@ -40,9 +41,17 @@ void lode_loader_free(lode_loader_s *l)
 
 const lode_loader_ops_s *lode_loader_ops(const lode_loader_s *l) { return l ? l->ops : NULL; }
 
+/* The planner's reads (skip-unchanged, what a chip erase must restore): reading flash needs
+ * a halted, attached core on most probes. */
 static int read_cb(void *user, uint32_t addr, void *buf, size_t len)
 {
     lode_loader_s *l = user;
+    if (!l->prepared && l->ops->prepare) {
+        int rc = l->ops->prepare(l->ctx);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    l->prepared = true;
     return l->ops->read(l->ctx, addr, buf, len);
 }
 
@@ -98,13 +107,15 @@ int lode_loader_flash(lode_loader_s *l, const lode_image_s *img, const lode_flas
     int rc = l->ops->layout(l->ctx, log, &regions, &nregions, &ram, &nram);
     if (rc != LODE_OK)
         return rc;
-    if (o.skip_unchanged && !o.read) {
+    if (!o.read && l->ops->read) {
         o.read = read_cb;
         o.read_user = l;
     }
+    l->prepared = false;
     /* reading flash needs a halted, attached core on most probes */
     if (o.skip_unchanged && l->ops->prepare && (rc = l->ops->prepare(l->ctx)) != LODE_OK)
         return rc;
+    l->prepared = o.skip_unchanged;
     lode_flash_plan_s *plan = NULL;
     if ((rc = lode_flash_plan(img, regions, nregions, ram, nram, &o, log, &plan)) != LODE_OK)
         return rc;

@@ -129,6 +129,8 @@ static int add_chip(lode_target_db_s *db, const bchip_s *bc, const lode_log_s *l
             .data_section_offset = b->data_section_offset,
             .flash_start = b->flash_start,
             .flash_end = b->flash_end,
+            .chip_erase_also_start = b->chip_erase_also_start,
+            .chip_erase_also_end = b->chip_erase_also_end,
             .page_size = b->page_size,
             .erased_byte_value = b->erased_byte_value,
             .program_page_timeout_ms = b->program_page_timeout_ms,

@@ -19,6 +19,7 @@ typedef struct lodei_builtin_algo_s {
     uint32_t pc_stream; /* LodeStream (firmware/flash-algos/stream.c), 0xFFFFFFFF = none */
     uint32_t data_section_offset;
     uint32_t flash_start, flash_end, page_size, sector_size;
+    uint32_t chip_erase_also_start, chip_erase_also_end; /* EraseChip erases this too (0, 0: nothing) */
     uint8_t erased_byte_value;
     uint32_t program_page_timeout_ms, erase_sector_timeout_ms;
 } lodei_builtin_algo_s;

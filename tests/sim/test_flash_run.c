@@ -188,6 +188,97 @@ static void test_stm32_vendor(void)
 }
 static void test_nrf_builtin(void) { flash_chip("nRF52840_xxAA", "hello-nrf52840.elf", NULL, 3); }
 
+static int sim_read_cb(void *user, uint32_t addr, void *buf, size_t len) { return lode_sim_mem_read(user, addr, buf, len); }
+
+/* A whole-chip nRF52840 image: the planner picks one ERASEALL (which wipes the UICR too)
+ * instead of 256 page erases, reads the UICR back first and programs it again after, under
+ * the image's own UICR bytes; the UICR is erased once. A failure after the erase names the
+ * UICR among what may now be erased. */
+static void test_nrf_whole_chip_keeps_uicr(void)
+{
+    lode_sim_s *sim = NULL;
+    lode_sim_config_s cfg = {.chip = "nRF52840_xxAA"};
+    REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
+    lode_target_db_s *db = NULL;
+    REQUIRE(lode_target_db_new(NULL, &db) == LODE_OK);
+    const lode_target_chip_s *chip = NULL;
+    REQUIRE(lode_target_find_chip(db, "nRF52840_xxAA", &chip) == LODE_OK);
+    lode_core_ops_s core;
+    lode_sim_core_ops(sim, &core);
+    lode_flash_result_s res;
+    lode_flash_opts_s o = {.verify = true};
+
+    /* something in the UICR that must survive (a customer word, NFCPINS-like settings) */
+    uint8_t uicr[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0x0F, 0x01};
+    lode_segment_s useg = {.addr = 0x10001080u, .len = sizeof uicr, .data = uicr};
+    lode_image_s uimg = {.segs = &useg, .nsegs = 1};
+    CHECK_EQ(lode_flash_image(&core, chip, &uimg, &o, NULL, &res), LODE_OK);
+
+    /* 1 MiB of code flash, plus 4 bytes of the image in the UICR */
+    uint8_t *code = malloc(1u << 20);
+    REQUIRE(code);
+    for (uint32_t i = 0; i < 1u << 20; i++)
+        code[i] = (uint8_t)(i * 2654435761u >> 24);
+    uint8_t own[4] = {0xA5, 0x5A, 0x00, 0x7E};
+    lode_segment_s segs[2] = {{.addr = 0, .len = 1u << 20, .data = code},
+                              {.addr = 0x10001200u, .len = sizeof own, .data = own}};
+    lode_image_s img = {.segs = segs, .nsegs = 2};
+
+    /* the plan: the code flash by its chip erase, the UICR wiped by it (not erased again) and
+     * programmed with what was there plus the image's bytes */
+    lode_flash_layout_s *lay = NULL;
+    REQUIRE(lode_flash_layout_for_chip(chip, NULL, &lay) == LODE_OK);
+    lode_flash_opts_s po = {.read = sim_read_cb, .read_user = sim};
+    lode_flash_plan_s *plan = NULL;
+    REQUIRE(lode_flash_plan(&img, lay->regions, lay->nregions, lay->ram, lay->nram, &po, NULL, &plan) == LODE_OK);
+    CHECK_EQ(plan->chip_regions, 1u);
+    size_t wiped = 0, upages = 0;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        wiped += plan->sectors[i].wiped && plan->sectors[i].wiped_by == 0 && plan->sectors[i].addr == 0x10001000u;
+    for (size_t i = 0; i < plan->npages; i++)
+        if (plan->pages[i].addr == 0x10001000u) {
+            upages++;
+            CHECK(!memcmp(plan->pages[i].data + 0x80, uicr, sizeof uicr));
+            CHECK(!memcmp(plan->pages[i].data + 0x200, own, sizeof own));
+        }
+    CHECK_EQ(wiped, 1);
+    CHECK_EQ(upages, 1);
+    lode_flash_plan_free(plan);
+    /* without a way to read the UICR back the chip erase is not chosen */
+    REQUIRE(lode_flash_plan(&img, lay->regions, lay->nregions, lay->ram, lay->nram, NULL, NULL, &plan) == LODE_OK);
+    CHECK_EQ(plan->chip_regions, 0u);
+    lode_flash_plan_free(plan);
+    lode_flash_layout_free(lay);
+
+    uint64_t t0 = lode_sim_now(sim);
+    CHECK_EQ(lode_flash_image(&core, chip, &img, &o, NULL, &res), LODE_OK);
+    double s = (double)(lode_sim_now(sim) - t0) / 1e12;
+    fprintf(stderr, "  nRF52840 1 MiB + UICR: %zu sectors erased, %zu pages, %.3f s virtual\n",
+            res.sectors_erased, res.pages_programmed, s);
+    /* ERASEALL 173 ms + 256 Ki words x 41 us = 10.92 s; 256 page erases alone take 21.8 s */
+    CHECK(s < 11.5);
+    CHECK_EQ(res.sectors_erased, 257); /* 256 pages and the UICR, by one erase */
+    CHECK(flash_equals_image(sim, &img));
+    CHECK(flash_equals_image(sim, &uimg));
+    uint32_t w = 0;
+    CHECK_EQ(lode_sim_read32(sim, 0x10001000u, &w), LODE_OK);
+    CHECK_EQ(w, 0xFFFFFFFFu);
+
+    /* power lost during the first word programmed after the ERASEALL */
+    lode_sim_inject_power_loss(sim, 2);
+    int rc = lode_flash_image(&core, chip, &img, &o, NULL, &res);
+    CHECK(rc != LODE_OK);
+    fprintf(stderr, "  power loss after the chip erase (%s): unfinished %s\n", lode_strerror(rc), res.unfinished);
+    CHECK(strstr(res.unfinished, "UICR 0x10001000-0x10001fff") != NULL);
+    CHECK(strstr(res.unfinished, "FLASH 0x00000000-0x000fffff") != NULL);
+    /* erasing everything: one ERASEALL, the UICR not erased a second time by ERASEUICR */
+    CHECK_EQ(lode_flash_erase(&core, chip, true, 0, 0, NULL, NULL, &res), LODE_OK);
+    CHECK_EQ(res.sectors_erased, 257);
+    free(code);
+    lode_target_db_free(db);
+    lode_sim_free(sim);
+}
+
 static void test_power_loss_then_reflash(void)
 {
     lode_sim_s *sim = NULL;
@@ -318,6 +409,7 @@ int main(void)
     RUN_TEST(test_stm32_vendor);
     RUN_TEST(test_nrf_builtin);
     RUN_TEST(test_power_loss_then_reflash);
+    RUN_TEST(test_nrf_whole_chip_keeps_uicr);
     RUN_TEST(test_bad_images);
     return TEST_DONE();
 }
