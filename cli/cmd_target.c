@@ -375,8 +375,10 @@ static int load_image(const char *cmd, const cmd_args_s *a, const lode_log_s *lo
             fmt = LODE_IMAGE_IHEX;
         else if (!strcmp(a->format, "bin"))
             fmt = LODE_IMAGE_BIN;
+        else if (!strcmp(a->format, "uf2"))
+            fmt = LODE_IMAGE_UF2;
         else {
-            fprintf(stderr, "lode %s: --format is elf, hex or bin, got '%s'\n", cmd, a->format);
+            fprintf(stderr, "lode %s: --format is elf, hex, bin or uf2, got '%s'\n", cmd, a->format);
             return LODE_EXIT_USAGE;
         }
     }
@@ -397,7 +399,7 @@ static const cmd_spec_s spec_flash = {"flash", "FILE [options]",
     "Write an ELF, Intel HEX or raw binary image to the chip's flash (RAM segments are\n"
     "written directly), then reset and run it.\n"
     "  --base ADDR        load address of a raw binary\n"
-    "  --format F         elf, hex or bin (default: from the file's contents)\n"
+    "  --format F         elf, hex, bin or uf2 (default: from the file's contents)\n"
     "  --verify           check what was written: lode's own algorithms compare every page\n"
     "                     on the target right after programming it and hash the flash\n"
     "                     against the image; other algorithms read everything back\n"

@@ -67,6 +67,7 @@ typedef enum lode_image_format_e {
     LODE_IMAGE_ELF,
     LODE_IMAGE_IHEX,
     LODE_IMAGE_BIN,
+    LODE_IMAGE_UF2,  /* microsoft/uf2 blocks; "not main flash" blocks are skipped */
 } lode_image_format_e;
 
 /* ELF32, little-endian, EM_ARM only (anything else: LODE_E_UNSUPPORTED). Loads PT_LOAD

@@ -62,6 +62,7 @@ const char *lode_image_format_name(lode_image_format_e fmt)
     case LODE_IMAGE_ELF: return "elf";
     case LODE_IMAGE_IHEX: return "ihex";
     case LODE_IMAGE_BIN: return "bin";
+    case LODE_IMAGE_UF2: return "uf2";
     default: return "?";
     }
 }
@@ -72,6 +73,8 @@ lode_image_format_e lode_image_detect_format(const uint8_t *buf, size_t len)
         return LODE_IMAGE_BIN;
     if (len >= 4 && buf[0] == 0x7f && buf[1] == 'E' && buf[2] == 'L' && buf[3] == 'F')
         return LODE_IMAGE_ELF;
+    if (lodei_image_is_uf2(buf, len))
+        return LODE_IMAGE_UF2;
     for (size_t i = 0; i < len; i++) {
         uint8_t c = buf[i];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
@@ -147,6 +150,8 @@ int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, co
         return lodei_image_parse_elf(buf, len, name, log, out);
     case LODE_IMAGE_IHEX:
         return lodei_image_parse_ihex((const char *)buf, len, name, log, out);
+    case LODE_IMAGE_UF2:
+        return lodei_image_parse_uf2(buf, len, name, log, out);
     case LODE_IMAGE_BIN:
         if (!base_given) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,

@@ -51,5 +51,9 @@ int lodei_image_parse_elf(const uint8_t *buf, size_t len, const char *name,
                           const lode_log_s *log, lode_image_s **out);
 int lodei_image_parse_ihex(const char *text, size_t len, const char *name,
                            const lode_log_s *log, lode_image_s **out);
+/* UF2 (uf2.c): starts with the two UF2 start magics? */
+bool lodei_image_is_uf2(const uint8_t *buf, size_t len);
+int lodei_image_parse_uf2(const uint8_t *buf, size_t len, const char *name, const lode_log_s *log,
+                          lode_image_s **out);
 
 #endif
