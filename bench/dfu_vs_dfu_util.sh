@@ -21,7 +21,7 @@ head -c 65536 /dev/urandom >"$tmp/img.bin"
 export LODE_USB_SHIM=dfuse:BENCH LODE_USB_SHIM_STATE_DIR=$tmp LODE_USB_SHIM_REPORT=1 LD_LIBRARY_PATH=$plain
 now() { date +%s.%N; }
 t0=$(now)
-"$lode" flash --no-reset --probe dfu --base 0x08000000 "$tmp/img.bin" >"$tmp/lode.out" 2>&1 || { cat "$tmp/lode.out"; exit 1; }
+"$lode" flash --no-reset --probe dfu --format bin --base 0x08000000 "$tmp/img.bin" >"$tmp/lode.out" 2>&1 || { cat "$tmp/lode.out"; exit 1; }
 t1=$(now)
 dfu-util -a 0 -s 0x08000000 -D "$tmp/img.bin" >"$tmp/dfu.out" 2>&1 || { cat "$tmp/dfu.out"; exit 1; }
 t2=$(now)

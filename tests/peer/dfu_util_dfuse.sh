@@ -42,9 +42,9 @@ check dfu-util-list-ob 0 'alt=1, name="@Option Bytes  /0x1FFFF800/01\*016 a"' --
 check dfu-util-download 0 "File downloaded successfully" -- dfu -a 0 -s 0x08000000:leave -D "$D/a.bin"
 check lode-read 0 "read 30000 bytes" -- lode read 0x08000000 30000 -o "$D/a.lode" --probe dfu
 check same-a 0 "" -- cmp "$D/a.bin" "$D/a.lode"
-check lode-verify-a 0 "identical" -- lode verify --probe dfu --base 0x08000000 "$D/a.bin"
+check lode-verify-a 0 "identical" -- lode verify --probe dfu --format bin --base 0x08000000 "$D/a.bin"
 # lode writes, dfu-util reads back
-check lode-flash 0 "flashed .* through DFU" -- lode flash --probe dfu --base 0x08000000 "$D/b.bin"
+check lode-flash 0 "flashed .* through DFU" -- lode flash --probe dfu --format bin --base 0x08000000 "$D/b.bin"
 check dfu-util-upload 0 "Upload done" -- dfu -a 0 -s 0x08000000:50001 -U "$D/b.dfu-util"
 check same-b 0 "" -- cmp "$D/b.bin" "$D/b.dfu-util"
 echo "$pass passed, $fails failed"

@@ -53,36 +53,36 @@ check info-alts 0 'alt 1 "@Option Bytes  /0x1FFFF800/01\*016 a"' -- "$LODE" info
 check info-mem 0 "Internal Flash +0x08000000-0x0800ffff  64 sectors of 1024 bytes" -- "$LODE" info --probe dfu
 # the shim reports GETSTATUS polls that came before the bwPollTimeout it gave had passed
 check flash 0 "0 DFU status polls before bwPollTimeout" -- env LODE_USB_SHIM_REPORT=1 \
-    "$LODE" flash --probe dfu:0483:df11:DFUSER1 --base 0x08000000 "$D/img.bin"
+    "$LODE" flash --probe dfu:0483:df11:DFUSER1 --format bin --base 0x08000000 "$D/img.bin"
 check flash-says 0 "flashed .* through DFU .* 40 sectors erased, 40 pages" -- \
-    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
-check verify 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+    "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+check verify 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 check read 0 "read 40000 bytes" -- "$LODE" read 0x08000000 40000 -o "$D/back.bin" --probe dfu
 check read-same 0 "" -- cmp "$D/img.bin" "$D/back.bin"
-check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --base 0x08000000 "$D/big.bin"
+check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/big.bin"
 # the whole flash: one mass erase (20 ms) instead of 64 page erases (the board's clock: 1.28 s
 # less), and blocks of wTransferSize (2 KiB) spanning two 1 KiB pages
 head -c 65536 /dev/urandom >"$D/full.bin"
 check mass-erase 0 "closed at 1\.740[0-9]* s of simulated time, 107 probe commands" -- env LODE_USB_SHIM_REPORT=1 \
-    "$LODE" flash --no-reset --probe dfu --base 0x08000000 "$D/full.bin"
-check verify-full 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/full.bin"
+    "$LODE" flash --no-reset --probe dfu --format bin --base 0x08000000 "$D/full.bin"
+check verify-full 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/full.bin"
 check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
-check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check several 69 "2 DFU devices match .*DFUA.*DFUB" -- "$LODE" info --probe dfu
 LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check pick-one 0 "DFUB" -- "$LODE" info --probe dfu:0483:df11:DFUB
 LODE_USB_SHIM_DFUSE_LAYOUT="@Internal Flash  /0x08000000/064*001K" check bad-layout 65 \
-    'malformed DfuSe memory layout .*no type letter' -- "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+    'malformed DfuSe memory layout .*no type letter' -- "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 # a device left in dfuERROR is cleared (CLRSTATUS) and then written
 LODE_USB_SHIM_DFUSE_QUIRKS=start-error check recover 0 "flashed .* 40 pages" -- \
-    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+    "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 # leave: the device resetting before it answers the last GETSTATUS is success, not an error
-LODE_USB_SHIM_DFUSE_QUIRKS=reset-early quiet leave-reset -- "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
-check after-leave 0 "identical" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/img.bin"
+LODE_USB_SHIM_DFUSE_QUIRKS=reset-early quiet leave-reset -- "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+check after-leave 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 # unplugged halfway: what may be half written is named
 LODE_USB_SHIM_DFUSE_QUIRKS=vanish-after=60 check vanish 69 \
     "vanished during the download: 0x08000000-0x08009fff may now be erased or half written; put it back" -- \
-    "$LODE" flash --probe dfu --base 0x08000000 "$D/img.bin"
+    "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
