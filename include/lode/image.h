@@ -70,7 +70,8 @@ typedef enum lode_image_format_e {
     LODE_IMAGE_UF2,  /* microsoft/uf2 blocks; "not main flash" blocks are skipped */
 } lode_image_format_e;
 
-/* ELF32, little-endian, EM_ARM only (anything else: LODE_E_UNSUPPORTED). Loads PT_LOAD
+/* ELF32, little-endian, EM_ARM or EM_AVR (anything else: LODE_E_UNSUPPORTED; an AVR ELF's
+ * .eeprom loads at 0x810000, avr-gcc's address for it). Loads PT_LOAD
  * program headers with p_filesz > 0 at p_paddr (the LMA); bytes past p_filesz (.bss) are not
  * loaded. Symbols come from the SHT_SYMTAB section (none if there is none). Errors:
  * LODE_E_FORMAT (truncated/corrupt, overlapping segments), LODE_E_UNSUPPORTED,

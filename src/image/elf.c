@@ -27,6 +27,7 @@
 #define ET_DYN 3
 #define ET_CORE 4
 #define EM_ARM 40
+#define EM_AVR 83 /* avr-gcc: flash at 0 (.text, .data's load address), .eeprom at 0x810000 */
 /* sizes of the ELF32 structures */
 #define EHDR_SIZE 52u
 #define PHDR_SIZE 32u
@@ -307,11 +308,11 @@ int lodei_image_parse_elf(const uint8_t *buf, size_t len, const char *name,
     uint16_t e_shentsize = lodei_get_le16(buf + 46);
     uint16_t e_shnum = lodei_get_le16(buf + 48);
 
-    if (e_machine != EM_ARM)
+    if (e_machine != EM_ARM && e_machine != EM_AVR)
         return fail(c, LODE_E_UNSUPPORTED,
-                    "ELF machine is %s (%u), not ARM (%u): this file was not built for an ARM "
-                    "microcontroller; build it with an ARM toolchain (arm-none-eabi-gcc)",
-                    machine_name(e_machine), (unsigned)e_machine, EM_ARM);
+                    "ELF machine is %s (%u), not ARM (%u) or AVR (%u): this file was not built for a "
+                    "microcontroller lode knows; build it with arm-none-eabi-gcc or avr-gcc",
+                    machine_name(e_machine), (unsigned)e_machine, EM_ARM, EM_AVR);
     if (e_type == ET_REL)
         return fail(c, LODE_E_UNSUPPORTED,
                     "this is a relocatable object file (ET_REL), not an executable: link it "

@@ -4,7 +4,8 @@
 # Uno (`lode sim-server --board uno --serial-pty`: the real optiboot 4.4 on simavr). avrdude
 # writes an image, lode reads back identical; lode writes one, avrdude reads back identical and
 # verifies it; lode verify/info; EEPROM data and an image reaching the bootloader are refused
-# (65 ... with nothing written: avrdude still reads lode's image).
+# with nothing written: avrdude still reads lode's image); an avr-gcc ELF: its .eeprom refused,
+# without it written by lode and verified by avrdude from the same ELF.
 # usage: avrdude_uno.sh <lode> <lsan-suppressions>
 set -u
 lode=$1
@@ -49,6 +50,22 @@ head -c 400 /dev/urandom >"$tmp/c.bin"
 l flash "$tmp/c.bin" --base 0x7d00 >"$tmp/boot.out" 2>&1 && fail "an image reaching the bootloader was not refused"
 grep -q "into the bootloader" "$tmp/boot.out" || fail "the bootloader refusal does not say why"
 av -U "flash:v:$tmp/b.bin:r" || fail "a refused flash wrote something"
+# an AVR ELF from avr-gcc: its .eeprom refused through optiboot 4.4; without it, flashed and
+# verified by avrdude from the same ELF
+command -v avr-gcc >/dev/null || fail "avr-gcc is not installed: scripts/deps.sh test"
+cat >"$tmp/blink.c" <<'C'
+#include <avr/eeprom.h>
+#include <avr/io.h>
+#include <util/delay.h>
+uint8_t EEMEM calib[3] = {1, 2, 3};
+int main(void) { DDRB |= 1 << 5; for (;;) { PORTB ^= 1 << 5; _delay_ms(500); } }
+C
+avr-gcc -mmcu=atmega328p -DF_CPU=16000000UL -Os -o "$tmp/blink.elf" "$tmp/blink.c" 2>"$tmp/gcc.err" || fail "avr-gcc failed"
+l flash "$tmp/blink.elf" >"$tmp/elf-ee.out" 2>&1 && fail "an AVR ELF with .eeprom was not refused"
+grep -q "EEPROM" "$tmp/elf-ee.out" || fail "the .eeprom refusal does not say EEPROM"
+avr-objcopy -R .eeprom "$tmp/blink.elf" "$tmp/blink-flash.elf"
+l flash "$tmp/blink-flash.elf" --verify >"$tmp/elf.out" 2>&1 || fail "lode flash of an AVR ELF failed"
+av -U "flash:v:$tmp/blink-flash.elf:e" || fail "avrdude does not verify the AVR ELF lode wrote"
 n=$(grep -c "session .* closed" "$tmp/server.err")
 [ "$n" -ge 9 ] || fail "the simulated Uno saw $n sessions, not one per command (each open is a reset)"
 echo "avrdude_uno: ok ($n sessions)"

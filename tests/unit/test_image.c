@@ -429,7 +429,15 @@ static void test_elf_unsupported(void)
     lodei_put_le16(m + 18, 62); /* x86-64 */
     log = make_log(&cap);
     rc = lode_image_parse_elf(m, e.len, &log, &img);
-    EXPECT_FAIL(rc, LODE_E_UNSUPPORTED, &cap, img, "x86-64 (62), not ARM (40)", "arm-none-eabi");
+    EXPECT_FAIL(rc, LODE_E_UNSUPPORTED, &cap, img, "x86-64 (62), not ARM (40) or AVR (83)", "avr-gcc");
+
+    memcpy(m, e.buf, e.len);
+    lodei_put_le16(m + 18, 83); /* EM_AVR: loads like an ARM file */
+    log = make_log(&cap);
+    CHECK_EQ(lode_image_parse_elf(m, e.len, &log, &img), LODE_OK);
+    CHECK(img && img->nsegs > 0);
+    lode_image_free(img);
+    img = SENTINEL;
 
     memcpy(m, e.buf, e.len);
     lodei_put_le16(m + 18, 243); /* RISC-V */
