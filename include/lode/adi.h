@@ -201,6 +201,10 @@ typedef int (*lode_adi_component_fn)(void *user, const lode_adi_component_s *c);
  * with a warning). */
 int lode_adi_romtable_walk(lode_adi_s *adi, unsigned ap, uint32_t base, lode_adi_component_fn fn,
                            void *user);
+/* The identification registers (PIDR/CIDR, ADIv5.2 D3) of the 4 KiB block at `blk` (the last
+ * block of a component; a ROM table's only one), in one queued run. LODE_E_FORMAT when the CIDR
+ * preamble is not there. */
+int lode_adi_component_id(lode_adi_s *adi, unsigned ap, uint32_t blk, lode_adi_component_s *out);
 /* Name of a known ARM CoreSight/Cortex-M part (designer 0x43B), NULL otherwise. */
 const char *lode_adi_part_name(uint16_t designer, uint16_t part);
 

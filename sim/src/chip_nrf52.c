@@ -954,6 +954,11 @@ const sim_chip_desc_s simi_chip_nrf52840 = {
     .core = SIM_CORE_M4F,
     .cpu_hz = 64000000u,
     .dpidr = 0x2BA01477u,
+    /* Nordic's ROM table: designer Nordic Semiconductor (JEP106 bank 3, 0x44: 0x244); the
+     * product specification gives no part number for it, 0x000 here (lode reads only the
+     * designer) */
+    .rom_designer = 0x244u,
+    .rom_part = 0x000u,
     .nvic_irqs = 48u,
     .prio_bits = 3, /* nRF52840: 3 implemented priority bits (8 levels) */
     .build = n52_build,

@@ -1158,6 +1158,10 @@ const sim_chip_desc_s simi_chip_stm32f103c8 = {
     .reset_hz = 8000000u, /* RM0008 §7.2: SYSCLK is the 8 MHz HSI after reset */
     .swj = true,          /* RM0008 §31.3: SWJ-DP, JTAG after power-on until switched to SWD */
     .dpidr = 0x1BA01477u,
+    /* ST's ROM table: designer STMicroelectronics (JEP106 bank 1, 0x20), part number the
+     * DBGMCU_IDCODE DEV_ID (RM0008 §31.6.1: 0x410 medium-density) */
+    .rom_designer = 0x020u,
+    .rom_part = 0x410u,
     .nvic_irqs = 43u, /* RM0008 §10.1.2: 43 maskable channels on non-connectivity-line parts */
     .prio_bits = 4,   /* PM0056 §4.3.7: 4 implemented priority bits on STM32F10x */
     .build = f1_build,

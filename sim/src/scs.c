@@ -40,7 +40,13 @@ static uint64_t component_pid(const sim_board_s *b, uint32_t base)
     case DWT_BASE: return 0x4003BB002ull;
     case FPB_BASE: return 0x4002BB003ull;
     case TPIU_BASE: return m4 ? 0x4000BB9A1ull : 0x4003BB923ull;
-    case ROM_BASE: return m4 ? 0x4000BB4C4ull : 0x4000BB4C3ull;
+    case ROM_BASE:
+        if (b->chip->rom_designer) { /* PIDR0-2 part and JEP106 identity (JEDEC bit set), PIDR4 bank */
+            uint64_t id = b->chip->rom_designer & 0x7Fu, part = b->chip->rom_part & 0xFFFu;
+            return part | (id & 0xFu) << 12 | (id >> 4) << 16 | 1u << 19 |
+                   (uint64_t)(b->chip->rom_designer >> 8 & 0xFu) << 32;
+        }
+        return m4 ? 0x4000BB4C4ull : 0x4000BB4C3ull;
     default: return 0;
     }
 }

@@ -169,6 +169,9 @@ typedef struct sim_chip_desc_s {
     uint32_t nvic_irqs;   /* external interrupt lines */
     uint8_t prio_bits;    /* implemented priority bits (0 = 4 on M3/M4, 2 on M0+) */
     bool swj;             /* SWJ-DP (starts in JTAG, needs JTAG-to-SWD) rather than SW-DP only */
+    /* the ROM table at 0xE00FF000 as the vendor built it (ADIv5.2 D3 PIDR: JEP106 designer,
+     * continuation code << 8 | identity, and part number); 0: ARM's Cortex-M ROM table */
+    uint16_t rom_designer, rom_part;
     /* builds memories and peripherals on the board */
     int (*build)(sim_board_s *b, const struct sim_chip_desc_s *desc);
 } sim_chip_desc_s;

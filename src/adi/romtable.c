@@ -64,13 +64,13 @@ typedef struct walk_s {
 
 /* Read the identification block (last 4 KiB block at `blk`): DEVARCH, PIDR4-7, PIDR0-3,
  * CIDR0-3. */
-static int read_ids(walk_s *w, uint32_t blk, lode_adi_component_s *c, uint32_t *devarch)
+static int read_ids(lode_adi_s *adi, unsigned ap, uint32_t blk, lode_adi_component_s *c, uint32_t *devarch)
 {
     uint32_t v[12] = {0}, da = 0;
-    lode_adi_queue_read32(w->adi, w->ap, blk + 0xFBCu, &da);
+    lode_adi_queue_read32(adi, ap, blk + 0xFBCu, &da);
     for (unsigned i = 0; i < 12; i++)
-        lode_adi_queue_read32(w->adi, w->ap, blk + 0xFD0u + 4u * i, &v[i]);
-    int err = lode_adi_run(w->adi);
+        lode_adi_queue_read32(adi, ap, blk + 0xFD0u + 4u * i, &v[i]);
+    int err = lode_adi_run(adi);
     if (err != LODE_OK)
         return err;
     uint32_t cidr = 0;
@@ -94,8 +94,20 @@ static int read_ids(walk_s *w, uint32_t blk, lode_adi_component_s *c, uint32_t *
     unsigned size4k = (unsigned)((pidr >> 36) & 0xFu); /* PIDR4.SIZE: log2(4 KiB blocks) */
     c->base = blk - (((1u << size4k) - 1u) << 12);
     c->name = lode_adi_part_name(c->designer, c->part);
-    *devarch = da;
+    if (devarch)
+        *devarch = da;
     return LODE_OK;
+}
+
+int lode_adi_component_id(lode_adi_s *adi, unsigned ap, uint32_t blk, lode_adi_component_s *out)
+{
+    if (!adi || !out || (blk & 0xFFFu))
+        return LODE_E_INVALID_ARG;
+    lode_adi_component_s c;
+    int err = read_ids(adi, ap, blk, &c, NULL);
+    if (err == LODE_OK)
+        *out = c;
+    return err;
 }
 
 static int walk(walk_s *w, uint32_t blk, unsigned depth)
@@ -112,7 +124,7 @@ static int walk(walk_s *w, uint32_t blk, unsigned depth)
 
     lode_adi_component_s c;
     uint32_t devarch = 0;
-    int err = read_ids(w, blk, &c, &devarch);
+    int err = read_ids(w->adi, w->ap, blk, &c, &devarch);
     if (err != LODE_OK) {
         if (depth == 0) {
             lode_log(w->adi->log, LODE_LOG_ERROR, LODE_LOGC_ADI,

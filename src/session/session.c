@@ -41,12 +41,28 @@ static int vm_read16(void *ctx, uint32_t a, uint16_t *v)
     return lode_adi_mem_read16(s->adi, s->ap, a, v);
 }
 
+/* The designer of the chip (JEP106, ADIv5.2 D3): the PIDR of the ROM table the MEM-AP's BASE
+ * names. 0 when there is none or it cannot be read (every vendor hook is tried then). */
+static uint16_t rom_designer(lode_session_s *s, const lode_log_s *log)
+{
+    uint32_t base = 0;
+    lode_adi_component_s c;
+    /* BASE: bit 1 set = ADIv5 format, bit 0 then says present; legacy: all ones = none */
+    if (lode_adi_ap_base(s->adi, s->ap, &base) != LODE_OK || base == 0xFFFFFFFFu || (base & 3u) == 2u ||
+        lode_adi_component_id(s->adi, s->ap, base & ~0xFFFu, &c) != LODE_OK || c.cls != LODE_CID_CLASS_ROM)
+        return 0;
+    const char *who = lodei_vendor_name(c.designer);
+    lode_log(log, LODE_LOG_DEBUG, LODE_LOGC_GENERAL, "ROM table at 0x%08x: designer JEP106 0x%03x (%s), part 0x%03x",
+             c.base, c.designer, who ? who : "no vendor hook", c.part);
+    return c.designer;
+}
+
 static int identify(lode_session_s *s, const lode_log_s *log)
 {
     const lode_target_chip_s *det = NULL;
     char why[240];
     lodei_vendor_mem_s mem = {.read32 = vm_read32, .read16 = vm_read16, .ctx = s};
-    int drc = lodei_vendor_detect(&mem, 0, s->db, &det, why, sizeof why);
+    int drc = lodei_vendor_detect(&mem, rom_designer(s, log), s->db, &det, why, sizeof why);
     if (!s->chip) {
         if (drc != LODE_OK) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL, "cannot identify the chip: %s: name it with --chip",

@@ -384,7 +384,7 @@ static void test_narrow(void)
 typedef struct found_s {
     unsigned n;
     bool scs, dwt, fpb, itm, tpiu, rom;
-    uint16_t scs_part, rom_part;
+    uint16_t scs_part, rom_part, rom_designer;
     const char *rom_name;
     bool all_arm;
 } found_s;
@@ -393,12 +393,13 @@ static int on_component(void *user, const lode_adi_component_s *c)
 {
     found_s *f = user;
     f->n++;
-    if (c->designer != LODE_JEP106_ARM)
-        f->all_arm = false;
     if (c->depth == 0 && c->cls == LODE_CID_CLASS_ROM && c->base == 0xE00FF000u) {
         f->rom = true;
         f->rom_part = c->part;
+        f->rom_designer = c->designer;
         f->rom_name = c->name;
+    } else if (c->designer != LODE_JEP106_ARM) {
+        f->all_arm = false;
     }
     if (c->base == 0xE000E000u && c->cls == LODE_CID_CLASS_GENERIC_IP && c->depth == 1) {
         f->scs = true;
@@ -436,11 +437,16 @@ static void test_romtable(void)
         CHECK_EQ(lode_adi_romtable_walk(r.adi, 0, base & ~0xFFFu, on_component, &f), LODE_OK);
         CHECK_EQ(f.n, 6); /* ROM, SCS, DWT, FPB, ITM, TPIU (the ETM entry is not present) */
         CHECK(f.rom && f.scs && f.dwt && f.fpb && f.itm && f.tpiu);
-        CHECK(f.all_arm);
+        CHECK(f.all_arm); /* the components are ARM's; the ROM table is the chip vendor's */
         CHECK_EQ(f.scs_part, chips[c].m4 ? 0x00C : 0x000);
-        CHECK_EQ(f.rom_part, chips[c].m4 ? 0x4C4 : 0x4C3);
-        CHECK(f.rom_name && strcmp(f.rom_name, chips[c].m4 ? "Cortex-M4 ROM table"
-                                                           : "Cortex-M3 ROM table") == 0);
+        CHECK_EQ(f.rom_designer, chips[c].m4 ? 0x244 : 0x020); /* Nordic, ST */
+        CHECK_EQ(f.rom_part, chips[c].m4 ? 0x000 : 0x410);
+        CHECK(f.rom_name && strcmp(f.rom_name, "ROM table") == 0); /* not an ARM part */
+        lode_adi_component_s rc;
+        CHECK_EQ(lode_adi_component_id(r.adi, 0, 0xE00FF000u, &rc), LODE_OK);
+        CHECK_EQ(rc.designer, f.rom_designer);
+        CHECK_EQ(rc.cls, LODE_CID_CLASS_ROM);
+        CHECK_EQ(lode_adi_component_id(r.adi, 0, RAM, &rc), LODE_E_FORMAT);
 
         unsigned n = 0;
         CHECK_EQ(lode_adi_romtable_walk(r.adi, 0, 0xE00FF000u, stop_after_two, &n), 7);

@@ -582,7 +582,12 @@ static void test_rom_table(void)
         /* ROM table: class 0x1 */
         CHECK_EQ(cidr(s, ROM), 0xB105100Du);
         CHECK_EQ(rd(s, ROM + 0xFCC) & 1, 1); /* MEMTYPE.SYSMEM */
-        check_arm_pidr(s, ROM, m4 ? 0x4C4 : 0x4C3);
+        /* the vendor's ROM table (ADIv5.2 D3 PIDR): ST 0x020 part 0x410 (DEV_ID), Nordic 0x244 */
+        uint64_t rp = pidr(s, ROM);
+        CHECK_EQ(rp & 0xFFF, m4 ? 0x000 : 0x410);
+        CHECK_EQ((rp >> 12) & 0x7F, m4 ? 0x44 : 0x20);
+        CHECK_EQ((rp >> 19) & 1, 1);
+        CHECK_EQ((rp >> 32) & 0xF, m4 ? 2 : 0);
         static const uint32_t want[] = {0xE000E000u, 0xE0001000u, 0xE0002000u, 0xE0000000u, 0xE0040000u};
         uint32_t found[16];
         unsigned n = 0;

@@ -240,6 +240,48 @@ static void keep_error(void *u, lode_log_level_e l, lode_log_cat_e c, const char
         snprintf(last_error, sizeof last_error, "%s", m);
 }
 
+static char designer_line[512];
+static void keep_designer(void *u, lode_log_level_e l, lode_log_cat_e c, const char *m)
+{
+    (void)u;
+    (void)l;
+    (void)c;
+    if (strstr(m, "ROM table at"))
+        snprintf(designer_line, sizeof designer_line, "%s", m);
+}
+
+/* The connection reads the ROM table's designer and names the vendor whose hook it tries first */
+static void test_designer_read(void)
+{
+    static const struct {
+        const char *sim, *want, *chip;
+    } k[] = {{"STM32F103C8", "designer JEP106 0x020 (STMicroelectronics)", "STM32F103C8"},
+             {"nRF52840_xxAA", "designer JEP106 0x244 (Nordic Semiconductor)", "nRF52840"}};
+    for (size_t i = 0; i < 2; i++) {
+        rig_s r;
+        memset(&r, 0, sizeof r);
+        lode_sim_config_s cfg = {.chip = k[i].sim};
+        REQUIRE(lode_sim_new(&cfg, &r.sim) == LODE_OK);
+        lode_sim_dap_config_s dc = {.version = 2};
+        REQUIRE(lode_sim_dap_new(r.sim, &dc, &r.dap) == LODE_OK);
+        REQUIRE(lode_sim_dap_transport(r.dap, &r.tr) == LODE_OK);
+        lode_probe_s *sc_probe = NULL;
+        lode_probe_cmsis_dap_new(r.tr, false, NULL, NULL, &sc_probe);
+        lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .now_us = v_now,
+                                    .delay_us = v_delay, .time_user = r.sim};
+        sc.log.fn = keep_designer;
+        sc.log.max_level = LODE_LOG_DEBUG;
+        designer_line[0] = 0;
+        CHECK_EQ(lode_session_open(&sc, &r.s), LODE_OK);
+        CHECK(strstr(designer_line, k[i].want) != NULL);
+        const lode_target_chip_s *chip = r.s ? lode_session_chip(r.s, NULL) : NULL;
+        CHECK(chip && strncmp(chip->name, k[i].chip, strlen(k[i].chip)) == 0);
+        if (!strstr(designer_line, k[i].want))
+            fprintf(stderr, "  %s: '%s'\n", k[i].sim, designer_line);
+        rig_close(&r);
+    }
+}
+
 static void test_target_does_not_answer(void)
 {
     rig_s r;
@@ -344,6 +386,7 @@ int main(void)
 {
     RUN_TEST(test_watch_stack_variable);
     RUN_TEST(test_target_does_not_answer);
+    RUN_TEST(test_designer_read);
     RUN_TEST(test_formats_stm32);
     RUN_TEST(test_formats_nrf);
     RUN_TEST(test_wait_storm);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Vendor hooks (private to liblode): how a chip family identifies itself. One row per vendor,
- * keyed by its JEP106 designer code (continuation << 7 | identity, as in a ROM table's PIDR);
+ * keyed by its JEP106 designer code (continuation code << 8 | identity, as lode_adi_component_s
+ * has it from a ROM table's PIDR: ST 0x020, Nordic 0x244, ARM 0x43B);
  * each hook reads the family's ID registers through `mem` and looks the result up in the chip
  * database. Adding a family: a file here and a row in vendor.c. */
 #ifndef LODE_TARGET_VENDOR_H
@@ -32,9 +33,14 @@ typedef struct lodei_vendor_s {
 extern const lodei_vendor_s lodei_vendor_stm32;
 extern const lodei_vendor_s lodei_vendor_nrf52;
 
-/* Identify the chip: with designer != 0 only that vendor's hook (when there is one), else every
- * hook in turn. LODE_E_NO_DEVICE with `why` naming what was read when nothing matches. */
+#define LODEI_JEP106_ARM 0x43Bu
+
+/* Identify the chip: the hook of `designer` (the ROM table's, 0 = unknown) first, then every
+ * other hook in turn (all of them in table order when the designer is unknown, ARM's or has no
+ * hook). LODE_E_NO_DEVICE with `why` naming what was read when nothing matches. */
 int lodei_vendor_detect(const lodei_vendor_mem_s *mem, uint16_t designer, const lode_target_db_s *db,
                         const lode_target_chip_s **out, char *why, size_t len);
+/* The vendor's name for a designer code ("ARM" for 0x43B), NULL when no hook has it. */
+const char *lodei_vendor_name(uint16_t designer);
 
 #endif
