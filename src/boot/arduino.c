@@ -90,18 +90,18 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
 {
     ard_s *a = ctx;
     /* everything is checked before the first byte goes out */
-    for (size_t i = 0; i < plan->npages; i++)
-        if (plan->pages[i].region != R_APP)
-            return refuse_region(a, plan->pages[i].region, plan->pages[i].addr, log);
-    for (size_t i = 0; i < plan->nsectors; i++)
-        if (!plan->sectors[i].skip && plan->sectors[i].region != R_APP)
-            return refuse_region(a, plan->sectors[i].region, plan->sectors[i].addr, log);
     if (!plan->npages && plan->nsectors) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "STK500v1 bootloaders have no erase (each page is erased as it is written): flash the new "
                  "image instead");
         return LODE_E_UNSUPPORTED;
     }
+    for (size_t i = 0; i < plan->npages; i++)
+        if (plan->pages[i].region != R_APP)
+            return refuse_region(a, plan->pages[i].region, plan->pages[i].addr, log);
+    for (size_t i = 0; i < plan->nsectors; i++)
+        if (!plan->sectors[i].skip && plan->sectors[i].region != R_APP)
+            return refuse_region(a, plan->sectors[i].region, plan->sectors[i].addr, log);
     for (size_t i = 0; i < plan->npages; i++) {
         const lode_flash_page_s *pg = &plan->pages[i];
         if (plan->sectors[pg->sector].skip)

@@ -269,6 +269,9 @@ static void test_flash_read_verify(void)
     lb.text[0] = 0;
     CHECK_EQ(lode_session_erase(s, false, 0, 128, &fo, &res), LODE_E_UNSUPPORTED);
     CHECK(strstr(lb.text, "no erase") != NULL);
+    lb.text[0] = 0;
+    CHECK_EQ(lode_session_erase(s, true, 0, 0, &fo, &res), LODE_E_UNSUPPORTED); /* all: not "the bootloader" */
+    CHECK(strstr(lb.text, "no erase") != NULL);
     /* into the application */
     CHECK_EQ(lode_loader_reset_run(l), LODE_OK);
     CHECK_EQ(d->leaves, 1);
