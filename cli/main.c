@@ -40,6 +40,7 @@ static void usage(FILE *f)
           "  rtt [FILE]              RTT terminal on the running target\n"
           "  gdb [--port N] [FILE]   GDB server (remote protocol) on the target\n"
           "  itm FILE|-              decode a captured SWO stream (ITM/DWT packets)\n"
+          "  convert FILE -o OUT.uf2 --family NAME   an image as UF2 for a UF2 bootloader\n"
           "  sim-server --stlink-tcp PORT   the simulated board behind a simulated ST-Link,\n"
           "                          for outside tools (OpenOCD's st-link backend tcp)\n"
           "\n"
@@ -67,6 +68,7 @@ static const cli_command_s commands[] = {
     {"run", cli_cmd_run},       {"attach", cli_cmd_attach},         {"rtt", cli_cmd_rtt},
     {"debug", cli_cmd_debug},   {"gdb", cli_cmd_gdb},               {"itm", cli_cmd_itm},
     {"list", cli_cmd_list},     {"chips", cli_cmd_chips},           {"sim-server", cli_cmd_simserver},
+    {"convert", cli_cmd_convert},
     {NULL, NULL},
 };
 static const cli_command_s *const tables[] = {commands, cli_target_commands, NULL};

@@ -128,6 +128,14 @@ const lode_segment_s *lode_image_find_segment(const lode_image_s *img, uint32_t 
 /* Sum of all segment lengths (0 for NULL). */
 size_t lode_image_total_bytes(const lode_image_s *img);
 
+/* UF2 (microsoft/uf2): a family ID by name ("RP2040", "STM32F1", ..., case-insensitive) or as
+ * 0xHEX; LODE_E_NO_DEVICE for an unknown name. The name of a known ID, else NULL. */
+int lode_uf2_family(const char *name, uint32_t *id);
+const char *lode_uf2_family_name(uint32_t id);
+/* The image as UF2 blocks (256-byte payloads at 256-byte aligned addresses, family ID set,
+ * uncovered bytes 0xFF): *out (free()) of *len bytes. LODE_E_INVALID_ARG for an empty image. */
+int lode_image_write_uf2(const lode_image_s *img, uint32_t family, uint8_t **out, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
  * skipped; the others become image data at their target addresses. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image/imagei.h"
 #include "lode/error.h"
@@ -86,4 +87,101 @@ fail:
     lodei_imgbuild_free(&b);
     lode_image_free(img);
     return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------ */
+
+/* Family IDs from microsoft/uf2's uf2families.json (the ones of chips lode users meet most). */
+static const struct {
+    const char *name;
+    uint32_t id;
+} families[] = {
+    {"RP2040", 0xe48bff56u},   {"SAMD21", 0x68ed2b88u},  {"SAMD51", 0x55114460u}, {"NRF52840", 0xada52840u},
+    {"NRF52", 0x1b57745fu},    {"STM32F0", 0x647824b6u}, {"STM32F1", 0x5ee21072u}, {"STM32F4", 0x57755a57u},
+    {"STM32F7", 0x53b80f00u},  {"STM32G0", 0x300f5633u}, {"STM32H7", 0x6db66082u}, {"STM32L4", 0x00ff6919u},
+    {"ESP32S2", 0xbfdd4eeeu},
+};
+
+int lode_uf2_family(const char *name, uint32_t *id)
+{
+    if (!name || !id || !*name)
+        return LODE_E_INVALID_ARG;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        const char *a = families[i].name, *b = name;
+        while (*a && (*a == *b || *a == (*b & ~0x20)))
+            a++, b++;
+        if (!*a && !*b) {
+            *id = families[i].id;
+            return LODE_OK;
+        }
+    }
+    char *end = NULL;
+    unsigned long long v = (name[0] == '0' && (name[1] == 'x' || name[1] == 'X')) ? strtoull(name, &end, 16) : 0;
+    if (!end || *end || end == name + 2 || v > 0xFFFFFFFFull)
+        return LODE_E_NO_DEVICE;
+    *id = (uint32_t)v;
+    return LODE_OK;
+}
+
+const char *lode_uf2_family_name(uint32_t id)
+{
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (families[i].id == id)
+            return families[i].name;
+    return NULL;
+}
+
+int lode_image_write_uf2(const lode_image_s *img, uint32_t family, uint8_t **out, size_t *len)
+{
+    if (!img || !out || !len)
+        return LODE_E_INVALID_ARG;
+    /* 256-byte payloads at 256-byte aligned addresses, as UF2 bootloaders expect; bytes of a
+     * payload that no segment covers are 0xFF (erased flash) */
+    size_t count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        uint8_t *buf = NULL;
+        if (pass) {
+            if (!count || !(buf = malloc(count * 512)))
+                return count ? LODE_E_NOMEM : LODE_E_INVALID_ARG;
+        }
+        size_t n = 0;
+        uint64_t last = UINT64_MAX;
+        for (size_t s = 0; s < img->nsegs; s++) {
+            const lode_segment_s *sg = &img->segs[s];
+            for (uint64_t a = sg->addr & ~0xFFull; a < (uint64_t)sg->addr + sg->len; a += 256) {
+                if (a == last) /* the block began with the segment before */
+                    continue;
+                last = a;
+                if (pass) {
+                    uint8_t *p = buf + 512 * n;
+                    memset(p, 0, 512);
+                    lodei_put_le32(p, UF2_MAGIC0);
+                    lodei_put_le32(p + 4, UF2_MAGIC1);
+                    lodei_put_le32(p + 8, UF2_FAMILY_PRESENT);
+                    lodei_put_le32(p + 12, (uint32_t)a);
+                    lodei_put_le32(p + 16, 256);
+                    lodei_put_le32(p + 20, (uint32_t)n);
+                    lodei_put_le32(p + 24, (uint32_t)count);
+                    lodei_put_le32(p + 28, family);
+                    memset(p + 32, 0xFF, 256);
+                    for (size_t t = s; t < img->nsegs && img->segs[t].addr < a + 256; t++) {
+                        const lode_segment_s *g = &img->segs[t];
+                        uint64_t lo = g->addr > a ? g->addr : a, hi = (uint64_t)g->addr + g->len;
+                        if (hi > a + 256)
+                            hi = a + 256;
+                        if (lo < hi)
+                            memcpy(p + 32 + (lo - a), g->data + (lo - g->addr), (size_t)(hi - lo));
+                    }
+                    lodei_put_le32(p + 508, UF2_MAGIC_END);
+                }
+                n++;
+            }
+        }
+        if (pass) {
+            *out = buf;
+            *len = n * 512;
+        }
+        count = n;
+    }
+    return LODE_OK;
 }

@@ -66,6 +66,14 @@ head -c 65536 /dev/urandom >"$D/full.bin"
 check mass-erase 0 "closed at 1\.740[0-9]* s of simulated time, 107 probe commands" -- env LODE_USB_SHIM_REPORT=1 \
     "$LODE" flash --no-reset --probe dfu --format bin --base 0x08000000 "$D/full.bin"
 check verify-full 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/full.bin"
+# lode convert: the image as UF2 (file(1) identifies it), flashed as such, identical
+check convert 0 "wrote .*img.uf2: 157 blocks for family STM32F1 \(0x5ee21072\), 0x08000000-0x08009c3f" -- \
+    "$LODE" convert "$D/img.bin" --format bin --base 0x08000000 --family stm32f1 -o "$D/img.uf2"
+check file-uf2 0 "UF2 firmware image, family ST STM32F103, address 0x8000000, 157 total blocks" -- file "$D/img.uf2"
+check flash-uf2 0 "flashed" -- "$LODE" flash --probe dfu "$D/img.uf2"
+check verify-uf2 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+check convert-family 64 "unknown UF2 family 'STM32X9'" -- \
+    "$LODE" convert "$D/img.bin" --format bin --base 0x08000000 --family STM32X9 -o "$D/x.uf2"
 check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
 check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu

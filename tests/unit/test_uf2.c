@@ -2,6 +2,7 @@
 /* UF2 files as input images (src/image/uf2.c): blocks become segments, "not main flash" blocks
  * are skipped, the format is detected from the magics, and broken files give one error line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lode/error.h"
@@ -81,8 +82,51 @@ static void test_uf2(void)
     CHECK(img == NULL);
 }
 
+/* lode convert's writer: 256-byte aligned payloads, two segments sharing a block, read back */
+static void test_write(void)
+{
+    uint8_t a[300], b[10];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (uint8_t)(i ^ 0x5A);
+    memset(b, 0x11, sizeof b);
+    lode_image_s *ia = NULL;
+    REQUIRE(lode_image_from_bin(a, sizeof a, 0x10000010u, &ia) == LODE_OK);
+    /* a second segment in the same 256-byte block as the first one's end */
+    lode_segment_s *segs = realloc(ia->segs, 2 * sizeof *segs);
+    REQUIRE(segs);
+    ia->segs = segs;
+    ia->segs[1] = (lode_segment_s){.addr = 0x10000150u, .len = sizeof b, .data = malloc(sizeof b)};
+    REQUIRE(ia->segs[1].data);
+    memcpy(ia->segs[1].data, b, sizeof b);
+    ia->nsegs = 2;
+    uint32_t fam = 0;
+    REQUIRE(lode_uf2_family("rp2040", &fam) == LODE_OK);
+    CHECK_EQ(fam, 0xe48bff56u);
+    CHECK_EQ(lode_uf2_family("0x12345678", &fam), LODE_OK);
+    CHECK_EQ(fam, 0x12345678u);
+    CHECK_EQ(lode_uf2_family("0x", &fam), LODE_E_NO_DEVICE);
+    CHECK_EQ(lode_uf2_family("STM32X9", &fam), LODE_E_NO_DEVICE);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    REQUIRE(lode_image_write_uf2(ia, 0xe48bff56u, &buf, &len) == LODE_OK);
+    CHECK_EQ(len, 2u * 512u); /* 0x10000000 and 0x10000100 */
+    CHECK_EQ(lodei_get_le32(buf + 12), 0x10000000u);
+    CHECK_EQ(lodei_get_le32(buf + 512 + 12), 0x10000100u);
+    CHECK_EQ(lodei_get_le32(buf + 512 + 24), 2u);
+    CHECK_EQ(buf[32], 0xFFu); /* below the first segment */
+    lode_image_s *back = NULL;
+    REQUIRE(lode_image_parse(buf, len, LODE_IMAGE_AUTO, "w.uf2", 0, false, NULL, &back) == LODE_OK);
+    REQUIRE(back->nsegs == 1);
+    CHECK(!memcmp(back->segs[0].data + 0x10, a, sizeof a));
+    CHECK(!memcmp(back->segs[0].data + 0x150, b, sizeof b));
+    lode_image_free(back);
+    free(buf);
+    lode_image_free(ia);
+}
+
 int main(void)
 {
     RUN_TEST(test_uf2);
+    RUN_TEST(test_write);
     return TEST_DONE();
 }
