@@ -219,30 +219,28 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
     r->buf[1] = (uint32_t)buf1;
     r->sp = (uint32_t)sp;
     const lode_core_ops_s *c = r->core;
-    int rc = c->mem_write(c->ctx, base, a->instructions, a->instructions_len);
-    if (rc == LODE_OK && footprint > a->instructions_len) {
-        uint8_t *zero = calloc(1, footprint - a->instructions_len);
-        if (!zero)
-            return LODE_E_NOMEM;
-        rc = c->mem_write(c->ctx, base + (uint32_t)a->instructions_len, zero, footprint - a->instructions_len);
-        free(zero);
-    }
-    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE}; /* BKPT #0; BKPT #0 */
-    if (rc == LODE_OK)
-        rc = c->mem_write(c->ctx, r->stub, bkpt2, sizeof bkpt2);
-    /* the blob must read back as written (RAM present, not protected) */
+    /* blob, zeroed data up to the stub, BKPT #0; BKPT #0: one memory write */
+    size_t total = (size_t)(stub - base) + 4u;
+    uint8_t *img = calloc(1, total);
+    if (!img)
+        return LODE_E_NOMEM;
+    memcpy(img, a->instructions, a->instructions_len);
+    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE};
+    memcpy(img + (stub - base), bkpt2, sizeof bkpt2);
+    int rc = c->mem_write(c->ctx, base, img, total);
+    /* it must read back as written (RAM present and writable, not ROM or flash): the last
+     * 8 bytes (end of the blob, the stub) tell, without a second transfer of the blob */
     if (rc == LODE_OK) {
-        uint8_t *chk = malloc(a->instructions_len ? a->instructions_len : 1);
-        if (!chk)
-            return LODE_E_NOMEM;
-        rc = c->mem_read(c->ctx, base, chk, a->instructions_len);
-        if (rc == LODE_OK && memcmp(chk, a->instructions, a->instructions_len) != 0) {
+        uint8_t chk[8];
+        size_t off = total >= sizeof chk ? total - sizeof chk : 0, n = total - off;
+        rc = c->mem_read(c->ctx, base + (uint32_t)off, chk, n);
+        if (rc == LODE_OK && memcmp(chk, img + off, n) != 0) {
             lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "the flash algorithm did not read back from RAM at 0x%08x: is there RAM?", base);
             rc = LODE_E_VERIFY;
         }
-        free(chk);
     }
+    free(img);
     return rc;
 }
 
@@ -442,6 +440,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     const uint64_t stuck_us = per_op_ms * 1000u + STREAM_HOST_SLACK_US;
     r->stuck_reported = false;
     uint64_t last_progress = c->now_us(c->ctx);
+    uint64_t seen_at = last_progress; /* when progress was last seen (not when work was given) */
     uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
     uint32_t delay = 50;
     bool failed_early = false;
@@ -489,9 +488,13 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
          * counts from the moment it was given work (a slow host is not a stuck target). */
         if (sent > sent_before)
             last_progress = c->now_us(c->ctx);
-        /* wait for the core: sleep through most of an operation, then poll */
-        if (est_op_us > 200)
-            c->delay_us(c->ctx, (uint32_t)(est_op_us * 3 / 4 > 10000000u ? 10000000u : est_op_us * 3 / 4));
+        /* wait for the core: sleep until the operation in progress should be nearly done (an
+         * operation takes about as long as the last one did), then poll */
+        if (est_op_us > 200) {
+            uint64_t due = seen_at + est_op_us * 15 / 16, now0 = c->now_us(c->ctx);
+            if (due > now0)
+                c->delay_us(c->ctx, (uint32_t)(due - now0 > 10000000u ? 10000000u : due - now0));
+        }
         uint8_t st[4];
         if ((rc = c->mem_read(c->ctx, ctl, st, sizeof st)) != LODE_OK)
             break;
@@ -500,8 +503,8 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         uint64_t now = c->now_us(c->ctx);
         if (now_done > confirmed && now_done <= nops) {
             size_t newly = now_done - confirmed;
-            est_op_us = (now - last_progress) / newly;
-            last_progress = now;
+            est_op_us = (now - seen_at) / newly;
+            last_progress = seen_at = now;
             delay = 50;
             account(&ac, confirmed, now_done);
             confirmed = now_done;
@@ -512,7 +515,9 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             break;
         }
         lode_core_state_s cs;
-        bool stopped = now - last_progress > 1000 && core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup);
+        /* is the core still in the stream? asked only once an operation is overdue */
+        bool stopped = now - last_progress > 1000 + est_op_us * 2 && core_state(r, &cs) == LODE_OK &&
+                       (cs.halted || cs.lockup);
         if (now - last_progress > stuck_us || stopped) {
             r->stuck_reported = !stopped;
             if (!stopped)

@@ -46,6 +46,7 @@ struct lode_stlink_s {
     bool in_debug;
     uint32_t select; /* SELECT as the ADIv5 layer wrote it (never sent) */
     shadow_ap_s ap[256];
+    bool ap_wrote; /* the last AP access was a write (its command returned its status) */
     uint32_t last_fault_addr;
     bool trace_on;
     lode_stlink_stats_s stats;
@@ -649,6 +650,12 @@ static int op_transfer(void *ctx, lode_dap_xfer_s *xf, size_t n, size_t *done, l
             unsigned bank = st->select & 0xFu;
             if (!rnw && a == 0x8u) {
                 st->select = xf[i].wdata; /* SELECT stays with us: the probe selects itself */
+            } else if (rnw && a == 0xCu && st->ap_wrote) {
+                /* RDBUFF after an AP write (its value UNKNOWN) only flushes the write's error:
+                 * the probe's command already returned that status, nothing is pending (one
+                 * USB round trip saved after each write) */
+                if (xf[i].rdata)
+                    *xf[i].rdata = 0;
             } else if (rnw) {
                 uint16_t addr = (uint16_t)(a == 0x4u ? (bank << 4 | a) : a);
                 uint32_t v = 0;
@@ -670,6 +677,7 @@ static int op_transfer(void *ctx, lode_dap_xfer_s *xf, size_t n, size_t *done, l
         unsigned apsel = st->select >> 24;
         unsigned reg = (st->select & 0xF0u) | a;
         shadow_ap_s *sa = &st->ap[apsel];
+        st->ap_wrote = !rnw;
         if (!rnw && reg == 0x00u) {
             sa->csw = xf[i].wdata;
             ++*done, ++i;
@@ -744,6 +752,7 @@ static int op_transfer_block(void *ctx, uint8_t req, uint32_t *data, size_t n, s
         }
         return LODE_OK;
     }
+    st->ap_wrote = !(req & LODE_DAP_RNW);
     return data_access(st, apsel, -1, !(req & LODE_DAP_RNW), data, n, done, ack);
 }
 
