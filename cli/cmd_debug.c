@@ -322,8 +322,8 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
                    "halted\nat the reset vector. Commands come from the terminal (line editing, "
                    "history) or from a script on stdin; `help` lists them.\n"
                    "Ctrl-C stops a running `continue` or cancels the line being typed; Ctrl-D or `quit` leave.\n"
-                   "  --timeout SECONDS   stop each `continue` after this much target time\n\n%s",
-                   cli_target_options_help());
+                   "  --timeout SECONDS   stop each `continue` after this much target time\n\n");
+            cli_target_options_help(stdout);
             return 0;
         }
         if (argv[i][0] == '-') {

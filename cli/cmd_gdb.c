@@ -46,8 +46,8 @@ static void gdb_usage(FILE *f)
             "  --semihosting gdb|lode|off  console and file calls go to GDB as File-I/O (gdb),\n"
             "                           lode serves every call itself (lode, the default), or\n"
             "                           BKPT 0xAB stops with SIGTRAP for the client to serve (off)\n"
-            "\n%s",
-            cli_target_options_help());
+            "\n");
+    cli_target_options_help(f);
 }
 
 static void on_listening(void *user, const char *addr, int port)

@@ -188,7 +188,7 @@ static void run_usage(FILE *f, const char *name)
             "  --itm                    show the ITM stimulus ports (SWO; the simulated board's\n"
             "                           capture): port 0 as text, others as packets\n"
             "  --stats                  print run statistics to stderr\n"
-            "\n%s",
+            "\n",
             name, !strcmp(name, "rtt") ? "[FILE]" : "FILE [--] [ARGS...]",
             !strcmp(name, "run")      ? "Flash FILE (sectors that already match are skipped), reset the target and run it\n"
                                          "like a host program.\n"
@@ -196,8 +196,8 @@ static void run_usage(FILE *f, const char *name)
                                      "(others prefixed by name), stdin to down channel 0. FILE (optional) gives\n"
                                      "_SEGGER_RTT's address; else RAM is scanned. Ctrl-C ends it.\n"
                                    : "Serve a target that is already running FILE (no flashing, no reset): semihosting,\n"
-                                     "RTT, breakpoints, watchpoints.\n",
-            cli_target_options_help());
+                                     "RTT, breakpoints, watchpoints.\n");
+    cli_target_options_help(f);
 }
 
 static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool rtt_only)

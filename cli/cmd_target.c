@@ -47,7 +47,8 @@ static bool takes(const cmd_spec_s *c, const char *opt)
 
 static void cmd_usage(const cmd_spec_s *c, FILE *f)
 {
-    fprintf(f, "usage: lode %s %s\n\n%s\n%s", c->name, c->usage, c->help, cli_target_options_help());
+    fprintf(f, "usage: lode %s %s\n\n%s\n", c->name, c->usage, c->help);
+    cli_target_options_help(f);
 }
 
 /* Returns -1 to continue, or an exit code. */

@@ -68,31 +68,43 @@ static int defaults_ok(const cli_target_opts_s *o)
     return o->defaults_exit;
 }
 
-const char *cli_target_options_help(void)
+static int no_board(void *user, const char *chip, uint32_t swd_hz, lode_sim_s **out)
 {
-    return "target options:\n"
-           "  --probe PROBE          sim (the simulated board behind a simulated CMSIS-DAP\n"
-           "                         probe, default), sim-stlink[:V2Jnn|:V3Jn] (behind a simulated\n"
-           "                         ST-Link/V2, default V2J37, or STLINK-V3; older firmware too),\n"
-           "                         cmsis-dap[:VID:PID[:SERIAL]] (a USB CMSIS-DAP probe),\n"
-           "                         stlink[:VID:PID[:SERIAL]] (a USB ST-Link V2/V2-1/V3),\n"
-           "                         stlink-tcp:HOST:PORT[:SERIAL] (an ST-Link shared by an\n"
-           "                         stlink-server), gdb:HOST:PORT (a GDB server),\n"
-           "                         bmp:/dev/ttyACMx (a Black Magic Probe's GDB port),\n"
-           "                         arduino:PORT[:BAUD] (an AVR serial bootloader speaking\n"
-           "                         STK500v1: optiboot on an Uno or Nano; 115200 by default)\n"
-           "  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
-           "                         With --probe sim it also picks the simulated chip\n"
-           "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
-           "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
-           "  --dap-version 1|2      simulated probe: CMSIS-DAP v1 (HID) or v2 (bulk, default)\n"
-           "  --packet-count N       simulated probe: commands in flight (default 4)\n"
-           "  --sim-state FILE       simulated flash kept here between commands\n"
-           "                         (default ~/.cache/lode/sim-CHIP.state)\n"
-           "  --sim-fresh            start the simulated board with erased flash\n"
-           "Flags beat the environment (LODE_PROBE, LODE_CHIP, LODE_SPEED), which beats the\n"
-           "project file lode.yaml (probe:, chip:, speed:, chip-description:; the nearest one\n"
-           "found walking up from the current directory).\n";
+    (void)user;
+    (void)chip;
+    (void)swd_hz;
+    (void)out;
+    return LODE_E_UNSUPPORTED;
+}
+
+void cli_target_options_help(FILE *f)
+{
+    fputs("target options:\n"
+          "  --probe PROBE          the probe (default sim), one of:\n", f);
+    /* the registry's rows: the built-in ones and the simulator's (their board is not needed
+     * for their syntax and help) */
+    lode_sim_probe_env_s env = {.board = no_board};
+    lode_probe_registry_s *reg = NULL;
+    if (lode_probe_registry_new(&reg) == LODE_OK && lode_sim_registry_add(reg, &env) == LODE_OK)
+        for (size_t i = 0; i < lode_probe_registry_count(reg); i++) {
+            const lode_probe_driver_s *d = lode_probe_registry_at(reg, i);
+            fprintf(f, "                           %s: %s\n", d->syntax ? d->syntax : d->name,
+                    d->help ? d->help : "");
+        }
+    lode_probe_registry_free(reg);
+    fputs("  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
+          "                         With --probe sim it also picks the simulated chip\n"
+          "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
+          "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
+          "  --dap-version 1|2      simulated probe: CMSIS-DAP v1 (HID) or v2 (bulk, default)\n"
+          "  --packet-count N       simulated probe: commands in flight (default 4)\n"
+          "  --sim-state FILE       simulated flash kept here between commands\n"
+          "                         (default ~/.cache/lode/sim-CHIP.state)\n"
+          "  --sim-fresh            start the simulated board with erased flash\n"
+          "Flags beat the environment (LODE_PROBE, LODE_CHIP, LODE_SPEED), which beats the\n"
+          "project file lode.yaml (probe:, chip:, speed:, chip-description:; the nearest one\n"
+          "found walking up from the current directory).\n",
+          f);
 }
 
 int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli.h"
 #include "lode/probe.h"
@@ -54,7 +55,8 @@ typedef struct cli_target_s {
 /* Consume a common option at argv[*i] (and its value). Returns 1 if consumed, 0 if not a
  * common option, -1 on a bad value (message printed). */
 int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i);
-const char *cli_target_options_help(void);
+/* The target options' help; --probe lists the registry's rows (syntax: help). */
+void cli_target_options_help(FILE *f);
 void cli_target_opts_init(cli_target_opts_s *o);
 
 /* The chip the options name: --chip (or its defaults), else the simulated board's default

@@ -39,6 +39,11 @@ for c in info flash erase verify reset halt resume step regs read write list chi
     check "help-$c" 0 "usage: lode $c" -- "$LODE" $c --help
 done
 
+# --probe's help is the registry's rows: every one, the bootloaders' too
+for row in 'cmsis-dap\[:VID' 'stlink-tcp:HOST' 'gdb:HOST:PORT' 'bmp:' 'dfu\[:VID' 'arduino:PORT' 'sim:' 'sim-stlink\['; do
+    check "probe-help-$row" 0 "^ +$row" -- "$LODE" flash --help
+done
+check probe-help-gdb-cmd 0 "^ +arduino:PORT" -- "$LODE" gdb --help
 # the README and --help agree on --timeout: no limit by default, as for a host program
 check timeout-help 0 "default: no limit" -- "$LODE" run --help
 check timeout-readme 0 "has no time limit by default" -- cat "$LODE_SOURCE/README.md"
