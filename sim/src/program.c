@@ -3,12 +3,11 @@
 #include <string.h>
 
 #include "lode/core.h"
+#include "lode/cortexm.h"
 #include "lode/error.h"
 #include "lode/semihost.h"
 #include "lode/sim.h"
 
-#define DHCSR 0xE000EDF0u
-#define DFSR 0xE000ED30u
 #define DBGKEY_DEBUGEN 0xA05F0001u
 
 int lode_sim_sh_mem_read(void *sim, uint32_t addr, void *buf, size_t len)
@@ -27,7 +26,7 @@ int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t l
                          lode_sim_program_result_s *res)
 {
     memset(res, 0, sizeof *res);
-    lode_sim_write32(sim, DHCSR, DBGKEY_DEBUGEN);
+    lode_sim_write32(sim, LODE_CM_DHCSR, DBGKEY_DEBUGEN);
     for (;;) {
         uint64_t now = lode_sim_now(sim);
         if (now >= limit_ps) {
@@ -45,7 +44,7 @@ int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t l
         if (st != LODE_SIM_STOP_HALTED)
             return LODE_E_STATE;
         uint8_t insn[2] = {0};
-        lode_sim_read32(sim, DFSR, &res->dfsr);
+        lode_sim_read32(sim, LODE_CM_DFSR, &res->dfsr);
         lode_sim_mem_read(sim, res->pc, insn, 2);
         if (!(res->dfsr & 2) || insn[0] != 0xAB || insn[1] != 0xBE)
             return LODE_E_STATE; /* halted, but not for semihosting */
@@ -64,30 +63,28 @@ int lode_sim_run_program(lode_sim_s *sim, struct lode_semihost_s *sh, uint64_t l
         }
         lode_sim_reg_write(sim, 0, result);
         lode_sim_reg_write(sim, 15, res->pc + 2);
-        lode_sim_write32(sim, DFSR, 0x1Fu);
-        lode_sim_write32(sim, DHCSR, DBGKEY_DEBUGEN); /* clears C_HALT: resume */
+        lode_sim_write32(sim, LODE_CM_DFSR, 0x1Fu);
+        lode_sim_write32(sim, LODE_CM_DHCSR, DBGKEY_DEBUGEN); /* clears C_HALT: resume */
     }
 }
 
 /* ---- lode_core_ops_s through the back door ------------------------------------------------- */
 
-#define DEMCR 0xE000EDFCu
-#define AIRCR 0xE000ED0Cu
 
-static int bd_halt(void *ctx) { return lode_sim_write32(ctx, DHCSR, 0xA05F0003u); }
+static int bd_halt(void *ctx) { return lode_sim_write32(ctx, LODE_CM_DHCSR, 0xA05F0003u); }
 
 static int bd_resume(void *ctx)
 {
-    int rc = lode_sim_write32(ctx, DFSR, 0x1Fu);
+    int rc = lode_sim_write32(ctx, LODE_CM_DFSR, 0x1Fu);
     if (rc == LODE_OK)
-        rc = lode_sim_write32(ctx, DHCSR, DBGKEY_DEBUGEN);
+        rc = lode_sim_write32(ctx, LODE_CM_DHCSR, DBGKEY_DEBUGEN);
     return rc;
 }
 
 static int bd_step(void *ctx)
 {
-    lode_sim_write32(ctx, DFSR, 0x1Fu);
-    int rc = lode_sim_write32(ctx, DHCSR, 0xA05F0005u); /* C_DEBUGEN | C_STEP, C_HALT clear */
+    lode_sim_write32(ctx, LODE_CM_DFSR, 0x1Fu);
+    int rc = lode_sim_write32(ctx, LODE_CM_DHCSR, 0xA05F0005u); /* C_DEBUGEN | C_STEP, C_HALT clear */
     if (rc == LODE_OK)
         lode_sim_run(ctx, 1000000000ull); /* the step completes within the sim's next run */
     return rc;
@@ -96,9 +93,9 @@ static int bd_step(void *ctx)
 static int bd_state(void *ctx, lode_core_state_s *st)
 {
     uint32_t dhcsr = 0, dfsr = 0;
-    int rc = lode_sim_read32(ctx, DHCSR, &dhcsr);
+    int rc = lode_sim_read32(ctx, LODE_CM_DHCSR, &dhcsr);
     if (rc == LODE_OK)
-        rc = lode_sim_read32(ctx, DFSR, &dfsr);
+        rc = lode_sim_read32(ctx, LODE_CM_DFSR, &dfsr);
     if (rc != LODE_OK)
         return rc;
     st->halted = (dhcsr >> 17) & 1;
@@ -114,24 +111,24 @@ static int bd_reg_write(void *ctx, unsigned regsel, uint32_t v) { return lode_si
 static int bd_reset(void *ctx, bool halt)
 {
     uint32_t demcr = 0;
-    lode_sim_read32(ctx, DEMCR, &demcr);
-    lode_sim_write32(ctx, DHCSR, DBGKEY_DEBUGEN);
+    lode_sim_read32(ctx, LODE_CM_DEMCR, &demcr);
+    lode_sim_write32(ctx, LODE_CM_DHCSR, DBGKEY_DEBUGEN);
     if (halt)
-        lode_sim_write32(ctx, DEMCR, demcr | 1u);
-    lode_sim_write32(ctx, DFSR, 0x1Fu);
-    lode_sim_write32(ctx, AIRCR, 0x05FA0004u);
+        lode_sim_write32(ctx, LODE_CM_DEMCR, demcr | 1u);
+    lode_sim_write32(ctx, LODE_CM_DFSR, 0x1Fu);
+    lode_sim_write32(ctx, LODE_CM_AIRCR, 0x05FA0004u);
     lode_sim_run(ctx, 1000000ull); /* the reset happens at the next instruction boundary */
     if (halt)
-        lode_sim_write32(ctx, DEMCR, demcr & ~1u);
+        lode_sim_write32(ctx, LODE_CM_DEMCR, demcr & ~1u);
     return LODE_OK;
 }
 
 static int bd_vector_catch(void *ctx, uint32_t set, uint32_t clear)
 {
     uint32_t demcr = 0;
-    int rc = lode_sim_read32(ctx, DEMCR, &demcr);
+    int rc = lode_sim_read32(ctx, LODE_CM_DEMCR, &demcr);
     if (rc == LODE_OK)
-        rc = lode_sim_write32(ctx, DEMCR, (demcr | set) & ~clear);
+        rc = lode_sim_write32(ctx, LODE_CM_DEMCR, (demcr | set) & ~clear);
     return rc;
 }
 
