@@ -2,11 +2,15 @@
 /* The simulated board: memory map and bus, the virtual clock and timers, the run loop that
  * drives the CPU backend and the exception engine, NOR flash arrays, and the public API. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "state_file.h"
@@ -1116,9 +1120,21 @@ int lode_sim_state_load(lode_sim_s *sim, const char *path)
     int crc = lode_sim_state_check(path);
     if (crc != LODE_OK)
         return crc; /* not ours to read (or replace): the board stays as it is */
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* not through a symlink, never blocking on a FIFO, only a regular file (swapped in since
+     * the check: refused like the check would) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ELOOP ? LODE_E_INVALID_ARG : LODE_E_NO_DEVICE;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return LODE_E_INVALID_ARG;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return LODE_E_NO_DEVICE;
+    }
     if (fgetc(f) == EOF) { /* empty: a fresh board */
         fclose(f);
         return LODE_E_NO_DEVICE;

@@ -126,9 +126,15 @@ int lode_sim_state_lock(const lode_sim_lock_config_s *cfg, lode_sim_lock_s **out
     struct stat st;
     if (lstat(lpath, &st) == 0 && !S_ISREG(st.st_mode))
         return LODE_E_INVALID_ARG;
-    int fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0)
         return errno == ELOOP ? LODE_E_INVALID_ARG : LODE_E_IO;
+    /* what was opened, not what lstat saw: a FIFO or device swapped in meanwhile is refused
+     * before anything truncates or writes it */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return LODE_E_INVALID_ARG;
+    }
     short type = cfg->exclusive ? F_WRLCK : F_RDLCK;
     int rc = lock_range(fd, type, cfg->wait);
     if (rc != LODE_OK) {
