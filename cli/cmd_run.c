@@ -488,7 +488,11 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
 out_sh:
     lode_semihost_free(sh);
 out_target:
-    cli_target_close(&t);
+    {
+        int cex = cli_target_close(&t); /* non-zero: the board's state was not saved (reported) */
+        if (ex == LODE_EXIT_OK)
+            ex = cex;
+    }
 out_img:
     lode_image_free(img);
     free(cmdline);

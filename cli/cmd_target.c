@@ -470,9 +470,9 @@ static int cmd_flash(cli_ctx_s *cli, int argc, char **argv)
                    res.sectors_erased, res.pages_programmed, a.verify ? ", verified" : "");
         }
     }
-    cli_target_close(&t);
+    int cex = cli_target_close(&t);
     lode_image_free(img);
-    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+    return rc == LODE_OK ? cex : target_error(rc);
 }
 
 static const cmd_spec_s spec_verify = {"verify", "FILE [options]",
@@ -533,8 +533,8 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
         printf("erased %zu sectors of %s%s in %.3f s\n", res.sectors_erased, target_name(&t),
                lode_session_loader(t.session, &ld) == LODE_OK ? lode_loader_ops(ld)->via : "",
                cli_target_now_s(&t) - t0);
-    cli_target_close(&t);
-    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+    int cex = cli_target_close(&t);
+    return rc == LODE_OK ? cex : target_error(rc);
 }
 
 /* ---- run control ------------------------------------------------------------------------------ */
@@ -590,8 +590,8 @@ static int run_control(cli_ctx_s *cli, int argc, char **argv, const cmd_spec_s *
     }
     if (rc != LODE_OK)
         fprintf(stderr, "lode %s: %s\n", spec->name, lode_strerror(rc));
-    cli_target_close(&t);
-    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+    int cex = cli_target_close(&t);
+    return rc == LODE_OK ? cex : target_error(rc);
 }
 
 static const cmd_spec_s spec_regs = {"regs", "[options]",
@@ -663,8 +663,8 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
     }
     if (was_running && !a.halt) /* --halt: leave it stopped */
         t.core.resume(t.core.ctx);
-    cli_target_close(&t);
-    return rc == LODE_OK ? LODE_EXIT_OK : target_error(rc);
+    int cex = cli_target_close(&t);
+    return rc == LODE_OK ? cex : target_error(rc);
 }
 
 /* ---- memory ----------------------------------------------------------------------------------- */
@@ -783,8 +783,8 @@ static int cmd_write(cli_ctx_s *cli, int argc, char **argv)
     if (rc != LODE_OK)
         fprintf(stderr, "lode write: writing 0x%08x..0x%08x failed: %s (flash is written with "
                         "`lode flash`)\n", addr, addr + (uint32_t)n - 1, lode_strerror(rc));
-    cli_target_close(&t);
-    return rc == LODE_OK ? LODE_EXIT_OK : rc == LODE_E_FAULT ? LODE_EXIT_FAILED : target_error(rc);
+    int cex = cli_target_close(&t);
+    return rc == LODE_OK ? cex : rc == LODE_E_FAULT ? LODE_EXIT_FAILED : target_error(rc);
 }
 
 /* ---- dispatch --------------------------------------------------------------------------------- */

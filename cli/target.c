@@ -395,8 +395,9 @@ fail:
     return ex;
 }
 
-void cli_target_close(cli_target_s *t)
+int cli_target_close(cli_target_s *t)
 {
+    int ex = LODE_EXIT_OK;
     lode_session_close(t->session); /* and the probe it opened */
     t->session = NULL;
     t->probe = NULL;
@@ -406,14 +407,19 @@ void cli_target_close(cli_target_s *t)
     if (t->sim) {
         /* saved only by a command that may change the board and holds it (a refused or
          * read-only command leaves the file alone) */
-        if (t->sim_lock && !t->sim_readonly && lode_sim_state_save(t->sim, t->sim_state_path) != LODE_OK)
-            fprintf(stderr, "lode: warning: cannot save the simulated flash to %s: %s\n",
-                    t->sim_state_path, strerror(errno));
+        int rc = t->sim_lock && !t->sim_readonly ? lode_sim_state_save(t->sim, t->sim_state_path) : LODE_OK;
+        if (rc != LODE_OK) {
+            fprintf(stderr, "lode: cannot save the simulated board to %s: %s (what this command changed "
+                            "is lost; check the directory is writable, or set LODE_SIM_STATE_DIR)\n",
+                    t->sim_state_path, lode_strerror(rc));
+            ex = cli_exit_for_error(rc);
+        }
         lode_sim_free(t->sim);
         t->sim = NULL;
     }
     lode_sim_state_unlock(t->sim_lock);
     t->sim_lock = NULL;
+    return ex;
 }
 
 bool cli_target_simulated(const cli_target_s *t) { return t->sim != NULL; }

@@ -70,8 +70,9 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
 /* Only the simulated board (--chip, --sim-state, --sim-fresh, --speed), no probe: for
  * `lode sim-server`, which puts its own simulated probe in front of it. */
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);
-/* Close the session (saving the simulated flash). */
-void cli_target_close(cli_target_s *t);
+/* Close the session (saving the simulated flash). LODE_EXIT_OK, or the exit code for the error
+ * (reported) when the simulated board's state could not be saved. */
+int cli_target_close(cli_target_s *t);
 /* The target's clock: virtual for the simulator, monotonic otherwise (seconds). */
 double cli_target_now_s(cli_target_s *t);
 /* Does the target run on the simulator's virtual time? */

@@ -93,13 +93,17 @@ done
 # a running `lode gdb` holds the board: others are refused at once with its PID
 "$LODE" gdb --port 0 >"$tmp/gdb.out" 2>"$tmp/gdb.err" &
 gdbpid=$!
-for _ in $(seq 1 100); do grep -q listening "$tmp/gdb.err" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q listening "$tmp/gdb.err" && break; sleep 0.1; done
+grep -q listening "$tmp/gdb.err" && ok gdb-listening || { bad "gdb-listening: no 'listening' in 30 s"; cat "$tmp/gdb.err"; }
 expect busy-flash 69 "in use by PID $gdbpid \(lode gdb\)" -- "$LODE" flash --verify "$FW/systick-stm32f103.elf"
 expect busy-read 69 "in use by PID $gdbpid" -- "$LODE" read 0x08000000 4
 kill "$gdbpid"
 wait "$gdbpid" 2>/dev/null
 gdbpid=""
 expect after-gdb 0 "identical" -- "$LODE" verify "$ELF"
+
+# a state that cannot be saved (files limited to 8 KiB: EFBIG) fails the command, naming why
+expect save-fails 66 "cannot save the simulated board" -- bash -c 'trap "" XFSZ; ulimit -f 8; exec "$0" write 0x20000000 1' "$LODE"
 
 echo "$pass passed, $fails failed"
 [ $fails -eq 0 ] && [ $pass -gt 0 ]
