@@ -74,7 +74,8 @@ int lode_session_loader(lode_session_s *s, lode_loader_s **out);
  * lo/hi = the lowest address and the end of the highest (0, 0 when it is empty). */
 typedef struct lode_image_where_s {
     size_t flash_bytes, ram_bytes, other_bytes;
-    uint32_t lo, hi;
+    uint32_t lo;
+    uint64_t hi;        /* up to 0x100000000: a segment may end at the top of the address space */
 } lode_image_where_s;
 void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_image_where_s *w);
 

@@ -233,8 +233,8 @@ void lode_session_where(const lode_session_s *s, const lode_image_s *img, lode_i
             continue;
         if (first || sg->addr < w->lo)
             w->lo = sg->addr;
-        if (first || sg->addr + sg->len > w->hi)
-            w->hi = sg->addr + sg->len;
+        if (first || (uint64_t)sg->addr + sg->len > w->hi)
+            w->hi = (uint64_t)sg->addr + sg->len;
         first = false;
         for (uint32_t off = 0; off < sg->len;) {
             uint64_t a = sg->addr + off, n = sg->len - off;
@@ -270,7 +270,7 @@ static void say_where(const lode_session_s *s, const lode_image_where_s *w, char
         snprintf(buf, len, "it is empty (no loadable segments: an ELF without program headers?)");
     else
         snprintf(buf, len, "it lives at 0x%08x..0x%08x (%zu bytes in RAM, %zu elsewhere), outside the flash of %s",
-                 w->lo, w->hi - 1, w->ram_bytes, w->other_bytes, s->chip ? s->chip->name : "the chip");
+                 w->lo, (uint32_t)(w->hi - 1), w->ram_bytes, w->other_bytes, s->chip ? s->chip->name : "the chip");
 }
 
 int lode_session_flash(lode_session_s *s, const lode_image_s *img, const lode_flash_opts_s *opts,

@@ -180,8 +180,22 @@ static void test_loader_only_probe(void)
     free(f);
 }
 
+/* an image that ends exactly at 4 GiB is not "empty" */
+static void test_where_top_of_memory(void)
+{
+    uint8_t data[16] = {1};
+    lode_segment_s seg = {.addr = 0xFFFFFFF0u, .len = 16, .data = data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_image_where_s w;
+    lode_session_where(NULL, &img, &w);
+    CHECK_EQ(w.lo, 0xFFFFFFF0u);
+    CHECK(w.hi == 0x100000000ull);
+    CHECK_EQ(w.other_bytes, 16);
+}
+
 int main(void)
 {
     RUN_TEST(test_loader_only_probe);
+    RUN_TEST(test_where_top_of_memory);
     return TEST_DONE();
 }
