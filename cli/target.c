@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lode/error.h"
@@ -239,8 +240,11 @@ static int lock_state(cli_ctx_s *cli, cli_target_s *t)
     lode_sim_lock_config_s lc = {.path = path, .exclusive = !t->sim_readonly, .what = what,
                                  .server = cmd_in(cli->cmd, servers)};
     lode_sim_lock_holder_s h;
-    rc = lode_sim_state_lock(&lc, &t->sim_lock, &h);
-    if (rc == LODE_E_STATE) {
+    /* a non-server holder is waited for (tries 50 ms apart, not a blocking lock: a server that
+     * takes the board meanwhile is seen and refused like one found at once) */
+    bool said = false;
+    long said_pid = 0;
+    while ((rc = lode_sim_state_lock(&lc, &t->sim_lock, &h)) == LODE_E_STATE) {
         char who[160];
         if (h.pid)
             snprintf(who, sizeof who, "PID %ld%s%s%s", h.pid, h.what[0] ? " (" : "", h.what, h.what[0] ? ")" : "");
@@ -251,10 +255,14 @@ static int lock_state(cli_ctx_s *cli, cli_target_s *t)
                             "board through it (lode gdb: --probe gdb:HOST:PORT)\n", path, who);
             return LODE_EXIT_UNAVAILABLE;
         }
-        fprintf(stderr, "lode: waiting for %s, which is using the simulated board %s (Ctrl-C gives up)\n",
-                who, path);
-        lc.wait = true;
-        rc = lode_sim_state_lock(&lc, &t->sim_lock, NULL);
+        if (!said || h.pid != said_pid) {
+            fprintf(stderr, "lode: waiting for %s, which is using the simulated board %s (Ctrl-C gives up)\n",
+                    who, path);
+            said = true;
+            said_pid = h.pid;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
     }
     if (rc != LODE_OK) {
         if (rc == LODE_E_INVALID_ARG) {

@@ -102,6 +102,27 @@ wait "$gdbpid" 2>/dev/null
 gdbpid=""
 expect after-gdb 0 "identical" -- "$LODE" verify "$ELF"
 
+# a writer waiting for a non-server holder gives up (69) when a server takes the board: the
+# holder (python, fcntl lock on the lock file) turns into "lode gdb [server]" while it waits
+python3 - "$LODE_SIM_STATE_DIR/sim-STM32F103C8.state.lock" "$tmp/handover" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+def say(what):
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, ("%d %s\n" % (os.getpid(), what)).encode(), 0)
+say("lode flash")
+open(sys.argv[2], "w").close()
+time.sleep(1.0)
+say("lode gdb [server]")
+time.sleep(6.0)
+PY
+holder=$!
+for _ in $(seq 1 100); do [ -e "$tmp/handover" ] && break; sleep 0.05; done
+expect writer-sees-server 69 "in use by PID $holder \(lode gdb\)" -- timeout 5 "$LODE" write 0x20000000 1
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # a state that cannot be saved (files limited to 8 KiB: EFBIG) fails the command, naming why
 expect save-fails 66 "cannot save the simulated board" -- bash -c 'trap "" XFSZ; ulimit -f 8; exec "$0" write 0x20000000 1' "$LODE"
 
