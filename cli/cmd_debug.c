@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/image.h"
@@ -295,43 +296,34 @@ static bool command(dbg_s *d, char *line)
     return true;
 }
 
+static void debug_usage(FILE *f, const char *cmd)
+{
+    (void)cmd;
+    fputs("usage: lode debug [options] FILE\n\nAn interactive debugger prompt for the "
+          "target running FILE (flash it first with `lode flash`). The core is reset and "
+          "halted\nat the reset vector. Commands come from the terminal (line editing, "
+          "history) or from a script on stdin; `help` lists them.\n"
+          "Ctrl-C stops a running `continue` or cancels the line being typed; Ctrl-D or `quit` leave.\n"
+          "  --timeout SECONDS   stop each `continue` after this much target time\n\n",
+          f);
+    cli_target_options_help(f);
+}
+
 int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
 {
     cli_target_opts_s to;
     cli_target_opts_init(&to);
     const char *file = NULL;
     double timeout_s = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-            char *end;
-            timeout_s = strtod(argv[++i], &end);
-            if (*end || timeout_s <= 0) {
-                fprintf(stderr, "lode debug: --timeout wants a positive number of seconds\n");
-                return LODE_EXIT_USAGE;
-            }
-            continue;
-        }
-        int r = cli_target_option(&to, argc, argv, &i);
-        if (r < 0)
-            return LODE_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: lode debug [options] FILE\n\nAn interactive debugger prompt for the "
-                   "target running FILE (flash it first with `lode flash`). The core is reset and "
-                   "halted\nat the reset vector. Commands come from the terminal (line editing, "
-                   "history) or from a script on stdin; `help` lists them.\n"
-                   "Ctrl-C stops a running `continue` or cancels the line being typed; Ctrl-D or `quit` leave.\n"
-                   "  --timeout SECONDS   stop each `continue` after this much target time\n\n");
-            cli_target_options_help(stdout);
-            return 0;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "lode debug: unknown option '%s'\n", argv[i]);
-            return LODE_EXIT_USAGE;
-        }
-        file = argv[i];
-    }
+    const cli_opt_s opts[] = {
+        {"--timeout", 1, .fn = cli_opt_timeout},
+        {NULL, 0, NULL, false, NULL, NULL, NULL},
+    };
+    const cli_args_spec_s spec = {"debug", debug_usage, opts, &timeout_s, &to, &file, 1, "more than one FILE", false, false, false};
+    int npos, rest;
+    int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (pex >= 0)
+        return pex;
     if (!file) {
         fprintf(stderr, "lode debug: no FILE given (the ELF whose symbols to use)\n");
         return LODE_EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "sh_io.h"
 #include "lode/cortexm.h"
@@ -23,8 +24,9 @@ static void gdb_sigint(int sig)
     g_gdb_stop = 1;
 }
 
-static void gdb_usage(FILE *f)
+static void gdb_usage(FILE *f, const char *cmd)
 {
+    (void)cmd;
     fprintf(f,
             "usage: lode gdb [options] [FILE]\n"
             "\n"
@@ -65,56 +67,59 @@ static void rtt_to_stdout(void *user, unsigned channel, const uint8_t *data, siz
     fflush(stdout);
 }
 
+typedef struct gdb_opts_s {
+    long port;
+    bool sh_gdb, sh_off;
+} gdb_opts_s;
+
+static bool gdb_port(void *user, const char *cmd, char *const *v)
+{
+    gdb_opts_s *g = user;
+    char *end;
+    g->port = strtol(v[0], &end, 10);
+    if (*end || end == v[0] || g->port < 0 || g->port > 65535) {
+        fprintf(stderr, "lode %s: --port wants a TCP port 0-65535, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    return true;
+}
+
+static bool gdb_semihosting(void *user, const char *cmd, char *const *v)
+{
+    gdb_opts_s *g = user;
+    const char *m = v[0];
+    if (strcmp(m, "gdb") && strcmp(m, "lode") && strcmp(m, "off")) {
+        fprintf(stderr, "lode %s: --semihosting is gdb, lode or off, got '%s'\n", cmd, m);
+        return false;
+    }
+    g->sh_gdb = !strcmp(m, "gdb");
+    g->sh_off = !strcmp(m, "off");
+    return true;
+}
+
 int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
 {
     cli_target_opts_s to;
     cli_target_opts_init(&to);
     const char *file = NULL, *bind_addr = "127.0.0.1", *root = ".";
-    long port = 3333;
-    bool once = false, sh_gdb = false, sh_off = false, no_rtt = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_target_option(&to, argc, argv, &i);
-        if (r < 0)
-            return LODE_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            gdb_usage(stdout);
-            return LODE_EXIT_OK;
-        } else if (!strcmp(a, "--port") && i + 1 < argc) {
-            char *end;
-            port = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || port < 0 || port > 65535) {
-                fprintf(stderr, "lode gdb: --port wants a TCP port 0-65535, got '%s'\n", argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--bind") && i + 1 < argc) {
-            bind_addr = argv[++i];
-        } else if (!strcmp(a, "--once")) {
-            once = true;
-        } else if (!strcmp(a, "--no-rtt")) {
-            no_rtt = true;
-        } else if (!strcmp(a, "--semihosting") && i + 1 < argc) {
-            const char *m = argv[++i];
-            if (strcmp(m, "gdb") && strcmp(m, "lode") && strcmp(m, "off")) {
-                fprintf(stderr, "lode gdb: --semihosting is gdb, lode or off, got '%s'\n", m);
-                return LODE_EXIT_USAGE;
-            }
-            sh_gdb = !strcmp(m, "gdb");
-            sh_off = !strcmp(m, "off");
-        } else if (!strcmp(a, "--semihosting-root") && i + 1 < argc) {
-            root = argv[++i];
-        } else if (a[0] == '-') {
-            fprintf(stderr, "lode gdb: unknown option '%s': see `lode gdb --help`\n", a);
-            return LODE_EXIT_USAGE;
-        } else if (!file) {
-            file = a;
-        } else {
-            fprintf(stderr, "lode gdb: more than one FILE ('%s', '%s')\n", file, a);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    gdb_opts_s g = {.port = 3333};
+    bool once = false, no_rtt = false;
+    const cli_opt_s opts[] = {
+        {"--port", 1, .fn = gdb_port},
+        {"--bind", 1, .val = &bind_addr},
+        {"--once", 0, .flag = &once, .set = true},
+        {"--no-rtt", 0, .flag = &no_rtt, .set = true},
+        {"--semihosting", 1, .fn = gdb_semihosting},
+        {"--semihosting-root", 1, .val = &root},
+        {NULL, 0, NULL, false, NULL, NULL, NULL},
+    };
+    const cli_args_spec_s spec = {"gdb", gdb_usage, opts, &g, &to, &file, 1, "more than one FILE", false, false, false};
+    int npos, rest;
+    int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (pex >= 0)
+        return pex;
+    long port = g.port;
+    bool sh_gdb = g.sh_gdb, sh_off = g.sh_off;
 
     cli_target_s t;
     int ex = cli_target_open(cli, &to, false, &t);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/itm.h"
@@ -30,10 +31,12 @@ typedef struct itm_cli_s {
     itm_line_s lines[ITM_MAX_PORTS];   /* console mode: pending text of ports 1.. */
     uint64_t packets, overflows, invalid, discarded;
     cli_json_s json;
+    lode_itm_resync_e resync;
 } itm_cli_s;
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *cmd)
 {
+    (void)cmd;
     fputs("usage: lode itm [--raw | --json] [--ports N,M,...] [--resync sync|next] FILE|-\n"
           "\n"
           "Decode a captured SWO byte stream (ITM and DWT packets, as the ITM sends them in\n"
@@ -248,6 +251,41 @@ static void on_packet(void *user, const lode_itm_packet_s *p)
     }
 }
 
+static bool opt_raw(void *user, const char *cmd, char *const *v)
+{
+    ((itm_cli_s *)user)->mode = MODE_RAW;
+    return true;
+}
+
+static bool opt_json(void *user, const char *cmd, char *const *v)
+{
+    ((itm_cli_s *)user)->mode = MODE_JSON;
+    return true;
+}
+
+static bool opt_ports(void *user, const char *cmd, char *const *v)
+{
+    if (!parse_ports(user, v[0])) {
+        fprintf(stderr, "lode %s: --ports needs a list of port numbers 0-255, e.g. --ports 0,1\n", cmd);
+        return false;
+    }
+    return true;
+}
+
+static bool opt_resync(void *user, const char *cmd, char *const *v)
+{
+    itm_cli_s *c = user;
+    if (!strcmp(v[0], "sync")) {
+        c->resync = LODE_ITM_RESYNC_SYNC;
+    } else if (!strcmp(v[0], "next")) {
+        c->resync = LODE_ITM_RESYNC_NEXT;
+    } else {
+        fprintf(stderr, "lode %s: --resync takes 'sync' or 'next'\n", cmd);
+        return false;
+    }
+    return true;
+}
+
 int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv)
 {
     (void)cli;
@@ -257,53 +295,26 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv)
         return LODE_EXIT_SOFTWARE;
     }
     c->json.f = stdout;
-    lode_itm_resync_e resync = LODE_ITM_RESYNC_SYNC;
+    c->resync = LODE_ITM_RESYNC_SYNC;
     const char *path = NULL;
     int ex = LODE_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            free(c);
-            return LODE_EXIT_OK;
-        } else if (!strcmp(a, "--raw")) {
-            c->mode = MODE_RAW;
-        } else if (!strcmp(a, "--json")) {
-            c->mode = MODE_JSON;
-        } else if (!strcmp(a, "--ports") || !strncmp(a, "--ports=", 8)) {
-            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !parse_ports(c, v)) {
-                fprintf(stderr, "lode itm: --ports needs a list of port numbers 0-255, e.g. "
-                                "--ports 0,1\n");
-                ex = LODE_EXIT_USAGE;
-                goto out;
-            }
-        } else if (!strcmp(a, "--resync") || !strncmp(a, "--resync=", 9)) {
-            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (v && !strcmp(v, "sync")) {
-                resync = LODE_ITM_RESYNC_SYNC;
-            } else if (v && !strcmp(v, "next")) {
-                resync = LODE_ITM_RESYNC_NEXT;
-            } else {
-                fprintf(stderr, "lode itm: --resync takes 'sync' or 'next'\n");
-                ex = LODE_EXIT_USAGE;
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "lode itm: unknown option '%s': see `lode itm --help`\n", a);
-            ex = LODE_EXIT_USAGE;
-            goto out;
-        } else if (!path) {
-            path = a;
-        } else {
-            fprintf(stderr, "lode itm: one input only ('%s' and '%s')\n", path, a);
-            ex = LODE_EXIT_USAGE;
-            goto out;
-        }
+    const cli_opt_s opts[] = {
+        {"--raw", 0, .fn = opt_raw},
+        {"--json", 0, .fn = opt_json},
+        {"--ports", 1, .fn = opt_ports},
+        {"--resync", 1, .fn = opt_resync},
+        {NULL, 0, NULL, false, NULL, NULL, NULL},
+    };
+    const cli_args_spec_s spec = {"itm", usage, opts, c, NULL, &path, 1, "one input only", true, false, false};
+    int npos, rest;
+    int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (pex >= 0) {
+        free(c);
+        return pex;
     }
     if (!path) {
         fprintf(stderr, "lode itm: which capture? give a FILE, or '-' for stdin\n");
-        usage(stderr);
+        usage(stderr, "itm");
         ex = LODE_EXIT_USAGE;
         goto out;
     }
@@ -317,7 +328,7 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv)
     }
     lode_itm_decoder_s d;
     lode_itm_decoder_init(&d);
-    lode_itm_decoder_set_resync(&d, resync);
+    lode_itm_decoder_set_resync(&d, c->resync);
     uint8_t buf[16384];
     uint64_t total = 0;
     size_t got;

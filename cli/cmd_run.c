@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cli.h"
 #include "sh_io.h"
 #include "lode/error.h"
@@ -200,6 +201,57 @@ static void run_usage(FILE *f, const char *name)
     cli_target_options_help(f);
 }
 
+/* what run's options with checks keep */
+typedef struct run_opts_s {
+    bool cont;
+    char **breaks, **watches;
+    size_t nb, nw;
+    uint32_t scan_addr, scan_len;
+} run_opts_s;
+
+static bool add_point(char **list, size_t *n, const char *cmd, const char *opt, char *v)
+{
+    if (*n == MAX_POINTS) {
+        fprintf(stderr, "lode %s: at most %d %s\n", cmd, MAX_POINTS, opt);
+        return false;
+    }
+    list[(*n)++] = v;
+    return true;
+}
+
+static bool opt_break(void *user, const char *cmd, char *const *v)
+{
+    run_opts_s *o = user;
+    return add_point(o->breaks, &o->nb, cmd, "--break", v[0]);
+}
+
+static bool opt_watch(void *user, const char *cmd, char *const *v)
+{
+    run_opts_s *o = user;
+    return add_point(o->watches, &o->nw, cmd, "--watch", v[0]);
+}
+
+static bool opt_on_hit(void *user, const char *cmd, char *const *v)
+{
+    run_opts_s *o = user;
+    if (strcmp(v[0], "continue") && strcmp(v[0], "stop")) {
+        fprintf(stderr, "lode %s: --on-hit is continue or stop, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    o->cont = !strcmp(v[0], "continue");
+    return true;
+}
+
+static bool opt_rtt_scan(void *user, const char *cmd, char *const *v)
+{
+    run_opts_s *o = user;
+    if (!cli_parse_u32(v[0], &o->scan_addr) || !cli_parse_u32(v[1], &o->scan_len) || !o->scan_len) {
+        fprintf(stderr, "lode %s: --rtt-scan wants ADDR LEN\n", cmd);
+        return false;
+    }
+    return true;
+}
+
 static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool rtt_only)
 {
     const char *name = rtt_only ? "rtt" : attach ? "attach" : "run";
@@ -212,82 +264,30 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     char *breaks[MAX_POINTS], *watches[MAX_POINTS];
     size_t nb = 0, nw = 0;
     uint32_t scan_addr = 0, scan_len = 0;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_target_option(&to, argc, argv, &i);
-        if (r < 0)
-            return LODE_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            run_usage(stdout, name);
-            return 0;
-        } else if (!strcmp(a, "--timeout") && i + 1 < argc) {
-            char *end;
-            timeout_s = strtod(argv[++i], &end);
-            if (*end || timeout_s <= 0) {
-                fprintf(stderr, "lode %s: --timeout wants a positive number of seconds, got '%s'\n",
-                        name, argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--break") && i + 1 < argc) {
-            if (nb == MAX_POINTS) {
-                fprintf(stderr, "lode %s: at most %d --break\n", name, MAX_POINTS);
-                return LODE_EXIT_USAGE;
-            }
-            breaks[nb++] = argv[++i];
-        } else if (!strcmp(a, "--watch") && i + 1 < argc) {
-            if (nw == MAX_POINTS) {
-                fprintf(stderr, "lode %s: at most %d --watch\n", name, MAX_POINTS);
-                return LODE_EXIT_USAGE;
-            }
-            watches[nw++] = argv[++i];
-        } else if (!strcmp(a, "--on-hit") && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (strcmp(v, "continue") && strcmp(v, "stop")) {
-                fprintf(stderr, "lode %s: --on-hit is continue or stop, got '%s'\n", name, v);
-                return LODE_EXIT_USAGE;
-            }
-            rc_ctx.cont = !strcmp(v, "continue");
-        } else if (!strcmp(a, "--rtt-channels")) {
-            rc_ctx.r.rtt_all_channels = true;
-        } else if (!strcmp(a, "--rtt-scan") && i + 2 < argc) {
-            if (!cli_parse_u32(argv[i + 1], &scan_addr) || !cli_parse_u32(argv[i + 2], &scan_len) || !scan_len) {
-                fprintf(stderr, "lode %s: --rtt-scan wants ADDR LEN\n", name);
-                return LODE_EXIT_USAGE;
-            }
-            i += 2;
-        } else if (!strcmp(a, "--semihosting-root") && i + 1 < argc) {
-            root = argv[++i];
-        } else if (!strcmp(a, "--semihosting-allow-system")) {
-            allow_system = true;
-        } else if (!strcmp(a, "--stats")) {
-            stats = true;
-        } else if (!strcmp(a, "--itm")) {
-            itm = true;
-        } else if (!strcmp(a, "--")) {
-            i++;
-            break;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", name, a, name);
-            return LODE_EXIT_USAGE;
-        } else if (!file) {
-            file = a;
-            if (!rtt_only) {
-                /* the runner form (cargo, CMake's CROSSCOMPILING_EMULATOR): everything after
-                 * FILE is the firmware's, with or without a -- between */
-                i++;
-                if (i < argc && !strcmp(argv[i], "--"))
-                    i++;
-                break;
-            }
-        } else {
-            fprintf(stderr, "lode %s: more than one FILE ('%s', '%s'): put firmware arguments after --\n",
-                    name, file, a);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    run_opts_s ro = {.cont = true, .breaks = breaks, .watches = watches};
+    const cli_opt_s opts[] = {
+        {"--timeout", 1, .fn = cli_opt_timeout, .user = &timeout_s},
+        {"--break", 1, .fn = opt_break},
+        {"--watch", 1, .fn = opt_watch},
+        {"--on-hit", 1, .fn = opt_on_hit},
+        {"--rtt-channels", 0, .flag = &rc_ctx.r.rtt_all_channels, .set = true},
+        {"--rtt-scan", 2, .fn = opt_rtt_scan},
+        {"--semihosting-root", 1, .val = &root},
+        {"--semihosting-allow-system", 0, .flag = &allow_system, .set = true},
+        {"--stats", 0, .flag = &stats, .set = true},
+        {"--itm", 0, .flag = &itm, .set = true},
+        {NULL, 0, NULL, false, NULL, NULL, NULL},
+    };
+    const cli_args_spec_s spec = {name, run_usage, opts, &ro, &to, &file, 1, "more than one FILE", false, true, !rtt_only};
+    int npos, i;
+    int pex = cli_args_parse(&spec, argc, argv, &npos, &i);
+    if (pex >= 0)
+        return pex;
+    rc_ctx.cont = ro.cont;
+    nb = ro.nb;
+    nw = ro.nw;
+    scan_addr = ro.scan_addr;
+    scan_len = ro.scan_len;
     if (!file && !rtt_only) {
         fprintf(stderr, "lode %s: no firmware FILE given: see `lode %s --help`\n", name, name);
         return LODE_EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/sim.h"
@@ -35,8 +36,9 @@ static void on_session(void *user, const lode_sim_stlink_session_s *s)
     fflush(stderr);
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *cmd)
 {
+    (void)cmd;
     fprintf(f,
             "usage: lode sim-server --stlink-tcp PORT [--stlink-version V2J37|V3J7|...] [--bind ADDR]\n"
             "                       [--once] [--no-idle]\n"
@@ -70,48 +72,58 @@ static double wall_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+typedef struct simserver_opts_s {
+    uint32_t port;
+    bool have_port;
+    uint8_t hw, jv;
+} simserver_opts_s;
+
+static bool opt_stlink_tcp(void *user, const char *cmd, char *const *v)
+{
+    simserver_opts_s *o = user;
+    if (!cli_parse_u32(v[0], &o->port) || o->port > 65535) {
+        fprintf(stderr, "lode %s: --stlink-tcp wants a TCP port 0..65535, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    o->have_port = true;
+    return true;
+}
+
+static bool opt_stlink_version(void *user, const char *cmd, char *const *v)
+{
+    simserver_opts_s *o = user;
+    if (!lode_sim_stlink_parse_version(v[0], &o->hw, &o->jv)) {
+        fprintf(stderr, "lode %s: --stlink-version is V2Jnn or V3Jn (e.g. V2J37), got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    return true;
+}
+
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
 {
     if (cli_simserver_is_avr(argc, argv))
         return cli_cmd_simserver_avr(cli, argc, argv);
     cli_target_opts_s to;
     cli_target_opts_init(&to);
-    uint32_t port = 0;
-    bool have_port = false, once = false, idle = true;
-    uint8_t hw = 2, jv = 0;
+    simserver_opts_s o = {.hw = 2};
+    bool once = false, idle = true;
     const char *bind_addr = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_target_option(&to, argc, argv, &i);
-        if (r < 0)
-            return LODE_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return LODE_EXIT_OK;
-        } else if (!strcmp(a, "--stlink-tcp") && i + 1 < argc) {
-            if (!cli_parse_u32(argv[++i], &port) || port > 65535) {
-                fprintf(stderr, "lode sim-server: --stlink-tcp wants a TCP port 0..65535, got '%s'\n", argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-            have_port = true;
-        } else if (!strcmp(a, "--stlink-version") && i + 1 < argc) {
-            if (!lode_sim_stlink_parse_version(argv[++i], &hw, &jv)) {
-                fprintf(stderr, "lode sim-server: --stlink-version is V2Jnn or V3Jn (e.g. V2J37), got '%s'\n", argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--bind") && i + 1 < argc) {
-            bind_addr = argv[++i];
-        } else if (!strcmp(a, "--once")) {
-            once = true;
-        } else if (!strcmp(a, "--no-idle")) {
-            idle = false;
-        } else {
-            fprintf(stderr, "lode sim-server: unknown argument '%s': see lode sim-server --help\n", a);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    const cli_opt_s opts[] = {
+        {"--stlink-tcp", 1, .fn = opt_stlink_tcp},
+        {"--stlink-version", 1, .fn = opt_stlink_version},
+        {"--bind", 1, .val = &bind_addr},
+        {"--once", 0, .flag = &once, .set = true},
+        {"--no-idle", 0, .flag = &idle, .set = false},
+        {NULL, 0, NULL, false, NULL, NULL, NULL},
+    };
+    const cli_args_spec_s spec = {"sim-server", usage, opts, &o, &to, NULL, 0, NULL, false, false, false};
+    int npos, rest;
+    int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (pex >= 0)
+        return pex;
+    uint32_t port = o.port;
+    bool have_port = o.have_port;
+    uint8_t hw = o.hw, jv = o.jv;
     if (!have_port) {
         fprintf(stderr, "lode sim-server: say which probe to serve: --stlink-tcp PORT (see --help)\n");
         return LODE_EXIT_USAGE;
