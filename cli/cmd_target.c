@@ -614,47 +614,32 @@ static int cmd_regs(cli_ctx_s *cli, int argc, char **argv)
     bool was_running = rc == LODE_OK && !st.halted;
     if (was_running)
         rc = t.core.halt(t.core.ctx);
-    static const unsigned regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
-                                    LODE_CM_REG_PRIMASK, LODE_CM_REG_BASEPRI, LODE_CM_REG_FAULTMASK,
-                                    LODE_CM_REG_CONTROL};
-    uint32_t vals[sizeof regs / sizeof regs[0]];
-    lode_cortexm_s *cm = t.session ? lode_session_cortexm(t.session) : NULL;
-    size_t nregs = sizeof regs / sizeof regs[0];
-    if (!cm)
-        nregs = 17; /* a GDB server: r0-r12, sp, lr, pc, xpsr through the core ops */
-    if (rc == LODE_OK && cm)
-        rc = lode_cortexm_regs_read(cm, regs, vals, nregs);
-    for (size_t i = 0; rc == LODE_OK && !cm && i < nregs; i++)
-        rc = t.core.reg_read(t.core.ctx, regs[i], &vals[i]);
-    const lode_cortexm_info_s *ci = cm ? lode_cortexm_info(cm) : NULL;
-    uint32_t fpv[33];
-    bool fp = false;
-    if (rc == LODE_OK && ci && ci->fpu) {
-        unsigned fr[33];
-        for (unsigned i = 0; i < 32; i++)
-            fr[i] = LODE_CM_REG_S0 + i;
-        fr[32] = LODE_CM_REG_FPSCR;
-        fp = lode_cortexm_regs_read(cm, fr, fpv, 33) == LODE_OK;
-    }
+    /* the core's registers, then (a group of their own, whose failure leaves them out) the FP ones */
+    unsigned regs[64];
+    uint32_t vals[64];
+    size_t nall = lode_core_regs(&t.core, regs, 64), nregs = 0;
+    if (nall > 64)
+        nall = 64;
+    while (nregs < nall && !lode_core_reg_is_fp(regs[nregs]))
+        nregs++;
+    if (rc == LODE_OK)
+        rc = lode_core_regs_read(&t.core, regs, vals, nregs);
+    bool fp = rc == LODE_OK && nall > nregs &&
+              lode_core_regs_read(&t.core, regs + nregs, vals + nregs, nall - nregs) == LODE_OK;
     if (rc == LODE_OK) {
         cli_json_s j = {.f = stdout};
         if (a.t.json)
             cli_json_begin_object(&j, NULL);
-        for (size_t i = 0; i < nregs; i++) {
-            const char *n = lode_cortexm_reg_name(regs[i]);
+        for (size_t i = 0; i < (fp ? nall : nregs); i++) {
+            const char *n = lode_core_reg_name(regs[i]);
+            size_t k = i < nregs ? i : i - nregs; /* place in its group */
+            bool eol = k % 4 == 3 || (i >= nregs && i == nall - 1);
             if (a.t.json)
                 cli_json_hex(&j, n, vals[i]);
             else
-                printf("%-9s 0x%08x%s", n, vals[i], (i % 4 == 3) ? "\n" : "   ");
-        }
-        if (!a.t.json)
-            printf("\n");
-        for (unsigned i = 0; fp && i < 33; i++) {
-            const char *n = lode_cortexm_reg_name(i < 32 ? LODE_CM_REG_S0 + i : LODE_CM_REG_FPSCR);
-            if (a.t.json)
-                cli_json_hex(&j, n, fpv[i]);
-            else
-                printf("%-9s 0x%08x%s", n, fpv[i], (i % 4 == 3 || i == 32) ? "\n" : "   ");
+                printf("%-9s 0x%08x%s", n, vals[i], eol ? "\n" : "   ");
+            if (!a.t.json && i == nregs - 1)
+                printf("\n");
         }
         if (a.t.json)
             cli_json_end_object(&j);

@@ -68,8 +68,22 @@ typedef struct lode_core_ops_s {
      * clock for hardware), and a wait that lets that time pass */
     uint64_t (*now_us)(void *ctx);
     void (*delay_us)(void *ctx, uint32_t us);
+    /* optional (NULL: r0-r12, sp, lr, pc, xpsr): the registers this core has, as a person reads
+     * them (r0-r12, sp, lr, pc, xpsr, the special registers; then S0-S31 and FPSCR with an FPU).
+     * Stores at most max, returns how many there are. */
+    size_t (*reg_list)(void *ctx, unsigned *regsel, size_t max);
     void *ctx;
 } lode_core_ops_s;
+
+/* The registers of the core (ops->reg_list, else r0-r12, sp, lr, pc, xpsr): stores at most max,
+ * returns how many there are. */
+size_t lode_core_regs(const lode_core_ops_s *ops, unsigned *regsel, size_t max);
+/* Reads n registers: in one round trip when the core can (regs_read), else one by one. */
+int lode_core_regs_read(const lode_core_ops_s *ops, const unsigned *regsel, uint32_t *vals, size_t n);
+/* A register's name ("r0", "sp", "primask", "s31", "fpscr"), or NULL */
+const char *lode_core_reg_name(unsigned regsel);
+/* true for the FP extension's registers (S0-S31, FPSCR) */
+bool lode_core_reg_is_fp(unsigned regsel);
 
 #ifdef __cplusplus
 }

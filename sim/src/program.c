@@ -144,6 +144,7 @@ void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
     ops->reg_read = bd_reg_read;
     ops->reg_write = bd_reg_write;
     ops->regs_read = NULL;
+    ops->reg_list = NULL;
     ops->regs_write = NULL;
     ops->bp_set = NULL;
     ops->bp_clear = NULL;

@@ -465,6 +465,14 @@ static int op_regs_read(void *ctx, const unsigned *regsel, uint32_t *vals, size_
     return LODE_OK;
 }
 
+static size_t op_reg_list(void *ctx, unsigned *regsel, size_t max)
+{
+    (void)ctx;
+    for (unsigned i = 0; i < NREGS && i < max; i++)
+        regsel[i] = i;
+    return NREGS;
+}
+
 static int op_reg_read(void *ctx, unsigned regsel, uint32_t *val)
 {
     lode_gdbclient_s *c = ctx;
@@ -848,7 +856,7 @@ int lode_gdbclient_open_stream(lode_stream_s *io, const lode_log_s *log, lode_gd
         .regs_write = op_regs_write, .mem_read = op_mem_read, .mem_write = op_mem_write,
         .reset = op_reset, .bp_set = op_bp_set, .bp_clear = op_bp_clear, .wp_set = op_wp_set,
         .wp_clear = op_wp_clear, .vector_catch = NULL, .now_us = op_now_us,
-        .delay_us = op_delay_us, .ctx = c,
+        .delay_us = op_delay_us, .reg_list = op_reg_list, .ctx = c,
     };
     int rc = handshake(c);
     if (rc != LODE_OK) {

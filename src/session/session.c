@@ -553,6 +553,22 @@ static int co_vector_catch(void *ctx, uint32_t set, uint32_t clear)
     return lode_cortexm_vector_catch(((lode_session_s *)ctx)->cm, set, clear);
 }
 
+static size_t co_reg_list(void *ctx, unsigned *r, size_t max)
+{
+    static const unsigned base[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                    LODE_CM_REG_PRIMASK, LODE_CM_REG_BASEPRI, LODE_CM_REG_FAULTMASK,
+                                    LODE_CM_REG_CONTROL};
+    const lode_cortexm_info_s *ci = lode_cortexm_info(((lode_session_s *)ctx)->cm);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++, n++)
+        if (n < max)
+            r[n] = base[i];
+    for (unsigned i = 0; ci && ci->fpu && i < 33; i++, n++)
+        if (n < max)
+            r[n] = i < 32 ? LODE_CM_REG_S0 + i : LODE_CM_REG_FPSCR;
+    return n;
+}
+
 void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
 {
     if (s->probe_core || !s->adi) { /* the probe's core, or none (zeroed: a loader only) */
@@ -576,6 +592,7 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->reg_write = co_reg_write;
     ops->regs_read = co_regs_read;
     ops->regs_write = co_regs_write;
+    ops->reg_list = co_reg_list;
     ops->mem_read = co_mem_read;
     ops->mem_write = co_mem_write;
     ops->reset = co_reset;
