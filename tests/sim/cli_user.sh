@@ -127,6 +127,11 @@ check erase-verify-refused 64 "--verify is not an option of erase" -- "$LODE" er
 check read-width-refused 64 "--width is not an option of read" -- "$LODE" read 0x20000000 4 --width 8
 check verify-no-reset-refused 64 "--no-reset is not an option of verify" -- "$LODE" verify --no-reset "$E"
 check base-needs-value 64 "--base needs a value" -- "$LODE" flash "$E" --base
+# the other commands read their options through the same table (cli/args.c)
+check gdb-port-needs-value 64 "--port needs a value" -- "$LODE" gdb --port
+check gdb-port-inline 64 "--port wants a TCP port 0-65535, got '70000'" -- "$LODE" gdb --port=70000
+check run-rtt-scan-two 64 "--rtt-scan needs two values" -- "$LODE" run --rtt-scan 0x20000000
+check debug-two-files 64 "more than one FILE" -- "$LODE" debug "$E" "$E"
 check chip-description-twice 64 "--chip-description given twice" -- "$LODE" chips --chip-description a.yaml --chip-description b.yaml
 check flash-desc-twice 64 "--chip-description given twice" -- "$LODE" flash --chip-description a.yaml --chip-description b.yaml "$E"
 # regs --halt leaves the core stopped
