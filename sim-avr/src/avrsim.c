@@ -29,6 +29,7 @@
 #define TXQ 4096
 #define MCUSR_ADDR 0x54       /* MCUSR in data space (ATmega328P/168/2560) */
 #define MCUSR_EXTRF 0x02
+#define WILD_SPACE 0x10004u   /* every 16-bit data/Z address (+ a word) stays inside simavr's arrays */
 
 typedef struct board_s {
     const char *name, *mcu, *chip;
@@ -65,6 +66,27 @@ struct lode_avrsim_s {
     int opens;                 /* inotify on the pty's slave: every open is a new session */
     char pty_link[256];
 };
+
+/* simavr does not bound what a program addresses: the PC runs off the end of the flash (a
+ * real AVR's wraps), LD/ST/LPM reach any 16-bit address while its data and flash arrays end
+ * at RAMEND/FLASHEND. Application code the host wrote (random bytes in the tests) would read
+ * and write outside them. Give both arrays the whole 16-bit space, zeroed past the real end. */
+static int widen_memories(avr_t *avr)
+{
+    uint8_t *d = calloc(1, WILD_SPACE), *f = calloc(1, WILD_SPACE);
+    if (!d || !f || avr->ramend + 1u > WILD_SPACE || avr->flashend + 1u > WILD_SPACE) {
+        free(d);
+        free(f);
+        return LODE_E_NOMEM;
+    }
+    memcpy(d, avr->data, avr->ramend + 1u);
+    memcpy(f, avr->flash, avr->flashend + 1u);
+    free(avr->data);
+    free(avr->flash);
+    avr->data = d;
+    avr->flash = f;
+    return LODE_OK;
+}
 
 static void uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
 {
@@ -239,6 +261,10 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
     }
     s->avr->frequency = b->freq;
     s->avr->sleep = no_sleep;
+    if (widen_memories(s->avr) != LODE_OK) {
+        lode_avrsim_free(s);
+        return LODE_E_NOMEM;
+    }
     memset(s->avr->flash, 0xFF, s->avr->flashend + 1);
     int rc = burn_hex(s, hex);
     if (rc != LODE_OK) {
@@ -301,6 +327,17 @@ int lode_avrsim_flash_write(lode_avrsim_s *s, uint32_t addr, const void *buf, si
 
 /* ---- the lock-step loop ---------------------------------------------------------------------- */
 
+/* ELPM, EIJMP and EICALL do not exist on cores without RAMPZ/EIND (the ATmega328P); simavr
+ * executes them with r0 (data[0]) as the high address byte and reads megabytes past its flash
+ * array. An application doing that (random bytes) crashes the board, not the simulator. */
+static bool foreign_opcode(const avr_t *avr)
+{
+    uint16_t op = (uint16_t)(avr->flash[avr->pc] | avr->flash[avr->pc + 1] << 8);
+    bool elpm = op == 0x95D8 || (op & 0xFE0E) == 0x9006;
+    bool ejump = op == 0x9419 || op == 0x9519;
+    return (elpm && !avr->rampz) || (ejump && !avr->eind);
+}
+
 /* Run a slice: feed one received byte when its wire time has come and the FIFO has room, run
  * instructions up to the next byte time. */
 static void run_slice(lode_avrsim_s *s)
@@ -316,6 +353,11 @@ static void run_slice(lode_avrsim_s *s)
     }
     uint64_t until = avr->cycle + s->byte_cycles;
     while (!s->dead && avr->cycle < until && s->tx_len < TXQ / 2) {
+        avr->pc &= avr->flashend; /* the program counter wraps round the flash */
+        if (foreign_opcode(avr)) {
+            s->dead = true;
+            break;
+        }
         int st = avr_run(avr);
         if (st == cpu_Crashed || st == cpu_Done)
             s->dead = true; /* until the next reset */

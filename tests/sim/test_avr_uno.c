@@ -129,9 +129,57 @@ static void test_unknown_board(void)
     CHECK(strstr(text, "arduino-core-avr") != NULL);
 }
 
+/* Application code as random bytes make it, started by optiboot after its 1 s timeout: ELPM
+ * (not an ATmega328P instruction; simavr took r0 as the high address byte and read 16 MB past
+ * its flash array: the sim-server died with SIGSEGV) and a JMP far past the flash (simavr
+ * fetched from there; a real AVR's PC wraps round the flash). The board crashes or runs on;
+ * the simulator lives, and the flash is what it was. */
+static void run_app(const uint16_t *code, size_t n)
+{
+    uint8_t app[16];
+    REQUIRE(2 * n <= sizeof app);
+    for (size_t i = 0; i < n; i++) {
+        app[2 * i] = (uint8_t)code[i];
+        app[2 * i + 1] = (uint8_t)(code[i] >> 8);
+    }
+    char text[2048] = "";
+    lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
+    board_s b = {0};
+    lode_avrsim_config_s cfg = {.board = "uno", .log = &log};
+    REQUIRE(lode_avrsim_new(&cfg, &b.sim) == LODE_OK);
+    uint8_t boot[512], back[512];
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0x7E00, boot, sizeof boot) == LODE_OK);
+    REQUIRE(lode_avrsim_flash_write(b.sim, 0, app, 2 * n) == LODE_OK);
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    b.fd = sv[0];
+    pthread_create(&b.th, NULL, board_main, &b);
+    while (lode_avrsim_time_us(b.sim) < 1600000u)
+        usleep(20000);
+    b.stop = 1;
+    pthread_join(b.th, NULL);
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0x7E00, back, sizeof back) == LODE_OK);
+    CHECK(memcmp(back, boot, sizeof boot) == 0);
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0, back, 2 * n) == LODE_OK);
+    CHECK(memcmp(back, app, 2 * n) == 0);
+    close(sv[0]);
+    close(sv[1]);
+    lode_avrsim_free(b.sim);
+}
+
+static void test_wild_app(void)
+{
+    /* r0 = 0xFF, Z = 0xFFFF; elpm r29,Z */
+    static const uint16_t elpm[] = {0xEF0F, 0x2E00, 0xEFEF, 0xEFFF, 0x91D6};
+    static const uint16_t far_jump[] = {0x95FD, 0xFF00};     /* jmp 0x7FFE00 (bytes) */
+    run_app(elpm, 5);
+    run_app(far_jump, 2);
+}
+
 int main(void)
 {
     RUN_TEST(test_unknown_board);
+    RUN_TEST(test_wild_app);
     RUN_TEST(test_uno);
     return TEST_DONE();
 }
