@@ -31,7 +31,8 @@ head -c 20000 /dev/urandom >"$tmp/a.bin"
 av -U "flash:w:$tmp/a.bin:r" || fail "avrdude could not write the simulated Uno"
 l read 0 20000 -o "$tmp/a-back.bin" >"$tmp/read.out" 2>&1 || fail "lode read after avrdude failed"
 cmp "$tmp/a.bin" "$tmp/a-back.bin" || fail "lode reads back other bytes than avrdude wrote"
-head -c 32256 /dev/urandom >"$tmp/b.bin"
+# random images for lode start with a NUL: one starting with ':' is Intel HEX to lode's reader
+{ printf '\000'; head -c 32255 /dev/urandom; } >"$tmp/b.bin"
 l flash "$tmp/b.bin" --base 0 --verify >"$tmp/flash.out" 2>&1 || fail "lode flash failed"
 grep -q "252 pages, verified" "$tmp/flash.out" || fail "lode flash did not say it wrote 252 pages and verified"
 av -U "flash:v:$tmp/b.bin:r" || fail "avrdude does not verify lode's image"
@@ -46,7 +47,7 @@ l flash "$tmp/ee.hex" >"$tmp/ee.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] || fail "EEPROM data through optiboot 4.4 was not refused"
 grep -q "flash page 0" "$tmp/ee.out" || fail "the EEPROM refusal does not give the reason"
-head -c 400 /dev/urandom >"$tmp/c.bin"
+{ printf '\000'; head -c 399 /dev/urandom; } >"$tmp/c.bin"
 l flash "$tmp/c.bin" --base 0x7d00 >"$tmp/boot.out" 2>&1 && fail "an image reaching the bootloader was not refused"
 grep -q "into the bootloader" "$tmp/boot.out" || fail "the bootloader refusal does not say why"
 av -U "flash:v:$tmp/b.bin:r" || fail "a refused flash wrote something"
