@@ -50,6 +50,10 @@ int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos
             char *v[2] = {(char *)iv, NULL};
             if (!iv && o->nval > 0) {
                 if (i + o->nval >= argc) {
+                    if (spec->unknown) {
+                        spec->unknown(cmd, a, true);
+                        return LODE_EXIT_USAGE;
+                    }
                     fprintf(stderr, "lode %s: %s needs %s: see `lode %s --help`\n", cmd, a,
                             o->nval == 1 ? "a value" : "two values", cmd);
                     return LODE_EXIT_USAGE;
@@ -69,6 +73,10 @@ int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos
         }
         bool is_opt = a[0] == '-' && !(spec->dash_is_pos && a[1] == '\0');
         if (is_opt || (*npos >= spec->max_pos && !spec->too_many)) {
+            if (spec->unknown) {
+                spec->unknown(cmd, a, false);
+                return LODE_EXIT_USAGE;
+            }
             fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", cmd, a, cmd);
             return LODE_EXIT_USAGE;
         }

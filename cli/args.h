@@ -33,6 +33,9 @@ typedef struct cli_args_spec_s {
     bool dash_is_pos;             /* "-" is a positional argument (stdin), not an option */
     bool rest;                    /* "--" ends the options; what follows is *rest's */
     bool runner;                  /* ... and so does the first positional (`lode run FILE ARGS...`) */
+    /* says the one-line error for an unknown argument (missing: an option without its value(s))
+     * in the command's own words; NULL: the common messages */
+    void (*unknown)(const char *cmd, const char *arg, bool missing);
 } cli_args_spec_s;
 
 /* Parses argv[1..]. Returns -1 to go on (*npos positionals; *rest is where the arguments after

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/image.h"
@@ -18,36 +19,53 @@ static const char help[] =
     "  --base ADDR         where a raw binary goes\n"
     "  --format F          elf, hex, bin or uf2 (default: from the file's contents)\n";
 
+static void convert_usage(FILE *f, const char *cmd)
+{
+    (void)cmd;
+    fputs(help, f);
+}
+
+static void convert_unknown(const char *cmd, const char *arg, bool missing)
+{
+    (void)missing;
+    fprintf(stderr, "lode %s: unexpected '%s': see lode %s --help\n", cmd, arg, cmd);
+}
+
+typedef struct convert_base_s {
+    uint32_t base;
+    bool given;
+} convert_base_s;
+
+static bool convert_base(void *user, const char *cmd, char *const *v)
+{
+    convert_base_s *b = user;
+    if (!cli_parse_u32(v[0], &b->base)) {
+        fprintf(stderr, "lode %s: --base takes an address, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    b->given = true;
+    return true;
+}
+
 int cli_cmd_convert(cli_ctx_s *cli, int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *fam = NULL, *format = NULL;
-    uint32_t base = 0;
-    bool base_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        bool val = i + 1 < argc;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            fputs(help, stdout);
-            return LODE_EXIT_OK;
-        } else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && val) {
-            out = argv[++i];
-        } else if (!strcmp(s, "--family") && val) {
-            fam = argv[++i];
-        } else if (!strcmp(s, "--format") && val) {
-            format = argv[++i];
-        } else if (!strcmp(s, "--base") && val) {
-            if (!cli_parse_u32(argv[++i], &base)) {
-                fprintf(stderr, "lode convert: --base takes an address, got '%s'\n", argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-            base_given = true;
-        } else if (s[0] != '-' && !in) {
-            in = s;
-        } else {
-            fprintf(stderr, "lode convert: unexpected '%s': see lode convert --help\n", s);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    convert_base_s b = {0};
+    const cli_opt_s opts[] = {
+        {.name = "-o", .nval = 1, .val = &out},
+        {.name = "--output", .nval = 1, .val = &out},
+        {.name = "--family", .nval = 1, .val = &fam},
+        {.name = "--format", .nval = 1, .val = &format},
+        {.name = "--base", .nval = 1, .fn = convert_base, .user = &b},
+        {0},
+    };
+    const cli_args_spec_s spec = {.cmd = "convert", .usage = convert_usage, .opts = opts, .pos = &in, .max_pos = 1,
+                                  .unknown = convert_unknown};
+    int npos, rest, ex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (ex >= 0)
+        return ex;
+    uint32_t base = b.base;
+    bool base_given = b.given;
     if (!in || !out || !fam) {
         fprintf(stderr, "lode convert: give FILE, -o OUT.uf2 and --family NAME|0xID (see lode convert --help)\n");
         return LODE_EXIT_USAGE;

@@ -319,7 +319,7 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
         {"--timeout", 1, .fn = cli_opt_timeout},
         {NULL, 0, NULL, false, NULL, NULL, NULL},
     };
-    const cli_args_spec_s spec = {"debug", debug_usage, opts, &timeout_s, &to, &file, 1, "more than one FILE", false, false, false};
+    const cli_args_spec_s spec = {"debug", debug_usage, opts, &timeout_s, &to, &file, 1, "more than one FILE", false, false, false, NULL};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

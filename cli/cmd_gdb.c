@@ -113,7 +113,7 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         {"--semihosting-root", 1, .val = &root},
         {NULL, 0, NULL, false, NULL, NULL, NULL},
     };
-    const cli_args_spec_s spec = {"gdb", gdb_usage, opts, &g, &to, &file, 1, "more than one FILE", false, false, false};
+    const cli_args_spec_s spec = {"gdb", gdb_usage, opts, &g, &to, &file, 1, "more than one FILE", false, false, false, NULL};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

@@ -305,7 +305,7 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv)
         {"--resync", 1, .fn = opt_resync},
         {NULL, 0, NULL, false, NULL, NULL, NULL},
     };
-    const cli_args_spec_s spec = {"itm", usage, opts, c, NULL, &path, 1, "one input only", true, false, false};
+    const cli_args_spec_s spec = {"itm", usage, opts, c, NULL, &path, 1, "one input only", true, false, false, NULL};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/sim.h"
@@ -45,21 +46,28 @@ static void on_found(void *user, const lode_probe_found_s *f)
     cli_json_end_object(&l->j);
 }
 
+static void list_usage(FILE *f, const char *cmd)
+{
+    (void)cmd;
+    fputs("usage: lode list [--json]\n\nList the probes lode can use: every driver of the probe "
+          "registry lists\nwhat it finds (the simulated board, USB CMSIS-DAP probes and ST-Links).\n", f);
+}
+
+static void list_unknown(const char *cmd, const char *arg, bool missing)
+{
+    (void)missing;
+    fprintf(stderr, "lode %s: unknown argument '%s'%s\n", cmd, arg,
+            !strcmp(cmd, "chips") && !strcmp(arg, "--json") ? " (chips has no JSON output)" : "");
+}
+
 int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
 {
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: lode list [--json]\n\nList the probes lode can use: every driver of the probe "
-                 "registry lists\nwhat it finds (the simulated board, USB CMSIS-DAP probes and ST-Links).");
-            return LODE_EXIT_OK;
-        } else {
-            fprintf(stderr, "lode list: unknown argument '%s'\n", argv[i]);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    const cli_opt_s opts[] = {{.name = "--json", .flag = &json, .set = true}, {0}};
+    const cli_args_spec_s spec = {.cmd = "list", .usage = list_usage, .opts = opts, .unknown = list_unknown};
+    int npos, rest, ex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (ex >= 0)
+        return ex;
     cli_target_opts_s o;
     cli_target_opts_init(&o);
     cli_target_s t;
@@ -79,31 +87,42 @@ int cli_cmd_list(cli_ctx_s *cli, int argc, char **argv)
     return LODE_EXIT_OK;
 }
 
+static void chips_usage(FILE *f, const char *cmd)
+{
+    (void)cmd;
+    fputs("usage: lode chips [--chip-description FILE]\n\nList the chips lode knows "
+          "(built in, plus those of a probe-rs target file).\n", f);
+}
+
+static void chips_unknown(const char *cmd, const char *arg, bool missing)
+{
+    if (missing)
+        fprintf(stderr, "lode %s: %s needs a value (a probe-rs target file)\n", cmd, arg);
+    else
+        list_unknown(cmd, arg, missing);
+}
+
+/* --chip-description FILE, once (user: the const char * it goes to) */
+static bool chips_desc(void *user, const char *cmd, char *const *v)
+{
+    const char **desc = user;
+    if (*desc) {
+        fprintf(stderr, "lode %s: --chip-description given twice ('%s', '%s'): lode loads one "
+                        "target file\n", cmd, *desc, v[0]);
+        return false;
+    }
+    *desc = v[0];
+    return true;
+}
+
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv)
 {
     const char *desc = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--chip-description")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "lode chips: --chip-description needs a value (a probe-rs target file)\n");
-                return LODE_EXIT_USAGE;
-            }
-            if (desc) {
-                fprintf(stderr, "lode chips: --chip-description given twice ('%s', '%s'): lode loads one "
-                                "target file\n", desc, argv[i + 1]);
-                return LODE_EXIT_USAGE;
-            }
-            desc = argv[++i];
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: lode chips [--chip-description FILE]\n\nList the chips lode knows "
-                 "(built in, plus those of a probe-rs target file).");
-            return LODE_EXIT_OK;
-        } else {
-            fprintf(stderr, "lode chips: unknown argument '%s'%s\n", argv[i],
-                    !strcmp(argv[i], "--json") ? " (chips has no JSON output)" : "");
-            return LODE_EXIT_USAGE;
-        }
-    }
+    const cli_opt_s opts[] = {{.name = "--chip-description", .nval = 1, .fn = chips_desc, .user = &desc}, {0}};
+    const cli_args_spec_s spec = {.cmd = "chips", .usage = chips_usage, .opts = opts, .unknown = chips_unknown};
+    int npos, rest, ex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (ex >= 0)
+        return ex;
     lode_target_db_s *db = NULL;
     int rc = lode_target_db_new(&cli->log, &db);
     if (rc == LODE_OK && desc)

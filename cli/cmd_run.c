@@ -278,7 +278,7 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         {"--itm", 0, .flag = &itm, .set = true},
         {NULL, 0, NULL, false, NULL, NULL, NULL},
     };
-    const cli_args_spec_s spec = {name, run_usage, opts, &ro, &to, &file, 1, "more than one FILE", false, true, !rtt_only};
+    const cli_args_spec_s spec = {name, run_usage, opts, &ro, &to, &file, 1, "more than one FILE", false, true, !rtt_only, NULL};
     int npos, i;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &i);
     if (pex >= 0)

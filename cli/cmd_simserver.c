@@ -116,7 +116,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
         {"--no-idle", 0, .flag = &idle, .set = false},
         {NULL, 0, NULL, false, NULL, NULL, NULL},
     };
-    const cli_args_spec_s spec = {"sim-server", usage, opts, &o, &to, NULL, 0, NULL, false, false, false};
+    const cli_args_spec_s spec = {"sim-server", usage, opts, &o, &to, NULL, 0, NULL, false, false, false, NULL};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

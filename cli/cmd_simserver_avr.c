@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/avrsim.h"
 #include "lode/error.h"
@@ -48,25 +49,31 @@ bool cli_simserver_is_avr(int argc, char **argv)
     return false;
 }
 
+static void avr_usage(FILE *f, const char *cmd)
+{
+    (void)cmd;
+    usage(f);
+}
+
+static void avr_unknown(const char *cmd, const char *arg, bool missing)
+{
+    (void)missing;
+    fprintf(stderr, "lode %s: unknown argument '%s' with --board: see lode %s --help\n", cmd, arg, cmd);
+}
+
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
 {
     const char *board = NULL, *pty = NULL, *boot = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return LODE_EXIT_OK;
-        } else if (!strcmp(a, "--board") && i + 1 < argc) {
-            board = argv[++i];
-        } else if (!strcmp(a, "--serial-pty") && i + 1 < argc) {
-            pty = argv[++i];
-        } else if (!strcmp(a, "--bootloader") && i + 1 < argc) {
-            boot = argv[++i];
-        } else {
-            fprintf(stderr, "lode sim-server: unknown argument '%s' with --board: see lode sim-server --help\n", a);
-            return LODE_EXIT_USAGE;
-        }
-    }
+    const cli_opt_s opts[] = {
+        {.name = "--board", .nval = 1, .val = &board},
+        {.name = "--serial-pty", .nval = 1, .val = &pty},
+        {.name = "--bootloader", .nval = 1, .val = &boot},
+        {0},
+    };
+    const cli_args_spec_s spec = {.cmd = "sim-server", .usage = avr_usage, .opts = opts, .unknown = avr_unknown};
+    int npos, rest, ex = cli_args_parse(&spec, argc, argv, &npos, &rest);
+    if (ex >= 0)
+        return ex;
     if (!board || !pty) {
         fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno)\n");
         return LODE_EXIT_USAGE;
