@@ -11,6 +11,8 @@ static const cli_opt_s *find_opt(const cli_opt_s *opts, const char *a, const cha
 {
     *inline_val = NULL;
     for (const cli_opt_s *o = opts; o && o->name; o++) {
+        if (o->bare)
+            continue;
         size_t n = strlen(o->name);
         if (!strcmp(a, o->name))
             return o;
@@ -29,6 +31,13 @@ int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos
     *rest = argc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const cli_opt_s *b = spec->opts;
+        while (b && b->name && !(b->bare && !strcmp(a, b->name) && (i + 1 >= argc || argv[i + 1][0] == '-')))
+            b++;
+        if (b && b->name) {
+            *b->flag = b->set;
+            continue;
+        }
         if (spec->target) {
             int r = cli_target_option(spec->target, argc, argv, &i);
             if (r < 0)
@@ -71,7 +80,8 @@ int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos
             }
             continue;
         }
-        bool is_opt = a[0] == '-' && !(spec->dash_is_pos && a[1] == '\0');
+        bool is_opt = a[0] == '-' && !(spec->dash_is_pos && a[1] == '\0') &&
+                      !(spec->num_is_pos && a[1] >= '0' && a[1] <= '9');
         if (is_opt || (*npos >= spec->max_pos && !spec->too_many)) {
             if (spec->unknown) {
                 spec->unknown(cmd, a, false);

@@ -18,6 +18,8 @@ typedef struct cli_opt_s {
     /* else: checks and keeps the value(s); prints its one-line error and returns false */
     bool (*fn)(void *user, const char *cmd, char *const *v);
     void *user;          /* the fn's (NULL: the spec's) */
+    bool bare;           /* nval 0: only when no value follows (nothing or an option next), and
+                          * before the target options (`lode erase --chip` vs --chip NAME) */
 } cli_opt_s;
 
 typedef struct cli_args_spec_s {
@@ -36,6 +38,7 @@ typedef struct cli_args_spec_s {
     /* says the one-line error for an unknown argument (missing: an option without its value(s))
      * in the command's own words; NULL: the common messages */
     void (*unknown)(const char *cmd, const char *arg, bool missing);
+    bool num_is_pos;              /* "-1" (a minus and a digit) is a positional argument too */
 } cli_args_spec_s;
 
 /* Parses argv[1..]. Returns -1 to go on (*npos positionals; *rest is where the arguments after

@@ -317,9 +317,9 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
     double timeout_s = 0;
     const cli_opt_s opts[] = {
         {"--timeout", 1, .fn = cli_opt_timeout},
-        {NULL, 0, NULL, false, NULL, NULL, NULL},
+        {NULL, 0, NULL, false, NULL, NULL, NULL, false},
     };
-    const cli_args_spec_s spec = {"debug", debug_usage, opts, &timeout_s, &to, &file, 1, "more than one FILE", false, false, false, NULL};
+    const cli_args_spec_s spec = {"debug", debug_usage, opts, &timeout_s, &to, &file, 1, "more than one FILE", false, false, false, NULL, false};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

@@ -111,9 +111,9 @@ int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv)
         {"--no-rtt", 0, .flag = &no_rtt, .set = true},
         {"--semihosting", 1, .fn = gdb_semihosting},
         {"--semihosting-root", 1, .val = &root},
-        {NULL, 0, NULL, false, NULL, NULL, NULL},
+        {NULL, 0, NULL, false, NULL, NULL, NULL, false},
     };
-    const cli_args_spec_s spec = {"gdb", gdb_usage, opts, &g, &to, &file, 1, "more than one FILE", false, false, false, NULL};
+    const cli_args_spec_s spec = {"gdb", gdb_usage, opts, &g, &to, &file, 1, "more than one FILE", false, false, false, NULL, false};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

@@ -303,9 +303,9 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv)
         {"--json", 0, .fn = opt_json},
         {"--ports", 1, .fn = opt_ports},
         {"--resync", 1, .fn = opt_resync},
-        {NULL, 0, NULL, false, NULL, NULL, NULL},
+        {NULL, 0, NULL, false, NULL, NULL, NULL, false},
     };
-    const cli_args_spec_s spec = {"itm", usage, opts, c, NULL, &path, 1, "one input only", true, false, false, NULL};
+    const cli_args_spec_s spec = {"itm", usage, opts, c, NULL, &path, 1, "one input only", true, false, false, NULL, false};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0) {

@@ -276,9 +276,9 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
         {"--semihosting-allow-system", 0, .flag = &allow_system, .set = true},
         {"--stats", 0, .flag = &stats, .set = true},
         {"--itm", 0, .flag = &itm, .set = true},
-        {NULL, 0, NULL, false, NULL, NULL, NULL},
+        {NULL, 0, NULL, false, NULL, NULL, NULL, false},
     };
-    const cli_args_spec_s spec = {name, run_usage, opts, &ro, &to, &file, 1, "more than one FILE", false, true, !rtt_only, NULL};
+    const cli_args_spec_s spec = {name, run_usage, opts, &ro, &to, &file, 1, "more than one FILE", false, true, !rtt_only, NULL, false};
     int npos, i;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &i);
     if (pex >= 0)

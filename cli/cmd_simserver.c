@@ -114,9 +114,9 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
         {"--bind", 1, .val = &bind_addr},
         {"--once", 0, .flag = &once, .set = true},
         {"--no-idle", 0, .flag = &idle, .set = false},
-        {NULL, 0, NULL, false, NULL, NULL, NULL},
+        {NULL, 0, NULL, false, NULL, NULL, NULL, false},
     };
-    const cli_args_spec_s spec = {"sim-server", usage, opts, &o, &to, NULL, 0, NULL, false, false, false, NULL};
+    const cli_args_spec_s spec = {"sim-server", usage, opts, &o, &to, NULL, 0, NULL, false, false, false, NULL, false};
     int npos, rest;
     int pex = cli_args_parse(&spec, argc, argv, &npos, &rest);
     if (pex >= 0)

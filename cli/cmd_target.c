@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "lode/error.h"
 #include "lode/flash.h"
@@ -37,6 +38,8 @@ typedef struct cmd_spec_s {
     const char *opts;   /* its own options, each followed by a space ("--json " if it has JSON) */
 } cmd_spec_s;
 
+static const cmd_spec_s *spec_named(const char *name);
+
 /* Every option is one the command uses: anything else is refused, never ignored. */
 static bool takes(const cmd_spec_s *c, const char *opt)
 {
@@ -45,10 +48,56 @@ static bool takes(const cmd_spec_s *c, const char *opt)
     return c->opts && strstr(c->opts, key) != NULL;
 }
 
-static void cmd_usage(const cmd_spec_s *c, FILE *f)
+static void cmd_usage(FILE *f, const char *cmd)
 {
+    const cmd_spec_s *c = spec_named(cmd);
     fprintf(f, "usage: lode %s %s\n\n%s\n", c->name, c->usage, c->help);
     cli_target_options_help(f);
+}
+
+/* an option the command lacks: another command's, one lode lacks, or an argument too many */
+static void cmd_unknown(const char *cmd, const char *s, bool missing)
+{
+    if (missing)
+        fprintf(stderr, "lode %s: %s needs a value: see `lode %s --help`\n", cmd, s, cmd);
+    else if (!strcmp(s, "--json"))
+        fprintf(stderr, "lode %s: has no --json output (info, flash, regs, list and itm have)\n", cmd);
+    else if ((s[0] == '-' && s[1] == '-') || !strcmp(s, "-o"))
+        fprintf(stderr, "lode %s: %s is not an option of %s: see `lode %s --help`\n", cmd, s, cmd, cmd);
+    else if (s[0] == '-' && s[1] && !(s[1] >= '0' && s[1] <= '9'))
+        fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", cmd, s, cmd);
+    else
+        fprintf(stderr, "lode %s: too many arguments\n", cmd);
+}
+
+static bool opt_verify_readback(void *user, const char *cmd, char *const *v)
+{
+    cmd_args_s *a = user;
+    a->verify = a->verify_readback = true;
+    return true;
+}
+
+static bool opt_base(void *user, const char *cmd, char *const *v)
+{
+    cmd_args_s *a = user;
+    if (!cli_parse_u32(v[0], &a->base)) {
+        fprintf(stderr, "lode %s: --base wants an address, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    a->base_given = true;
+    return true;
+}
+
+static bool opt_width(void *user, const char *cmd, char *const *v)
+{
+    cmd_args_s *a = user;
+    uint32_t w = 0;
+    if (!cli_parse_u32(v[0], &w) || (w != 8 && w != 16 && w != 32)) {
+        fprintf(stderr, "lode %s: --width is 8, 16 or 32, got '%s'\n", cmd, v[0]);
+        return false;
+    }
+    a->width = w / 8;
+    return true;
 }
 
 /* Returns -1 to continue, or an exit code. */
@@ -57,90 +106,39 @@ static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
     memset(a, 0, sizeof *a);
     cli_target_opts_init(&a->t);
     a->width = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        /* `lode erase --chip` (no chip name after it) erases the whole chip */
-        if (!strcmp(c->name, "erase") && !strcmp(s, "--chip") &&
-            (i + 1 >= argc || argv[i + 1][0] == '-')) {
-            a->all = true;
-            continue;
-        }
-        int r = cli_target_option(&a->t, argc, argv, &i);
-        if (r < 0)
-            return LODE_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(s, "--json") && !takes(c, "--json")) {
-            fprintf(stderr, "lode %s: has no --json output (info, flash, regs, list and itm have)\n", c->name);
-            return LODE_EXIT_USAGE;
-        }
-        bool own = s[0] == '-' && s[1] == '-' && strcmp(s, "--help") != 0;
-        if (own && !takes(c, !strcmp(s, "--output") ? "-o" : s)) {
-            fprintf(stderr, "lode %s: %s is not an option of %s: see `lode %s --help`\n", c->name, s, c->name,
-                    c->name);
-            return LODE_EXIT_USAGE;
-        }
-        if (!strcmp(s, "-o") && !takes(c, "-o")) {
-            fprintf(stderr, "lode %s: -o is not an option of %s: see `lode %s --help`\n", c->name, c->name, c->name);
-            return LODE_EXIT_USAGE;
-        }
-        static const char *const with_value[] = {"-o", "--output", "--format", "--base", "--width", NULL};
-        for (const char *const *w = with_value; *w; w++)
-            if (!strcmp(s, *w) && i + 1 >= argc) {
-                fprintf(stderr, "lode %s: %s needs a value: see `lode %s --help`\n", c->name, s, c->name);
-                return LODE_EXIT_USAGE;
-            }
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            cmd_usage(c, stdout);
-            return LODE_EXIT_OK;
-        } else if (!strcmp(s, "--json")) {
-            a->t.json = true;
-        } else if (!strcmp(s, "--verify")) {
-            a->verify = true;
-        } else if (!strcmp(s, "--chip-erase")) {
-            a->chip_erase = true;
-        } else if (!strcmp(s, "--no-reset")) {
-            a->no_reset = true;
-        } else if (!strcmp(s, "--halt")) {
-            a->halt = true;
-        } else if (!strcmp(s, "--all")) {
-            a->all = true;
-        } else if (!strcmp(s, "--skip-unchanged")) {
-            a->skip_unchanged = true;
-        } else if (!strcmp(s, "--single-buffer")) {
-            a->single_buffer = true;
-        } else if (!strcmp(s, "--no-stream")) {
-            a->no_stream = true;
-        } else if (!strcmp(s, "--verify-readback")) {
-            a->verify = a->verify_readback = true;
-        } else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
-            a->out_file = argv[++i];
-        } else if (!strcmp(s, "--format") && i + 1 < argc) {
-            a->format = argv[++i];
-        } else if (!strcmp(s, "--base") && i + 1 < argc) {
-            if (!cli_parse_u32(argv[++i], &a->base)) {
-                fprintf(stderr, "lode %s: --base wants an address, got '%s'\n", c->name, argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-            a->base_given = true;
-        } else if (!strcmp(s, "--width") && i + 1 < argc) {
-            uint32_t w = 0;
-            if (!cli_parse_u32(argv[++i], &w) || (w != 8 && w != 16 && w != 32)) {
-                fprintf(stderr, "lode %s: --width is 8, 16 or 32, got '%s'\n", c->name, argv[i]);
-                return LODE_EXIT_USAGE;
-            }
-            a->width = w / 8;
-        } else if (s[0] == '-' && s[1] && !(s[1] >= '0' && s[1] <= '9')) {
-            fprintf(stderr, "lode %s: unknown option '%s': see `lode %s --help`\n", c->name, s, c->name);
-            return LODE_EXIT_USAGE;
-        } else {
-            if (a->npos >= MAX_POS) {
-                fprintf(stderr, "lode %s: too many arguments\n", c->name);
-                return LODE_EXIT_USAGE;
-            }
-            a->pos[a->npos++] = s;
-        }
-    }
+    /* every option some command takes; `takes` keeps this command's */
+    const cli_opt_s all[] = {
+        {.name = "--json", .flag = &a->t.json, .set = true},
+        {.name = "--verify", .flag = &a->verify, .set = true},
+        {.name = "--chip-erase", .flag = &a->chip_erase, .set = true},
+        {.name = "--no-reset", .flag = &a->no_reset, .set = true},
+        {.name = "--halt", .flag = &a->halt, .set = true},
+        {.name = "--all", .flag = &a->all, .set = true},
+        {.name = "--skip-unchanged", .flag = &a->skip_unchanged, .set = true},
+        {.name = "--single-buffer", .flag = &a->single_buffer, .set = true},
+        {.name = "--no-stream", .flag = &a->no_stream, .set = true},
+        {.name = "--verify-readback", .fn = opt_verify_readback},
+        {.name = "-o", .nval = 1, .val = &a->out_file},
+        {.name = "--output", .nval = 1, .val = &a->out_file},
+        {.name = "--format", .nval = 1, .val = &a->format},
+        {.name = "--base", .nval = 1, .fn = opt_base},
+        {.name = "--width", .nval = 1, .fn = opt_width},
+    };
+    cli_opt_s opts[sizeof all / sizeof all[0] + 2];
+    size_t n = 0;
+    /* `lode erase --chip` (no chip name after it) erases the whole chip */
+    if (!strcmp(c->name, "erase"))
+        opts[n++] = (cli_opt_s){.name = "--chip", .flag = &a->all, .set = true, .bare = true};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (takes(c, !strcmp(all[k].name, "--output") ? "-o" : all[k].name))
+            opts[n++] = all[k];
+    opts[n] = (cli_opt_s){.name = NULL};
+    const cli_args_spec_s spec = {.cmd = c->name, .usage = cmd_usage, .opts = opts, .user = a, .target = &a->t,
+                                  .pos = a->pos, .max_pos = MAX_POS, .dash_is_pos = true, .num_is_pos = true,
+                                  .unknown = cmd_unknown};
+    int rest, ex = cli_args_parse(&spec, argc, argv, &a->npos, &rest);
+    if (ex >= 0)
+        return ex;
     if (a->npos < c->min_pos || a->npos > c->max_pos) {
         fprintf(stderr, "lode %s: expected %s: see `lode %s --help`\n", c->name, c->usage, c->name);
         return LODE_EXIT_USAGE;
@@ -784,3 +782,14 @@ const cli_command_s cli_target_commands[] = {
     {"reset", cmd_reset},   {"halt", cmd_halt},   {"resume", cmd_resume}, {"step", cmd_step},
     {"regs", cmd_regs},     {"read", cmd_read},   {"write", cmd_write},   {NULL, NULL},
 };
+
+static const cmd_spec_s *spec_named(const char *name)
+{
+    static const cmd_spec_s *const specs[] = {&spec_info,  &spec_flash, &spec_verify, &spec_erase,
+                                              &spec_reset, &spec_halt,  &spec_resume, &spec_step,
+                                              &spec_regs,  &spec_read,  &spec_write};
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++)
+        if (!strcmp(specs[k]->name, name))
+            return specs[k];
+    return &spec_info;
+}
