@@ -137,7 +137,11 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
                 all_echo = false;
         }
         any = any || n > 0;
-        if (n >= 2 && in[n - 2] == LODEI_STK1_INSYNC && in[n - 1] == LODEI_STK1_OK) {
+        /* late answers to earlier tries can shift the pairs (14 10 14 | 10 ...): any pair will do */
+        bool pair = false;
+        for (size_t i = 0; i + 1 < n; i++)
+            pair = pair || (in[i] == LODEI_STK1_INSYNC && in[i + 1] == LODEI_STK1_OK);
+        if (pair) {
             /* answers to earlier tries may still be on their way: let them arrive, then drop them */
             size_t k = 0;
             while (lode_stream_read(c->s, in, sizeof in, &k, 20) == LODE_OK)
