@@ -17,21 +17,7 @@ trap 'rm -rf "$LODE_USB_SHIM_STATE_DIR"' EXIT
 D=$LODE_USB_SHIM_STATE_DIR
 fails=0
 pass=0
-check() { # check NAME EXPECTED_EXIT PATTERN -- command...
-    local name=$1 want=$2 pattern=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ] || { [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; }; then
-        echo "FAIL $name: exit $rc (wanted $want), pattern /$pattern/"
-        echo "$out" | tail -20
-        fails=$((fails + 1))
-        return
-    fi
-    pass=$((pass + 1))
-    echo "ok   $name"
-}
+. "$(dirname "$0")/../lib_check.sh"
 dfu() { LD_LIBRARY_PATH=$PLAIN timeout 120 dfu-util "$@"; }
 lode() { LD_LIBRARY_PATH=$SHIM timeout 120 "$LODE" "$@"; }
 head -c 30000 /dev/urandom >"$D/a.bin"

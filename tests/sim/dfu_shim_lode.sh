@@ -31,21 +31,7 @@ quiet() { # quiet NAME -- command...: exit 0 and no line mentions an error
     pass=$((pass + 1))
     echo "ok   $name"
 }
-check() { # check NAME EXPECTED_EXIT PATTERN -- command...
-    local name=$1 want=$2 pattern=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ] || { [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; }; then
-        echo "FAIL $name: exit $rc (wanted $want), pattern /$pattern/"
-        echo "$out" | head -20
-        fails=$((fails + 1))
-        return
-    fi
-    pass=$((pass + 1))
-    echo "ok   $name"
-}
+. "$(dirname "$0")/../lib_check.sh"
 head -c 40000 /dev/urandom >"$D/img.bin"
 head -c 70000 /dev/urandom >"$D/big.bin"
 check list 0 "^dfu:0483:df11:DFUSER1 +DFU .*@Internal Flash  /0x08000000/064\*001Kg" -- "$LODE" list

@@ -20,21 +20,7 @@ if ! ldd "$LODE" | grep -q "$3/libusb-1.0.so.0"; then
 fi
 fails=0
 pass=0
-check() { # check NAME EXPECTED_EXIT PATTERN -- command...
-    local name=$1 want=$2 pattern=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ] || { [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; }; then
-        echo "FAIL $name: exit $rc (wanted $want), pattern /$pattern/"
-        echo "$out" | head -20
-        fails=$((fails + 1))
-        return
-    fi
-    pass=$((pass + 1))
-    echo "ok   $name"
-}
+. "$(dirname "$0")/../lib_check.sh"
 check list-v2 0 "^stlink:0483:3748:ST2SERIAL +ST-Link/V2$" -- "$LODE" list
 check list-v21 0 "^stlink:0483:3752:ST21SERIAL +ST-Link/V2-1" -- "$LODE" list
 check list-v3 0 "^stlink:0483:374e:ST3SERIAL +ST-Link/V3" -- "$LODE" list
