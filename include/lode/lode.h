@@ -23,6 +23,7 @@
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
+#include "lode/serlink.h"
 #include "lode/session.h"
 #include "lode/stlink.h"
 #include "lode/stream.h"
