@@ -46,6 +46,9 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv);
 /* ... with --board/--serial-pty: a simulated Arduino on a pseudo-terminal (cmd_simserver_avr.c) */
 bool cli_simserver_is_avr(int argc, char **argv);
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv);
+/* ... with --boot0: the STM32F103's system bootloader on a pseudo-terminal (cmd_simserver_boot0.c) */
+bool cli_simserver_is_boot0(int argc, char **argv);
+int cli_cmd_simserver_boot0(cli_ctx_s *cli, int argc, char **argv);
 /* One row of a command table: `lode NAME ARGS...` calls fn with argv[0] = NAME. */
 typedef struct cli_command_s {
     const char *name;

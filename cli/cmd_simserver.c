@@ -44,6 +44,7 @@ static void usage(FILE *f, const char *cmd)
             "                       [--once] [--no-idle]\n"
             "                       [--chip NAME] [--sim-state FILE] [--sim-fresh]\n"
             "       lode sim-server --board uno --serial-pty PATH   (a simulated Arduino: --board uno --help)\n"
+            "       lode sim-server --boot0 --serial-pty PATH       (the STM32F103's bootloader: --boot0 --help)\n"
             "\n"
             "Serve the simulated board behind a simulated ST-Link (default: ST-Link/V2, USB 0483:3748,\n"
             "firmware V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
@@ -101,6 +102,8 @@ static bool opt_stlink_version(void *user, const char *cmd, char *const *v)
 
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
 {
+    if (cli_simserver_is_boot0(argc, argv))
+        return cli_cmd_simserver_boot0(cli, argc, argv);
     if (cli_simserver_is_avr(argc, argv))
         return cli_cmd_simserver_avr(cli, argc, argv);
     cli_target_opts_s to;

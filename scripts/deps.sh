@@ -3,7 +3,7 @@
 #   build: compilers, libraries (simavr for the simulated Arduino, with arduino-core-avr for its
 #          bootloader) and the ARM toolchain for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
-#          openocd, pyOCD, dfu-util, avrdude + avr-gcc, clang for fuzzing and the clang -Werror build test)
+#          openocd, pyOCD, dfu-util, avrdude + avr-gcc, stm32flash, clang for fuzzing and the clang -Werror build test)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}
@@ -12,7 +12,7 @@ pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       arduino-core-avr
       gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
-  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file)
+  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -781,6 +781,10 @@ static lode_sim_stop_e run_until(sim_board_s *b, uint64_t deadline, bool stop_on
             idle_until(b, next, false);
             continue;
         }
+        if (b->core_held) {
+            idle_until(b, next, true);
+            continue;
+        }
         if (b->sleeping) {
             if (simi_exc_wake_pending(b)) {
                 b->sleeping = false;
@@ -1000,6 +1004,39 @@ void lode_sim_advance(lode_sim_s *sim, uint64_t ps)
     sim_board_s *b = &sim->b;
     run_until(b, b->now + ps, false);
 }
+
+int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *ctx)
+{
+    if (b->nuart_rx == sizeof b->uart_rx / sizeof b->uart_rx[0])
+        return -1;
+    b->uart_rx[b->nuart_rx].port = port;
+    b->uart_rx[b->nuart_rx].fn = fn;
+    b->uart_rx[b->nuart_rx].ctx = ctx;
+    b->nuart_rx++;
+    return 0;
+}
+
+int lode_sim_uart_input(lode_sim_s *sim, const char *port, const uint8_t *data, size_t len)
+{
+    sim_board_s *b = &sim->b;
+    for (unsigned i = 0; port && i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port)) {
+            if (len)
+                b->uart_rx[i].fn(b->uart_rx[i].ctx, data, len);
+            return LODE_OK;
+        }
+    return LODE_E_NO_DEVICE;
+}
+
+void lode_sim_set_output(lode_sim_s *sim, lode_sim_output_fn fn, void *user)
+{
+    sim->b.cfg.output = fn;
+    sim->b.cfg.output_user = user;
+}
+
+sim_board_s *simi_board_of(lode_sim_s *sim) { return &sim->b; }
+void simi_board_hold_core(sim_board_s *b, bool held) { b->core_held = held; }
+void simi_run_until(sim_board_s *b, uint64_t until_ps) { run_until(b, until_ps, false); }
 
 void lode_sim_power_on_reset(lode_sim_s *sim) { simi_board_system_reset(&sim->b, true); }
 

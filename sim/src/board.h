@@ -132,6 +132,8 @@ struct sim_board_s {
     bool sleeping;
     bool lockup;
     bool in_reset;          /* nRST held */
+    bool core_held;         /* the core runs code modelled in C (the system bootloader): time
+                               passes and cycles count, nothing executes */
     bool reset_request;     /* system reset requested */
     const char *reset_why;
     bool powerloss_pending;
@@ -149,6 +151,13 @@ struct sim_board_s {
     bool disconnected;
     unsigned powerloss_countdown;
 
+    struct {
+        const char *port;
+        sim_uart_rx_fn fn;
+        void *ctx;
+    } uart_rx[4];
+    unsigned nuart_rx;
+
     uint32_t rng;
     uint32_t unmodeled_logged[32];
     unsigned nunmodeled_logged;
@@ -160,6 +169,13 @@ void simi_board_resume(sim_board_s *b);
 void simi_board_system_reset(sim_board_s *b, bool power_on);
 void simi_advance_cycles(sim_board_s *b, uint64_t cycles);
 void simi_update_precise(sim_board_s *b);
+/* The board of a public handle. */
+sim_board_s *simi_board_of(lode_sim_s *sim);
+/* Hold (true) or release the core for a model written in C that stands for code the chip runs
+ * (sim_an3155.c: the STM32 system bootloader); while held, time passes as in WFI. */
+void simi_board_hold_core(sim_board_s *b, bool held);
+/* Let the board run (timers, flash operations, the core unless held) until `until_ps`. */
+void simi_run_until(sim_board_s *b, uint64_t until_ps);
 /* Core clock cycles elapsed (not counting halted time), including the current run's. */
 uint64_t simi_cycles(const sim_board_s *b);
 

@@ -14,7 +14,8 @@
  *    read path has no hook for it).
  *  - The core runs at the chip's nominal 72 MHz whatever RCC says; RCC only reports ready bits
  *    and clock-switch status so clock set-up code runs; it also feeds USART1's bit timing.
- *  - USART1 receive (no input path in the board interface).
+ *  - USART1 receive takes whole bytes from the host (lode_sim_uart_input) at its frame rate;
+ *    parity and framing errors never happen (the host's line has no bit errors).
  *  - A reset cannot tell power-on from system reset here, so registers the manual keeps over a
  *    system reset (RCC_BDCR, RCC_CSR flags, DBGMCU_CR) are kept over every reset. */
 #include <stdlib.h>
@@ -129,6 +130,9 @@ typedef struct f1_s {
     bool us_shifting, us_tdr_full;
     uint8_t us_tdr;
     sim_timer_s us_timer;
+    uint8_t us_rxq[4096]; /* bytes on their way from the host, one frame apart */
+    size_t us_rxh, us_rxn;
+    sim_timer_s us_rx_timer;
     bool us_irq;
 
     /* DBGMCU */
@@ -869,6 +873,7 @@ static int afio_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_
 #define US_SR_RXNE (1u << 5)
 #define US_SR_TC (1u << 6)
 #define US_SR_TXE (1u << 7)
+#define US_CR1_RE (1u << 2)
 #define US_CR1_TE (1u << 3)
 #define US_CR1_UE (1u << 13)
 
@@ -886,6 +891,8 @@ static void usart_irq_update(f1_s *c)
 static void usart_reset(f1_s *c)
 {
     simi_timer_cancel(c->b, &c->us_timer);
+    simi_timer_cancel(c->b, &c->us_rx_timer);
+    c->us_rxn = c->us_rxh = 0;
     c->us_sr = US_SR_TXE | US_SR_TC; /* reset value 0x00C0 */
     c->us_dr_rx = 0;
     c->us_brr = c->us_cr1 = c->us_cr2 = c->us_cr3 = c->us_gtpr = 0;
@@ -926,6 +933,42 @@ static void usart_frame_done(sim_board_s *b, void *ctx)
         c->us_sr |= US_SR_TC;
     }
     usart_irq_update(c);
+}
+
+/* The next byte from the host has come in: into DR with RXNE, or lost (receiver off, or ORE
+ * when the last one was not read). */
+static void usart_rx_frame(sim_board_s *b, void *ctx)
+{
+    f1_s *c = ctx;
+    if (!c->us_rxn)
+        return;
+    uint8_t byte = c->us_rxq[c->us_rxh];
+    c->us_rxh = (c->us_rxh + 1) % sizeof c->us_rxq;
+    c->us_rxn--;
+    if ((c->us_cr1 & US_CR1_UE) && (c->us_cr1 & US_CR1_RE) && (c->rcc_apb2enr & APB2_USART1EN)) {
+        if (c->us_sr & US_SR_RXNE) {
+            c->us_sr |= US_SR_ORE; /* RM0008 §27.3.3: the shift register's byte is lost */
+        } else {
+            c->us_dr_rx = byte;
+            c->us_sr |= US_SR_RXNE;
+        }
+        usart_irq_update(c);
+    }
+    if (c->us_rxn) {
+        uint64_t f = usart_frame_ps(c);
+        simi_timer_arm(b, &c->us_rx_timer, simi_now(b) + (f ? f : SIM_PS_PER_US));
+    }
+}
+
+static void usart_rx_input(void *ctx, const uint8_t *data, size_t len)
+{
+    f1_s *c = ctx;
+    for (size_t i = 0; i < len && c->us_rxn < sizeof c->us_rxq; i++, c->us_rxn++)
+        c->us_rxq[(c->us_rxh + c->us_rxn) % sizeof c->us_rxq] = data[i];
+    if (!c->us_rx_timer.armed && c->us_rxn) {
+        uint64_t f = usart_frame_ps(c);
+        simi_timer_arm(c->b, &c->us_rx_timer, simi_now(c->b) + (f ? f : SIM_PS_PER_US));
+    }
 }
 
 static int usart_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_initiator_e who)
@@ -1118,6 +1161,8 @@ static int f1_build(sim_board_s *b, const sim_chip_desc_s *desc)
     c->op_timer.ctx = c;
     c->us_timer.fn = usart_frame_done;
     c->us_timer.ctx = c;
+    c->us_rx_timer.fn = usart_rx_frame;
+    c->us_rx_timer.ctx = c;
     ob_factory(c);
     c->dbgmcu_cr = 0;
     c->rcc_csr = 0x0C000000u;
@@ -1145,6 +1190,7 @@ static int f1_build(sim_board_s *b, const sim_chip_desc_s *desc)
             rc = -1; /* gc released by the board through gpio_ops.free */
     }
     rc |= simi_add_periph(b, "USART1", F1_USART1_BASE, 0x400, &usart_ops, c);
+    rc |= simi_add_uart_rx(b, "USART1", usart_rx_input, c);
     rc |= simi_add_periph(b, "DBGMCU", F1_DBGMCU_BASE, 0x1000, &dbgmcu_ops, c);
     for (size_t i = 0; i < sizeof f1_unmodeled / sizeof f1_unmodeled[0]; i++)
         rc |= simi_add_unmodeled_window(b, f1_unmodeled[i].base, f1_unmodeled[i].size);

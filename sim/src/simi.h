@@ -136,6 +136,11 @@ void simi_request_system_reset(sim_board_s *b, const char *why); /* after the cu
 /* Bytes a peripheral sends out of the chip (UART TX); `port` names the peripheral instance. */
 void simi_output(sim_board_s *b, const char *port, const uint8_t *data, size_t len);
 
+/* A UART's receiver: the bytes a host sends to it (lode_sim_uart_input). The peripheral queues
+ * them and takes them in at its own frame rate. */
+typedef void (*sim_uart_rx_fn)(void *ctx, const uint8_t *data, size_t len);
+int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *ctx);
+
 /* ---- fault injection ------------------------------------------------------------------------ */
 /* Called by a flash controller when it starts a program/erase of [off, off+len). If a power loss
  * is armed for this operation the board returns true after corrupting the range (the controller

@@ -4,6 +4,7 @@
 #ifndef LODE_SIM_H
 #define LODE_SIM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -313,6 +314,65 @@ void lode_sim_stlink_server_free(lode_sim_stlink_server_s *s);
 /* For fuzzing: a connection object not attached to a socket. */
 lode_sim_stlink_conn_s *lode_sim_stlink_conn_new(lode_sim_stlink_server_s *s);
 void lode_sim_stlink_conn_free(lode_sim_stlink_conn_s *c);
+
+/* ---- the STM32 system bootloader on USART1 (sim_an3155.c) ----------------------------------- */
+/* The STM32F103's system-memory bootloader as a board started with BOOT0 high runs it: ST's
+ * AN3155 protocol (bootloader version 2.2 on F1: Get, Get Version & Read Protection Status,
+ * Get ID, Read Memory, Go, Write Memory, Erase 0x43, Write Protect/Unprotect, Readout
+ * Protect/Unprotect), modelled in C from AN3155 (the core is held while it runs; no ARM code).
+ * It programs the board's flash through the FPEC's registers, so every page erase and
+ * half-word takes the FPEC's time on the virtual clock; each byte on the line takes one 8E1
+ * frame (11 bits) at the line's baud. A line cannot carry parity here (a pseudo-terminal has
+ * none): the model takes the bytes as they come. After Go the core runs the application and
+ * host bytes go to USART1's receiver. */
+typedef struct lode_sim_an3155_s lode_sim_an3155_s;
+typedef struct lode_sim_an3155_config_s {
+    uint8_t version;          /* bootloader version (0: 0x22, the F1's) */
+    bool extended_erase;      /* offer Extended Erase 0x44 instead of Erase 0x43 (version 3.x
+                                 bootloaders of later chips); a model variant for tests */
+    unsigned baud;            /* the line's speed for the virtual clock (0: 115200) */
+    lode_log_s log;
+} lode_sim_an3155_config_s;
+typedef struct lode_sim_an3155_stats_s {
+    uint64_t bytes_in, bytes_out;   /* since the last reset */
+    uint64_t session_ps;            /* virtual time since the last reset */
+    unsigned sessions;              /* resets so far */
+} lode_sim_an3155_stats_s;
+
+/* The model borrows sim (an STM32F103; LODE_E_UNSUPPORTED for another chip). It starts as after
+ * a reset with BOOT0 high: waiting for 0x7F. */
+int lode_sim_an3155_new(lode_sim_s *sim, const lode_sim_an3155_config_s *cfg, lode_sim_an3155_s **out);
+void lode_sim_an3155_free(lode_sim_an3155_s *m); /* accepts NULL */
+/* Reset with BOOT0 high (what an adapter's RESET line does): back to the bootloader. */
+void lode_sim_an3155_reset(lode_sim_an3155_s *m);
+void lode_sim_an3155_set_baud(lode_sim_an3155_s *m, unsigned baud);
+/* Bytes from the host, in order; the bootloader's answers are appended to out (cap bytes, at
+ * least 300; *out_len). After Go the bytes go to USART1 and the application's output comes back
+ * through lode_sim_an3155_app_output. */
+int lode_sim_an3155_feed(lode_sim_an3155_s *m, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                         size_t *out_len);
+/* Has Go started the application? */
+bool lode_sim_an3155_running(const lode_sim_an3155_s *m);
+void lode_sim_an3155_stats(const lode_sim_an3155_s *m, lode_sim_an3155_stats_s *out);
+/* Serve one host connection on fd (a socket pair end, the pty master): a reset, then bytes each
+ * way until the host closes or *stop. The application (after Go) runs paced to the wall
+ * clock, its USART1 output sent to fd. */
+int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_atomic_t *stop);
+/* A pseudo-terminal for outside tools (stm32flash): made, linked at link_path (an existing
+ * symbolic link there is replaced, anything else refused), its name in name. Serve it until
+ * *stop: every open of the port is a reset into the bootloader; fn hears of each session. */
+int lode_sim_an3155_pty_open(lode_sim_an3155_s *m, const char *link_path, char *name, size_t cap);
+typedef void (*lode_sim_an3155_session_fn)(void *user, const lode_sim_an3155_stats_s *s);
+int lode_sim_an3155_pty_serve(lode_sim_an3155_s *m, volatile const sig_atomic_t *stop, lode_sim_an3155_session_fn fn,
+                              void *user);
+
+/* Bytes into a UART's receiver ("USART1"): they arrive one frame apart (the UART's own frame
+ * time from its BRR and framing), from now on, after any still on their way; a byte that comes
+ * while the receiver is off is lost, one that comes while RXNE is still set sets ORE and is
+ * lost. LODE_E_NO_DEVICE when the chip has no such port. */
+int lode_sim_uart_input(lode_sim_s *sim, const char *port, const uint8_t *data, size_t len);
+/* Route the board's UART output (the config's output callback) elsewhere. */
+void lode_sim_set_output(lode_sim_s *sim, lode_sim_output_fn fn, void *user);
 
 /* ---- the simulated probes in lode's probe registry (probe.h) ------------------------------- */
 struct lode_probe_registry_s;
