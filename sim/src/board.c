@@ -942,7 +942,6 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
     b->chip = chip;
     b->rng = cfg->seed ? cfg->seed : 0x2545F491u;
     b->swd_hz = cfg->swd_hz ? cfg->swd_hz : 4000000u;
-    b->page = 1024; /* Unicorn's ARM target page */
     b->has_fpu = chip->core == SIM_CORE_M4F;
     b->cpu_hz = chip->reset_hz ? chip->reset_hz : chip->cpu_hz;
     b->prio_bits = chip->prio_bits ? chip->prio_bits : (chip->core == SIM_CORE_M0P ? 2 : 4);
@@ -956,6 +955,7 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
         free(sim);
         return LODE_E_IO;
     }
+    b->page = b->cpu->page;
     simi_scs_init(b);
     if (chip->build(b, chip) != 0 || map_io(b) != 0) {
         lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "cannot build simulated chip %s", chip->name);

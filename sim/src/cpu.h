@@ -77,6 +77,7 @@ typedef struct sim_cpu_ops_s {
 
 struct sim_cpu_s {
     const sim_cpu_ops_s *ops;
+    uint32_t page; /* the backend's mapping granule: every RAM/flash region is aligned to it */
 };
 
 sim_cpu_s *simi_cpu_unicorn_new(sim_board_s *b, sim_cpu_model_e model, char *err, unsigned errlen);
