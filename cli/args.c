@@ -24,7 +24,7 @@ static const cli_opt_s *find_opt(const cli_opt_s *opts, const char *a, const cha
     return NULL;
 }
 
-int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos, int *rest)
+static int parse_args(const cli_args_spec_s *spec, int argc, char **argv, int *npos, int *rest)
 {
     const char *cmd = spec->cmd;
     *npos = 0;
@@ -104,6 +104,15 @@ int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos
         }
     }
     return -1;
+}
+
+int cli_args_parse(const cli_args_spec_s *spec, int argc, char **argv, int *npos, int *rest)
+{
+    int ex = parse_args(spec, argc, argv, npos, rest);
+    /* the board (its chip, probe kind, baud) once every flag is known */
+    if (ex < 0 && spec->target && cli_target_apply_board(spec->target) != LODE_EXIT_OK)
+        return LODE_EXIT_USAGE;
+    return ex;
 }
 
 bool cli_opt_timeout(void *user, const char *cmd, char *const *v)

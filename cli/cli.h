@@ -39,6 +39,8 @@ int cli_cmd_itm(cli_ctx_s *cli, int argc, char **argv);
 /* `lode gdb`: GDB remote-protocol server (cmd_gdb.c) */
 int cli_cmd_gdb(cli_ctx_s *cli, int argc, char **argv);
 int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv);
+/* `lode boards`: the board database (cmd_boards.c) */
+int cli_cmd_boards(cli_ctx_s *cli, int argc, char **argv);
 /* `lode convert`: an image as UF2 (cmd_convert.c) */
 int cli_cmd_convert(cli_ctx_s *cli, int argc, char **argv);
 /* `lode sim-server`: the simulated board behind a simulated probe on TCP (cmd_simserver.c) */

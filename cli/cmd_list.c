@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "lode/board.h"
 #include "lode/error.h"
 #include "lode/sim.h"
 #include "lode/target.h"
@@ -91,7 +92,8 @@ static void chips_usage(FILE *f, const char *cmd)
 {
     (void)cmd;
     fputs("usage: lode chips [--chip-description FILE]\n\nList the chips lode knows "
-          "(built in, plus those of a probe-rs target file).\n", f);
+          "(built in, plus those of a probe-rs target file),\nthen the AVR parts (lode's own chip data: "
+          "signature, flash and page size, EEPROM,\nboot section sizes).\n", f);
 }
 
 static void chips_unknown(const char *cmd, const char *arg, bool missing)
@@ -142,5 +144,16 @@ int cli_cmd_chips(cli_ctx_s *cli, int argc, char **argv)
                (unsigned long long)(fe - fs) / 1024, nb, c->nalgos ? c->algos[0]->name : "(no flash algorithm)");
     }
     lode_target_db_free(db);
+    /* the AVR parts (lode's own chip data), loaded through their bootloaders */
+    lode_board_db_s *avr = NULL;
+    if ((rc = lode_board_db_new(&cli->log, &avr)) != LODE_OK)
+        return LODE_EXIT_SOFTWARE;
+    for (size_t i = 0; i < lode_avr_part_count(avr); i++) {
+        const lode_avr_part_s *p = lode_avr_part_at(avr, i);
+        printf("%-20s %-22s flash %5u KiB  page %u, EEPROM %u, boot %u..%u, signature %02X %02X %02X\n", p->name,
+               "AVR", p->flash_size / 1024, p->page_size, p->eeprom_size, p->boot_sizes[0], p->boot_sizes[3],
+               p->signature[0], p->signature[1], p->signature[2]);
+    }
+    lode_board_db_free(avr);
     return LODE_EXIT_OK;
 }

@@ -23,7 +23,8 @@ static void usage(FILE *f)
           "\n"
           "commands (each has --help):\n"
           "  list                    probes: the simulated board and USB CMSIS-DAP probes\n"
-          "  chips                   chips lode knows\n"
+          "  chips                   chips lode knows (ARM, and AVR parts)\n"
+          "  boards [--json]         boards lode knows (--board NAME: chip, probe kind, baud)\n"
           "  info                    debug port, ROM table, core and chip of the target\n"
           "  flash FILE              write an ELF/HEX/BIN image to flash (--verify ...)\n"
           "  verify FILE             compare target memory with an image\n"
@@ -69,7 +70,7 @@ static const cli_command_s commands[] = {
     {"run", cli_cmd_run},       {"attach", cli_cmd_attach},         {"rtt", cli_cmd_rtt},
     {"debug", cli_cmd_debug},   {"gdb", cli_cmd_gdb},               {"itm", cli_cmd_itm},
     {"list", cli_cmd_list},     {"chips", cli_cmd_chips},           {"sim-server", cli_cmd_simserver},
-    {"convert", cli_cmd_convert},
+    {"convert", cli_cmd_convert}, {"boards", cli_cmd_boards},
     {NULL, NULL},
 };
 static const cli_command_s *const tables[] = {commands, cli_target_commands, NULL};

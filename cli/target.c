@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lode/board.h"
 #include "lode/error.h"
 #include "out.h"
 
@@ -36,9 +37,11 @@ void cli_target_opts_init(cli_target_opts_s *o)
                  : LODE_E_NO_DEVICE;
     if (rc == LODE_OK) {
         if (o->project.probe[0])
-            o->probe = o->project.probe;
+            o->probe = o->project.probe, o->probe_level = 1;
         if (o->project.chip[0])
-            o->chip = o->project.chip;
+            o->chip = o->project.chip, o->chip_level = 1;
+        if (o->project.board[0])
+            o->board = o->project.board, o->board_level = 1;
         if (o->project.chip_description[0])
             o->chip_description = o->project.chip_description;
         o->speed_hz = o->project.speed_hz;
@@ -51,9 +54,11 @@ void cli_target_opts_init(cli_target_opts_s *o)
     }
     const char *e;
     if ((e = getenv("LODE_PROBE")) && *e)
-        o->probe = e;
+        o->probe = e, o->probe_level = 2;
     if ((e = getenv("LODE_CHIP")) && *e)
-        o->chip = e;
+        o->chip = e, o->chip_level = 2;
+    if ((e = getenv("LODE_BOARD")) && *e)
+        o->board = e, o->board_level = 2;
     if ((e = getenv("LODE_SPEED")) && *e && !lode_project_parse_hz(e, &o->speed_hz)) {
         o->defaults_exit = LODE_EXIT_USAGE;
         snprintf(o->defaults_msg, sizeof o->defaults_msg,
@@ -95,6 +100,9 @@ void cli_target_options_help(FILE *f)
     lode_probe_registry_free(reg);
     fputs("  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
           "                         With --probe sim it also picks the simulated chip\n"
+          "  --board NAME           a board (`lode boards`): its chip, probe kind and baud;\n"
+          "                         --probe PORT then names its serial port (--board uno\n"
+          "                         --probe /dev/ttyACM0 = --probe arduino:/dev/ttyACM0:115200)\n"
           "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
           "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
           "  --dap-version 1|2      simulated probe: CMSIS-DAP v1 (HID) or v2 (bulk, default)\n"
@@ -102,8 +110,9 @@ void cli_target_options_help(FILE *f)
           "  --sim-state FILE       simulated flash kept here between commands\n"
           "                         (default ~/.cache/lode/sim-CHIP.state)\n"
           "  --sim-fresh            start the simulated board with erased flash\n"
-          "Flags beat the environment (LODE_PROBE, LODE_CHIP, LODE_SPEED), which beats the\n"
-          "project file lode.yaml (probe:, chip:, speed:, chip-description:; the nearest one\n"
+          "Flags beat the environment (LODE_PROBE, LODE_CHIP, LODE_BOARD, LODE_SPEED), which\n"
+          "beats the project file lode.yaml (probe:, chip:, board:, speed:, chip-description:;\n"
+          "the nearest one\n"
           "found walking up from the current directory).\n",
           f);
 }
@@ -123,9 +132,15 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
     if (!strcmp(a, "--probe")) {
         NEED_VALUE();
         o->probe = v;
+        o->probe_level = 3;
     } else if (!strcmp(a, "--chip")) {
         NEED_VALUE();
         o->chip = v;
+        o->chip_level = 3;
+    } else if (!strcmp(a, "--board")) {
+        NEED_VALUE();
+        o->board = v;
+        o->board_level = 3;
     } else if (!strcmp(a, "--chip-description")) {
         NEED_VALUE();
         if (o->chip_description_given) {
@@ -166,6 +181,39 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
     }
 #undef NEED_VALUE
     return 1;
+}
+
+int cli_target_apply_board(cli_target_opts_s *o)
+{
+    if (!o->board)
+        return LODE_EXIT_OK;
+    lode_board_db_s *db = NULL;
+    const lode_board_s *b = NULL;
+    int rc = lode_board_db_new(NULL, &db);
+    if (rc == LODE_OK && (rc = lode_board_find(db, o->board, &b)) == LODE_E_NO_DEVICE)
+        fprintf(stderr, "lode: unknown board '%s'%s: `lode boards` lists the boards lode knows\n", o->board,
+                o->board_level == 1 ? " (lode.yaml)" : o->board_level == 2 ? " (LODE_BOARD)" : "");
+    else if (rc != LODE_OK)
+        fprintf(stderr, "lode: cannot read lode's board data: %s\n", lode_strerror(rc));
+    if (rc == LODE_OK) {
+        if (o->board_level > o->chip_level || !o->chip) {
+            snprintf(o->board_chip, sizeof o->board_chip, "%s", b->chip);
+            o->chip = o->board_chip;
+            o->chip_level = o->board_level;
+        }
+        /* a probe named anywhere gets the board's kind and baud; none named: the default
+         * (the simulated board) */
+        if (o->probe_level > 0) {
+            if (lode_board_probe_spec(b, o->probe, o->board_probe, sizeof o->board_probe) != LODE_OK) {
+                fprintf(stderr, "lode: --probe '%.100s' is too long\n", o->probe);
+                rc = LODE_E_INVALID_ARG;
+            } else {
+                o->probe = o->board_probe;
+            }
+        }
+    }
+    lode_board_db_free(db);
+    return rc == LODE_OK ? LODE_EXIT_OK : LODE_EXIT_USAGE;
 }
 
 static void default_state_path(char *buf, size_t len, const char *chip)
@@ -297,6 +345,12 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     int ex, rc = lode_sim_new(&sc, &t->sim);
     if (rc != LODE_OK) {
         if (rc == LODE_E_NO_DEVICE) {
+            if (o->board) {
+                fprintf(stderr, "lode: board %s (%s) has no simulated model here: give its serial port with "
+                                "--probe PORT, or serve a simulated one: lode sim-server --board %s "
+                                "--serial-pty PATH\n", o->board, chip, o->board);
+                return LODE_EXIT_UNAVAILABLE;
+            }
             fprintf(stderr, "lode: the simulated board has no chip '%s': choose", chip);
             for (const char *const *n = lode_sim_chips(); *n; n++)
                 fprintf(stderr, " %s", *n);

@@ -17,6 +17,11 @@ typedef struct cli_target_opts_s {
     const char *probe;        /* "sim" (default), "sim-stlink", "cmsis-dap[:VID:PID[:SERIAL]]",
                                * "stlink[:VID:PID[:SERIAL]]", "stlink-tcp:HOST:PORT" or "gdb:HOST:PORT" */
     const char *chip;
+    const char *board;        /* --board / LODE_BOARD / lode.yaml board: (lode boards) */
+    int chip_level, board_level, probe_level; /* where each came from: 0 default, 1 lode.yaml,
+                                               * 2 environment, 3 flag */
+    char board_chip[128];     /* the board's, when it sets the chip */
+    char board_probe[320];    /* the probe spec the board made of --probe */
     const char *chip_description;
     bool chip_description_given; /* by a flag (a second one is refused) */
     uint32_t speed_hz;
@@ -55,6 +60,10 @@ typedef struct cli_target_s {
 /* Consume a common option at argv[*i] (and its value). Returns 1 if consumed, 0 if not a
  * common option, -1 on a bad value (message printed). */
 int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i);
+/* Apply --board (or LODE_BOARD, lode.yaml's board:): its chip unless a chip was named at the
+ * same level or above, its probe kind and baud for a bare port or a spec of its kind
+ * (lode_board_probe_spec). LODE_EXIT_OK, or LODE_EXIT_USAGE for an unknown board (said). */
+int cli_target_apply_board(cli_target_opts_s *o);
 /* The target options' help; --probe lists the registry's rows (syntax: help). */
 void cli_target_options_help(FILE *f);
 void cli_target_opts_init(cli_target_opts_s *o);

@@ -4,6 +4,7 @@
 #   lib/liblode.so*, liblode.a   the library (MIT)
 #   include/lode/*.h             public headers (lode/lode.h includes them all)
 #   lib/pkgconfig/lode.pc, lib/cmake/lode/   pkg-config and find_package(lode)
+#   share/lode/{chips,boards}/*.yaml   the chip and board data (embedded in liblode too)
 #   share/man/man1/lode.1, share/bash-completion/completions/lode, lib/udev/rules.d/60-lode.rules
 include(CMakePackageConfigHelpers)
 
@@ -35,6 +36,9 @@ install(FILES ${CMAKE_BINARY_DIR}/lode.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pk
 # for people: the manual, bash completion, udev rules for the probes and bootloaders
 set(LODE_UDEV_RULES_DIR lib/udev/rules.d CACHE STRING
     "where `cmake --install` puts 60-lode.rules (relative to the prefix, or absolute)")
+# lode's data files (also embedded in liblode): share/lode/chips/*.yaml, share/lode/boards/*.yaml
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/data/ DESTINATION ${CMAKE_INSTALL_DATADIR}/lode
+  FILES_MATCHING PATTERN "*.yaml")
 install(FILES ${CMAKE_SOURCE_DIR}/docs/lode.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${CMAKE_SOURCE_DIR}/dist/bash-completion/lode
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)

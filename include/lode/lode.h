@@ -5,6 +5,7 @@
 #define LODE_LODE_H
 
 #include "lode/adi.h"
+#include "lode/board.h"
 #include "lode/cmsis_dap.h"
 #include "lode/core.h"
 #include "lode/cortexm.h"

@@ -6,6 +6,7 @@
  *     # lode.yaml
  *     probe: sim                 # as --probe
  *     chip: STM32F103C8          # as --chip
+ *     board: uno                 # as --board (its chip, probe kind and baud)
  *     speed: 4M                  # as --speed (Hz; K and M suffixes)
  *     chip-description: targets/MyChip.yaml   # as --chip-description (relative to this file)
  */
@@ -28,6 +29,7 @@ extern "C" {
 typedef struct lode_project_s {
     char probe[256];              /* "" when not given */
     char chip[128];
+    char board[64];               /* a board of lode/board.h's database ("uno") */
     char chip_description[1024];  /* resolved against the file's directory */
     uint32_t speed_hz;            /* 0 when not given */
 } lode_project_s;

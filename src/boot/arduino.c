@@ -32,6 +32,7 @@ typedef struct ard_s {
     uint8_t sig[3];
     uint8_t major, minor;
     bool optiboot;           /* major >= 4: optiboot (no EEPROM in the stock 4.4) */
+    lode_board_db_s *data;   /* the AVR parts */
     const lodei_avr_part_s *part;
     uint32_t boot_size;
     lode_flash_region_s regions[NREGIONS];
@@ -204,6 +205,7 @@ static void ap_close(void *ctx)
     if (!a)
         return;
     lode_loader_free(a->loader);
+    lode_board_db_free(a->data);
     if (a->s) {
         a->c.timeout_ms = 200;
         a->c.log = NULL;
@@ -277,8 +279,10 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
     if (rc != LODE_OK)
         return rc;
     a->optiboot = a->major >= 4;
-    const lodei_avr_part_s *det = lodei_avr_part_by_signature(a->sig);
-    const lodei_avr_part_s *named = o->chip ? lodei_avr_part_by_name(o->chip) : NULL;
+    if ((rc = lode_board_db_new(log, &a->data)) != LODE_OK)
+        return rc;
+    const lodei_avr_part_s *det = lode_avr_part_by_signature(a->data, a->sig);
+    const lodei_avr_part_s *named = o->chip ? lode_avr_part_find(a->data, o->chip) : NULL;
     if (o->chip && !named) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "--chip %s is not an AVR part lode knows (the board says %s)",
                  o->chip, det ? det->name : "nothing lode knows");

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "lode/error.h"
+#include "util/text.h"
 
 bool lode_project_parse_hz(const char *s, uint32_t *hz)
 {
@@ -59,18 +60,6 @@ static int perr(pctx_s *c, size_t line, const char *fmt, ...)
     return c->err;
 }
 
-/* A value from the file as text for a message: printable ASCII only, cut when long. */
-static const char *shown(const char *s, char *buf, size_t n)
-{
-    size_t o = 0;
-    for (; *s && o + 4 < n; s++)
-        buf[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-    if (*s)
-        memcpy(buf + o, "...", 3), o += 3;
-    buf[o] = 0;
-    return buf;
-}
-
 static int set_text(pctx_s *c, size_t line, const char *key, const char *v, size_t vlen, char *dst, size_t cap)
 {
     if (vlen == 0 || memchr(v, 0, vlen))
@@ -92,7 +81,7 @@ int lode_project_parse(const char *text, size_t len, const char *name, const cha
         return perr(&c, 1, "larger than %u bytes; a lode.yaml holds a few keys", LODE_PROJECT_MAX_FILE);
     lode_project_s p;
     memset(&p, 0, sizeof p);
-    char seen[4] = {0};
+    char seen[5] = {0};
     yaml_parser_t y;
     if (!yaml_parser_initialize(&y))
         return LODE_E_NOMEM;
@@ -133,7 +122,7 @@ int lode_project_parse(const char *text, size_t len, const char *name, const cha
             if (state == 2)
                 perr(&c, line, "%s: expected a text value, found a list", key);
             else
-                perr(&c, line, "expected a mapping of keys (probe, chip, speed, chip-description)");
+                perr(&c, line, "expected a mapping of keys (probe, chip, board, speed, chip-description)");
             break;
         case YAML_ALIAS_EVENT:
             perr(&c, line, "aliases are not supported; write the value out");
@@ -145,16 +134,16 @@ int lode_project_parse(const char *text, size_t len, const char *name, const cha
             if (state == 0) {
                 if (vlen == 0 && ev.data.scalar.plain_implicit)
                     break; /* an empty document */
-                perr(&c, line, "expected a mapping of keys (probe, chip, speed, chip-description), found '%s'",
-                     shown(v, b, sizeof b));
+                perr(&c, line, "expected a mapping of keys (probe, chip, board, speed, chip-description), found '%s'",
+                     lodei_text_shown(v, b, sizeof b));
             } else if (state == 1) {
-                static const char *const keys[4] = {"probe", "chip", "speed", "chip-description"};
+                static const char *const keys[5] = {"probe", "chip", "speed", "chip-description", "board"};
                 int k = 0;
-                while (k < 4 && strcmp(v, keys[k]) != 0)
+                while (k < 5 && strcmp(v, keys[k]) != 0)
                     k++;
-                if (k == 4 || memchr(v, 0, vlen)) {
-                    perr(&c, line, "unknown key '%s'; lode.yaml knows probe, chip, speed and chip-description",
-                         shown(v, b, sizeof b));
+                if (k == 5 || memchr(v, 0, vlen)) {
+                    perr(&c, line, "unknown key '%s'; lode.yaml knows probe, chip, board, speed and chip-description",
+                         lodei_text_shown(v, b, sizeof b));
                 } else if (seen[k]) {
                     perr(&c, line, "key '%s' appears twice; keep one", keys[k]);
                 } else {
@@ -169,10 +158,12 @@ int lode_project_parse(const char *text, size_t len, const char *name, const cha
                     set_text(&c, line, key, v, vlen, p.probe, sizeof p.probe);
                 } else if (!strcmp(key, "chip")) {
                     set_text(&c, line, key, v, vlen, p.chip, sizeof p.chip);
+                } else if (!strcmp(key, "board")) {
+                    set_text(&c, line, key, v, vlen, p.board, sizeof p.board);
                 } else if (!strcmp(key, "speed")) {
                     if (memchr(v, 0, vlen) || !lode_project_parse_hz(v, &p.speed_hz))
                         perr(&c, line, "speed: '%s' is not a clock in Hz; write e.g. 4000000, 4000k or 4M",
-                             shown(v, b, sizeof b));
+                             lodei_text_shown(v, b, sizeof b));
                 } else {
                     char rel[1024];
                     if (set_text(&c, line, key, v, vlen, rel, sizeof rel) == LODE_OK) {

@@ -128,8 +128,9 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         goto fail;
     /* a named chip is checked before touching the probe: a typo is the user's, not the target's */
     if (cfg->chip && !cfg->attach_only) {
-        if ((rc = lode_target_find_chip(s->db, cfg->chip, &s->chip)) != LODE_OK &&
-            !(rc == LODE_E_NO_DEVICE && lodei_avr_part_by_name(cfg->chip))) { /* AVR: the bootloader checks it */
+        /* an AVR part: its bootloader checks it (not in the ARM chip database) */
+        rc = lodei_avr_part_known(cfg->chip) ? LODE_E_NO_DEVICE : lode_target_find_chip(s->db, cfg->chip, &s->chip);
+        if (rc != LODE_OK && !(rc == LODE_E_NO_DEVICE && lodei_avr_part_known(cfg->chip))) {
             if (rc == LODE_E_NO_DEVICE)
                 lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
                          "unknown chip '%s': `lode chips` lists the known ones; "
