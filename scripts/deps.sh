@@ -12,7 +12,7 @@ pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       arduino-core-avr
       gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
 if [ "$what" = test ]; then
-  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash)
+  pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash sigrok-cli)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

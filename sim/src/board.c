@@ -1345,6 +1345,23 @@ int lode_sim_swd_transfer(lode_sim_s *sim, bool apndp, bool rnw, uint8_t a, uint
     return ack;
 }
 
+void simi_board_wire_cycles(sim_board_s *b, uint64_t cycles)
+{
+    if (cycles)
+        run_until(b, b->now + cycles * 1000000000000ull / b->swd_hz, false);
+}
+
+int simi_board_swd_header(sim_board_s *b, bool apndp, bool rnw, uint8_t a, uint32_t *data)
+{
+    if (b->disconnected)
+        return LODE_SWD_ACK_NONE;
+    if (b->inject_reset_after && --b->inject_reset_after == 0) {
+        simi_log(b, LODE_LOG_INFO, "sim: injected system reset");
+        simi_board_system_reset(b, false);
+    }
+    return simi_swdp_header(b->dp, apndp, rnw, a, data);
+}
+
 void lode_sim_swj_sequence(lode_sim_s *sim, unsigned bits, const uint8_t *data)
 {
     sim_board_s *b = &sim->b;

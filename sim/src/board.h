@@ -179,6 +179,12 @@ void simi_run_until(sim_board_s *b, uint64_t until_ps);
 /* Core clock cycles elapsed (not counting halted time), including the current run's. */
 uint64_t simi_cycles(const sim_board_s *b);
 
+/* the SWD wire (swdwire.c) in front of the DP */
+void simi_board_wire_cycles(sim_board_s *b, uint64_t cycles); /* the core runs for them */
+/* A request header on the wire: the injected disconnect (no ACK) and reset-after, then
+ * simi_swdp_header. No wire time (the caller counts cycles). */
+int simi_board_swd_header(sim_board_s *b, bool apndp, bool rnw, uint8_t a, uint32_t *data);
+
 /* scs.c */
 void simi_scs_init(sim_board_s *b);
 void simi_scs_reset(sim_board_s *b, bool power_on); /* system reset: NVIC/SCB; power-on also debug */

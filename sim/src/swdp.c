@@ -157,6 +157,11 @@ struct sim_swdp_s {
     uint32_t csw;
     uint32_t tar;
 
+    /* a write whose header was ACKed OK and whose data phase is still to come (wire layer) */
+    bool wpending;
+    bool wpending_ap;
+    uint8_t wpending_a;
+
     /* fault injection */
     unsigned wait_left;
     bool wdata_parity;
@@ -460,10 +465,11 @@ static int refuse(sim_swdp_s *dp, int ack, bool read_with_data)
     return ack;
 }
 
-int simi_swdp_transfer(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t *data)
+int simi_swdp_header(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t *data)
 {
     if (!dp || !data || (a & ~0xCu))
         return LODE_SWD_ACK_NONE;
+    dp->wpending = false;
 
     /* The request header has zeros in it: any run of ones and any select capture ends. */
     dp->ones = 0;
@@ -499,22 +505,19 @@ int simi_swdp_transfer(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t
         return refuse(dp, LODE_SWD_ACK_FAULT, read_with_data);
     }
 
-    if (!rnw && dp->wdata_parity) { /* decision 11: ACK was OK, the data phase is bad */
-        dp->wdata_parity = false;
-        dp->ctrl |= CS_WDATAERR;
+    if (!rnw) { /* the data phase comes after the ACK: simi_swdp_write_data */
+        dp->wpending = true;
+        dp->wpending_ap = apndp;
+        dp->wpending_a = a;
         return LODE_SWD_ACK_OK;
     }
-
     if (!apndp) {
-        if (rnw)
-            *data = dp_read(dp, a);
-        else
-            dp_write(dp, a, *data);
+        *data = dp_read(dp, a);
         return LODE_SWD_ACK_OK;
     }
 
     unsigned reg = SELECT_APBANKSEL(dp->select) | a;
-    if (rnw) {
+    {
         /* Decision 8: posted read. */
         uint32_t prev = dp->rdbuff, v;
         if (ap_read(dp, reg, &v)) {
@@ -528,13 +531,61 @@ int simi_swdp_transfer(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t
         *data = prev;
         return LODE_SWD_ACK_OK;
     }
+}
 
+void simi_swdp_write_data(sim_swdp_s *dp, uint32_t v, bool parity_ok)
+{
+    if (!dp || !dp->wpending)
+        return;
+    dp->wpending = false;
+    if (!parity_ok || dp->wdata_parity) { /* decision 11: the ACK was OK, the data phase is bad */
+        dp->wdata_parity = false;
+        dp->ctrl |= CS_WDATAERR;
+        return;
+    }
+    if (!dp->wpending_ap) {
+        dp_write(dp, dp->wpending_a, v);
+        return;
+    }
+    unsigned reg = SELECT_APBANKSEL(dp->select) | dp->wpending_a;
     unsigned mode = dp_min(dp) ? TRNMODE_NORMAL : (dp->ctrl & CS_TRNMODE) >> CS_TRNMODE_SHIFT;
     if (mode == TRNMODE_VERIFY || mode == TRNMODE_COMPARE)
-        ap_pushed(dp, reg, *data, mode);
-    else if (!ap_write(dp, reg, *data))
+        ap_pushed(dp, reg, v, mode);
+    else if (!ap_write(dp, reg, v))
         dp->ctrl |= CS_STICKYERR; /* decision 5 */
-    return LODE_SWD_ACK_OK;
+}
+
+int simi_swdp_transfer(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t *data)
+{
+    int ack = simi_swdp_header(dp, apndp, rnw, a, data);
+    if (ack == LODE_SWD_ACK_OK && !rnw)
+        simi_swdp_write_data(dp, *data, true);
+    return ack;
+}
+
+simi_swd_link_e simi_swdp_link(const sim_swdp_s *dp)
+{
+    switch (dp ? dp->link : LINK_JTAG) {
+    case LINK_JTAG: return SIMI_LINK_JTAG;
+    case LINK_LOCKOUT: return SIMI_LINK_LOCKOUT;
+    case LINK_RESET: return SIMI_LINK_RESET;
+    default: return SIMI_LINK_ACTIVE;
+    }
+}
+
+void simi_swdp_set_link(sim_swdp_s *dp, simi_swd_link_e link)
+{
+    if (!dp)
+        return;
+    dp->ones = 0;
+    dp->cap_n = 0;
+    dp->wpending = false;
+    switch (link) {
+    case SIMI_LINK_JTAG: dp->link = dp->cfg.swj ? LINK_JTAG : LINK_LOCKOUT; break;
+    case SIMI_LINK_LOCKOUT: lockout(dp, "wire layer"); break;
+    case SIMI_LINK_RESET: dp->link = LINK_RESET; break;
+    case SIMI_LINK_ACTIVE: dp->link = LINK_ACTIVE; break;
+    }
 }
 
 /* ---- life cycle and injection ---------------------------------------------------------- */
@@ -549,6 +600,7 @@ void simi_swdp_power_on_reset(sim_swdp_s *dp)
     dp->cap = 0;
     dp->wait_left = 0;
     dp->wdata_parity = false;
+    dp->wpending = false;
 }
 
 sim_swdp_s *simi_swdp_new(sim_board_s *b, const sim_swdp_config_s *cfg)

@@ -52,6 +52,26 @@ void simi_swdp_free(sim_swdp_s *dp); /* accepts NULL */
  * line). A NULL dp/data or an `a` outside {0,4,8,0xC} returns _NONE and changes nothing. */
 int simi_swdp_transfer(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t *data);
 
+/* The same transfer in the two steps the wire has (the bit-level front end, swdwire.c): the
+ * request header, answered with the ACK (a read's data in *data), and for a write ACKed OK
+ * its data phase, which comes after the ACK: `parity_ok` false (or an injected parity error)
+ * drops the write and sets WDATAERR. A header that is not followed by its data phase
+ * leaves the write undone; the next header forgets it. */
+int simi_swdp_header(sim_swdp_s *dp, bool apndp, bool rnw, uint8_t a, uint32_t *data);
+void simi_swdp_write_data(sim_swdp_s *dp, uint32_t data, bool parity_ok);
+
+/* The link state, for the wire layer (which parses requests only in RESET and ACTIVE, and
+ * tracks the sequences the DP itself does not know: dormant, TARGETSEL). Setting JTAG on an
+ * SW-DP-only part gives LOCKOUT. */
+typedef enum simi_swd_link_e {
+    SIMI_LINK_JTAG = 0, /* SWJ-DP with JTAG selected (or dormant, seen from here) */
+    SIMI_LINK_LOCKOUT,  /* SWD, protocol error state: nothing until a line reset */
+    SIMI_LINK_RESET,    /* SWD after a line reset: a DPIDR read is next */
+    SIMI_LINK_ACTIVE,
+} simi_swd_link_e;
+simi_swd_link_e simi_swdp_link(const sim_swdp_s *dp);
+void simi_swdp_set_link(sim_swdp_s *dp, simi_swd_link_e link);
+
 /* `bits` clock cycles with SWDIO/TMS driven by `data`, LSB of data[0] first (the SWJ
  * sequence). Recognises line resets (>= 50 consecutive ones), the JTAG-to-SWD (0xE79E) and
  * SWD-to-JTAG (0xE73C) select sequences that follow >= 50 ones on an SWJ-DP, and treats any

@@ -137,6 +137,79 @@ void lode_sim_set_swd_hz(lode_sim_s *sim, uint32_t hz);
 /* Charge time spent elsewhere (a simulated USB frame) to the virtual clock; the core runs. */
 void lode_sim_advance(lode_sim_s *sim, uint64_t ps);
 
+/* ---- SWD at the bit level (swdwire.c) ------------------------------------------------------ */
+/* The board's SW-DP seen through its SWDIO/SWCLK pins, cycle by cycle, as the target's
+ * serial engine sees them (ADIv5.2 B4/B5): requests are parsed only in SWD mode after a line
+ * reset (in JTAG mode, lockout or dormant state the target only watches for line resets and
+ * select sequences), a header with a bad parity, stop or park bit is a protocol error (no
+ * response, lockout until a line reset), one turnaround cycle, ACK OK/WAIT/FAULT LSB first,
+ * read data + parity driven by the target, write data parity checked (a bad one drops the
+ * write and sets WDATAERR), the data phase after WAIT/FAULT only with ORUNDETECT. Optional:
+ * dormant state (SWD-to-dormant 0xE3BC, JTAG-to-dormant 0x33BBBBBA, selection alert +
+ * activation code 0x1A / 0x00A) and SWD protocol version 2 multidrop (TARGETSEL in the
+ * reset state: no ACK driven, TARGETID[27:0] and TINSTANCE compared, a mismatch deselects
+ * until the next line reset). The board's injections (WAIT, fault range, disconnect, reset
+ * after N transfers) apply. Each cycle costs one SWD clock of virtual time.
+ * It is also the test oracle for a host-side SWD encoder: the event callback reports what
+ * the target understood. */
+typedef struct lode_sim_swdwire_s lode_sim_swdwire_s;
+
+typedef enum lode_sim_swd_ev_e {
+    LODE_SIM_SWD_EV_LINE_RESET = 1, /* the 50th consecutive host 1 (once per run of ones) */
+    LODE_SIM_SWD_EV_TRANSFER,       /* a header was accepted; ack NONE: the DP did not answer */
+    LODE_SIM_SWD_EV_PROTOCOL_ERROR, /* a header with a bad parity/stop/park bit */
+    LODE_SIM_SWD_EV_TARGETSEL,      /* a TARGETSEL write (multidrop): data, selected */
+    LODE_SIM_SWD_EV_TO_DORMANT,     /* SWD-to-dormant or JTAG-to-dormant (dormant) */
+    LODE_SIM_SWD_EV_DORMANT_TO_SWD, /* selection alert + SWD activation code (dormant) */
+    LODE_SIM_SWD_EV_DORMANT_TO_JTAG,
+} lode_sim_swd_ev_e;
+
+typedef struct lode_sim_swd_event_s {
+    lode_sim_swd_ev_e kind;
+    uint64_t cycle;       /* cycle of the header's start bit (others: of the event), from 0 */
+    bool apndp, rnw;
+    uint8_t a;            /* A[3:2] as a byte address */
+    int ack;              /* LODE_SWD_ACK_*; NONE when nobody drove the ACK */
+    uint32_t data;        /* read data (as the target sent it) or write/TARGETSEL data */
+    bool data_phase;      /* a data phase took place */
+    bool parity_ok;       /* its parity bit was right */
+    bool selected;        /* TARGETSEL: this target matched */
+    uint8_t header;       /* the 8 request bits, first bit in bit 0 */
+} lode_sim_swd_event_s;
+typedef void (*lode_sim_swd_event_fn)(void *user, const lode_sim_swd_event_s *ev);
+
+typedef struct lode_sim_swdwire_config_s {
+    bool dormant;         /* the DP has dormant state (ADIv5.2 SWJ-DP); the STM32F1's SWJ-DP and
+                           * the nRF52's SW-DP do not (false) */
+    bool multidrop;       /* SWD protocol version 2: TARGETSEL */
+    uint32_t targetid;    /* TARGETSEL match: bits 27:0 */
+    uint8_t instance;     /* TINSTANCE, 0-15 */
+    lode_sim_swd_event_fn event; /* may be NULL */
+    void *event_user;
+} lode_sim_swdwire_config_s;
+
+typedef struct lode_sim_swdwire_stats_s {
+    uint64_t cycles, transfers, line_resets, protocol_errors;
+    uint64_t parity_errors; /* write data with a wrong parity bit */
+    uint64_t contentions;   /* cycles in which host and target both drove SWDIO */
+} lode_sim_swdwire_stats_s;
+
+/* The wire borrows `sim` (it must outlive the wire). cfg may be NULL (defaults). */
+int lode_sim_swdwire_new(lode_sim_s *sim, const lode_sim_swdwire_config_s *cfg, lode_sim_swdwire_s **out);
+void lode_sim_swdwire_free(lode_sim_swdwire_s *w);
+/* `n` clock cycles. Bit i (LSB first) of dir: the host drives SWDIO in cycle i with bit i of
+ * out; 0: its driver is off. Bit i of line (may be NULL) receives the level of SWDIO in cycle
+ * i: the host's bit, the target's, or 1 (pull-up) when nobody drives. */
+void lode_sim_swdwire_clock(lode_sim_swdwire_s *w, size_t n, const uint8_t *dir, const uint8_t *out,
+                            uint8_t *line);
+/* The level the target drives in the next cycle, -1 if it does not drive then. */
+int lode_sim_swdwire_next(const lode_sim_swdwire_s *w);
+/* True when the next cycle belongs to the host (not a turnaround or target phase). */
+bool lode_sim_swdwire_host_turn(const lode_sim_swdwire_s *w);
+void lode_sim_swdwire_stats(const lode_sim_swdwire_s *w, lode_sim_swdwire_stats_s *out);
+/* Fault injection: the next `reads` read data phases ACKed OK carry a wrong parity bit. */
+void lode_sim_swdwire_inject_parity(lode_sim_swdwire_s *w, unsigned reads);
+
 /* ---- running a program like a host program ---------------------------------------------- */
 struct lode_semihost_s;
 
