@@ -3,7 +3,8 @@
 #   build: compilers, libraries (simavr for the simulated Arduino, with arduino-core-avr for its
 #          bootloader) and the ARM toolchain for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
-#          openocd, pyOCD, dfu-util, avrdude + avr-gcc, stm32flash, clang for fuzzing and the clang -Werror build test)
+#          openocd, pyOCD, dfu-util, avrdude + avr-gcc, stm32flash, clang for fuzzing and the clang -Werror build test,
+#          sigrok-cli's swd decoder)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}

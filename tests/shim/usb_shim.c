@@ -5,10 +5,11 @@
  * LD_LIBRARY_PATH pointing here, and their USB code paths (enumeration, endpoints per probe
  * version, bulk and asynchronous transfers) are exercised against the simulator.
  *
- *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap,cmsis-dap-v1,dfuse   the devices
+ *   LODE_USB_SHIM=stlink-v2:SERIAL,stlink-v21,stlink-v3,cmsis-dap,cmsis-dap-v1,dfuse,jlink   the devices
  *                                 on the bus (cmsis-dap-v1: a HID interface with interrupt
  *                                 endpoints, 64-byte reports, full speed; dfuse: an STM32 in
- *                                 DfuSe mode, shim_dfuse.c)
+ *                                 DfuSe mode, shim_dfuse.c; jlink / jlink-v9: a SEGGER J-Link V11
+ *                                 (high speed) / V9 (full speed), shim_jlink.c)
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -31,12 +32,13 @@
 #include "lode/sim.h"
 #include "lode/stlink.h"
 #include "shim_dfuse.h"
+#include "shim_jlink.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_DEV 8
 #define MAX_DONE 64
 
-typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE } kind_e;
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE, K_JLINK } kind_e;
 #define IS_DAP(d) ((d)->kind == K_CMSIS_DAP || (d)->kind == K_CMSIS_DAP_V1)
 
 typedef struct shim_dev_s {
@@ -48,6 +50,8 @@ typedef struct shim_dev_s {
     lode_sim_stlink_s *st;
     lode_sim_dap_s *dap;
     shim_dfuse_s *dfuse; /* K_DFUSE: the STM32 system bootloader (shim_dfuse.c) */
+    shim_jlink_s *jlink; /* K_JLINK: a SEGGER J-Link (shim_jlink.c) */
+    int jlink_hw;
     uint8_t pending[16];
     int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
                         * 2 command waiting for its OUT data */
@@ -126,6 +130,10 @@ static void bus_init(void)
         } else if (!strcmp(tok, "dfuse")) {
             d->kind = K_DFUSE, d->vid = SHIM_DFUSE_VID, d->pid = SHIM_DFUSE_PID;
             snprintf(d->product, sizeof d->product, "STM32  BOOTLOADER");
+        } else if (shim_jlink_kind(tok) > 0) {
+            d->kind = K_JLINK, d->vid = SHIM_JLINK_VID, d->pid = SHIM_JLINK_PID, d->jlink_hw = shim_jlink_kind(tok);
+            d->ep_out = SHIM_JLINK_EP_OUT, d->ep_in = SHIM_JLINK_EP_IN;
+            snprintf(d->product, sizeof d->product, "J-Link");
         } else {
             fprintf(stderr, "usb shim: unknown device '%s' in LODE_USB_SHIM\n", tok);
             continue;
@@ -161,6 +169,9 @@ static int board_up(shim_dev_s *d)
         lode_sim_state_load(d->sim, path);
     if (d->kind == K_DFUSE) {
         if (shim_dfuse_new(d->sim, &d->dfuse) != 0)
+            return -1;
+    } else if (d->kind == K_JLINK) {
+        if (shim_jlink_new(d->sim, d->jlink_hw, d->serial, &d->jlink) != 0)
             return -1;
     } else if (IS_DAP(d)) {
         lode_sim_dap_config_s dc = {.version = d->kind == K_CMSIS_DAP_V1 ? 1 : 2, .serial = d->serial};
@@ -221,6 +232,8 @@ static int bulk(shim_dev_s *d, unsigned char ep, unsigned char *data, int length
     catch_up(d);
     if (ep == d->ep_out)
         d->packets++;
+    if (d->jlink)
+        return shim_jlink_bulk(d->jlink, ep, data, length);
     if (d->dap) {
         if (ep == d->ep_out)
             return lode_sim_dap_usb_write(d->dap, data, (size_t)length) == LODE_OK ? length : LIBUSB_ERROR_IO;
@@ -318,7 +331,7 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
         free(c), free(itf), free(alt), free(ep);
         return LIBUSB_ERROR_NO_MEM;
     }
-    uint16_t mps = d->kind == K_STLINK_V3 || d->kind == K_CMSIS_DAP ? 512 : 64;
+    uint16_t mps = d->kind == K_STLINK_V3 || d->kind == K_CMSIS_DAP || (d->kind == K_JLINK && d->jlink_hw >= 11) ? 512 : 64;
     /* CMSIS-DAP v1 is a HID device (HID 1.11 4.4: an interrupt IN endpoint, here also the
      * optional interrupt OUT endpoint) polled every 1 ms */
     bool hid = d->kind == K_CMSIS_DAP_V1;
@@ -339,7 +352,8 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
                                                       .wMaxPacketSize = mps, .bInterval = hid};
     *alt = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
                                                 .bInterfaceNumber = 0, .bNumEndpoints = n,
-                                                .bInterfaceClass = hid ? LIBUSB_CLASS_HID : 0xFF, .iInterface = 4,
+                                                .bInterfaceClass = hid ? LIBUSB_CLASS_HID : 0xFF,
+                                                .bInterfaceSubClass = d->kind == K_JLINK ? 0xFF : 0, .iInterface = 4,
                                                 .endpoint = ep};
     itf->altsetting = alt;
     itf->num_altsetting = 1;
@@ -417,6 +431,8 @@ EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
             lode_sim_stlink_stats(d->st, &ss);
             cmds = (unsigned long long)ss.commands;
         }
+        if (d->jlink)
+            cmds = shim_jlink_report(d->jlink, d->serial);
         fprintf(stderr, "usb shim: %s closed at %.6f s of simulated time, %llu probe commands\n", d->serial,
                 (double)lode_sim_now(d->sim) / 1e12, cmds);
     }
@@ -429,6 +445,8 @@ static const char *string_of(const shim_dev_s *d, uint8_t idx)
 {
     if (d->dfuse && idx >= 4)
         return shim_dfuse_string(d->dfuse, idx);
+    if (d->kind == K_JLINK)
+        return d->jlink ? shim_jlink_string(d->jlink, idx) : NULL;
     switch (idx) {
     case 1: return IS_DAP(d) ? "lode" : "STMicroelectronics";
     case 2: return d->product;
@@ -614,7 +632,8 @@ EXPORT const char *LIBUSB_CALL libusb_strerror(int code) { return libusb_error_n
 /* ---- what pyusb's libusb1 backend (pyOCD), dfu-util and libjaylink bind as well ---------- */
 static bool full_speed(const shim_dev_s *d)
 {
-    return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21 || d->kind == K_DFUSE;
+    return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21 || d->kind == K_DFUSE ||
+           (d->kind == K_JLINK && d->jlink_hw < 11);
 }
 
 EXPORT const struct libusb_version *LIBUSB_CALL libusb_get_version(void)

@@ -447,6 +447,65 @@ int lode_sim_uart_input(lode_sim_s *sim, const char *port, const uint8_t *data, 
 /* Route the board's UART output (the config's output callback) elsewhere. */
 void lode_sim_set_output(lode_sim_s *sim, lode_sim_output_fn fn, void *user);
 
+/* ---- simulated SEGGER J-Link (sim_jlink.c) ------------------------------------------------- */
+/* A J-Link (USB 1366:0101 unless configured otherwise) in front of the board's SWD wire
+ * (lode_sim_swdwire_*): the firmware's command processor for the RM08001 USB protocol —
+ * VERSION, GET_CAPS(_EX), GET_HW_VERSION, free memory, GET_STATE (VTref), GET_SPEEDS /
+ * SET_SPEED, SELECT_IF, HW_JTAG3/HW_JTAG2 bit streams (with the J-Link's one-cycle sampling
+ * skew in the reply), nRESET/nTRST, target power, SWO in UART mode — over a byte stream (the
+ * protocol has no framing), and a USB bulk timing model charged to the board's clock: V11 and
+ * later high speed (125 us microframes, 13 x 512-byte packets), older full speed (1 ms
+ * frames, 19 x 64 bytes); an OUT transfer starts at the next (micro)frame, a complete command
+ * runs when it has arrived, its reply is ready after its packets. sim_jlink.c lists every
+ * command and its reply. Fault injection: the board's (WAIT, fault range, disconnect) and the
+ * wire's (read parity) through lode_sim_jlink_wire. */
+typedef struct lode_sim_jlink_s lode_sim_jlink_s;
+
+typedef struct lode_sim_jlink_config_s {
+    unsigned hw_major;        /* hardware version V<n> (0: 11); 11 and later are high speed */
+    uint16_t pid;             /* USB product ID (0: 0x0101) */
+    const char *serial;       /* USB serial number, decimal digits (NULL: "601000001") */
+    const char *firmware;     /* VERSION string (NULL: "J-Link V11 compiled ... (lode sim)") */
+    uint32_t free_mem;        /* free memory reported (0: 16384): a HW_JTAG3 needing more
+                               * than it fails with status 6 */
+    bool vtref_off;           /* VTref 0 V (target unpowered) until the host switches target
+                               * power on (SET_KS_POWER) */
+    bool no_swd;              /* firmware without SWD (no SELECT_IF, JTAG only, no SWO) */
+    lode_sim_swdwire_config_s wire; /* the target's wire (dormant, multidrop) */
+    lode_log_s log;
+    /* called after each HW_JTAG3/HW_JTAG2 that clocked the target: n cycles, what the probe
+     * drove (dir, out) and the level of SWDIO/TMS in each cycle (line), bit i = cycle i */
+    void (*trace)(void *user, size_t n, const uint8_t *dir, const uint8_t *out, const uint8_t *line);
+    void *trace_user;
+} lode_sim_jlink_config_s;
+
+typedef struct lode_sim_jlink_stats_s {
+    uint64_t commands;        /* commands executed */
+    uint64_t jtag3_commands;  /* HW_JTAG3 / HW_JTAG2 among them */
+    uint64_t bits;            /* SWD/JTAG clock cycles sent to the target */
+    uint64_t usb_out, usb_in; /* bulk transfers through the USB model */
+    uint64_t swo_bytes;       /* SWO bytes delivered */
+} lode_sim_jlink_stats_s;
+
+/* The probe borrows `sim` (it must outlive the probe). cfg may be NULL. */
+int lode_sim_jlink_new(lode_sim_s *sim, const lode_sim_jlink_config_s *cfg, lode_sim_jlink_s **out);
+void lode_sim_jlink_free(lode_sim_jlink_s *p);
+/* OUT bytes straight into the command processor (no USB time; SWD time is charged). */
+int lode_sim_jlink_process(lode_sim_jlink_s *p, const uint8_t *data, size_t len);
+/* USB model: one bulk OUT transfer; one bulk IN transfer of up to cap bytes of the pending
+ * replies (LODE_E_TIMEOUT when none are pending: a real read would time out). */
+int lode_sim_jlink_usb_write(lode_sim_jlink_s *p, const uint8_t *data, size_t len);
+int lode_sim_jlink_usb_read(lode_sim_jlink_s *p, uint8_t *buf, size_t cap, size_t *got);
+/* The probe as an in-process transport over the USB model (close it before freeing p). */
+int lode_sim_jlink_transport(lode_sim_jlink_s *p, struct lode_transport_s **out);
+void lode_sim_jlink_stats(const lode_sim_jlink_s *p, lode_sim_jlink_stats_s *out);
+const char *lode_sim_jlink_serial(const lode_sim_jlink_s *p);
+uint16_t lode_sim_jlink_pid(const lode_sim_jlink_s *p);
+bool lode_sim_jlink_high_speed(const lode_sim_jlink_s *p);
+uint32_t lode_sim_jlink_speed_hz(const lode_sim_jlink_s *p); /* the SWD clock set */
+lode_sim_swdwire_s *lode_sim_jlink_wire(lode_sim_jlink_s *p);
+lode_sim_s *lode_sim_jlink_board(const lode_sim_jlink_s *p);
+
 /* ---- the simulated probes in lode's probe registry (probe.h) ------------------------------- */
 struct lode_probe_registry_s;
 typedef struct lode_sim_probe_env_s {
