@@ -105,6 +105,8 @@ void cli_target_options_help(FILE *f)
           "                         --probe /dev/ttyACM0 = --probe arduino:/dev/ttyACM0:115200)\n"
           "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
           "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
+          "  --parity none|even     a serial bootloader's parity (stm32-uart: even, the default;\n"
+          "                         none for a pseudo-terminal or a simulated board)\n"
           "  --dap-version 1|2      simulated probe: CMSIS-DAP v1 (HID) or v2 (bulk, default)\n"
           "  --packet-count N       simulated probe: commands in flight (default 4)\n"
           "  --sim-state FILE       simulated flash kept here between commands\n"
@@ -156,6 +158,13 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
             fprintf(stderr, "lode: --speed wants a clock in Hz (e.g. 4M), got '%s'\n", v);
             return -1;
         }
+    } else if (!strcmp(a, "--parity")) {
+        NEED_VALUE();
+        if (strcmp(v, "none") && strcmp(v, "even")) {
+            fprintf(stderr, "lode: --parity is none or even, got '%s'\n", v);
+            return -1;
+        }
+        o->no_parity = !strcmp(v, "none");
     } else if (!strcmp(a, "--dap-version")) {
         NEED_VALUE();
         if (strcmp(v, "1") && strcmp(v, "2")) {
@@ -425,7 +434,8 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         goto fail;
     lode_session_config_s sc = {.registry = t->reg, .spec = o->probe, .chip = o->chip,
                                 .chip_description = o->chip_description, .swd_hz = o->speed_hz,
-                                .attach_only = attach_only, .log = cli->log};
+                                .attach_only = attach_only, .log = cli->log,
+                                .no_parity = o->no_parity};
     int rc = lode_session_open(&sc, &t->session);
     if (rc != LODE_OK) {
         ex = t->board_ex ? t->board_ex

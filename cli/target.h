@@ -26,6 +26,7 @@ typedef struct cli_target_opts_s {
     bool chip_description_given; /* by a flag (a second one is refused) */
     uint32_t speed_hz;
     bool json;
+    bool no_parity;           /* --parity none: a serial bootloader's line without parity */
     /* simulated probe */
     int dap_version;          /* 1 or 2 */
     unsigned packet_count;

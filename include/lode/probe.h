@@ -141,6 +141,8 @@ typedef struct lode_probe_open_opts_s {
     const lode_log_s *log;       /* borrowed until the probe is closed (may be NULL) */
     bool force;                  /* go on when the target is not the chip named (a bootloader's
                                     signature check) */
+    bool no_parity;              /* serial probes whose protocol has a parity bit (stm32-uart: 8E1):
+                                    use none (a pseudo-terminal cannot carry parity) */
 } lode_probe_open_opts_s;
 
 /* One probe a driver found attached (lode list). */

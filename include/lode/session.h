@@ -38,6 +38,7 @@ typedef struct lode_session_config_s {
     uint32_t swd_hz;                  /* 0: 4 MHz */
     bool attach_only;                 /* don't identify the chip (info about the probe only) */
     bool force;                       /* a probe that checks the chip goes on when it differs */
+    bool no_parity;                   /* a serial probe's line without parity (--parity none) */
     lode_log_s log;
     /* The target's clock for timeouts and waiting. NULL: the probe's (a simulated probe's
      * virtual clock), else CLOCK_MONOTONIC and nanosleep. */

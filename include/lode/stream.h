@@ -111,6 +111,8 @@ int lode_stream_flush(lode_stream_s *s);
 int lode_stream_serial_config(lode_stream_s *s, const lode_serial_opts_s *opts);
 /* The port's output speed as the kernel holds it (TCGETS2). */
 int lode_stream_serial_baud(lode_stream_s *s, unsigned *baud);
+/* The parity the port has now (TCGETS2: a driver may accept a setting and drop PARENB). */
+int lode_stream_serial_parity(lode_stream_s *s, lode_parity_e *parity);
 /* Assert (on) or release the given lines (LODE_STREAM_DTR | LODE_STREAM_RTS). A device
  * without modem-control lines (a pseudo-terminal) is LODE_E_UNSUPPORTED. */
 int lode_stream_set_lines(lode_stream_s *s, unsigned lines, bool on);

@@ -13,4 +13,10 @@
 int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
                                    const lode_probe_open_opts_s *o, lode_probe_s **out);
 
+/* The stm32-uart probe over a stream already open on a bootloader (args as the spec's:
+ * "PORT[:BAUD][:OPTION...]", the port only for messages; the stream's own framing stays as it
+ * is). own: the probe closes s (also when this fails). */
+int lodei_boot_stm32_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
+                                 lode_probe_s **out);
+
 #endif

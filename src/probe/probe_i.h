@@ -19,5 +19,6 @@ extern const lode_probe_driver_s lodei_probe_row_gdb;
 extern const lode_probe_driver_s lodei_probe_row_bmp;
 extern const lode_probe_driver_s lodei_probe_row_dfu; /* src/boot/dfu.c */
 extern const lode_probe_driver_s lodei_probe_row_arduino;
+extern const lode_probe_driver_s lodei_probe_row_stm32_uart; /* src/boot/stm32_uart.c */
 
 #endif

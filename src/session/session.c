@@ -141,7 +141,8 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
         rc = LODE_OK;
     }
     if (!cfg->probe) {
-        lode_probe_open_opts_s po = {.chip = cfg->chip, .swd_hz = cfg->swd_hz, .log = log, .force = cfg->force};
+        lode_probe_open_opts_s po = {.chip = cfg->chip, .swd_hz = cfg->swd_hz, .log = log, .force = cfg->force,
+                                   .no_parity = cfg->no_parity};
         if ((rc = lode_probe_open(cfg->registry, cfg->spec, &po, &s->probe)) != LODE_OK)
             goto fail;
         s->own_probe = true;

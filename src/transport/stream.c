@@ -633,6 +633,20 @@ int lode_stream_serial_baud(lode_stream_s *s, unsigned *baud)
     return LODE_OK;
 }
 
+int lode_stream_serial_parity(lode_stream_s *s, lode_parity_e *parity)
+{
+    int rc = need_serial(s);
+    if (rc != LODE_OK)
+        return rc;
+    if (!parity)
+        return LODE_E_INVALID_ARG;
+    struct termios2 t;
+    if (ioctl(s->fd, TCGETS2, &t) != 0)
+        return serial_err(s, "reading the port settings");
+    *parity = !(t.c_cflag & PARENB) ? LODE_PARITY_NONE : (t.c_cflag & PARODD) ? LODE_PARITY_ODD : LODE_PARITY_EVEN;
+    return LODE_OK;
+}
+
 int lode_stream_set_lines(lode_stream_s *s, unsigned lines, bool on)
 {
     int rc = need_serial(s);

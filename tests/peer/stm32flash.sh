@@ -3,7 +3,9 @@
 # The referee for the simulated STM32F103's system bootloader (AN3155, `lode sim-server --boot0
 # --serial-pty`) and for lode's stm32-uart probe: stm32flash 0.7 (-m 8n1: a pseudo-terminal has no
 # parity) identifies the chip, writes and verifies an image, reads it back identical; lode reads
-# what stm32flash wrote, and stm32flash reads back what lode wrote.
+# what stm32flash wrote, and stm32flash reads back what lode wrote; lode info/verify/erase; bad
+# input: 8E1 on the pty (refused, names --parity none), an image larger than the flash (nothing
+# written), the port held by another program, a missing port: one line each, exit codes 69/65.
 # usage: stm32flash.sh <lode>
 set -u
 lode=$1
@@ -30,4 +32,50 @@ head -c 50000 /dev/urandom >"$tmp/a.bin"
 sf -w "$tmp/a.bin" -v || fail "stm32flash could not write and verify an image"
 sf -r "$tmp/a-sf.bin" -S 0x08000000:50000 || fail "stm32flash could not read the image back"
 cmp "$tmp/a.bin" "$tmp/a-sf.bin" || fail "stm32flash reads back other bytes than it wrote"
-echo "stm32flash: ok"
+l() { timeout 120 "$lode" "$@" --probe "stm32-uart:$tty" --parity none >"$tmp/lode.out" 2>&1; }
+l read 0x08000000 50000 -o "$tmp/a-lode.bin" || fail "lode read after stm32flash failed"
+cmp "$tmp/a.bin" "$tmp/a-lode.bin" || fail "lode reads back other bytes than stm32flash wrote"
+# random images for lode start with a NUL: one starting with ':' is Intel HEX to lode's reader
+{ printf '\000'; head -c 65535 /dev/urandom; } >"$tmp/b.bin"
+l flash "$tmp/b.bin" --base 0x08000000 --verify || fail "lode flash failed"
+grep -q "64 sectors erased, 256 pages, verified" "$tmp/lode.out" || fail "lode flash did not say 64 sectors, 256 pages, verified"
+sf -r "$tmp/b-sf.bin" -S 0x08000000:65536 || fail "stm32flash could not read lode's image"
+cmp "$tmp/b.bin" "$tmp/b-sf.bin" || fail "stm32flash reads back other bytes than lode wrote"
+l verify "$tmp/b.bin" --base 0x08000000 || fail "lode verify failed"
+l info || fail "lode info failed"
+grep -q "bootloader 2.2" "$tmp/lode.out" && grep -q "STM32F103C8" "$tmp/lode.out" || fail "lode info names no bootloader 2.2 / STM32F103C8"
+l erase 0x08000400 0x400 || fail "lode erase of one page failed"
+sf -r "$tmp/c-sf.bin" -S 0x08000000:4096 || fail "stm32flash could not read after lode's erase"
+head -c 1024 "$tmp/b.bin" | cmp - "$tmp/c-sf.bin" -n 1024 || fail "lode's page erase touched page 0"
+head -c 1024 /dev/zero | tr '\000' '\377' >"$tmp/ff.bin"
+dd if="$tmp/c-sf.bin" bs=1024 skip=1 count=1 2>/dev/null | cmp - "$tmp/ff.bin" >/dev/null ||
+    fail "page 1 is not erased after lode erase 0x08000400 0x400"
+# bad input
+bad() { # expected-exit words... -- lode args
+    want=$1; shift
+    words=$1; shift
+    timeout 60 "$lode" "$@" >"$tmp/bad.out" 2>&1
+    rc=$?
+    [ $rc -eq "$want" ] || fail "lode $* exited $rc, not $want"
+    [ "$(wc -l <"$tmp/bad.out")" -eq 1 ] || fail "lode $* said more than one line"
+    grep -q -- "$words" "$tmp/bad.out" || fail "lode $* does not say '$words'"
+}
+bad 69 "use --parity none" info --probe "stm32-uart:$tty"
+head -c 70000 /dev/zero >"$tmp/big.bin"
+bad 65 "outside the chip's flash" flash "$tmp/big.bin" --base 0x08000000 --probe "stm32-uart:$tty" --parity none
+l verify "$tmp/b.bin" --base 0x08000000 && fail "the erased page verifies" # (page 1 was erased above)
+python3 - "$lode" "$tty" "$tmp/busy.out" <<'PY' || fail "lode on a busy port: $(cat "$tmp/busy.out")"
+import fcntl, os, subprocess, sys, termios
+fd = os.open(sys.argv[2], os.O_RDWR | os.O_NOCTTY)
+fcntl.ioctl(fd, termios.TIOCEXCL)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+r = subprocess.run([sys.argv[1], "info", "--probe", "stm32-uart:" + sys.argv[2], "--parity", "none"],
+                   capture_output=True, text=True, timeout=60)
+open(sys.argv[3], "w").write(r.stderr)
+sys.exit(0 if r.returncode == 69 and "busy" in r.stderr and r.stderr.count("\n") == 1 else 1)
+PY
+bad 69 "cannot open" info --probe "stm32-uart:$tmp/no-such-port" --parity none
+sf -r "$tmp/d-sf.bin" -S 0x08002000:4096 || fail "stm32flash could not read after the refusals"
+dd if="$tmp/b.bin" bs=1024 skip=8 count=4 2>/dev/null | cmp - "$tmp/d-sf.bin" || fail "a refused command changed the flash"
+n=$(grep -c "session .* closed" "$tmp/server.err")
+echo "stm32flash: ok ($n sessions)"
