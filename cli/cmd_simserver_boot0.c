@@ -35,8 +35,8 @@ static void usage(FILE *f, const char *cmd)
 {
     (void)cmd;
     fprintf(f,
-            "usage: lode sim-server --boot0 --serial-pty PATH [--chip STM32F103C8] [--sim-state FILE]\n"
-            "                       [--sim-fresh] [--extended-erase]\n"
+            "usage: lode sim-server --boot0 --serial-pty PATH [--chip STM32F103C8 | --board bluepill]\n"
+            "                       [--sim-state FILE] [--sim-fresh] [--extended-erase]\n"
             "\n"
             "Serve the simulated STM32F103 started with BOOT0 high: its system bootloader (ST AN3155,\n"
             "version 2.2, on USART1) on a pseudo-terminal linked at PATH:\n"

@@ -42,6 +42,9 @@ grep -q "64 sectors erased, 256 pages, verified" "$tmp/lode.out" || fail "lode f
 sf -r "$tmp/b-sf.bin" -S 0x08000000:65536 || fail "stm32flash could not read lode's image"
 cmp "$tmp/b.bin" "$tmp/b-sf.bin" || fail "stm32flash reads back other bytes than lode wrote"
 l verify "$tmp/b.bin" --base 0x08000000 || fail "lode verify failed"
+# the board names the probe kind and baud: --probe is just the port
+timeout 60 "$lode" verify "$tmp/b.bin" --base 0x08000000 --board bluepill --probe "$tty" --parity none \
+    >"$tmp/board.out" 2>&1 || fail "lode verify --board bluepill --probe PORT failed"
 l info || fail "lode info failed"
 grep -q "bootloader 2.2" "$tmp/lode.out" && grep -q "STM32F103C8" "$tmp/lode.out" || fail "lode info names no bootloader 2.2 / STM32F103C8"
 l erase 0x08000400 0x400 || fail "lode erase of one page failed"
