@@ -20,6 +20,7 @@
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
+#include "lode/serlink.h"
 #include "out.h"
 #include "points.h"
 #include "target.h"
@@ -161,6 +162,84 @@ static int exit_status(const char *name, const lode_run_result_s *res)
     return ex;
 }
 
+static void serial_out(void *user, const uint8_t *data, size_t len)
+{
+    (void)user;
+    fwrite(data, 1, len, stdout);
+    fflush(stdout);
+}
+
+/* `lode run` on a bootloader board (a probe with a console face and no core): flash through
+ * the bootloader, start the application, then its serial line is the console over the lode
+ * serial link (docs/serial-link.md): stdout, stdin, the arguments, the exit code. */
+static int run_serial(cli_ctx_s *cli, cli_target_s *t, const lode_image_s *img, const char *file, char **args,
+                      int nargs, double timeout_s, bool stats, run_cli_s *io)
+{
+    (void)cli;
+    lode_flash_opts_s fo = {.skip_unchanged = true};
+    lode_flash_result_s fr;
+    bool in_ram = false;
+    int rc = lode_session_load_for_run(t->session, img, &fo, &fr, &in_ram);
+    if (rc != LODE_OK)
+        return rc == LODE_E_RANGE || rc == LODE_E_FORMAT ? LODE_EXIT_DATAERR : LODE_EXIT_FAILED;
+    if (stats)
+        fprintf(stderr, "lode run: flash: %zu pages programmed, %zu bytes written\n", fr.pages_programmed,
+                fr.bytes_programmed);
+    lode_stream_s *line = NULL;
+    if ((rc = lode_probe_console(t->probe, &line)) != LODE_OK) {
+        fprintf(stderr, "lode run: %s did not start the application: %s\n", t->probe_desc, lode_strerror(rc));
+        return LODE_EXIT_UNAVAILABLE;
+    }
+    const char **argv = calloc((size_t)nargs + 1, sizeof *argv);
+    if (!argv)
+        return LODE_EXIT_SOFTWARE;
+    argv[0] = file;
+    for (int k = 0; k < nargs; k++)
+        argv[k + 1] = args[k];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    lode_serlink_run_config_s c = {.stream = line, .argv = argv, .argc = (size_t)nargs + 1, .output = serial_out,
+                                   .input = rtt_input, .user = io, .timeout_us = (uint64_t)(timeout_s * 1e6),
+                                   .interrupt = &g_interrupted, .log = &cli->log};
+    lode_serlink_result_s res;
+    rc = lode_serlink_run(&c, &res);
+    signal(SIGINT, SIG_DFL);
+    free(argv);
+    fflush(stdout);
+    if (stats)
+        fprintf(stderr, "lode run: %.3f s on the serial line, %llu bytes of output, %u arguments requests\n",
+                (double)res.us / 1e6, (unsigned long long)res.bytes_out, res.args_requests);
+    if (rc != LODE_OK) {
+        fprintf(stderr, "lode run: lost the board's serial line: %s\n", lode_strerror(rc));
+        return LODE_EXIT_UNAVAILABLE;
+    }
+    switch (res.end) {
+    case LODE_SERLINK_EXITED: {
+        int32_t v = res.exit_code;
+        if (v >= 0 && v <= 255)
+            return (int)v;
+        int ex = (v & 0xFF) ? (int)(v & 0xFF) : LODE_EXIT_FAILED;
+        fprintf(stderr, "lode run: the firmware exited with %ld, which an exit status cannot hold (0-255): lode "
+                        "exits %d\n", (long)v, ex);
+        return ex;
+    }
+    case LODE_SERLINK_TIMEOUT:
+        fprintf(stderr, "lode run: timeout after %.3g s: the firmware sent no exit code (lode_link_exit)\n",
+                timeout_s);
+        return LODE_EXIT_TIMEOUT;
+    case LODE_SERLINK_INTERRUPTED:
+        fprintf(stderr, "lode run: interrupted: the application keeps running on the board\n");
+        return LODE_EXIT_INTERRUPTED;
+    case LODE_SERLINK_LOST:
+    default:
+        fprintf(stderr, "lode run: the board's serial line closed (the port vanished or the board went away) "
+                        "before the firmware sent its exit code\n");
+        return LODE_EXIT_UNAVAILABLE;
+    }
+}
+
 static void run_usage(FILE *f, const char *name)
 {
     fprintf(f,
@@ -175,6 +254,11 @@ static void run_usage(FILE *f, const char *name)
             "exits with the firmware's exit code (SYS_EXIT_EXTENDED subcode; SYS_EXIT with\n"
             "ApplicationExit = 0), or with 124 (timeout), 125 (halted otherwise, e.g. a stop on a\n"
             "breakpoint), 130 (Ctrl-C), 134 (HardFault/lockup; the fault is reported).\n"
+            "On a bootloader board (the simulated Uno: --chip ATmega328P; --probe arduino:PORT)\n"
+            "lode flashes through the bootloader and starts the application; its serial line is\n"
+            "the console (stdin goes to the board once it has sent something); the arguments and\n"
+            "the exit code travel over the lode serial link (docs/serial-link.md, the firmware's\n"
+            "lode_link.h); --timeout is wall-clock time there.\n"
             "\n"
             "  --timeout SECONDS        stop after this much target time (simulated time on the\n"
             "                           simulated board); default: no limit, as a host program\n"
@@ -329,6 +413,16 @@ static int run_common(cli_ctx_s *cli, int argc, char **argv, bool attach, bool r
     cli_target_s t;
     if ((ex = cli_target_open(cli, &to, false, &t)) != LODE_EXIT_OK)
         goto out_img;
+    if (!t.core.halt) { /* a bootloader board: the serial line is the console */
+        if (nb || nw || itm || scan_len) {
+            fprintf(stderr, "lode %s: --break, --watch, --itm and --rtt-scan need a debug probe; %s is a "
+                            "bootloader\n", name, t.probe_desc);
+            ex = LODE_EXIT_USAGE;
+        } else {
+            ex = run_serial(cli, &t, img, file, argv + i, argc - i, timeout_s, stats, &rc_ctx.r);
+        }
+        goto out_target;
+    }
     double wall0 = cli_now_s();
     bool in_ram = false;
     if (!attach) {

@@ -10,6 +10,7 @@
 #include "lode/error.h"
 #include "lode/flash.h"
 #include "lode/image.h"
+#include "lode/loader.h"
 #include "out.h"
 #include "target.h"
 
@@ -562,7 +563,21 @@ static int run_control(cli_ctx_s *cli, int argc, char **argv, const cmd_spec_s *
     if ((ex = cli_target_open(cli, &a.t, true, &t)) != LODE_EXIT_OK)
         return ex;
     int rc = LODE_OK;
-    if (spec == &spec_reset) {
+    if (spec == &spec_reset && !t.core.reset) {
+        /* a bootloader board: opening it reset the board into its bootloader; leaving starts the
+         * application */
+        lode_loader_s *l = NULL;
+        if (a.halt) {
+            fprintf(stderr, "lode reset: --halt needs a debug probe; %s is a bootloader\n", t.probe_desc);
+            cli_target_close(&t);
+            return LODE_EXIT_USAGE;
+        }
+        rc = lode_session_loader(t.session, &l);
+        if (rc == LODE_OK)
+            rc = lode_loader_reset_run(l);
+        if (rc == LODE_OK)
+            printf("reset; the application runs\n");
+    } else if (spec == &spec_reset) {
         rc = t.core.reset(t.core.ctx, a.halt);
         if (rc == LODE_OK && a.halt)
             print_pc(&t);

@@ -90,8 +90,10 @@ void cli_target_options_help(FILE *f)
     /* the registry's rows: the built-in ones and the simulator's (their board is not needed
      * for their syntax and help) */
     lode_sim_probe_env_s env = {.board = no_board};
+    lode_avrsim_probe_env_s avrenv = {.board = NULL};
     lode_probe_registry_s *reg = NULL;
-    if (lode_probe_registry_new(&reg) == LODE_OK && lode_sim_registry_add(reg, &env) == LODE_OK)
+    if (lode_probe_registry_new(&reg) == LODE_OK && lode_sim_registry_add(reg, &env) == LODE_OK &&
+        lode_avrsim_registry_add(reg, &avrenv) == LODE_OK)
         for (size_t i = 0; i < lode_probe_registry_count(reg); i++) {
             const lode_probe_driver_s *d = lode_probe_registry_at(reg, i);
             fprintf(f, "                           %s: %s\n", d->syntax ? d->syntax : d->name,
@@ -99,7 +101,8 @@ void cli_target_options_help(FILE *f)
         }
     lode_probe_registry_free(reg);
     fputs("  --chip NAME            chip (e.g. STM32F103C8, nRF52840_xxAA); default: detect.\n"
-          "                         With --probe sim it also picks the simulated chip\n"
+          "                         With --probe sim it also picks the simulated chip; an AVR\n"
+          "                         chip (ATmega328P) is the simulated Arduino Uno\n"
           "  --board NAME           a board (`lode boards`): its chip, probe kind and baud;\n"
           "                         --probe PORT then names its serial port (--board uno\n"
           "                         --probe /dev/ttyACM0 = --probe arduino:/dev/ttyACM0:115200)\n"
@@ -387,6 +390,43 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     return LODE_EXIT_OK;
 }
 
+/* The simulated Arduino for an AVR chip (the default probe "sim" becomes its row "sim-avr"):
+ * made here, its flash and EEPROM kept in the state file between commands. */
+static int open_avr_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t, const char *name)
+{
+    lode_avrsim_config_s ac = {.board = name, .log = &cli->log};
+    int ex, rc = lode_avrsim_new(&ac, &t->avrsim);
+    if (rc != LODE_OK)
+        return rc == LODE_E_NO_DEVICE ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
+    if (o->sim_state)
+        snprintf(t->sim_state_path, sizeof t->sim_state_path, "%s", o->sim_state);
+    else
+        default_state_path(t->sim_state_path, sizeof t->sim_state_path, lode_avrsim_chip(t->avrsim));
+    if ((ex = lock_state(cli, t)) != LODE_EXIT_OK)
+        return ex;
+    if (!o->sim_fresh) {
+        rc = lode_avrsim_state_load(t->avrsim, t->sim_state_path);
+        if (rc == LODE_E_INVALID_ARG) {
+            lode_sim_state_unlock(t->sim_lock);
+            t->sim_lock = NULL;
+            return state_refused(t->sim_state_path, o->sim_state != NULL);
+        }
+        if (rc == LODE_E_FORMAT)
+            fprintf(stderr, "lode: %s is a state file of another lode version or board: the simulated %s starts "
+                            "with erased flash\n", t->sim_state_path, name);
+    }
+    return LODE_EXIT_OK;
+}
+
+static int avr_board(void *user, const char *name, lode_avrsim_s **out)
+{
+    cli_target_s *t = user;
+    if (!t->avrsim && (t->board_ex = open_avr_sim(t->cli, &t->opts, t, name)) != LODE_EXIT_OK)
+        return LODE_E_NO_DEVICE;
+    *out = t->avrsim;
+    return LODE_OK;
+}
+
 static int sim_board(void *user, const char *chip, uint32_t swd_hz, lode_sim_s **out)
 {
     cli_target_s *t = user;
@@ -404,9 +444,12 @@ int cli_registry(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
     t->opts = *o;
     t->simenv = (lode_sim_probe_env_s){.board = sim_board, .user = t, .dap_version = o->dap_version,
                                        .packet_count = o->packet_count, .log = cli->log};
+    t->avrenv = (lode_avrsim_probe_env_s){.board = avr_board, .user = t};
     int rc = lode_probe_registry_new(&t->reg);
     if (rc == LODE_OK)
         rc = lode_sim_registry_add(t->reg, &t->simenv);
+    if (rc == LODE_OK)
+        rc = lode_avrsim_registry_add(t->reg, &t->avrenv);
     return rc;
 }
 
@@ -432,7 +475,9 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     }
     if (cli_registry(cli, o, t) != LODE_OK)
         goto fail;
-    lode_session_config_s sc = {.registry = t->reg, .spec = o->probe, .chip = o->chip,
+    /* the simulated board for an AVR chip is the simulated Arduino */
+    const char *spec = !strcasecmp(o->probe, "sim") && lode_avrsim_board_for_chip(o->chip) ? "sim-avr" : o->probe;
+    lode_session_config_s sc = {.registry = t->reg, .spec = spec, .chip = o->chip,
                                 .chip_description = o->chip_description, .swd_hz = o->speed_hz,
                                 .attach_only = attach_only, .log = cli->log,
                                 .no_parity = o->no_parity};
@@ -455,9 +500,13 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     bool loads = false;
     for (const char *const *c = loading; cli->cmd && *c; c++)
         loads |= !strcmp(cli->cmd, *c);
-    if (!t->core.halt && !loads) {
-        fprintf(stderr, "lode %s: %s only loads memory (no core access): use flash, erase, verify, read or info\n",
-                cli->cmd ? cli->cmd : "", t->probe_desc);
+    /* run and reset on a bootloader board: the application started, its serial line the console */
+    bool console = cli->cmd && (!strcmp(cli->cmd, "run") || !strcmp(cli->cmd, "reset")) &&
+                   lode_probe_has_console(t->probe);
+    if (!t->core.halt && !loads && !console) {
+        fprintf(stderr, "lode %s: %s only loads memory (no core access): use flash, erase, verify, read or info%s\n",
+                cli->cmd ? cli->cmd : "", t->probe_desc,
+                lode_probe_has_console(t->probe) ? ", or run and reset" : "");
         ex = LODE_EXIT_UNAVAILABLE;
         goto fail;
     }
@@ -476,10 +525,13 @@ int cli_target_close(cli_target_s *t)
     t->chip = NULL;
     lode_probe_registry_free(t->reg);
     t->reg = NULL;
-    if (t->sim) {
+    if (t->sim || t->avrsim) {
         /* saved only by a command that may change the board and holds it (a refused or
          * read-only command leaves the file alone) */
-        int rc = t->sim_lock && !t->sim_readonly ? lode_sim_state_save(t->sim, t->sim_state_path) : LODE_OK;
+        int rc = LODE_OK;
+        if (t->sim_lock && !t->sim_readonly)
+            rc = t->sim ? lode_sim_state_save(t->sim, t->sim_state_path)
+                        : lode_avrsim_state_save(t->avrsim, t->sim_state_path);
         if (rc != LODE_OK) {
             fprintf(stderr, "lode: cannot save the simulated board to %s: %s (what this command changed "
                             "is lost; check the directory is writable, or set LODE_SIM_STATE_DIR)\n",
@@ -488,6 +540,8 @@ int cli_target_close(cli_target_s *t)
         }
         lode_sim_free(t->sim);
         t->sim = NULL;
+        lode_avrsim_free(t->avrsim);
+        t->avrsim = NULL;
     }
     lode_sim_state_unlock(t->sim_lock);
     t->sim_lock = NULL;

@@ -11,6 +11,7 @@
 #include "lode/probe.h"
 #include "lode/project.h"
 #include "lode/session.h"
+#include "lode/avrsim.h"
 #include "lode/sim.h"
 
 typedef struct cli_target_opts_s {
@@ -46,6 +47,8 @@ typedef struct cli_target_s {
     lode_probe_registry_s *reg;   /* built-in probes + the simulator's */
     lode_sim_probe_env_s simenv;  /* the simulator's rows: their board comes from here */
     lode_sim_s *sim;              /* the simulated board (a simulated probe) */
+    lode_avrsim_probe_env_s avrenv; /* the simulated Arduino's row: its board comes from here */
+    lode_avrsim_s *avrsim;        /* the simulated Arduino (--probe sim with an AVR chip) */
     char sim_state_path[1024];
     lode_sim_lock_s *sim_lock; /* held from open to close */
     bool sim_readonly;        /* a command that only reads the board: never saves it */

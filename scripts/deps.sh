@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what lode needs from Debian 12's packages. Usage: scripts/deps.sh [build|test]
 #   build: compilers, libraries (simavr for the simulated Arduino, with arduino-core-avr for its
-#          bootloader) and the ARM toolchain for the firmware
+#          bootloader) and the ARM and AVR toolchains for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
 #          openocd, pyOCD, dfu-util, avrdude + avr-gcc, stm32flash, clang for fuzzing and the clang -Werror build test,
 #          sigrok-cli's swd decoder)
@@ -11,7 +11,8 @@ what=${1:-build}
 pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
       libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev libsimavr-dev libelf-dev
       arduino-core-avr
-      gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi)
+      gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi
+      gcc-avr avr-libc)
 if [ "$what" = test ]; then
   pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash sigrok-cli)
 fi

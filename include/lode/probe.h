@@ -13,6 +13,8 @@
  *   reset_pin drive nRESET
  *   describe  what `lode info` and `lode list` print about it
  *   clock     a probe with a clock of its own (the simulated probes' virtual time)
+ *   console   the target's serial line with the application running (a bootloader's port after
+ *             it started the application): `lode run` over the lode serial link (serlink.h)
  *
  * The registry is a table with one row per driver: its name (the spec's prefix), the spec
  * syntax, list() and open(args). Built-in rows come from a const table; others (the
@@ -36,6 +38,7 @@ extern "C" {
 #endif
 
 struct lode_loader_s;
+struct lode_stream_s;
 
 /* The describe face: empty strings / zeros for what a probe does not have. */
 typedef struct lode_probe_info_s {
@@ -80,6 +83,9 @@ typedef struct lode_probe_ops_s {
     /* clock: NULL = the host's monotonic clock */
     uint64_t (*now_us)(void *ctx);
     void (*delay_us)(void *ctx, uint32_t us);
+    /* console: start the application (a bootloader leaves) and give the serial line it talks
+     * on (borrowed until close) */
+    int (*console)(void *ctx, struct lode_stream_s **out);
     /* File-I/O handler for a server doing semihosting itself (core face) */
     void (*set_fileio)(void *ctx, lode_probe_fileio_fn fn, void *user);
     void (*close)(void *ctx);
@@ -123,6 +129,10 @@ int lode_probe_swo_read(lode_probe_s *p, uint8_t *buf, size_t cap, size_t *got);
 int lode_probe_swo_stop(lode_probe_s *p);
 int lode_probe_reset_pin(lode_probe_s *p, bool asserted);
 int lode_probe_set_fileio(lode_probe_s *p, lode_probe_fileio_fn fn, void *user);
+/* The console face: the application started, its serial line in *out (borrowed until the
+ * probe closes). lode_probe_has_console: whether the probe has the face. */
+bool lode_probe_has_console(const lode_probe_s *p);
+int lode_probe_console(lode_probe_s *p, struct lode_stream_s **out);
 uint32_t lode_probe_poll_us(const lode_probe_s *p);
 /* The probe's clock (false: it has none; use the host's). */
 bool lode_probe_has_clock(const lode_probe_s *p);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <avr_eeprom.h>
 #include <avr_ioport.h>
 #include <avr_uart.h>
 #include <sim_avr.h>
@@ -128,6 +129,14 @@ static void quiet_logger(avr_t *avr, const int level, const char *format, va_lis
 }
 
 const char *const *lode_avrsim_boards(void) { return board_names; }
+
+const char *lode_avrsim_board_for_chip(const char *chip)
+{
+    for (size_t i = 0; chip && i < sizeof boards / sizeof boards[0]; i++)
+        if (!strcasecmp(chip, boards[i].chip))
+            return boards[i].name;
+    return NULL;
+}
 
 static uint64_t wall_ns(void)
 {
@@ -322,6 +331,42 @@ int lode_avrsim_flash_write(lode_avrsim_s *s, uint32_t addr, const void *buf, si
     if (!s || (uint64_t)addr + len > s->avr->flashend + 1u)
         return LODE_E_RANGE;
     memcpy(s->avr->flash + addr, buf, len);
+    return LODE_OK;
+}
+
+uint32_t lode_avrsim_flash_size(const lode_avrsim_s *s) { return s ? s->avr->flashend + 1u : 0; }
+
+/* simavr's EEPROM ioctls never arrive (the flash module before it in the list answers every
+ * ioctl): the EEPROM module's own array, found by its kind */
+static avr_eeprom_t *eeprom_of(const lode_avrsim_s *s)
+{
+    for (avr_io_t *p = s ? s->avr->io_port : NULL; p; p = p->next)
+        if (p->kind && !strcmp(p->kind, "eeprom"))
+            return (avr_eeprom_t *)p;
+    return NULL;
+}
+
+uint32_t lode_avrsim_eeprom_size(const lode_avrsim_s *s)
+{
+    avr_eeprom_t *e = eeprom_of(s);
+    return e && e->eeprom ? e->size : 0;
+}
+
+int lode_avrsim_eeprom_read(const lode_avrsim_s *s, uint32_t addr, void *buf, size_t len)
+{
+    avr_eeprom_t *e = eeprom_of(s);
+    if (!e || !e->eeprom || (uint64_t)addr + len > e->size)
+        return LODE_E_RANGE;
+    memcpy(buf, e->eeprom + addr, len);
+    return LODE_OK;
+}
+
+int lode_avrsim_eeprom_write(lode_avrsim_s *s, uint32_t addr, const void *buf, size_t len)
+{
+    avr_eeprom_t *e = eeprom_of(s);
+    if (!e || !e->eeprom || (uint64_t)addr + len > e->size)
+        return LODE_E_RANGE;
+    memcpy(e->eeprom + addr, buf, len);
     return LODE_OK;
 }
 

@@ -1154,29 +1154,10 @@ int lode_sim_state_save(const lode_sim_s *sim, const char *path)
 int lode_sim_state_load(lode_sim_s *sim, const char *path)
 {
     sim_board_s *b = &sim->b;
-    int crc = lode_sim_state_check(path);
+    FILE *f = NULL;
+    int crc = simi_state_open_read(path, &f);
     if (crc != LODE_OK)
-        return crc; /* not ours to read (or replace): the board stays as it is */
-    /* not through a symlink, never blocking on a FIFO, only a regular file (swapped in since
-     * the check: refused like the check would) */
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ELOOP ? LODE_E_INVALID_ARG : LODE_E_NO_DEVICE;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return LODE_E_INVALID_ARG;
-    }
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        close(fd);
-        return LODE_E_NO_DEVICE;
-    }
-    if (fgetc(f) == EOF) { /* empty: a fresh board */
-        fclose(f);
-        return LODE_E_NO_DEVICE;
-    }
-    rewind(f);
+        return crc; /* not ours to read (or replace), or none: the board stays as it is */
     uint8_t hdr[8 + 32 + 4];
     int rc = LODE_E_FORMAT;
     unsigned nram = 0;

@@ -39,6 +39,28 @@ int lode_sim_state_check(const char *path)
     return LODE_OK;
 }
 
+int simi_state_open_read(const char *path, FILE **out)
+{
+    int rc = lode_sim_state_check(path);
+    if (rc != LODE_OK)
+        return rc; /* not ours to read (or replace) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ELOOP ? LODE_E_INVALID_ARG : LODE_E_NO_DEVICE;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return LODE_E_INVALID_ARG;
+    }
+    FILE *f = st.st_size ? fdopen(fd, "rb") : NULL;
+    if (!f) { /* empty: a fresh board */
+        close(fd);
+        return LODE_E_NO_DEVICE;
+    }
+    *out = f;
+    return LODE_OK;
+}
+
 FILE *simi_state_tmp_open(const char *path, char *tmp, size_t tmplen)
 {
     if (lode_sim_state_check(path) != LODE_OK)

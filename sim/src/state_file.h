@@ -15,4 +15,10 @@ FILE *simi_state_tmp_open(const char *path, char *tmp, size_t tmplen);
  * links anyway). Otherwise the temporary file is removed and LODE_E_IO returned. */
 int simi_state_tmp_commit(FILE *f, const char *tmp, const char *path, bool ok);
 
+/* Open PATH for reading the state (after lode_sim_state_check): not through a symlink, never
+ * blocking on a FIFO, a regular file only. LODE_OK with *out; LODE_E_INVALID_ARG for what is
+ * no state file (also one swapped in since the check), LODE_E_NO_DEVICE when it is missing or
+ * empty (a fresh board). */
+int simi_state_open_read(const char *path, FILE **out);
+
 #endif

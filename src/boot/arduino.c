@@ -37,6 +37,7 @@ typedef struct ard_s {
     uint32_t boot_size;
     lode_flash_region_s regions[NREGIONS];
     lode_loader_s *loader;
+    bool left;               /* the application was started: the line is its console now */
 } ard_s;
 
 static void sleep_ms(unsigned ms)
@@ -91,7 +92,10 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
 {
     ard_s *a = ctx;
     /* everything is checked before the first byte goes out */
-    if (!plan->npages && plan->nsectors) {
+    size_t nerase = 0; /* sectors to erase (not skipped as unchanged) */
+    for (size_t i = 0; i < plan->nsectors; i++)
+        nerase += !plan->sectors[i].skip;
+    if (!plan->npages && nerase) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "STK500v1 bootloaders have no erase (each page is erased as it is written): flash the new "
                  "image instead");
@@ -156,7 +160,16 @@ static int al_read(void *ctx, uint32_t addr, void *buf, size_t len)
 static int al_reset_run(void *ctx)
 {
     ard_s *a = ctx;
-    return lodei_stk1_leave(&a->c);
+    if (a->left) {
+        lode_log(a->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "the application already runs: the bootloader answers again only after the next reset "
+                 "(the next command)");
+        return LODE_E_UNSUPPORTED;
+    }
+    int rc = lodei_stk1_leave(&a->c);
+    if (rc == LODE_OK)
+        a->left = true;
+    return rc;
 }
 
 static const lode_loader_ops_s ard_loader_ops = {
@@ -199,6 +212,21 @@ static void ap_describe(void *ctx, lode_probe_info_s *info)
              a->boot_size, a->part->page_size, a->optiboot ? "not reachable (optiboot)" : "not reachable");
 }
 
+/* The console: the application started by LEAVE_PROGMODE (optiboot resets through its
+ * watchdog into it), then the same port is its serial line. */
+static int ap_console(void *ctx, lode_stream_s **out)
+{
+    ard_s *a = ctx;
+    if (!a->left) {
+        int rc = lodei_stk1_leave(&a->c);
+        if (rc != LODE_OK)
+            return rc;
+        a->left = true;
+    }
+    *out = a->s;
+    return LODE_OK;
+}
+
 static void ap_close(void *ctx)
 {
     ard_s *a = ctx;
@@ -209,7 +237,8 @@ static void ap_close(void *ctx)
     if (a->s) {
         a->c.timeout_ms = 200;
         a->c.log = NULL;
-        lodei_stk1_leave(&a->c); /* the application starts (it would after the bootloader's timeout) */
+        if (!a->left) /* the application starts (it would after the bootloader's timeout) */
+            lodei_stk1_leave(&a->c);
         if (a->own_stream)
             lode_stream_close(a->s);
     }
@@ -221,6 +250,7 @@ static const char *ap_chip(void *ctx) { return ((ard_s *)ctx)->part->name; }
 static const lode_probe_ops_s ard_probe_ops = {
     .loader = ap_loader,
     .chip = ap_chip,
+    .console = ap_console,
     .describe = ap_describe,
     .close = ap_close,
 };
@@ -325,12 +355,15 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
 }
 
 int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
-                                   const lode_probe_open_opts_s *o, lode_probe_s **out)
+                                   const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
+                                   lode_probe_s **out)
 {
     ard_s *a = calloc(1, sizeof *a);
     if (!a) {
         if (own)
             lode_stream_close(s);
+        if (extra && extra->on_close)
+            extra->on_close(extra->close_user);
         return LODE_E_NOMEM;
     }
     a->s = s;
@@ -345,9 +378,11 @@ int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port,
             lode_stream_close(s);
         a->s = NULL;
         ap_close(a);
+        if (extra && extra->on_close)
+            extra->on_close(extra->close_user);
         return rc;
     }
-    return lode_probe_new(&ard_probe_ops, a, "arduino", NULL, out);
+    return lode_probe_new(&ard_probe_ops, a, "arduino", extra, out);
 }
 
 static int ard_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
@@ -384,7 +419,7 @@ static int ard_open(const lode_probe_driver_s *d, const char *args, const lode_p
     }
     lode_stream_set_log(s, o->log);
     lode_stream_flush(s);
-    return lodei_boot_arduino_open_stream(s, true, port, (unsigned)baud, o, out);
+    return lodei_boot_arduino_open_stream(s, true, port, (unsigned)baud, o, NULL, out);
 }
 
 const lode_probe_driver_s lodei_probe_row_arduino = {

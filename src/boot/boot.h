@@ -9,9 +9,11 @@
 #include "lode/stream.h"
 
 /* The arduino probe over a stream already open on a freshly reset board (port and baud only
- * for messages). own: the probe closes s (also when this fails). */
+ * for messages). own: the probe closes s (also when this fails). extra (may be NULL): as
+ * lode_probe_new's; its on_close also runs when this fails. */
 int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
-                                   const lode_probe_open_opts_s *o, lode_probe_s **out);
+                                   const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
+                                   lode_probe_s **out);
 
 /* The stm32-uart probe over a stream already open on a bootloader (args as the spec's:
  * "PORT[:BAUD][:OPTION...]", the port only for messages; the stream's own framing stays as it

@@ -98,6 +98,13 @@ void lode_probe_describe(const lode_probe_s *p, lode_probe_info_s *info)
         snprintf(info->description, sizeof info->description, "%s", p->driver);
 }
 
+bool lode_probe_has_console(const lode_probe_s *p) { return p && p->ops->console; }
+
+int lode_probe_console(lode_probe_s *p, struct lode_stream_s **out)
+{
+    return p && p->ops->console ? p->ops->console(p->ctx, out) : LODE_E_UNSUPPORTED;
+}
+
 int lode_probe_swo_start(lode_probe_s *p, uint32_t baud, uint32_t *actual)
 {
     return p && p->ops->swo_start ? p->ops->swo_start(p->ctx, baud, actual) : LODE_E_UNSUPPORTED;

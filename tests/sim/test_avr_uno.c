@@ -63,7 +63,7 @@ static void test_uno(void)
     REQUIRE(lode_stream_from_fd(sv[1], true, &log, &s) == LODE_OK);
     lode_probe_open_opts_s o = {.log = &log};
     lode_probe_s *p = NULL;
-    rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, &p);
+    rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, NULL, &p);
     if (rc != LODE_OK)
         fprintf(stderr, "%s", text);
     REQUIRE(rc == LODE_OK);

@@ -72,6 +72,34 @@ void lode_avrsim_last_session(const lode_avrsim_s *sim, lode_avrsim_session_s *o
 int lode_avrsim_flash_read(const lode_avrsim_s *sim, uint32_t addr, void *buf, size_t len);
 int lode_avrsim_flash_write(lode_avrsim_s *sim, uint32_t addr, const void *buf, size_t len);
 
+uint32_t lode_avrsim_flash_size(const lode_avrsim_s *sim);
+uint32_t lode_avrsim_eeprom_size(const lode_avrsim_s *sim);
+int lode_avrsim_eeprom_read(const lode_avrsim_s *sim, uint32_t addr, void *buf, size_t len);
+int lode_avrsim_eeprom_write(lode_avrsim_s *sim, uint32_t addr, const void *buf, size_t len);
+
+/* The board whose chip is `chip` ("ATmega328P" -> "uno"; case ignored), NULL for none. */
+const char *lode_avrsim_board_for_chip(const char *chip);
+
+/* Flash and EEPROM to and from a state file, with the simulated ARM board's rules
+ * (lode_sim_state_check, sim.h: only a lode state file is read or replaced; saved through a
+ * temporary file renamed over it). Load: LODE_E_NO_DEVICE for no file or an empty one,
+ * LODE_E_FORMAT for a state file of another board or version (the board then keeps erased
+ * flash and EEPROM, its bootloader burnt again), LODE_E_INVALID_ARG for what is no state file. */
+int lode_avrsim_state_save(const lode_avrsim_s *sim, const char *path);
+int lode_avrsim_state_load(lode_avrsim_s *sim, const char *path);
+
+/* ---- the in-process probe row ---------------------------------------------------------------- */
+struct lode_probe_registry_s;
+typedef struct lode_avrsim_probe_env_s {
+    /* the board: the caller's (made, kept, saved and freed by it); name is "uno" */
+    int (*board)(void *user, const char *name, lode_avrsim_s **out);
+    void *user;
+} lode_avrsim_probe_env_s;
+/* Add the row "sim-avr[:BOARD]": the board served in a thread of its own over a socket pair,
+ * lode's arduino probe on the other end (opening it is the auto-reset). env must outlive the
+ * registry. */
+int lode_avrsim_registry_add(struct lode_probe_registry_s *reg, const lode_avrsim_probe_env_s *env);
+
 #ifdef __cplusplus
 }
 #endif
