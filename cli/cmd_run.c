@@ -254,7 +254,7 @@ static void run_usage(FILE *f, const char *name)
             "exits with the firmware's exit code (SYS_EXIT_EXTENDED subcode; SYS_EXIT with\n"
             "ApplicationExit = 0), or with 124 (timeout), 125 (halted otherwise, e.g. a stop on a\n"
             "breakpoint), 130 (Ctrl-C), 134 (HardFault/lockup; the fault is reported).\n"
-            "On a bootloader board (the simulated Uno: --chip ATmega328P; --probe arduino:PORT)\n"
+            "On a bootloader board (the simulated Uno: --board uno; --probe arduino:PORT)\n"
             "lode flashes through the bootloader and starts the application; its serial line is\n"
             "the console (stdin goes to the board once it has sent something); the arguments and\n"
             "the exit code travel over the lode serial link (docs/serial-link.md, the firmware's\n"

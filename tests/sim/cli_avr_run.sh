@@ -29,7 +29,7 @@ for f in "$EX/args-uno.elf" "$EX/hello-uno.elf" "$EX/blink-uno.elf" "$FW/noise-u
 done
 
 # arguments in, exit code out: the sum of the arguments' lengths (3 + 9)
-check args 12 "^argv\[2\]=two words$" -- "$LODE" run --chip ATmega328P --timeout 20 "$EX/args-uno.elf" one "two words"
+check args 12 "^argv\[2\]=two words$" -- "$LODE" run --board uno --timeout 20 "$EX/args-uno.elf" one "two words"
 "$LODE" run --chip atmega328p --timeout 20 "$EX/args-uno.elf" -- -x "" "three" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 want=$(printf 'argc=4\nargv[0]=%s\nargv[1]=-x\nargv[2]=\nargv[3]=three\n' "$EX/args-uno.elf")

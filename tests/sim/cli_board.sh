@@ -36,7 +36,9 @@ check chips-avr-168 0 "ATmega168 +AVR +flash +16 KiB" -- "$LODE" chips
 # unknown boards, and a board with no simulated model and no port
 check board-unknown 64 "unknown board 'unoo': .lode boards. lists" -- "$LODE" info --board unoo
 check board-unknown-env 64 "unknown board 'foo' \(LODE_BOARD\)" -- env LODE_BOARD=foo "$LODE" info
-check board-needs-port 69 "board UNO \(ATmega328P\) has no simulated model here: give its serial port" -- "$LODE" info --board UNO
+check board-needs-port 69 "board mega2560 \(ATmega2560\) has no simulated model here: give its serial port" -- "$LODE" info --board mega2560
+# the Uno's chip is the simulated Uno (optiboot on simavr) when no port is given
+check board-uno-sim 0 "optiboot 4.4" -- env LSAN_OPTIONS=suppressions=$(dirname "$0")/../lsan_simavr.supp:print_suppressions=0 "$LODE" info --board UNO
 
 # ARM boards on the simulated board (no --probe: the simulator, the board's chip)
 check board-bluepill 0 "STM32F103C8" -- "$LODE" info --board BluePill
