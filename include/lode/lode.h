@@ -27,6 +27,7 @@
 #include "lode/serlink.h"
 #include "lode/session.h"
 #include "lode/stlink.h"
+#include "lode/jlink.h"
 #include "lode/stream.h"
 #include "lode/target.h"
 #include "lode/transport.h"

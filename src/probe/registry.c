@@ -17,6 +17,7 @@ static const lode_probe_driver_s *const builtin_rows[] = {
     &lodei_probe_row_gdb,       &lodei_probe_row_bmp,       &lodei_probe_row_dfu,
     &lodei_probe_row_arduino,
     &lodei_probe_row_stm32_uart,
+    &lodei_probe_row_jlink,
 };
 #define NBUILTIN (sizeof builtin_rows / sizeof builtin_rows[0])
 #define MAX_ADDED 16

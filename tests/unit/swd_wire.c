@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lode/sim.h"
-#include "swdp.h"
 
 static const uint8_t ALERT[16] = {0x92, 0xF3, 0x09, 0x62, 0x95, 0x2D, 0x85, 0x86,
                                   0xE9, 0xAF, 0xDD, 0xE3, 0xA2, 0x0E, 0xBC, 0x19};
+
+enum { ACK_OK = 1, ACK_WAIT = 2, ACK_FAULT = 4 };
 
 static unsigned bit_of(const uint8_t *b, size_t i) { return (b[i / 8] >> (i % 8)) & 1u; }
 static void set_bit(uint8_t *b, size_t i, unsigned v)
@@ -40,10 +40,10 @@ static unsigned par(uint32_t v)
     return p;
 }
 
-void swdw_init(swdw_s *w, sim_swdp_s *dp, unsigned skew)
+void swdw_init(swdw_s *w, const swdw_dp_s *dp, unsigned skew)
 {
     memset(w, 0, sizeof *w);
-    w->dp = dp;
+    w->dp = *dp;
     w->skew = skew;
     w->locked = true;
 }
@@ -52,7 +52,7 @@ void swdw_init(swdw_s *w, sim_swdp_s *dp, unsigned skew)
 static void seq_flush(swdw_s *w)
 {
     if (w->nseq) {
-        simi_swdp_sequence(w->dp, (unsigned)w->nseq, w->seq);
+        w->dp.seq(w->dp.ctx, (unsigned)w->nseq, w->seq);
         w->nseq = 0;
         memset(w->seq, 0, sizeof w->seq);
     }
@@ -129,22 +129,27 @@ static size_t transaction(swdw_s *w, const uint8_t *dir, const uint8_t *out, uin
     if (!rnw)
         for (unsigned i = 0; i < 32; i++)
             data |= (uint32_t)bit_of(out, at + 4 + i) << i;
-    bool orun = (simi_swdp_ctrl_stat(w->dp) & 1u) != 0;
-    int ack = simi_swdp_transfer(w->dp, ap != 0, rnw != 0, (uint8_t)a, &data);
-    if (ack == LODE_SWD_ACK_NONE) {
-        w->locked = !simi_swdp_active(w->dp);
+    bool orun = w->orundetect;
+    uint32_t wdata = data;
+    int ack = w->dp.xfer(w->dp.ctx, ap != 0, rnw != 0, (uint8_t)a, &data);
+    if (ack != ACK_OK && ack != ACK_WAIT && ack != ACK_FAULT) {
+        w->locked = true; /* a protocol error: silent until a line reset */
         return 8 + 1 + 3; /* nothing driven */
     }
-    w->acks[ack == LODE_SWD_ACK_OK ? 0 : ack == LODE_SWD_ACK_WAIT ? 1 : 2]++;
+    if (ack == ACK_OK && !ap && !rnw && a == 8)
+        w->select = wdata;
+    if (ack == ACK_OK && !ap && !rnw && a == 4 && (w->select & 0xFu) == 0)
+        w->orundetect = wdata & 1u;
+    w->acks[ack == ACK_OK ? 0 : ack == ACK_WAIT ? 1 : 2]++;
     for (unsigned i = 0; i < 3; i++) {
         if (bit_of(dir, at + i))
             w->contention++;
         set_bit(line, at + i, (unsigned)(ack >> i) & 1u);
     }
-    if (ack != LODE_SWD_ACK_OK && !orun)
+    if (ack != ACK_OK && !orun)
         return 8 + 1 + 3 + 1; /* no data phase: turnaround, then idle */
     if (rnw) {
-        if (ack == LODE_SWD_ACK_OK) {
+        if (ack == ACK_OK) {
             unsigned p = par(data);
             if (w->bad_parity_left) {
                 w->bad_parity_left--;
@@ -162,7 +167,7 @@ static size_t transaction(swdw_s *w, const uint8_t *dir, const uint8_t *out, uin
     }
     /* write: the data phase is the host's */
     unsigned p = bit_of(out, at + 4 + 32);
-    if (ack == LODE_SWD_ACK_OK && p != par(data))
+    if (ack == ACK_OK && p != par(data))
         w->write_parity_errors++;
     return 8 + 1 + 3 + 1 + 33;
 }

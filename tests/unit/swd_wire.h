@@ -7,10 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sim_swdp_s sim_swdp_s;
+/* The transfer-level DP behind: one transfer (returns the ACK 1/2/4/7) and SWJ sequences. */
+typedef struct swdw_dp_s {
+    int (*xfer)(void *ctx, bool apndp, bool rnw, uint8_t a, uint32_t *data);
+    void (*seq)(void *ctx, unsigned bits, const uint8_t *data);
+    void *ctx;
+} swdw_dp_s;
 
 typedef struct swdw_s {
-    sim_swdp_s *dp;         /* the transfer-level DP behind (borrowed) */
+    swdw_dp_s dp;
     unsigned skew;          /* reply bit i = the line in cycle i + skew */
     /* options */
     bool multidrop;         /* SWD v2 multidrop: selected only by TARGETSEL = targetid */
@@ -20,6 +25,8 @@ typedef struct swdw_s {
     unsigned noack_left;      /* the next transactions not answered */
     /* state */
     bool locked, after_reset, selected;
+    bool orundetect;        /* as last written to CTRL/STAT */
+    uint32_t select;
     unsigned ones;
     uint8_t seq[64];
     size_t nseq;
@@ -32,7 +39,7 @@ typedef struct swdw_s {
     uint32_t last_read;
 } swdw_s;
 
-void swdw_init(swdw_s *w, sim_swdp_s *dp, unsigned skew);
+void swdw_init(swdw_s *w, const swdw_dp_s *dp, unsigned skew);
 /* One batch of n cycles, as a probe's bit I/O (dir/out from the host, in = the reply). */
 void swdw_io(swdw_s *w, const uint8_t *dir, const uint8_t *out, uint8_t *in, size_t n);
 

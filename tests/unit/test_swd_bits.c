@@ -72,6 +72,12 @@ static int rig_recv(void *ctx, uint8_t *in, size_t n)
     return LODE_OK;
 }
 
+static int dp_xfer(void *ctx, bool ap, bool rnw, uint8_t a, uint32_t *data)
+{
+    return simi_swdp_transfer(ctx, ap, rnw, a, data);
+}
+static void dp_seq(void *ctx, unsigned bits, const uint8_t *data) { simi_swdp_sequence(ctx, bits, data); }
+
 static bool rig_open(rig_s *r, unsigned skew, size_t max_bits, bool pipelined)
 {
     memset(r, 0, sizeof *r);
@@ -81,7 +87,8 @@ static bool rig_open(rig_s *r, unsigned skew, size_t max_bits, bool pipelined)
     r->dp = simi_swdp_new(r->board, &cfg);
     if (!r->board || !r->dp)
         return false;
-    swdw_init(&r->wire, r->dp, skew);
+    swdw_dp_s wdp = {.xfer = dp_xfer, .seq = dp_seq, .ctx = r->dp};
+    swdw_init(&r->wire, &wdp, skew);
     lodei_swd_io_s io = {.io = rig_io, .max_bits = max_bits, .skew = skew, .ctx = r};
     if (pipelined) {
         io.send = rig_send;
