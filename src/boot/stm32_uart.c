@@ -100,13 +100,15 @@ static unsigned page_index(const stm_s *m, uint32_t addr)
     return i;
 }
 
-static int protected_refusal(stm_s *m, const lode_log_s *log)
+/* LODE_E_FLASH for a write (the target refuses the operation), LODE_E_FAULT for a read (the
+ * target refuses the access), as the CLI words and numbers them. */
+static int protected_refusal(stm_s *m, const lode_log_s *log, int rc)
 {
     lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
              "%s's read-out protection is active: the bootloader refuses reads and writes; lifting it mass-erases "
              "the flash: add :unprotect to the probe (--probe stm32-uart:%s:unprotect)",
              m->chip->name, m->port);
-    return LODE_E_ACCESS;
+    return rc;
 }
 
 static int al_layout(void *ctx, const lode_log_s *log, const lode_flash_region_s **regions, size_t *nregions,
@@ -145,7 +147,7 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
 {
     stm_s *m = ctx;
     if (m->rdp)
-        return protected_refusal(m, log);
+        return protected_refusal(m, log, LODE_E_FLASH);
     int rc = LODE_OK;
     size_t nerase = 0;
     for (size_t i = 0; i < plan->nsectors; i++)
@@ -202,7 +204,7 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
         if (rc == LODE_OK)
             res->bytes_programmed += sg->len;
     }
-    if (rc != LODE_OK && rc != LODE_E_ACCESS && res->sectors_erased)
+    if (rc != LODE_OK && res->sectors_erased)
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "the flash may now be erased or half written (%zu pages written before the failure); flash again",
                  res->pages_programmed);
@@ -213,7 +215,7 @@ static int al_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     stm_s *m = ctx;
     if (m->rdp)
-        return protected_refusal(m, m->log);
+        return protected_refusal(m, m->log, LODE_E_FAULT);
     for (size_t off = 0; off < len;) {
         size_t k = len - off < LODEI_AN3155_MAX ? len - off : LODEI_AN3155_MAX;
         int rc = lodei_an3155_read(&m->c, addr + (uint32_t)off, (uint8_t *)buf + off, k);
@@ -221,7 +223,7 @@ static int al_read(void *ctx, uint32_t addr, void *buf, size_t len)
             lode_log(m->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "the bootloader refuses to read 0x%08x: it reads only flash, RAM, system memory and option "
                      "bytes", (unsigned)(addr + off));
-            return LODE_E_RANGE;
+            return LODE_E_FAULT;
         }
         if (rc != LODE_OK)
             return rc;

@@ -53,6 +53,10 @@ head -c 1024 "$tmp/b.bin" | cmp - "$tmp/c-sf.bin" -n 1024 || fail "lode's page e
 head -c 1024 /dev/zero | tr '\000' '\377' >"$tmp/ff.bin"
 dd if="$tmp/c-sf.bin" bs=1024 skip=1 count=1 2>/dev/null | cmp - "$tmp/ff.bin" >/dev/null ||
     fail "page 1 is not erased after lode erase 0x08000400 0x400"
+# BOOT0/NRST wiring asked for on a port without modem lines: said once, then on as without
+timeout 60 "$lode" info --probe "stm32-uart:$tty:boot0=rts:reset=-dtr" --parity none >"$tmp/lines.out" 2>&1 ||
+    fail "lode info with boot0=rts:reset=-dtr on a pty failed"
+grep -q "no modem-control lines" "$tmp/lines.out" || fail "lode does not say the pty has no modem lines"
 # bad input
 bad() { # expected-exit words... -- lode args
     want=$1; shift
@@ -80,5 +84,16 @@ PY
 bad 69 "cannot open" info --probe "stm32-uart:$tmp/no-such-port" --parity none
 sf -r "$tmp/d-sf.bin" -S 0x08002000:4096 || fail "stm32flash could not read after the refusals"
 dd if="$tmp/b.bin" bs=1024 skip=8 count=4 2>/dev/null | cmp - "$tmp/d-sf.bin" || fail "a refused command changed the flash"
+# read-out protection set by stm32flash (-j): lode refuses with the way out (exit 1); lifted
+# with :unprotect (a mass erase), after which lode's image goes in and stm32flash reads it
+sf -j || fail "stm32flash could not set read-out protection"
+bad 1 ":unprotect" flash "$tmp/b.bin" --base 0x08000000 --probe "stm32-uart:$tty" --parity none
+timeout 60 "$lode" info --probe "stm32-uart:$tty" --parity none >"$tmp/rdp.out" 2>&1 || fail "lode info under RDP failed"
+grep -q "read-out protection ACTIVE" "$tmp/rdp.out" || fail "lode info does not say read-out protection is active"
+timeout 120 "$lode" flash "$tmp/a.bin" --base 0x08000000 --probe "stm32-uart:$tty:unprotect" --parity none \
+    >"$tmp/unprotect.out" 2>&1 || fail "lode flash with :unprotect failed"
+grep -q "mass-erases" "$tmp/unprotect.out" || fail "lode does not warn that unprotecting mass-erases"
+sf -r "$tmp/e-sf.bin" -S 0x08000000:50000 || fail "stm32flash could not read after the unprotect"
+cmp "$tmp/a.bin" "$tmp/e-sf.bin" || fail "stm32flash reads back other bytes than lode wrote after the unprotect"
 n=$(grep -c "session .* closed" "$tmp/server.err")
 echo "stm32flash: ok ($n sessions)"

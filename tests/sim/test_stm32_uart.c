@@ -288,10 +288,10 @@ static void test_readout_protection(void)
     CHECK(strstr(info.detail, "protection ACTIVE") != NULL);
     REQUIRE(lode_probe_loader(p, &l) == LODE_OK);
     memset(&res, 0, sizeof res);
-    CHECK_EQ(lode_loader_flash(l, img, &fo, &b.log, &res), LODE_E_ACCESS);
+    CHECK_EQ(lode_loader_flash(l, img, &fo, &b.log, &res), LODE_E_FLASH);
     CHECK(strstr(b.text, "read-out protection is active") != NULL && strstr(b.text, ":unprotect") != NULL);
     uint8_t buf[4];
-    CHECK_EQ(lode_loader_read(l, FLASH, buf, 4), LODE_E_ACCESS);
+    CHECK_EQ(lode_loader_read(l, FLASH, buf, 4), LODE_E_FAULT);
     disconnect(&b, p);
     CHECK(flash_is(&b, FLASH, 4096, 6)); /* nothing lost without asking */
     /* asked: Readout Unprotect (mass erase), then the image goes in */
