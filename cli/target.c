@@ -107,6 +107,8 @@ void cli_target_options_help(FILE *f)
           "                         --probe PORT then names its serial port (--board uno\n"
           "                         --probe /dev/ttyACM0 = --probe arduino:/dev/ttyACM0:115200)\n"
           "  --chip-description F   add a probe-rs target YAML file to the chip database\n"
+          "  --force                bootloaders: write although the board (or the image) is not\n"
+          "                         the one named (AVR signature, Teensy model)\n"
           "  --speed HZ             SWD clock (default 4000000; K/M suffixes)\n"
           "  --parity none|even     a serial bootloader's parity (stm32-uart: even, the default;\n"
           "                         none for a pseudo-terminal or a simulated board)\n"
@@ -188,6 +190,8 @@ int cli_target_option(cli_target_opts_s *o, int argc, char **argv, int *i)
         o->sim_state = v;
     } else if (!strcmp(a, "--sim-fresh")) {
         o->sim_fresh = true;
+    } else if (!strcmp(a, "--force")) {
+        o->force = true;
     } else {
         return 0;
     }
@@ -480,7 +484,7 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
     lode_session_config_s sc = {.registry = t->reg, .spec = spec, .chip = o->chip,
                                 .chip_description = o->chip_description, .swd_hz = o->speed_hz,
                                 .attach_only = attach_only, .log = cli->log,
-                                .no_parity = o->no_parity};
+                                .no_parity = o->no_parity, .force = o->force};
     int rc = lode_session_open(&sc, &t->session);
     if (rc != LODE_OK) {
         ex = t->board_ex ? t->board_ex

@@ -33,6 +33,7 @@ typedef struct cli_target_opts_s {
     unsigned packet_count;
     const char *sim_state;    /* file keeping the simulated flash between commands */
     bool sim_fresh;           /* start with erased flash */
+    bool force;               /* a bootloader writes although the board or image is not the one named */
     /* defaults below the flags: LODE_PROBE/LODE_CHIP/LODE_SPEED, then lode.yaml (its values
      * live here); a bad one is reported when the target is opened */
     lode_project_s project;

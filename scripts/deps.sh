@@ -9,12 +9,13 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
-      libunicorn-dev libusb-1.0-0-dev libhidapi-dev libyaml-dev libedit-dev libsimavr-dev libelf-dev
+      libunicorn-dev libusb-1.0-0-dev libusb-dev libhidapi-dev libyaml-dev libedit-dev libsimavr-dev libelf-dev
       arduino-core-avr
       gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi binutils-arm-none-eabi
       gcc-avr avr-libc)
 if [ "$what" = test ]; then
   pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash sigrok-cli)
+  pkgs+=(teensy-loader-cli)  # the HalfKay referee (peer_teensy_loader_cli)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@
 #include "lode/error.h"
 #include "lode/session.h"
 #include "boot/avr_parts.h"
+#include "boot/teensy.h"
 #include "target/vendor/vendor.h"
 
 struct lode_session_s {
@@ -127,7 +128,7 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
     if (cfg->chip_description && (rc = lode_target_db_load_file(s->db, cfg->chip_description)) != LODE_OK)
         goto fail;
     /* a named chip is checked before touching the probe: a typo is the user's, not the target's */
-    if (cfg->chip && !cfg->attach_only) {
+    if (cfg->chip && !cfg->attach_only && !lodei_teensy_model_by_name(cfg->chip)) { /* Teensys: HalfKay checks them */
         /* an AVR part: its bootloader checks it (not in the ARM chip database) */
         rc = lodei_avr_part_known(cfg->chip) ? LODE_E_NO_DEVICE : lode_target_find_chip(s->db, cfg->chip, &s->chip);
         if (rc != LODE_OK && !(rc == LODE_E_NO_DEVICE && lodei_avr_part_known(cfg->chip))) {

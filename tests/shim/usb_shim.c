@@ -9,7 +9,9 @@
  *                                 on the bus (cmsis-dap-v1: a HID interface with interrupt
  *                                 endpoints, 64-byte reports, full speed; dfuse: an STM32 in
  *                                 DfuSe mode, shim_dfuse.c; jlink / jlink-v9: a SEGGER J-Link V11
- *                                 (high speed) / V9 (full speed), shim_jlink.c)
+ *                                 (high speed) / V9 (full speed), shim_jlink.c;
+ *                                 halfkay-MODEL, teensy-serial-MODEL,
+ *                                 teensy-midi-MODEL: a Teensy, shim_halfkay.c)
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -33,12 +35,13 @@
 #include "lode/stlink.h"
 #include "shim_dfuse.h"
 #include "shim_jlink.h"
+#include "shim_halfkay.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_DEV 8
 #define MAX_DONE 64
 
-typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE, K_JLINK } kind_e;
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE, K_JLINK, K_TEENSY } kind_e;
 #define IS_DAP(d) ((d)->kind == K_CMSIS_DAP || (d)->kind == K_CMSIS_DAP_V1)
 
 typedef struct shim_dev_s {
@@ -52,6 +55,7 @@ typedef struct shim_dev_s {
     shim_dfuse_s *dfuse; /* K_DFUSE: the STM32 system bootloader (shim_dfuse.c) */
     shim_jlink_s *jlink; /* K_JLINK: a SEGGER J-Link (shim_jlink.c) */
     int jlink_hw;
+    shim_halfkay_s *teensy; /* K_TEENSY: a Teensy, in HalfKay or running (shim_halfkay.c) */
     uint8_t pending[16];
     int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
                         * 2 command waiting for its OUT data */
@@ -134,6 +138,10 @@ static void bus_init(void)
             d->kind = K_JLINK, d->vid = SHIM_JLINK_VID, d->pid = SHIM_JLINK_PID, d->jlink_hw = shim_jlink_kind(tok);
             d->ep_out = SHIM_JLINK_EP_OUT, d->ep_in = SHIM_JLINK_EP_IN;
             snprintf(d->product, sizeof d->product, "J-Link");
+        } else if (shim_halfkay_new(tok, colon ? colon + 1 : "", &d->teensy) != 0) {
+            if (!d->teensy)
+                continue;
+            d->kind = K_TEENSY;
         } else {
             fprintf(stderr, "usb shim: unknown device '%s' in LODE_USB_SHIM\n", tok);
             continue;
@@ -157,8 +165,8 @@ static void state_path(const shim_dev_s *d, char *buf, size_t len)
 
 static int board_up(shim_dev_s *d)
 {
-    if (d->sim)
-        return 0;
+    if (d->sim || d->teensy) /* a Teensy has no simulated core */
+        return d->teensy && shim_halfkay_gone(d->teensy) ? -1 : 0;
     const char *chip = getenv("LODE_USB_SHIM_CHIP");
     lode_sim_config_s sc = {.chip = chip && *chip ? chip : "STM32F103C8"};
     if (lode_sim_new(&sc, &d->sim) != LODE_OK)
@@ -287,10 +295,12 @@ EXPORT ssize_t LIBUSB_CALL libusb_get_device_list(libusb_context *ctx, libusb_de
     libusb_device **l = calloc((size_t)g.ndev + 1, sizeof *l);
     if (!l)
         return LIBUSB_ERROR_NO_MEM;
+    int n = 0;
     for (int i = 0; i < g.ndev; i++)
-        l[i] = &g.udev[i];
+        if (!g.dev[i].teensy || !shim_halfkay_gone(g.dev[i].teensy)) /* a board that left the bus */
+            l[n++] = &g.udev[i];
     *list = l;
-    return g.ndev;
+    return n;
 }
 
 EXPORT void LIBUSB_CALL libusb_free_device_list(libusb_device **list, int unref)
@@ -313,6 +323,13 @@ EXPORT int LIBUSB_CALL libusb_get_device_descriptor(libusb_device *dev, struct l
     desc->iProduct = 2;
     desc->iSerialNumber = 3;
     desc->bNumConfigurations = 1;
+    if (dev->d->teensy) {
+        bool has_serial = true;
+        shim_halfkay_ids(dev->d->teensy, &desc->idVendor, &desc->idProduct, &desc->bcdDevice, &has_serial);
+        desc->iSerialNumber = has_serial ? 3 : 0;
+        if (desc->idProduct == 0x0478) /* HalfKay names nothing */
+            desc->iManufacturer = desc->iProduct = 0;
+    }
     return 0;
 }
 
@@ -323,6 +340,8 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
     shim_dev_s *d = dev->d;
     if (d->kind == K_DFUSE)
         return shim_dfuse_config(config);
+    if (d->teensy)
+        return shim_halfkay_config(d->teensy, config);
     struct libusb_config_descriptor *c = calloc(1, sizeof *c);
     struct libusb_interface *itf = calloc(1, sizeof *itf);
     struct libusb_interface_descriptor *alt = calloc(1, sizeof *alt);
@@ -419,6 +438,8 @@ EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
     state_path(d, path, sizeof path);
     if (path[0] && d->sim)
         lode_sim_state_save(d->sim, path);
+    if (d->teensy)
+        shim_halfkay_save(d->teensy);
     const char *rep = getenv("LODE_USB_SHIM_REPORT");
     if (d->sim && rep && *rep && strcmp(rep, "0")) {
         unsigned long long cmds = d->packets, early = 0;
@@ -447,6 +468,8 @@ static const char *string_of(const shim_dev_s *d, uint8_t idx)
         return shim_dfuse_string(d->dfuse, idx);
     if (d->kind == K_JLINK)
         return d->jlink ? shim_jlink_string(d->jlink, idx) : NULL;
+    if (d->teensy)
+        return shim_halfkay_string(d->teensy, idx);
     switch (idx) {
     case 1: return IS_DAP(d) ? "lode" : "STMicroelectronics";
     case 2: return d->product;
@@ -486,6 +509,11 @@ EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t 
     if (h->d->dfuse) {
         n = shim_dfuse_control(h->d->dfuse, type, req, value, index, data, length);
         if (n != SHIM_NOT_MINE)
+            return n;
+    }
+    if (h->d->teensy) {
+        n = shim_halfkay_control(h->d->teensy, type, req, value, index, data, length, timeout);
+        if (n != SHIM_HALFKAY_NOT_MINE)
             return n;
     }
     if (type == 0x80 && req == LIBUSB_REQUEST_GET_STATUS && value == 0) {
