@@ -42,7 +42,8 @@
  * bytes each), V10 and older full speed (1 ms frames, 19 packets of 64 bytes). An OUT
  * transfer starts at the next (micro)frame boundary and its packets go back to back; a
  * complete command runs as soon as it has arrived (its SWD cycles on the board's clock at
- * the speed set); its reply is ready once its packets have moved in the next free slots. */
+ * the speed set); its reply moves from the first (micro)frame boundary after that, as the
+ * simulated CMSIS-DAP's does: a short command's round trip is two (micro)frames. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,8 +460,11 @@ int lode_sim_jlink_usb_write(lode_sim_jlink_s *p, const uint8_t *data, size_t le
     advance_to(p, bus_move(p, start, npackets(p, len)));
     size_t before = p->tx_len;
     int rc = lode_sim_jlink_process(p, data, len);
-    if (p->tx_len > before)
-        p->tx_ready = bus_move(p, lode_sim_now(p->sim), npackets(p, p->tx_len - before));
+    if (p->tx_len > before) {
+        /* the reply goes out from the first (micro)frame boundary after execution */
+        uint64_t done = lode_sim_now(p->sim);
+        p->tx_ready = bus_move(p, (done + fps - 1) / fps * fps, npackets(p, p->tx_len - before));
+    }
     return rc;
 }
 

@@ -456,7 +456,8 @@ void lode_sim_set_output(lode_sim_s *sim, lode_sim_output_fn fn, void *user);
  * protocol has no framing), and a USB bulk timing model charged to the board's clock: V11 and
  * later high speed (125 us microframes, 13 x 512-byte packets), older full speed (1 ms
  * frames, 19 x 64 bytes); an OUT transfer starts at the next (micro)frame, a complete command
- * runs when it has arrived, its reply is ready after its packets. sim_jlink.c lists every
+ * runs when it has arrived, its reply moves from the next (micro)frame boundary after that
+ * (a short command's round trip: two (micro)frames). sim_jlink.c lists every
  * command and its reply. Fault injection: the board's (WAIT, fault range, disconnect) and the
  * wire's (read parity) through lode_sim_jlink_wire. */
 typedef struct lode_sim_jlink_s lode_sim_jlink_s;
