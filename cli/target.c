@@ -343,7 +343,7 @@ static int lock_state(cli_ctx_s *cli, cli_target_s *t)
 
 static bool probe_is_sim(const char *probe)
 {
-    return !strcasecmp(probe, "sim") || !strncasecmp(probe, "sim-stlink", 10);
+    return !strcasecmp(probe, "sim") || !strncasecmp(probe, "sim-stlink", 10) || !strncasecmp(probe, "sim-jlink", 9);
 }
 
 const char *cli_target_chip_name(const cli_target_opts_s *o)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The simulated probes as rows of lode's probe registry: "sim" (the board behind a simulated
- * CMSIS-DAP probe) and "sim-stlink[:V2Jnn|:V3Jn]" (behind a simulated ST-Link). The board is the
- * caller's (env->board); the probe, in front of it, is closed with the lode probe. */
+ * CMSIS-DAP probe), "sim-stlink[:V2Jnn|:V3Jn]" (behind a simulated ST-Link) and
+ * "sim-jlink[:ARGS]" (behind a simulated J-Link V11, through lode's J-Link driver and its
+ * software SWD engine; ARGS as for "jlink"). The board is the caller's (env->board); the
+ * probe, in front of it, is closed with the lode probe. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lode/cmsis_dap.h"
+#include "lode/jlink.h"
 #include "lode/probe.h"
 #include "lode/sim.h"
 #include "lode/stlink.h"
@@ -16,6 +19,20 @@ static void sim_delay_us(void *user, uint32_t us) { lode_sim_advance(user, (uint
 
 static void free_dap(void *user) { lode_sim_dap_free(user); }
 static void free_stlink(void *user) { lode_sim_stlink_free(user); }
+
+/* the simulated J-Link and the in-process transport lode's driver reads it through */
+typedef struct sim_jlink_hold_s {
+    lode_sim_jlink_s *jl;
+    lode_transport_s *tr;
+} sim_jlink_hold_s;
+
+static void free_jlink(void *user)
+{
+    sim_jlink_hold_s *h = user;
+    lode_transport_close(h->tr);
+    lode_sim_jlink_free(h->jl);
+    free(h);
+}
 
 bool lode_sim_stlink_parse_version(const char *s, uint8_t *hw, uint8_t *jtag)
 {
@@ -93,6 +110,45 @@ static int stlink_open(const lode_probe_driver_s *d, const char *args, const lod
     return lode_probe_stlink_new(&io, true, &x, o->log, out);
 }
 
+static int jlink_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
+                      lode_probe_s **out)
+{
+    const lode_sim_probe_env_s *env = d->user;
+    lode_jlink_spec_s spec;
+    if (lode_jlink_parse_spec(args, &spec) != LODE_OK) {
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "bad probe 'sim-jlink:%s': use sim-jlink[:SERIAL][:power][:targetsel=HEX][:vcd=PATH]", args);
+        return LODE_E_INVALID_ARG;
+    }
+    lode_sim_s *sim = NULL;
+    int rc = board(d, o, &sim);
+    if (rc != LODE_OK)
+        return rc;
+    sim_jlink_hold_s *h = calloc(1, sizeof *h);
+    if (!h)
+        return LODE_E_NOMEM;
+    /* with targetsel the simulated board is a multidrop target of that TARGETID/TINSTANCE */
+    lode_sim_jlink_config_s jc = {.serial = spec.serial[0] ? spec.serial : NULL, .log = env->log,
+                                  .wire = {.multidrop = spec.targetsel,
+                                           .targetid = spec.targetsel_value & 0x0FFFFFFFu,
+                                           .instance = (uint8_t)(spec.targetsel_value >> 28)}};
+    rc = lode_sim_jlink_new(sim, &jc, &h->jl);
+    if (rc == LODE_OK)
+        rc = lode_sim_jlink_transport(h->jl, &h->tr);
+    lode_jlink_io_s io;
+    if (rc == LODE_OK)
+        rc = lode_jlink_io_usb(h->tr, &io);
+    if (rc != LODE_OK) {
+        free_jlink(h);
+        return rc;
+    }
+    char desc[320];
+    snprintf(desc, sizeof desc, "sim-jlink (simulated J-Link V11, %s board)", lode_sim_chip_name(sim));
+    lode_probe_extra_s x = {.description = desc, .now_us = sim_now_us, .delay_us = sim_delay_us,
+                            .time_user = sim, .on_close = free_jlink, .close_user = h};
+    return lode_probe_jlink_new(&io, true, &spec, &x, o->log, out);
+}
+
 static int dap_list(const lode_probe_driver_s *d, const lode_log_s *log, lode_probe_found_fn fn, void *user)
 {
     (void)d, (void)log;
@@ -122,6 +178,18 @@ static int stlink_list(const lode_probe_driver_s *d, const lode_log_s *log, lode
     return LODE_OK;
 }
 
+static int jlink_list(const lode_probe_driver_s *d, const lode_log_s *log, lode_probe_found_fn fn, void *user)
+{
+    (void)d, (void)log;
+    lode_probe_found_s f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.spec, sizeof f.spec, "sim-jlink");
+    f.kind = "simulated-jlink";
+    snprintf(f.text, sizeof f.text, "the simulated board behind a simulated SEGGER J-Link V11");
+    fn(user, &f);
+    return LODE_OK;
+}
+
 int lode_sim_registry_add(lode_probe_registry_s *reg, const lode_sim_probe_env_s *env)
 {
     if (!reg || !env || !env->board)
@@ -138,6 +206,14 @@ int lode_sim_registry_add(lode_probe_registry_s *reg, const lode_sim_probe_env_s
                               .list = stlink_list,
                               .open = stlink_open,
                               .user = (void *)env};
+    lode_probe_driver_s jl = {.name = "sim-jlink",
+                              .syntax = "sim-jlink[:SERIAL][:power][:targetsel=HEX][:vcd=PATH]",
+                              .help = "the simulated board behind a simulated SEGGER J-Link (lode's J-Link driver)",
+                              .list = jlink_list,
+                              .open = jlink_open,
+                              .user = (void *)env};
     int rc = lode_probe_registry_add(reg, &dap);
-    return rc == LODE_OK ? lode_probe_registry_add(reg, &st) : rc;
+    if (rc == LODE_OK)
+        rc = lode_probe_registry_add(reg, &st);
+    return rc == LODE_OK ? lode_probe_registry_add(reg, &jl) : rc;
 }

@@ -518,7 +518,8 @@ typedef struct lode_sim_probe_env_s {
     unsigned packet_count;    /* "sim": commands in flight (0: 4) */
     lode_log_s log;           /* the simulated probes' own log */
 } lode_sim_probe_env_s;
-/* Add rows "sim" and "sim-stlink[:V2Jnn|:V3Jn]"; env must outlive the registry. */
+/* Add rows "sim", "sim-stlink[:V2Jnn|:V3Jn]" and "sim-jlink[:ARGS]" (ARGS as for lode's "jlink"
+ * row); env must outlive the registry. */
 int lode_sim_registry_add(struct lode_probe_registry_s *reg, const lode_sim_probe_env_s *env);
 /* "V2J37" / "V3J7" -> hardware and J version (false if malformed) */
 bool lode_sim_stlink_parse_version(const char *s, uint8_t *hw, uint8_t *jtag);
