@@ -477,8 +477,8 @@ static int reboot_into_halfkay(const char *serial, const char *port, teensy_s *k
         free(hk);
     }
     lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-             "the Teensy did not come back in HalfKay mode within %u s after the %u-baud reboot: press its button",
-             REBOOT_WAIT_MS / 1000u, LODEI_TEENSY_REBOOT_BAUD);
+             "the Teensy (%s) did not come back in HalfKay mode within %u s: press its button", k->rebooted,
+             REBOOT_WAIT_MS / 1000u);
     return LODE_E_NO_DEVICE;
 }
 
@@ -533,7 +533,7 @@ static int teensy_setup(teensy_s *k, const lodei_teensy_model_s *named)
     }
     k->model = named && !(det && lodei_teensy_same_build(named, det)) ? named : det; /* 3.1 or 3.2: the device knows */
     if (named)
-        snprintf(k->how, sizeof k->how, "--chip %s%s%.60s", named->name, det ? ", device: " : "", det ? how : "");
+        snprintf(k->how, sizeof k->how, "named %s%s%.60s", named->name, det ? ", device: " : "", det ? how : "");
     else
         snprintf(k->how, sizeof k->how, "%s", how);
     k->region = (lode_flash_region_s){.name = "flash", .start = k->model->base,

@@ -23,7 +23,7 @@ for b in uno nano nano-old-bootloader pro-mini mega2560 leonardo micro bluepill 
     check "boards-$b" 0 "^$b " -- "$LODE" boards
 done
 check boards-leonardo-touch 0 "^leonardo +ATmega32U4 +avr109 +57600 baud, 1200-baud-touch" -- "$LODE" boards
-check boards-json 0 "^ok 9 nano-old-bootloader 57600 2341:0036$" -- sh -c "'$LODE' boards --json | python3 -c '
+check boards-json 0 "^ok 20 nano-old-bootloader 57600 2341:0036$" -- sh -c "'$LODE' boards --json | python3 -c '
 import json, sys
 b = {x[\"name\"]: x for x in json.load(sys.stdin)}
 print(\"ok\", len(b), b[\"nano-old-bootloader\"][\"name\"], b[\"nano-old-bootloader\"][\"baud\"], b[\"leonardo\"][\"bootloader_usb\"][0])'"

@@ -60,7 +60,7 @@ check wrong-image 65 "the image is built for a Teensy 3.0, the board is a Teensy
 check force-image 0 "flashed" -- "$LODE" flash --probe teensy --force "$D/t30.hex"
 check wrong-chip 69 "the board is a Teensy 3.2 \(HalfKay's HID usage 0x21\), not a Teensy 4.1: check --chip" -- \
     "$LODE" flash --probe teensy --chip teensy41 "$D/t32.hex"
-check chip-given 0 "Teensy 3.2 .*\(--chip teensy31, device: HalfKay's HID usage 0x21\)" -- \
+check chip-given 0 "Teensy 3.2 .*\(named teensy31, device: HalfKay's HID usage 0x21\)" -- \
     "$LODE" flash --probe teensy --chip TEENSY31 "$D/t32.hex"
 check bad-chip 69 "unknown chip 'teensy99'" -- "$LODE" flash --probe teensy --chip teensy99 "$D/t32.hex"
 check verify 64 "HalfKay cannot read the flash back" -- "$LODE" flash --probe teensy --verify "$D/t32.hex"
@@ -69,6 +69,10 @@ check vanish 69 "the Teensy vanished during programming at 0x00002800: the chip 
 
 # Teensy 4.1: linked at 0x60000000, HalfKay addresses from 0
 export LODE_USB_SHIM=halfkay-teensy41:T41
+check board 0 "Teensy 4.1 in HalfKay mode 16c0:0478 T41 \(named teensy41, device: HalfKay's HID usage 0x25\)" -- \
+    "$LODE" info --board teensy41 --probe teensy
+check board-wrong 69 "the board is a Teensy 4.1 \(HalfKay's HID usage 0x25\), not a Teensy 4.0" -- \
+    "$LODE" flash --board teensy40 --probe teensy "$D/t41.hex"
 check flash-t41 0 "flashed .* to Teensy 4.1 .*: 7936 sectors erased, 144 pages" -- "$LODE" flash --probe teensy "$D/t41.hex"
 same stored-t41 "$D/T41.halfkay" "$D/t41.hex" 8126464
 check t40-on-t41 65 "the image is built for a Teensy 4.0, the board is a Teensy 4.1" -- \
@@ -88,6 +92,14 @@ check reboot 0 "flashed .* Teensy 3.2 in HalfKay mode 16c0:0478 0012D687 .*reboo
 same stored-reboot "$D/12345670.halfkay" "$D/t32.hex" 262144
 check midi 69 "runs a sketch whose USB type \(MIDI\) has no serial port, so lode cannot reboot it into HalfKay .*press its button" -- \
     env LODE_USB_SHIM=teensy-midi-teensy32:555 "$LODE" flash --probe teensy "$D/t32.hex"
+# teensy:PORT: the serial port itself set to 134 baud (a pseudo-terminal here: nobody reboots)
+check tty-reboot 0 "rebooted by setting /dev/pts/[0-9]+ to 134 baud\) did not come back in HalfKay mode within 10 s: press its button.*exit 69 speed B134" -- \
+    env LODE_USB_SHIM= python3 -c '
+import os, pty, subprocess, sys, termios
+m, s = pty.openpty()
+r = subprocess.run([sys.argv[1], "flash", "--probe", "teensy:" + os.ttyname(s), sys.argv[2]], capture_output=True, text=True)
+print((r.stderr + r.stdout).replace("\n", " "), "exit", r.returncode, "speed", "B134" if termios.tcgetattr(s)[5] == termios.B134 else "other")
+' "$LODE" "$D/t32.hex"
 check none 69 "no Teensy found: press the button on the Teensy to start HalfKay .*134 baud" -- \
     env LODE_USB_SHIM= "$LODE" flash --probe teensy "$D/t32.hex"
 check several 64 "2 Teensys in HalfKay mode are attached \(A, B\): choose one with --probe teensy:SERIAL" -- \

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "boot/teensy.h"
 #include "lode/board.h"
 #include "lode/error.h"
 #include "lode/project.h"
@@ -88,10 +89,11 @@ static void test_avr_parts(void)
     const uint8_t none[3] = {1, 2, 3};
     CHECK(lode_avr_part_by_signature(db, none) == NULL);
     CHECK(lode_avr_part_find(db, "ATmega328PB") == NULL);
-    /* every board's chip is known: an AVR part or an ARM chip name */
+    /* every board's chip is known: an AVR part, an ARM chip name or a Teensy model */
     for (size_t i = 0; i < lode_board_count(db); i++) {
         const lode_board_s *b = lode_board_at(db, i);
-        CHECK(lode_avr_part_find(db, b->chip) || !strncmp(b->chip, "STM32", 5) || !strncmp(b->chip, "nRF", 3));
+        CHECK(lode_avr_part_find(db, b->chip) || !strncmp(b->chip, "STM32", 5) || !strncmp(b->chip, "nRF", 3) ||
+              lodei_teensy_model_by_name(b->chip));
     }
     lode_board_db_free(db);
 }
@@ -128,7 +130,7 @@ static void test_append(void)
     size_t n = lode_board_count(db);
     const char *y = "# more boards\n"
                     "boards:\n"
-                    "  - name: Teensy41\n"
+                    "  - name: Teensy41-Custom\n"
                     "    description: PJRC Teensy 4.1\n"
                     "    chip: MIMXRT1062\n"
                     "    probe: halfkay\n"
@@ -141,7 +143,7 @@ static void test_append(void)
     REQUIRE(lode_board_db_load_buffer(db, y, strlen(y), "extra.yaml") == LODE_OK);
     CHECK_EQ(lode_board_count(db), n + 1);
     const lode_board_s *b = NULL;
-    REQUIRE(lode_board_find(db, "teensy41", &b) == LODE_OK);
+    REQUIRE(lode_board_find(db, "teensy41-custom", &b) == LODE_OK);
     CHECK(b->reset == LODE_BOARD_RESET_134_BAUD && b->nbootloader_usb == 1 && b->bootloader_usb[0].pid == 0x0478);
     CHECK(!strcmp(b->source, "extra.yaml") && b->baud == 0 && !b->bootloader && !b->led);
     const lode_avr_part_s *p = lode_avr_part_find(db, "atmega644p");

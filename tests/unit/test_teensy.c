@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/teensy.h"
+#include "lode/board.h"
 #include "lode/error.h"
 #include "test.h"
 
@@ -180,6 +181,28 @@ static void test_serials(void)
     CHECK_EQ(lodei_teensy_serial_value(NULL, true), 0u);
 }
 
+/* data/boards/teensy.yaml: a board per model, each naming its model, HalfKay, the 134-baud reboot */
+static void test_boards(void)
+{
+    lode_board_db_s *db = NULL;
+    REQUIRE(lode_board_db_new(NULL, &db) == LODE_OK);
+    for (size_t i = 0; lodei_teensy_model_at(i); i++) {
+        const lode_board_s *b = NULL;
+        const lodei_teensy_model_s *m = lodei_teensy_model_at(i);
+        CHECK(lode_board_find(db, m->name, &b) == LODE_OK);
+        if (!b)
+            continue;
+        CHECK(lodei_teensy_model_by_name(b->chip) == m);
+        CHECK(!strcmp(b->probe, "teensy") && b->bootloader && !strcmp(b->bootloader, "teensy"));
+        CHECK(b->reset == LODE_BOARD_RESET_134_BAUD);
+    }
+    char spec[128];
+    const lode_board_s *b = NULL;
+    REQUIRE(lode_board_find(db, "teensy41", &b) == LODE_OK);
+    CHECK(lode_board_probe_spec(b, "/dev/ttyACM0", spec, sizeof spec) == LODE_OK && !strcmp(spec, "teensy:/dev/ttyACM0"));
+    lode_board_db_free(db);
+}
+
 int main(void)
 {
     RUN_TEST(test_models);
@@ -187,5 +210,6 @@ int main(void)
     RUN_TEST(test_hid_usage);
     RUN_TEST(test_image_model);
     RUN_TEST(test_serials);
+    RUN_TEST(test_boards);
     return TEST_DONE();
 }
