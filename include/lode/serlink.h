@@ -68,7 +68,7 @@ void lode_serlink_feed(lode_serlink_dec_s *d, const uint8_t *data, size_t len, l
                        void *user);
 /* Bytes held as a possible frame's start (the line went quiet in the middle of one). */
 size_t lode_serlink_held(const lode_serlink_dec_s *d);
-/* Give the held bytes out as output (the run's end, or a quiet line). */
+/* Give the held bytes out as output (the run's end). */
 void lode_serlink_flush(lode_serlink_dec_s *d, lode_serlink_event_fn fn, void *user);
 
 /* CRC-16/CCITT-FALSE (check value 0x29B1 for "123456789"). */

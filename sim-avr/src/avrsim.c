@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -429,7 +430,11 @@ static int flush_tx(lode_avrsim_s *s, int fd)
 {
     size_t off = 0;
     while (off < s->tx_len) {
-        ssize_t w = write(fd, s->tx + off, s->tx_len - off);
+        /* a socket whose host end closed must not raise SIGPIPE (that would end the host's
+         * process): send without it; a pty is no socket */
+        ssize_t w = send(fd, s->tx + off, s->tx_len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, s->tx + off, s->tx_len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {

@@ -305,7 +305,25 @@ static void sp_close(void *ctx)
     free(m);
 }
 
+/* The console (lode run): Go to the application, then the port is its serial line, 8N1 at
+ * the same baud (the lode serial link's firmware side uses 8N1). */
+static int sp_console(void *ctx, lode_stream_s **out)
+{
+    stm_s *m = ctx;
+    int rc = m->went ? LODE_OK : al_reset_run(m);
+    if (rc != LODE_OK)
+        return rc;
+    if (m->parity) {
+        lode_serial_opts_s so = {.baud = m->baud};
+        if ((rc = lode_stream_serial_config(m->s, &so)) != LODE_OK)
+            return rc;
+    }
+    *out = m->s;
+    return LODE_OK;
+}
+
 static const lode_probe_ops_s stm_probe_ops = {
+    .console = sp_console,
     .loader = sp_loader,
     .chip = sp_chip,
     .describe = sp_describe,

@@ -11,8 +11,6 @@
 #include "util/bytes.h"
 
 #define OUT_CHUNK 256
-#define QUIET_FLUSH_US 100000u /* a frame's bytes come back to back: after this long the held
-                                  bytes were output, not a frame */
 #define POLL_MS 20
 
 /* output bytes gathered before they go to the callback as one event */
@@ -280,7 +278,7 @@ int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s
     run_s r = {.cfg = cfg, .res = res};
     lode_serlink_dec_s d;
     lode_serlink_dec_init(&d);
-    uint64_t t0 = mono_us(), last_rx = t0;
+    uint64_t t0 = mono_us();
     bool board_spoke = false;
     for (;;) {
         uint64_t now = mono_us();
@@ -297,7 +295,6 @@ int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s
         int rc = lode_stream_read(cfg->stream, buf, sizeof buf, &got, POLL_MS);
         if (rc == LODE_OK) {
             board_spoke = true;
-            last_rx = mono_us();
             lode_serlink_feed(&d, buf, got, on_event, &r);
             if (r.rc != LODE_OK)
                 break;
@@ -305,10 +302,7 @@ int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s
                 res->end = LODE_SERLINK_EXITED;
                 break;
             }
-        } else if (rc == LODE_E_TIMEOUT) {
-            if (lode_serlink_held(&d) && mono_us() - last_rx >= QUIET_FLUSH_US)
-                lode_serlink_flush(&d, on_event, &r);
-        } else {
+        } else if (rc != LODE_E_TIMEOUT) {
             res->end = LODE_SERLINK_LOST;
             break;
         }

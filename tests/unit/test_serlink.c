@@ -198,7 +198,8 @@ static void test_encode_args(void)
 
 typedef struct fake_s {
     int fd;
-    int mode;            /* 0: args + echo + exit; 1: says nothing; 2: talks, never exits; 3: closes */
+    int mode;            /* 0: args + echo + exit; 1: says nothing; 2: talks, never exits; 3: closes;
+                            4: pauses inside the exit frame */
     char got_args[64];
     size_t nargs;
     uint8_t echoed[16];
@@ -225,6 +226,15 @@ static void *fake_board(void *arg)
     fake_s *f = arg;
     if (f->mode == 1)
         return NULL;
+    if (f->mode == 4) { /* an exit frame with a long pause in its middle (a busy host) */
+        uint8_t x[16];
+        size_t nx = exit_frame(66, x);
+        put(f->fd, "go", 2);
+        put(f->fd, x, 5);
+        usleep(400000);
+        put(f->fd, x + 5, nx - 5);
+        return NULL;
+    }
     if (f->mode == 3) {
         put(f->fd, "bye", 3);
         close(f->fd);
@@ -355,6 +365,14 @@ static void test_run(void)
     host_s h2 = {.input = ""};
     CHECK(run_fake(2, 0, &intr, &f2, &h2, &res) == LODE_OK);
     CHECK_EQ(res.end, LODE_SERLINK_INTERRUPTED);
+
+    /* a pause inside a frame does not break it */
+    fake_s f4 = {0};
+    host_s h4 = {.input = ""};
+    CHECK(run_fake(4, 5000000, NULL, &f4, &h4, &res) == LODE_OK);
+    CHECK_EQ(res.end, LODE_SERLINK_EXITED);
+    CHECK_EQ(res.exit_code, 66);
+    CHECK_EQ(h4.nout, 2);
 
     /* the line closes */
     fake_s f3 = {0};
