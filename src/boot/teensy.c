@@ -6,8 +6,9 @@
  * program. The model comes from the device (its HID usage, else its bcdDevice) or --chip, and is
  * checked against the image's. A Teensy running a sketch is rebooted into HalfKay by setting
  * its USB serial port to 134 baud (a CDC SET_LINE_CODING, or the tty itself when PORT names
- * it), so no button press is needed -- when the sketch has a serial port. Reports and models:
- * teensy_codec.c. */
+ * it), or, for USB types without one, through Teensyduino's serial emulation (a HID interface on
+ * usage page 0xFFC9: the feature report A9 45 C2 6B), so no button press is needed -- when the
+ * sketch has either. Reports and models: teensy_codec.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 #define RETRY_MS 10u
 #define REBOOT_WAIT_MS 10000u  /* a rebooted Teensy comes back as HalfKay within this */
 
-enum { TAG_HALFKAY = 1, TAG_CDC, TAG_OTHER };
+enum { TAG_HALFKAY = 1, TAG_CDC, TAG_HID, TAG_OTHER, TAG_SEREMU };
 
 typedef struct teensy_s {
     lode_transport_s *t;
@@ -305,6 +306,7 @@ static const lode_usb_match_s halfkay_match[] = {
 static const lode_usb_match_s running_match[] = {
     {.fields = LODE_USB_M_VID | LODE_USB_M_CLASS | LODE_USB_M_SUBCLASS, .vid = LODEI_TEENSY_VID, .if_class = 2,
      .if_subclass = 2, .tag = TAG_CDC},
+    {.fields = LODE_USB_M_VID | LODE_USB_M_CLASS, .vid = LODEI_TEENSY_VID, .if_class = 3, .tag = TAG_HID},
     {.fields = LODE_USB_M_VID, .vid = LODEI_TEENSY_VID, .tag = TAG_OTHER},
 };
 
@@ -351,24 +353,44 @@ static int find_halfkay(const char *serial, const lode_log_s *log, lode_usb_prob
     return rc;
 }
 
-/* Running Teensys (one row per device; tag TAG_CDC when it has a serial port, interface = that
- * port's control interface) whose serial fits. */
+/* Is this HID interface Teensyduino's serial emulation (usage page 0xFFC9)? */
+static bool is_seremu(const lode_usb_probe_s *p)
+{
+    lode_transport_s *t = NULL;
+    uint8_t d[512];
+    size_t got = 0;
+    uint16_t page = 0, usage = 0;
+    if (lode_usb_open(p, NULL, &t) != LODE_OK)
+        return false;
+    bool yes = lode_usb_control(t, 0x81, 6, 0x2200, p->interface, d, sizeof d, &got, CTRL_MS) == LODE_OK &&
+               lodei_hid_top_usage(d, got, &page, &usage) && page == LODEI_TEENSY_SEREMU_USAGE_PAGE;
+    lode_transport_close(t);
+    return yes;
+}
+
+static int rank(int tag) { return tag == TAG_CDC ? 3 : tag == TAG_SEREMU ? 2 : 1; }
+
+/* Running Teensys, one row per device whose serial fits: the interface that can reboot it, its
+ * serial port (tag TAG_CDC: the CDC control interface) else its serial emulation (TAG_SEREMU),
+ * else any (it cannot be rebooted). */
 static int find_running(const char *serial, const lode_log_s *log, lode_usb_probe_s **arr, size_t *n)
 {
     lode_usb_probe_s *all = NULL;
     size_t na = 0;
-    int rc = lode_usb_enumerate(running_match, 2, NULL, log, &all, &na);
+    int rc = lode_usb_enumerate(running_match, 3, NULL, log, &all, &na);
     *arr = NULL;
     *n = 0;
     for (size_t i = 0; rc == LODE_OK && i < na; i++) {
         if (!teensyduino_pid(all[i].pid) || (serial && *serial && strcmp(all[i].serial, serial)))
             continue;
+        if (all[i].tag == TAG_HID && is_seremu(&all[i]))
+            all[i].tag = TAG_SEREMU;
         size_t j = 0;
         while (j < *n && !(all[j].bus == all[i].bus && all[j].address == all[i].address))
             j++;
         if (j == *n)
             all[(*n)++] = all[i];
-        else if (all[i].tag == TAG_CDC && all[j].tag != TAG_CDC)
+        else if (rank(all[i].tag) > rank(all[j].tag))
             all[j] = all[i];
     }
     if (*n)
@@ -402,6 +424,19 @@ static int reboot_usb(const lode_usb_probe_s *p, const lode_log_s *log)
     rc = lode_usb_control(t, 0x21, 0x20, 0, p->interface, coding, sizeof coding, NULL, CTRL_MS);
     lode_transport_close(t);
     return rc == LODE_E_NO_DEVICE ? LODE_OK : rc; /* gone at once: rebooting */
+}
+
+/* SEREMU's reboot request: a 4-byte feature report (HID SET_REPORT, feature, ID 0) */
+static int reboot_seremu(const lode_usb_probe_s *p, const lode_log_s *log)
+{
+    lode_transport_s *t = NULL;
+    int rc = lode_usb_open(p, log, &t);
+    if (rc != LODE_OK)
+        return rc;
+    uint8_t req[4] = {0xA9, 0x45, 0xC2, 0x6B};
+    rc = lode_usb_control(t, 0x21, 9, 0x0300, p->interface, req, sizeof req, NULL, CTRL_MS);
+    lode_transport_close(t);
+    return rc == LODE_E_NO_DEVICE ? LODE_OK : rc;
 }
 
 static int reboot_tty(const char *port, const lode_log_s *log)
@@ -440,25 +475,32 @@ static int reboot_into_halfkay(const char *serial, const char *port, teensy_s *k
             rc = LODE_E_NO_DEVICE;
         } else if (rc == LODE_OK && n > 1) {
             rc = several(run, n, "running Teensys", log);
-        } else if (rc == LODE_OK && run[0].tag != TAG_CDC) {
-            const char *type = usb_type(run[0].pid);
+        } else if (rc == LODE_OK && run[0].tag != TAG_CDC && run[0].tag != TAG_SEREMU) {
+            char type[48];
+            snprintf(type, sizeof type, "%s", usb_type(run[0].pid) ? usb_type(run[0].pid) : "");
+            if (!type[0])
+                snprintf(type, sizeof type, "product ID 0x%04x", run[0].pid);
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                     "the Teensy %04x:%04x %s runs a sketch whose USB type (%s%s) has no serial port, so lode cannot "
-                     "reboot it into HalfKay at %u baud: press its button, or build the sketch with a Serial USB type",
-                     run[0].vid, run[0].pid, run[0].serial, type ? type : "product ID ", type ? "" : "",
-                     LODEI_TEENSY_REBOOT_BAUD);
+                     "the Teensy %04x:%04x %s runs a sketch whose USB type (%s) has no serial port, not even "
+                     "Teensyduino's serial emulation, so lode cannot reboot it into HalfKay: press its button, or build "
+                     "the sketch with another USB type (Serial, or one with serial emulation)",
+                     run[0].vid, run[0].pid, run[0].serial, type);
             rc = LODE_E_NO_DEVICE;
         } else if (rc == LODE_OK) {
             const char *type = usb_type(run[0].pid);
-            rc = reboot_usb(&run[0], log);
-            snprintf(k->rebooted, sizeof k->rebooted, "rebooted from its serial port at %u baud (sketch USB type %s)",
-                     LODEI_TEENSY_REBOOT_BAUD, type ? type : "with a serial port");
+            bool cdc = run[0].tag == TAG_CDC;
+            rc = cdc ? reboot_usb(&run[0], log) : reboot_seremu(&run[0], log);
+            if (cdc)
+                snprintf(k->rebooted, sizeof k->rebooted, "rebooted from its serial port at %u baud (sketch USB type %s)",
+                         LODEI_TEENSY_REBOOT_BAUD, type ? type : "with a serial port");
+            else
+                snprintf(k->rebooted, sizeof k->rebooted, "rebooted through its serial emulation (sketch USB type %s)",
+                         type ? type : "with serial emulation");
             snprintf(sbuf, sizeof sbuf, "%s", run[0].serial);
             sn = sbuf;
             if (rc != LODE_OK)
                 lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                         "the Teensy %s did not take the %u-baud reboot request: press its button", run[0].serial,
-                         LODEI_TEENSY_REBOOT_BAUD);
+                         "the Teensy %s did not take the reboot request: press its button", run[0].serial);
         }
         free(run);
         if (rc != LODE_OK)
@@ -469,7 +511,9 @@ static int reboot_into_halfkay(const char *serial, const char *port, teensy_s *k
         lode_usb_probe_s *hk = NULL;
         size_t n = 0;
         sleep_ms(100);
-        if (find_halfkay(sn && *sn ? sn : NULL, log, &hk, &n) == LODE_OK && n == 1) {
+        /* the rebooted one by its serial number; else the only one, when no serial was asked for */
+        if ((find_halfkay(sn && *sn ? sn : NULL, log, &hk, &n) == LODE_OK && n == 1) ||
+            (!(serial && *serial) && (free(hk), hk = NULL, find_halfkay(NULL, log, &hk, &n)) == LODE_OK && n == 1)) {
             k->usb = hk[0];
             free(hk);
             return LODE_OK;
@@ -572,7 +616,8 @@ static int row_list(const lode_probe_driver_s *drv, const lode_log_s *log, lode_
         snprintf(f.product, sizeof f.product, "%s", p[i].product);
         snprintf(f.serial, sizeof f.serial, "%s", p[i].serial);
         snprintf(f.text, sizeof f.text, "Teensy running a sketch (USB type %s)%s", type ? type : "unknown",
-                 p[i].tag == TAG_CDC ? ": lode reboots it into HalfKay" : ": no serial port, press its button to load");
+                 p[i].tag == TAG_CDC || p[i].tag == TAG_SEREMU ? ": lode reboots it into HalfKay"
+                                                               : ": no serial port, press its button to load");
         fn(user, &f);
     }
     free(p);

@@ -15,6 +15,7 @@
 #define LODEI_TEENSY_SERIAL_PID 0x0483u   /* a sketch built with USB type "Serial" */
 #define LODEI_HALFKAY_USAGE_PAGE 0xFF9Cu  /* HalfKay's vendor usage page; the usage is the model */
 #define LODEI_TEENSY_REBOOT_BAUD 134u     /* a running Teensy's serial port set to this reboots it */
+#define LODEI_TEENSY_SEREMU_USAGE_PAGE 0xFFC9u /* Teensyduino's serial emulation over HID */
 #define LODEI_TEENSY_MAX_REPORT (1024u + 64u)
 
 /* HalfKay's report headers (the address before each block) */

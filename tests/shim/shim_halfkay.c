@@ -13,8 +13,12 @@
  *   teensy-serial-MODEL  a sketch built with USB type Serial (16C0:0483, CDC ACM): a
  *                        SET_LINE_CODING at 134 baud reboots it into HalfKay (same board); after
  *                        the boot command it runs the sketch again.
- *   teensy-midi-MODEL    a sketch with USB type MIDI (16C0:0485): no serial port, only the
- *                        button (not modelled) gets it into HalfKay.
+ *   teensy-midi-MODEL    a sketch with USB type MIDI (16C0:0485): no serial port, but
+ *                        Teensyduino's serial emulation (SEREMU: a HID interface on usage page
+ *                        0xFFC9), whose feature report A9 45 C2 6B reboots it into HalfKay.
+ *   teensy-keyboard-MODEL  USB type "Keyboard" (16C0:04D0): one boot-keyboard interface, no
+ *                        serial port of any kind: only the button (not modelled) gets it into
+ *                        HalfKay.
  *
  * MODEL: teensy2, teensypp2, teensylc, teensy30, teensy31, teensy32, teensy35, teensy36,
  * teensy40, teensy41. The flash image is kept in LODE_USB_SHIM_STATE_DIR/<serial>.halfkay
@@ -31,6 +35,7 @@
 #define HALFKAY_PID 0x0478u
 #define SERIAL_PID 0x0483u
 #define MIDI_PID 0x0485u
+#define KEYBOARD_PID 0x04D0u
 
 typedef struct model_s {
     const char *name;
@@ -50,7 +55,7 @@ static const model_s models[] = {
     {"teensy40", 0x24, 0x0279, 2031616, 1024, 64, 1000}, {"teensy41", 0x25, 0x0280, 8126464, 1024, 64, 1000},
 };
 
-typedef enum mode_e { M_HALFKAY, M_SERIAL, M_MIDI, M_GONE } mode_e;
+typedef enum mode_e { M_HALFKAY, M_SERIAL, M_MIDI, M_KEYBOARD, M_GONE } mode_e;
 
 struct shim_halfkay_s {
     const model_s *m;
@@ -90,6 +95,8 @@ int shim_halfkay_new(const char *kind, const char *serial, shim_halfkay_s **out)
         mode = M_SERIAL, model = kind + 14;
     else if (!strncmp(kind, "teensy-midi-", 12))
         mode = M_MIDI, model = kind + 12;
+    else if (!strncmp(kind, "teensy-keyboard-", 16))
+        mode = M_KEYBOARD, model = kind + 16;
     else
         return 0;
     const model_s *m = NULL;
@@ -106,8 +113,9 @@ int shim_halfkay_new(const char *kind, const char *serial, shim_halfkay_s **out)
     h->m = m;
     h->mode = mode;
     h->sketch = mode == M_HALFKAY ? M_GONE : mode;
-    /* Teensyduino's serial numbers are decimal; HalfKay shows the number in hex, divided by ten
-     * when it ends in 0 and stays below 10000000 that way. AVR Teensys have none. */
+    /* Teensyduino's serial numbers are decimal: HalfKay's number (hex), times ten when it is
+     * below 10000000 (so SERIAL of a running sketch below 100000000 ends in 0). AVR Teensys
+     * have none. */
     snprintf(h->serial, sizeof h->serial, "%s", serial && *serial ? serial : "1234560");
     unsigned long long n = strtoull(h->serial, NULL, 10);
     if (m->hdr != 64)
@@ -140,7 +148,8 @@ void shim_halfkay_free(shim_halfkay_s *h)
 void shim_halfkay_ids(const shim_halfkay_s *h, uint16_t *vid, uint16_t *pid, uint16_t *bcd, bool *has_serial)
 {
     *vid = VID;
-    *pid = h->mode == M_HALFKAY ? HALFKAY_PID : h->mode == M_MIDI ? MIDI_PID : SERIAL_PID;
+    *pid = h->mode == M_HALFKAY ? HALFKAY_PID : h->mode == M_MIDI ? MIDI_PID : h->mode == M_KEYBOARD ? KEYBOARD_PID
+                                                                                             : SERIAL_PID;
     *bcd = h->m->bcd;
     *has_serial = h->mode != M_HALFKAY || h->hk_serial[0];
 }
@@ -151,11 +160,19 @@ const char *shim_halfkay_string(const shim_halfkay_s *h, uint8_t idx)
 {
     switch (idx) {
     case 1: return h->mode == M_HALFKAY ? NULL : "Teensyduino";
-    case 2: return h->mode == M_HALFKAY ? NULL : h->mode == M_MIDI ? "Teensy MIDI" : "USB Serial";
+    case 2: return h->mode == M_HALFKAY ? NULL : h->mode == M_MIDI ? "Teensy MIDI" : h->mode == M_KEYBOARD ? "Keyboard" : "USB Serial";
     case 3: return h->mode == M_HALFKAY ? (h->hk_serial[0] ? h->hk_serial : NULL) : h->serial;
     default: return NULL;
     }
 }
+
+/* SEREMU (usage page 0xFFC9, usage 4): 64-byte input and output reports, a 4-byte feature report */
+static const uint8_t seremu_desc[] = {0x06, 0xC9, 0xFF, 0x09, 0x04, 0xA1, 0x5C, 0x75, 0x08, 0x15, 0x00, 0x26, 0xFF,
+                                      0x00, 0x95, 0x40, 0x09, 0x75, 0x81, 0x02, 0x95, 0x20, 0x09, 0x76, 0x91, 0x02,
+                                      0x95, 0x04, 0x09, 0x76, 0xB1, 0x02, 0xC0};
+/* a boot keyboard (HID 1.11 B.1), shortened: usage page 1, usage 6 */
+static const uint8_t keyboard_desc[] = {0x05, 0x01, 0x09, 0x06, 0xA1, 0x01, 0x75, 0x01, 0x95, 0x08, 0x05, 0x07,
+                                        0x19, 0xE0, 0x29, 0xE7, 0x15, 0x00, 0x25, 0x01, 0x81, 0x02, 0xC0};
 
 /* HID 1.11 6.2.2: usage page 0xFF9C, the model's usage, one output report of block + header */
 static size_t report_desc(const shim_halfkay_s *h, uint8_t *d)
@@ -215,17 +232,34 @@ int shim_halfkay_config(const shim_halfkay_s *h, struct libusb_config_descriptor
                                                       .bInterfaceNumber = 1, .bNumEndpoints = 2,
                                                       .bInterfaceClass = 0x0A, .endpoint = &ep[1]};
         nif = 2;
+    } else if (h->mode == M_KEYBOARD) {
+        ep[0] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
+                                                    .bEndpointAddress = 0x83,
+                                                    .bmAttributes = LIBUSB_TRANSFER_TYPE_INTERRUPT,
+                                                    .wMaxPacketSize = 8, .bInterval = 1};
+        alt[0] = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
+                                                      .bNumEndpoints = 1, .bInterfaceClass = LIBUSB_CLASS_HID,
+                                                      .bInterfaceSubClass = 1, .bInterfaceProtocol = 1,
+                                                      .endpoint = &ep[0]};
     } else {
-        /* USB MIDI 1.0: an audio-class MIDIStreaming interface with a bulk pair */
+        /* USB MIDI 1.0: an audio-class MIDIStreaming interface with a bulk pair; SEREMU */
         ep[0] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
                                                     .bEndpointAddress = 0x03, .bmAttributes = LIBUSB_TRANSFER_TYPE_BULK,
                                                     .wMaxPacketSize = 64};
         ep[1] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
                                                     .bEndpointAddress = 0x84, .bmAttributes = LIBUSB_TRANSFER_TYPE_BULK,
                                                     .wMaxPacketSize = 64};
+        ep[2] = (struct libusb_endpoint_descriptor){.bLength = 7, .bDescriptorType = LIBUSB_DT_ENDPOINT,
+                                                    .bEndpointAddress = 0x82,
+                                                    .bmAttributes = LIBUSB_TRANSFER_TYPE_INTERRUPT,
+                                                    .wMaxPacketSize = 64, .bInterval = 1};
         alt[0] = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
                                                       .bNumEndpoints = 2, .bInterfaceClass = 1,
                                                       .bInterfaceSubClass = 3, .endpoint = &ep[0]};
+        alt[1] = (struct libusb_interface_descriptor){.bLength = 9, .bDescriptorType = LIBUSB_DT_INTERFACE,
+                                                      .bInterfaceNumber = 1, .bNumEndpoints = 1,
+                                                      .bInterfaceClass = LIBUSB_CLASS_HID, .endpoint = &ep[2]};
+        nif = 2;
     }
     for (uint8_t i = 0; i < nif; i++) {
         itf[i].altsetting = &alt[i];
@@ -325,6 +359,26 @@ int shim_halfkay_control(shim_halfkay_s *h, uint8_t type, uint8_t req, uint16_t 
             return (int)n;
         }
         return SHIM_HALFKAY_NOT_MINE;
+    }
+    if (h->mode == M_KEYBOARD || h->mode == M_MIDI) { /* HID: report descriptors, SEREMU's reboot */
+        bool seremu = h->mode == M_MIDI && index == 1;
+        if (type == 0x81 && req == LIBUSB_REQUEST_GET_DESCRIPTOR && (value >> 8) == 0x22 &&
+            (seremu || (h->mode == M_KEYBOARD && index == 0))) {
+            const uint8_t *d = seremu ? seremu_desc : keyboard_desc;
+            uint16_t n = (uint16_t)(seremu ? sizeof seremu_desc : sizeof keyboard_desc);
+            n = n < length ? n : length;
+            memcpy(data, d, n);
+            return n;
+        }
+        if (seremu && type == 0x21 && req == 0x09 && value == 0x0300) { /* SET_REPORT, feature */
+            static const uint8_t reboot[4] = {0xA9, 0x45, 0xC2, 0x6B};
+            if (length == 4 && !memcmp(data, reboot, 4)) {
+                h->mode = M_HALFKAY;
+                h->erased = false;
+            }
+            return length;
+        }
+        return type == 0x81 || (type & 0x60) == 0x20 ? LIBUSB_ERROR_PIPE : SHIM_HALFKAY_NOT_MINE;
     }
     if (h->mode == M_SERIAL && (type & 0x7F) == 0x21 && index == 0) { /* CDC PSTN 6.3 class requests */
         if (type == 0x21 && req == 0x20 && length == 7) { /* SET_LINE_CODING */

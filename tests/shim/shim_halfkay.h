@@ -13,7 +13,8 @@
 typedef struct shim_halfkay_s shim_halfkay_s;
 
 /* A device for LODE_USB_SHIM's KIND:SERIAL when KIND is one of ours ("halfkay-teensy41",
- * "teensy-serial-teensy32", "teensy-midi-teensylc"): 1 made (*out), 0 not ours, -1 ours but
+ * "teensy-serial-teensy32", "teensy-midi-teensylc", "teensy-keyboard-teensy40"): 1 made (*out),
+ * 0 not ours, -1 ours but
  * malformed (said on stderr). */
 int shim_halfkay_new(const char *kind, const char *serial, shim_halfkay_s **out);
 void shim_halfkay_free(shim_halfkay_s *h);

@@ -10,8 +10,8 @@
  *                                 endpoints, 64-byte reports, full speed; dfuse: an STM32 in
  *                                 DfuSe mode, shim_dfuse.c; jlink / jlink-v9: a SEGGER J-Link V11
  *                                 (high speed) / V9 (full speed), shim_jlink.c;
- *                                 halfkay-MODEL, teensy-serial-MODEL,
- *                                 teensy-midi-MODEL: a Teensy, shim_halfkay.c)
+ *                                 halfkay-MODEL, teensy-serial-MODEL, teensy-midi-MODEL,
+ *                                 teensy-keyboard-MODEL: a Teensy, shim_halfkay.c)
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -558,8 +558,7 @@ EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t 
 
 EXPORT int LIBUSB_CALL libusb_claim_interface(libusb_device_handle *h, int itf)
 {
-    (void)h;
-    return itf == 0 ? 0 : LIBUSB_ERROR_NOT_FOUND;
+    return itf == 0 || (h->d->teensy && itf == 1) ? 0 : LIBUSB_ERROR_NOT_FOUND; /* a Teensy: up to two */
 }
 EXPORT int LIBUSB_CALL libusb_release_interface(libusb_device_handle *h, int itf) { (void)h, (void)itf; return 0; }
 EXPORT int LIBUSB_CALL libusb_set_auto_detach_kernel_driver(libusb_device_handle *h, int e) { (void)h, (void)e; return 0; }

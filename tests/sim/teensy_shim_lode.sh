@@ -5,7 +5,8 @@
 # images (the stored flash equals the image, blank blocks skipped), the first write erasing the
 # chip (also when it takes seconds), erase, a running Teensy rebooted at 134 baud, and the
 # errors: image too large, built for another model, --chip naming another model, --verify,
-# several Teensys, none, a sketch without a serial port, the board unplugged mid-write.
+# several Teensys, none, a sketch without a serial port or serial emulation, the board
+# unplugged mid-write; a MIDI sketch rebooted through its serial emulation.
 # usage: teensy_shim_lode.sh <lode> <shim-lib-dir> <teensy_image>
 set -u
 LODE=$1
@@ -90,8 +91,14 @@ check list-running 0 "^teensy:12345670 +Teensy running a sketch \(USB type Seria
 check reboot 0 "flashed .* Teensy 3.2 in HalfKay mode 16c0:0478 0012D687 .*rebooted from its serial port at 134 baud" -- \
     "$LODE" flash --probe teensy:12345670 "$D/t32.hex"
 same stored-reboot "$D/12345670.halfkay" "$D/t32.hex" 262144
-check midi 69 "runs a sketch whose USB type \(MIDI\) has no serial port, so lode cannot reboot it into HalfKay .*press its button" -- \
-    env LODE_USB_SHIM=teensy-midi-teensy32:555 "$LODE" flash --probe teensy "$D/t32.hex"
+# MIDI: no serial port, but serial emulation (SEREMU), whose feature report reboots it
+check list-midi 0 "^teensy:5550 +Teensy running a sketch \(USB type MIDI\): lode reboots it into HalfKay" -- \
+    env LODE_USB_SHIM=teensy-midi-teensy32:5550 "$LODE" list
+check seremu 0 "flashed .* Teensy 3.2 .*rebooted through its serial emulation \(sketch USB type MIDI\)" -- \
+    env LODE_USB_SHIM=teensy-midi-teensy32:5550 "$LODE" flash --probe teensy "$D/t32.hex"
+same stored-seremu "$D/5550.halfkay" "$D/t32.hex" 262144
+check keyboard 69 "runs a sketch whose USB type \(Keyboard\) has no serial port, not even Teensyduino's serial emulation, so lode cannot reboot it into HalfKay: press its button" -- \
+    env LODE_USB_SHIM=teensy-keyboard-teensy32:556 "$LODE" flash --probe teensy "$D/t32.hex"
 # teensy:PORT: the serial port itself set to 134 baud (a pseudo-terminal here: nobody reboots)
 check tty-reboot 0 "rebooted by setting /dev/pts/[0-9]+ to 134 baud\) did not come back in HalfKay mode within 10 s: press its button.*exit 69 speed B134" -- \
     env LODE_USB_SHIM= python3 -c '
