@@ -4,7 +4,8 @@
 # simulated J-Link V11 on the stand-in libusb (tests/shim/shim_jlink.c, the build without
 # sanitizers), in front of the bit-level SWD target: it examines the STM32F103, programs a
 # 20 KiB image with its stm32f1x driver, verifies it and resets; it dumps the flash again in a
-# second session, and lode reads the board's saved state back with --probe sim. All must match
+# second session, and lode reads the board's saved state back with --probe sim and through the
+# same J-Link on the shim (its own J-Link driver). All must match
 # the image byte for byte. The first SWD cycles OpenOCD sent are written as a VCD
 # (LODE_USB_SHIM_JLINK_VCD) and sigrok-cli's swd decoder must find the line reset, the
 # JTAG-to-SWD switch and the DPIDR read with the F103's DPIDR in them.
@@ -55,6 +56,10 @@ grep -q "pc (/32): $reset" "$tmp/read.out" || fail "after reset halt PC is not t
 "$lode" read 0x08000000 20480 -o "$tmp/lode.bin" --probe sim --chip STM32F103C8 --sim-state "$tmp/600000123.state" \
     >"$tmp/lode.out" 2>&1 || fail "lode read of the saved board failed"
 cmp "$tmp/img.bin" "$tmp/lode.bin" >/dev/null || fail "lode reads back something else than the image"
+# and through the same simulated J-Link on the stand-in libusb, with lode's J-Link driver
+"$lode" read 0x08000000 20480 -o "$tmp/lode-usb.bin" --probe jlink:600000123 >"$tmp/lode-usb.out" 2>&1 ||
+    fail "lode read through the J-Link on the shim failed"
+cmp "$tmp/img.bin" "$tmp/lode-usb.bin" >/dev/null || fail "lode reads back something else through the J-Link"
 # sigrok's swd decoder on the first cycles OpenOCD clocked
 [ -s "$tmp/swd.vcd" ] || fail "no VCD written"
 sigrok-cli -I vcd -i "$tmp/swd.vcd" -P swd:swclk=swclk:swdio=swdio -A swd >"$tmp/sigrok.out" 2>&1 ||

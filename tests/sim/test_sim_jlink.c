@@ -316,6 +316,68 @@ static void test_transport(void)
     lode_sim_free(sim);
 }
 
+/* The board's and the wire's fault injections as a host sees them through HW_JTAG3: ACK
+ * WAIT (0b010) and FAULT (0b100) at the skewed ACK position, a read with a wrong parity bit,
+ * and no ACK at all (0b111) with the wires off. */
+static void test_faults(void)
+{
+    lode_sim_s *sim = board();
+    lode_sim_jlink_s *p = NULL;
+    REQUIRE(lode_sim_jlink_new(sim, NULL, &p) == LODE_OK);
+    uint8_t r[600];
+    REQUIRE(xfer(p, (const uint8_t[]){0xC7, 0x01}, 2, r, sizeof r) == 4u);
+    jbits_s j;
+    unsigned req = connect_bits(&j);
+    /* power-up request: DP CTRL/STAT write (header 0xA9) */
+    jput(&j, 1, 0xA9, 8);
+    jput(&j, 0, 0, 5);
+    jput(&j, 1, 0x50000000u, 32);
+    jput(&j, 1, 0, 1); /* parity of 0x50000000: two ones */
+    jput(&j, 1, 0, 8);
+    size_t len = jcmd(&j), nb = (j.n + 7) / 8;
+    REQUIRE(xfer(p, j.cmd, len, r, sizeof r) == nb + 1);
+    CHECK_EQ(in_bits(r, req + 8, 3), 1u);
+
+    /* AP read of IDR (header 0x9F): an injected WAIT, then OK, then OK with a wrong parity
+     * bit, then nothing with the wires off */
+    for (int k = 0; k < 4; k++) {
+        memset(&j, 0, sizeof j);
+        unsigned at = j.n;
+        jput(&j, 1, 0x9F, 8);
+        if (k == 0) { /* WAIT has no data phase: the host drives again after the turnaround
+                       * (a line left to the pull-up would be a start bit) */
+            jput(&j, 0, 0, 1 + 3 + 1);
+            jput(&j, 1, 0, 41);
+        } else {
+            jput(&j, 0, 0, 1 + 3 + 33 + 1);
+            jput(&j, 1, 0, 8);
+        }
+        if (k == 0)
+            lode_sim_inject_wait(sim, 5);
+        if (k == 1)
+            lode_sim_inject_wait(sim, 0);
+        if (k == 2)
+            lode_sim_swdwire_inject_parity(lode_sim_jlink_wire(p), 1);
+        if (k == 3)
+            lode_sim_inject_disconnect(sim, true);
+        len = jcmd(&j);
+        nb = (j.n + 7) / 8;
+        REQUIRE(xfer(p, j.cmd, len, r, sizeof r) == nb + 1);
+        unsigned want[4] = {2u, 1u, 1u, 7u};
+        CHECK_EQ(in_bits(r, at + 8, 3), want[k]);
+        if (k == 1 || k == 2) { /* data and its parity: wrong only when injected */
+            uint32_t v = in_bits(r, at + 11, 32);
+            unsigned par = in_bits(r, at + 43, 1), calc = 0;
+            for (unsigned i = 0; i < 32; i++)
+                calc ^= (v >> i) & 1u;
+            CHECK_EQ(par ^ calc, k == 2 ? 1u : 0u);
+        }
+    }
+    lode_sim_inject_disconnect(sim, false);
+    lode_sim_jlink_free(p);
+    lode_sim_free(sim);
+}
+
 int main(void)
 {
     RUN_TEST(test_info_commands);
@@ -324,5 +386,6 @@ int main(void)
     RUN_TEST(test_usb_timing);
     RUN_TEST(test_swo);
     RUN_TEST(test_transport);
+    RUN_TEST(test_faults);
     return TEST_DONE();
 }
