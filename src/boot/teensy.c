@@ -645,7 +645,8 @@ static int row_open(const lode_probe_driver_s *drv, const char *args, const lode
     k->force = o->force;
     lode_usb_probe_s *hk = NULL;
     size_t n = 0;
-    int rc = port ? LODE_OK : find_halfkay(serial, o->log, &hk, &n);
+    /* HalfKay running already (also when a PORT was named: the button was pressed) */
+    int rc = find_halfkay(serial, o->log, &hk, &n);
     if (rc == LODE_OK && n == 0)
         rc = reboot_into_halfkay(serial, port, k, o->log);
     else if (rc == LODE_OK && n > 1)

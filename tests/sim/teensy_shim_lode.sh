@@ -76,6 +76,9 @@ check board-wrong 69 "the board is a Teensy 4.1 \(HalfKay's HID usage 0x25\), no
     "$LODE" flash --board teensy40 --probe teensy "$D/t41.hex"
 check flash-t41 0 "flashed .* to Teensy 4.1 .*: 7936 sectors erased, 144 pages" -- "$LODE" flash --probe teensy "$D/t41.hex"
 same stored-t41 "$D/T41.halfkay" "$D/t41.hex" 8126464
+# a port named while the Teensy is in HalfKay already (its button pressed): HalfKay is used
+check port-but-halfkay 0 "flashed .* to Teensy 4.1 in HalfKay mode 16c0:0478 T41 \(named teensy41" -- \
+    "$LODE" flash --board teensy41 --probe /dev/ttyACM99 "$D/t41.hex"
 check t40-on-t41 65 "the image is built for a Teensy 4.0, the board is a Teensy 4.1" -- \
     "$LODE" flash --probe teensy "$D/t40.hex"
 # Teensy 2.0: 128-byte blocks, 2-byte addresses, no serial number
