@@ -30,12 +30,14 @@ static void on_session(void *user, const lode_avrsim_session_s *s)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: lode sim-server --board uno --serial-pty PATH [--bootloader FILE]\n"
+            "usage: lode sim-server --board uno|mega2560 --serial-pty PATH [--bootloader FILE]\n"
             "\n"
-            "Serve a simulated Arduino Uno (optiboot 4.4 from Debian's arduino-core-avr running on\n"
-            "simavr) on a pseudo-terminal linked at PATH:\n"
-            "  lode flash app.hex --probe arduino:PATH\n"
+            "Serve a simulated Arduino Uno (optiboot 4.4) or Mega 2560 (the STK500v2 wiring\n"
+            "bootloader), the real bootloaders from Debian's arduino-core-avr running on simavr, on\n"
+            "a pseudo-terminal linked at PATH:\n"
+            "  lode flash app.hex --probe arduino:PATH      (--board mega2560: wiring:PATH)\n"
             "  avrdude -c arduino -p m328p -P PATH -b 115200 -U flash:w:app.hex:i\n"
+            "  avrdude -c wiring -p m2560 -P PATH -b 115200 -D -U flash:w:app.hex:i\n"
             "Each open of the port resets the board into its bootloader (the Arduino auto-reset).\n"
             "It prints one line per session on stderr (bytes each way, simulated time). Ctrl-C\n"
             "stops it.\n");
@@ -75,7 +77,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     if (ex >= 0)
         return ex;
     if (!board || !pty) {
-        fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno)\n");
+        fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno, mega2560)\n");
         return LODE_EXIT_USAGE;
     }
     lode_avrsim_config_s cfg = {.board = board, .bootloader = boot, .log = &cli->log};

@@ -32,6 +32,7 @@
 #define MCUSR_ADDR 0x54       /* MCUSR in data space (ATmega328P/168/2560) */
 #define MCUSR_EXTRF 0x02
 #define WILD_SPACE 0x10004u   /* every 16-bit data/Z address (+ a word) stays inside simavr's arrays */
+#define WILD_FAR 0x1000004u   /* every 24-bit RAMPZ:Z address (+ a word), on parts with RAMPZ */
 
 typedef struct board_s {
     const char *name, *mcu, *chip;
@@ -42,9 +43,11 @@ typedef struct board_s {
 static const board_s boards[] = {
     {"uno", "atmega328p", "ATmega328P", 16000000u, 0x7E00u, 115200u,
      "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex"},
+    {"mega2560", "atmega2560", "ATmega2560", 16000000u, 0x3E000u, 115200u,
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/stk500v2/stk500boot_v2_mega2560.hex"},
 };
 
-static const char *const board_names[] = {"uno", NULL};
+static const char *const board_names[] = {"uno", "mega2560", NULL};
 
 struct lode_avrsim_s {
     const board_s *b;
@@ -70,13 +73,15 @@ struct lode_avrsim_s {
 };
 
 /* simavr does not bound what a program addresses: the PC runs off the end of the flash (a
- * real AVR's wraps), LD/ST/LPM reach any 16-bit address while its data and flash arrays end
- * at RAMEND/FLASHEND. Application code the host wrote (random bytes in the tests) would read
- * and write outside them. Give both arrays the whole 16-bit space, zeroed past the real end. */
+ * real AVR's wraps), LD/ST/LPM reach any 16-bit address, ELPM any 24-bit one (RAMPZ:Z) while
+ * its data and flash arrays end at RAMEND/FLASHEND. Application code the host wrote (random
+ * bytes in the tests) would read and write outside them. Give the arrays the whole space their
+ * addresses reach, zeroed past the real end. */
 static int widen_memories(avr_t *avr)
 {
-    uint8_t *d = calloc(1, WILD_SPACE), *f = calloc(1, WILD_SPACE);
-    if (!d || !f || avr->ramend + 1u > WILD_SPACE || avr->flashend + 1u > WILD_SPACE) {
+    size_t fsize = avr->rampz ? WILD_FAR : WILD_SPACE;
+    uint8_t *d = calloc(1, WILD_SPACE), *f = calloc(1, fsize);
+    if (!d || !f || avr->ramend + 1u > WILD_SPACE || avr->flashend + 1u > fsize) {
         free(d);
         free(f);
         return LODE_E_NOMEM;
@@ -242,7 +247,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
         if (cfg->board && !strcasecmp(cfg->board, boards[i].name))
             b = &boards[i];
     if (!b) {
-        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated board '%s': the AVR boards are: uno",
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated board '%s': the AVR boards are: uno, mega2560",
                  cfg->board ? cfg->board : "");
         return LODE_E_NO_DEVICE;
     }

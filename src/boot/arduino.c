@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "boot/avr_parts.h"
 #include "boot/boot.h"
@@ -20,7 +19,7 @@
 #define SYNC_TRIES 10
 #define SYNC_WAIT_MS 200
 
-enum { R_APP = 0, R_BOOT, R_EEPROM, NREGIONS };
+enum { R_APP = LODEI_AVR_R_APP, R_BOOT = LODEI_AVR_R_BOOT, R_EEPROM = LODEI_AVR_R_EEPROM, NREGIONS = LODEI_AVR_NREGIONS };
 
 typedef struct ard_s {
     lode_stream_s *s;
@@ -40,23 +39,7 @@ typedef struct ard_s {
     bool left;               /* the application was started: the line is its console now */
 } ard_s;
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* ---- the loader face ------------------------------------------------------------------------- */
-
-static int page_at(const void *user, uint32_t addr, uint32_t *start, uint32_t *size)
-{
-    const lode_flash_region_s *r = user;
-    if (addr < r->start || addr >= r->end)
-        return LODE_E_RANGE;
-    *start = r->start + (addr - r->start) / r->page_size * r->page_size;
-    *size = r->page_size;
-    return LODE_OK;
-}
 
 static int al_layout(void *ctx, const lode_log_s *log, const lode_flash_region_s **regions, size_t *nregions,
                      const lode_mem_range_s **ram, size_t *nram)
@@ -311,26 +294,8 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
     a->optiboot = a->major >= 4;
     if ((rc = lode_board_db_new(log, &a->data)) != LODE_OK)
         return rc;
-    const lodei_avr_part_s *det = lode_avr_part_by_signature(a->data, a->sig);
-    const lodei_avr_part_s *named = o->chip ? lode_avr_part_find(a->data, o->chip) : NULL;
-    if (o->chip && !named) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "--chip %s is not an AVR part lode knows (the board says %s)",
-                 o->chip, det ? det->name : "nothing lode knows");
-        return LODE_E_INVALID_ARG;
-    }
-    if (named && named != det && !o->force) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "the bootloader reports signature %02X %02X %02X (%s), not %s's: check --chip and the board; "
-                 "--force writes anyway", a->sig[0], a->sig[1], a->sig[2], det ? det->name : "unknown", named->name);
-        return LODE_E_NO_DEVICE;
-    }
-    if (!named && !det) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "the bootloader reports signature %02X %02X %02X, which is no AVR part lode knows: name the chip "
-                 "with --chip (and --force)", a->sig[0], a->sig[1], a->sig[2]);
-        return LODE_E_NO_DEVICE;
-    }
-    a->part = named ? named : det;
+    if ((rc = lodei_avr_pick_part(a->data, a->sig, o->chip, o->force, log, &a->part)) != LODE_OK)
+        return rc;
     if (a->part->flash_size > 0x20000u) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "%s has more flash than STK500v1 addresses (128 KiB): its bootloader speaks STK500v2 (--probe "
@@ -340,17 +305,7 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
     /* the BOOTSZ fuses cannot be read through these bootloaders: optiboot fits the smallest
      * section, the older ATmegaBOOT takes 2 KiB */
     a->boot_size = a->optiboot ? a->part->boot_sizes[0] : 2048u;
-    uint32_t app_end = a->part->flash_size - a->boot_size;
-    a->regions[R_APP] = (lode_flash_region_s){.name = "flash", .start = 0, .end = app_end,
-                                              .page_size = a->part->page_size, .erased = 0xFF,
-                                              .sector_at = page_at, .user = &a->regions[R_APP]};
-    a->regions[R_BOOT] = (lode_flash_region_s){.name = "bootloader", .start = app_end, .end = a->part->flash_size,
-                                               .page_size = a->part->page_size, .erased = 0xFF,
-                                               .sector_at = page_at, .user = &a->regions[R_BOOT]};
-    a->regions[R_EEPROM] = (lode_flash_region_s){.name = "eeprom", .start = LODEI_AVR_EEPROM_BASE,
-                                                 .end = LODEI_AVR_EEPROM_BASE + a->part->eeprom_size,
-                                                 .page_size = 1, .erased = 0xFF,
-                                                 .sector_at = page_at, .user = &a->regions[R_EEPROM]};
+    lodei_avr_regions(a->regions, a->part, a->boot_size);
     return LODE_OK;
 }
 
@@ -389,37 +344,12 @@ static int ard_open(const lode_probe_driver_s *d, const char *args, const lode_p
                     lode_probe_s **out)
 {
     char port[200];
-    unsigned long baud = DEFAULT_BAUD;
-    const char *colon = strrchr(args, ':');
-    size_t plen = strlen(args);
-    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
-        baud = strtoul(colon + 1, NULL, 10);
-        plen = (size_t)(colon - args);
-    }
-    if (!plen || plen >= sizeof port || baud < 300 || baud > 4000000) {
-        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "bad probe '%s:%s': use --probe %s (baud 300..4000000)",
-                 d->name, args, d->syntax);
-        return LODE_E_INVALID_ARG;
-    }
-    memcpy(port, args, plen);
-    port[plen] = 0;
-    lode_serial_opts_s so = {.baud = (unsigned)baud, .exclusive = true};
+    unsigned baud;
     lode_stream_s *s = NULL;
-    int rc = lode_stream_open_serial(port, &so, o->log, &s);
-    if (rc != LODE_OK)
-        return rc;
-    /* the auto-reset circuit: DTR/RTS released, then asserted -- the falling edge through the
-     * capacitor resets the AVR into its bootloader. A pseudo-terminal has no such lines (a
-     * simulated board resets when its port is opened). */
-    lode_stream_set_log(s, NULL); /* no lines is no error here */
-    if (lode_stream_set_lines(s, LODE_STREAM_DTR | LODE_STREAM_RTS, false) == LODE_OK) {
-        sleep_ms(250);
-        lode_stream_set_lines(s, LODE_STREAM_DTR | LODE_STREAM_RTS, true);
-        sleep_ms(50);
-    }
-    lode_stream_set_log(s, o->log);
-    lode_stream_flush(s);
-    return lodei_boot_arduino_open_stream(s, true, port, (unsigned)baud, o, NULL, out);
+    int rc = lodei_boot_parse_port(d, args, DEFAULT_BAUD, o->log, port, sizeof port, &baud);
+    if (rc == LODE_OK)
+        rc = lodei_boot_open_reset(port, baud, o->log, &s);
+    return rc == LODE_OK ? lodei_boot_arduino_open_stream(s, true, port, baud, o, NULL, out) : rc;
 }
 
 const lode_probe_driver_s lodei_probe_row_arduino = {

@@ -20,5 +20,17 @@ int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port,
  * is). own: the probe closes s (also when this fails). */
 int lodei_boot_stm32_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
                                  lode_probe_s **out);
+/* "PORT[:BAUD]" of probe row d into port (cap bytes) and *baud (default_baud when not
+ * given). LODE_E_INVALID_ARG (logged with the row's syntax) when malformed. */
+int lodei_boot_parse_port(const lode_probe_driver_s *d, const char *args, unsigned default_baud,
+                          const lode_log_s *log, char *port, size_t cap, unsigned *baud);
+/* Open the port exclusively at baud and give the Arduino auto-reset pulse (DTR/RTS released
+ * 250 ms, then asserted; nothing on a port without the lines), input flushed. */
+int lodei_boot_open_reset(const char *port, unsigned baud, const lode_log_s *log, lode_stream_s **out);
+void lodei_boot_sleep_ms(unsigned ms);
+
+/* The wiring probe (STK500v2) over a stream on a freshly reset board; as the arduino one. */
+int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
+                                  const lode_probe_open_opts_s *o, lode_probe_s **out);
 
 #endif

@@ -22,5 +22,6 @@ extern const lode_probe_driver_s lodei_probe_row_arduino;
 extern const lode_probe_driver_s lodei_probe_row_stm32_uart; /* src/boot/stm32_uart.c */
 extern const lode_probe_driver_s lodei_probe_row_jlink; /* src/probe/jlink/jlink_probe.c */
 extern const lode_probe_driver_s lodei_probe_row_teensy; /* src/boot/teensy.c */
+extern const lode_probe_driver_s lodei_probe_row_wiring;
 
 #endif

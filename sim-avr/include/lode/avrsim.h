@@ -26,14 +26,14 @@ extern "C" {
 typedef struct lode_avrsim_s lode_avrsim_s;
 
 typedef struct lode_avrsim_config_s {
-    const char *board;       /* "uno" */
+    const char *board;       /* "uno", "mega2560" */
     const char *bootloader;  /* Intel HEX of the bootloader; NULL: the board's default file
                                 (Debian's arduino-core-avr) */
     unsigned baud;           /* the UART's wire speed for pacing; 0: the board's (115200) */
     const lode_log_s *log;
 } lode_avrsim_config_s;
 
-/* Boards this build knows ("uno"), NULL-terminated. */
+/* Boards this build knows ("uno", "mega2560"), NULL-terminated. */
 const char *const *lode_avrsim_boards(void);
 
 /* LODE_E_NO_DEVICE (logged) for an unknown board or a missing bootloader file. */
