@@ -20,6 +20,7 @@ int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port,
  * is). own: the probe closes s (also when this fails). */
 int lodei_boot_stm32_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
                                  lode_probe_s **out);
+
 /* "PORT[:BAUD]" of probe row d into port (cap bytes) and *baud (default_baud when not
  * given). LODE_E_INVALID_ARG (logged with the row's syntax) when malformed. */
 int lodei_boot_parse_port(const lode_probe_driver_s *d, const char *args, unsigned default_baud,
