@@ -107,9 +107,9 @@ static void test_registry(void)
     lode_probe_registry_s *reg = NULL;
     REQUIRE(lode_probe_registry_new(&reg) == LODE_OK);
     /* the built-in rows */
-    const char *want[] = {"cmsis-dap", "stlink", "stlink-tcp", "gdb", "bmp", "dfu", "arduino", "stm32-uart", "jlink", "teensy"};
-    REQUIRE(lode_probe_registry_count(reg) == 10);
-    for (size_t i = 0; i < 10; i++)
+    const char *want[] = {"cmsis-dap", "stlink", "stlink-tcp", "gdb", "bmp", "dfu", "arduino", "stm32-uart", "jlink", "teensy", "wiring"};
+    REQUIRE(lode_probe_registry_count(reg) == sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         CHECK(!strcmp(lode_probe_registry_at(reg, i)->name, want[i]));
     const lode_probe_driver_s *d = NULL;
     const char *args = NULL;
@@ -133,6 +133,8 @@ static void test_registry(void)
     CHECK_EQ(lode_probe_open(reg, "cmsis-dap:zz", &oo, &p), LODE_E_INVALID_ARG);
     CHECK_EQ(lode_probe_open(reg, "dfu:zz", &oo, &p), LODE_E_INVALID_ARG);
     CHECK(strstr(last, "dfu:VID:PID[:SERIAL]") != NULL);
+    CHECK_EQ(lode_probe_open(reg, "wiring:/dev/null:12", &oo, &p), LODE_E_INVALID_ARG); /* baud 300.. */
+    CHECK(strstr(last, "wiring:PORT[:BAUD]") != NULL);
     CHECK_EQ(lode_probe_open(reg, "stm32-uart:/dev/ttyUSB9:boot0=cts", &oo, &p), LODE_E_INVALID_ARG);
     CHECK(strstr(last, "stm32-uart:PORT[:BAUD]") != NULL);
     CHECK_EQ(lode_probe_open(reg, "arduino:/dev/ttyUSB0:12", &oo, &p), LODE_E_INVALID_ARG); /* baud */
@@ -147,7 +149,7 @@ static void test_registry(void)
     lode_probe_driver_s row = {.name = "fake", .syntax = "fake:N", .open = fake_open, .list = fake_list, .user = &f};
     CHECK_EQ(lode_probe_registry_add(reg, &row), LODE_OK);
     CHECK_EQ(lode_probe_registry_add(reg, &row), LODE_E_INVALID_ARG); /* the name is taken */
-    CHECK_EQ(lode_probe_registry_count(reg), 11);
+    CHECK_EQ(lode_probe_registry_count(reg), sizeof want / sizeof want[0] + 1);
     CHECK_EQ(lode_probe_parse(reg, "nothing", &log, &d, &args), LODE_E_INVALID_ARG);
     CHECK(strstr(last, "fake:N") != NULL); /* the added row's syntax is offered */
     nfound = 0;
