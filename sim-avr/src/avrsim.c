@@ -38,13 +38,14 @@ typedef struct board_s {
     const char *name, *mcu, *chip;
     uint32_t freq, boot_addr, baud;
     const char *bootloader;
+    const char *protocol;     /* the probe kind its bootloader speaks */
 } board_s;
 
 static const board_s boards[] = {
     {"uno", "atmega328p", "ATmega328P", 16000000u, 0x7E00u, 115200u,
-     "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex"},
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex", "arduino"},
     {"mega2560", "atmega2560", "ATmega2560", 16000000u, 0x3E000u, 115200u,
-     "/usr/share/arduino/hardware/arduino/avr/bootloaders/stk500v2/stk500boot_v2_mega2560.hex"},
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/stk500v2/stk500boot_v2_mega2560.hex", "wiring"},
 };
 
 static const char *const board_names[] = {"uno", "mega2560", NULL};
@@ -318,6 +319,7 @@ void lode_avrsim_free(lode_avrsim_s *s)
 }
 
 const char *lode_avrsim_chip(const lode_avrsim_s *s) { return s ? s->b->chip : NULL; }
+const char *lode_avrsim_protocol(const lode_avrsim_s *s) { return s ? s->b->protocol : NULL; }
 unsigned lode_avrsim_baud(const lode_avrsim_s *s) { return s ? s->baud : 0; }
 uint64_t lode_avrsim_time_us(const lode_avrsim_s *s)
 {

@@ -32,6 +32,7 @@ void lodei_boot_sleep_ms(unsigned ms);
 
 /* The wiring probe (STK500v2) over a stream on a freshly reset board; as the arduino one. */
 int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
-                                  const lode_probe_open_opts_s *o, lode_probe_s **out);
+                                  const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
+                                  lode_probe_s **out);
 
 #endif

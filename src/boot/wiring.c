@@ -344,28 +344,31 @@ static int wir_start(wir_s *w, const lode_probe_open_opts_s *o)
 }
 
 int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
-                                  const lode_probe_open_opts_s *o, lode_probe_s **out)
+                                  const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
+                                  lode_probe_s **out)
 {
     wir_s *w = calloc(1, sizeof *w);
-    if (!w) {
-        if (own)
-            lode_stream_close(s);
-        return LODE_E_NOMEM;
+    int rc = w ? LODE_OK : LODE_E_NOMEM;
+    if (w) {
+        w->s = s;
+        w->own_stream = own;
+        w->log = o->log;
+        w->baud = baud;
+        snprintf(w->port, sizeof w->port, "%s", port);
+        rc = wir_start(w, o);
     }
-    w->s = s;
-    w->own_stream = own;
-    w->log = o->log;
-    w->baud = baud;
-    snprintf(w->port, sizeof w->port, "%s", port);
-    int rc = wir_start(w, o);
     if (rc != LODE_OK) {
         if (own)
             lode_stream_close(s);
-        w->s = NULL;
-        wp_close(w);
+        if (w) {
+            w->s = NULL;
+            wp_close(w);
+        }
+        if (extra && extra->on_close)
+            extra->on_close(extra->close_user);
         return rc;
     }
-    return lode_probe_new(&wir_probe_ops, w, "wiring", NULL, out);
+    return lode_probe_new(&wir_probe_ops, w, "wiring", extra, out);
 }
 
 static int wir_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
@@ -377,7 +380,7 @@ static int wir_open(const lode_probe_driver_s *d, const char *args, const lode_p
     int rc = lodei_boot_parse_port(d, args, DEFAULT_BAUD, o->log, port, sizeof port, &baud);
     if (rc == LODE_OK)
         rc = lodei_boot_open_reset(port, baud, o->log, &s);
-    return rc == LODE_OK ? lodei_boot_wiring_open_stream(s, true, port, baud, o, out) : rc;
+    return rc == LODE_OK ? lodei_boot_wiring_open_stream(s, true, port, baud, o, NULL, out) : rc;
 }
 
 const lode_probe_driver_s lodei_probe_row_wiring = {

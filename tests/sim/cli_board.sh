@@ -36,7 +36,8 @@ check chips-avr-168 0 "ATmega168 +AVR +flash +16 KiB" -- "$LODE" chips
 # unknown boards, and a board with no simulated model and no port
 check board-unknown 64 "unknown board 'unoo': .lode boards. lists" -- "$LODE" info --board unoo
 check board-unknown-env 64 "unknown board 'foo' \(LODE_BOARD\)" -- env LODE_BOARD=foo "$LODE" info
-check board-needs-port 69 "board mega2560 \(ATmega2560\) has no simulated model here: give its serial port" -- "$LODE" info --board mega2560
+check board-needs-port 69 "board micro \(ATmega32U4\) has no simulated model here: give its serial port" -- "$LODE" info --board micro
+check board-mega-sim 0 "wiring \(STK500v2 bootloader AVRISP_2 .* on the simulated mega2560 .*ATmega2560" -- "$LODE" info --board Mega
 # the Uno's chip is the simulated Uno (optiboot on simavr) when no port is given
 check board-uno-sim 0 "optiboot 4.4" -- env LSAN_OPTIONS=suppressions=$(dirname "$0")/../lsan_simavr.supp:print_suppressions=0 "$LODE" info --board UNO
 

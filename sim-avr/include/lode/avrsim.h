@@ -41,6 +41,8 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out);
 void lode_avrsim_free(lode_avrsim_s *sim); /* accepts NULL */
 
 const char *lode_avrsim_chip(const lode_avrsim_s *sim);  /* "ATmega328P" */
+/* the probe kind its bootloader speaks: "arduino" (STK500v1), "wiring" (STK500v2) */
+const char *lode_avrsim_protocol(const lode_avrsim_s *sim);
 unsigned lode_avrsim_baud(const lode_avrsim_s *sim);
 /* Simulated time so far, in microseconds. */
 uint64_t lode_avrsim_time_us(const lode_avrsim_s *sim);
