@@ -58,17 +58,18 @@ static uint64_t now_ms(void)
 
 /* ---- the loader ------------------------------------------------------------------------------ */
 
-/* One report, tried again every 10 ms (HalfKay stalls while busy) until `limit_ms` passed. */
+/* One report, tried again (HalfKay stalls while it programs the block before: after 1 ms, then
+ * waiting twice as long each time up to 10 ms) until `limit_ms` passed. */
 static int send_report(teensy_s *k, uint8_t *rep, size_t len, unsigned limit_ms)
 {
     uint64_t until = now_ms() + limit_ms;
-    for (;;) {
+    for (uint32_t wait = 1;; wait = wait * 2 < RETRY_MS ? wait * 2 : RETRY_MS) {
         unsigned left = (unsigned)(until > now_ms() ? until - now_ms() : 1);
         int rc = lode_usb_control(k->t, 0x21, 9 /* SET_REPORT */, 0x0200 /* output, ID 0 */, k->usb.interface, rep,
                                   len, NULL, left < CTRL_MS ? left : limit_ms);
         if (rc == LODE_OK || rc == LODE_E_NO_DEVICE || now_ms() >= until)
             return rc;
-        sleep_ms(RETRY_MS);
+        sleep_ms(wait);
     }
 }
 
