@@ -99,7 +99,9 @@ int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, co
                      uint32_t base, bool base_given, const lode_log_s *log, lode_image_s **out);
 
 /* Reads the file (refuses files larger than LODE_IMAGE_MAX_FILE with LODE_E_NOMEM) and
- * parses it with lode_image_parse(). A missing file is LODE_E_NO_DEVICE, a permission
+ * parses it with lode_image_parse(). AUTO: a file named *.bin is a raw binary whatever its
+ * contents, and so is one whose contents look like Intel HEX (a ':' first) when base_given,
+ * unless it is named *.hex, *.ihx or *.ihex. A missing file is LODE_E_NO_DEVICE, a permission
  * problem LODE_E_ACCESS, other read errors LODE_E_IO, an empty file LODE_E_FORMAT. */
 int lode_image_load_file(const char *path, lode_image_format_e fmt, uint32_t base,
                          bool base_given, const lode_log_s *log, lode_image_s **out);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lode/error.h"
 
@@ -201,6 +202,27 @@ static int errno_to_err(int e)
     }
 }
 
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && !strcasecmp(s + n - t, tail);
+}
+
+/* A file's format: what its contents say, except that a text starting with ':' is Intel HEX
+ * only when nothing says it is raw: a .bin file is raw whatever its first byte, and so is a
+ * file given a base address unless it is named .hex/.ihx/.ihex (random or real firmware bytes
+ * start with ':' one time in 256). */
+static lode_image_format_e file_format(const char *path, const uint8_t *buf, size_t len, bool base_given)
+{
+    if (ends_with(path, ".bin"))
+        return LODE_IMAGE_BIN;
+    lode_image_format_e f = lode_image_detect_format(buf, len);
+    if (f == LODE_IMAGE_IHEX && base_given && !ends_with(path, ".hex") && !ends_with(path, ".ihx") &&
+        !ends_with(path, ".ihex"))
+        return LODE_IMAGE_BIN;
+    return f;
+}
+
 int lode_image_load_file(const char *path, lode_image_format_e fmt, uint32_t base,
                          bool base_given, const lode_log_s *log, lode_image_s **out)
 {
@@ -270,6 +292,8 @@ int lode_image_load_file(const char *path, lode_image_format_e fmt, uint32_t bas
         err = LODE_E_FORMAT;
         goto out;
     }
+    if (fmt == LODE_IMAGE_AUTO)
+        fmt = file_format(path, buf, len, base_given);
     err = lode_image_parse(buf, len, fmt, path, base, base_given, log, out);
 out:
     if (f)

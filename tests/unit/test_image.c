@@ -925,6 +925,47 @@ static bool write_file(const char *path, const void *data, size_t len)
     return fclose(f) == 0 && ok;
 }
 
+/* Raw bytes that happen to start with ':' (one random image in 256): a .bin file, or any file
+ * given a base address, is raw; a .hex file stays Intel HEX. */
+static void test_colon_raw(void)
+{
+    char dir[] = "/tmp/lode_test_image_colon_XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char pb[80], pn[80], ph[80];
+    snprintf(pb, sizeof pb, "%s/app.BIN", dir);
+    snprintf(pn, sizeof pn, "%s/app", dir);
+    snprintf(ph, sizeof ph, "%s/app.hex", dir);
+    static const uint8_t raw[5] = {':', 0x01, 0xff, 0x00, 0x7f};
+    static const char hex[] = ":0400100001020304E2\n:00000001FF\n";
+    REQUIRE(write_file(pb, raw, sizeof raw) && write_file(pn, raw, sizeof raw) && write_file(ph, hex, strlen(hex)));
+    cap_s cap;
+    lode_log_s log = make_log(&cap);
+    lode_image_s *img = NULL;
+    REQUIRE(lode_image_load_file(pb, LODE_IMAGE_AUTO, 0x100, true, &log, &img) == LODE_OK);
+    CHECK(img->nsegs == 1 && img->segs[0].addr == 0x100 && img->segs[0].len == 5 && !memcmp(img->segs[0].data, raw, 5));
+    lode_image_free(img);
+    REQUIRE(lode_image_load_file(pn, LODE_IMAGE_AUTO, 0x200, true, &log, &img) == LODE_OK);
+    CHECK(img->nsegs == 1 && img->segs[0].addr == 0x200 && img->segs[0].len == 5);
+    lode_image_free(img);
+    REQUIRE(lode_image_load_file(ph, LODE_IMAGE_AUTO, 0x300, true, &log, &img) == LODE_OK);
+    CHECK(img->nsegs == 1 && img->segs[0].addr == 0x10 && img->segs[0].len == 4); /* base ignored */
+    lode_image_free(img);
+    CHECK_EQ(cap.nerr, 0);
+    /* a .bin without a base: the raw binary's message, not a HEX syntax error */
+    img = SENTINEL;
+    log = make_log(&cap);
+    int rc = lode_image_load_file(pb, LODE_IMAGE_AUTO, 0, false, &log, &img);
+    EXPECT_FAIL(rc, LODE_E_INVALID_ARG, &cap, img, "app.BIN: not an ELF or Intel HEX file", "base address");
+    /* without a base and a name, a ':' file is still read as Intel HEX (and this one is not) */
+    log = make_log(&cap);
+    rc = lode_image_load_file(pn, LODE_IMAGE_AUTO, 0, false, &log, &img);
+    CHECK_EQ(rc, LODE_E_FORMAT);
+    unlink(pb);
+    unlink(pn);
+    unlink(ph);
+    rmdir(dir);
+}
+
 static void test_load_file(void)
 {
     char dir[] = "/tmp/lode_test_image_XXXXXX";
@@ -1141,6 +1182,7 @@ int main(void)
     RUN_TEST(test_bin);
     RUN_TEST(test_detect);
     RUN_TEST(test_load_file);
+    RUN_TEST(test_colon_raw);
     RUN_TEST(test_load_file_limit);
     RUN_TEST(test_real_firmware);
     return TEST_DONE();
