@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -374,6 +376,58 @@ static int apply_opts(lode_stream_s *s, const lode_serial_opts_s *o)
     return LODE_OK;
 }
 
+/* Who else holds `path` open: " (held by NAME, PID N...)" from /proc/PID/fd, "" when nobody
+ * lode can see (another user's processes are hidden). ModemManager, which probes every new
+ * modem-like port, gets the way to keep it off. */
+static void port_holder(const char *path, char *buf, size_t cap)
+{
+    char want[PATH_MAX];
+    buf[0] = 0;
+    if (!realpath(path, want))
+        return;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    long self = (long)getpid();
+    while (d && (e = readdir(d)) != NULL && !buf[0]) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        char fddir[64];
+        snprintf(fddir, sizeof fddir, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(fddir);
+        struct dirent *f;
+        while (fds && (f = readdir(fds)) != NULL) {
+            char link[384], target[PATH_MAX];
+            snprintf(link, sizeof link, "%s/%s", fddir, f->d_name);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            if (n <= 0)
+                continue;
+            target[n] = 0;
+            if (strcmp(target, want))
+                continue;
+            char comm[64] = "?", cpath[64];
+            snprintf(cpath, sizeof cpath, "/proc/%ld/comm", pid);
+            FILE *c = fopen(cpath, "r");
+            if (c) {
+                if (fgets(comm, sizeof comm, c))
+                    comm[strcspn(comm, "\n")] = 0;
+                fclose(c);
+            }
+            snprintf(buf, cap, " (held by %s, PID %ld%s)", comm, pid,
+                     !strcmp(comm, "ModemManager")
+                         ? ": it probes new serial ports; stop it (systemctl stop ModemManager) or keep it off the "
+                           "board with a udev rule setting ENV{ID_MM_DEVICE_IGNORE}=\"1\""
+                         : ": close that program and try again");
+            break;
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (d)
+        closedir(d);
+}
+
 int lode_stream_open_serial(const char *path, const lode_serial_opts_s *opts,
                             const lode_log_s *log, lode_stream_s **out)
 {
@@ -385,9 +439,12 @@ int lode_stream_open_serial(const char *path, const lode_serial_opts_s *opts,
     int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int err = errno;
+        char who[400] = "";
+        if (err == EBUSY)
+            port_holder(path, who, sizeof who);
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "cannot open %s: %s%s", path, strerror(err),
                  err == EACCES ? " (add yourself to the dialout group)"
-                 : err == EBUSY ? " (another program holds it open exclusively)"
+                 : err == EBUSY ? (who[0] ? who : " (another program holds it open exclusively)")
                                 : "");
         errno = err;
         return err == ENOENT || err == ENODEV || err == ENXIO ? LODE_E_NO_DEVICE
@@ -410,8 +467,10 @@ int lode_stream_open_serial(const char *path, const lode_serial_opts_s *opts,
     if (opts && opts->exclusive) {
         /* TIOCEXCL binds everyone but root; the lock binds every other exclusive opener */
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE,
-                     "%s is busy: another program holds it open exclusively", path);
+            char who[400] = "";
+            port_holder(path, who, sizeof who);
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s is busy: another program holds it open exclusively%s",
+                     path, who);
             errno = EBUSY;
             rc = LODE_E_BUSY;
             goto fail;

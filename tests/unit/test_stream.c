@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -315,6 +318,45 @@ static void test_serial_exclusive(void)
     close(m);
 }
 
+/* A port another process holds: the message names it (from /proc/PID/fd) */
+static void test_serial_holder(void)
+{
+    char path[128];
+    int m = open_pty(path, sizeof path);
+    REQUIRE(m >= 0);
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        prctl(PR_SET_NAME, "porthog");
+        int fd = open(path, O_RDWR | O_NOCTTY);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    REQUIRE(read(ready[0], &c, 1) == 1);
+    msgs_s msgs = {{0}, 0};
+    lode_log_s log = {on_log, &msgs, LODE_LOG_DEBUG};
+    lode_serial_opts_s ex = {.baud = 9600, .exclusive = true};
+    lode_stream_s *b = NULL;
+    CHECK_EQ(lode_stream_open_serial(path, &ex, &log, &b), LODE_E_BUSY);
+    char want[64];
+    snprintf(want, sizeof want, "held by porthog, PID %ld", (long)child);
+    if (!strstr(msgs.last, want))
+        fprintf(stderr, "said: %s\n", msgs.last);
+    CHECK(strstr(msgs.last, want) && strstr(msgs.last, "close that program"));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(m);
+}
+
 static void test_serial_errors(void)
 {
     lode_stream_s *s = NULL;
@@ -335,5 +377,6 @@ int main(void)
     RUN_TEST(test_serial_pty);
     RUN_TEST(test_serial_exclusive);
     RUN_TEST(test_serial_errors);
+    RUN_TEST(test_serial_holder);
     return TEST_DONE();
 }
