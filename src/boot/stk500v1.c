@@ -142,9 +142,10 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
         for (size_t i = 0; i + 1 < n; i++)
             pair = pair || (in[i] == LODEI_STK1_INSYNC && in[i + 1] == LODEI_STK1_OK);
         if (pair) {
-            /* answers to earlier tries may still be on their way: let them arrive, then drop them */
+            /* answers to earlier tries may still be on their way (late on a loaded host): let them
+             * arrive until the line is quiet for 100 ms, then drop them */
             size_t k = 0;
-            while (lode_stream_read(c->s, in, sizeof in, &k, 20) == LODE_OK)
+            while (lode_stream_read(c->s, in, sizeof in, &k, 100) == LODE_OK)
                 ;
             *seen = LODEI_STK1_SYNC_OK;
             return LODE_OK;

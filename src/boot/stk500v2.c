@@ -217,7 +217,7 @@ int lodei_stk2_sign_on(lodei_stk2_s *c, unsigned tries, int wait_ms, char *name,
                 name[len < cap ? len : cap - 1] = 0;
             /* answers to earlier tries may still be on their way: let them arrive, then drop them */
             size_t k = 0;
-            while (lode_stream_read(c->s, in, sizeof in, &k, 20) == LODE_OK)
+            while (lode_stream_read(c->s, in, sizeof in, &k, 100) == LODE_OK)
                 ;
             *seen = LODEI_STK2_SYNC_OK;
             return LODE_OK;
