@@ -252,25 +252,6 @@ int lodei_an3155_get(lodei_an3155_s *c, lodei_an3155_info_s *info)
     return rc;
 }
 
-int lodei_an3155_get_version(lodei_an3155_s *c, uint8_t *version, uint8_t opt[2])
-{
-    int rc = lodei_an3155_command(c, LODEI_AN3155_GET_VERSION);
-    uint8_t in[4];
-    if (rc == LODE_OK)
-        rc = receive(c, in, 4, timeout(c), LODEI_AN3155_GET_VERSION);
-    if (rc == LODE_OK && in[3] != LODEI_AN3155_ACK) {
-        lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "the bootloader's answer to Get Version ends in 0x%02x, not ACK",
-                 in[3]);
-        rc = LODE_E_PROTOCOL;
-    }
-    if (rc == LODE_OK) {
-        *version = in[0];
-        opt[0] = in[1];
-        opt[1] = in[2];
-    }
-    return rc;
-}
-
 int lodei_an3155_get_id(lodei_an3155_s *c, uint16_t *pid)
 {
     uint8_t block[256];

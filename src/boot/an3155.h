@@ -91,8 +91,6 @@ int lodei_an3155_sync(lodei_an3155_s *c, unsigned tries, int wait_ms, lodei_an31
  * protection, a command this bootloader lacks), LODE_E_PROTOCOL / LODE_E_TIMEOUT (logged). */
 int lodei_an3155_command(lodei_an3155_s *c, uint8_t cmd);
 int lodei_an3155_get(lodei_an3155_s *c, lodei_an3155_info_s *info);
-/* Get Version & Read Protection Status: the version and the two option bytes. */
-int lodei_an3155_get_version(lodei_an3155_s *c, uint8_t *version, uint8_t opt[2]);
 int lodei_an3155_get_id(lodei_an3155_s *c, uint16_t *pid);
 /* 1..256 bytes. LODE_E_ACCESS: refused (read-out protection, or an address it does not read). */
 int lodei_an3155_read(lodei_an3155_s *c, uint32_t addr, uint8_t *buf, size_t n);

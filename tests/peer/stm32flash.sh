@@ -96,4 +96,22 @@ grep -q "mass-erases" "$tmp/unprotect.out" || fail "lode does not warn that unpr
 sf -r "$tmp/e-sf.bin" -S 0x08000000:50000 || fail "stm32flash could not read after the unprotect"
 cmp "$tmp/a.bin" "$tmp/e-sf.bin" || fail "stm32flash reads back other bytes than lode wrote after the unprotect"
 n=$(grep -c "session .* closed" "$tmp/server.err")
+# a bootloader with Extended Erase (0x44) instead of Erase: stm32flash and lode both use it
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+tty=$tmp/stm32-ext-tty
+"$lode" sim-server --boot0 --extended-erase --serial-pty "$tty" --sim-state "$tmp/ext.state" --sim-fresh \
+    >"$tmp/server-ext.out" 2>"$tmp/server-ext.err" &
+server=$!
+for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+[ -L "$tty" ] || fail "lode sim-server --extended-erase made no pty"
+sf -w "$tmp/a.bin" -v || fail "stm32flash could not write through Extended Erase"
+l info || fail "lode info (Extended Erase) failed"
+grep -q "Extended Erase" "$tmp/lode.out" || fail "lode info does not name Extended Erase"
+head -c 3000 /dev/urandom >"$tmp/f.bin"
+l flash "$tmp/f.bin" --base 0x08002000 || fail "lode flash through Extended Erase failed"
+grep -q "3 sectors erased" "$tmp/lode.out" || fail "lode did not erase just the 3 pages it wrote"
+sf -r "$tmp/f-sf.bin" -S 0x08000000:50000 || fail "stm32flash could not read after lode (Extended Erase)"
+{ head -c 8192 "$tmp/a.bin"; cat "$tmp/f.bin"; head -c 72 /dev/zero | tr '\000' '\377'; tail -c +11265 "$tmp/a.bin"; } >"$tmp/f-want.bin"
+cmp "$tmp/f-want.bin" "$tmp/f-sf.bin" || fail "after lode's page erase and write stm32flash reads other bytes"
 echo "stm32flash: ok ($n sessions)"
