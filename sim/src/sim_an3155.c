@@ -109,6 +109,8 @@ struct lode_sim_an3155_s {
     int pty_master, opens;
     char pty_link[256];
     int app_fd;            /* where the application's USART1 output goes while serving */
+    uint8_t early[512];    /* bytes a new client sent before its session began */
+    size_t nearly;
 };
 
 /* ---- the line ------------------------------------------------------------------------------- */
@@ -762,6 +764,8 @@ int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_at
         return LODE_E_INVALID_ARG;
     if (fd == m->pty_master)
         (void)opened_again(m); /* this session's own open */
+    else
+        m->nearly = 0;
     lode_sim_an3155_reset(m);
     lode_sim_set_output(m->sim, app_output, m);
     m->app_fd = fd;
@@ -771,14 +775,27 @@ int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_at
         if (fd == m->pty_master && opened_again(m))
             break; /* a new client: the caller starts the next session with a reset */
         struct pollfd p = {fd, POLLIN, 0};
-        int k = poll(&p, 1, m->st == S_APP ? 5 : 50);
-        if (k > 0 && (p.revents & POLLIN)) {
+        int k = m->nearly ? 1 : poll(&p, 1, m->st == S_APP ? 5 : 50);
+        if (m->nearly || (k > 0 && (p.revents & POLLIN))) {
             uint8_t buf[512], out[4096];
-            ssize_t r = read(fd, buf, sizeof buf);
+            ssize_t r = (ssize_t)m->nearly;
+            if (m->nearly) { /* what the client sent before this session's reset */
+                memcpy(buf, m->early, m->nearly);
+                m->nearly = 0;
+            } else {
+                r = read(fd, buf, sizeof buf);
+            }
             if (r < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (r <= 0)
                 break;
+            /* a client that opened the port since the last look sent these: they are the next
+             * session's (its open is seen before its bytes can be read) */
+            if (fd == m->pty_master && opened_again(m)) {
+                memcpy(m->early, buf, (size_t)r);
+                m->nearly = (size_t)r;
+                break;
+            }
             line_speed(m, fd);
             size_t nout = 0;
             /* fed a byte at a time so that a long answer never outgrows out */
@@ -863,6 +880,7 @@ int lode_sim_an3155_pty_serve(lode_sim_an3155_s *m, volatile const sig_atomic_t 
         struct pollfd p = {m->pty_master, POLLIN, 0};
         poll(&p, 1, 50);
         if ((p.revents & POLLHUP) && !opened_again(m)) { /* nobody has the port open */
+            m->nearly = 0; /* a client that came and went unserved */
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
             continue;
