@@ -76,7 +76,16 @@ int lodei_stk1_command(lodei_stk1_s *c, uint8_t cmd, const uint8_t *args, size_t
     }
     size_t got = 0, need = 0;
     lodei_stk1_reply_e r;
-    while ((r = lodei_stk1_decode(in, got, ndata, &need)) == LODEI_STK1_R_MORE) {
+    bool skip_stale = c->after_sync && cmd == LODEI_STK1_READ_SIGN;
+    c->after_sync = false;
+    for (;;) {
+        /* late answers to sync tries come before this one (the bootloader answers in order) */
+        while (skip_stale && got >= 2 && in[0] == LODEI_STK1_INSYNC && in[1] == LODEI_STK1_OK) {
+            memmove(in, in + 2, got - 2);
+            got -= 2;
+        }
+        if ((r = lodei_stk1_decode(in, got, ndata, &need)) != LODEI_STK1_R_MORE)
+            break;
         size_t k = 0;
         rc = lode_stream_read(c->s, in + got, need, &k, timeout(c));
         if (rc != LODE_OK) {
@@ -148,6 +157,7 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
             while (lode_stream_read(c->s, in, sizeof in, &k, 100) == LODE_OK)
                 ;
             *seen = LODEI_STK1_SYNC_OK;
+            c->after_sync = true;
             return LODE_OK;
         }
     }

@@ -55,6 +55,8 @@ typedef struct lodei_stk1_s {
     lode_stream_s *s;        /* borrowed */
     const lode_log_s *log;
     int timeout_ms;          /* per reply (0: 1000) */
+    bool after_sync;         /* answers to earlier sync tries may still come (14 10 pairs): the
+                                next READ_SIGN skips them (a signature never starts with 0x10) */
 } lodei_stk1_s;
 
 /* What a failed sync saw (for the caller's one-line message). */

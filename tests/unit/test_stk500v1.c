@@ -22,7 +22,7 @@
 
 /* DEV_STRAGGLER: optiboot whose every GET_SYNC answer comes behind the OK byte of a late
  * answer to an earlier try (10 14 10), as seen under load (commit f099a22) */
-typedef enum { DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER } dev_mode_e;
+typedef enum { DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC } dev_mode_e;
 
 typedef struct dev_s {
     int master, slave;
@@ -31,6 +31,7 @@ typedef struct dev_s {
     uint8_t sig[3];
     uint8_t flash[32768];
     unsigned pages_written, leaves;
+    unsigned syncs;              /* GET_SYNCs seen (DEV_SLOW_SYNC) */
     atomic_bool stop;
     pthread_t th;
 } dev_s;
@@ -113,6 +114,12 @@ static void *dev_main(void *arg)
         case 0x75: memcpy(out, d->sig, 3); ndata = 3; break;
         case 0x51: d->leaves++; break;
         default: break;
+        }
+        if (d->mode == DEV_SLOW_SYNC && b == 0x30) {
+            /* a busy board: the first sync answered after lode's next try went out, the second
+             * after lode's drain after the first answer */
+            usleep(d->syncs == 0 ? 250000 : d->syncs == 1 ? 80000 : 0);
+            d->syncs++;
         }
         uint8_t insync = 0x14, ok = 0x10;
         if (d->mode == DEV_STRAGGLER && b == 0x30)
@@ -300,6 +307,22 @@ static void test_signature(void)
     dev_stop(d);
 }
 
+/* Answers to earlier sync tries that come after lode synced (14 10 pairs ahead of READ_SIGN's
+ * answer) are skipped: the signature is read right ("not STK500 (first byte 0x14)" before). */
+static void test_late_sync_answers(void)
+{
+    dev_s *d = dev_start(DEV_SLOW_SYNC);
+    logbuf_s lb = {{0}};
+    lode_probe_s *p = NULL;
+    int rc = open_probe(d, NULL, false, &lb, &p);
+    if (rc != LODE_OK)
+        fprintf(stderr, "said: %s", lb.text);
+    CHECK_EQ(rc, LODE_OK);
+    CHECK(d->syncs >= 2);
+    lode_probe_close(p);
+    dev_stop(d);
+}
+
 static void test_no_sync(void)
 {
     static const struct {
@@ -349,5 +372,6 @@ int main(void)
     RUN_TEST(test_signature);
     RUN_TEST(test_no_sync);
     RUN_TEST(test_sync_straggler);
+    RUN_TEST(test_late_sync_answers);
     return TEST_DONE();
 }
