@@ -10,6 +10,7 @@
 #include "args.h"
 #include "cli.h"
 #include "lode/error.h"
+#include "lode/image.h"
 #include "lode/sim.h"
 #include "out.h"
 #include "target.h"
@@ -20,6 +21,16 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+}
+
+/* Ctrl-C / SIGTERM end the serving loop (on), or kill again (off) */
+static void catch_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 typedef struct server_ctx_s {
@@ -43,6 +54,7 @@ static void usage(FILE *f, const char *cmd)
             "usage: lode sim-server --stlink-tcp PORT [--stlink-version V2J37|V3J7|...] [--bind ADDR]\n"
             "                       [--once] [--no-idle]\n"
             "                       [--chip NAME] [--sim-state FILE] [--sim-fresh]\n"
+            "       lode sim-server --uf2-dir DIR [--chip NAME] [--sim-state FILE]\n"
             "       lode sim-server --board uno --serial-pty PATH   (a simulated Arduino: --board uno --help)\n"
             "       lode sim-server --boot0 --serial-pty PATH       (the STM32F103's bootloader: --boot0 --help)\n"
             "\n"
@@ -60,6 +72,10 @@ static void usage(FILE *f, const char *cmd)
             "  --no-idle           the board's clock moves only with probe traffic (deterministic\n"
             "                      figures for benchmarks); by default a running core keeps\n"
             "                      running in real time while no client talks to the probe\n"
+            "  --uf2-dir DIR       instead: the board's UF2 bootloader drive in DIR (INFO_UF2.TXT,\n"
+            "                      CURRENT.UF2); a UF2 file written there is flashed (blocks in any\n"
+            "                      order, repeated or mixed with junk), then the drive vanishes for\n"
+            "                      0.5 s: lode flash --probe uf2:DIR, or cp fw.uf2 DIR/\n"
             "  --chip, --sim-state, --sim-fresh, --speed   as for the other commands\n"
             "\n"
             "It prints the port once it listens, and one line per client session (commands and\n"
@@ -100,6 +116,45 @@ static bool opt_stlink_version(void *user, const char *cmd, char *const *v)
     return true;
 }
 
+/* the board's UF2 drive in a directory, looked at every 50 ms until Ctrl-C */
+static int serve_uf2(cli_ctx_s *cli, cli_target_opts_s *to, const char *dir)
+{
+    if (strcmp(to->probe, "sim") != 0) {
+        fprintf(stderr, "lode sim-server: serves the simulated board only (no --probe)\n");
+        return LODE_EXIT_USAGE;
+    }
+    cli_target_s t;
+    int ex = cli_target_open_board(cli, to, &t);
+    if (ex != LODE_EXIT_OK)
+        return ex;
+    lode_sim_uf2_drive_s *drv = NULL;
+    int rc = lode_sim_uf2_drive_new(t.sim, dir, &cli->log, &drv);
+    if (rc != LODE_OK) {
+        cli_target_close(&t);
+        return rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE : LODE_EXIT_NOINPUT;
+    }
+    uint32_t fam = 0;
+    bool has_fam = lode_sim_uf2_drive_family(drv, &fam);
+    printf("lode sim-server: simulated %s as a UF2 drive in %s (family %s 0x%08x)\n", lode_sim_chip_name(t.sim), dir,
+           has_fam && lode_uf2_family_name(fam) ? lode_uf2_family_name(fam) : "none", fam);
+    fflush(stdout);
+    catch_signals(true);
+    while (!g_stop && rc == LODE_OK) {
+        size_t flashed = 0;
+        rc = lode_sim_uf2_drive_poll(drv, &flashed);
+        if (flashed) {
+            fprintf(stderr, "lode sim-server: UF2 drive: %zu blocks flashed\n", flashed);
+            fflush(stderr);
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    catch_signals(false);
+    lode_sim_uf2_drive_free(drv);
+    ex = cli_target_close(&t);
+    return rc != LODE_OK ? LODE_EXIT_NOINPUT : ex;
+}
+
 int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
 {
     if (cli_simserver_is_boot0(argc, argv))
@@ -110,8 +165,9 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
     cli_target_opts_init(&to);
     simserver_opts_s o = {.hw = 2};
     bool once = false, idle = true;
-    const char *bind_addr = NULL;
+    const char *bind_addr = NULL, *uf2_dir = NULL;
     const cli_opt_s opts[] = {
+        {"--uf2-dir", 1, .val = &uf2_dir},
         {"--stlink-tcp", 1, .fn = opt_stlink_tcp},
         {"--stlink-version", 1, .fn = opt_stlink_version},
         {"--bind", 1, .val = &bind_addr},
@@ -127,8 +183,14 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
     uint32_t port = o.port;
     bool have_port = o.have_port;
     uint8_t hw = o.hw, jv = o.jv;
+    if (uf2_dir && have_port) {
+        fprintf(stderr, "lode sim-server: --uf2-dir and --stlink-tcp are two servers: start one of each\n");
+        return LODE_EXIT_USAGE;
+    }
+    if (uf2_dir)
+        return serve_uf2(cli, &to, uf2_dir);
     if (!have_port) {
-        fprintf(stderr, "lode sim-server: say which probe to serve: --stlink-tcp PORT (see --help)\n");
+        fprintf(stderr, "lode sim-server: say which probe to serve: --stlink-tcp PORT or --uf2-dir DIR (see --help)\n");
         return LODE_EXIT_USAGE;
     }
     if (strcmp(to.probe, "sim") != 0) {
@@ -160,11 +222,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
            jv ? jv : (hw == 3 ? 7u : 37u), bind_addr ? bind_addr : "127.0.0.1",
            lode_sim_stlink_server_port(srv));
     fflush(stdout);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_signals(true);
     double last = wall_s();
     while (!g_stop && !(once && ctx.sessions > 0)) {
         uint64_t before = lode_sim_now(t.sim);
@@ -181,8 +239,7 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
         }
         last = now;
     }
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    catch_signals(false);
     lode_sim_stlink_server_free(srv);
     lode_sim_stlink_free(st);
     cli_target_close(&t);

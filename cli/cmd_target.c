@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
@@ -24,6 +25,7 @@ typedef struct cmd_args_s {
     int npos;
     /* flags some commands take */
     bool verify, verify_readback, chip_erase, no_reset, halt, all, skip_unchanged, single_buffer, no_stream;
+    bool unprotect, yes;
     const char *out_file;
     const char *format;
     uint32_t base;
@@ -118,6 +120,8 @@ static int parse_args(const cmd_spec_s *c, int argc, char **argv, cmd_args_s *a)
         {.name = "--skip-unchanged", .flag = &a->skip_unchanged, .set = true},
         {.name = "--single-buffer", .flag = &a->single_buffer, .set = true},
         {.name = "--no-stream", .flag = &a->no_stream, .set = true},
+        {.name = "--unprotect", .flag = &a->unprotect, .set = true},
+        {.name = "--yes", .flag = &a->yes, .set = true},
         {.name = "--verify-readback", .fn = opt_verify_readback},
         {.name = "-o", .nval = 1, .val = &a->out_file},
         {.name = "--output", .nval = 1, .val = &a->out_file},
@@ -377,8 +381,10 @@ static int load_image(const char *cmd, const cmd_args_s *a, const lode_log_s *lo
             fmt = LODE_IMAGE_BIN;
         else if (!strcmp(a->format, "uf2"))
             fmt = LODE_IMAGE_UF2;
+        else if (!strcmp(a->format, "dfu"))
+            fmt = LODE_IMAGE_DFUSE;
         else {
-            fprintf(stderr, "lode %s: --format is elf, hex, bin or uf2, got '%s'\n", cmd, a->format);
+            fprintf(stderr, "lode %s: --format is elf, hex, bin, uf2 or dfu, got '%s'\n", cmd, a->format);
             return LODE_EXIT_USAGE;
         }
     }
@@ -399,7 +405,7 @@ static const cmd_spec_s spec_flash = {"flash", "FILE [options]",
     "Write an ELF, Intel HEX or raw binary image to the chip's flash (RAM segments are\n"
     "written directly), then reset and run it.\n"
     "  --base ADDR        load address of a raw binary\n"
-    "  --format F         elf, hex, bin or uf2 (default: from the file's contents)\n"
+    "  --format F         elf, hex, bin, uf2 or dfu (default: from the file's contents)\n"
     "  --verify           check what was written: lode's own algorithms compare every page\n"
     "                     on the target right after programming it and hash the flash\n"
     "                     against the image; other algorithms read everything back\n"
@@ -503,7 +509,27 @@ static int cmd_verify(cli_ctx_s *cli, int argc, char **argv)
 
 static const cmd_spec_s spec_erase = {"erase", "(--chip | ADDR LEN) [options]",
     "Erase the whole flash (--chip with no name after it; also --all) or the sectors covering\n"
-    "ADDR..ADDR+LEN.\n", 0, 2, "--all "};
+    "ADDR..ADDR+LEN.\n"
+    "  --unprotect        remove a DfuSe device's read protection: the device mass-erases its\n"
+    "                     flash (asks first; --yes when not at a terminal)\n", 0, 2, "--all --unprotect --yes "};
+
+/* --unprotect wipes the device: a person at a terminal confirms, a script says --yes */
+static bool confirm_unprotect(void)
+{
+    if (!isatty(0) || !isatty(2)) {
+        fprintf(stderr, "lode erase: --unprotect mass-erases the device's whole flash: confirm with --yes (no terminal "
+                        "to ask at)\n");
+        return false;
+    }
+    fprintf(stderr, "lode erase --unprotect: the device mass-erases its whole flash to remove the read protection; "
+                    "everything on it is lost. Go on? [y/N] ");
+    char line[16] = "";
+    if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+        fprintf(stderr, "lode erase: nothing done\n");
+        return false;
+    }
+    return true;
+}
 
 static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
 {
@@ -511,7 +537,9 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
     int ex = parse_args(&spec_erase, argc, argv, &a);
     if (ex >= 0)
         return ex;
-    bool all = a.all || a.chip_erase;
+    bool all = a.all || a.chip_erase || a.unprotect;
+    if (a.unprotect && !a.yes && !confirm_unprotect())
+        return LODE_EXIT_USAGE;
     uint32_t addr = 0, len = 0;
     if (!all && (a.npos != 2 || !cli_parse_u32(a.pos[0], &addr) || !cli_parse_u32(a.pos[1], &len) || !len)) {
         fprintf(stderr, "lode erase: give --chip (the whole flash), or ADDR LEN (numbers, LEN > 0)\n");
@@ -522,7 +550,7 @@ static int cmd_erase(cli_ctx_s *cli, int argc, char **argv)
         return ex;
     progress_ctx_s pc;
     cli_progress_init(&pc.bar, true);
-    lode_flash_opts_s fo = {.progress = on_progress, .progress_user = &pc};
+    lode_flash_opts_s fo = {.progress = on_progress, .progress_user = &pc, .unprotect = a.unprotect};
     lode_flash_result_s res;
     double t0 = cli_target_now_s(&t);
     int rc = lode_session_erase(t.session, all, addr, len, &fo, &res);

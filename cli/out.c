@@ -200,7 +200,8 @@ int cli_exit_for_error(int err)
     case LODE_OK: return LODE_EXIT_OK;
     case LODE_E_FORMAT:
     case LODE_E_RANGE: return LODE_EXIT_DATAERR;
-    case LODE_E_NO_DEVICE: return LODE_EXIT_UNAVAILABLE;
+    case LODE_E_NO_DEVICE:
+    case LODE_E_ACCESS: return LODE_EXIT_UNAVAILABLE; /* no permission, busy, read-protected */
     case LODE_E_IO: return LODE_EXIT_NOINPUT;
     case LODE_E_INVALID_ARG: return LODE_EXIT_USAGE;
     case LODE_E_TIMEOUT: return LODE_EXIT_TIMEOUT;

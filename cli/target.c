@@ -470,6 +470,42 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
     return ex;
 }
 
+typedef struct ask_s {
+    const char *spec;
+    char found[10][160];
+    size_t n;
+} ask_s;
+
+static void ask_found(void *user, const lode_probe_found_s *f)
+{
+    ask_s *a = user;
+    size_t k = strlen(a->spec);
+    if (!strncasecmp(f->spec, a->spec, k) && (f->spec[k] == ':' || !f->spec[k]) && a->n < 10)
+        snprintf(a->found[a->n++], sizeof a->found[0], "%s", f->spec);
+}
+
+/* Several probes fit --probe and a person sits at a terminal: list them and ask which one
+ * (*chosen is then the full spec). Otherwise the open fails naming them all. */
+static bool ask_which(cli_ctx_s *cli, cli_target_s *t, const char *spec, char *chosen, size_t cap)
+{
+    if (!isatty(0) || !isatty(2))
+        return false;
+    ask_s a = {.spec = spec};
+    lode_probe_list(t->reg, NULL, ask_found, &a);
+    if (a.n < 2)
+        return false;
+    fprintf(stderr, "lode %s: %zu probes fit --probe %s:\n", cli->cmd ? cli->cmd : "", a.n, spec);
+    for (size_t i = 0; i < a.n; i++)
+        fprintf(stderr, "  %zu  %s\n", i + 1, a.found[i]);
+    fprintf(stderr, "which one (1-%zu)? ", a.n);
+    char line[32] = "";
+    unsigned long k = fgets(line, sizeof line, stdin) ? strtoul(line, NULL, 10) : 0;
+    if (k < 1 || k > a.n)
+        return false;
+    snprintf(chosen, cap, "%s", a.found[k - 1]);
+    return true;
+}
+
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
 {
     int ex = LODE_EXIT_SOFTWARE;
@@ -481,7 +517,9 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         goto fail;
     /* the simulated board for an AVR chip is the simulated Arduino */
     const char *spec = !strcasecmp(o->probe, "sim") && lode_avrsim_board_for_chip(o->chip) ? "sim-avr" : o->probe;
-    lode_session_config_s sc = {.registry = t->reg, .spec = spec, .chip = o->chip,
+    char chosen[160];
+    bool asked = ask_which(cli, t, spec, chosen, sizeof chosen);
+    lode_session_config_s sc = {.registry = t->reg, .spec = asked ? chosen : spec, .chip = o->chip,
                                 .chip_description = o->chip_description, .swd_hz = o->speed_hz,
                                 .attach_only = attach_only, .log = cli->log,
                                 .no_parity = o->no_parity, .force = o->force};

@@ -100,6 +100,9 @@ typedef struct lode_flash_opts_s {
                                     algorithm has lode's streaming entry */
     bool no_reset_halt;          /* don't reset-and-halt the core first (running firmware,
                                     its interrupts and peripherals may then disturb the algorithm) */
+    bool unprotect;              /* erase: remove the device's read protection, with the mass
+                                    erase that implies (a DfuSe device's Read Unprotect); a
+                                    loader that cannot is LODE_E_INVALID_ARG */
     uint32_t clock_hz;           /* passed to Init (informational for most algorithms) */
     uint32_t stack_size;         /* 0: 1 KiB */
     lode_flash_progress_fn progress;

@@ -60,6 +60,11 @@ typedef struct lode_image_s {
     size_t nsyms;
     uint32_t entry;       /* ELF e_entry, HEX start address record (type 03 or 05) */
     bool has_entry;       /* false: HEX without a start record, ELF with e_entry == 0 */
+    /* what the file says about the device it is made for (loaders and sessions check it) */
+    bool has_dfu_ids;     /* a DFU suffix: idVendor / idProduct (0xFFFF: any) */
+    uint16_t dfu_vid, dfu_pid;
+    bool has_uf2_family;  /* UF2 blocks with a family ID */
+    uint32_t uf2_family;
 } lode_image_s;
 
 typedef enum lode_image_format_e {
@@ -68,6 +73,7 @@ typedef enum lode_image_format_e {
     LODE_IMAGE_IHEX,
     LODE_IMAGE_BIN,
     LODE_IMAGE_UF2,  /* microsoft/uf2 blocks; "not main flash" blocks are skipped */
+    LODE_IMAGE_DFUSE, /* ST DfuSe file (UM0391): "DfuSe" prefix, targets, elements, DFU suffix */
 } lode_image_format_e;
 
 /* ELF32, little-endian, EM_ARM or EM_AVR (anything else: LODE_E_UNSUPPORTED; an AVR ELF's
@@ -106,8 +112,10 @@ int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, co
 int lode_image_load_file(const char *path, lode_image_format_e fmt, uint32_t base,
                          bool base_given, const lode_log_s *log, lode_image_s **out);
 
-/* ELF if the buffer starts with the ELF magic; IHEX if its first non-whitespace character
- * is ':'; otherwise BIN. Never returns AUTO. */
+/* ELF if the buffer starts with the ELF magic; UF2, DfuSe by theirs; IHEX if its first
+ * non-whitespace character is ':'; otherwise BIN. Never returns AUTO. A BIN that ends with a
+ * valid DFU suffix (USB DFU 1.1 appendix B) loads without it, its IDs in dfu_vid/dfu_pid; a
+ * suffix whose CRC is wrong is LODE_E_FORMAT. */
 lode_image_format_e lode_image_detect_format(const uint8_t *buf, size_t len);
 
 /* "auto", "elf", "ihex", "bin"; "?" for an unknown value. */
@@ -137,6 +145,17 @@ const char *lode_uf2_family_name(uint32_t id);
 /* The image as UF2 blocks (256-byte payloads at 256-byte aligned addresses, family ID set,
  * uncovered bytes 0xFF): *out (free()) of *len bytes. LODE_E_INVALID_ARG for an empty image. */
 int lode_image_write_uf2(const lode_image_s *img, uint32_t family, uint8_t **out, size_t *len);
+/* Does a UF2 family fit a chip or board name ("STM32F103C8", a UF2 drive's Board-ID
+ * "SAMD21G18A-Metro-v0")? LODE_OK when it does or lode cannot tell (the name belongs to no
+ * family in lode's table, or the family is unknown), LODE_E_FORMAT when the name belongs to
+ * another family. */
+int lode_uf2_family_fits(uint32_t family, const char *chip);
+/* The family of a chip or board name (the longest family name it starts with);
+ * LODE_E_NO_DEVICE when none fits. */
+int lode_uf2_family_for(const char *chip, uint32_t *id);
+/* The image as an ST DfuSe file (UM0391): one target (alternate setting 0, "Internal Flash"),
+ * one element per segment, the DFU suffix for vid:pid with bcdDFU 0x011A. */
+int lode_image_write_dfuse(const lode_image_s *img, uint16_t vid, uint16_t pid, uint8_t **out, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@ typedef struct lode_loader_ops_s {
     const char *name;   /* "flash algorithm", "GDB server vFlash", "memory writes" */
     const char *via;    /* for messages after "flashed ...": "" or " through the GDB server" */
     bool verifies;      /* write() honours opts->verify itself (else lode_loader_flash reads back) */
+    bool unprotects;    /* erase honours opts->unprotect */
     bool knows_memories; /* layout() names the memories without a chip (a DfuSe device's layout
                             strings): a session over it needs no --chip */
     /* The memories: flash regions (erased by sector, programmed by page) and RAM (written as
@@ -44,6 +45,12 @@ typedef struct lode_loader_ops_s {
     /* Reset the target and let it run. */
     int (*reset_run)(void *ctx);
     void (*free)(void *ctx);
+    /* Before an erase is planned; may be NULL. A loader that has no erase (a plain DFU 1.1
+     * device: a download replaces the firmware) logs why and fails (LODE_E_INVALID_ARG). */
+    int (*can_erase)(void *ctx, const lode_log_s *log);
+    /* Before an image is planned; may be NULL. A loader refuses an image made for another
+     * device (a DFU suffix's VID:PID, a UF2 family) with LODE_E_FORMAT, logged. */
+    int (*accept)(void *ctx, const lode_image_s *img, const lode_log_s *log);
 } lode_loader_ops_s;
 
 typedef struct lode_loader_s lode_loader_s;

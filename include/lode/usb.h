@@ -101,6 +101,11 @@ int lode_usb_control(lode_transport_s *t, uint8_t request_type, uint8_t request,
  * libusb device (USB 2.0 9.4.10 SET_INTERFACE). HID transports: LODE_E_UNSUPPORTED. */
 int lode_usb_set_alt(lode_transport_s *t, uint8_t iface, uint8_t alt);
 
+/* A USB port reset of an open libusb device (USB 2.0 7.1.7.5; DFU: the end of a detach or of
+ * a manifestation). LODE_E_NO_DEVICE when the device came back as another device or left the
+ * bus (the handle is then useless: close it and enumerate again). */
+int lode_usb_reset(lode_transport_s *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1070,6 +1070,34 @@ int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t le
     return LODE_OK;
 }
 
+int lode_sim_flash_erase(lode_sim_s *sim, uint32_t addr, uint32_t len)
+{
+    sim_board_s *b = &sim->b;
+    for (uint64_t a = addr; a < (uint64_t)addr + len;) {
+        sim_region_s *r = find_region(b, (uint32_t)a);
+        if (!r || r->kind != SIM_RK_FLASH || r->base != r->nor->base)
+            return LODE_E_RANGE;
+        uint32_t ps = r->nor->page_size, off = ((uint32_t)a - r->base) / ps * ps;
+        simi_nor_erase(b, r->nor, off, ps);
+        a = (uint64_t)r->base + off + ps;
+    }
+    return LODE_OK;
+}
+
+int lode_sim_flash_range(lode_sim_s *sim, uint32_t *base, uint32_t *size)
+{
+    sim_board_s *b = &sim->b;
+    for (unsigned i = 0; i < b->nregions; i++) {
+        const sim_region_s *r = &b->regions[i];
+        if (r->kind == SIM_RK_FLASH && r->base == r->nor->base) {
+            *base = r->base;
+            *size = r->size;
+            return LODE_OK;
+        }
+    }
+    return LODE_E_RANGE;
+}
+
 void lode_sim_erase_all(lode_sim_s *sim)
 {
     sim_board_s *b = &sim->b;

@@ -40,6 +40,16 @@ typedef struct dfu_s {
     size_t nregions;
     lode_loader_s *loader;
     uint64_t waited_ms;                        /* bwPollTimeout honoured in all */
+    /* a plain DFU 1.1 device (no DfuSe layout): its firmware is one stream without addresses;
+     * it starts at `base`, the first address lode writes or reads there */
+    bool plain, base_set, wait_reset;
+    uint16_t first_pid;                        /* before a detach: the run-time product ID */
+    uint32_t base;
+    lode_flash_region_s plain_region;
+    uint8_t *up;                               /* what the upload has given so far */
+    size_t up_len, up_cap;
+    bool up_open, up_end;                      /* an upload in progress / ended by a short frame */
+    uint16_t up_block;
 } dfu_s;
 
 static void sleep_ms(uint32_t ms)
@@ -79,7 +89,7 @@ static int settle(dfu_s *d, lodei_dfu_status_s *st)
         if (rc != LODE_OK)
             return rc;
         bool busy = st->state == LODEI_DFU_DNBUSY || st->state == LODEI_DFU_DNLOAD_SYNC ||
-                    st->state == LODEI_DFU_MANIFEST_SYNC;
+                    st->state == LODEI_DFU_MANIFEST_SYNC || st->state == LODEI_DFU_MANIFEST;
         if (!busy || st->status != 0)
             return LODE_OK;
         if (total > BUSY_LIMIT_MS) {
@@ -128,6 +138,15 @@ static int to_idle(dfu_s *d)
     return LODE_E_PROTOCOL;
 }
 
+/* errVENDOR from an STM32 bootloader: read protection (AN3156: every memory command fails) */
+static void protected_says(dfu_s *d)
+{
+    lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+             "the DfuSe device %04x:%04x is read-protected: `lode erase --unprotect --probe dfu` removes the protection "
+             "by mass-erasing its flash (everything on it is lost)",
+             d->usb.vid, d->usb.pid);
+}
+
 /* One DNLOAD and the GETSTATUS polls that carry it out. An error status is reported, then
  * cleared so that the device can be used again. */
 static int dnload(dfu_s *d, uint16_t block, const uint8_t *data, size_t len, const char *what, uint32_t addr)
@@ -140,8 +159,11 @@ static int dnload(dfu_s *d, uint16_t block, const uint8_t *data, size_t len, con
     if (rc != LODE_OK)
         return rc;
     if (st.status != 0 || st.state == LODEI_DFU_ERROR) {
-        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DFU %s at 0x%08x failed: %s", what, (unsigned)addr,
-                 lodei_dfu_status_name(st.status));
+        if (st.status == 11 && d->dfuse)
+            protected_says(d);
+        else
+            lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DFU %s at 0x%08x failed: %s", what, (unsigned)addr,
+                     lodei_dfu_status_name(st.status));
         simple_request(d, LODEI_DFU_CLRSTATUS);
         return st.status == 8 ? LODE_E_RANGE : st.status == 11 ? LODE_E_ACCESS : LODE_E_FLASH;
     }
@@ -183,6 +205,16 @@ static int sector_at(const void *user, uint32_t addr, uint32_t *start, uint32_t 
     return LODE_OK;
 }
 
+/* a plain DFU device's firmware: 1 KiB units for the planner (nothing is erased by sector:
+ * the device erases as the download reaches its pages) */
+static int plain_sector_at(const void *user, uint32_t addr, uint32_t *start, uint32_t *size)
+{
+    (void)user;
+    *start = addr & ~0x3FFu;
+    *size = 0x400u;
+    return LODE_OK;
+}
+
 static const dfu_region_s *region_of(const dfu_s *d, uint32_t addr, unsigned need)
 {
     for (size_t i = 0; i < d->nregions; i++)
@@ -210,10 +242,16 @@ static int l_layout(void *ctx, const lode_log_s *log, const lode_flash_region_s 
                     const lode_mem_range_s **ram, size_t *nram)
 {
     dfu_s *d = ctx;
-    if (!d->dfuse || !d->nregions) {
+    if (d->plain) {
+        *regions = &d->plain_region;
+        *nregions = 1;
+        *ram = NULL;
+        *nram = 0;
+        return LODE_OK;
+    }
+    if (!d->nregions) {
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                 "%04x:%04x is a plain DFU 1.1 device without a DfuSe memory layout: lode writes only DfuSe "
-                 "devices (bcdDFU 0x011A) so far",
+                 "the DfuSe device %04x:%04x names no writable memory in its alternate settings (see lode info)",
                  d->usb.vid, d->usb.pid);
         return LODE_E_UNSUPPORTED;
     }
@@ -224,10 +262,180 @@ static int l_layout(void *ctx, const lode_log_s *log, const lode_flash_region_s 
     return LODE_OK;
 }
 
+static void progress(const lode_flash_opts_s *o, lode_flash_phase_e ph, size_t done, size_t total)
+{
+    if (o && o->progress)
+        o->progress(o->progress_user, ph, done, total);
+}
+
+/* ---- plain DFU 1.1: the firmware as one stream ------------------------------------------------- */
+
+/* The upload continued until `want` bytes are in d->up (or the device ended it). UPLOAD blocks
+ * count from 0 (DFU 1.1 6.2); a frame shorter than asked ends the upload. */
+static int plain_upload_to(dfu_s *d, size_t want)
+{
+    int rc = LODE_OK;
+    if (!d->up_open && !d->up_end) {
+        if ((rc = to_idle(d)) != LODE_OK)
+            return rc;
+        d->up_open = true, d->up_len = 0, d->up_block = 0;
+    }
+    while (rc == LODE_OK && d->up_len < want && !d->up_end) {
+        if (d->up_cap < d->up_len + d->xfer) {
+            size_t cap = d->up_cap ? d->up_cap * 2 : 65536;
+            uint8_t *n = realloc(d->up, cap);
+            if (!n)
+                return LODE_E_NOMEM;
+            d->up = n, d->up_cap = cap;
+        }
+        size_t got = 0;
+        rc = lode_usb_control(d->t, 0xA1, LODEI_DFU_UPLOAD, d->up_block++, d->cfg.interface, d->up + d->up_len,
+                              d->xfer, &got, CTRL_MS);
+        if (rc == LODE_OK) {
+            d->up_len += got;
+            if (got < d->xfer)
+                d->up_end = true, d->up_open = false;
+        }
+    }
+    return rc;
+}
+
+static void plain_forget_upload(dfu_s *d)
+{
+    if (d->up_open)
+        simple_request(d, LODEI_DFU_ABORT);
+    d->up_open = d->up_end = false;
+    d->up_len = 0;
+}
+
+static int plain_read(dfu_s *d, uint32_t addr, uint8_t *out, size_t len)
+{
+    if (!(d->cfg.func.attributes & LODEI_DFU_CAN_UPLOAD)) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the DFU device %04x:%04x cannot upload (bitCanUpload is 0): nothing can be read or verified",
+                 d->usb.vid, d->usb.pid);
+        return LODE_E_UNSUPPORTED;
+    }
+    if (!d->base_set)
+        d->base = addr, d->base_set = true;
+    if (addr < d->base) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "0x%08x lies before the start of the DFU device's firmware (0x%08x here)", (unsigned)addr,
+                 (unsigned)d->base);
+        return LODE_E_RANGE;
+    }
+    size_t off = addr - d->base;
+    int rc = plain_upload_to(d, off + len);
+    if (rc != LODE_OK)
+        return rc;
+    if (d->up_len < off + len) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the DFU device's firmware ends at 0x%08x (%zu bytes from 0x%08x): 0x%08x-0x%08x lies beyond it",
+                 (unsigned)(d->base + d->up_len), d->up_len, (unsigned)d->base, (unsigned)addr,
+                 (unsigned)(addr + len - 1));
+        return LODE_E_RANGE;
+    }
+    memcpy(out, d->up + off, len);
+    return LODE_OK;
+}
+
+/* Download the plan's pages as one stream from the first page (gaps between them 0xFF), then
+ * manifest: a zero-length DNLOAD and GETSTATUS until dfuIDLE (manifestation tolerant),
+ * dfuMANIFEST-WAIT-RESET, or the device resetting by itself. */
+static int plain_write(dfu_s *d, const lode_flash_plan_s *plan, const lode_flash_opts_s *o, lode_flash_result_s *res)
+{
+    size_t skipped = 0;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        skipped += plan->sectors[i].skip;
+    if (skipped && skipped == plan->nsectors)
+        return LODE_OK; /* --skip-unchanged: the firmware is what the image holds */
+    if (skipped) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "a plain DFU 1.1 device takes the whole firmware in one download: flash without --skip-unchanged");
+        return LODE_E_INVALID_ARG;
+    }
+    if (!plan->npages)
+        return LODE_OK;
+    if (o && o->verify && !(d->cfg.func.attributes & LODEI_DFU_MANIFEST_TOLERANT)) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the DFU device %04x:%04x is not manifestation tolerant: it resets after the download and cannot "
+                 "be read back; flash without --verify",
+                 d->usb.vid, d->usb.pid);
+        return LODE_E_INVALID_ARG;
+    }
+    plain_forget_upload(d);
+    int rc = to_idle(d);
+    if (rc != LODE_OK)
+        return rc;
+    d->base = plan->pages[0].addr, d->base_set = true;
+    uint8_t *blk = malloc(d->xfer);
+    if (!blk)
+        return LODE_E_NOMEM;
+    uint32_t next = d->base, fill = 0;
+    uint16_t block = 0;
+    for (size_t i = 0; i < plan->npages && rc == LODE_OK; i++) {
+        const lode_flash_page_s *pg = &plan->pages[i];
+        uint64_t end = (uint64_t)pg->addr + pg->size;
+        while (rc == LODE_OK && next < end) {
+            uint32_t n = (uint32_t)(end - next) < d->xfer - fill ? (uint32_t)(end - next) : d->xfer - fill;
+            if (next < pg->addr) { /* a gap before this page: the erased value */
+                n = pg->addr - next < n ? pg->addr - next : n;
+                memset(blk + fill, 0xFF, n);
+            } else {
+                memcpy(blk + fill, pg->data + (next - pg->addr), n);
+            }
+            fill += n, next += n;
+            if (fill == d->xfer) {
+                rc = dnload(d, block++, blk, fill, "download", next - fill);
+                fill = 0;
+            }
+        }
+        if (rc == LODE_OK) {
+            res->pages_programmed++;
+            res->bytes_programmed += pg->size;
+        }
+        progress(o, LODE_FLASH_PHASE_PROGRAM, i + 1, plan->npages);
+    }
+    if (rc == LODE_OK && fill)
+        rc = dnload(d, block++, blk, fill, "download", next - fill);
+    free(blk);
+    if (rc == LODE_OK) { /* manifestation */
+        rc = lode_usb_control(d->t, 0x21, LODEI_DFU_DNLOAD, block, d->cfg.interface, NULL, 0, NULL, CTRL_MS);
+        lodei_dfu_status_s st = {0};
+        if (rc == LODE_OK)
+            rc = settle(d, &st);
+        if (rc == LODE_E_NO_DEVICE) { /* reset by itself into the new firmware */
+            lode_log(d->log, LODE_LOG_INFO, LODE_LOGC_FLASH, "the DFU device reset after manifestation");
+            d->wait_reset = false;
+            return LODE_OK;
+        }
+        if (rc == LODE_OK && (st.status != 0 || st.state == LODEI_DFU_ERROR)) {
+            lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DFU manifestation failed: %s: the firmware is not valid; flash again",
+                     lodei_dfu_status_name(st.status));
+            simple_request(d, LODEI_DFU_CLRSTATUS);
+            return LODE_E_FLASH;
+        }
+        if (rc == LODE_OK && st.state == LODEI_DFU_MANIFEST_WAIT_RESET)
+            d->wait_reset = true;
+        else if (rc == LODE_OK && st.state != LODEI_DFU_IDLE) {
+            lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DFU manifestation: device in %s instead of dfuIDLE",
+                     lodei_dfu_state_name(st.state));
+            rc = LODE_E_PROTOCOL;
+        }
+    }
+    if (rc != LODE_OK)
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "%s: the device's firmware (from 0x%08x) may now be half written; %s",
+                 rc == LODE_E_NO_DEVICE ? "the DFU device vanished during the download" : "the DFU download stopped",
+                 (unsigned)d->base, rc == LODE_E_NO_DEVICE ? "put it back into DFU mode and flash again" : "flash again");
+    return rc;
+}
+
 static int l_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     dfu_s *d = ctx;
     uint8_t *out = buf;
+    if (d->plain)
+        return plain_read(d, addr, out, len);
     while (len) {
         uint8_t alt = 0;
         uint32_t end = 0;
@@ -250,6 +458,12 @@ static int l_read(void *ctx, uint32_t addr, void *buf, size_t len)
             uint8_t tmp[4096];
             rc = lode_usb_control(d->t, 0xA1, LODEI_DFU_UPLOAD, (uint16_t)(2 + done / d->xfer), d->cfg.interface,
                                   tmp, d->xfer, &got, CTRL_MS);
+            lodei_dfu_status_s st;
+            if (rc == LODE_E_PROTOCOL && get_status(d, &st) == LODE_OK && st.status == 11) { /* stalled: why? */
+                protected_says(d);
+                simple_request(d, LODEI_DFU_CLRSTATUS);
+                return LODE_E_ACCESS;
+            }
             if (rc == LODE_OK && got < want) {
                 lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DFU upload at 0x%08x gave %zu of %zu bytes",
                          (unsigned)(addr + done), got, want);
@@ -271,11 +485,6 @@ static int l_read(void *ctx, uint32_t addr, void *buf, size_t len)
     return LODE_OK;
 }
 
-static void progress(const lode_flash_opts_s *o, lode_flash_phase_e ph, size_t done, size_t total)
-{
-    if (o && o->progress)
-        o->progress(o->progress_user, ph, done, total);
-}
 
 /* Does the plan erase every sector of the device's erasable memories, all in one alternate
  * setting (what a mass erase clears)? */
@@ -294,11 +503,42 @@ static bool whole_flash(const dfu_s *d, const lode_flash_plan_s *plan)
     return sectors > 1 && erased == sectors;
 }
 
+/* AN3156 Read Unprotect: the device mass-erases the flash, drops the protection and resets
+ * (it leaving the bus is the expected end) */
+static int unprotect(dfu_s *d, const lode_flash_plan_s *plan, lode_flash_result_s *res)
+{
+    int rc = select_alt(d, d->reg[0].alt);
+    uint8_t b[5];
+    size_t n = lodei_dfuse_command(LODEI_DFUSE_READ_UNPROTECT, false, 0, b);
+    if (rc == LODE_OK)
+        rc = lode_usb_control(d->t, 0x21, LODEI_DFU_DNLOAD, 0, d->cfg.interface, b, n, NULL, CTRL_MS);
+    lodei_dfu_status_s st = {0};
+    if (rc == LODE_OK)
+        rc = settle(d, &st);
+    if (rc == LODE_E_NO_DEVICE || (rc == LODE_OK && st.status == 0)) {
+        lode_log(d->log, LODE_LOG_INFO, LODE_LOGC_FLASH,
+                 "read protection removed: the device mass-erased its flash and resets; it comes back unprotected");
+        res->sectors_erased = plan->nsectors;
+        return LODE_OK;
+    }
+    if (rc == LODE_OK) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "DfuSe Read Unprotect failed: %s",
+                 lodei_dfu_status_name(st.status));
+        simple_request(d, LODEI_DFU_CLRSTATUS);
+        rc = LODE_E_FLASH;
+    }
+    return rc;
+}
+
 static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_opts_s *o, const lode_log_s *log,
                    lode_flash_result_s *res)
 {
     dfu_s *d = ctx;
     (void)log;
+    if (d->plain)
+        return plain_write(d, plan, o, res);
+    if (o && o->unprotect)
+        return unprotect(d, plan, res);
     int rc = to_idle(d);
     bool touched = false;
     if (plan->nram) {
@@ -378,7 +618,7 @@ static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_op
         progress(o, LODE_FLASH_PHASE_PROGRAM, i + 1, plan->npages);
     }
     free(blk);
-    if (rc != LODE_OK && touched && plan->nsectors) {
+    if (rc != LODE_OK && rc != LODE_E_ACCESS && touched && plan->nsectors) { /* ACCESS: protected, untouched */
         char secs[160];
         if (mass)
             snprintf(secs, sizeof secs, "the whole flash (mass-erased)");
@@ -398,7 +638,14 @@ static int l_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_op
 static int l_reset_run(void *ctx)
 {
     dfu_s *d = ctx;
-    if (!d->dfuse || !d->nregions)
+    if (d->plain) { /* DFU 1.1 after manifestation: a USB reset starts the new firmware */
+        plain_forget_upload(d);
+        int rc = lode_usb_reset(d->t);
+        if (rc == LODE_OK || rc == LODE_E_NO_DEVICE)
+            lode_log(d->log, LODE_LOG_INFO, LODE_LOGC_FLASH, "the DFU device was reset: it starts its firmware");
+        return rc == LODE_E_NO_DEVICE ? LODE_OK : rc;
+    }
+    if (!d->nregions)
         return LODE_E_UNSUPPORTED;
     uint32_t start = d->regions[0].start;
     int rc = select_alt(d, d->reg[0].alt);
@@ -423,15 +670,50 @@ static int l_reset_run(void *ctx)
     return LODE_E_PROTOCOL;
 }
 
+/* a DFU suffix for another device, a UF2 image for another chip family */
+static int l_accept(void *ctx, const lode_image_s *img, const lode_log_s *log)
+{
+    const dfu_s *d = ctx;
+    if (img->has_dfu_ids && ((img->dfu_vid != 0xFFFF && img->dfu_vid != d->usb.vid) ||
+                             (img->dfu_pid != 0xFFFF && img->dfu_pid != d->usb.pid && img->dfu_pid != d->first_pid))) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the image's DFU suffix is for %04x:%04x, this device is %04x:%04x: use the file made for this device",
+                 img->dfu_vid, img->dfu_pid, d->usb.vid, d->usb.pid);
+        return LODE_E_FORMAT;
+    }
+    const char *fam = img->has_uf2_family ? lode_uf2_family_name(img->uf2_family) : NULL;
+    if (fam && d->dfuse && d->usb.vid == 0x0483 && strncmp(fam, "STM32", 5) != 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the UF2 image is for family %s, but %04x:%04x is an STM32 bootloader: use the image built for this chip",
+                 fam, d->usb.vid, d->usb.pid);
+        return LODE_E_FORMAT;
+    }
+    return LODE_OK;
+}
+
+static int l_can_erase(void *ctx, const lode_log_s *log)
+{
+    const dfu_s *d = ctx;
+    if (!d->plain)
+        return LODE_OK;
+    lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+             "the plain DFU 1.1 device %04x:%04x has no erase command: a download replaces its firmware",
+             d->usb.vid, d->usb.pid);
+    return LODE_E_INVALID_ARG;
+}
+
 static const lode_loader_ops_s dfu_loader_ops = {
     .name = "DFU",
     .via = " through DFU",
     .verifies = false,
     .knows_memories = true,
+    .unprotects = true,
     .layout = l_layout,
     .write = l_write,
     .read = l_read,
     .reset_run = l_reset_run,
+    .can_erase = l_can_erase,
+    .accept = l_accept,
 };
 
 /* ---- the probe -------------------------------------------------------------------------------- */
@@ -462,6 +744,9 @@ static void p_describe(void *ctx, lode_probe_info_s *info)
                                    d->xfer, d->cfg.func.attributes & LODEI_DFU_CAN_UPLOAD ? "upload" : "no upload",
                                    d->cfg.func.attributes & LODEI_DFU_MANIFEST_TOLERANT ? ", manifestation tolerant" : "",
                                    d->cfg.func.attributes & LODEI_DFU_WILL_DETACH ? ", will detach" : "");
+    if (d->plain && used < sizeof info->detail)
+        used += (size_t)snprintf(info->detail + used, sizeof info->detail - used,
+                                 "; plain DFU: the firmware is one stream from the image's first address");
     for (size_t a = 0; a < d->cfg.nalts && used < sizeof info->detail; a++)
         used += (size_t)snprintf(info->detail + used, sizeof info->detail - used, "; alt %u \"%s\"", d->cfg.alt[a],
                                  d->alt_name[a]);
@@ -472,6 +757,7 @@ static void p_close(void *ctx)
     dfu_s *d = ctx;
     lode_loader_free(d->loader);
     lode_transport_close(d->t);
+    free(d->up);
     free(d);
 }
 
@@ -513,6 +799,9 @@ static int dfu_setup(dfu_s *d)
     if (d->xfer > 4096)
         d->xfer = 4096;
     d->dfuse = d->cfg.has_func && d->cfg.func.bcd_dfu == LODEI_DFU_BCD_DFUSE;
+    d->plain = !d->dfuse;
+    d->plain_region = (lode_flash_region_s){.name = "firmware (one stream)", .start = 0, .end = 0xFFFF0000u,
+                                            .page_size = 1024, .erased = 0xFF, .sector_at = plain_sector_at};
     for (size_t a = 0; a < d->cfg.nalts; a++) {
         get_string(d, d->cfg.alt_string[a], d->alt_name[a], sizeof d->alt_name[a]);
         if (!d->dfuse || d->alt_name[a][0] != '@')
@@ -564,6 +853,55 @@ static int row_list(const lode_probe_driver_s *drv, const lode_log_s *log, lode_
     return rc;
 }
 
+/* A run-time DFU interface (protocol 1, DFU 1.1 5.1): DETACH, then a USB reset unless the
+ * device detaches by itself (bitWillDetach); it comes back in DFU mode (protocol 2), perhaps
+ * with another product ID but the same vendor and serial number, which is opened instead. */
+static int detach_reopen(dfu_s *d)
+{
+    uint16_t timeout = d->cfg.func.detach_timeout_ms ? d->cfg.func.detach_timeout_ms : 1000;
+    lode_log(d->log, LODE_LOG_INFO, LODE_LOGC_PROBE, "%04x:%04x has a DFU run-time interface: detaching it into DFU mode",
+             d->usb.vid, d->usb.pid);
+    int rc = lode_usb_control(d->t, 0x21, LODEI_DFU_DETACH, timeout, d->cfg.interface, NULL, 0, NULL, CTRL_MS);
+    if (rc == LODE_OK && !(d->cfg.func.attributes & LODEI_DFU_WILL_DETACH))
+        rc = lode_usb_reset(d->t);
+    if (rc != LODE_OK && rc != LODE_E_NO_DEVICE) {
+        lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "%04x:%04x refused DETACH (%s): start its bootloader by hand",
+                 d->usb.vid, d->usb.pid, lode_strerror(rc));
+        return rc;
+    }
+    lode_transport_close(d->t);
+    d->t = NULL;
+    lode_usb_filter_s f = {.vid = d->usb.vid, .serial = d->usb.serial[0] ? d->usb.serial : NULL};
+    unsigned waited = 0, limit = 5000u + timeout;
+    for (;;) {
+        lode_usb_probe_s *probes = NULL;
+        size_t n = 0;
+        rc = lode_usb_enumerate(dfu_match, 1, &f, d->log, &probes, &n);
+        for (size_t i = 0; rc == LODE_OK && i < n; i++)
+            if (probes[i].if_protocol == 2) {
+                d->usb = probes[i];
+                free(probes);
+                memset(&d->cfg, 0, sizeof d->cfg);
+                memset(d->has_layout, 0, sizeof d->has_layout);
+                d->nregions = 0;
+                rc = lode_usb_open(&d->usb, d->log, &d->t);
+                return rc == LODE_OK ? dfu_setup(d) : rc;
+            }
+        free(probes);
+        if (rc != LODE_OK)
+            return rc;
+        if (waited >= limit)
+            break;
+        sleep_ms(100);
+        waited += 100;
+    }
+    lode_log(d->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+             "%04x:%04x was detached but no DFU-mode device with its serial number appeared within %u s: start its "
+             "bootloader by hand (button, BOOT pin) and use dfu:VID:PID",
+             d->usb.vid, d->usb.pid, limit / 1000u);
+    return LODE_E_NO_DEVICE;
+}
+
 static int row_open(const lode_probe_driver_s *drv, const char *args, const lode_probe_open_opts_s *o,
                     lode_probe_s **out)
 {
@@ -588,6 +926,10 @@ static int row_open(const lode_probe_driver_s *drv, const char *args, const lode
     free(probes);
     if (rc == LODE_OK)
         rc = dfu_setup(d);
+    if (d)
+        d->first_pid = d->usb.pid;
+    if (rc == LODE_OK && d->cfg.protocol == 1)
+        rc = detach_reopen(d);
     if (rc != LODE_OK) {
         if (d)
             lode_transport_close(d->t);

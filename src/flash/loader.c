@@ -104,7 +104,9 @@ int lode_loader_flash(lode_loader_s *l, const lode_image_s *img, const lode_flas
     const lode_flash_region_s *regions = NULL;
     const lode_mem_range_s *ram = NULL;
     size_t nregions = 0, nram = 0;
-    int rc = l->ops->layout(l->ctx, log, &regions, &nregions, &ram, &nram);
+    int rc = l->ops->accept ? l->ops->accept(l->ctx, img, log) : LODE_OK;
+    if (rc == LODE_OK)
+        rc = l->ops->layout(l->ctx, log, &regions, &nregions, &ram, &nram);
     if (rc != LODE_OK)
         return rc;
     if (!o.read && l->ops->read) {
@@ -142,7 +144,14 @@ int lode_loader_erase(lode_loader_s *l, bool all, uint32_t addr, uint32_t len, c
     const lode_flash_region_s *regions = NULL;
     const lode_mem_range_s *ram = NULL;
     size_t nregions = 0, nram = 0;
-    int rc = l->ops->layout(l->ctx, log, &regions, &nregions, &ram, &nram);
+    int rc = l->ops->can_erase ? l->ops->can_erase(l->ctx, log) : LODE_OK;
+    if (rc == LODE_OK && opts && opts->unprotect && !l->ops->unprotects) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "--unprotect: the %s loader cannot remove read protection (DfuSe devices can)", l->ops->name);
+        rc = LODE_E_INVALID_ARG;
+    }
+    if (rc == LODE_OK)
+        rc = l->ops->layout(l->ctx, log, &regions, &nregions, &ram, &nram);
     lode_flash_plan_s *plan = NULL;
     if (rc == LODE_OK)
         rc = lode_flash_plan_erase(regions, nregions, all, addr, len, log, &plan);

@@ -64,6 +64,7 @@ const char *lode_image_format_name(lode_image_format_e fmt)
     case LODE_IMAGE_IHEX: return "ihex";
     case LODE_IMAGE_BIN: return "bin";
     case LODE_IMAGE_UF2: return "uf2";
+    case LODE_IMAGE_DFUSE: return "dfuse";
     default: return "?";
     }
 }
@@ -76,6 +77,8 @@ lode_image_format_e lode_image_detect_format(const uint8_t *buf, size_t len)
         return LODE_IMAGE_ELF;
     if (lodei_image_is_uf2(buf, len))
         return LODE_IMAGE_UF2;
+    if (lodei_image_is_dfuse(buf, len))
+        return LODE_IMAGE_DFUSE;
     for (size_t i = 0; i < len; i++) {
         uint8_t c = buf[i];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
@@ -153,7 +156,15 @@ int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, co
         return lodei_image_parse_ihex((const char *)buf, len, name, log, out);
     case LODE_IMAGE_UF2:
         return lodei_image_parse_uf2(buf, len, name, log, out);
-    case LODE_IMAGE_BIN:
+    case LODE_IMAGE_DFUSE:
+        return lodei_image_parse_dfuse(buf, len, name, log, out);
+    case LODE_IMAGE_BIN: {
+        lodei_dfu_suffix_s sx;
+        int src = lodei_dfu_suffix(buf, len, name, log, &sx);
+        if (src != LODE_OK)
+            return src;
+        if (sx.present && sx.bcd_dfu == 0x011A && lodei_image_is_dfuse(buf, len))
+            return lodei_image_parse_dfuse(buf, len, name, log, out);
         if (!base_given) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE,
                      "%s: not an ELF or Intel HEX file, and a raw binary needs a base address: "
@@ -161,7 +172,16 @@ int lode_image_parse(const uint8_t *buf, size_t len, lode_image_format_e fmt, co
                      name);
             return LODE_E_INVALID_ARG;
         }
-        return bin_parse(buf, len, base, name, log, out);
+        int rc = bin_parse(buf, len - (sx.present ? sx.length : 0), base, name, log, out);
+        if (rc == LODE_OK && sx.present) {
+            lode_log(log, LODE_LOG_INFO, LODE_LOGC_IMAGE, "%s: DFU suffix for %04x:%04x checked and left out", name,
+                     sx.vid, sx.pid);
+            (*out)->has_dfu_ids = true;
+            (*out)->dfu_vid = sx.vid;
+            (*out)->dfu_pid = sx.pid;
+        }
+        return rc;
+    }
     default:
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_IMAGE, "%s: unknown image format %d", name,
                  (int)fmt);

@@ -55,5 +55,17 @@ int lodei_image_parse_ihex(const char *text, size_t len, const char *name,
 bool lodei_image_is_uf2(const uint8_t *buf, size_t len);
 int lodei_image_parse_uf2(const uint8_t *buf, size_t len, const char *name, const lode_log_s *log,
                           lode_image_s **out);
+/* DFU files (dfufile.c): a DFU suffix at the end of buf (present = false when there is none;
+ * LODE_E_FORMAT, logged, for a damaged one), and the DfuSe file format. */
+typedef struct lodei_dfu_suffix_s {
+    bool present;
+    size_t length;
+    uint16_t bcd_device, pid, vid, bcd_dfu;
+} lodei_dfu_suffix_s;
+int lodei_dfu_suffix(const uint8_t *buf, size_t len, const char *name, const lode_log_s *log,
+                     lodei_dfu_suffix_s *out);
+bool lodei_image_is_dfuse(const uint8_t *buf, size_t len);
+int lodei_image_parse_dfuse(const uint8_t *buf, size_t len, const char *name, const lode_log_s *log,
+                            lode_image_s **out);
 
 #endif

@@ -81,6 +81,8 @@ int lodei_image_parse_uf2(const uint8_t *buf, size_t len, const char *name, cons
         goto fail;
     }
     lodei_imgbuild_free(&b);
+    img->has_uf2_family = have_family;
+    img->uf2_family = family;
     *out = img;
     return LODE_OK;
 fail:
@@ -129,6 +131,42 @@ const char *lode_uf2_family_name(uint32_t id)
         if (families[i].id == id)
             return families[i].name;
     return NULL;
+}
+
+/* the family whose name starts `chip` (case-insensitive), the longest such name; -1: none */
+static int family_of_chip(const char *chip)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; chip && i < sizeof families / sizeof families[0]; i++) {
+        size_t n = strlen(families[i].name), k = 0;
+        while (k < n && chip[k] && (chip[k] & ~0x20) == (families[i].name[k] & ~0x20))
+            k++;
+        if (k == n && n > best_len)
+            best = (int)i, best_len = n;
+    }
+    return best;
+}
+
+int lode_uf2_family_for(const char *chip, uint32_t *id)
+{
+    int c = family_of_chip(chip);
+    if (c < 0)
+        return LODE_E_NO_DEVICE;
+    *id = families[c].id;
+    return LODE_OK;
+}
+
+int lode_uf2_family_fits(uint32_t family, const char *chip)
+{
+    int c = family_of_chip(chip);
+    if (c < 0 || families[c].id == family)
+        return LODE_OK;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) /* NRF52 fits an nRF52840 too */
+        if (families[i].id == family)
+            return strncmp(families[c].name, families[i].name, strlen(families[i].name)) == 0 ? LODE_OK
+                                                                                            : LODE_E_FORMAT;
+    return LODE_OK; /* a family lode does not know */
 }
 
 int lode_image_write_uf2(const lode_image_s *img, uint32_t family, uint8_t **out, size_t *len)

@@ -291,6 +291,13 @@ int lode_session_flash(lode_session_s *s, const lode_image_s *img, const lode_fl
                  w.ram_bytes ? "; `lode run` loads a RAM image and runs it" : "");
         return LODE_E_FORMAT;
     }
+    if (img->has_uf2_family && s->chip && lode_uf2_family_fits(img->uf2_family, s->chip->name) != LODE_OK) {
+        const char *fam = lode_uf2_family_name(img->uf2_family);
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the UF2 image is for family %s (0x%08x), the chip is %s: use the image built for this chip",
+                 fam ? fam : "?", (unsigned)img->uf2_family, s->chip->name);
+        return LODE_E_FORMAT;
+    }
     lode_loader_s *l = NULL;
     int rc = lode_session_loader(s, &l);
     return rc == LODE_OK ? lode_loader_flash(l, img, opts, &s->cfg.log, res) : rc;

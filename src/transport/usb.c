@@ -471,6 +471,21 @@ int lode_usb_set_alt(lode_transport_s *t, uint8_t iface, uint8_t alt)
     return LODE_OK;
 }
 
+int lode_usb_reset(lode_transport_s *t)
+{
+    usb_bulk_s *u = t && t->ops == &bulk_ops ? (usb_bulk_s *)t : NULL;
+    if (!u)
+        return LODE_E_UNSUPPORTED;
+    int r = libusb_reset_device(u->h);
+    if (r == LIBUSB_ERROR_NOT_FOUND || r == LIBUSB_ERROR_NO_DEVICE)
+        return LODE_E_NO_DEVICE;
+    if (r != 0) {
+        lode_log(t->log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "USB reset failed: %s", libusb_error_name(r));
+        return LODE_E_IO;
+    }
+    return LODE_OK;
+}
+
 /* ---- v1: hidapi ------------------------------------------------------------------------------ */
 
 typedef struct usb_hid_s {

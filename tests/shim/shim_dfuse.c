@@ -16,7 +16,9 @@
  * internal flash's layout string (tests of what a host does with a malformed one);
  * LODE_USB_SHIM_DFUSE_QUIRKS: start-error (the device starts in dfuERROR, as an earlier host
  * may leave it), reset-early (after leave the device resets before answering GETSTATUS, as
- * ST's bootloaders often do), vanish-after=N (unplugged after N requests). */
+ * ST's bootloaders often do), vanish-after=N (unplugged after N requests), protected (read
+ * protection on: every memory command fails with errVENDOR and uploads stall, as AN3156
+ * describes, until Read Unprotect mass-erases the flash and the device resets). */
 #include "shim_dfuse.h"
 
 #include <stdio.h>
@@ -32,7 +34,7 @@
 #define F_SIZE 0x1FFFF7E0u
 
 enum { S_IDLE = 2, S_DN_SYNC = 3, S_DN_BUSY = 4, S_DN_IDLE = 5, S_MAN_SYNC = 6, S_MAN = 7, S_UP_IDLE = 9, S_ERROR = 10 };
-enum { OK = 0, errTARGET = 1, errWRITE = 3, errERASE = 4, errPROG = 6, errADDRESS = 8, errSTALLEDPKT = 15 };
+enum { OK = 0, errTARGET = 1, errWRITE = 3, errERASE = 4, errPROG = 6, errADDRESS = 8, errVENDOR = 11, errSTALLEDPKT = 15 };
 
 struct shim_dfuse_s {
     lode_sim_s *sim;
@@ -45,6 +47,7 @@ struct shim_dfuse_s {
     double busy_until;      /* wall clock: when the host may poll again */
     bool gone;
     bool reset_early;       /* quirk: leave resets before GETSTATUS is answered */
+    bool rdp, unprotected;  /* quirk: read protection on; Read Unprotect done (resets next) */
     unsigned long long vanish_after; /* quirk: unplugged after this many requests (0: never) */
     char layout[2][64];
     unsigned long long requests, early;
@@ -79,6 +82,7 @@ int shim_dfuse_new(lode_sim_s *sim, shim_dfuse_s **out)
     if (q && strstr(q, "start-error")) /* left in dfuERROR by an earlier host */
         d->state = S_ERROR, d->status = 14;
     d->reset_early = q && strstr(q, "reset-early");
+    d->rdp = q && strstr(q, "protected");
     const char *va = q ? strstr(q, "vanish-after=") : NULL;
     if (va)
         d->vanish_after = strtoull(va + 13, NULL, 10);
@@ -148,41 +152,65 @@ static int raw_config(unsigned char *b)
 
 /* ---- the flash, through the FPEC ------------------------------------------------------------- */
 
-static void fpec_wait(shim_dfuse_s *d, uint64_t first_ps)
+static void fpec_wait(lode_sim_s *sim, uint64_t first_ps)
 {
-    lode_sim_advance(d->sim, first_ps);
+    lode_sim_advance(sim, first_ps);
     uint32_t sr = 0;
-    for (int i = 0; i < 1000000 && lode_sim_read32(d->sim, FPEC + 0x0C, &sr) == LODE_OK && (sr & 1u); i++)
-        lode_sim_advance(d->sim, 500000ull); /* 0.5 us */
+    for (int i = 0; i < 1000000 && lode_sim_read32(sim, FPEC + 0x0C, &sr) == LODE_OK && (sr & 1u); i++)
+        lode_sim_advance(sim, 500000ull); /* 0.5 us */
 }
 
-static int fpec_result(shim_dfuse_s *d, int err)
+static int fpec_result(lode_sim_s *sim, int err)
 {
     uint32_t sr = 0;
-    lode_sim_read32(d->sim, FPEC + 0x0C, &sr);
-    lode_sim_write32(d->sim, FPEC + 0x0C, 0x34u); /* clear EOP, WRPRTERR, PGERR */
-    lode_sim_write32(d->sim, FPEC + 0x10, 0x80u); /* LOCK */
+    lode_sim_read32(sim, FPEC + 0x0C, &sr);
+    lode_sim_write32(sim, FPEC + 0x0C, 0x34u); /* clear EOP, WRPRTERR, PGERR */
+    lode_sim_write32(sim, FPEC + 0x10, 0x80u); /* LOCK */
     return sr & 0x14u ? err : OK;
 }
 
-static void fpec_unlock(shim_dfuse_s *d)
+static void fpec_unlock(lode_sim_s *sim)
 {
-    lode_sim_write32(d->sim, FPEC + 0x04, 0x45670123u);
-    lode_sim_write32(d->sim, FPEC + 0x04, 0xCDEF89ABu);
+    lode_sim_write32(sim, FPEC + 0x04, 0x45670123u);
+    lode_sim_write32(sim, FPEC + 0x04, 0xCDEF89ABu);
+}
+
+int shim_fpec_erase(lode_sim_s *sim, bool mass, uint32_t addr)
+{
+    fpec_unlock(sim);
+    lode_sim_write32(sim, FPEC + 0x10, mass ? 0x04u : 0x02u);
+    if (!mass)
+        lode_sim_write32(sim, FPEC + 0x14, addr);
+    lode_sim_write32(sim, FPEC + 0x10, (mass ? 0x04u : 0x02u) | 0x40u);
+    fpec_wait(sim, 19000000000ull);
+    lode_sim_write32(sim, FPEC + 0x10, 0);
+    return fpec_result(sim, errERASE);
+}
+
+int shim_fpec_program(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t len)
+{
+    fpec_unlock(sim);
+    lode_sim_write32(sim, FPEC + 0x10, 0x01u); /* PG */
+    int rc = OK;
+    for (size_t i = 0; i < len && rc == OK; i += 2) {
+        if (lode_sim_mem_write(sim, addr + (uint32_t)i, data + i, 2) != LODE_OK)
+            rc = errPROG;
+        fpec_wait(sim, 50000000ull);
+        uint32_t sr = 0;
+        lode_sim_read32(sim, FPEC + 0x0C, &sr);
+        if (sr & 0x14u)
+            rc = errPROG;
+    }
+    lode_sim_write32(sim, FPEC + 0x10, 0);
+    int r2 = fpec_result(sim, errPROG);
+    return rc != OK ? rc : r2;
 }
 
 static int erase(shim_dfuse_s *d, bool mass, uint32_t addr)
 {
     if (!mass && (addr < FLASH_BASE || addr - FLASH_BASE >= d->flash_size))
         return errADDRESS;
-    fpec_unlock(d);
-    lode_sim_write32(d->sim, FPEC + 0x10, mass ? 0x04u : 0x02u);
-    if (!mass)
-        lode_sim_write32(d->sim, FPEC + 0x14, addr);
-    lode_sim_write32(d->sim, FPEC + 0x10, (mass ? 0x04u : 0x02u) | 0x40u);
-    fpec_wait(d, 19000000000ull);
-    lode_sim_write32(d->sim, FPEC + 0x10, 0);
-    return fpec_result(d, errERASE);
+    return shim_fpec_erase(d->sim, mass, addr);
 }
 
 static int program(shim_dfuse_s *d, uint32_t addr, const uint8_t *data, size_t len)
@@ -192,21 +220,7 @@ static int program(shim_dfuse_s *d, uint32_t addr, const uint8_t *data, size_t l
     if (addr < FLASH_BASE || addr - FLASH_BASE > d->flash_size || len > d->flash_size - (addr - FLASH_BASE) ||
         (addr & 1) || (len & 1))
         return errADDRESS;
-    fpec_unlock(d);
-    lode_sim_write32(d->sim, FPEC + 0x10, 0x01u); /* PG */
-    int rc = OK;
-    for (size_t i = 0; i < len && rc == OK; i += 2) {
-        if (lode_sim_mem_write(d->sim, addr + (uint32_t)i, data + i, 2) != LODE_OK)
-            rc = errPROG;
-        fpec_wait(d, 50000000ull);
-        uint32_t sr = 0;
-        lode_sim_read32(d->sim, FPEC + 0x0C, &sr);
-        if (sr & 0x14u)
-            rc = errPROG;
-    }
-    lode_sim_write32(d->sim, FPEC + 0x10, 0);
-    int r2 = fpec_result(d, errPROG);
-    return rc != OK ? rc : r2;
+    return shim_fpec_program(d->sim, addr, data, len);
 }
 
 /* ---- the request carried out at GETSTATUS ------------------------------------------------------ */
@@ -219,6 +233,8 @@ static int execute(shim_dfuse_s *d)
         uint32_t a = d->len >= 5 ? (uint32_t)d->buf[1] | (uint32_t)d->buf[2] << 8 | (uint32_t)d->buf[3] << 16 |
                                        (uint32_t)d->buf[4] << 24
                                  : 0;
+        if (d->rdp && d->buf[0] != 0x92)
+            return errVENDOR;
         switch (d->buf[0]) {
         case 0x21:
             if (d->len != 5)
@@ -229,14 +245,19 @@ static int execute(shim_dfuse_s *d)
             if (d->len == 1)
                 return erase(d, true, 0);
             return d->len == 5 ? erase(d, false, a) : errSTALLEDPKT;
-        case 0x92: /* read unprotect: the flash goes with the protection */
-            return d->len == 1 ? erase(d, true, 0) : errSTALLEDPKT;
+        case 0x92: /* read unprotect: the flash goes with the protection, then a reset */
+            if (d->len != 1)
+                return errSTALLEDPKT;
+            d->rdp = false, d->unprotected = true;
+            return erase(d, true, 0);
         default:
             return errSTALLEDPKT;
         }
     }
     if (d->block == 1)
         return errSTALLEDPKT;
+    if (d->rdp)
+        return errVENDOR;
     uint64_t addr = (uint64_t)d->pointer + (uint64_t)(d->block - 2) * XFER;
     if (addr > 0xFFFFFFFFull)
         return errADDRESS;
@@ -279,6 +300,10 @@ static int status_reply(shim_dfuse_s *d, unsigned char *data, uint16_t length)
                           (unsigned char)(d->poll_ms >> 16), (unsigned char)d->state, 0};
     int n = length < 6 ? length : 6;
     memcpy(data, b, (size_t)n);
+    if (d->unprotected && d->state == S_DN_BUSY) { /* Read Unprotect ends with a system reset */
+        d->gone = true;
+        return n;
+    }
     if (d->state == S_MAN) {
         /* leave: the device resets into the application and drops off the bus */
         lode_sim_write32(d->sim, 0xE000EDF0u, 0xA05F0000u);
@@ -307,6 +332,10 @@ static int upload(shim_dfuse_s *d, uint16_t block, unsigned char *data, uint16_t
     }
     if (block == 1 || length > XFER)
         return stall(d);
+    if (d->rdp) { /* read protection: the upload stalls, GETSTATUS says errVENDOR */
+        d->state = S_ERROR, d->status = errVENDOR;
+        return LIBUSB_ERROR_PIPE;
+    }
     uint64_t addr = (uint64_t)d->pointer + (uint64_t)(block - 2) * XFER;
     uint64_t lo = d->alt == 1 ? OB_BASE : FLASH_BASE, hi = d->alt == 1 ? OB_BASE + OB_SIZE : FLASH_BASE + d->flash_size;
     if (addr < lo || addr >= hi) {

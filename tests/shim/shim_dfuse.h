@@ -26,6 +26,10 @@ int shim_dfuse_control(shim_dfuse_s *d, uint8_t type, uint8_t req, uint16_t valu
                        unsigned char *data, uint16_t length);
 int shim_dfuse_set_alt(shim_dfuse_s *d, int alt);
 bool shim_dfuse_gone(const shim_dfuse_s *d);
+/* the STM32F1 flash through its FPEC model (times on the board's clock): a DFU status (0 OK,
+ * 4 errERASE, 6 errPROG); also used by the plain DFU 1.1 device (shim_dfu11.c) */
+int shim_fpec_erase(lode_sim_s *sim, bool mass, uint32_t addr);
+int shim_fpec_program(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t len);
 /* for LODE_USB_SHIM_REPORT: requests, GETSTATUS polls that came before bwPollTimeout ran out */
 void shim_dfuse_stats(const shim_dfuse_s *d, unsigned long long *requests, unsigned long long *early_polls);
 

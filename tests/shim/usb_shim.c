@@ -11,7 +11,10 @@
  *                                 DfuSe mode, shim_dfuse.c; jlink / jlink-v9: a SEGGER J-Link V11
  *                                 (high speed) / V9 (full speed), shim_jlink.c;
  *                                 halfkay-MODEL, teensy-serial-MODEL, teensy-midi-MODEL,
- *                                 teensy-keyboard-MODEL: a Teensy, shim_halfkay.c)
+ *                                 teensy-keyboard-MODEL: a Teensy, shim_halfkay.c; dfu11,
+ *                                 dfu11-nt, dfu11-rt, dfu11-rtw: plain DFU 1.1 devices,
+ *                                 shim_dfu11.c)
+ *   LODE_USB_SHIM_DENY=SERIAL     opening that device fails with LIBUSB_ERROR_ACCESS
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
@@ -33,6 +36,7 @@
 
 #include "lode/sim.h"
 #include "lode/stlink.h"
+#include "shim_dfu11.h"
 #include "shim_dfuse.h"
 #include "shim_jlink.h"
 #include "shim_halfkay.h"
@@ -41,7 +45,7 @@
 #define MAX_DEV 8
 #define MAX_DONE 64
 
-typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE, K_JLINK, K_TEENSY } kind_e;
+typedef enum kind_e { K_STLINK_V2, K_STLINK_V21, K_STLINK_V3, K_CMSIS_DAP, K_CMSIS_DAP_V1, K_DFUSE, K_JLINK, K_TEENSY, K_DFU11 } kind_e;
 #define IS_DAP(d) ((d)->kind == K_CMSIS_DAP || (d)->kind == K_CMSIS_DAP_V1)
 
 typedef struct shim_dev_s {
@@ -56,6 +60,7 @@ typedef struct shim_dev_s {
     shim_jlink_s *jlink; /* K_JLINK: a SEGGER J-Link (shim_jlink.c) */
     int jlink_hw;
     shim_halfkay_s *teensy; /* K_TEENSY: a Teensy, in HalfKay or running (shim_halfkay.c) */
+    shim_dfu11_s *dfu11; /* K_DFU11: a plain DFU 1.1 device (shim_dfu11.c) */
     uint8_t pending[16];
     int pending_state; /* 0 none, 1 command waiting for its IN phase or the next command,
                         * 2 command waiting for its OUT data */
@@ -138,6 +143,9 @@ static void bus_init(void)
             d->kind = K_JLINK, d->vid = SHIM_JLINK_VID, d->pid = SHIM_JLINK_PID, d->jlink_hw = shim_jlink_kind(tok);
             d->ep_out = SHIM_JLINK_EP_OUT, d->ep_in = SHIM_JLINK_EP_IN;
             snprintf(d->product, sizeof d->product, "J-Link");
+        } else if (!strncmp(tok, "dfu11", 5) && shim_dfu11_new(tok, &d->dfu11) == 0) {
+            d->kind = K_DFU11, d->vid = SHIM_DFU11_VID, d->pid = shim_dfu11_pid(d->dfu11);
+            snprintf(d->product, sizeof d->product, "lode shim DFU 1.1");
         } else if (shim_halfkay_new(tok, colon ? colon + 1 : "", &d->teensy) != 0) {
             if (!d->teensy)
                 continue;
@@ -181,6 +189,8 @@ static int board_up(shim_dev_s *d)
     } else if (d->kind == K_JLINK) {
         if (shim_jlink_new(d->sim, d->jlink_hw, d->serial, &d->jlink) != 0)
             return -1;
+    } else if (d->dfu11) {
+        shim_dfu11_attach(d->dfu11, d->sim);
     } else if (IS_DAP(d)) {
         lode_sim_dap_config_s dc = {.version = d->kind == K_CMSIS_DAP_V1 ? 1 : 2, .serial = d->serial};
         if (lode_sim_dap_new(d->sim, &dc, &d->dap) != LODE_OK)
@@ -317,7 +327,7 @@ EXPORT int LIBUSB_CALL libusb_get_device_descriptor(libusb_device *dev, struct l
     desc->bcdUSB = dev->d->kind == K_STLINK_V3 || dev->d->kind == K_CMSIS_DAP ? 0x0200 : 0x0200;
     desc->bMaxPacketSize0 = 64;
     desc->idVendor = dev->d->vid;
-    desc->idProduct = dev->d->pid;
+    desc->idProduct = dev->d->dfu11 ? shim_dfu11_pid(dev->d->dfu11) : dev->d->pid;
     desc->bcdDevice = 0x0100;
     desc->iManufacturer = 1;
     desc->iProduct = 2;
@@ -342,6 +352,8 @@ static int make_config(libusb_device *dev, struct libusb_config_descriptor **con
         return shim_dfuse_config(config);
     if (d->teensy)
         return shim_halfkay_config(d->teensy, config);
+    if (d->dfu11)
+        return shim_dfu11_config(d->dfu11, config);
     struct libusb_config_descriptor *c = calloc(1, sizeof *c);
     struct libusb_interface *itf = calloc(1, sizeof *itf);
     struct libusb_interface_descriptor *alt = calloc(1, sizeof *alt);
@@ -416,6 +428,9 @@ EXPORT int LIBUSB_CALL libusb_get_port_numbers(libusb_device *dev, uint8_t *port
 
 EXPORT int LIBUSB_CALL libusb_open(libusb_device *dev, libusb_device_handle **handle)
 {
+    const char *deny = getenv("LODE_USB_SHIM_DENY"); /* a device node without permission */
+    if (deny && *deny && !strcmp(deny, dev->d->serial))
+        return LIBUSB_ERROR_ACCESS;
     if (board_up(dev->d) != 0)
         return LIBUSB_ERROR_NO_DEVICE;
     libusb_device_handle *h = calloc(1, sizeof *h);
@@ -443,8 +458,11 @@ EXPORT void LIBUSB_CALL libusb_close(libusb_device_handle *h)
     const char *rep = getenv("LODE_USB_SHIM_REPORT");
     if (d->sim && rep && *rep && strcmp(rep, "0")) {
         unsigned long long cmds = d->packets, early = 0;
-        if (d->dfuse) {
-            shim_dfuse_stats(d->dfuse, &cmds, &early);
+        if (d->dfuse || d->dfu11) {
+            if (d->dfuse)
+                shim_dfuse_stats(d->dfuse, &cmds, &early);
+            else
+                shim_dfu11_stats(d->dfu11, &cmds, &early);
             fprintf(stderr, "usb shim: %s: %llu DFU status polls before bwPollTimeout\n", d->serial, early);
         }
         if (d->st) {
@@ -470,8 +488,10 @@ static const char *string_of(const shim_dev_s *d, uint8_t idx)
         return d->jlink ? shim_jlink_string(d->jlink, idx) : NULL;
     if (d->teensy)
         return shim_halfkay_string(d->teensy, idx);
+    if (d->dfu11 && idx >= 4)
+        return shim_dfu11_string(d->dfu11, idx);
     switch (idx) {
-    case 1: return IS_DAP(d) ? "lode" : "STMicroelectronics";
+    case 1: return IS_DAP(d) || d->dfu11 ? "lode" : "STMicroelectronics";
     case 2: return d->product;
     case 3: return d->serial;
     case 4: return d->kind == K_CMSIS_DAP ? "CMSIS-DAP v2" : d->kind == K_CMSIS_DAP_V1 ? "CMSIS-DAP v1" : "ST-Link Debug";
@@ -495,6 +515,28 @@ EXPORT int LIBUSB_CALL libusb_get_string_descriptor_ascii(libusb_device_handle *
     return n;
 }
 
+/* A full-speed control transfer's time on the bus, charged to the board's clock for the DFU
+ * devices (what a bound for DFU must count besides the flash): a SETUP transaction (token, an
+ * 8-byte DATA0, ACK), one transaction per 64-byte data packet, a zero-length status
+ * transaction (USB 2.0 5.5, 8.4-8.5). Bits per packet: SYNC 8 + PID 8 + fields + CRC + EOP 3
+ * (token 35, data 35 + 8 per byte, handshake 19), 16 bit times of gaps per transaction
+ * (inter-packet delay and turnaround), 12 Mbit/s, no bit stuffing. */
+static uint64_t fs_control_ps(int bytes)
+{
+    uint64_t bits = 35 + 99 + 19 + 16;                 /* SETUP */
+    for (int left = bytes; left > 0; left -= 64)        /* DATA */
+        bits += 35 + 35 + 8u * (unsigned)(left < 64 ? left : 64) + 19 + 16;
+    bits += 35 + 35 + 19 + 16;                          /* status */
+    return bits * 1000000ull / 12;                      /* 83.3 ns a bit, in ps */
+}
+
+static int dfu_charged(shim_dev_s *d, int n)
+{
+    if (d->sim && n != SHIM_NOT_MINE)
+        lode_sim_advance(d->sim, fs_control_ps(n > 0 ? n : 0));
+    return n;
+}
+
 /* Standard device requests on the default pipe (USB 2.0 9.4): GET_STATUS (9.4.5: a
  * bus-powered device without remote wakeup answers two zero bytes) and GET_DESCRIPTOR (9.4.3)
  * of the device (Table 9-8) or a string (Table 9-15/9-16; index 0: the language IDs). The
@@ -506,8 +548,9 @@ EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t 
     (void)index, (void)timeout;
     unsigned char buf[256];
     int n;
-    if (h->d->dfuse) {
-        n = shim_dfuse_control(h->d->dfuse, type, req, value, index, data, length);
+    if (h->d->dfuse || h->d->dfu11) {
+        n = dfu_charged(h->d, h->d->dfuse ? shim_dfuse_control(h->d->dfuse, type, req, value, index, data, length)
+                                          : shim_dfu11_control(h->d->dfu11, type, req, value, index, data, length));
         if (n != SHIM_NOT_MINE)
             return n;
     }
@@ -572,7 +615,7 @@ EXPORT int LIBUSB_CALL libusb_set_interface_alt_setting(libusb_device_handle *h,
     return i || a ? LIBUSB_ERROR_NOT_FOUND : 0;
 }
 EXPORT int LIBUSB_CALL libusb_clear_halt(libusb_device_handle *h, unsigned char ep) { (void)h, (void)ep; return 0; }
-EXPORT int LIBUSB_CALL libusb_reset_device(libusb_device_handle *h) { (void)h; return 0; }
+EXPORT int LIBUSB_CALL libusb_reset_device(libusb_device_handle *h) { return h->d->dfu11 ? shim_dfu11_reset(h->d->dfu11) : 0; }
 
 EXPORT int LIBUSB_CALL libusb_bulk_transfer(libusb_device_handle *h, unsigned char ep, unsigned char *data,
                                            int length, int *transferred, unsigned int timeout)
@@ -650,6 +693,7 @@ EXPORT const char *LIBUSB_CALL libusb_error_name(int code)
     case LIBUSB_ERROR_NO_DEVICE: return "LIBUSB_ERROR_NO_DEVICE";
     case LIBUSB_ERROR_TIMEOUT: return "LIBUSB_ERROR_TIMEOUT";
     case LIBUSB_ERROR_PIPE: return "LIBUSB_ERROR_PIPE";
+    case LIBUSB_ERROR_ACCESS: return "LIBUSB_ERROR_ACCESS";
     default: return "LIBUSB_ERROR_OTHER";
     }
 }
@@ -659,7 +703,7 @@ EXPORT const char *LIBUSB_CALL libusb_strerror(int code) { return libusb_error_n
 /* ---- what pyusb's libusb1 backend (pyOCD), dfu-util and libjaylink bind as well ---------- */
 static bool full_speed(const shim_dev_s *d)
 {
-    return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21 || d->kind == K_DFUSE ||
+    return d->kind == K_STLINK_V2 || d->kind == K_STLINK_V21 || d->kind == K_DFUSE || d->kind == K_DFU11 ||
            (d->kind == K_JLINK && d->jlink_hw < 11);
 }
 

@@ -47,9 +47,10 @@ check read 0 "read 40000 bytes" -- "$LODE" read 0x08000000 40000 -o "$D/back.bin
 check read-same 0 "" -- cmp "$D/img.bin" "$D/back.bin"
 check too-large 65 "0x08010000" -- "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/big.bin"
 # the whole flash: one mass erase (20 ms) instead of 64 page erases (the board's clock: 1.28 s
-# less), and blocks of wTransferSize (2 KiB) spanning two 1 KiB pages
+# less), and blocks of wTransferSize (2 KiB) spanning two 1 KiB pages; the board's clock also
+# counts each control transfer's full-speed bus time (56 ms of the 1.796 s)
 head -c 65536 /dev/urandom >"$D/full.bin"
-check mass-erase 0 "closed at 1\.740[0-9]* s of simulated time, 107 probe commands" -- env LODE_USB_SHIM_REPORT=1 \
+check mass-erase 0 "closed at 1\.796[0-9]* s of simulated time, 107 probe commands" -- env LODE_USB_SHIM_REPORT=1 \
     "$LODE" flash --no-reset --probe dfu --format bin --base 0x08000000 "$D/full.bin"
 check verify-full 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/full.bin"
 # lode convert: the image as UF2 (file(1) identifies it), flashed as such, identical
@@ -60,6 +61,35 @@ check flash-uf2 0 "flashed" -- "$LODE" flash --probe dfu "$D/img.uf2"
 check verify-uf2 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 check convert-family 64 "unknown UF2 family 'STM32X9'" -- \
     "$LODE" convert "$D/img.bin" --format bin --base 0x08000000 --family STM32X9 -o "$D/x.uf2"
+# DFU files: a raw binary with a DFU suffix (dfu-suffix adds it) is checked and flashed without
+# it; a suffix for another device or with a wrong CRC is refused; a DfuSe file (UM0391) written
+# by lode convert is flashed and verified; a UF2 image for a non-STM32 family is refused
+cp "$D/img.bin" "$D/sfx.bin"
+check dfu-suffix 0 "" -- dfu-suffix -v 0483 -p df11 -a "$D/sfx.bin"
+check suffix-flash 0 "DFU suffix for 0483:df11 checked and left out" -- \
+    "$LODE" -v flash --probe dfu --base 0x08000000 "$D/sfx.bin"
+check suffix-verify 0 "verified 40000 bytes" -- "$LODE" verify --probe dfu --base 0x08000000 "$D/sfx.bin"
+cp "$D/img.bin" "$D/other.bin"
+dfu-suffix -v 1234 -p 5678 -a "$D/other.bin" >/dev/null
+check suffix-other 65 "DFU suffix is for 1234:5678, this device is 0483:df11: use the file made for this device" -- \
+    "$LODE" flash --probe dfu --base 0x08000000 "$D/other.bin"
+cp "$D/sfx.bin" "$D/bad.bin"
+printf 'x' | dd of="$D/bad.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+check suffix-crc 65 "bad.bin: its DFU suffix's CRC is 0x[0-9a-f]{8} but the file's is 0x[0-9a-f]{8}: the file is damaged" -- \
+    "$LODE" flash --probe dfu --base 0x08000000 "$D/bad.bin"
+check convert-dfu 0 "wrote .*img.dfu: DfuSe file for 0483:df11, 1 element, 0x08000000-0x08009c3f" -- \
+    "$LODE" convert "$D/img.bin" --format bin --base 0x08000000 -o "$D/img.dfu"
+check dfu-suffix-reads 0 "Vendor ID:.0x0483" -- dfu-suffix -c "$D/img.dfu"
+check flash-dfu 0 "flashed 40.0 KiB \(40000 bytes of image\)" -- "$LODE" flash --probe dfu "$D/img.dfu"
+check verify-dfu 0 "identical" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+head -c 300 "$D/img.dfu" >"$D/short.dfu"
+check dfu-truncated 65 "short.dfu: (not a valid DfuSe file|its DFU suffix)" -- "$LODE" flash --probe dfu "$D/short.dfu"
+check convert-dfu-device 0 "for 1209:0df1" -- \
+    "$LODE" convert "$D/img.bin" --format bin --base 0x08000000 --device 1209:0df1 -o "$D/o.dfu"
+check dfu-other-device 65 "DFU suffix is for 1209:0df1" -- "$LODE" flash --probe dfu "$D/o.dfu"
+"$LODE" convert "$D/img.bin" --format bin --base 0x08000000 --family rp2040 -o "$D/rp.uf2" >/dev/null
+check uf2-family 65 "UF2 image is for family RP2040, but 0483:df11 is an STM32 bootloader" -- \
+    "$LODE" flash --probe dfu "$D/rp.uf2"
 check erase 0 "erased 64 sectors" -- "$LODE" erase --all --probe dfu
 check verify-erased 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
 check no-core 69 "only loads memory .*use flash, erase, verify, read or info" -- "$LODE" reset --halt --probe dfu
@@ -77,6 +107,25 @@ check after-leave 0 "identical" -- "$LODE" verify --probe dfu --format bin --bas
 LODE_USB_SHIM_DFUSE_QUIRKS=vanish-after=60 check vanish 69 \
     "vanished during the download: 0x08000000-0x08009fff may now be erased or half written; put it back" -- \
     "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+# read protection (AN3156): writes and reads refused with the way out named; erase --unprotect
+# asks first (no terminal: --yes), then the device mass-erases and resets
+"$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin" >/dev/null 2>&1
+export LODE_USB_SHIM_DFUSE_QUIRKS=protected
+check protected-flash 69 "is read-protected: .lode erase --unprotect --probe dfu. removes the protection by mass-erasing" -- \
+    "$LODE" flash --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+check protected-read 69 "is read-protected" -- "$LODE" read 0x08000000 64 -o "$D/p.bin" --probe dfu
+check unprotect-asks 64 "mass-erases the device's whole flash: confirm with --yes" -- \
+    "$LODE" erase --unprotect --probe dfu </dev/null
+check unprotect-no 64 "Go on\? \[y/N\].*nothing done" -- script -qec "'$LODE' erase --unprotect --probe dfu" /dev/null <<<"n"
+check unprotect 0 "read protection removed: the device mass-erased its flash" -- \
+    "$LODE" -v erase --unprotect --yes --probe dfu
+unset LODE_USB_SHIM_DFUSE_QUIRKS
+check unprotected-blank 1 "mismatch at 0x08000000: target 0xff" -- "$LODE" verify --probe dfu --format bin --base 0x08000000 "$D/img.bin"
+check unprotect-other 64 "the flash algorithm loader cannot remove read protection" -- \
+    "$LODE" erase --unprotect --yes --probe sim --sim-state "$D/sim.state"
+# several devices and a person at a terminal: listed, and the one chosen is used
+LODE_USB_SHIM="dfuse:DFUA,dfuse:DFUB" check ask 0 "2 probes fit --probe dfu:.*1  dfu:0483:df11:DFUA.*2  dfu:0483:df11:DFUB.*which one \(1-2\)\? .*DfuSe 0483:df11 DFUB" -- \
+    bash -c "script -qec '$LODE info --probe dfu' /dev/null <<<2 | tr -d '\r' | tr '\n' ' '"
 LODE_USB_SHIM="cmsis-dap" check none 69 "no DFU device found" -- "$LODE" info --probe dfu
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -45,6 +45,10 @@ uint32_t lode_sim_cpu_hz(const lode_sim_s *sim);
  * Flash bytes are programmed NOR-style (AND); anything outside memory is LODE_E_RANGE. */
 int lode_sim_load_elf(lode_sim_s *sim, const char *path);
 int lode_sim_load(lode_sim_s *sim, uint32_t addr, const uint8_t *data, size_t len);
+/* Erase the flash pages that cover [addr, addr+len) (back door; LODE_E_RANGE outside flash). */
+int lode_sim_flash_erase(lode_sim_s *sim, uint32_t addr, uint32_t len);
+/* The main (first) flash array's address and size. */
+int lode_sim_flash_range(lode_sim_s *sim, uint32_t *base, uint32_t *size);
 /* Erase all flash arrays (back door). */
 void lode_sim_erase_all(lode_sim_s *sim);
 /* Non-volatile state (every flash array) to and from a file, so a simulated board keeps its
@@ -506,6 +510,20 @@ bool lode_sim_jlink_high_speed(const lode_sim_jlink_s *p);
 uint32_t lode_sim_jlink_speed_hz(const lode_sim_jlink_s *p); /* the SWD clock set */
 lode_sim_swdwire_s *lode_sim_jlink_wire(lode_sim_jlink_s *p);
 lode_sim_s *lode_sim_jlink_board(const lode_sim_jlink_s *p);
+
+/* ---- a UF2 bootloader's drive (uf2_drive.c) ------------------------------------------------ */
+/* A directory as the board's UF2 drive: INFO_UF2.TXT and CURRENT.UF2 are written into it; any
+ * other file that holds every block of a UF2 file for this board (in any order, repeated,
+ * mixed with other sectors) is flashed (pages erased, payloads programmed), removed, and the
+ * drive vanishes for half a second (INFO_UF2.TXT and CURRENT.UF2 gone), as a board resetting
+ * into its new firmware. Blocks of another family are ignored. */
+typedef struct lode_sim_uf2_drive_s lode_sim_uf2_drive_s;
+int lode_sim_uf2_drive_new(lode_sim_s *sim, const char *dir, const lode_log_s *log, lode_sim_uf2_drive_s **out);
+/* Look once: *flashed = the blocks of the file flashed now (0: none). */
+int lode_sim_uf2_drive_poll(lode_sim_uf2_drive_s *d, size_t *flashed);
+/* The board's UF2 family (false: lode's table has none for the chip). */
+bool lode_sim_uf2_drive_family(const lode_sim_uf2_drive_s *d, uint32_t *family);
+void lode_sim_uf2_drive_free(lode_sim_uf2_drive_s *d); /* the drive's files removed */
 
 /* ---- the simulated probes in lode's probe registry (probe.h) ------------------------------- */
 struct lode_probe_registry_s;
