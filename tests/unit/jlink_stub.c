@@ -178,12 +178,12 @@ static void command(jstub_s *j, const uint8_t *b, size_t len)
         }
         case 0x6E:
             reply_u32(j, 28);
+            reply_u32(j, 0);
             reply_u32(j, 60000000u);
             reply_u32(j, 1);
             reply_u32(j, 8192);
             reply_u32(j, 1);
             reply_u32(j, 1);
-            reply_u32(j, 0);
             return;
         default:
             break;

@@ -166,11 +166,11 @@ int lodei_jl_dec_swo_speeds(const uint8_t *r, size_t len, lodei_jl_swo_speeds_s 
     if (!r || len != 28 || !sp || lodei_get_le32(r) != 28)
         return LODE_E_PROTOCOL;
     lodei_jl_swo_speeds_s s = {
-        .base_hz = lodei_get_le32(r + 4),
-        .min_div = lodei_get_le32(r + 8),
-        .max_div = lodei_get_le32(r + 12),
-        .min_presc = lodei_get_le32(r + 16),
-        .max_presc = lodei_get_le32(r + 20),
+        .base_hz = lodei_get_le32(r + 8),
+        .min_div = lodei_get_le32(r + 12),
+        .max_div = lodei_get_le32(r + 16),
+        .min_presc = lodei_get_le32(r + 20),
+        .max_presc = lodei_get_le32(r + 24),
     };
     if (s.base_hz == 0 || s.min_div == 0 || s.max_div < s.min_div || s.min_presc == 0 ||
         s.max_presc < s.min_presc)

@@ -49,9 +49,9 @@
 #define LODEI_JL_SWO_START 0x64u        /* mode, baud, buffer size -> u32 status */
 #define LODEI_JL_SWO_STOP 0x65u         /* -> u32 status */
 #define LODEI_JL_SWO_READ 0x66u         /* read size -> u32 status, u32 length, data */
-#define LODEI_JL_SWO_GET_SPEEDS 0x6Eu   /* mode -> 28 bytes: u32 length (28), base frequency,
-                                           min divider, max divider, min prescaler, max
-                                           prescaler, reserved */
+#define LODEI_JL_SWO_GET_SPEEDS 0x6Eu   /* mode -> 28 bytes: u32 length (28), u32 reserved,
+                                           base frequency, min divider, max divider, min
+                                           prescaler, max prescaler */
 #define LODEI_JL_SWO_PARAM_MODE 0x01u
 #define LODEI_JL_SWO_PARAM_BAUD 0x02u
 #define LODEI_JL_SWO_PARAM_READ_SIZE 0x03u
