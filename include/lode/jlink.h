@@ -59,6 +59,8 @@ int lode_usb_list_jlink(const lode_usb_filter_s *filter, const lode_log_s *log, 
 /* USB: the io over an open bulk transport (borrowed; io->close frees the io only). Replies are
  * read in large transfers and handed out in the lengths asked for. */
 int lode_jlink_io_usb(lode_transport_s *t, lode_jlink_io_s *io);
+/* The same, owning `t`: io->close closes it (on failure it is closed here). */
+int lode_jlink_io_usb_owned(lode_transport_s *t, lode_jlink_io_s *io);
 
 /* ---- the driver ------------------------------------------------------------------------------ */
 typedef struct lode_jlink_s lode_jlink_s;

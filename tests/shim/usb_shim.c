@@ -17,6 +17,8 @@
  *   LODE_USB_SHIM_DENY=SERIAL     opening that device fails with LIBUSB_ERROR_ACCESS
  *   LODE_USB_SHIM_CHIP=STM32F103C8                                the simulated chip
  *   LODE_USB_SHIM_STATE_DIR=DIR   flash kept in DIR/<serial>.state between processes
+ *   LODE_USB_SHIM_BUSY=SERIAL     that device's interface is claimed by "another program"
+ *                                 (libusb_claim_interface answers LIBUSB_ERROR_BUSY)
  *   LODE_USB_SHIM_NO_IDLE=1       the board stands still between transfers (see below)
  *   LODE_USB_SHIM_REPORT=1        at libusb_close, one line on stderr: the board's virtual time
  *                                 and the probe commands (ST-Link commands, CMSIS-DAP packets)
@@ -601,6 +603,9 @@ EXPORT int LIBUSB_CALL libusb_control_transfer(libusb_device_handle *h, uint8_t 
 
 EXPORT int LIBUSB_CALL libusb_claim_interface(libusb_device_handle *h, int itf)
 {
+    const char *busy = getenv("LODE_USB_SHIM_BUSY");
+    if (busy && !strcmp(busy, h->d->serial))
+        return LIBUSB_ERROR_BUSY;
     return itf == 0 || (h->d->teensy && itf == 1) ? 0 : LIBUSB_ERROR_NOT_FOUND; /* a Teensy: up to two */
 }
 EXPORT int LIBUSB_CALL libusb_release_interface(libusb_device_handle *h, int itf) { (void)h, (void)itf; return 0; }

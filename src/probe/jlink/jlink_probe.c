@@ -157,33 +157,7 @@ lode_jlink_s *lode_probe_jlink_handle(lode_probe_s *p)
     return s ? s->jl : NULL;
 }
 
-/* ---- USB: the I/O owns the device -------------------------------------------------------------- */
-typedef struct owned_usb_io_s {
-    lode_transport_s *t;
-    lode_jlink_io_s inner;
-} owned_usb_io_s;
-
-static int ou_write(void *ctx, const uint8_t *b, size_t len)
-{
-    owned_usb_io_s *o = ctx;
-    return o->inner.write(o->inner.ctx, b, len);
-}
-
-static int ou_read(void *ctx, uint8_t *b, size_t len)
-{
-    owned_usb_io_s *o = ctx;
-    return o->inner.read(o->inner.ctx, b, len);
-}
-
-static void ou_close(void *ctx)
-{
-    owned_usb_io_s *o = ctx;
-    if (o->inner.close)
-        o->inner.close(o->inner.ctx);
-    lode_transport_close(o->t);
-    free(o);
-}
-
+/* ---- USB ------------------------------------------------------------------------------------------ */
 /* What `lode list` prints for one J-Link: it is opened to ask for firmware and hardware
  * versions (a J-Link in use by another program is listed with that note). */
 static void list_one(const lode_usb_probe_s *u, const lode_log_s *log, lode_probe_found_s *f)
@@ -272,18 +246,13 @@ static int usb_open(const lode_probe_driver_s *d, const char *args, const lode_p
     int rc = lode_usb_list_jlink(&f, o->log, &probes, &n);
     if (rc == LODE_OK)
         rc = choose(probes, n, spec.serial, o->log, &idx);
-    owned_usb_io_s *u = rc == LODE_OK ? calloc(1, sizeof *u) : NULL;
-    if (rc == LODE_OK && !u)
-        rc = LODE_E_NOMEM;
+    lode_transport_s *t = NULL;
+    lode_jlink_io_s io;
     if (rc == LODE_OK)
-        rc = lode_usb_open(&probes[idx], o->log, &u->t);
+        rc = lode_usb_open(&probes[idx], o->log, &t);
     if (rc == LODE_OK)
-        rc = lode_jlink_io_usb(u->t, &u->inner);
+        rc = lode_jlink_io_usb_owned(t, &io); /* closes t on failure */
     if (rc != LODE_OK) {
-        if (u) {
-            lode_transport_close(u->t);
-            free(u);
-        }
         free(probes);
         return rc;
     }
@@ -293,7 +262,6 @@ static int usb_open(const lode_probe_driver_s *d, const char *args, const lode_p
     snprintf(desc, sizeof desc, "%s %04x:%04x serial %s", probes[idx].product, probes[idx].vid, probes[idx].pid,
              probes[idx].serial);
     free(probes);
-    lode_jlink_io_s io = {.write = ou_write, .read = ou_read, .max_inflight = 1, .close = ou_close, .ctx = u};
     lode_probe_extra_s x = {.description = desc};
     return lode_probe_jlink_new(&io, true, &spec, &x, o->log, out);
 }

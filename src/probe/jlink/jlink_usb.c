@@ -90,6 +90,7 @@ int lode_usb_list_jlink(const lode_usb_filter_s *filter, const lode_log_s *log, 
 
 typedef struct usb_io_s {
     lode_transport_s *t;
+    bool own;
     uint8_t buf[RX_CHUNK];
     size_t head, tail;  /* unread bytes [head, tail) */
 } usb_io_s;
@@ -125,9 +126,15 @@ static int usb_read(void *ctx, uint8_t *b, size_t len)
     return LODE_OK;
 }
 
-static void usb_close(void *ctx) { free(ctx); }
+static void usb_close(void *ctx)
+{
+    usb_io_s *u = ctx;
+    if (u->own)
+        lode_transport_close(u->t);
+    free(u);
+}
 
-int lode_jlink_io_usb(lode_transport_s *t, lode_jlink_io_s *io)
+static int io_usb(lode_transport_s *t, bool own, lode_jlink_io_s *io)
 {
     if (!t || !io)
         return LODE_E_INVALID_ARG;
@@ -135,6 +142,17 @@ int lode_jlink_io_usb(lode_transport_s *t, lode_jlink_io_s *io)
     if (!u)
         return LODE_E_NOMEM;
     u->t = t;
+    u->own = own;
     *io = (lode_jlink_io_s){.write = usb_write, .read = usb_read, .max_inflight = 1, .close = usb_close, .ctx = u};
     return LODE_OK;
+}
+
+int lode_jlink_io_usb(lode_transport_s *t, lode_jlink_io_s *io) { return io_usb(t, false, io); }
+
+int lode_jlink_io_usb_owned(lode_transport_s *t, lode_jlink_io_s *io)
+{
+    int rc = io_usb(t, true, io);
+    if (rc != LODE_OK)
+        lode_transport_close(t);
+    return rc;
 }
