@@ -6,7 +6,10 @@
  * whole session stack, for a fixed span of virtual time. The bound is the probe's own memory
  * read rate, measured in the same run: one plain 64 KiB lode core mem_read of RAM through the
  * same probe. Every byte is checked against the pattern (none lost, none repeated).
- * Usage: bench_rtt_speed [virtual seconds per SWD clock, default 0.5] */
+ * --jlink: through the simulated J-Link V11 (HS bulk) and lode's J-Link driver instead, one
+ * HW_JTAG3 command at a time as over USB; --jlink2: two in flight (in process they cannot
+ * block each other), so RTT's pipelined units apply.
+ * Usage: bench_rtt_speed [virtual seconds per SWD clock, default 0.5] [--jlink|--jlink2] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "lode/image.h"
 #include "lode/rtt.h"
 #include "lode/cmsis_dap.h"
+#include "lode/jlink.h"
 #include "lode/session.h"
 #include "lode/sim.h"
 
@@ -36,12 +40,14 @@ static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1
 typedef struct rig_s {
     lode_sim_s *sim;
     lode_sim_dap_s *dap;
+    lode_sim_jlink_s *jl;
     lode_transport_s *tr;
     lode_session_s *s;
     lode_core_ops_s core;
 } rig_s;
 
-static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf)
+/* 0: the simulated CMSIS-DAP; 1 or 2: the simulated J-Link with that many commands in flight */
+static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf, unsigned jlink)
 {
     memset(r, 0, sizeof *r);
     lode_sim_config_s cfg = {.chip = CHIP, .swd_hz = swd_hz};
@@ -49,12 +55,27 @@ static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf)
     int rc = lode_sim_new(&cfg, &r->sim);
     if (rc == LODE_OK)
         rc = lode_sim_load_elf(r->sim, elf);
-    if (rc == LODE_OK)
-        rc = lode_sim_dap_new(r->sim, &dc, &r->dap);
-    if (rc == LODE_OK)
-        rc = lode_sim_dap_transport(r->dap, &r->tr);
     lode_probe_s *sc_probe = NULL;
-    lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &sc_probe);
+    if (jlink) {
+        lode_jlink_io_s io;
+        if (rc == LODE_OK)
+            rc = lode_sim_jlink_new(r->sim, NULL, &r->jl);
+        if (rc == LODE_OK)
+            rc = lode_sim_jlink_transport(r->jl, &r->tr);
+        if (rc == LODE_OK)
+            rc = lode_jlink_io_usb(r->tr, &io);
+        if (rc == LODE_OK) {
+            io.max_inflight = jlink;
+            rc = lode_probe_jlink_new(&io, true, NULL, NULL, NULL, &sc_probe);
+        }
+    } else {
+        if (rc == LODE_OK)
+            rc = lode_sim_dap_new(r->sim, &dc, &r->dap);
+        if (rc == LODE_OK)
+            rc = lode_sim_dap_transport(r->dap, &r->tr);
+        if (rc == LODE_OK)
+            lode_probe_cmsis_dap_new(r->tr, false, NULL, NULL, &sc_probe);
+    }
     lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .swd_hz = swd_hz, .now_us = v_now,
                                 .delay_us = v_delay, .time_user = r->sim};
     if (rc == LODE_OK)
@@ -71,6 +92,7 @@ static void rig_close(rig_s *r)
     lode_session_close(r->s);
     lode_transport_close(r->tr);
     lode_sim_dap_free(r->dap);
+    lode_sim_jlink_free(r->jl);
     lode_sim_free(r->sim);
 }
 
@@ -97,10 +119,11 @@ static void check_fn(void *user, unsigned ch, const uint8_t *d, size_t len)
     c->bytes += len;
 }
 
-static int run(uint32_t swd_hz, double seconds, const char *elf, uint32_t cb, uint32_t bytes_sym)
+static int run(uint32_t swd_hz, double seconds, const char *elf, uint32_t cb, uint32_t bytes_sym,
+               unsigned jlink)
 {
     rig_s r;
-    if (rig_open(&r, swd_hz, elf) != LODE_OK) {
+    if (rig_open(&r, swd_hz, elf, jlink) != LODE_OK) {
         fprintf(stderr, "bench: cannot open the simulated rig\n");
         return -1;
     }
@@ -176,9 +199,18 @@ out:
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
+    double seconds = 0.5;
+    unsigned jlink = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--jlink"))
+            jlink = 1;
+        else if (!strcmp(argv[i], "--jlink2"))
+            jlink = 2;
+        else
+            seconds = atof(argv[i]);
+    }
     if (seconds <= 0 || seconds > 60) {
-        fprintf(stderr, "usage: bench_rtt_speed [virtual seconds, 0..60]\n");
+        fprintf(stderr, "usage: bench_rtt_speed [virtual seconds, 0..60] [--jlink|--jlink2]\n");
         return 2;
     }
     char elf[512];
@@ -195,12 +227,16 @@ int main(int argc, char **argv)
         lode_image_free(img);
         return 1;
     }
-    printf("RTT up channel (1 KiB, block-if-full) drained from the simulated nRF52840 through "
-           "CMSIS-DAP v2 (HS bulk, 512 B x 4), %.2f s of virtual time each\n", seconds);
+    printf("RTT up channel (1 KiB, block-if-full) drained from the simulated nRF52840 through %s, %.2f s "
+           "of virtual time each\n",
+           jlink == 2   ? "the simulated J-Link V11 (HS bulk, 2 HW_JTAG3 in flight)"
+           : jlink == 1 ? "the simulated J-Link V11 (HS bulk, one HW_JTAG3 at a time)"
+                        : "CMSIS-DAP v2 (HS bulk, 512 B x 4)",
+           seconds);
     int bad = 0;
     static const uint32_t clocks[] = {1000000, 4000000, 10000000};
     for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++)
-        bad |= run(clocks[i], seconds, elf, cb->value, n->value);
+        bad |= run(clocks[i], seconds, elf, cb->value, n->value, jlink);
     lode_image_free(img);
     return bad ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #define MAX_INFLIGHT 4u
 #define DEFAULT_WAIT_RETRIES 64u
 #define DEFAULT_MATCH_RETRIES 16u
+#define NOACK_RETRIES 2u      /* a transaction without ACK, sent again after a good resync */
 
 #define REQ_DP_READ(a) (LODE_DAP_RNW | LODE_DAP_A(a))
 #define REQ_DP_WRITE(a) (LODE_DAP_A(a))
@@ -313,12 +314,12 @@ int lodei_swd_queue_wake(lodei_swd_s *e)
 /* Re-synchronise with the target after an error: line reset, TARGETSEL, DPIDR read and
  * (when `orun`) the overrun flag cleared. Sent as a batch of its own; the outcome only
  * logged. */
-static void resync(lodei_swd_s *e, bool orun)
+static bool resync(lodei_swd_s *e, bool orun)
 {
     e->stats.resyncs++;
     e->need_resync = false;
     if (!room(e, RESET_ONES + RESET_IDLE + 3 * CYCLES) && send_now(e, e->in) != LODE_OK)
-        return;
+        return false;
     line_reset(e);
     if (e->targetsel_on) {
         emit_xfer(e, REQ_DP_WRITE(DP_TARGETSEL), e->targetsel);
@@ -335,6 +336,7 @@ static void resync(lodei_swd_s *e, bool orun)
     if (ack != LODE_DAP_ACK_OK)
         lode_log(e->log, LODE_LOG_DEBUG, LODE_LOGC_PROBE,
                  "swd: re-synchronising: the DPIDR read after the line reset got ACK %u", ack);
+    return ack == LODE_DAP_ACK_OK;
 }
 
 /* ---- wire lists ------------------------------------------------------------------------------ */
@@ -584,7 +586,7 @@ static int run_list(lodei_swd_s *e, wlist_s *w, lode_dap_xfer_s *xf, size_t nxf,
                     lode_dap_ack_e *ack)
 {
     size_t k = 0;
-    unsigned waits = 0, misses = 0;
+    unsigned waits = 0, misses = 0, silent = 0;
     while (k < w->n) {
         size_t cnt = fill(e, w, k);
         if (cnt == 0) {
@@ -622,6 +624,11 @@ static int run_list(lodei_swd_s *e, wlist_s *w, lode_dap_xfer_s *xf, size_t nxf,
         } else if (s.ack == LODE_DAP_ACK_WAIT && !s.parity) {
             resync(e, true);
             if (waits++ < e->wait_retries)
+                continue;
+        } else if (s.ack != LODE_DAP_ACK_FAULT && !s.parity) {
+            /* no ACK: the transaction did not happen; once the target answers again (a
+             * lockout after noise, a target that was off the wire) it is sent again */
+            if (resync(e, false) && silent++ < NOACK_RETRIES)
                 continue;
         } else {
             resync(e, false);

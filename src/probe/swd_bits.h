@@ -21,7 +21,9 @@
  *    ORUNERRCLR) and retries the transaction that waited, up to `wait_retries` times, then
  *    reports LODE_E_WAIT. FAULT is reported at once (LODE_E_FAULT; the ADI layer reads
  *    CTRL/STAT and clears the sticky flags). No ACK, an ACK that is not one of the three, or
- *    a read-data parity error: re-synchronised, then LODE_E_PROTOCOL.
+ *    a read-data parity error: re-synchronised, then LODE_E_PROTOCOL; a transaction without
+ *    ACK (it did not happen) is sent again, up to twice, when the target answered the
+ *    re-synchronisation's DPIDR read.
  *  - CMSIS-DAP value match (LODE_DAP_MATCH_MASK / _VALUE): the engine ends the probe command
  *    at the matched read, compares on the host and re-reads up to `match_retries` times;
  *    nothing behind a failed match is sent (LODE_E_TIMEOUT).

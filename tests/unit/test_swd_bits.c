@@ -262,16 +262,23 @@ static void test_parity_and_noack(void)
     CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM_BASE, &v), LODE_E_PROTOCOL);
     CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM_BASE, &v), LODE_OK);
     CHECK_EQ(v, 0xA5A55A5Au);
+    /* one transaction lost (no ACK): sent again after the resync, the caller sees nothing */
     r.wire.noack_left = 1;
+    v = 0;
+    CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM_BASE, &v), LODE_OK);
+    CHECK_EQ(v, 0xA5A55A5Au);
+    /* a target that stays silent: a protocol error; it answers again: the next access works */
+    r.wire.noack_left = 1000;
     CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM_BASE, &v), LODE_E_PROTOCOL);
+    r.wire.noack_left = 0;
     v = 0;
     CHECK_EQ(lode_adi_mem_read32(r.adi, 0, RAM_BASE, &v), LODE_OK);
     CHECK_EQ(v, 0xA5A55A5Au);
     lodei_swd_stats_s st;
     lodei_swd_stats(r.eng, &st);
     CHECK_EQ(st.parity_errors, 1);
-    CHECK_EQ(st.protocol_errors, 1);
-    CHECK(st.resyncs >= 2);
+    CHECK(st.protocol_errors >= 2);
+    CHECK(st.resyncs >= 3);
     rig_close(&r);
 }
 

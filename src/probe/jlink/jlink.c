@@ -173,6 +173,13 @@ void lode_jlink_close(lode_jlink_s *jl)
     if (!jl)
         return;
     quiesce(jl);
+    lode_jlink_stats_s st;
+    lode_jlink_stats(jl, &st);
+    lode_log(jl->log, LODE_LOG_INFO, LODE_LOGC_PROBE,
+             "J-Link: %llu commands (%llu HW_JTAG3: %llu SWD transactions, %llu cycles), %llu bytes out, %llu in",
+             (unsigned long long)st.commands, (unsigned long long)st.jtag3,
+             (unsigned long long)st.swd_transactions, (unsigned long long)st.swd_bits,
+             (unsigned long long)st.bytes_out, (unsigned long long)st.bytes_in);
     if (jl->swo_on)
         lode_jlink_swo_stop(jl);
     lodei_swd_free(jl->swd);
