@@ -6,10 +6,9 @@
  * whole session stack, for a fixed span of virtual time. The bound is the probe's own memory
  * read rate, measured in the same run: one plain 64 KiB lode core mem_read of RAM through the
  * same probe. Every byte is checked against the pattern (none lost, none repeated).
- * --jlink: through the simulated J-Link V11 (HS bulk) and lode's J-Link driver instead, one
- * HW_JTAG3 command at a time as over USB; --jlink2: two in flight (in process they cannot
- * block each other), so RTT's pipelined units apply.
- * Usage: bench_rtt_speed [virtual seconds per SWD clock, default 0.5] [--jlink|--jlink2] */
+ * --jlink: through the simulated J-Link V11 (HS bulk) and lode's J-Link driver instead (RTT's
+ * two pipelined units go out in one HW_JTAG3 command).
+ * Usage: bench_rtt_speed [virtual seconds per SWD clock, default 0.5] [--jlink] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +45,8 @@ typedef struct rig_s {
     lode_core_ops_s core;
 } rig_s;
 
-/* 0: the simulated CMSIS-DAP; 1 or 2: the simulated J-Link with that many commands in flight */
-static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf, unsigned jlink)
+/* jlink: the simulated J-Link instead of the simulated CMSIS-DAP */
+static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf, bool jlink)
 {
     memset(r, 0, sizeof *r);
     lode_sim_config_s cfg = {.chip = CHIP, .swd_hz = swd_hz};
@@ -64,10 +63,8 @@ static int rig_open(rig_s *r, uint32_t swd_hz, const char *elf, unsigned jlink)
             rc = lode_sim_jlink_transport(r->jl, &r->tr);
         if (rc == LODE_OK)
             rc = lode_jlink_io_usb(r->tr, &io);
-        if (rc == LODE_OK) {
-            io.max_inflight = jlink;
+        if (rc == LODE_OK)
             rc = lode_probe_jlink_new(&io, true, NULL, NULL, NULL, &sc_probe);
-        }
     } else {
         if (rc == LODE_OK)
             rc = lode_sim_dap_new(r->sim, &dc, &r->dap);
@@ -120,7 +117,7 @@ static void check_fn(void *user, unsigned ch, const uint8_t *d, size_t len)
 }
 
 static int run(uint32_t swd_hz, double seconds, const char *elf, uint32_t cb, uint32_t bytes_sym,
-               unsigned jlink)
+               bool jlink)
 {
     rig_s r;
     if (rig_open(&r, swd_hz, elf, jlink) != LODE_OK) {
@@ -200,17 +197,15 @@ out:
 int main(int argc, char **argv)
 {
     double seconds = 0.5;
-    unsigned jlink = 0;
+    bool jlink = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--jlink"))
-            jlink = 1;
-        else if (!strcmp(argv[i], "--jlink2"))
-            jlink = 2;
+            jlink = true;
         else
             seconds = atof(argv[i]);
     }
     if (seconds <= 0 || seconds > 60) {
-        fprintf(stderr, "usage: bench_rtt_speed [virtual seconds, 0..60] [--jlink|--jlink2]\n");
+        fprintf(stderr, "usage: bench_rtt_speed [virtual seconds, 0..60] [--jlink]\n");
         return 2;
     }
     char elf[512];
@@ -229,9 +224,7 @@ int main(int argc, char **argv)
     }
     printf("RTT up channel (1 KiB, block-if-full) drained from the simulated nRF52840 through %s, %.2f s "
            "of virtual time each\n",
-           jlink == 2   ? "the simulated J-Link V11 (HS bulk, 2 HW_JTAG3 in flight)"
-           : jlink == 1 ? "the simulated J-Link V11 (HS bulk, one HW_JTAG3 at a time)"
-                        : "CMSIS-DAP v2 (HS bulk, 512 B x 4)",
+           jlink ? "the simulated J-Link V11 (HS bulk)" : "CMSIS-DAP v2 (HS bulk, 512 B x 4)",
            seconds);
     int bad = 0;
     static const uint32_t clocks[] = {1000000, 4000000, 10000000};

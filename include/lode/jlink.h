@@ -11,7 +11,8 @@
  *   (0xC7, SWD), HW_RESET0/1 (0xDC/0xDD), SET_KS_POWER (0x08: 5 V on pin 19), HW_JTAG3 (0xCF:
  *   the SWD bit streams), SWO (0xEB: start 0x64, stop 0x65, read 0x66, speeds 0x6E).
  * SWD is bit-banged by the host: lode's software SWD engine (src/probe/swd_bits.c) builds the
- * streams, many transactions per HW_JTAG3 command, sized from the probe's free memory; the
+ * streams, many transactions per HW_JTAG3 command (pipelined units merged into one command),
+ * sized from the probe's free memory, one command at a time; the
  * J-Link returns the bit the target drove in cycle i+1 at position i of its input buffer.
  * A lode_jlink_s is not thread-safe. */
 #ifndef LODE_JLINK_H
@@ -39,10 +40,6 @@ typedef struct lode_jlink_io_s {
     int (*write)(void *ctx, const uint8_t *buf, size_t len);
     /* exactly `len` bytes of reply */
     int (*read)(void *ctx, uint8_t *buf, size_t len);
-    /* how many HW_JTAG3 commands may be sent before their replies are read (0 or 1: one at a
-     * time). USB: 1, since a J-Link that blocks on a long reply while the host blocks on the
-     * next command's transfer would deadlock. */
-    unsigned max_inflight;
     void (*close)(void *ctx); /* may be NULL */
     void *ctx;
 } lode_jlink_io_s;

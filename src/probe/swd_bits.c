@@ -12,7 +12,7 @@
 #define TAIL_IDLE 8u          /* idle cycles closing a batch */
 #define RESET_ONES 56u        /* a line reset: >= 50 ones */
 #define RESET_IDLE 4u         /* ... then >= 2 idle cycles */
-#define MAX_INFLIGHT 4u
+#define MERGE_UNITS 4u      /* submitted units pending (merged into as few commands) */
 #define DEFAULT_WAIT_RETRIES 64u
 #define DEFAULT_MATCH_RETRIES 16u
 #define NOACK_RETRIES 2u      /* a transaction without ACK, sent again after a good resync */
@@ -39,12 +39,12 @@ typedef struct wlist_s {
     size_t n, cap;
 } wlist_s;
 
-/* A batch in flight (pipelining). */
+/* A submitted unit (pipelining). */
 typedef struct pend_s {
     lode_dap_xfer_s *xf;
     size_t nxf;
     wlist_s wl;
-    size_t nbits;
+    size_t first;               /* cycle of its first operation in the batch */
     uint32_t match_mask;
     /* outcome, once answered */
     bool answered;
@@ -69,9 +69,9 @@ struct lodei_swd_s {
     lodei_swd_tap_fn tap;
     void *tap_user;
     /* pipelining */
-    pend_s pend[MAX_INFLIGHT];
-    unsigned pend_head, npend, nanswered;
-    bool need_resync;          /* a pipelined batch failed: resynchronise once nothing is in flight */
+    pend_s pend[MERGE_UNITS];
+    unsigned pend_head, npend, nunsent;
+    bool need_resync;          /* a submitted unit failed: resynchronise once none is unsent */
     wlist_s scratch;
     size_t *offs;              /* cycle offsets of the operations of the batch being built */
     lodei_swd_stats_s stats;
@@ -193,16 +193,12 @@ int lodei_swd_flush(lodei_swd_s *e)
 /* ---- life cycle --------------------------------------------------------------------------- */
 int lodei_swd_new(const lodei_swd_io_s *io, const lode_log_s *log, lodei_swd_s **out)
 {
-    if (!io || !out || !io->io || io->max_bits < 256 || io->skew > 8 || (!io->send != !io->recv))
+    if (!io || !out || !io->io || io->max_bits < 256 || io->skew > 8)
         return LODE_E_INVALID_ARG;
     lodei_swd_s *e = calloc(1, sizeof *e);
     if (!e)
         return LODE_E_NOMEM;
     e->io = *io;
-    if (!e->io.send || e->io.max_inflight < 1)
-        e->io.max_inflight = 1;
-    if (e->io.max_inflight > MAX_INFLIGHT)
-        e->io.max_inflight = MAX_INFLIGHT;
     e->log = log;
     e->wait_retries = DEFAULT_WAIT_RETRIES;
     e->match_retries = DEFAULT_MATCH_RETRIES;
@@ -225,7 +221,7 @@ void lodei_swd_free(lodei_swd_s *e)
 {
     if (!e)
         return;
-    for (unsigned i = 0; i < MAX_INFLIGHT; i++)
+    for (unsigned i = 0; i < MERGE_UNITS; i++)
         free(e->pend[i].wl.op);
     free(e->scratch.op);
     free(e->dir);
@@ -690,50 +686,52 @@ static int op_reset_pin(void *ctx, bool asserted)
 }
 
 /* ---- pipelining ------------------------------------------------------------------------------- */
-static unsigned op_max_pending(void *ctx)
-{
-    lodei_swd_s *e = ctx;
-    return e ? e->io.max_inflight : 0;
-}
+/* Submitted units are not sent at once: they go into the batch being built, and the batch goes
+ * out (one probe command holding several units) when a unit of it is collected, when the next
+ * unit does not fit, or before anything synchronous. A bit-level probe pays its USB round trip
+ * per command, not per unit. */
+static unsigned op_max_pending(void *ctx) { return ctx ? MERGE_UNITS : 0; }
 
-static pend_s *pend_at(lodei_swd_s *e, unsigned i) { return &e->pend[(e->pend_head + i) % MAX_INFLIGHT]; }
+static pend_s *pend_at(lodei_swd_s *e, unsigned i) { return &e->pend[(e->pend_head + i) % MERGE_UNITS]; }
 
-/* Receive and evaluate the reply of the oldest unanswered batch. */
-static void take_one(lodei_swd_s *e)
+/* Send the batch with the units not sent yet and evaluate their replies. */
+static int flush_units(lodei_swd_s *e)
 {
-    pend_s *p = pend_at(e, e->nanswered);
-    e->nanswered++;
-    p->answered = true;
-    int rc = e->io.recv(e->io.ctx, e->raw, p->nbits);
-    if (rc) {
-        p->rc = rc;
-        p->done = 0;
-        p->ack = LODE_DAP_ACK_NONE;
+    if (!e->nunsent)
+        return LODE_OK; /* queued line bits alone wait for the next batch */
+    unsigned first = e->npend - e->nunsent;
+    int rc = send_now(e, e->in);
+    for (unsigned i = first; i < e->npend; i++) {
+        pend_s *p = pend_at(e, i);
+        p->answered = true;
+        if (rc) {
+            p->rc = rc;
+            p->done = 0;
+            p->ack = LODE_DAP_ACK_NONE;
+            e->need_resync = true;
+            continue;
+        }
+        scan_s s = scan(e, e->in, &p->wl, 0, p->wl.n, NULL, p->first, p->xf);
+        if (!s.failed) {
+            p->rc = LODE_OK;
+            p->done = p->nxf;
+            p->ack = LODE_DAP_ACK_OK;
+            continue;
+        }
+        count_failure(e, &s);
         e->need_resync = true;
-        return;
+        p->done = done_before(&p->wl, s.ok, p->nxf);
+        p->rc = fail_rc(e, &s, p->done, p->nxf, &p->ack);
     }
-    unskew(e, e->raw, e->in, p->nbits);
-    /* the operations are the last 46-cycle slots before the closing idle */
-    size_t first = p->nbits - TAIL_IDLE - CYCLES * p->wl.n;
-    scan_s s = scan(e, e->in, &p->wl, 0, p->wl.n, NULL, first, p->xf);
-    if (!s.failed) {
-        p->rc = LODE_OK;
-        p->done = p->nxf;
-        p->ack = LODE_DAP_ACK_OK;
-        return;
-    }
-    count_failure(e, &s);
-    e->need_resync = true;
-    p->done = done_before(&p->wl, s.ok, p->nxf);
-    p->rc = fail_rc(e, &s, p->done, p->nxf, &p->ack);
+    e->nunsent = 0;
+    return rc;
 }
 
-/* Take in every reply still outstanding (before anything synchronous); re-synchronise when
- * one of them failed. */
+/* Before anything synchronous: the units built so far go out; re-synchronise when one of
+ * them failed. */
 static int take_all(lodei_swd_s *e)
 {
-    while (e->nanswered < e->npend)
-        take_one(e);
+    flush_units(e);
     if (e->need_resync)
         resync(e, true);
     return LODE_OK;
@@ -744,20 +742,20 @@ static int op_submit(void *ctx, lode_dap_xfer_s *xf, size_t n)
     lodei_swd_s *e = ctx;
     if (!e || !xf || n == 0)
         return LODE_E_INVALID_ARG;
-    if (e->npend >= e->io.max_inflight)
+    if (e->npend >= MERGE_UNITS)
         return LODE_E_STATE;
     pend_s *p = pend_at(e, e->npend);
     int rc = plan(xf, n, &p->wl);
     if (rc)
         return rc;
-    bool host = !e->io.send || e->tap; /* without send/recv (or with a tap) it runs at once */
+    bool host = false;
     for (size_t k = 0; k < p->wl.n; k++)
         host |= p->wl.op[k].match || p->wl.op[k].req == OP_MASK;
-    size_t need = p->wl.n * CYCLES + CYCLES + TAIL_IDLE; /* + a TARGETSEL */
-    if (need > e->cap_bits)
+    size_t need = p->wl.n * CYCLES + CYCLES; /* + a TARGETSEL */
+    if (need + TAIL_IDLE > e->cap_bits)
         return LODE_E_RANGE;
-    if (e->need_resync && e->nanswered == e->npend)
-        resync(e, true);
+    p->xf = xf;
+    p->nxf = n;
     if (host) {
         /* a value match needs the host between the read and what follows: run it now and
          * keep the outcome for collect */
@@ -765,39 +763,31 @@ static int op_submit(void *ctx, lode_dap_xfer_s *xf, size_t n)
         lode_dap_ack_e ack = LODE_DAP_ACK_OK;
         take_all(e);
         rc = run_list(e, &p->wl, xf, n, &done, &ack);
-        p->xf = xf;
-        p->nxf = n;
         p->answered = true;
         p->rc = rc;
         p->done = done;
         p->ack = ack;
         e->npend++;
-        e->nanswered++;
         return LODE_OK;
     }
     if (!room(e, need)) {
-        /* queued line bits first: a batch of their own once nothing is in flight */
-        take_all(e);
-        if ((rc = send_now(e, e->in)) != LODE_OK)
+        /* what is built goes first (the units' outcomes are kept) */
+        if (e->nunsent)
+            flush_units(e);
+        else if ((rc = send_now(e, e->in)) != LODE_OK)
             return rc;
     }
+    if (e->need_resync && e->nunsent == 0)
+        resync(e, true);
     maybe_targetsel(e);
+    p->first = e->nbits;
     for (size_t k = 0; k < p->wl.n; k++)
         emit_op(e, &p->wl.op[k]);
-    emit(e, 0, TAIL_IDLE);
-    p->xf = xf;
-    p->nxf = n;
-    p->nbits = e->nbits;
     p->answered = false;
-    e->stats.batches++;
-    e->stats.bits += e->nbits;
-    rc = e->io.send(e->io.ctx, e->dir, e->out, e->nbits);
-    e->nbits = 0;
-    if (rc)
-        return rc;
     e->npend++;
-    if (e->npend > e->stats.max_inflight)
-        e->stats.max_inflight = e->npend;
+    e->nunsent++;
+    if (e->nunsent > e->stats.max_inflight)
+        e->stats.max_inflight = e->nunsent;
     return LODE_OK;
 }
 
@@ -808,13 +798,12 @@ static int op_collect(void *ctx, size_t *done, lode_dap_ack_e *ack)
         return LODE_E_INVALID_ARG;
     if (e->npend == 0)
         return LODE_E_STATE;
-    if (e->nanswered == 0)
-        take_one(e);
-    pend_s *p = &e->pend[e->pend_head];
-    e->pend_head = (e->pend_head + 1) % MAX_INFLIGHT;
+    pend_s *p = pend_at(e, 0);
+    if (!p->answered)
+        flush_units(e);
+    e->pend_head = (e->pend_head + 1) % MERGE_UNITS;
     e->npend--;
-    e->nanswered--;
-    if (e->need_resync && e->nanswered == e->npend)
+    if (e->need_resync && e->nunsent == 0)
         resync(e, true);
     *done = p->done;
     *ack = p->ack;

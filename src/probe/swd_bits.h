@@ -33,8 +33,9 @@
  *    code) are queued and sent with the next batch.
  *  - The probe's reply skew: a probe whose input buffer holds the bit the target drove in
  *    cycle i+skew at position i (the J-Link: skew 1) says so in its I/O.
- *  - Pipelining: with an I/O that can have several commands in flight, submit sends one
- *    batch and collect reads its reply. */
+ *  - Pipelining: submitted units go into the batch being built and out together (one probe
+ *    command for several units) when one of them is collected, when the next does not fit, or
+ *    before anything synchronous: the probe's round trip is paid per command, not per unit. */
 #ifndef LODE_PROBE_SWD_BITS_H
 #define LODE_PROBE_SWD_BITS_H
 
@@ -50,11 +51,6 @@ typedef struct lodei_swd_io_s {
     /* Clock `nbits` cycles: where dir bit i is 1 the probe drives SWDIO with out bit i,
      * else it lets go of it; `in` gets the sampled bits (see skew). */
     int (*io)(void *ctx, const uint8_t *dir, const uint8_t *out, uint8_t *in, size_t nbits);
-    /* Optional, both or none: the same in two halves, so that several batches are in flight
-     * (at most max_inflight; replies come back in order). */
-    int (*send)(void *ctx, const uint8_t *dir, const uint8_t *out, size_t nbits);
-    int (*recv)(void *ctx, uint8_t *in, size_t nbits);
-    unsigned max_inflight;  /* with send/recv; 0 or 1: no pipelining */
     size_t max_bits;        /* the most cycles one io call takes (>= 256) */
     unsigned skew;          /* in bit i = the target's bit of cycle i + skew */
     /* nRESET, optional */
@@ -67,12 +63,11 @@ typedef struct lodei_swd_stats_s {
     uint64_t bits;          /* cycles clocked */
     uint64_t transactions;  /* SWD transactions on the wire */
     uint64_t waits, faults, protocol_errors, parity_errors, resyncs, match_retries;
-    unsigned max_inflight;
+    unsigned max_inflight;  /* most submitted units merged into one command */
 } lodei_swd_stats_s;
 
 /* A hook that sees every batch (the VCD writer): dir/out as given to the probe, `in` the
- * sampled bits corrected for the skew (in[c] = the target's bit of cycle c). With a hook
- * set, submitted batches run at once (nothing is in flight). */
+ * sampled bits corrected for the skew (in[c] = the target's bit of cycle c). */
 typedef void (*lodei_swd_tap_fn)(void *user, const uint8_t *dir, const uint8_t *out,
                                  const uint8_t *in, size_t nbits);
 

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *prm = data;
     fake_s f = {.p = data + 4, .n = size - 4};
     lode_log_s log = {.fn = flog_fn, .max_level = LODE_LOG_DEBUG};
-    lode_jlink_io_s io = {.write = fake_write, .read = fake_read, .max_inflight = 1u + (prm[3] & 1u), .ctx = &f};
+    lode_jlink_io_s io = {.write = fake_write, .read = fake_read, .ctx = &f};
     lode_jlink_s *jl = NULL;
     if (lode_jlink_open(&io, &log, &jl) != LODE_OK)
         return 0;

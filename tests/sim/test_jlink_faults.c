@@ -29,7 +29,7 @@ typedef struct rig_s {
     lode_jlink_s *drv;
 } rig_s;
 
-static bool rig_open(rig_s *r, unsigned inflight)
+static bool rig_open(rig_s *r)
 {
     memset(r, 0, sizeof *r);
     lode_sim_config_s sc = {.chip = "STM32F103C8"};
@@ -39,7 +39,6 @@ static bool rig_open(rig_s *r, unsigned inflight)
     lode_jlink_io_s io;
     if (lode_jlink_io_usb(r->tr, &io) != LODE_OK)
         return false;
-    io.max_inflight = inflight;
     lode_probe_s *p = NULL;
     if (lode_probe_jlink_new(&io, true, NULL, NULL, NULL, &p) != LODE_OK)
         return false;
@@ -79,7 +78,7 @@ static bool words_ok(const uint32_t *w, unsigned n, unsigned first)
 static void test_wait(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1));
+    REQUIRE(rig_open(&r));
     fill(&r);
     uint32_t w[64];
     lode_sim_inject_wait(r.sim, 4);
@@ -101,7 +100,7 @@ static void test_wait(void)
 static void test_fault(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1));
+    REQUIRE(rig_open(&r));
     fill(&r);
     uint32_t w[64];
     lode_sim_inject_fault_range(r.sim, RAM + 0x40, RAM + 0x43);
@@ -118,7 +117,7 @@ static void test_fault(void)
 static void test_parity_and_disconnect(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1));
+    REQUIRE(rig_open(&r));
     fill(&r);
     uint32_t v = 0;
     lode_sim_swdwire_inject_parity(lode_sim_jlink_wire(r.jl), 1);
@@ -140,9 +139,9 @@ static void test_parity_and_disconnect(void)
 static void test_pipelined(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 2));
+    REQUIRE(rig_open(&r));
     fill(&r);
-    CHECK_EQ(lode_adi_can_submit(r.adi), 2);
+    CHECK(lode_adi_can_submit(r.adi) >= 2);
     uint32_t a[16], b[16];
     for (unsigned i = 0; i < 16; i++)
         lode_adi_queue_read32(r.adi, 0, RAM + 4 * i, &a[i]);

@@ -219,5 +219,5 @@ static int st_read(void *ctx, uint8_t *b, size_t len)
 
 void jstub_io(jstub_s *j, lode_jlink_io_s *io)
 {
-    *io = (lode_jlink_io_s){.write = st_write, .read = st_read, .max_inflight = j->max_inflight, .ctx = j};
+    *io = (lode_jlink_io_s){.write = st_write, .read = st_read, .ctx = j};
 }

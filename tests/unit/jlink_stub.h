@@ -23,7 +23,6 @@ typedef struct jstub_s {
     uint32_t interfaces;       /* SELECT_IF 0xFF answer */
     uint32_t base_hz;
     uint16_t min_div;
-    unsigned max_inflight;     /* what the io says */
     void (*nrst)(void *user, bool asserted);
     void *nrst_user;
     swdw_s wire;               /* the target */

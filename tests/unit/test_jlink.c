@@ -340,12 +340,11 @@ static void test_pipelined_io(void)
 {
     rig_s r;
     REQUIRE(rig_new(&r));
-    r.stub.max_inflight = 2;
     REQUIRE(rig_open(&r));
     CHECK_EQ(lode_jlink_connect_swd(r.jl, NULL, NULL, &r.ops), LODE_OK);
     REQUIRE(lode_adi_new(&r.ops, NULL, &r.adi) == LODE_OK);
     CHECK_EQ(lode_adi_connect(r.adi), LODE_OK);
-    CHECK_EQ(lode_adi_can_submit(r.adi), 2);
+    CHECK(lode_adi_can_submit(r.adi) >= 2);
     uint32_t *ram = (uint32_t *)fakeboard_ram(r.board, RAM_BASE, 64);
     for (unsigned i = 0; i < 16; i++)
         ram[i] = 0x5000u + i;
@@ -355,14 +354,21 @@ static void test_pipelined_io(void)
     CHECK_EQ(lode_adi_submit(r.adi), LODE_OK);
     for (unsigned i = 0; i < 8; i++)
         lode_adi_queue_read32(r.adi, 0, RAM_BASE + 32 + 4 * i, &b[i]);
+    unsigned before = r.stub.jtag3;
     CHECK_EQ(lode_adi_submit(r.adi), LODE_OK);
-    /* both commands sent, no reply read yet */
-    CHECK(r.stub.out_len - r.stub.out_head > 0);
-    /* a command of the driver's own in between takes the replies in first */
+    CHECK_EQ(r.stub.jtag3, before); /* nothing sent yet */
+    CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
+    CHECK_EQ(r.stub.jtag3, before + 1); /* both units in one HW_JTAG3 */
+    CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
+    CHECK_EQ(r.stub.jtag3, before + 1);
+    /* a command of the driver's own sends what was submitted first */
+    for (unsigned i = 0; i < 8; i++)
+        lode_adi_queue_read32(r.adi, 0, RAM_BASE + 4 * i, &a[i]);
+    CHECK_EQ(lode_adi_submit(r.adi), LODE_OK);
     uint16_t mv = 0;
     CHECK_EQ(lode_jlink_vtref(r.jl, &mv), LODE_OK);
     CHECK_EQ(mv, 3300);
-    CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
+    CHECK_EQ(r.stub.jtag3, before + 2);
     CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
     for (unsigned i = 0; i < 8; i++) {
         CHECK_EQ(a[i], 0x5000u + i);

@@ -28,10 +28,6 @@ typedef struct rig_s {
     lode_adi_s *adi;
     size_t max_batch_bits;
     unsigned io_calls;
-    /* pipelined I/O: batches sent, answered later */
-    uint8_t *held[4];
-    size_t held_bits[4];
-    unsigned nheld;
 } rig_s;
 
 static int rig_io(void *ctx, const uint8_t *dir, const uint8_t *out, uint8_t *in, size_t n)
@@ -44,41 +40,13 @@ static int rig_io(void *ctx, const uint8_t *dir, const uint8_t *out, uint8_t *in
     return LODE_OK;
 }
 
-/* send: the target sees the bits at once; the reply waits for recv */
-static int rig_send(void *ctx, const uint8_t *dir, const uint8_t *out, size_t n)
-{
-    rig_s *r = ctx;
-    if (r->nheld == 4)
-        return LODE_E_STATE;
-    uint8_t *in = calloc(n / 8 + 1, 1);
-    if (!in)
-        return LODE_E_NOMEM;
-    rig_io(r, dir, out, in, n);
-    r->held[r->nheld] = in;
-    r->held_bits[r->nheld++] = n;
-    return LODE_OK;
-}
-
-static int rig_recv(void *ctx, uint8_t *in, size_t n)
-{
-    rig_s *r = ctx;
-    if (!r->nheld || r->held_bits[0] != n)
-        return LODE_E_PROTOCOL;
-    memcpy(in, r->held[0], (n + 7) / 8);
-    free(r->held[0]);
-    memmove(r->held, r->held + 1, sizeof r->held[0] * 3);
-    memmove(r->held_bits, r->held_bits + 1, sizeof r->held_bits[0] * 3);
-    r->nheld--;
-    return LODE_OK;
-}
-
 static int dp_xfer(void *ctx, bool ap, bool rnw, uint8_t a, uint32_t *data)
 {
     return simi_swdp_transfer(ctx, ap, rnw, a, data);
 }
 static void dp_seq(void *ctx, unsigned bits, const uint8_t *data) { simi_swdp_sequence(ctx, bits, data); }
 
-static bool rig_open(rig_s *r, unsigned skew, size_t max_bits, bool pipelined)
+static bool rig_open(rig_s *r, unsigned skew, size_t max_bits)
 {
     memset(r, 0, sizeof *r);
     r->board = fakeboard_new(RAM_BASE, RAM_SIZE);
@@ -90,11 +58,6 @@ static bool rig_open(rig_s *r, unsigned skew, size_t max_bits, bool pipelined)
     swdw_dp_s wdp = {.xfer = dp_xfer, .seq = dp_seq, .ctx = r->dp};
     swdw_init(&r->wire, &wdp, skew);
     lodei_swd_io_s io = {.io = rig_io, .max_bits = max_bits, .skew = skew, .ctx = r};
-    if (pipelined) {
-        io.send = rig_send;
-        io.recv = rig_recv;
-        io.max_inflight = 2;
-    }
     if (lodei_swd_new(&io, NULL, &r->eng) != LODE_OK)
         return false;
     lodei_swd_dap_ops(r->eng, &r->ops);
@@ -105,8 +68,6 @@ static void rig_close(rig_s *r)
 {
     lode_adi_free(r->adi);
     lodei_swd_free(r->eng);
-    for (unsigned i = 0; i < r->nheld; i++)
-        free(r->held[i]);
     simi_swdp_free(r->dp);
     fakeboard_free(r->board);
 }
@@ -124,7 +85,7 @@ static void test_header(void)
 static void connect_and_memory(unsigned skew)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, skew, 8192, false));
+    REQUIRE(rig_open(&r, skew, 8192));
     CHECK_EQ(lode_adi_connect(r.adi), LODE_OK);
     CHECK_EQ(lode_adi_dpidr(r.adi), DPIDR_M3);
     uint32_t idr = 0;
@@ -165,7 +126,7 @@ static void test_connect_skew1(void) { connect_and_memory(1); }
 static void test_skew_mismatch_fails(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     r.wire.skew = 0; /* the target's replies one cycle later than the engine expects */
     CHECK(lode_adi_connect(r.adi) != LODE_OK);
     rig_close(&r);
@@ -174,7 +135,7 @@ static void test_skew_mismatch_fails(void)
 static void test_small_batches(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 256, false));
+    REQUIRE(rig_open(&r, 1, 256));
     CHECK_EQ(lode_adi_connect(r.adi), LODE_OK);
     uint8_t buf[512], back[512];
     for (size_t i = 0; i < sizeof buf; i++)
@@ -190,7 +151,7 @@ static void test_small_batches(void)
 static void test_wait_retried(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
     uint32_t *ram = (uint32_t *)fakeboard_ram(r.board, RAM_BASE, 64);
     for (unsigned i = 0; i < 16; i++)
@@ -216,7 +177,7 @@ static void test_wait_retried(void)
 static void test_wait_storm(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
     lodei_swd_set_retries(r.eng, 8, 16);
     simi_swdp_inject_wait(r.dp, 100000);
@@ -232,7 +193,7 @@ static void test_wait_storm(void)
 static void test_fault_then_recover(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
     simi_swdp_inject_fault_range(r.dp, RAM_BASE + 0x40, RAM_BASE + 0x43);
     uint32_t buf[32];
@@ -254,7 +215,7 @@ static void test_fault_then_recover(void)
 static void test_parity_and_noack(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
     *(uint32_t *)fakeboard_ram(r.board, RAM_BASE, 4) = 0xA5A55A5Au;
     uint32_t v = 0;
@@ -285,7 +246,7 @@ static void test_parity_and_noack(void)
 static void test_multidrop(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     r.wire.multidrop = true;
     r.wire.targetid = 0x01002927u;
     /* without TARGETSEL nobody answers */
@@ -306,7 +267,7 @@ static void test_multidrop(void)
 static void test_dormant_wake(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     r.wire.dormant = true;
     CHECK(lode_adi_connect(r.adi) != LODE_OK);
     CHECK_EQ(r.wire.woke, 0);
@@ -320,7 +281,7 @@ static void test_dormant_wake(void)
 static void test_match(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 4096, false));
+    REQUIRE(rig_open(&r, 1, 4096));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
     uint32_t *ram = (uint32_t *)fakeboard_ram(r.board, RAM_BASE, 64);
     ram[0] = 0x00030000u;
@@ -343,21 +304,23 @@ static void test_match(void)
 static void test_pipelined(void)
 {
     rig_s r;
-    REQUIRE(rig_open(&r, 1, 8192, true));
+    REQUIRE(rig_open(&r, 1, 8192));
     REQUIRE(lode_adi_connect(r.adi) == LODE_OK);
-    CHECK_EQ(lode_adi_can_submit(r.adi), 2);
+    CHECK(lode_adi_can_submit(r.adi) >= 2);
     uint32_t *ram = (uint32_t *)fakeboard_ram(r.board, RAM_BASE, 256);
     for (unsigned i = 0; i < 64; i++)
         ram[i] = 0xB0000000u + i;
     uint32_t a[8] = {0}, b[8] = {0};
     for (unsigned i = 0; i < 8; i++)
         lode_adi_queue_read32(r.adi, 0, RAM_BASE + 4 * i, &a[i]);
+    unsigned calls = r.io_calls;
     CHECK_EQ(lode_adi_submit(r.adi), LODE_OK);
     for (unsigned i = 0; i < 8; i++)
         lode_adi_queue_read32(r.adi, 0, RAM_BASE + 0x80 + 4 * i, &b[i]);
     CHECK_EQ(lode_adi_submit(r.adi), LODE_OK);
-    CHECK_EQ(r.nheld, 2); /* both in flight */
+    CHECK_EQ(r.io_calls, calls); /* nothing sent yet */
     CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
+    CHECK_EQ(r.io_calls, calls + 1); /* both units in one batch */
     CHECK_EQ(lode_adi_collect(r.adi), LODE_OK);
     for (unsigned i = 0; i < 8; i++) {
         CHECK_EQ(a[i], 0xB0000000u + i);

@@ -16,7 +16,6 @@
 #define VTREF_MIN_MV 500u
 #define SWO_BUFFER 4096u
 #define SWO_TOLERANCE_PCT 3u
-#define MAX_INFLIGHT 4u
 
 struct lode_jlink_s {
     lode_jlink_io_s io;
@@ -26,8 +25,6 @@ struct lode_jlink_s {
     uint8_t *tx;                /* a HW_JTAG3 command at most */
     uint8_t *rx;
     size_t max_bits;
-    size_t inflight_bits[MAX_INFLIGHT];
-    unsigned inflight, inflight_head;
     bool swo_on;
     lode_jlink_stats_s stats;
     FILE *vcd;
@@ -158,15 +155,8 @@ int lode_jlink_open(const lode_jlink_io_s *io, const lode_log_s *log, lode_jlink
     return LODE_OK;
 }
 
-static int take_inflight(lode_jlink_s *jl);
-
-/* Before a command of its own: the SWD engine's queued bits and outstanding replies first. */
-static int quiesce(lode_jlink_s *jl)
-{
-    int rc = jl->swd ? lodei_swd_flush(jl->swd) : LODE_OK;
-    int rc2 = take_inflight(jl);
-    return rc ? rc : rc2;
-}
+/* Before a command of its own: the SWD engine's queued bits and units first. */
+static int quiesce(lode_jlink_s *jl) { return jl->swd ? lodei_swd_flush(jl->swd) : LODE_OK; }
 
 void lode_jlink_close(lode_jlink_s *jl)
 {
@@ -303,51 +293,10 @@ int lode_jlink_swd_io(lode_jlink_s *jl, const uint8_t *dir, const uint8_t *out, 
     return rc ? rc : jtag3(jl, dir, out, in, nbits);
 }
 
-/* Replies of pipelined commands nobody collected (before a synchronous command). */
-static int take_inflight(lode_jlink_s *jl)
-{
-    int first = LODE_OK;
-    while (jl->inflight) {
-        size_t nbits = jl->inflight_bits[jl->inflight_head];
-        jl->inflight_head = (jl->inflight_head + 1) % MAX_INFLIGHT;
-        jl->inflight--;
-        size_t n = (nbits + 7) / 8;
-        int rc = ensure_buffers(jl);
-        if (!rc)
-            rc = get(jl, jl->rx, n + 1);
-        if (rc && first == LODE_OK)
-            first = rc;
-    }
-    return first;
-}
-
 /* the engine's bit I/O */
 static int eng_io(void *ctx, const uint8_t *dir, const uint8_t *out, uint8_t *in, size_t nbits)
 {
-    return jtag3(ctx, dir, out, in, nbits); /* the engine has nothing in flight here */
-}
-
-static int eng_send(void *ctx, const uint8_t *dir, const uint8_t *out, size_t nbits)
-{
-    lode_jlink_s *jl = ctx;
-    if (jl->inflight == MAX_INFLIGHT)
-        return LODE_E_STATE;
-    int rc = jtag3_send(jl, dir, out, nbits);
-    if (rc)
-        return rc;
-    jl->inflight_bits[(jl->inflight_head + jl->inflight) % MAX_INFLIGHT] = nbits;
-    jl->inflight++;
-    return LODE_OK;
-}
-
-static int eng_recv(void *ctx, uint8_t *in, size_t nbits)
-{
-    lode_jlink_s *jl = ctx;
-    if (!jl->inflight || jl->inflight_bits[jl->inflight_head] != nbits)
-        return LODE_E_STATE;
-    jl->inflight_head = (jl->inflight_head + 1) % MAX_INFLIGHT;
-    jl->inflight--;
-    return jtag3_recv(jl, in, nbits);
+    return jtag3(ctx, dir, out, in, nbits);
 }
 
 static int eng_reset(void *ctx, bool asserted)
@@ -501,11 +450,8 @@ int lode_jlink_connect_swd(lode_jlink_s *jl, const lode_jlink_swd_opts_s *opts, 
     lode_log(jl->log, LODE_LOG_INFO, LODE_LOGC_PROBE, "J-Link: SWD at %u kHz", (unsigned)(actual / 1000u));
     if (!jl->swd) {
         uint32_t free_mem = jl->info.free_mem ? jl->info.free_mem : DEFAULT_FREE_MEM;
-        unsigned inflight = jl->io.max_inflight > 1 ? jl->io.max_inflight : 1;
-        if (inflight > MAX_INFLIGHT)
-            inflight = MAX_INFLIGHT;
-        /* a command holds dir + out + in: 3 bytes per 8 cycles, for each command in flight */
-        size_t per = free_mem > FREE_MEM_RESERVE ? (free_mem - FREE_MEM_RESERVE) / 3 / inflight : 0;
+        /* a command holds dir + out + in: 3 bytes per 8 cycles */
+        size_t per = free_mem > FREE_MEM_RESERVE ? (free_mem - FREE_MEM_RESERVE) / 3 : 0;
         size_t bits = per * 8;
         if (bits > LODEI_JL_JTAG3_MAX_BITS)
             bits = LODEI_JL_JTAG3_MAX_BITS;
@@ -517,11 +463,6 @@ int lode_jlink_connect_swd(lode_jlink_s *jl, const lode_jlink_swd_opts_s *opts, 
         }
         jl->max_bits = bits;
         lodei_swd_io_s sio = {.io = eng_io, .max_bits = bits, .skew = 1, .reset_pin = eng_reset, .ctx = jl};
-        if (inflight > 1) {
-            sio.send = eng_send;
-            sio.recv = eng_recv;
-            sio.max_inflight = inflight;
-        }
         if ((rc = lodei_swd_new(&sio, jl->log, &jl->swd)) != LODE_OK)
             return rc;
         if (jl->vcd)

@@ -143,7 +143,7 @@ static int io_usb(lode_transport_s *t, bool own, lode_jlink_io_s *io)
         return LODE_E_NOMEM;
     u->t = t;
     u->own = own;
-    *io = (lode_jlink_io_s){.write = usb_write, .read = usb_read, .max_inflight = 1, .close = usb_close, .ctx = u};
+    *io = (lode_jlink_io_s){.write = usb_write, .read = usb_read, .close = usb_close, .ctx = u};
     return LODE_OK;
 }
 
