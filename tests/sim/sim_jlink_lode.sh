@@ -4,7 +4,8 @@
 # row, lode's J-Link driver over the in-process transport) and as a USB device on the stand-in
 # libusb (LODE_USB_SHIM=jlink, shim_jlink.c). Flash + verify, read back equal to the image,
 # run with the exit code, the listing, and the shim's bad-input
-# options: VTref 0 V (and target power on request), firmware without SWD, a bad spec.
+# options: VTref 0 V (and target power on request), firmware without SWD, a bad spec; and
+# sigrok-cli's swd decoder on the VCD of lode's bit streams.
 # usage: sim_jlink_lode.sh <lode> <firmware-dir> <shim-lib-dir>
 set -u
 LODE=$1
@@ -28,6 +29,14 @@ check row-flash 0 "verified" -- "$LODE" flash "$ELF" --probe sim-jlink --verify
 check row-read 0 "read $n bytes" -- "$LODE" read 0x08000000 "$n" -o "$tmp/row.bin" --probe sim-jlink
 if cmp -s "$tmp/hello.bin" "$tmp/row.bin"; then pass=$((pass + 1)); else echo "FAIL row-readback"; fails=$((fails + 1)); fi
 check row-run 0 "Hello, world!" -- "$LODE" run "$ELF" --probe sim-jlink
+# sigrok-cli's swd decoder on the bit streams lode sent (its vcd= option): the DPIDR read and
+# the CPUID read through the AHB-AP, as lode meant them (sigrok does not know the dormant
+# selection alert lode also sends: it reads those bits as requests, hence no check before)
+command -v sigrok-cli >/dev/null 2>&1 || { echo "FAIL: sigrok-cli not found (scripts/deps.sh test installs it)"; exit 1; }
+check row-vcd 0 "DPIDR: +0x1ba01477" -- "$LODE" info --probe "sim-jlink:vcd=$tmp/lode.vcd"
+sigrok-cli -I vcd -i "$tmp/lode.vcd" -P swd:swclk=swclk:swdio=swdio -A swd >"$tmp/sigrok.out" 2>&1
+check sigrok-idcode 0 "IDCODE OK 0x1ba01477" -- sh -c "tr '\n' ' ' <'$tmp/sigrok.out' | sed 's/swd-1: //g'"
+check sigrok-cpuid 0 "RDBUFF OK 0x411fc231" -- sh -c "tr '\n' ' ' <'$tmp/sigrok.out' | sed 's/swd-1: //g'"
 
 # ---- through the stand-in libusb
 export LD_LIBRARY_PATH=$SHIM
