@@ -477,13 +477,16 @@ static bool opened_again(lode_avrsim_s *s)
 }
 
 /* Take what the host sent (wait up to wait_ms when the board is idle). LODE_E_IO: the host
- * closed. */
+ * closed, or another client opened the pty (its bytes are left for its own session). */
 static int take_rx(lode_avrsim_s *s, int fd, int wait_ms)
 {
-    if (s->rx_len == RXQ)
-        return LODE_OK;
     struct pollfd p = {fd, POLLIN, 0};
-    int n = poll(&p, 1, wait_ms);
+    int n = s->rx_len == RXQ ? 0 : poll(&p, 1, wait_ms);
+    /* asked after the poll: a client's open is seen before any byte it sent can be read, so
+     * none of a new client's bytes goes to the session before its reset (a busy host may not
+     * have seen the last client close at all) */
+    if (fd == s->pty_master && opened_again(s))
+        return LODE_E_IO;
     if (n <= 0)
         return LODE_OK;
     if (p.revents & POLLIN) {
@@ -514,8 +517,7 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
     s->sess_cycle = s->avr->cycle;
     while (!(stop && *stop)) {
         s->sess.sim_us = (s->avr->cycle - s->sess_cycle) / (s->b->freq / 1000000u);
-        if (fd == s->pty_master && opened_again(s))
-            break; /* a new client: the caller starts the next session with a reset */
+        /* the host closed, or a new client: the caller starts the next session with a reset */
         if (take_rx(s, fd, idle(s) ? 1 : 0) != LODE_OK)
             break;
         if (idle(s))

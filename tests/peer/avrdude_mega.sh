@@ -23,7 +23,8 @@ command -v avrdude >/dev/null || fail "avrdude is not installed: scripts/deps.sh
 tty=$tmp/mega-tty
 "$lode" sim-server --board mega2560 --serial-pty "$tty" >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+# the link is the server's readiness; 60 s only bounds a server that hangs (it stops at once if the server died)
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || fail "lode sim-server made no pty"
 av() { timeout 120 avrdude -q -q -c wiring -p m2560 -P "$tty" -b 115200 -D "$@" >"$tmp/avrdude.out" 2>&1; }
 l() { timeout 120 "$lode" "$@" --probe "wiring:$tty"; }

@@ -23,7 +23,8 @@ command -v avrdude >/dev/null || fail "avrdude is not installed: scripts/deps.sh
 tty=$tmp/uno-tty
 "$lode" sim-server --board uno --serial-pty "$tty" >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+# the link is the server's readiness; 60 s only bounds a server that hangs (it stops at once if the server died)
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || fail "lode sim-server made no pty"
 av() { timeout 60 avrdude -q -q -c arduino -p m328p -P "$tty" -b 115200 "$@" >"$tmp/avrdude.out" 2>&1; }
 l() { timeout 60 "$lode" "$@" --probe "arduino:$tty"; }

@@ -22,7 +22,8 @@ tty=$tmp/stm32-tty
 "$lode" sim-server --boot0 --serial-pty "$tty" --sim-state "$tmp/board.state" --sim-fresh \
     >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+# the link is the server's readiness; 60 s only bounds a server that hangs (it stops at once if the server died)
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || fail "lode sim-server made no pty"
 sf() { timeout 120 stm32flash -m 8n1 -b 115200 "$@" "$tty" >"$tmp/stm32flash.out" 2>&1; }
 sf || fail "stm32flash does not identify the simulated bootloader"

@@ -22,7 +22,8 @@ ELF=$FW/examples/args_link-stm32f103.elf
 tty=$tmp/tty
 "$LODE" sim-server --boot0 --serial-pty "$tty" --sim-state "$tmp/board.state" --sim-fresh >"$tmp/server.out" 2>&1 &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+# the link is the server's readiness; 60 s only bounds a server that hangs (it stops at once if the server died)
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || { echo "FAIL lode sim-server made no pty"; cat "$tmp/server.out"; exit 1; }
 P=stm32-uart:$tty:parity=none
 check args 12 "^argv\[2\]=two words$" -- timeout 60 "$LODE" run --probe "$P" --timeout 30 "$ELF" one "two words"

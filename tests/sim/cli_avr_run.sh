@@ -53,7 +53,8 @@ check timeout 124 "timeout after 2 s" -- "$LODE" run --chip ATmega328P --timeout
 # Ctrl-C: 130, the board's state saved, the next command gets the board at once
 "$LODE" run --chip ATmega328P "$EX/blink-uno.elf" >"$tmp/out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "blink 2" "$tmp/out" && break; sleep 0.1; done
+# flashing through optiboot comes first: slow on a loaded host (60 s only bounds a hang)
+for _ in $(seq 600); do grep -q "blink 2" "$tmp/out" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"
 rc=$?

@@ -50,7 +50,8 @@ check board-chip-wins 0 "nRF52840" -- "$LODE" info --board bluepill --chip nrf52
 tty=$tmp/uno-tty
 "$LODE" sim-server --board uno --serial-pty "$tty" >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+# the link is the server's readiness; 60 s only bounds a server that hangs (it stops at once if the server died)
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || { echo "FAIL lode sim-server made no pty"; cat "$tmp/server.err"; exit 1; }
 check board-uno-port 0 "arduino \(optiboot 4.4 on $tty at 115200 baud: ATmega328P" -- "$LODE" info --board Uno --probe "$tty"
 check board-old-nano 0 "at 57600 baud: ATmega328P" -- "$LODE" info --board nano-old-bootloader --probe "$tty"
