@@ -27,8 +27,9 @@ int EraseSector(unsigned long adr);
 int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf);
 int EraseChip(void);
 /* lode's streaming extension (stream.c): a sequence of erase/program operations fed through
- * a ring of slots in RAM, without a halt between them */
-int LodeStream(unsigned long ctl, unsigned long slots, unsigned long nslots, unsigned long stride);
+ * a ring of slots in RAM, without a halt between them; everything but ctl comes from the
+ * control block */
+int LodeStream(unsigned long ctl);
 /* Optional hooks of an algorithm for LodeStream: raise the core clock while a stream runs
  * (after Init) and put it back (before UnInit). LodeClockUp returns a token for
  * LodeClockRestore, 0 when it changed nothing. */

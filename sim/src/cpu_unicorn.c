@@ -569,6 +569,11 @@ static void ucpu_free(sim_cpu_s *cpu)
         return;
     if (u->fault_ctx)
         uc_context_free(u->fault_ctx);
+    /* Unicorn 2.0.1 frees a page's self-modifying-code bitmap (built after 10 stores into a page
+     * that holds translated code: a flash algorithm's control block beside its code) only when
+     * the page loses its last translation, not in uc_close */
+    if (u->uc)
+        drop_all_code(u);
     if (u->uc)
         uc_close(u->uc);
     free(u->code_pages);

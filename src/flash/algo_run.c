@@ -64,25 +64,20 @@ static int core_state(runner_s *r, lode_core_state_s *st)
     return r->core->state(r->core->ctx, st);
 }
 
-/* Start a call without waiting for it. */
-static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, uint32_t a2,
-                      uint32_t a3, uint32_t timeout_ms, const char *what, uint32_t what_addr)
+/* Start a call without waiting for it: the registers regs[n] = {number, value} (PC, xPSR
+ * and the masks among them), then resume. */
+static int call_start_regs(runner_s *r, uint32_t pc_off, const uint32_t (*regs)[2], size_t nregs,
+                           uint32_t timeout_ms, const char *what, uint32_t what_addr)
 {
     const lode_core_ops_s *c = r->core;
-    uint32_t regs[][2] = {{0, a0},       {1, a1},         {2, a2},
-                          {3, a3},       {REG_R9, r->sb}, {REG_SP, r->sp},
-                          {REG_LR, r->stub | 1u}, {REG_PC, (r->base + pc_off) & ~1u}, {REG_XPSR, 0x01000000u},
-                          /* privileged, MSP, PRIMASK=1: no interrupt runs during the call */
-                          {REG_CFBP, 0x00000001u}};
-    const size_t nregs = sizeof regs / sizeof regs[0];
     if (c->regs_write) {
-        unsigned sel[sizeof regs / sizeof regs[0]];
-        uint32_t val[sizeof regs / sizeof regs[0]];
-        for (size_t i = 0; i < nregs; i++) {
+        unsigned sel[16];
+        uint32_t val[16];
+        for (size_t i = 0; i < nregs && i < 16; i++) {
             sel[i] = regs[i][0];
             val[i] = regs[i][1];
         }
-        int rc = c->regs_write(c->ctx, sel, val, nregs);
+        int rc = c->regs_write(c->ctx, sel, val, nregs < 16 ? nregs : 16);
         if (rc != LODE_OK)
             return rc;
     } else {
@@ -103,6 +98,18 @@ static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, ui
     r->what = what;
     r->what_addr = what_addr;
     return LODE_OK;
+}
+
+/* A call of the CMSIS-Pack interface: R0-R3, R9, SP and LR as well. */
+static int call_start(runner_s *r, uint32_t pc_off, uint32_t a0, uint32_t a1, uint32_t a2,
+                      uint32_t a3, uint32_t timeout_ms, const char *what, uint32_t what_addr)
+{
+    const uint32_t regs[][2] = {{0, a0},       {1, a1},         {2, a2},
+                                {3, a3},       {REG_R9, r->sb}, {REG_SP, r->sp},
+                                {REG_LR, r->stub | 1u}, {REG_PC, (r->base + pc_off) & ~1u}, {REG_XPSR, 0x01000000u},
+                                /* privileged, MSP, PRIMASK=1: no interrupt runs during the call */
+                                {REG_CFBP, 0x00000001u}};
+    return call_start_regs(r, pc_off, regs, sizeof regs / sizeof regs[0], timeout_ms, what, what_addr);
 }
 
 /* Wait for the running call to return; *result = R0. */
@@ -192,19 +199,75 @@ static int check_result(runner_s *r, int rc, uint32_t result, const char *what, 
     return LODE_OK;
 }
 
-static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, uint32_t stack)
+/* Where the algorithm goes: its blob at its load address (or the RAM's start), the return
+ * stub (two BKPT #0) after its footprint, the stack at the top of the RAM. The layout after
+ * the stub is the caller's. */
+static void place(runner_s *r, const lode_mem_range_s *ram)
 {
     const lode_flash_algo_s *a = r->algo;
     uint32_t base = a->has_load_address ? a->load_address : ram->start;
     base = (base + 3u) & ~3u;
     /* the data section may start past the instructions: zeroed RAM up to it */
     size_t footprint = a->data_section_offset > a->instructions_len ? a->data_section_offset : a->instructions_len;
-    uint64_t stub = ((uint64_t)base + footprint + 3u) & ~3ull;
-    uint64_t buf0 = stub + 4;
-    uint64_t buf1 = (buf0 + page_size + 3u) & ~3ull;
-    uint64_t end = buf1 + page_size;
-    uint64_t sp = ram->end & ~7u;
-    if (base < ram->start || end + stack > sp) {
+    r->base = base;
+    r->stub = (uint32_t)(((uint64_t)base + footprint + 3u) & ~3ull);
+    r->sb = base + a->data_section_offset;
+    r->sp = ram->end & ~7u;
+}
+
+static void log_no_ram(const runner_s *r)
+{
+    lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+             "the flash algorithm did not read back from RAM at 0x%08x: is there RAM?", r->base);
+}
+
+/* The blob, zeroed data up to the stub, BKPT #0; BKPT #0, then `tail` (tail_len bytes at
+ * tail_at, past the stub): one memory write. It must read back as written (RAM present and
+ * writable, not ROM or flash): its last word tells, without a second transfer of the blob (a
+ * stream checks its control block instead, with its first poll). */
+static int upload(runner_s *r, const uint8_t *tail, uint32_t tail_at, size_t tail_len)
+{
+    const lode_flash_algo_s *a = r->algo;
+    const lode_core_ops_s *c = r->core;
+    size_t total = tail_len ? (size_t)(tail_at - r->base) + tail_len : (size_t)(r->stub - r->base) + 4u;
+    uint8_t *img = calloc(1, total);
+    if (!img)
+        return LODE_E_NOMEM;
+    memcpy(img, a->instructions, a->instructions_len);
+    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE};
+    memcpy(img + (r->stub - r->base), bkpt2, sizeof bkpt2);
+    if (tail_len)
+        memcpy(img + (tail_at - r->base), tail, tail_len);
+    int rc = c->mem_write(c->ctx, r->base, img, total);
+    if (rc == LODE_OK && !tail_len) {
+        uint8_t chk[4];
+        size_t off = (total - sizeof chk) & ~(size_t)3;
+        rc = c->mem_read(c->ctx, r->base + (uint32_t)off, chk, sizeof chk);
+        if (rc == LODE_OK && memcmp(chk, img + off, sizeof chk) != 0) {
+            log_no_ram(r);
+            rc = LODE_E_VERIFY;
+        }
+    }
+    free(img);
+    return rc;
+}
+
+/* The classic calls: the algorithm, its stub and two page buffers. */
+static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, uint32_t stack)
+{
+    const lode_flash_algo_s *a = r->algo;
+    place(r, ram);
+    /* buffers on 1 KiB boundaries when pages are whole KiB and the RAM allows: a page is then
+     * one probe write (probes split writes where the TAR's auto-increment may wrap) */
+    uint64_t buf0 = 0, buf1 = 0, end = 0;
+    for (uint64_t align = page_size % 1024u == 0 ? 1024u : 4u;; align = 4u) {
+        buf0 = ((uint64_t)r->stub + 4u + align - 1u) / align * align;
+        buf1 = (buf0 + page_size + align - 1u) / align * align;
+        end = buf1 + page_size;
+        if (align == 4u || end + stack <= r->sp)
+            break;
+    }
+    if (r->base < ram->start || end + stack > r->sp) {
         lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "flash algorithm '%s' (%zu bytes) with two %u-byte page buffers and a %u-byte "
                  "stack does not fit the RAM at 0x%08x-0x%08x",
@@ -212,36 +275,9 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
                  ram->end - 1);
         return LODE_E_NOMEM;
     }
-    r->base = base;
-    r->stub = (uint32_t)stub;
-    r->sb = base + a->data_section_offset;
     r->buf[0] = (uint32_t)buf0;
     r->buf[1] = (uint32_t)buf1;
-    r->sp = (uint32_t)sp;
-    const lode_core_ops_s *c = r->core;
-    /* blob, zeroed data up to the stub, BKPT #0; BKPT #0: one memory write */
-    size_t total = (size_t)(stub - base) + 4u;
-    uint8_t *img = calloc(1, total);
-    if (!img)
-        return LODE_E_NOMEM;
-    memcpy(img, a->instructions, a->instructions_len);
-    static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE};
-    memcpy(img + (stub - base), bkpt2, sizeof bkpt2);
-    int rc = c->mem_write(c->ctx, base, img, total);
-    /* it must read back as written (RAM present and writable, not ROM or flash): the last
-     * 8 bytes (end of the blob, the stub) tell, without a second transfer of the blob */
-    if (rc == LODE_OK) {
-        uint8_t chk[8];
-        size_t off = total >= sizeof chk ? total - sizeof chk : 0, n = total - off;
-        rc = c->mem_read(c->ctx, base + (uint32_t)off, chk, n);
-        if (rc == LODE_OK && memcmp(chk, img + off, n) != 0) {
-            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-                     "the flash algorithm did not read back from RAM at 0x%08x: is there RAM?", base);
-            rc = LODE_E_VERIFY;
-        }
-    }
-    free(img);
-    return rc;
+    return upload(r, NULL, 0, 0);
 }
 
 /* The sectors erased and not completely programmed again, as "UICR 0x10001000-0x10001fff, ..."
@@ -288,8 +324,10 @@ static bool chip_erases(const lode_flash_plan_s *plan, unsigned reg, size_t i)
 }
 
 /* ---- streaming (LodeStream, lode's own algorithms) ------------------------------------------ */
-#define STREAM_CTL_WORDS 8u
-#define STREAM_TRAILER 16u
+#define STREAM_CTL_WORDS 16u
+#define STREAM_TRAILER 32u
+#define STREAM_RETURNED 0x80000000u
+#define STREAM_FIN 32u /* ctl words 0-7: progress, status, address, flags, hash, .., result */
 #define STREAM_MAX_SLOTS 4u
 #define FNV_BASIS 2166136261u
 #define FNV_PRIME 16777619u
@@ -366,7 +404,111 @@ static void account(stream_acct_s *a, size_t from_op, size_t to_op)
     }
 }
 
-/* Run the erase and program operations of region `reg` through one LodeStream call. */
+/* The part of a page worth sending: from its first to its last byte that is not erased, in
+ * whole words (the rest needs no programming: the sector is erased). */
+static void sent_range(const lode_flash_page_s *pg, uint8_t erased, uint32_t *off, uint32_t *len)
+{
+    uint32_t lo = 0, hi = pg->size;
+    while (lo < hi && pg->data[lo] == erased)
+        lo++;
+    while (hi > lo && pg->data[hi - 1] == erased)
+        hi--;
+    if (lo == hi) {
+        *off = *len = 0;
+        return;
+    }
+    lo &= ~3u;
+    hi = (hi + 3u) & ~3u;
+    if (hi > pg->size)
+        hi = pg->size;
+    *off = lo;
+    *len = hi - lo;
+}
+
+/* A stream's layout in target RAM (after the algorithm's stub) and its operations. */
+typedef struct stream_s {
+    uint32_t ctl, trailers, data, stride, nslots, seq0;
+    const stream_op_s *ops;
+    size_t nops;
+} stream_s;
+
+/* Operation k's trailer (into t) and the bytes its slot's data area needs (*d, *dlen). */
+static void stream_trailer(const stream_s *st, const runner_s *r, const lode_flash_plan_s *plan,
+                           unsigned reg, size_t k, uint8_t t[STREAM_TRAILER], const uint8_t **d,
+                           uint32_t *dlen)
+{
+    const stream_op_s *op = &st->ops[k];
+    uint32_t addr = 0, size = 0, off = 0, len = 0;
+    *d = NULL;
+    if (op->op == OP_ERASE) {
+        addr = plan->sectors[op->index].addr;
+    } else if (op->op == OP_ERASE_CHIP) {
+        addr = r->algo->flash_start;
+    } else if (op->op == OP_PROGRAM) {
+        const lode_flash_page_s *pg = &plan->pages[op->index];
+        addr = pg->addr;
+        size = pg->size;
+        sent_range(pg, r->algo->erased, &off, &len);
+        *d = pg->data + off;
+    }
+    memset(t, 0, STREAM_TRAILER);
+    put32(t, addr);
+    put32(t + 4, size);
+    put32(t + 8, op->op);
+    put32(t + 12, off);
+    put32(t + 16, len);
+    put32(t + 28, st->seq0 + (uint32_t)k + 1u); /* the seq word lands last */
+    *dlen = len;
+}
+
+/* How long operation k should take, from the ones seen so far (0: no idea yet). */
+typedef struct stream_est_s {
+    uint64_t erase_us, chip_us, prog_ns_per_byte;
+} stream_est_s;
+
+static uint64_t op_expect(const stream_est_s *e, const lode_flash_plan_s *plan, uint8_t erased,
+                          const stream_op_s *op)
+{
+    if (op->op == OP_ERASE)
+        return e->erase_us;
+    if (op->op == OP_ERASE_CHIP)
+        return e->chip_us;
+    if (op->op == OP_PROGRAM) {
+        uint32_t off, len;
+        sent_range(&plan->pages[op->index], erased, &off, &len);
+        return e->prog_ns_per_byte * len / 1000u;
+    }
+    return 0;
+}
+
+/* ops [from, to) took `us` together: learn from them when they are of one kind */
+static void op_learn(stream_est_s *e, const lode_flash_plan_s *plan, uint8_t erased, const stream_op_s *ops,
+                     size_t from, size_t to, uint64_t us)
+{
+    uint32_t kind = ops[from].op;
+    uint64_t bytes = 0;
+    for (size_t k = from; k < to; k++) {
+        if (ops[k].op != kind)
+            return;
+        if (kind == OP_PROGRAM) {
+            uint32_t off, len;
+            sent_range(&plan->pages[ops[k].index], erased, &off, &len);
+            bytes += len;
+        }
+    }
+    if (kind == OP_ERASE)
+        e->erase_us = us / (to - from);
+    else if (kind == OP_ERASE_CHIP)
+        e->chip_us = us;
+    else if (kind == OP_PROGRAM && bytes >= 64)
+        e->prog_ns_per_byte = us * 1000u / bytes;
+}
+
+/* Run the erase and program operations of region `reg` through one LodeStream call. The
+ * algorithm, its control block and the first operation go in one memory write; the call
+ * starts with four registers (R0 = ctl, PC, xPSR, masks); the host feeds the slots, polls
+ * one word of progress near when the operation in progress should end, and reads the
+ * call's result from the control block (no register reads). */
 static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_flash_plan_s *plan,
                          unsigned reg, bool chip, const lode_flash_opts_s *o, bool *erased,
                          bool *done, size_t *pages_left, size_t *erase_done, size_t total_erase,
@@ -374,28 +516,30 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
 {
     const lode_flash_algo_s *a = r->algo;
     const lode_core_ops_s *c = r->core;
-    uint32_t stride = (a->page_size + STREAM_TRAILER + 3u) & ~3u;
-    uint32_t ctl = (r->stub + 4u + 7u) & ~7u;
-    uint32_t slots = ctl + STREAM_CTL_WORDS * 4u;
+    place(r, ram);
     uint32_t stack = o->stack_size ? o->stack_size : 1024;
-    uint64_t room = (uint64_t)r->sp - stack - slots;
-    uint32_t nslots = (uint32_t)(room / stride);
-    if (nslots > STREAM_MAX_SLOTS)
-        nslots = STREAM_MAX_SLOTS;
-    if (nslots < 2 || (uint64_t)r->sp < (uint64_t)slots + stack)
-        return LODE_E_UNSUPPORTED; /* not enough RAM: the caller uses the classic calls */
-    (void)ram;
+    uint32_t stride = (a->page_size + 3u) & ~3u;
+    /* 64-byte aligned: a read of it never straddles a 1 KiB boundary (a probe splits there) */
+    uint64_t ctl = ((uint64_t)r->stub + 4u + 63u) & ~63ull;
+    uint64_t trailers = ctl + STREAM_CTL_WORDS * 4u, data = 0;
+    /* data areas on 1 KiB boundaries when pages are whole KiB: a page is then one probe write
+     * (probes split writes where the TAR's auto-increment may wrap) */
+    uint64_t align = stride % 1024u == 0 ? 1024u : 4u;
+    uint32_t nslots = STREAM_MAX_SLOTS;
+    for (; nslots >= 2; nslots--) {
+        data = (trailers + (uint64_t)nslots * STREAM_TRAILER + align - 1u) / align * align;
+        if (data + (uint64_t)nslots * stride + stack <= r->sp)
+            break;
+    }
+    if (nslots < 2 || r->base < ram->start || a->page_size % 4u)
+        return LODE_E_UNSUPPORTED; /* not enough RAM (or odd pages): the classic calls */
     bool verify = o->verify && !o->verify_readback;
 
     /* the operations, in order */
     size_t nops = 0, cap = plan->nsectors + plan->npages + 2;
     stream_op_s *ops = calloc(cap, sizeof *ops);
-    uint8_t *buf = malloc(stride);
-    if (!ops || !buf) {
-        free(ops);
-        free(buf);
+    if (!ops)
         return LODE_E_NOMEM;
-    }
     if (chip) {
         ops[nops++] = (stream_op_s){OP_ERASE_CHIP, 0};
     } else {
@@ -412,72 +556,87 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                         .erase_done = erase_done, .total_erase = total_erase,
                         .pages_done = pages_done, .total_pages = total_pages, .res = res,
                         .host_hash = FNV_BASIS};
+    /* a sequence base of our own: whatever an earlier call left in the slots never matches */
+    uint64_t nonce = c->now_us(c->ctx) * 0x9E3779B97F4A7C15ull + (uintptr_t)plan;
+    stream_s st = {.ctl = (uint32_t)ctl, .trailers = (uint32_t)trailers, .data = (uint32_t)data,
+                   .stride = stride, .nslots = nslots,
+                   .seq0 = (uint32_t)(nonce >> 32) & 0x7FFFFFFFu, .ops = ops, .nops = nops};
 
-    /* control block and empty slots */
-    uint8_t init[STREAM_CTL_WORDS * 4u];
+    /* control block and the first operation's trailer, after the algorithm (one write) */
+    uint8_t init[STREAM_CTL_WORDS * 4u + STREAM_TRAILER];
     memset(init, 0, sizeof init);
     put32(init + 12, verify ? 1u : 0u);
     put32(init + 16, FNV_BASIS);
     put32(init + 20, a->flash_start);
-    /* a sequence base of our own: whatever an earlier call left in the slots never matches */
-    uint64_t nonce = c->now_us(c->ctx) * 0x9E3779B97F4A7C15ull + (uintptr_t)plan;
-    uint32_t seq0 = (uint32_t)(nonce >> 32) & 0x7FFFFFFFu;
-    put32(init + 24, seq0);
-    int rc = c->mem_write(c->ctx, ctl, init, sizeof init);
+    put32(init + 24, st.seq0);
+    put32(init + 32, st.trailers);
+    put32(init + 36, nslots);
+    put32(init + 40, st.data);
+    put32(init + 44, stride);
+    put32(init + 48, r->sb);
+    put32(init + 52, r->sp);
+    put32(init + 56, r->stub | 1u);
+    put32(init + 60, a->erased * 0x01010101u);
+    const uint8_t *d0;
+    uint32_t d0len;
+    stream_trailer(&st, r, plan, reg, 0, init + STREAM_CTL_WORDS * 4u, &d0, &d0len);
+    if (ops[0].op == OP_ERASE)
+        erased[ops[0].index] = true;
+    int rc = upload(r, init, st.ctl, sizeof init);
+    if (rc == LODE_OK && d0len)
+        rc = c->mem_write(c->ctx, st.data, d0, d0len);
     uint32_t result = 0; /* LodeStream calls Init and UnInit itself */
     uint64_t per_op_ms = (uint64_t)a->program_page_timeout_ms > a->erase_sector_timeout_ms
                              ? a->program_page_timeout_ms
                              : a->erase_sector_timeout_ms;
-    if (chip)
+    if (chip) {
         per_op_ms += (uint64_t)a->erase_sector_timeout_ms * 16u + 5000u;
-    if (rc == LODE_OK)
-        rc = call_start(r, a->pc_stream, ctl, slots, nslots, stride,
-                        (uint32_t)(per_op_ms * (nops + 1) > 0xFFFFFFFFu ? 0xFFFFFFFFu : per_op_ms * (nops + 1)),
-                        "the stream of", a->flash_start);
-    size_t sent = 0, confirmed = 0;
+        for (size_t i = 0; i < plan->nsectors; i++)
+            if (chip_erases(plan, reg, i))
+                erased[i] = true;
+    }
+    if (rc == LODE_OK) {
+        /* privileged, MSP, PRIMASK=1: no interrupt runs during the call. The entry sets PRIMASK
+         * itself: after the runner's reset-halt (which the algorithms keep) CONTROL, FAULTMASK
+         * and BASEPRI are 0, and the masks need no write */
+        const uint32_t regs[][2] = {{0, st.ctl},
+                                    {REG_PC, (r->base + a->pc_stream) & ~1u},
+                                    {REG_XPSR, 0x01000000u},
+                                    {REG_CFBP, 0x00000001u}};
+        uint64_t limit = per_op_ms * (nops + 1);
+        rc = call_start_regs(r, a->pc_stream, regs, sizeof regs / sizeof regs[0] - (o->no_reset_halt ? 0 : 1),
+                             (uint32_t)(limit > 0xFFFFFFFFu ? 0xFFFFFFFFu : limit), "the stream of",
+                             a->flash_start);
+    }
+    size_t sent = 1, confirmed = 0;
     /* stuck: no progress for an operation's time plus 2 s for a busy host's scheduling delays
      * (the clock is the wall's with a real probe; a simulated board's own is exact) */
     const uint64_t stuck_us = per_op_ms * 1000u + STREAM_HOST_SLACK_US;
     r->stuck_reported = false;
     uint64_t last_progress = c->now_us(c->ctx);
     uint64_t seen_at = last_progress; /* when progress was last seen (not when work was given) */
-    uint64_t est_op_us = 0; /* how long one op took, to poll near its end */
+    uint64_t last_state = last_progress;
+    stream_est_s est = {0};
     uint32_t delay = 50;
-    bool failed_early = false;
+    bool failed_early = false, returned = false, first = true;
+    uint8_t fin[STREAM_FIN];
     /* until every operation is confirmed but the last (the end, which returns), and that one
      * is sent too: a slow host may see all the others done at once, with no slot left for it */
     while (rc == LODE_OK && (confirmed < nops - 1 || sent < nops)) {
-        /* fill every free slot */
+        /* fill every free slot: the data, then the trailer (its seq word last) */
         size_t sent_before = sent;
         while (sent < nops && sent - confirmed < nslots) {
-            const stream_op_s *op = &ops[sent];
-            uint32_t saddr = slots + (uint32_t)(sent % nslots) * stride;
-            uint32_t addr = 0, size = 0;
-            if (op->op == OP_ERASE) {
-                addr = plan->sectors[op->index].addr;
-                erased[op->index] = true;
-            } else if (op->op == OP_ERASE_CHIP) {
-                addr = a->flash_start;
-                for (size_t i = 0; i < plan->nsectors; i++)
-                    if (chip_erases(plan, reg, i))
-                        erased[i] = true;
-            } else if (op->op == OP_PROGRAM) {
-                const lode_flash_page_s *pg = &plan->pages[op->index];
-                addr = pg->addr;
-                size = pg->size;
-                memcpy(buf, pg->data, pg->size);
-                memset(buf + pg->size, a->erased, stride - STREAM_TRAILER - pg->size);
-            }
-            uint8_t *t = buf + stride - STREAM_TRAILER;
-            put32(t, addr);
-            put32(t + 4, size);
-            put32(t + 8, op->op);
-            put32(t + 12, seq0 + (uint32_t)sent + 1u);
-            /* data then trailer in one write: the seq word lands last */
-            if (op->op == OP_PROGRAM)
-                rc = c->mem_write(c->ctx, saddr, buf, stride);
-            else
-                rc = c->mem_write(c->ctx, saddr + stride - STREAM_TRAILER, t, STREAM_TRAILER);
+            uint32_t slot = (uint32_t)(sent % nslots);
+            uint8_t t[STREAM_TRAILER];
+            const uint8_t *d;
+            uint32_t dlen;
+            stream_trailer(&st, r, plan, reg, sent, t, &d, &dlen);
+            if (ops[sent].op == OP_ERASE)
+                erased[ops[sent].index] = true;
+            if (dlen)
+                rc = c->mem_write(c->ctx, st.data + slot * stride, d, dlen);
+            if (rc == LODE_OK)
+                rc = c->mem_write(c->ctx, st.trailers + slot * STREAM_TRAILER, t, STREAM_TRAILER);
             if (rc != LODE_OK)
                 break;
             sent++;
@@ -488,26 +647,37 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
          * counts from the moment it was given work (a slow host is not a stuck target). */
         if (sent > sent_before)
             last_progress = c->now_us(c->ctx);
-        /* wait for the core: sleep until the operation in progress should be nearly done (an
-         * operation takes about as long as the last one did), then poll */
-        if (est_op_us > 200) {
-            uint64_t due = seen_at + est_op_us * 15 / 16, now0 = c->now_us(c->ctx);
+        /* wait for the core: sleep until the operation in progress should be nearly done, then
+         * poll */
+        uint64_t expect = op_expect(&est, plan, a->erased, &ops[confirmed]);
+        if (expect > 200) {
+            uint64_t due = seen_at + expect * 15 / 16, now0 = c->now_us(c->ctx);
             if (due > now0)
                 c->delay_us(c->ctx, (uint32_t)(due - now0 > 10000000u ? 10000000u : due - now0));
         }
-        uint8_t st[4];
-        if ((rc = c->mem_read(c->ctx, ctl, st, sizeof st)) != LODE_OK)
+        /* one word of progress (the first poll: the first 8, see below) */
+        if ((rc = c->mem_read(c->ctx, st.ctl, fin, first ? STREAM_FIN : 4)) != LODE_OK)
             break;
-        uint32_t now_done = get32(st), status = now_done & 0x80000000u;
+        /* the words only the host writes: the algorithm and its control block are in RAM */
+        if (first && (get32(fin + 20) != a->flash_start || get32(fin + 24) != st.seq0)) {
+            log_no_ram(r);
+            c->halt(c->ctx);
+            r->running = false;
+            rc = LODE_E_VERIFY;
+            break;
+        }
+        first = false;
+        uint32_t now_done = get32(fin), status = now_done & 0x80000000u;
         now_done &= 0x7FFFFFFFu;
         uint64_t now = c->now_us(c->ctx);
         if (now_done > confirmed && now_done <= nops) {
-            size_t newly = now_done - confirmed;
-            est_op_us = (now - seen_at) / newly;
+            size_t upto = now_done < nops - 1 ? now_done : nops - 1;
+            if (upto > confirmed)
+                op_learn(&est, plan, a->erased, ops, confirmed, upto, now - seen_at);
             last_progress = seen_at = now;
             delay = 50;
-            account(&ac, confirmed, now_done);
-            confirmed = now_done;
+            account(&ac, confirmed, upto);
+            confirmed = upto;
             continue;
         }
         if (status != 0) {
@@ -515,9 +685,12 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             break;
         }
         lode_core_state_s cs;
-        /* is the core still in the stream? asked only once an operation is overdue */
-        bool stopped = now - last_progress > 1000 + est_op_us * 2 && core_state(r, &cs) == LODE_OK &&
-                       (cs.halted || cs.lockup);
+        /* is the core still in the stream? asked once an operation is overdue, every 5 ms */
+        bool stopped = false;
+        if (now - last_progress > 1000 + expect * 2 && now - last_state >= 5000) {
+            last_state = now;
+            stopped = core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup);
+        }
         if (now - last_progress > stuck_us || stopped) {
             r->stuck_reported = !stopped;
             if (!stopped)
@@ -531,22 +704,33 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             break;
         }
         c->delay_us(c->ctx, delay);
-        if (delay < 1000)
+        if (delay < (expect ? 1000u : 250u))
             delay *= 2;
     }
-    if (r->running) {
-        if (failed_early) {
-            /* the call ends by itself on an error; a stuck one is stopped by call_finish's timeout */
-            r->timeout_ms = (uint32_t)((c->now_us(c->ctx) - r->started_us) / 1000u);
+    /* the operations are done, and the call returns a few instructions later: its result is in
+     * the control block's first 8 words (no register reads, no wait for the halt) */
+    if (!returned && rc == LODE_OK && !failed_early && r->running &&
+        (rc = c->mem_read(c->ctx, st.ctl, fin, STREAM_FIN)) == LODE_OK)
+        returned = (get32(fin + 28) & STREAM_RETURNED) != 0;
+    if (returned) {
+        /* the stream returned into the stub (a few instructions from its BKPT): the core layer
+         * checks the halt before it next touches registers */
+        r->running = false;
+        result = get32(fin + 28) & 0x7FFFFFFFu;
+    } else {
+        if (r->running) {
+            if (failed_early) {
+                /* the call ends by itself on an error; a stuck one is stopped by call_finish's timeout */
+                r->timeout_ms = (uint32_t)((c->now_us(c->ctx) - r->started_us) / 1000u);
+            }
+            int frc = call_finish(r, &result);
+            if (rc == LODE_OK)
+                rc = frc;
         }
-        int frc = call_finish(r, &result);
-        if (rc == LODE_OK)
-            rc = frc;
+        if (rc == LODE_OK || rc == LODE_E_FLASH)
+            if (c->mem_read(c->ctx, st.ctl, fin, STREAM_FIN) != LODE_OK)
+                memset(fin, 0, sizeof fin);
     }
-    uint8_t fin[STREAM_CTL_WORDS * 4u];
-    if (rc == LODE_OK || rc == LODE_E_FLASH)
-        if (c->mem_read(c->ctx, ctl, fin, sizeof fin) != LODE_OK)
-            memset(fin, 0, sizeof fin);
     if (rc == LODE_OK || rc == LODE_E_FLASH) {
         /* what completed after the last poll (the call may end before the host looks again) */
         uint32_t fin_done = get32(fin) & 0x7FFFFFFFu;
@@ -580,7 +764,6 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         rc = LODE_E_VERIFY;
     }
     free(ops);
-    free(buf);
     return rc;
 }
 
@@ -646,8 +829,6 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
             break;
         }
         runner_s r = {.core = core, .algo = a, .log = log};
-        if ((rc = setup(&r, ram, a->page_size, stack)) != LODE_OK)
-            break;
         uint32_t result = 0;
         /* the planner chose the chip erase (or it was asked for); never for a region another
          * chip erase already wiped */
@@ -663,6 +844,8 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
             }
             rc = LODE_OK; /* too little RAM for the slots: the classic calls */
         }
+        if ((rc = setup(&r, ram, a->page_size, stack)) != LODE_OK)
+            break;
         /* ---- erase ---- */
         uint64_t t0 = core->now_us(core->ctx);
         if (a->pc_init != LODE_FLASH_NO_PC) {

@@ -563,9 +563,13 @@ static unsigned count_stubs;
 static int count_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
     static const uint8_t bkpt2[4] = {0x00, 0xBE, 0x00, 0xBE};
-    /* the algorithm's upload ends with its return stub */
-    if (len >= sizeof bkpt2 && memcmp((const uint8_t *)buf + len - sizeof bkpt2, bkpt2, sizeof bkpt2) == 0)
-        count_stubs++;
+    /* the algorithm's upload holds its return stub after the blob (then, for a stream, its
+     * control block) */
+    for (size_t off = 4; off + sizeof bkpt2 <= len; off += 4)
+        if (memcmp((const uint8_t *)buf + off, bkpt2, sizeof bkpt2) == 0) {
+            count_stubs++;
+            break;
+        }
     return count_inner->mem_write(ctx, addr, buf, len);
 }
 
