@@ -28,8 +28,16 @@
  * anything else fails cleanly. A board runs in real time while nobody talks to its probe (up
  * to 100 ms per gap), as hardware does; with LODE_USB_SHIM_NO_IDLE its clock moves only with
  * the probe's traffic, so a peer's virtual-time figure is the same in every run (host noise
- * stays out). Programs that wait on the host clock for the target need the idle time.
- * Exported: the libusb_* functions only (the build hides everything else). */
+ * stays out). A program that waits for the target on the host clock (lode: until a flash
+ * operation is due) would then wait in vain: in that mode the process's CLOCK_MONOTONIC is the
+ * board's clock (the device last used; the real clock before any transfer) and nanosleep
+ * advances that board instead of sleeping, so lode runs in virtual time, bit for bit the same
+ * in every run. OpenOCD (usleep, gettimeofday) and Python programs (whose libc calls do not
+ * come through this library) see the real clock.
+ * Exported: the libusb_* functions, clock_gettime and nanosleep (the build hides everything
+ * else). */
+#define _GNU_SOURCE /* RTLD_NEXT */
+#include <dlfcn.h>
 #include <libusb-1.0/libusb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,11 +101,86 @@ static struct {
     int ndone;
 } g; /* the simulated USB bus (see the file comment) */
 
+/* ---- the process's clock (see the file comment) ---------------------------------------------- */
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
+typedef int (*nanosleep_fn)(const struct timespec *, struct timespec *);
+
+/* libc's function behind ours */
+static void *libc_next(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+static int real_clock_gettime(clockid_t id, struct timespec *t)
+{
+    static clock_gettime_fn f;
+    if (!f) {
+        void *p = libc_next("clock_gettime");
+        memcpy(&f, &p, sizeof f);
+    }
+    return f ? f(id, t) : -1;
+}
+
 static double wall(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    struct timespec t = {0};
+    real_clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool no_idle(void)
+{
+    const char *still = getenv("LODE_USB_SHIM_NO_IDLE");
+    return still && *still && strcmp(still, "0");
+}
+
+static struct {
+    shim_dev_s *dev; /* the device whose board is the clock (the last one used) */
+    double base;     /* its virtual time 0 on the process's clock */
+    double last;     /* the last time handed out (the clock never goes back) */
+} vclock;
+
+/* the device `d` is in use: from now on its board is the clock */
+static void vclock_use(shim_dev_s *d)
+{
+    if (!no_idle() || vclock.dev == d || !d->sim)
+        return;
+    double now = vclock.dev ? vclock.last : wall();
+    vclock.base = now - (double)lode_sim_now(d->sim) / 1e12;
+    vclock.dev = d;
+}
+
+EXPORT int clock_gettime(clockid_t id, struct timespec *t)
+{
+    if ((id != CLOCK_MONOTONIC && id != CLOCK_MONOTONIC_RAW) || !vclock.dev || !no_idle())
+        return real_clock_gettime(id, t);
+    double v = vclock.base + (double)lode_sim_now(vclock.dev->sim) / 1e12;
+    if (v < vclock.last)
+        v = vclock.last;
+    vclock.last = v;
+    t->tv_sec = (time_t)v;
+    t->tv_nsec = (long)((v - (double)t->tv_sec) * 1e9);
+    if (t->tv_nsec >= 1000000000L)
+        t->tv_nsec = 999999999L;
+    return 0;
+}
+
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    if (req && vclock.dev && no_idle() && req->tv_sec >= 0 && req->tv_nsec >= 0 && req->tv_nsec < 1000000000L) {
+        /* the host "sleeps": its board runs on for that long (at most 10 s a call) */
+        uint64_t ps = (uint64_t)req->tv_sec * 1000000000000ull + (uint64_t)req->tv_nsec * 1000ull;
+        lode_sim_advance(vclock.dev->sim, ps > 10000000000000ull ? 10000000000000ull : ps);
+        if (rem)
+            *rem = (struct timespec){0, 0};
+        return 0;
+    }
+    static nanosleep_fn f;
+    if (!f) {
+        void *p = libc_next("nanosleep");
+        memcpy(&f, &p, sizeof f);
+    }
+    return f ? f(req, rem) : -1;
 }
 
 static void bus_init(void)
@@ -209,9 +292,10 @@ static int board_up(shim_dev_s *d)
 /* the board ran on by itself since the last transfer (at most 100 ms of it) */
 static void catch_up(shim_dev_s *d)
 {
-    const char *still = getenv("LODE_USB_SHIM_NO_IDLE");
-    if (still && *still && strcmp(still, "0"))
+    if (no_idle()) {
+        vclock_use(d);
         return;
+    }
     double now = wall(), dt = now - d->last_wall;
     d->last_wall = now;
     if (dt > 0.1)
