@@ -10,7 +10,9 @@
 # sanitizers) with LODE_USB_SHIM_NO_IDLE: the board's clock moves only with probe traffic,
 # so every figure is the same in each run (the peers' host-side sleeps are not counted, in
 # their favour). lode runs the identical probe models in process (bench_stlink_flash), where
-# its waits are charged to the clock. Every peer's flash is read back and compared.
+# its waits are charged to the clock, and through the stand-in in the same mode (there the
+# process's clock is the board's, so its sleeps are charged too). Every flash is read back
+# and compared.
 # pyOCD 0.13 has no STM32F103C8 target: stm32f103rc (2 KiB pages) with a chip erase.
 #
 # usage: bench/peers.sh <build-dir>   (needs openocd and pyocd: scripts/deps.sh test)
@@ -64,17 +66,21 @@ r_cmsis=$(peer ocd-cmsis-dap cmsis-dap openocd -c 'gdb_port disabled' -c 'tcl_po
     -f interface/cmsis-dap.cfg -c 'cmsis_dap_backend usb_bulk' -f target/stm32f1x.cfg -c 'adapter speed 4000' \
     -c "program $img 0x08000000 verify reset exit") || exit 1
 r_py=$(peer pyocd stlink-v2 pyocd-flashtool -t stm32f103rc -ce -f 4000000 "$img") || exit 1
+r_lst=$(peer lode-stlink stlink-v2 "$lode" flash --verify --probe stlink:0483:3748:PEER --base 0x08000000 "$img") || exit 1
+r_lcm=$(peer lode-cmsis-dap cmsis-dap "$lode" flash --verify --probe cmsis-dap:c251:f00a:PEER --base 0x08000000 "$img") || exit 1
 
 echo "64 KiB to the simulated STM32F103C8, SWD 4 MHz, virtual time (same image, same probe models)"
 awk -v ls="$lode_st" -v lsn="$lode_st_n" -v ld="$lode_dap" -v ldn="$lode_dap_n" \
-    -v dap="$r_dap" -v hla="$r_hla" -v cm="$r_cmsis" -v py="$r_py" 'BEGIN {
+    -v dap="$r_dap" -v hla="$r_hla" -v cm="$r_cmsis" -v py="$r_py" -v lst="$r_lst" -v lcm="$r_lcm" 'BEGIN {
     bound = 0.020 + 32768 * 52.5e-6
     printf "  %-44s %10s %10s %12s %9s\n", "tool (probe)", "seconds", "commands", "x lode", "% bound"
     row("lode flash --verify (ST-Link/V2)", ls " " lsn, ls)
+    row("lode, stand-in libusb (ST-Link/V2)", lst, ls)
     row("OpenOCD 0.12 stlink-dap (ST-Link/V2)", dap, ls)
     row("OpenOCD 0.12 hla (ST-Link/V2)", hla, ls)
     row("pyOCD 0.13 flashtool -ce (ST-Link/V2)", py, ls)
     row("lode flash --verify (CMSIS-DAP v2)", ld " " ldn, ld)
+    row("lode, stand-in libusb (CMSIS-DAP v2)", lcm, ld)
     row("OpenOCD 0.12 cmsis-dap (CMSIS-DAP v2)", cm, ld)
     printf "  flash-physics bound: %.4f s (mass erase 20 ms + 32768 x 52.5 us); x lode = the tool'"'"'s time / lode'"'"'s on the same probe\n", bound
 }
