@@ -170,13 +170,7 @@ static const lode_loader_ops_s ard_loader_ops = {
 static int ap_loader(void *ctx, lode_loader_s **out)
 {
     ard_s *a = ctx;
-    if (!a->loader) {
-        int rc = lode_loader_new(&ard_loader_ops, a, &a->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = a->loader;
-    return LODE_OK;
+    return lodei_loader_once(&ard_loader_ops, a, &a->loader, out);
 }
 
 static void ap_describe(void *ctx, lode_probe_info_s *info)

@@ -721,13 +721,7 @@ static const lode_loader_ops_s dfu_loader_ops = {
 static int p_loader(void *ctx, lode_loader_s **out)
 {
     dfu_s *d = ctx;
-    if (!d->loader) {
-        int rc = lode_loader_new(&dfu_loader_ops, d, &d->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = d->loader;
-    return LODE_OK;
+    return lodei_loader_once(&dfu_loader_ops, d, &d->loader, out);
 }
 
 static void p_describe(void *ctx, lode_probe_info_s *info)

@@ -267,13 +267,7 @@ static const lode_loader_ops_s stm_loader_ops = {
 static int sp_loader(void *ctx, lode_loader_s **out)
 {
     stm_s *m = ctx;
-    if (!m->loader) {
-        int rc = lode_loader_new(&stm_loader_ops, m, &m->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = m->loader;
-    return LODE_OK;
+    return lodei_loader_once(&stm_loader_ops, m, &m->loader, out);
 }
 
 static void sp_describe(void *ctx, lode_probe_info_s *info)

@@ -258,13 +258,7 @@ static const lode_loader_ops_s teensy_loader_ops = {
 static int p_loader(void *ctx, lode_loader_s **out)
 {
     teensy_s *k = ctx;
-    if (!k->loader) {
-        int rc = lode_loader_new(&teensy_loader_ops, k, &k->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = k->loader;
-    return LODE_OK;
+    return lodei_loader_once(&teensy_loader_ops, k, &k->loader, out);
 }
 
 static const char *p_chip(void *ctx) { return ((teensy_s *)ctx)->model->name; }

@@ -260,13 +260,7 @@ static const lode_loader_ops_s uf2_loader_ops = {
 static int p_loader(void *ctx, lode_loader_s **out)
 {
     uf2d_s *d = ctx;
-    if (!d->loader) {
-        int rc = lode_loader_new(&uf2_loader_ops, d, &d->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = d->loader;
-    return LODE_OK;
+    return lodei_loader_once(&uf2_loader_ops, d, &d->loader, out);
 }
 
 /* INFO_UF2.TXT's lines, "; " between them */

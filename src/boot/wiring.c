@@ -223,13 +223,7 @@ static const lode_loader_ops_s wir_loader_ops = {
 static int wp_loader(void *ctx, lode_loader_s **out)
 {
     wir_s *w = ctx;
-    if (!w->loader) {
-        int rc = lode_loader_new(&wir_loader_ops, w, &w->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = w->loader;
-    return LODE_OK;
+    return lodei_loader_once(&wir_loader_ops, w, &w->loader, out);
 }
 
 static void wp_describe(void *ctx, lode_probe_info_s *info)

@@ -4,6 +4,7 @@
 #define LODE_PROBE_I_H
 
 #include "lode/probe.h"
+#include "lode/loader.h"
 
 /* The driver's ctx when p was made over exactly these ops, else NULL. */
 void *lodei_probe_ctx_if(const lode_probe_s *p, const lode_probe_ops_s *ops);
@@ -24,5 +25,18 @@ extern const lode_probe_driver_s lodei_probe_row_jlink; /* src/probe/jlink/jlink
 extern const lode_probe_driver_s lodei_probe_row_teensy; /* src/boot/teensy.c */
 extern const lode_probe_driver_s lodei_probe_row_wiring;
 extern const lode_probe_driver_s lodei_probe_row_uf2; /* src/boot/uf2drive.c */
+
+/* A probe's loader face, made on first use and kept in *slot (freed with the probe). */
+static inline int lodei_loader_once(const lode_loader_ops_s *ops, void *ctx, lode_loader_s **slot,
+                                    lode_loader_s **out)
+{
+    if (!*slot) {
+        int rc = lode_loader_new(ops, ctx, slot);
+        if (rc != LODE_OK)
+            return rc;
+    }
+    *out = *slot;
+    return LODE_OK;
+}
 
 #endif

@@ -173,13 +173,7 @@ static const lode_loader_ops_s gdb_loader_ops = {
 static int gp_loader(void *ctx, lode_loader_s **out)
 {
     gdb_probe_s *g = ctx;
-    if (!g->loader) {
-        int rc = lode_loader_new(&gdb_loader_ops, g, &g->loader);
-        if (rc != LODE_OK)
-            return rc;
-    }
-    *out = g->loader;
-    return LODE_OK;
+    return lodei_loader_once(&gdb_loader_ops, g, &g->loader, out);
 }
 
 static void gp_close(void *ctx)
