@@ -24,6 +24,7 @@
 #include "lode/rtt.h"
 #include "lode/run.h"
 #include "lode/semihost.h"
+#include "lode/serial_usb.h"
 #include "lode/serlink.h"
 #include "lode/session.h"
 #include "lode/stlink.h"
