@@ -70,6 +70,18 @@ static int call_start_regs(runner_s *r, uint32_t pc_off, const uint32_t (*regs)[
                            uint32_t timeout_ms, const char *what, uint32_t what_addr)
 {
     const lode_core_ops_s *c = r->core;
+    int rc;
+    if (c->resume_regs && nregs <= 4) { /* the registers and the resume in one probe command */
+        unsigned sel[4];
+        uint32_t val[4];
+        for (size_t i = 0; i < nregs; i++) {
+            sel[i] = regs[i][0];
+            val[i] = regs[i][1];
+        }
+        if ((rc = c->resume_regs(c->ctx, sel, val, nregs)) != LODE_OK)
+            return rc;
+        goto started;
+    }
     if (c->regs_write) {
         unsigned sel[16];
         uint32_t val[16];
@@ -77,19 +89,20 @@ static int call_start_regs(runner_s *r, uint32_t pc_off, const uint32_t (*regs)[
             sel[i] = regs[i][0];
             val[i] = regs[i][1];
         }
-        int rc = c->regs_write(c->ctx, sel, val, nregs < 16 ? nregs : 16);
+        rc = c->regs_write(c->ctx, sel, val, nregs < 16 ? nregs : 16);
         if (rc != LODE_OK)
             return rc;
     } else {
         for (size_t i = 0; i < nregs; i++) {
-            int rc = c->reg_write(c->ctx, regs[i][0], regs[i][1]);
+            rc = c->reg_write(c->ctx, regs[i][0], regs[i][1]);
             if (rc != LODE_OK)
                 return rc;
         }
     }
-    int rc = c->resume(c->ctx);
+    rc = c->resume(c->ctx);
     if (rc != LODE_OK)
         return rc;
+started:
     r->running = true;
     r->running_off = pc_off;
     r->running_pc = (r->base + pc_off) & ~1u; /* probe-rs offsets carry the Thumb bit */

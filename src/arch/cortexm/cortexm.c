@@ -450,19 +450,12 @@ int lode_cortexm_vector_catch(lode_cortexm_s *cm, uint32_t set, uint32_t clear)
     return err;
 }
 
-/* SYSRESETREQ and wait for S_RESET_ST (and S_HALT when want_halt). The DP may not answer
- * while the system is in reset: errors during the wait count as polls. */
-static int sysreset(lode_cortexm_s *cm, bool want_halt)
+/* Wait after SYSRESETREQ for S_RESET_ST (and then S_HALT when want_halt); reset_seen says
+ * whether an earlier read already saw S_RESET_ST. The DP may not answer while the system is
+ * in reset: errors during the wait count as polls. */
+static int reset_wait(lode_cortexm_s *cm, bool want_halt, bool reset_seen)
 {
     uint32_t dhcsr = 0;
-    int err = rd(cm, LODE_CM_DHCSR, &dhcsr); /* clears a stale S_RESET_ST */
-    if (err != LODE_OK)
-        return err;
-    cm->halted_known = false;
-    err = wr(cm, LODE_CM_AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
-    if (err != LODE_OK && err != LODE_E_FAULT && err != LODE_E_WAIT)
-        return err; /* a FAULT/WAIT here can be the reset itself: the wait decides */
-    bool reset_seen = false;
     int last = LODE_OK;
     for (unsigned i = 0; i < RESET_POLLS; i++) {
         last = rd(cm, LODE_CM_DHCSR, &dhcsr);
@@ -482,30 +475,111 @@ static int sysreset(lode_cortexm_s *cm, bool want_halt)
     return LODE_E_TIMEOUT;
 }
 
+/* SYSRESETREQ (B3.2.6) and wait; the caller has read DHCSR since the last reset it cares
+ * about (that read cleared a stale S_RESET_ST, C1.6.3). */
+static int sysreset(lode_cortexm_s *cm, bool want_halt)
+{
+    cm->halted_known = false;
+    int err = wr(cm, LODE_CM_AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
+    if (err != LODE_OK && err != LODE_E_FAULT && err != LODE_E_WAIT)
+        return err; /* a FAULT/WAIT here can be the reset itself: the wait decides */
+    return reset_wait(cm, want_halt, false);
+}
+
+/* The whole reset as one pipelined probe command when the probe takes value-match reads
+ * (CMSIS-DAP): `pre` writes, SYSRESETREQ, the probe reads DHCSR until S_RESET_ST (a reset
+ * since the caller's read), one more DHCSR read (proof of that match for a failed run), then
+ * until S_HALT (want_halt; the halt that follows the reset: S_HALT before it was cleared by
+ * the reset), then `post` writes. *sent = false: not possible (nothing was sent); after a
+ * failed run *seen says whether the reset was seen (the rest is the caller's slow path). */
+static int reset_batched(lode_cortexm_s *cm, const uint32_t (*pre)[2], size_t npre, bool want_halt,
+                         const uint32_t (*post)[2], size_t npost, bool *sent, bool *seen)
+{
+    *sent = *seen = false;
+    if (lode_adi_can_submit(cm->adi) == 0 || lode_adi_pending(cm->adi) != 0)
+        return LODE_OK;
+    uint32_t after = 0;
+    for (size_t i = 0; i < npre; i++)
+        lode_adi_queue_write32(cm->adi, cm->ap, pre[i][0], pre[i][1]);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
+    lode_adi_queue_match32(cm->adi, cm->ap, LODE_CM_DHCSR, LODE_CM_DHCSR_S_RESET_ST, LODE_CM_DHCSR_S_RESET_ST);
+    lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &after);
+    if (want_halt)
+        lode_adi_queue_match32(cm->adi, cm->ap, LODE_CM_DHCSR, LODE_CM_DHCSR_S_HALT, LODE_CM_DHCSR_S_HALT);
+    for (size_t i = 0; i < npost; i++)
+        lode_adi_queue_write32(cm->adi, cm->ap, post[i][0], post[i][1]);
+    int err = lode_adi_submit(cm->adi);
+    if (err == LODE_E_RANGE || err == LODE_E_UNSUPPORTED)
+        return LODE_OK; /* too big for one command: nothing was sent */
+    *sent = true;
+    cm->halted_known = false;
+    if (err == LODE_OK)
+        err = lode_adi_collect(cm->adi);
+    /* DHCSR always reads with C_DEBUGEN set here: 0 means the read did not happen */
+    *seen = after != 0;
+    if (err == LODE_OK)
+        cm->halted_known = want_halt;
+    return err;
+}
+
 int lode_cortexm_reset(lode_cortexm_s *cm)
 {
     if (!cm)
         return LODE_E_INVALID_ARG;
+    uint32_t dhcsr = 0;
+    int err = rd(cm, LODE_CM_DHCSR, &dhcsr); /* clears a stale S_RESET_ST */
+    if (err != LODE_OK)
+        return err;
+    bool sent = false, seen = false;
+    err = reset_batched(cm, NULL, 0, false, NULL, 0, &sent, &seen);
+    if (sent && (err == LODE_OK || seen))
+        return LODE_OK;
+    if (sent && (err = rd(cm, LODE_CM_DHCSR, &dhcsr)) != LODE_OK)
+        return err;
     return sysreset(cm, false);
 }
 
+/* Reset and halt at the reset vector (C1.6.5 VC_CORERESET): DEMCR and DHCSR read in one
+ * command (the read clears a stale S_RESET_ST), then DEBUGEN (if off) and VC_CORERESET, the
+ * reset, the waits for S_RESET_ST and S_HALT, DEMCR put back and DFSR.VCATCH cleared; with
+ * CMSIS-DAP all of that is a second command. */
 int lode_cortexm_reset_halt(lode_cortexm_s *cm)
 {
     if (!cm)
         return LODE_E_INVALID_ARG;
     uint32_t demcr = 0, dhcsr = 0;
-    int err = rd(cm, LODE_CM_DEMCR, &demcr);
+    lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DEMCR, &demcr);
+    lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &dhcsr);
+    int err = lode_adi_run(cm->adi);
     if (err != LODE_OK)
         return err;
-    err = rd(cm, LODE_CM_DHCSR, &dhcsr);
-    if (err != LODE_OK)
-        return err;
-    if (!(dhcsr & LODE_CM_DHCSR_C_DEBUGEN))
-        err = wr(cm, LODE_CM_DHCSR, LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN);
-    if (err == LODE_OK)
-        err = wr(cm, LODE_CM_DEMCR, demcr | LODE_CM_DEMCR_VC_CORERESET);
-    if (err == LODE_OK)
-        err = sysreset(cm, true);
+    cm->halted_known = false;
+    uint32_t pre[2][2], post[2][2] = {{LODE_CM_DEMCR, demcr}, {LODE_CM_DFSR, LODE_CM_DFSR_VCATCH}};
+    size_t npre = 0;
+    if (!(dhcsr & LODE_CM_DHCSR_C_DEBUGEN)) {
+        pre[npre][0] = LODE_CM_DHCSR;
+        pre[npre++][1] = LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN;
+    }
+    pre[npre][0] = LODE_CM_DEMCR;
+    pre[npre++][1] = demcr | LODE_CM_DEMCR_VC_CORERESET;
+    bool sent = false, seen = false;
+    err = reset_batched(cm, (const uint32_t(*)[2])pre, npre, true, (const uint32_t(*)[2])post, 2, &sent, &seen);
+    if (sent && err == LODE_OK)
+        return LODE_OK;
+    if (sent && seen) {
+        /* the reset happened: wait for the halt, VC_CORERESET still set */
+        err = reset_wait(cm, true, true);
+    } else {
+        /* one access at a time (also when a batch failed before the reset was seen: then a
+         * fresh read of DHCSR and the whole sequence again) */
+        err = LODE_OK;
+        if (sent)
+            err = rd(cm, LODE_CM_DHCSR, &dhcsr);
+        for (size_t i = 0; i < npre && err == LODE_OK; i++)
+            err = wr(cm, pre[i][0], pre[i][1]);
+        if (err == LODE_OK)
+            err = sysreset(cm, true);
+    }
     /* restore DEMCR even when the reset failed */
     int err2 = wr(cm, LODE_CM_DEMCR, demcr);
     if (err == LODE_OK)
