@@ -75,6 +75,9 @@ int cli_cmd_boards(cli_ctx_s *cli, int argc, char **argv)
             cli_json_string(&j, "reset", lode_board_reset_name(b->reset));
             usb_ids(&j, "usb", b->usb, b->nusb, NULL, 0);
             usb_ids(&j, "bootloader_usb", b->bootloader_usb, b->nbootloader_usb, NULL, 0);
+            if (b->has_app_offset)
+                cli_json_uint(&j, "app_offset", b->app_offset);
+            strings(&j, "bootloader_options", b->bootloader_options, b->nbootloader_options);
             if (b->led)
                 cli_json_string(&j, "led", b->led);
             cli_json_string(&j, "source", b->source);

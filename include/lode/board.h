@@ -16,6 +16,8 @@
  *         reset: dtr-pulse             # how it enters the bootloader (lode_board_reset_e)
  *         usb: ["2341:0043"]           # VID:PID of the board (its USB-serial chip or sketch)
  *         bootloader_usb: ["2341:0036"] # VID:PID once it re-enumerates as its bootloader
+ *         app_offset: 0x2000           # where the bootloader puts the application (SAM-BA boards)
+ *         bootloader_options: [uart]   # added to the bootloader's probe spec (":uart")
  *         led: PB5 (D13)
  *     avr_parts:
  *       - name: ATmega328P
@@ -80,6 +82,10 @@ typedef struct lode_board_s {
     size_t nbootloader_usb;
     const char *led;              /* NULL when not said */
     const char *source;           /* the data file it came from */
+    bool has_app_offset;
+    uint32_t app_offset;          /* the application's start address behind the bootloader */
+    const char *const *bootloader_options; /* spec options of the bootloader's probe ("uart") */
+    size_t nbootloader_options;
 } lode_board_s;
 
 typedef struct lode_avr_part_s {
@@ -125,6 +131,8 @@ const char *lode_board_reset_name(lode_board_reset_e r);
  *  - a bare serial port ("/dev/ttyACM0", "COM3", no ':' before the first '/') becomes
  *    "BOOTLOADER:PORT[:BAUD]" (the board's bootloader kind, else its probe kind);
  *  - "KIND:PORT" of the board's bootloader kind without a trailing ":BAUD" gets the board's baud;
+ *  - either of those gets the board's bootloader_options and ":offset=0xN" (app_offset) that
+ *    it does not name yet;
  *  - anything else is kept as given; nothing given is the board's probe kind.
  * LODE_E_INVALID_ARG when `out` is too small. */
 int lode_board_probe_spec(const lode_board_s *board, const char *given, char *out, size_t cap);

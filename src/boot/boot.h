@@ -35,4 +35,10 @@ int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, 
                                   const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
                                   lode_probe_s **out);
 
+/* The sam-ba probe over a stream already open on a SAM-BA monitor (args as the spec's:
+ * "PORT[:BAUD][:usb|:uart][:offset=ADDR]", the port for messages and the USB/UART guess).
+ * own: the probe closes s (also when this fails); extra as lode_probe_new's. */
+int lodei_boot_samba_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
+                                 const lode_probe_extra_s *extra, lode_probe_s **out);
+
 #endif

@@ -25,6 +25,7 @@ extern const lode_probe_driver_s lodei_probe_row_jlink; /* src/probe/jlink/jlink
 extern const lode_probe_driver_s lodei_probe_row_teensy; /* src/boot/teensy.c */
 extern const lode_probe_driver_s lodei_probe_row_wiring;
 extern const lode_probe_driver_s lodei_probe_row_uf2; /* src/boot/uf2drive.c */
+extern const lode_probe_driver_s lodei_probe_row_samba; /* src/boot/samba_probe.c */
 
 /* A probe's loader face, made on first use and kept in *slot (freed with the probe). */
 static inline int lodei_loader_once(const lode_loader_ops_s *ops, void *ctx, lode_loader_s **slot,

@@ -21,6 +21,7 @@ static const lode_probe_driver_s *const builtin_rows[] = {
     &lodei_probe_row_teensy,
     &lodei_probe_row_wiring,
     &lodei_probe_row_uf2,
+    &lodei_probe_row_samba,
 };
 #define NBUILTIN (sizeof builtin_rows / sizeof builtin_rows[0])
 #define MAX_ADDED 16

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lode/error.h"
 #include "lode/session.h"
 #include "boot/avr_parts.h"
+#include "boot/samba.h"
 #include "boot/teensy.h"
 #include "target/vendor/vendor.h"
 
@@ -105,6 +107,15 @@ static int open_dap_path(lode_session_s *s, const lode_log_s *log)
     return s->cfg.attach_only ? LODE_OK : identify(s, log);
 }
 
+/* a chip of that exact name in the database (no message when not) */
+static bool chip_listed(const lode_target_db_s *db, const char *name)
+{
+    for (size_t i = 0; i < lode_target_chips_count(db); i++)
+        if (!strcasecmp(lode_target_chips_at(db, i)->name, name))
+            return true;
+    return false;
+}
+
 int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
 {
     if (!cfg || !out || (!cfg->probe && (!cfg->registry || !cfg->spec))) {
@@ -130,8 +141,11 @@ int lode_session_open(const lode_session_config_s *cfg, lode_session_s **out)
     /* a named chip is checked before touching the probe: a typo is the user's, not the target's */
     if (cfg->chip && !cfg->attach_only && !lodei_teensy_model_by_name(cfg->chip)) { /* Teensys: HalfKay checks them */
         /* an AVR part: its bootloader checks it (not in the ARM chip database) */
-        rc = lodei_avr_part_known(cfg->chip) ? LODE_E_NO_DEVICE : lode_target_find_chip(s->db, cfg->chip, &s->chip);
-        if (rc != LODE_OK && !(rc == LODE_E_NO_DEVICE && lodei_avr_part_known(cfg->chip))) {
+        /* ... and a SAM chip that lode's chip database lacks: its SAM-BA monitor checks it */
+        bool samba = lodei_samba_chip_known(cfg->chip) && !chip_listed(s->db, cfg->chip);
+        rc = lodei_avr_part_known(cfg->chip) || samba ? LODE_E_NO_DEVICE
+                                                      : lode_target_find_chip(s->db, cfg->chip, &s->chip);
+        if (rc != LODE_OK && !(rc == LODE_E_NO_DEVICE && (lodei_avr_part_known(cfg->chip) || samba))) {
             if (rc == LODE_E_NO_DEVICE)
                 lode_log(log, LODE_LOG_ERROR, LODE_LOGC_GENERAL,
                          "unknown chip '%s': `lode chips` lists the known ones; "

@@ -253,7 +253,8 @@ static bool keys_known(rd_s *r, const entry_s *e, const char *const *keys)
 static int add_board(rd_s *r, const entry_s *e)
 {
     static const char *const keys[] = {"name", "aliases", "description", "chip", "probe", "probes", "bootloader",
-                                       "baud", "reset", "usb", "bootloader_usb", "led", NULL};
+                                       "baud", "reset", "usb", "bootloader_usb", "led", "app_offset",
+                                       "bootloader_options", NULL};
     lode_board_db_s *db = r->db;
     if (!keys_known(r, e, keys))
         return r->err;
@@ -270,6 +271,9 @@ static int add_board(rd_s *r, const entry_s *e)
         return r->err;
     if (!num(r, e, "baud", false, 50, 12000000, &b->baud))
         return r->err;
+    b->has_app_offset = get(e, "app_offset") != NULL;
+    if (!num(r, e, "app_offset", false, 0, 0xFFFFFFFFu, &b->app_offset))
+        return r->err;
     char sb[48];
     if (reset) {
         unsigned i = 0;
@@ -285,7 +289,8 @@ static int add_board(rd_s *r, const entry_s *e)
         !(b->chip = db_strdup(db, chip)) || !(b->probe = db_strdup(db, probe)) ||
         (boot && !(b->bootloader = db_strdup(db, boot))) || (led && !(b->led = db_strdup(db, led))) ||
         !(b->source = db_strdup(db, r->name)) || !list_of(r, e, "aliases", &b->aliases, &b->naliases) ||
-        !list_of(r, e, "probes", &b->probes, &b->nprobes))
+        !list_of(r, e, "probes", &b->probes, &b->nprobes) ||
+        !list_of(r, e, "bootloader_options", &b->bootloader_options, &b->nbootloader_options))
         return r->err ? r->err : LODE_E_NOMEM;
     if (!b->nprobes) { /* the default kind alone */
         b->probes = &b->probe;
@@ -641,23 +646,47 @@ static bool ends_with_baud(const char *s)
     return c && c[1] && strspn(c + 1, "0123456789") == strlen(c + 1);
 }
 
+/* ":OPT" unless spec already has it (between colons) */
+static int add_option(char *out, size_t cap, const char *opt)
+{
+    size_t ol = strlen(opt), n = strlen(out);
+    for (const char *p = strchr(out, ':'); p; p = strchr(p + 1, ':'))
+        if (!strncasecmp(p + 1, opt, ol) && (p[1 + ol] == ':' || !p[1 + ol]))
+            return LODE_OK;
+    int k = snprintf(out + n, cap - n, ":%s", opt);
+    return k < 0 || (size_t)k >= cap - n ? LODE_E_INVALID_ARG : LODE_OK;
+}
+
 int lode_board_probe_spec(const lode_board_s *board, const char *given, char *out, size_t cap)
 {
     if (!board || !out || !cap)
         return LODE_E_INVALID_ARG;
     const char *boot = board->bootloader ? board->bootloader : board->probe;
     int n;
+    bool ours = false; /* a spec of the board's bootloader */
     if (!given || !*given) {
         n = snprintf(out, cap, "%s", board->probe);
     } else if (given[0] == '/' || !strncmp(given, "./", 2)) { /* a bare port */
         n = board->baud ? snprintf(out, cap, "%s:%s:%u", boot, given, (unsigned)board->baud)
                         : snprintf(out, cap, "%s:%s", boot, given);
+        ours = true;
     } else {
         size_t kl = strlen(boot);
         bool same_kind = board->bootloader && !strncasecmp(given, boot, kl) && given[kl] == ':' && given[kl + 1];
         n = same_kind && board->baud && !ends_with_baud(given + kl + 1)
                 ? snprintf(out, cap, "%s:%u", given, (unsigned)board->baud)
                 : snprintf(out, cap, "%s", given);
+        ours = same_kind;
     }
-    return n < 0 || (size_t)n >= cap ? LODE_E_INVALID_ARG : LODE_OK;
+    if (n < 0 || (size_t)n >= cap)
+        return LODE_E_INVALID_ARG;
+    for (size_t i = 0; ours && i < board->nbootloader_options; i++)
+        if (add_option(out, cap, board->bootloader_options[i]) != LODE_OK)
+            return LODE_E_INVALID_ARG;
+    if (ours && board->has_app_offset && !strstr(out, ":offset=")) {
+        char opt[32];
+        snprintf(opt, sizeof opt, "offset=0x%x", (unsigned)board->app_offset);
+        return add_option(out, cap, opt);
+    }
+    return LODE_OK;
 }

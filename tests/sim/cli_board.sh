@@ -19,14 +19,14 @@ pass=0
 
 # the database
 check boards 0 "^uno +ATmega328P +arduino +115200 baud, dtr-pulse" -- "$LODE" boards
-for b in uno nano nano-old-bootloader pro-mini mega2560 leonardo micro bluepill nrf52840dk; do
+for b in uno nano nano-old-bootloader pro-mini mega2560 leonardo micro bluepill nrf52840dk zero mkrzero feather-m0 due; do
     check "boards-$b" 0 "^$b " -- "$LODE" boards
 done
 check boards-leonardo-touch 0 "^leonardo +ATmega32U4 +avr109 +57600 baud, 1200-baud-touch" -- "$LODE" boards
-check boards-json 0 "^ok 20 nano-old-bootloader 57600 2341:0036$" -- sh -c "'$LODE' boards --json | python3 -c '
+check boards-json 0 "^ok 24 nano-old-bootloader 57600 2341:0036 8192$" -- sh -c "'$LODE' boards --json | python3 -c '
 import json, sys
 b = {x[\"name\"]: x for x in json.load(sys.stdin)}
-print(\"ok\", len(b), b[\"nano-old-bootloader\"][\"name\"], b[\"nano-old-bootloader\"][\"baud\"], b[\"leonardo\"][\"bootloader_usb\"][0])'"
+print(\"ok\", len(b), b[\"nano-old-bootloader\"][\"name\"], b[\"nano-old-bootloader\"][\"baud\"], b[\"leonardo\"][\"bootloader_usb\"][0], b[\"zero\"][\"app_offset\"])'"
 check boards-extra-arg 64 "unknown option 'x'" -- "$LODE" boards x
 check chips-avr 0 "ATmega328P +AVR +flash +32 KiB +page 128, EEPROM 1024, boot 512..4096, signature 1E 95 0F" -- "$LODE" chips
 check chips-avr-2560 0 "ATmega2560 +AVR +flash +256 KiB +page 256, EEPROM 4096" -- "$LODE" chips

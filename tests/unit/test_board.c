@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "boot/samba.h"
 #include "boot/teensy.h"
 #include "lode/board.h"
 #include "lode/error.h"
@@ -93,7 +94,7 @@ static void test_avr_parts(void)
     for (size_t i = 0; i < lode_board_count(db); i++) {
         const lode_board_s *b = lode_board_at(db, i);
         CHECK(lode_avr_part_find(db, b->chip) || !strncmp(b->chip, "STM32", 5) || !strncmp(b->chip, "nRF", 3) ||
-              lodei_teensy_model_by_name(b->chip));
+              lodei_teensy_model_by_name(b->chip) || lodei_samba_chip_known(b->chip));
     }
     lode_board_db_free(db);
 }
@@ -119,6 +120,19 @@ static void test_probe_spec(void)
     CHECK(lode_board_probe_spec(bp, "", s, sizeof s) == LODE_OK && !strcmp(s, "stlink"));
     CHECK(lode_board_probe_spec(dk, "/dev/ttyACM0", s, sizeof s) == LODE_OK && !strcmp(s, "jlink:/dev/ttyACM0"));
     CHECK(lode_board_probe_spec(uno, "/dev/ttyACM0", s, 10) == LODE_E_INVALID_ARG);
+    /* SAM-BA boards: the application offset and the bootloader's options join its spec */
+    const lode_board_s *zero, *due;
+    REQUIRE(lode_board_find(db, "zero", &zero) == LODE_OK && lode_board_find(db, "due", &due) == LODE_OK);
+    CHECK(zero->has_app_offset && zero->app_offset == 0x2000 && due->app_offset == 0x80000);
+    CHECK(lode_board_probe_spec(zero, "/dev/ttyACM0", s, sizeof s) == LODE_OK &&
+          !strcmp(s, "sam-ba:/dev/ttyACM0:offset=0x2000"));
+    CHECK(lode_board_probe_spec(zero, "sam-ba:/dev/ttyACM0:offset=0x4000", s, sizeof s) == LODE_OK &&
+          !strcmp(s, "sam-ba:/dev/ttyACM0:offset=0x4000")); /* an offset given wins */
+    CHECK(lode_board_probe_spec(due, "/dev/ttyACM1", s, sizeof s) == LODE_OK &&
+          !strcmp(s, "sam-ba:/dev/ttyACM1:115200:uart:offset=0x80000"));
+    CHECK(lode_board_probe_spec(due, "sam-ba:/dev/ttyACM1:UART", s, sizeof s) == LODE_OK &&
+          !strcmp(s, "sam-ba:/dev/ttyACM1:UART:115200:offset=0x80000"));
+    CHECK(lode_board_probe_spec(zero, "cmsis-dap", s, sizeof s) == LODE_OK && !strcmp(s, "cmsis-dap"));
     lode_board_db_free(db);
 }
 

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/* The sam-ba probe (src/boot/samba*.c) against a model of a SAMD21G18A's SAM-BA monitor on the
+ * master side of a pseudo-terminal, written from the SAM-BA monitor's command set, the Arduino
+ * SAMD bootloader's README (X/Y/Z) and the SAMD21 datasheet (DSU DID, NVMCTRL): USB CDC flavour
+ * (raw S/R; the port reached through a link named ttyACM*, with the Arduino bootloaders' bug
+ * that corrupts reads of 64 bytes or more) and UART flavour (the auto-baud preamble, XMODEM-CRC);
+ * a monitor without the Arduino extensions; a sketch's port, a silent one, an echo. Plus the
+ * codec. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "boot/samba.h"
+#include "lode/error.h"
+#include "lode/loader.h"
+#include "lode/probe.h"
+#include "lode/session.h"
+#include "test.h"
+
+typedef enum { DEV_ARDUINO, DEV_UART, DEV_PLAIN, DEV_SILENT, DEV_ECHO, DEV_SKETCH } dev_mode_e;
+
+#define FLASH_SIZE (256u * 1024u)
+#define SRAM_BASE 0x20000000u
+#define SRAM_SIZE (32u * 1024u)
+#define USER_ROW 0x00804000u
+
+typedef struct dev_s {
+    int master, slave;
+    char path[64];
+    char dir[64], link[96];
+    dev_mode_e mode;
+    uint8_t flash[FLASH_SIZE];
+    uint8_t sram[SRAM_SIZE];
+    uint8_t user[256];
+    uint8_t pagebuf[64];
+    uint32_t nvm_addr, ctrlb, status;
+    uint32_t ybuf;
+    bool binary;
+    unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, resets, preambles, xm_blocks;
+    atomic_bool stop;
+    pthread_t th;
+} dev_s;
+
+static int dev_getc(dev_s *d, int ms)
+{
+    for (int waited = 0; !atomic_load(&d->stop) && (ms < 0 || waited < ms); waited += 20) {
+        struct pollfd p = {d->master, POLLIN, 0};
+        if (poll(&p, 1, 20) == 1 && (p.revents & POLLIN)) {
+            uint8_t c;
+            if (read(d->master, &c, 1) == 1)
+                return c;
+        }
+    }
+    return -1;
+}
+
+static void dev_put(dev_s *d, const void *b, size_t n)
+{
+    if (write(d->master, b, n) != (ssize_t)n)
+        abort();
+}
+
+static uint8_t *mem_at(dev_s *d, uint32_t a)
+{
+    if (a < FLASH_SIZE)
+        return &d->flash[a];
+    if (a >= SRAM_BASE && a - SRAM_BASE < SRAM_SIZE)
+        return &d->sram[a - SRAM_BASE];
+    if (a >= USER_ROW && a - USER_ROW < sizeof d->user)
+        return &d->user[a - USER_ROW];
+    return NULL;
+}
+
+static uint32_t reg_read(dev_s *d, uint32_t a)
+{
+    switch (a) {
+    case 0xE000ED00u: return 0x410CC601u; /* Cortex-M0+ r0p1 */
+    case 0x41002018u: return 0x10010005u; /* SAMD21G18A */
+    case 0x41004004u: return d->ctrlb;
+    case 0x41004008u: return 0x00031000u; /* PSZ 3 (64 bytes), NVMP 4096 */
+    case 0x41004014u: return 1;           /* READY */
+    case 0x41004018u: return d->status;
+    case 0x4100401Cu: return d->nvm_addr;
+    default: break;
+    }
+    uint8_t *m = mem_at(d, a);
+    uint32_t v = 0;
+    for (int i = 0; i < 4 && m; i++) {
+        uint8_t *b = mem_at(d, a + (uint32_t)i);
+        v |= (uint32_t)(b ? *b : 0) << (8 * i);
+    }
+    return v;
+}
+
+static void reg_write(dev_s *d, uint32_t a, uint32_t v, unsigned size)
+{
+    if (a == 0x41004000u && size == 4 && (v & 0xFF00u) == 0xA500u) {
+        uint32_t cmd = v & 0x7Fu, at = d->nvm_addr * 2u;
+        if (cmd == 0x02 && at < FLASH_SIZE) { /* ER */
+            if (at < 0x2000u && (d->user[0] & 7u) != 7u) { /* BOOTPROT 8 KiB (value 2) or more */
+                d->status |= 0x08u;
+                return;
+            }
+            memset(&d->flash[at & ~255u], 0xFF, 256);
+            d->rows_erased++;
+        }
+        return;
+    }
+    if (a == 0x41004004u) {
+        d->ctrlb = v;
+        return;
+    }
+    if (a == 0x41004018u) {
+        d->status &= ~v;
+        return;
+    }
+    if (a == 0x4100401Cu) {
+        d->nvm_addr = v & 0x3FFFFFu;
+        return;
+    }
+    if (a == 0xE000ED0Cu && v == 0x05FA0004u) {
+        d->resets++;
+        return;
+    }
+    for (unsigned i = 0; i < size; i++) {
+        uint8_t *m = mem_at(d, a + i);
+        if (m && (a + i) >= FLASH_SIZE) /* flash takes writes only through NVMCTRL */
+            *m = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static bool get_n(dev_s *d, uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = dev_getc(d, 2000);
+        if (c < 0)
+            return false;
+        b[i] = (uint8_t)c;
+    }
+    return true;
+}
+
+static void xm_recv(dev_s *d, uint32_t addr, uint32_t n)
+{
+    uint8_t c = 'C';
+    dev_put(d, &c, 1);
+    uint32_t off = 0;
+    for (uint8_t blk = 1;;) {
+        int h = dev_getc(d, 2000);
+        if (h == LODEI_XM_EOT) {
+            c = LODEI_XM_ACK;
+            dev_put(d, &c, 1);
+            return;
+        }
+        uint8_t f[LODEI_SAMBA_XM_FRAME];
+        f[0] = (uint8_t)h;
+        if (h < 0 || !get_n(d, f + 1, sizeof f - 1))
+            return;
+        if (!lodei_samba_xm_check(f, blk)) {
+            c = LODEI_XM_NAK;
+            dev_put(d, &c, 1);
+            continue;
+        }
+        d->xm_blocks++;
+        for (uint32_t i = 0; i < 128 && off < n; i++, off++) {
+            uint8_t *m = mem_at(d, addr + off);
+            if (m && addr + off >= FLASH_SIZE)
+                *m = f[3 + i];
+        }
+        blk++;
+        c = LODEI_XM_ACK;
+        dev_put(d, &c, 1);
+    }
+}
+
+static void xm_send(dev_s *d, const uint8_t *data, uint32_t n)
+{
+    if (dev_getc(d, 2000) != 'C')
+        return;
+    uint8_t blk = 1;
+    for (uint32_t off = 0; off < n; blk++) {
+        uint8_t f[LODEI_SAMBA_XM_FRAME];
+        uint32_t k = n - off < 128 ? n - off : 128;
+        lodei_samba_xm_block(blk, data + off, k, 0, f);
+        dev_put(d, f, sizeof f);
+        if (dev_getc(d, 2000) != LODEI_XM_ACK)
+            return;
+        off += k;
+    }
+    uint8_t eot = LODEI_XM_EOT;
+    dev_put(d, &eot, 1);
+    dev_getc(d, 2000);
+}
+
+static void *dev_main(void *arg)
+{
+    dev_s *d = arg;
+    char cmd[64];
+    size_t n = 0;
+    int c;
+    while ((c = dev_getc(d, -1)) >= 0) {
+        uint8_t b = (uint8_t)c;
+        if (d->mode == DEV_SILENT)
+            continue;
+        if (d->mode == DEV_ECHO) {
+            dev_put(d, &b, 1);
+            continue;
+        }
+        if (d->mode == DEV_SKETCH) {
+            if (b == '#')
+                dev_put(d, "count 17\r\n", 10);
+            continue;
+        }
+        if (b == 0x80 && n == 0) {
+            d->preambles++;
+            continue;
+        }
+        if (b != '#') {
+            if (n < sizeof cmd - 1)
+                cmd[n++] = (char)b;
+            continue;
+        }
+        cmd[n] = 0;
+        n = 0;
+        if (!cmd[0])
+            continue;
+        char op = cmd[0];
+        uint32_t a0 = 0, a1 = 0;
+        char *comma = NULL;
+        a0 = (uint32_t)strtoul(cmd + 1, &comma, 16);
+        if (comma && *comma == ',')
+            a1 = (uint32_t)strtoul(comma + 1, NULL, 16);
+        bool ard = d->mode != DEV_PLAIN;
+        switch (op) {
+        case 'N': d->binary = true; dev_put(d, "\n\r", 2); break;
+        case 'T': d->binary = false; dev_put(d, "\n\r", 2); break;
+        case 'V':
+            if (ard)
+                dev_put(d, "v2.0 [Arduino:XYZ] Dec  7 2026 11:00:00\n\r", 41);
+            else
+                dev_put(d, "v1.1 Dec 15 2010 19:25:04\n\r", 27);
+            break;
+        case 'w': case 'h': case 'o': {
+            uint32_t v = reg_read(d, a0);
+            uint8_t out[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+            dev_put(d, out, op == 'w' ? 4 : op == 'h' ? 2 : 1);
+            break;
+        }
+        case 'W': reg_write(d, a0, a1, 4); break;
+        case 'H': reg_write(d, a0, a1, 2); break;
+        case 'O': reg_write(d, a0, a1, 1); break;
+        case 'S':
+            if (d->mode == DEV_UART) {
+                xm_recv(d, a0, a1);
+            } else {
+                for (uint32_t i = 0; i < a1; i++) {
+                    int ch = dev_getc(d, 2000);
+                    uint8_t *m = mem_at(d, a0 + i);
+                    if (ch < 0)
+                        break;
+                    if (m && a0 + i >= FLASH_SIZE)
+                        *m = (uint8_t)ch;
+                }
+            }
+            break;
+        case 'R': {
+            uint8_t *buf = malloc(a1 ? a1 : 1);
+            for (uint32_t i = 0; i < a1; i++) {
+                uint8_t *m = mem_at(d, a0 + i);
+                buf[i] = m ? *m : 0;
+            }
+            d->r_cmds++;
+            d->max_r = a1 > d->max_r ? a1 : d->max_r;
+            if (d->mode == DEV_ARDUINO && a1 >= 64)
+                buf[a1 - 1] ^= 0x5A; /* the bootloaders' bug with long USB reads */
+            if (d->mode == DEV_UART)
+                xm_send(d, buf, a1);
+            else
+                dev_put(d, buf, a1);
+            free(buf);
+            break;
+        }
+        case 'G': break;
+        case 'X':
+            if (!ard)
+                break;
+            if (a0 < FLASH_SIZE)
+                memset(&d->flash[a0], 0xFF, FLASH_SIZE - a0);
+            d->x_cmds++;
+            dev_put(d, "X\n\r", 3);
+            break;
+        case 'Y':
+            if (!ard)
+                break;
+            if (a1 == 0) {
+                d->ybuf = a0;
+            } else {
+                for (uint32_t i = 0; i < a1; i++) {
+                    uint8_t *src = mem_at(d, d->ybuf + i);
+                    if (a0 + i < FLASH_SIZE && src)
+                        d->flash[a0 + i] &= *src;
+                }
+                d->y_copies++;
+            }
+            dev_put(d, "Y\n\r", 3);
+            break;
+        case 'Z': {
+            if (!ard)
+                break;
+            uint16_t crc = 0;
+            for (uint32_t i = 0; i < a1; i++) {
+                uint8_t *m = mem_at(d, a0 + i);
+                uint8_t v = m ? *m : 0;
+                crc = lodei_samba_crc16(crc, &v, 1);
+            }
+            char out[24];
+            int k = snprintf(out, sizeof out, "Z%08X#\n\r", crc);
+            d->z_cmds++;
+            dev_put(d, out, (size_t)k);
+            break;
+        }
+        default: break;
+        }
+        if (!d->binary && op != 'N')
+            dev_put(d, ">", 1);
+    }
+    return NULL;
+}
+
+static dev_s *dev_start(dev_mode_e mode)
+{
+    dev_s *d = calloc(1, sizeof *d);
+    d->mode = mode;
+    memset(d->flash, 0xFF, sizeof d->flash);
+    memset(d->user, 0xFF, sizeof d->user);
+    d->user[0] = 0xFA; /* BOOTPROT 2: 8 KiB */
+    for (uint32_t i = 0; i < 0x2000u; i++)
+        d->flash[i] = (uint8_t)(i * 13 + 1); /* the bootloader */
+    d->ctrlb = 0x80;
+    d->master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (d->master < 0 || grantpt(d->master) || unlockpt(d->master) ||
+        snprintf(d->path, sizeof d->path, "%s", ptsname(d->master)) <= 0)
+        abort();
+    d->slave = open(d->path, O_RDWR | O_NOCTTY);
+    struct termios t;
+    tcgetattr(d->slave, &t);
+    cfmakeraw(&t);
+    tcsetattr(d->slave, TCSANOW, &t);
+    snprintf(d->dir, sizeof d->dir, "/tmp/lode-samba-XXXXXX");
+    if (!mkdtemp(d->dir))
+        abort();
+    snprintf(d->link, sizeof d->link, "%s/ttyACM0", d->dir);
+    if (symlink(d->path, d->link))
+        abort();
+    pthread_create(&d->th, NULL, dev_main, d);
+    return d;
+}
+
+static void dev_stop(dev_s *d)
+{
+    atomic_store(&d->stop, true);
+    pthread_join(d->th, NULL);
+    close(d->slave);
+    close(d->master);
+    unlink(d->link);
+    rmdir(d->dir);
+    free(d);
+}
+
+typedef struct logbuf_s {
+    char text[4096];
+} logbuf_s;
+
+static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    (void)cat;
+    logbuf_s *l = user;
+    if (level <= LODE_LOG_WARN) {
+        size_t n = strlen(l->text);
+        snprintf(l->text + n, sizeof l->text - n, "%s\n", msg);
+    }
+}
+
+/* the USB flavour through the ttyACM link, the UART one by the pty's own name */
+static const char *dev_port(const dev_s *d) { return d->mode == DEV_UART ? d->path : d->link; }
+
+static lode_session_s *session(dev_s *d, const char *extra, const char *chip, logbuf_s *lb, int *rc_out)
+{
+    lode_probe_registry_s *reg = NULL;
+    lode_probe_registry_new(&reg);
+    char spec[200];
+    snprintf(spec, sizeof spec, "sam-ba:%s%s", dev_port(d), extra ? extra : "");
+    lode_session_config_s sc = {.registry = reg, .spec = spec, .chip = chip,
+                                .log = {.fn = log_fn, .user = lb, .max_level = LODE_LOG_WARN}};
+    lode_session_s *s = NULL;
+    int rc = lode_session_open(&sc, &s);
+    lode_probe_registry_free(reg); /* the session keeps the probe it opened */
+    *rc_out = rc;
+    return rc == LODE_OK ? s : NULL;
+}
+
+static void test_codec(void)
+{
+    char cmd[LODEI_SAMBA_CMD_MAX];
+    CHECK_EQ(lodei_samba_cmd('W', 0x41004000u, 0xA502u, true, cmd), 19);
+    CHECK(!strcmp(cmd, "W41004000,0000A502#"));
+    CHECK_EQ(lodei_samba_cmd('G', 0x20004000u, 0, false, cmd), 10);
+    CHECK(!strcmp(cmd, "G20004000#"));
+    CHECK_EQ(lodei_samba_cmd('N', 0, 0, false, cmd), 2);
+    CHECK_EQ(lodei_samba_crc16(0, (const uint8_t *)"123456789", 9), 0x31C3); /* CRC-16/XMODEM check */
+
+    lodei_samba_version_s v;
+    const char *ard = "v2.0 [Arduino:XYZ] Mar 19 2018";
+    CHECK(lodei_samba_parse_version((const uint8_t *)ard, strlen(ard), &v));
+    CHECK(v.arduino && v.ext_x && v.ext_y && v.ext_z);
+    CHECK(!strcmp(v.text, ard));
+    const char *rom = "v1.1 Dec 15 2010 19:25:04";
+    CHECK(lodei_samba_parse_version((const uint8_t *)rom, strlen(rom), &v));
+    CHECK(!v.arduino && !v.ext_x && !v.ext_y);
+    const char *xonly = "v2.0 [Arduino:X]";
+    CHECK(lodei_samba_parse_version((const uint8_t *)xonly, strlen(xonly), &v));
+    CHECK(v.ext_x && !v.ext_y && !v.ext_z);
+    CHECK(!lodei_samba_parse_version((const uint8_t *)"\n\r", 2, &v));
+
+    size_t used = 0, len = 0;
+    uint16_t crc = 0;
+    CHECK_EQ(lodei_samba_decode_ack('X', (const uint8_t *)"X\n\r", 3, &used), LODEI_SAMBA_R_DONE);
+    CHECK_EQ(used, 3);
+    CHECK_EQ(lodei_samba_decode_ack('X', (const uint8_t *)"X\n", 2, &used), LODEI_SAMBA_R_MORE);
+    CHECK_EQ(lodei_samba_decode_ack('Y', (const uint8_t *)"X\n\r", 3, &used), LODEI_SAMBA_R_GARBAGE);
+    CHECK_EQ(lodei_samba_decode_crc((const uint8_t *)"Z0000BEEF#\n\r", 12, &crc, &used), LODEI_SAMBA_R_DONE);
+    CHECK_EQ(crc, 0xBEEF);
+    CHECK_EQ(used, 12);
+    CHECK_EQ(lodei_samba_decode_crc((const uint8_t *)"Z0000BE", 7, &crc, &used), LODEI_SAMBA_R_MORE);
+    CHECK_EQ(lodei_samba_decode_crc((const uint8_t *)"Z0001BEEF#\n\r", 12, &crc, &used), LODEI_SAMBA_R_GARBAGE);
+    CHECK_EQ(lodei_samba_decode_crc((const uint8_t *)"Z0000BXEF#", 10, &crc, &used), LODEI_SAMBA_R_GARBAGE);
+    CHECK_EQ(lodei_samba_decode_line((const uint8_t *)">\n\r", 3, 64, &len, &used), LODEI_SAMBA_R_DONE);
+    CHECK(len == 1 && used == 3);
+    CHECK_EQ(lodei_samba_decode_line((const uint8_t *)"abc", 3, 2, &len, &used), LODEI_SAMBA_R_GARBAGE);
+
+    uint8_t f[LODEI_SAMBA_XM_FRAME], data[100];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)i;
+    lodei_samba_xm_block(7, data, sizeof data, 0x1A, f);
+    CHECK(f[0] == 1 && f[1] == 7 && f[2] == 0xF8 && f[3 + 99] == 99 && f[3 + 100] == 0x1A);
+    CHECK(lodei_samba_xm_check(f, 7));
+    CHECK(!lodei_samba_xm_check(f, 8));
+    f[50] ^= 1;
+    CHECK(!lodei_samba_xm_check(f, 7));
+
+    lodei_samba_chip_s c;
+    CHECK(lodei_samba_dsu_chip(0x10010005u, &c));
+    CHECK(c.family == LODEI_SAMBA_SAMD21 && !strcmp(c.name, "ATSAMD21G18A"));
+    CHECK(lodei_samba_samd21_param(0x00031000u, &c));
+    CHECK(c.page_size == 64 && c.row_size == 256 && c.flash_size == 256u * 1024u && c.ram_size == 32768u);
+    CHECK(!lodei_samba_samd21_param(0x00030000u, &c));
+    CHECK(lodei_samba_dsu_chip(0x10010077u, &c) && strstr(c.name, "DEVSEL 0x77"));
+    CHECK(!lodei_samba_dsu_chip(0x20010005u, &c));
+    CHECK_EQ(lodei_samba_samd21_bootprot(0xFFFFFFFAu), 8192);
+    CHECK_EQ(lodei_samba_samd21_bootprot(0xFFFFFFFFu), 0);
+    CHECK_EQ(lodei_samba_samd21_bootprot(0xFFFFFFF8u), 32768);
+    CHECK(lodei_samba_sam3x_chip(0x285E0A60u, &c));
+    CHECK(!strcmp(c.name, "ATSAM3X8E") && c.flash_start == 0x80000u && c.flash_size == 512u * 1024u);
+    CHECK(!lodei_samba_sam3x_chip(0x12345678u, &c));
+    CHECK_EQ(lodei_samba_cpuid_part(0x410CC601u), 0xC60);
+}
+
+static void fill(uint8_t *b, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 7 + seed + (i >> 8));
+}
+
+static void flash_cycle(dev_mode_e mode)
+{
+    dev_s *d = dev_start(mode);
+    logbuf_s lb = {{0}};
+    int rc;
+    lode_session_s *s = session(d, NULL, NULL, &lb, &rc);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", lb.text);
+    REQUIRE(rc == LODE_OK);
+    lode_probe_info_s info = {0};
+    lode_probe_describe(lode_session_probe(s), &info);
+    CHECK(strstr(info.description, "ATSAMD21G18A") != NULL);
+    CHECK(strstr(info.description, mode == DEV_UART ? "UART, XMODEM" : "USB CDC") != NULL);
+    CHECK(strstr(info.detail, "application from 0x2000") != NULL);
+    CHECK(!strcmp(lode_probe_chip(lode_session_probe(s)), "ATSAMD21G18A"));
+    if (mode == DEV_UART)
+        CHECK(d->preambles >= 2);
+
+    static uint8_t img_data[60000];
+    fill(img_data, sizeof img_data, 3);
+    lode_segment_s seg = {0x2000, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
+    CHECK(memcmp(d->flash + 0x2000, img_data, sizeof img_data) == 0);
+    CHECK_EQ(d->flash[0x2000 + sizeof img_data], 0xFF);
+    CHECK_EQ(d->rows_erased, (sizeof img_data + 255) / 256); /* row by row: the rest of the flash is kept */
+    CHECK_EQ(d->x_cmds, 0);
+    CHECK_EQ(d->y_copies, (sizeof img_data + 4095) / 4096);
+    CHECK_EQ(d->z_cmds, d->y_copies); /* verified by CRC, not read back */
+    CHECK_EQ(res.bytes_verified, 60032); /* whole pages */
+    CHECK_EQ(d->flash[0], 1); /* the bootloader untouched */
+
+    /* read back: in pieces below 64 bytes on USB (the bug would flip a byte otherwise) */
+    size_t checked = 0;
+    CHECK_EQ(lode_session_verify(s, &img, &checked), LODE_OK);
+    CHECK_EQ(checked, sizeof img_data);
+    if (mode == DEV_ARDUINO)
+        CHECK(d->max_r <= 63);
+    else
+        CHECK(d->xm_blocks >= sizeof img_data / 128);
+
+    /* an image linked at 0 (for a debug probe): refused, nothing written */
+    unsigned before = d->y_copies, erased = d->rows_erased;
+    lode_segment_s zseg = {0, 1000, img_data};
+    lode_image_s zimg = {.segs = &zseg, .nsegs = 1};
+    lb.text[0] = 0;
+    CHECK_EQ(lode_session_flash(s, &zimg, &fo, &res), LODE_E_RANGE);
+    CHECK(strstr(lb.text, "inside the bootloader (0x00000000..0x00001fff, protected by BOOTPROT): link the "
+                          "application at 0x2000 (a raw .bin: --base 0x2000)") != NULL);
+    CHECK(d->y_copies == before && d->rows_erased == erased);
+    /* too large for the flash */
+    static uint8_t big[FLASH_SIZE];
+    lode_segment_s bseg = {0x2000, FLASH_SIZE - 0x1000, big};
+    lode_image_s bimg = {.segs = &bseg, .nsegs = 1};
+    lb.text[0] = 0;
+    CHECK_EQ(lode_session_flash(s, &bimg, &fo, &res), LODE_E_RANGE);
+    CHECK(lb.text[0] != 0);
+    CHECK(d->y_copies == before && d->rows_erased == erased);
+
+    /* erase everything after the bootloader: one X */
+    CHECK_EQ(lode_session_erase(s, true, 0, 0, &fo, &res), LODE_OK);
+    CHECK_EQ(d->x_cmds, 1);
+    CHECK_EQ(d->flash[0x2000], 0xFF);
+    CHECK_EQ(d->flash[0], 1);
+
+    lode_loader_s *l = NULL;
+    REQUIRE(lode_session_loader(s, &l) == LODE_OK);
+    CHECK_EQ(lode_loader_reset_run(l), LODE_OK);
+    lode_session_close(s);
+    for (int i = 0; i < 3000 && !d->resets; i++) /* W has no answer: the model takes it when it comes */
+        usleep(20000);
+    CHECK_EQ(d->resets, 1);
+    dev_stop(d);
+}
+
+static void test_flash_usb(void) { flash_cycle(DEV_ARDUINO); }
+static void test_flash_uart(void) { flash_cycle(DEV_UART); }
+
+static void test_options(void)
+{
+    dev_s *d = dev_start(DEV_ARDUINO);
+    d->user[0] = 0xFF; /* BOOTPROT off */
+    logbuf_s lb = {{0}};
+    int rc;
+    /* a chip that is not this one */
+    lode_session_s *s = session(d, NULL, "STM32F103C8", &lb, &rc);
+    CHECK_EQ(rc, LODE_E_NO_DEVICE);
+    CHECK(strstr(lb.text, "runs on ATSAMD21G18A, not STM32F103C8") != NULL);
+    /* an offset that is no row boundary */
+    lb.text[0] = 0;
+    s = session(d, ":offset=0x2010", NULL, &lb, &rc);
+    CHECK_EQ(rc, LODE_E_INVALID_ARG);
+    CHECK(strstr(lb.text, "not a row boundary") != NULL);
+    lb.text[0] = 0;
+    s = session(d, ":offset=zz", NULL, &lb, &rc);
+    CHECK_EQ(rc, LODE_E_INVALID_ARG);
+    CHECK(strstr(lb.text, "bad probe 'sam-ba:") != NULL);
+    /* a smaller bootloader: offset=0x1000 */
+    lb.text[0] = 0;
+    s = session(d, ":offset=0x1000", NULL, &lb, &rc);
+    REQUIRE(rc == LODE_OK);
+    uint8_t img_data[300];
+    fill(img_data, sizeof img_data, 9);
+    lode_segment_s seg = {0x1000, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
+    CHECK(memcmp(d->flash + 0x1000, img_data, sizeof img_data) == 0);
+    lode_session_close(s);
+    /* BOOTPROT over the offset wins, with a warning */
+    d->user[0] = 0xF9; /* 16 KiB */
+    lb.text[0] = 0;
+    s = session(d, NULL, NULL, &lb, &rc);
+    REQUIRE(rc == LODE_OK);
+    CHECK(strstr(lb.text, "BOOTPROT protects the first 16384 bytes") != NULL);
+    seg.addr = 0x2000;
+    lb.text[0] = 0;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_E_RANGE);
+    CHECK(strstr(lb.text, "link the application at 0x4000") != NULL);
+    lode_session_close(s);
+    dev_stop(d);
+}
+
+static void test_plain_monitor(void)
+{
+    dev_s *d = dev_start(DEV_PLAIN);
+    logbuf_s lb = {{0}};
+    int rc;
+    lode_session_s *s = session(d, NULL, NULL, &lb, &rc);
+    REQUIRE(rc == LODE_OK);
+    lode_probe_info_s info = {0};
+    lode_probe_describe(lode_session_probe(s), &info);
+    CHECK(strstr(info.description, "v1.1 Dec 15 2010") != NULL);
+    /* reads need no chunks here */
+    uint8_t buf[200];
+    lode_loader_s *l = NULL;
+    REQUIRE(lode_session_loader(s, &l) == LODE_OK);
+    CHECK_EQ(lode_loader_read(l, 0, buf, sizeof buf), LODE_OK);
+    CHECK(buf[0] == 1 && buf[199] == d->flash[199]);
+    CHECK_EQ(d->max_r, 200);
+    lode_session_close(s);
+    dev_stop(d);
+}
+
+static void test_no_sync(void)
+{
+    static const struct {
+        dev_mode_e mode;
+        const char *says;
+    } cases[] = {
+        {DEV_SILENT, "no answer from a SAM-BA monitor on"},
+        {DEV_ECHO, "sends back what lode sends (4e 23"},
+        {DEV_SKETCH, "that is the sketch's port, not the bootloader's: double-tap the reset button"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dev_s *d = dev_start(cases[i].mode);
+        logbuf_s lb = {{0}};
+        int rc;
+        lode_session_s *s = session(d, NULL, NULL, &lb, &rc);
+        CHECK(s == NULL);
+        CHECK_EQ(rc, LODE_E_NO_DEVICE);
+        if (!strstr(lb.text, cases[i].says))
+            fprintf(stderr, "case %zu said: %s", i, lb.text);
+        CHECK(strstr(lb.text, cases[i].says) != NULL);
+        CHECK(strchr(lb.text, '\n') == lb.text + strlen(lb.text) - 1); /* one line */
+        dev_stop(d);
+    }
+}
+
+int main(void)
+{
+    RUN_TEST(test_codec);
+    RUN_TEST(test_flash_usb);
+    RUN_TEST(test_flash_uart);
+    RUN_TEST(test_options);
+    RUN_TEST(test_plain_monitor);
+    RUN_TEST(test_no_sync);
+    return TEST_DONE();
+}
