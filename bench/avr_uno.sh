@@ -13,6 +13,7 @@ set -u
 lode=$1
 runs=${2:-3}
 tmp=$(mktemp -d) || exit 1
+LODE_SIM_STATE_DIR=$tmp; export LODE_SIM_STATE_DIR # a fresh board of its own
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -n "$server" ] && wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
 command -v avrdude >/dev/null || { echo "avrdude is not installed: scripts/deps.sh test"; exit 1; }

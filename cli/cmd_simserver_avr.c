@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "lode/avrsim.h"
 #include "lode/error.h"
+#include "target.h"
 
 static volatile sig_atomic_t g_stop_avr;
 
@@ -19,9 +20,21 @@ static void on_signal(int sig)
     g_stop_avr = 1;
 }
 
+typedef struct served_s {
+    unsigned sessions;
+    cli_target_s *t;
+} served_s;
+
+/* after every session the board's flash and EEPROM go to the state file (a server stopped by
+ * SIGKILL loses nothing a client saw written) */
 static void on_session(void *user, const lode_avrsim_session_s *s)
 {
-    *(unsigned *)user = s->id;
+    served_s *v = user;
+    v->sessions = s->id;
+    int rc = cli_target_save_board(v->t);
+    if (rc != LODE_OK)
+        fprintf(stderr, "lode sim-server: cannot save the simulated board to %s: %s\n", v->t->sim_state_path,
+                lode_strerror(rc));
     fprintf(stderr, "lode sim-server: session %u closed: %llu bytes in, %llu out, %.6f s of simulated time\n", s->id,
             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out, (double)s->sim_us / 1e6);
     fflush(stderr);
@@ -31,6 +44,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: lode sim-server --board uno|mega2560 --serial-pty PATH [--bootloader FILE]\n"
+            "                       [--sim-state FILE] [--sim-fresh]\n"
             "\n"
             "Serve a simulated Arduino Uno (optiboot 4.4) or Mega 2560 (the STK500v2 wiring\n"
             "bootloader), the real bootloaders from Debian's arduino-core-avr running on simavr, on\n"
@@ -39,6 +53,9 @@ static void usage(FILE *f)
             "  avrdude -c arduino -p m328p -P PATH -b 115200 -U flash:w:app.hex:i\n"
             "  avrdude -c wiring -p m2560 -P PATH -b 115200 -D -U flash:w:app.hex:i\n"
             "Each open of the port resets the board into its bootloader (the Arduino auto-reset).\n"
+            "Flash and EEPROM are kept in the state file the other commands use for the board\n"
+            "(--sim-state FILE, default $LODE_SIM_STATE_DIR or ~/.cache/lode/sim-CHIP.state;\n"
+            "--sim-fresh starts erased, the bootloader burnt again), saved after every session.\n"
             "It prints one line per session on stderr (bytes each way, simulated time). Ctrl-C\n"
             "stops it.\n");
 }
@@ -65,11 +82,14 @@ static void avr_unknown(const char *cmd, const char *arg, bool missing)
 
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
 {
-    const char *board = NULL, *pty = NULL, *boot = NULL;
+    const char *board = NULL, *pty = NULL, *boot = NULL, *state = NULL;
+    bool fresh = false;
     const cli_opt_s opts[] = {
         {.name = "--board", .nval = 1, .val = &board},
         {.name = "--serial-pty", .nval = 1, .val = &pty},
         {.name = "--bootloader", .nval = 1, .val = &boot},
+        {.name = "--sim-state", .nval = 1, .val = &state},
+        {.name = "--sim-fresh", .flag = &fresh, .set = true},
         {0},
     };
     const cli_args_spec_s spec = {.cmd = "sim-server", .usage = avr_usage, .opts = opts, .unknown = avr_unknown};
@@ -80,14 +100,19 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
         fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno, mega2560)\n");
         return LODE_EXIT_USAGE;
     }
-    lode_avrsim_config_s cfg = {.board = board, .bootloader = boot, .log = &cli->log};
-    lode_avrsim_s *sim = NULL;
-    int rc = lode_avrsim_new(&cfg, &sim);
-    if (rc != LODE_OK)
-        return rc == LODE_E_NO_DEVICE ? LODE_EXIT_UNAVAILABLE : LODE_EXIT_DATAERR;
+    cli_target_opts_s to;
+    cli_target_opts_init(&to);
+    to.sim_state = state;
+    to.sim_fresh = fresh;
+    cli_target_s t;
+    int rc;
+    ex = cli_target_open_avr_board(cli, &to, board, boot, &t);
+    if (ex != LODE_EXIT_OK)
+        return ex;
+    lode_avrsim_s *sim = t.avrsim;
     char name[128];
     if ((rc = lode_avrsim_pty_open(sim, pty, name, sizeof name)) != LODE_OK) {
-        lode_avrsim_free(sim);
+        cli_target_close(&t);
         return rc == LODE_E_INVALID_ARG ? LODE_EXIT_USAGE : LODE_EXIT_UNAVAILABLE;
     }
     printf("lode sim-server: simulated %s (%s) on %s -> %s at %u baud\n", board, lode_avrsim_chip(sim), pty, name,
@@ -98,10 +123,9 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    unsigned sessions = 0;
-    lode_avrsim_pty_serve(sim, &g_stop_avr, on_session, &sessions);
-    fprintf(stderr, "lode sim-server: %u sessions, %.3f s of simulated time\n", sessions,
+    served_s v = {.t = &t};
+    lode_avrsim_pty_serve(sim, &g_stop_avr, on_session, &v);
+    fprintf(stderr, "lode sim-server: %u sessions, %.3f s of simulated time\n", v.sessions,
             (double)lode_avrsim_time_us(sim) / 1e6);
-    lode_avrsim_free(sim);
-    return LODE_EXIT_OK;
+    return cli_target_close(&t); /* saved once more */
 }

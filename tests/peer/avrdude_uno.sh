@@ -12,6 +12,7 @@ lode=$1
 LSAN_OPTIONS=suppressions=$2
 export LSAN_OPTIONS
 tmp=$(mktemp -d) || exit 1
+LODE_SIM_STATE_DIR=$tmp/state; export LODE_SIM_STATE_DIR; mkdir -p "$LODE_SIM_STATE_DIR" # a board of its own
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -n "$server" ] && wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() {
