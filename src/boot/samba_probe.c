@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The `sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR]` probe: a SAM-BA monitor (the Arduino/
+/* The `sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch]` probe: a SAM-BA monitor (the Arduino/
  * Adafruit SAMD bootloaders, the SAM3X's ROM on the Arduino Due). Only a loader face, a console
  * face and describe. At open: N# (binary mode), V# (the "[Arduino:XYZ]" extensions), then the
  * chip from its ID registers: CPUID; a Cortex-M0+ (or an M4 behind an Arduino bootloader) has
@@ -16,7 +16,14 @@
  * with Z (CRC-16) when offered. A monitor without Y gets lode's applet (firmware/samba-applet)
  * in RAM, run with G. Reads go in R pieces below 64 bytes behind an Arduino bootloader on USB
  * (longer ones come back corrupted). USB CDC (raw S/R) when the port's name says ttyACM / usbmodem,
- * else a plain UART (the auto-baud preamble, XMODEM-CRC); :usb / :uart say it. */
+ * else a plain UART (the auto-baud preamble, XMODEM-CRC); :usb / :uart say it.
+ *
+ * A port whose USB ID is a SAM-BA board's sketch (data/boards: `usb`) is refused, naming the
+ * board, unless the spec says :touch: then lode/serial_usb.h's 1200-baud touch resets it and
+ * the bootloader's port is found by its VID:PID (`bootloader_usb`). A port without a USB
+ * identity (a pseudo-terminal, the Due's programming port) is touched in place (held at 1200
+ * baud, closed) and the monitor is looked for on the same port, touched again when the sketch
+ * still answers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +31,10 @@
 
 #include "boot/boot.h"
 #include "boot/samba.h"
+#include "lode/board.h"
 #include "lode/error.h"
 #include "lode/loader.h"
+#include "lode/serial_usb.h"
 #include "probe/probe_i.h"
 
 #define DEFAULT_BAUD 115200u
@@ -33,7 +42,9 @@
 #define SYNC_WAIT_MS 300
 #define BUF_ADDR 0x20005000u  /* S buffer for Y: above the bootloader's data, below its stack */
 #define BUF_SIZE 4096u
-#define ERASE_TIMEOUT_MS 30000 /* X over 256 KiB: 1024 rows of up to 6 ms, with margin */
+#define ERASE_TIMEOUT_MS 30000
+#define TOUCH_HOLD_MS 250     /* the touch: held open at 1200 baud, then closed, this long each */
+#define TOUCH_ROUNDS 3        /* a touch the board missed (the sketch still answers) is repeated */ /* X over 256 KiB: 1024 rows of up to 6 ms, with margin */
 
 #define NVMCTRL 0x41004000u
 #define NVM_CTRLA (NVMCTRL + 0x00u)
@@ -64,6 +75,8 @@ typedef struct sb_s {
     char port[200];
     unsigned baud;
     int mode;                   /* 0: by the port's name, 1: usb, 2: uart */
+    bool touch;                 /* reset a running sketch into the bootloader first */
+    unsigned sync_tries;
     bool has_offset;
     uint32_t offset;            /* the application's start (absolute) */
     lodei_samba_version_s ver;
@@ -445,15 +458,14 @@ static int sync_failed(sb_s *b, lodei_samba_sync_e seen, const uint8_t *first, s
     case LODEI_SAMBA_SYNC_GARBAGE:
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "%s answers N# with %s, not the SAM-BA monitor's \"\\n\\r\": that is the sketch's port, not the "
-                 "bootloader's: double-tap the reset button (the LED pulses) or touch the port at 1200 baud "
-                 "(stty -F %s 1200), then use the port the bootloader comes up on", b->port, bytes, b->port);
+                 "bootloader's: add :touch (lode resets the board into its bootloader with a 1200-baud touch) "
+                 "or double-tap the reset button (the LED pulses) and use the bootloader's port", b->port, bytes);
         break;
     default:
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "no answer from a SAM-BA monitor on %s (%d tries of N#): if a sketch runs there, it is the "
-                 "sketch's port: double-tap the reset button (or touch the port at 1200 baud: stty -F %s 1200) "
-                 "and use the bootloader's port; over a plain UART add :uart",
-                 b->port, SYNC_TRIES, b->port);
+                 "no answer from a SAM-BA monitor on %s (%u tries of N#): if a sketch runs there, it is the "
+                 "sketch's port: add :touch (a 1200-baud touch resets it into the bootloader) or double-tap the "
+                 "reset button; over a plain UART add :uart", b->port, b->sync_tries);
         break;
     }
     return LODE_E_NO_DEVICE;
@@ -551,7 +563,7 @@ static int sb_start(sb_s *b, const lode_probe_open_opts_s *o)
     lodei_samba_sync_e seen;
     uint8_t first[16];
     size_t nfirst = 0;
-    if (lodei_samba_sync(&b->c, SYNC_TRIES, SYNC_WAIT_MS, &seen, first, &nfirst) != LODE_OK)
+    if (lodei_samba_sync(&b->c, b->sync_tries, SYNC_WAIT_MS, &seen, first, &nfirst) != LODE_OK)
         return sync_failed(b, seen, first, nfirst, log);
     int rc = lodei_samba_version(&b->c, &b->ver);
     if (rc != LODE_OK)
@@ -577,6 +589,7 @@ static bool parse_args(const char *args, sb_s *b)
     memcpy(b->port, args, plen);
     b->port[plen] = 0;
     b->baud = DEFAULT_BAUD;
+    b->sync_tries = SYNC_TRIES;
     while (colon) {
         const char *opt = colon + 1;
         colon = strchr(opt, ':');
@@ -596,6 +609,8 @@ static bool parse_args(const char *args, sb_s *b)
             b->mode = 1;
         } else if (!strcasecmp(v, "uart")) {
             b->mode = 2;
+        } else if (!strcasecmp(v, "touch")) {
+            b->touch = true;
         } else if (!strncasecmp(v, "offset=", 7) && v[7]) {
             unsigned long off = strtoul(v + 7, &end, 0);
             if (*end || off > 0xFFFFFFFFul)
@@ -609,56 +624,163 @@ static bool parse_args(const char *args, sb_s *b)
     return true;
 }
 
-int lodei_boot_samba_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
-                                 const lode_probe_extra_s *extra, lode_probe_s **out)
+/* The probe over s on the monitor b describes (b is the probe's from here on, freed on failure). */
+static int open_on(sb_s *b, lode_stream_s *s, bool own, const lode_probe_open_opts_s *o,
+                   const lode_probe_extra_s *extra, lode_probe_s **out)
 {
-    sb_s *b = calloc(1, sizeof *b);
-    int rc = LODE_E_NOMEM;
-    if (b && !parse_args(args, b)) {
-        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "bad probe 'sam-ba:%s': use --probe %s (BAUD 1200..4000000, offset=0x2000)", args,
-                 lodei_probe_row_samba.syntax);
-        rc = LODE_E_INVALID_ARG;
-    } else if (b) {
-        b->s = s;
-        b->own_stream = own;
-        b->log = o->log;
-        b->c = (lodei_samba_s){.s = s, .log = o->log,
-                               .uart = b->mode == 2 || (b->mode == 0 && !usb_name(b->port))};
-        rc = sb_start(b, o);
-        if (rc == LODE_OK)
-            return lode_probe_new(&sb_probe_ops, b, "sam-ba", extra, out);
-        own = false; /* sp_close closes it */
-    }
-    if (own)
-        lode_stream_close(s);
+    b->s = s;
+    b->own_stream = own;
+    b->log = o->log;
+    b->c = (lodei_samba_s){.s = s, .log = o->log, .uart = b->mode == 2 || (b->mode == 0 && !usb_name(b->port))};
+    int rc = sb_start(b, o);
+    if (rc == LODE_OK)
+        return lode_probe_new(&sb_probe_ops, b, "sam-ba", extra, out);
     sp_close(b);
     if (extra && extra->on_close)
         extra->on_close(extra->close_user);
     return rc;
 }
 
+int lodei_boot_samba_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
+                                 const lode_probe_extra_s *extra, lode_probe_s **out)
+{
+    sb_s *b = calloc(1, sizeof *b);
+    if (b && parse_args(args, b) && !b->touch)
+        return open_on(b, s, own, o, extra, out);
+    if (b)
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "bad probe 'sam-ba:%s': use --probe %s", args,
+                 lodei_probe_row_samba.syntax);
+    free(b);
+    if (own)
+        lode_stream_close(s);
+    if (extra && extra->on_close)
+        extra->on_close(extra->close_user);
+    return b ? LODE_E_INVALID_ARG : LODE_E_NOMEM;
+}
+
+/* The SAM-BA board whose sketch answers on a port with USB ID id (its `usb` list), or NULL. */
+static const lode_board_s *sketch_board(const lode_board_db_s *db, lode_usb_id_s id)
+{
+    for (size_t i = 0; i < lode_board_count(db); i++) {
+        const lode_board_s *bd = lode_board_at(db, i);
+        for (size_t k = 0; bd->bootloader && !strcmp(bd->bootloader, "sam-ba") && k < bd->nusb; k++)
+            if (bd->usb[k].vid == id.vid && bd->usb[k].pid == id.pid)
+                return bd;
+    }
+    return NULL;
+}
+
+/* A port that is no USB device of its own (a pseudo-terminal, the Due's programming port behind
+ * its USB-serial chip) keeps its name: closed at 1200 baud is the touch, and the bootloader
+ * answers on the same port once the board restarted. */
+static int touch_in_place(const char *port, const lode_log_s *log)
+{
+    lode_serial_opts_s so = {.baud = 1200, .exclusive = true};
+    lode_stream_s *s = NULL;
+    int rc = lode_stream_open_serial(port, &so, log, &s);
+    if (rc != LODE_OK)
+        return rc;
+    lode_stream_set_log(s, NULL); /* no DTR on a pseudo-terminal: the close at 1200 baud is the touch */
+    lode_stream_set_dtr(s, false);
+    lodei_boot_sleep_ms(TOUCH_HOLD_MS);
+    lode_stream_close(s);
+    lodei_boot_sleep_ms(TOUCH_HOLD_MS); /* closed at 1200 baud: the board's side sees the touch */
+    lode_log(log, LODE_LOG_INFO, LODE_LOGC_PROBE, "%s: 1200-baud touch, the bootloader answers on the same port", port);
+    return LODE_OK;
+}
+
+/* Where the bootloader is: the port itself, or after the touch (`:touch`) the bootloader's port.
+ * A port that is a SAM-BA board's sketch (its USB ID) is refused without :touch. */
+static int find_monitor(sb_s *b, const lode_probe_open_opts_s *o)
+{
+    lode_usb_id_s id;
+    bool has_id = lode_serial_usb_id(b->port, NULL, &id, NULL, 0) == LODE_OK;
+    if (!has_id && !b->touch)
+        return LODE_OK;
+    lode_board_db_s *db = NULL;
+    int rc = lode_board_db_new(o->log, &db);
+    if (rc != LODE_OK)
+        return rc;
+    const lode_board_s *bd = has_id ? sketch_board(db, id) : NULL;
+    if (bd && !b->touch) {
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "%s is the port of the sketch running on the %s (USB %04x:%04x), not of its bootloader: add :touch "
+                 "(--probe sam-ba:%s:touch: a 1200-baud touch resets it into the bootloader and lode finds the "
+                 "bootloader's port) or double-tap the reset button", b->port, bd->description, id.vid, id.pid,
+                 b->port);
+        rc = LODE_E_NO_DEVICE;
+    } else if (b->touch && !has_id) {
+        b->sync_tries = 10; /* the board restarts: sb_open touches it (again when it missed it) */
+    } else if (b->touch) {
+        /* the sketch's board's bootloader IDs, else every SAM-BA board's */
+        lode_usb_id_s ids[LODE_BOARD_MAX_LIST * 4];
+        size_t n = 0;
+        for (size_t i = 0; i < lode_board_count(db); i++) {
+            const lode_board_s *x = lode_board_at(db, i);
+            if ((bd && x != bd) || !x->bootloader || strcmp(x->bootloader, "sam-ba"))
+                continue;
+            for (size_t k = 0; k < x->nbootloader_usb && n < sizeof ids / sizeof ids[0]; k++)
+                ids[n++] = x->bootloader_usb[k];
+        }
+        lode_serial_touch_opts_s to = {.boot_ids = ids, .nboot_ids = n};
+        char boot[sizeof b->port];
+        rc = lode_serial_touch(b->port, &to, o->log, boot, sizeof boot);
+        if (rc == LODE_OK)
+            snprintf(b->port, sizeof b->port, "%s", boot);
+    }
+    lode_board_db_free(db);
+    return rc;
+}
+
 static int sb_open(const lode_probe_driver_s *d, const char *args, const lode_probe_open_opts_s *o,
                    lode_probe_s **out)
 {
-    sb_s probe_args = {0};
-    if (!parse_args(args, &probe_args)) {
+    sb_s *b = calloc(1, sizeof *b);
+    if (!b)
+        return LODE_E_NOMEM;
+    if (!parse_args(args, b)) {
         lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "bad probe '%s:%s': use --probe %s (BAUD 1200..4000000, offset=0x2000)", d->name, args, d->syntax);
+        free(b);
         return LODE_E_INVALID_ARG;
     }
-    lode_serial_opts_s so = {.baud = probe_args.baud, .exclusive = true};
-    lode_stream_s *s = NULL;
-    int rc = lode_stream_open_serial(probe_args.port, &so, o->log, &s);
-    if (rc != LODE_OK)
-        return rc;
-    lode_stream_flush(s);
-    return lodei_boot_samba_open_stream(s, true, args, o, NULL, out);
+    int rc = find_monitor(b, o);
+    bool in_place = b->touch && b->sync_tries > SYNC_TRIES;
+    lode_log_s quiet = {0};
+    lode_probe_open_opts_s oq = *o;
+    for (unsigned round = 1; rc == LODE_OK; round++) {
+        bool last = !in_place || round == TOUCH_ROUNDS;
+        oq.log = last ? o->log : &quiet; /* a missed touch is tried again without a word */
+        if (in_place && (rc = touch_in_place(b->port, o->log)) != LODE_OK)
+            break;
+        lode_serial_opts_s so = {.baud = b->baud, .exclusive = true};
+        lode_stream_s *s = NULL;
+        sb_s *try = malloc(sizeof *try);
+        if (!try)
+            rc = LODE_E_NOMEM;
+        else if ((rc = lode_stream_open_serial(b->port, &so, o->log, &s)) != LODE_OK)
+            free(try);
+        if (rc != LODE_OK)
+            break;
+        lode_stream_flush(s);
+        *try = *b;
+        rc = open_on(try, s, true, &oq, NULL, out); /* frees try on failure */
+        if (rc == LODE_OK) {
+            /* the probe keeps the caller's log */
+            try->log = try->c.log = o->log;
+            break;
+        }
+        if (last || rc != LODE_E_NO_DEVICE)
+            break;
+        rc = LODE_OK;
+    }
+    free(b);
+    return rc;
 }
 
 const lode_probe_driver_s lodei_probe_row_samba = {
     .name = "sam-ba",
-    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR]",
+    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch]",
     .help = "a SAM-BA monitor (Arduino Zero/MKR, Adafruit M0 bootloaders; the Due's ROM), what bossac talks to",
     .needs_args = true,
     .open = sb_open,

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -24,6 +25,10 @@
 #include "test.h"
 
 typedef enum { DEV_ARDUINO, DEV_UART, DEV_PLAIN, DEV_SILENT, DEV_ECHO, DEV_SKETCH } dev_mode_e;
+
+struct dev_s;
+/* called once when the port is seen at 1200 baud (the touch) */
+typedef void (*touch_fn)(struct dev_s *d);
 
 #define FLASH_SIZE (256u * 1024u)
 #define SRAM_BASE 0x20000000u
@@ -43,13 +48,28 @@ typedef struct dev_s {
     uint32_t ybuf;
     bool binary;
     unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, resets, preambles, xm_blocks;
+    touch_fn on_touch;          /* NULL: the touch is ignored */
+    atomic_int touches;
     atomic_bool stop;
     pthread_t th;
 } dev_s;
 
+static void check_touch(dev_s *d)
+{
+    struct termios t;
+    if (!d->on_touch || tcgetattr(d->master, &t) != 0 || cfgetospeed(&t) != B1200)
+        return;
+    atomic_fetch_add(&d->touches, 1);
+    cfsetospeed(&t, B115200); /* taken: a second look is no second touch */
+    cfsetispeed(&t, B115200);
+    tcsetattr(d->master, TCSANOW, &t);
+    d->on_touch(d);
+}
+
 static int dev_getc(dev_s *d, int ms)
 {
     for (int waited = 0; !atomic_load(&d->stop) && (ms < 0 || waited < ms); waited += 20) {
+        check_touch(d);
         struct pollfd p = {d->master, POLLIN, 0};
         if (poll(&p, 1, 20) == 1 && (p.revents & POLLIN)) {
             uint8_t c;
@@ -632,7 +652,7 @@ static void test_no_sync(void)
     } cases[] = {
         {DEV_SILENT, "no answer from a SAM-BA monitor on"},
         {DEV_ECHO, "sends back what lode sends (4e 23"},
-        {DEV_SKETCH, "that is the sketch's port, not the bootloader's: double-tap the reset button"},
+        {DEV_SKETCH, "that is the sketch's port, not the bootloader's: add :touch"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dev_s *d = dev_start(cases[i].mode);
@@ -649,6 +669,137 @@ static void test_no_sync(void)
     }
 }
 
+/* the touch on a port without a USB identity: the same port then has the monitor */
+static void become_monitor(dev_s *d) { d->mode = DEV_ARDUINO; }
+
+static void test_touch_in_place(void)
+{
+    dev_s *d = dev_start(DEV_SKETCH);
+    d->on_touch = become_monitor;
+    logbuf_s lb = {{0}};
+    int rc;
+    lode_session_s *s = session(d, ":touch", NULL, &lb, &rc);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", lb.text);
+    REQUIRE(rc == LODE_OK);
+    CHECK_EQ(atomic_load(&d->touches), 1);
+    uint8_t img_data[512];
+    fill(img_data, sizeof img_data, 5);
+    lode_segment_s seg = {0x2000, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
+    CHECK(memcmp(d->flash + 0x2000, img_data, sizeof img_data) == 0);
+    lode_session_close(s);
+    dev_stop(d);
+}
+
+/* ---- a sysfs tree: the sketch's port is USB 2341:804d, the bootloader comes up as 2341:004d on
+ * another port (LODE_SYSFS_ROOT; the layout lode/serial_usb.h reads) */
+static char sysroot[64];
+
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void add_tty(const char *devpath, unsigned vid, unsigned pid)
+{
+    char name[64], dir[400], cls[400], buf[1024], v[64];
+    snprintf(name, sizeof name, "%s", devpath + 5); /* "pts/N" */
+    for (char *p = name; *p; p++)
+        if (*p == '/')
+            *p = '!';
+    snprintf(dir, sizeof dir, "%s/devices/usb1/1-%s", sysroot, name);
+    snprintf(buf, sizeof buf, "mkdir -p '%s/1-%s:1.0' '%s/class/tty/%s'", dir, name, sysroot, name);
+    if (system(buf) != 0)
+        abort();
+    snprintf(v, sizeof v, "%04x\n", vid);
+    snprintf(buf, sizeof buf, "%s/idVendor", dir);
+    put_file(buf, v);
+    snprintf(v, sizeof v, "%04x\n", pid);
+    snprintf(buf, sizeof buf, "%s/idProduct", dir);
+    put_file(buf, v);
+    snprintf(cls, sizeof cls, "%s/class/tty/%s", sysroot, name);
+    snprintf(buf, sizeof buf, "%s/uevent", cls);
+    snprintf(v, sizeof v, "MAJOR=136\nDEVNAME=%s\n", devpath + 5);
+    put_file(buf, v);
+    snprintf(buf, sizeof buf, "%s/device", cls);
+    snprintf(v, sizeof v, "%.40s", ""); /* unused */
+    char target[600];
+    snprintf(target, sizeof target, "%s/1-%s:1.0", dir, name);
+    if (symlink(target, buf) != 0)
+        abort();
+}
+
+static void remove_tty(const char *devpath)
+{
+    char name[64], buf[400];
+    snprintf(name, sizeof name, "%s", devpath + 5);
+    for (char *p = name; *p; p++)
+        if (*p == '/')
+            *p = '!';
+    snprintf(buf, sizeof buf, "rm -rf '%s/class/tty/%s'", sysroot, name);
+    if (system(buf) != 0)
+        abort();
+}
+
+static dev_s *boot_dev; /* the bootloader's port after the touch */
+
+static void reenumerate(dev_s *d)
+{
+    add_tty(boot_dev->path, 0x2341, 0x004d);
+    remove_tty(d->path);
+}
+
+static void test_touch_usb(void)
+{
+    snprintf(sysroot, sizeof sysroot, "/tmp/lode-samba-sys-XXXXXX");
+    REQUIRE(mkdtemp(sysroot) != NULL);
+    setenv("LODE_SYSFS_ROOT", sysroot, 1);
+    dev_s *sketch = dev_start(DEV_SKETCH);
+    boot_dev = dev_start(DEV_ARDUINO);
+    add_tty(sketch->path, 0x2341, 0x804d);
+    sketch->on_touch = reenumerate;
+    logbuf_s lb = {{0}};
+    int rc;
+    /* without :touch: named, and refused without a byte sent */
+    lode_session_s *s = session(sketch, ":usb", NULL, &lb, &rc);
+    CHECK_EQ(rc, LODE_E_NO_DEVICE);
+    CHECK(strstr(lb.text, "is the port of the sketch running on the Arduino Zero (ATSAMD21G18A; native USB port, "
+                          "SAM-BA bootloader at 0x0000) (USB 2341:804d), not of its bootloader: add :touch") != NULL);
+    CHECK_EQ(atomic_load(&sketch->touches), 0);
+    lb.text[0] = 0;
+    s = session(sketch, ":usb:touch", NULL, &lb, &rc);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", lb.text);
+    REQUIRE(rc == LODE_OK);
+    CHECK_EQ(atomic_load(&sketch->touches), 1);
+    lode_probe_info_s info = {0};
+    lode_probe_describe(lode_session_probe(s), &info);
+    CHECK(strstr(info.description, boot_dev->path) != NULL); /* the bootloader's port */
+    uint8_t img_data[300];
+    fill(img_data, sizeof img_data, 11);
+    lode_segment_s seg = {0x2000, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
+    CHECK(memcmp(boot_dev->flash + 0x2000, img_data, sizeof img_data) == 0);
+    lode_session_close(s);
+    dev_stop(sketch);
+    dev_stop(boot_dev);
+    unsetenv("LODE_SYSFS_ROOT");
+    char buf[100];
+    snprintf(buf, sizeof buf, "rm -rf '%s'", sysroot);
+    CHECK(system(buf) == 0);
+}
+
 int main(void)
 {
     RUN_TEST(test_codec);
@@ -657,5 +808,7 @@ int main(void)
     RUN_TEST(test_options);
     RUN_TEST(test_plain_monitor);
     RUN_TEST(test_no_sync);
+    RUN_TEST(test_touch_in_place);
+    RUN_TEST(test_touch_usb);
     return TEST_DONE();
 }
