@@ -3,7 +3,7 @@
 # what it programs (cmake/gen_builtin_algos.cmake turns the built blobs plus these facts into
 # <build>/generated/builtin_algos.c for liblode). Times are in ms: the datasheet maxima of one
 # page program / sector erase with margin.
-set(LODE_FLASH_ALGOS lode_stm32f1_64k lode_nrf52_1m lode_nrf52_uicr)
+set(LODE_FLASH_ALGOS lode_stm32f1_64k lode_nrf52_1m lode_nrf52_uicr lode_samd21_256k)
 set(LODE_FLASH_ALGO_LOAD_ADDRESS 0x20000000) # must match algo.ld
 
 # STM32F1 (PM0075): tPROG 70 us max x 512 half-words = 36 ms; tERASE 40 ms max.
@@ -42,3 +42,17 @@ set(ALGO_lode_nrf52_uicr_SECTOR_SIZE 4096)
 set(ALGO_lode_nrf52_uicr_ERASED 0xFF)
 set(ALGO_lode_nrf52_uicr_PROGRAM_PAGE_TIMEOUT_MS 100)
 set(ALGO_lode_nrf52_uicr_ERASE_SECTOR_TIMEOUT_MS 200)
+
+# SAMD21 (datasheet, NVM characteristics): page write 2.5 ms max, row erase 6 ms max. No
+# LodeStream (stream.c is ARMv7-M code): the classic calls.
+set(ALGO_lode_samd21_256k_SOURCE samd21.c)
+set(ALGO_lode_samd21_256k_CPU -mcpu=cortex-m0plus)
+set(ALGO_lode_samd21_256k_DEFINES "")
+set(ALGO_lode_samd21_256k_NO_STREAM ON)
+set(ALGO_lode_samd21_256k_DESCRIPTION "SAMD21 256 KiB main array (NVMCTRL), 256-byte rows")
+set(ALGO_lode_samd21_256k_FLASH 0x00000000 0x00040000)
+set(ALGO_lode_samd21_256k_PAGE_SIZE 256)
+set(ALGO_lode_samd21_256k_SECTOR_SIZE 256)
+set(ALGO_lode_samd21_256k_ERASED 0xFF)
+set(ALGO_lode_samd21_256k_PROGRAM_PAGE_TIMEOUT_MS 50)
+set(ALGO_lode_samd21_256k_ERASE_SECTOR_TIMEOUT_MS 50)

@@ -36,6 +36,7 @@
 #include "lode/loader.h"
 #include "lode/serial_usb.h"
 #include "probe/probe_i.h"
+#include "samba-applet/applet.h" /* the numbers the host shares with lode's applet */
 
 #define DEFAULT_BAUD 115200u
 #define SYNC_TRIES 3
@@ -88,7 +89,12 @@ typedef struct sb_s {
     lode_mem_range_s ram;
     lode_loader_s *loader;
     bool left;                  /* the application was started */
+    bool applet;                /* lode's applet is in the target's RAM */
 } sb_s;
+
+/* lode's SAM-BA applet (firmware/samba-applet), embedded by the build (empty without firmware) */
+extern const uint8_t lodei_samba_applet[];
+extern const size_t lodei_samba_applet_len;
 
 /* ---- flash operations ------------------------------------------------------------------------ */
 
@@ -166,6 +172,68 @@ static int eefc_cmd(sb_s *b, uint32_t eefc, uint32_t cmd, uint32_t arg, uint32_t
     return rc == LODE_OK ? LODE_E_TIMEOUT : rc;
 }
 
+/* ---- lode's applet (a monitor without Y) ---------------------------------------------------- */
+
+static int applet_load(sb_s *b)
+{
+    if (b->applet)
+        return LODE_OK;
+    if (!lodei_samba_applet_len || lodei_samba_applet_len > APPLET_MAX) {
+        lode_log(b->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "the SAM-BA monitor on %s has no Y (copy to flash) and this lode was built without its applet "
+                 "(firmware/samba-applet: configure with -DLODE_FIRMWARE=ON)", b->port);
+        return LODE_E_UNSUPPORTED;
+    }
+    int rc = lodei_samba_send(&b->c, APPLET_ADDR, lodei_samba_applet, lodei_samba_applet_len);
+    uint32_t w0 = 0;
+    if (rc == LODE_OK)
+        rc = lodei_samba_read_word(&b->c, APPLET_ADDR, &w0);
+    if (rc == LODE_OK && w0 != APPLET_SP) {
+        lode_log(b->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                 "lode's applet did not land in RAM at 0x%08x (reads back 0x%08x): the monitor refuses S there",
+                 (unsigned)APPLET_ADDR, (unsigned)w0);
+        rc = LODE_E_FLASH;
+    }
+    b->applet = rc == LODE_OK;
+    return rc;
+}
+
+/* One applet call: the mailbox, G, the result word (the monitor answers it after the call). */
+static int applet_run(sb_s *b, uint32_t cmd, uint32_t dst, uint32_t src, uint32_t len)
+{
+    int rc = applet_load(b);
+    if (rc != LODE_OK)
+        return rc;
+    const uint32_t words[6] = {cmd, dst, src, len, APPLET_RUNNING, 0};
+    uint8_t mb[sizeof words];
+    for (size_t i = 0; i < 6; i++)
+        for (size_t k = 0; k < 4; k++)
+            mb[4 * i + k] = (uint8_t)(words[i] >> (8 * k));
+    uint32_t result = APPLET_RUNNING, at = 0;
+    int saved = b->c.timeout_ms;
+    /* rows of up to 6 ms, pages of up to 2.5 ms (SAMD21 NVM characteristics), with margin */
+    b->c.timeout_ms = 1000 + (int)(len / 16u);
+    if ((rc = lodei_samba_send(&b->c, APPLET_MBOX, mb, sizeof mb)) == LODE_OK &&
+        (rc = lodei_samba_go(&b->c, APPLET_ADDR)) == LODE_OK)
+        rc = lodei_samba_read_word(&b->c, APPLET_MBOX + 16u, &result);
+    b->c.timeout_ms = saved;
+    if (rc == LODE_OK && result != APPLET_OK)
+        rc = lodei_samba_read_word(&b->c, APPLET_MBOX + 20u, &at);
+    if (rc != LODE_OK)
+        return rc;
+    if (result == APPLET_OK)
+        return LODE_OK;
+    lode_log(b->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "%s 0x%08x..0x%08x through lode's applet failed: %s",
+             cmd == APPLET_CMD_ERASE ? "erasing" : "programming", (unsigned)dst, (unsigned)(dst + len - 1),
+             result == APPLET_RUNNING ? "it did not run (the monitor's G does not call it)"
+             : result == APPLET_E_NVM ? "NVMCTRL refused (a locked region, BOOTPROT)"
+             : result == APPLET_E_VERIFY ? "a word reads back different"
+                                         : "it refused the arguments");
+    if (result == APPLET_E_NVM || result == APPLET_E_VERIFY)
+        lode_log(b->log, LODE_LOG_ERROR, LODE_LOGC_FLASH, "the applet stopped at 0x%08x", (unsigned)at);
+    return result == APPLET_E_VERIFY ? LODE_E_VERIFY : LODE_E_FLASH;
+}
+
 /* Program n bytes (whole pages) at addr from data. */
 static int program(sb_s *b, uint32_t addr, const uint8_t *data, uint32_t n)
 {
@@ -185,7 +253,9 @@ static int program(sb_s *b, uint32_t addr, const uint8_t *data, uint32_t n)
         return rc;
     }
     rc = lodei_samba_send(&b->c, BUF_ADDR, data, n);
-    return rc == LODE_OK ? lodei_samba_copy(&b->c, BUF_ADDR, addr, n) : rc;
+    if (rc != LODE_OK)
+        return rc;
+    return b->ver.ext_y ? lodei_samba_copy(&b->c, BUF_ADDR, addr, n) : applet_run(b, APPLET_CMD_PROGRAM, addr, BUF_ADDR, n);
 }
 
 /* What was just programmed, checked: Z (the CRC) where offered, else read back. */
@@ -243,16 +313,6 @@ static int refuse_boot(sb_s *b, uint32_t addr, const lode_log_s *log)
     return LODE_E_RANGE;
 }
 
-static bool can_program(sb_s *b, const lode_log_s *log)
-{
-    if (b->chip.family == LODEI_SAMBA_SAM3X || (b->ver.ext_y && b->chip.family == LODEI_SAMBA_SAMD21))
-        return true;
-    lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
-             "the SAM-BA monitor on %s (\"%s\") offers no Y (copy to flash), and lode has no applet for %s yet: "
-             "use a debug probe, or a bootloader with the Arduino extensions", b->port, b->ver.text, b->chip.name);
-    return false;
-}
-
 static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_opts_s *o, const lode_log_s *log,
                     lode_flash_result_s *res)
 {
@@ -268,8 +328,6 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
                      (unsigned)plan->sectors[i].addr, (unsigned)b->offset - 1);
             return LODE_E_RANGE;
         }
-    if (plan->npages && !can_program(b, log))
-        return LODE_E_UNSUPPORTED;
     int rc = LODE_OK;
     /* erase: X when everything from a row to the end goes (and X is offered), else row by row
      * (the SAM3X's EWP erases as it writes) */
@@ -295,14 +353,26 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
         if (o->progress)
             o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE, nerase, nerase);
     } else {
+        /* runs of consecutive rows: one applet call each without Y, else row by row */
         size_t done = 0;
-        for (size_t i = 0; rc == LODE_OK && i < plan->nsectors; i++) {
-            if (plan->sectors[i].skip || plan->sectors[i].region != b->app)
+        for (size_t i = 0; rc == LODE_OK && i < plan->nsectors;) {
+            const lode_flash_sector_s *sec = &plan->sectors[i];
+            size_t j = i + 1;
+            if (sec->skip || sec->region != b->app) {
+                i = j;
                 continue;
-            if ((rc = erase_row(b, plan->sectors[i].addr)) == LODE_OK)
-                res->sectors_erased++;
+            }
+            while (!b->ver.ext_y && j < plan->nsectors && !plan->sectors[j].skip &&
+                   plan->sectors[j].region == b->app && plan->sectors[j].addr == sec->addr + (j - i) * b->chip.row_size)
+                j++;
+            rc = b->ver.ext_y ? erase_row(b, sec->addr)
+                              : applet_run(b, APPLET_CMD_ERASE, sec->addr, 0, (uint32_t)(j - i) * b->chip.row_size);
+            if (rc == LODE_OK)
+                res->sectors_erased += j - i;
+            done += j - i;
             if (o->progress)
-                o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE, ++done, nerase);
+                o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE, done, nerase);
+            i = j;
         }
     }
     if (rc != LODE_OK)

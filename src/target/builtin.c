@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lode's built-in chip descriptions: the chips the simulator models, with lode's own flash
  * algorithms (builtin_algos.h). Written from the reference manuals (STM32F103: RM0008 and
- * DS5319; nRF52840: the Product Specification), not from probe-rs files. When an algorithm is
+ * DS5319; nRF52840: the Product Specification; ATSAMD21G18A: the SAM D21 datasheet), not from
+ * probe-rs files. When an algorithm is
  * not in the table (the stub build), the chip is still described and
  * lode_target_flash_algo_get() says the algorithm is missing. */
 #include <stdlib.h>
@@ -39,6 +40,10 @@ static const bchip_s bchips[] = {
       {LODE_TARGET_MEM_RAM, "RAM", 0x20000000u, 0x20040000u, false},
       {LODE_TARGET_MEM_NVM, "UICR", 0x10001000u, 0x10002000u, false}},
      3, {"lode_nrf52_1m", "lode_nrf52_uicr"}, 2},
+    {"SAMD21 Series", "ATSAMD21G18A", "armv6m", LODE_TARGET_ARCH_ARMV6M,
+     {{LODE_TARGET_MEM_NVM, "FLASH", 0x00000000u, 0x00040000u, true},
+      {LODE_TARGET_MEM_RAM, "SRAM", 0x20000000u, 0x20008000u, false}},
+     2, {"lode_samd21_256k"}, 1},
 };
 
 static const char *const core_main[] = {"main"};

@@ -226,6 +226,7 @@ static void test_table(void)
         {"lode_stm32f1_64k", 0x08000000u, 0x08010000u, 1024u, 100u, 100u},
         {"lode_nrf52_1m", 0x00000000u, 0x00100000u, 4096u, 100u, 200u},
         {"lode_nrf52_uicr", 0x10001000u, 0x10002000u, 4096u, 100u, 200u},
+        {"lode_samd21_256k", 0x00000000u, 0x00040000u, 256u, 50u, 50u},
     };
     CHECK_EQ(lodei_builtin_algos_count, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -245,7 +246,7 @@ static void test_table(void)
               a->instructions[2] == 0x00 && a->instructions[3] == 0xBE);
         const uint32_t pcs[] = {a->pc_init, a->pc_uninit, a->pc_program_page, a->pc_erase_sector, a->pc_erase_all};
         for (size_t k = 0; k < sizeof pcs / sizeof pcs[0]; k++) {
-            CHECK(pcs[k] >= 4 && pcs[k] < a->instructions_len); /* EraseChip exists in all three */
+            CHECK(pcs[k] >= 4 && pcs[k] < a->instructions_len); /* EraseChip exists in all four */
             CHECK_EQ(pcs[k] & 1u, 0);                           /* offsets, Thumb bit clear */
             for (size_t m = 0; m < k; m++)
                 CHECK(pcs[k] != pcs[m]);

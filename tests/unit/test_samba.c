@@ -18,13 +18,16 @@
 #include <unistd.h>
 
 #include "boot/samba.h"
+#include "samba-applet/applet.h"
+#include "lode/board.h"
 #include "lode/error.h"
 #include "lode/loader.h"
 #include "lode/probe.h"
 #include "lode/session.h"
 #include "test.h"
 
-typedef enum { DEV_ARDUINO, DEV_UART, DEV_PLAIN, DEV_SILENT, DEV_ECHO, DEV_SKETCH } dev_mode_e;
+/* DEV_SAM3X: an ATSAM3X4E's ROM monitor on a UART (flash at 0x80000 in two EEFC banks) */
+typedef enum { DEV_ARDUINO, DEV_UART, DEV_PLAIN, DEV_SILENT, DEV_ECHO, DEV_SKETCH, DEV_SAM3X } dev_mode_e;
 
 struct dev_s;
 /* called once when the port is seen at 1200 baud (the touch) */
@@ -34,6 +37,7 @@ typedef void (*touch_fn)(struct dev_s *d);
 #define SRAM_BASE 0x20000000u
 #define SRAM_SIZE (32u * 1024u)
 #define USER_ROW 0x00804000u
+#define SAM3X_FLASH 0x00080000u
 
 typedef struct dev_s {
     int master, slave;
@@ -46,6 +50,8 @@ typedef struct dev_s {
     uint8_t pagebuf[64];
     uint32_t nvm_addr, ctrlb, status;
     uint32_t ybuf;
+    uint8_t latch[2][256];      /* SAM3X: the EEFCs' write buffers */
+    uint32_t gpnvm, ewp_pages, applet_calls;
     bool binary;
     unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, resets, preambles, xm_blocks;
     touch_fn on_touch;          /* NULL: the touch is ignored */
@@ -88,6 +94,8 @@ static void dev_put(dev_s *d, const void *b, size_t n)
 
 static uint8_t *mem_at(dev_s *d, uint32_t a)
 {
+    if (d->mode == DEV_SAM3X)
+        return a >= SAM3X_FLASH && a - SAM3X_FLASH < FLASH_SIZE ? &d->flash[a - SAM3X_FLASH] : NULL;
     if (a < FLASH_SIZE)
         return &d->flash[a];
     if (a >= SRAM_BASE && a - SRAM_BASE < SRAM_SIZE)
@@ -97,8 +105,50 @@ static uint8_t *mem_at(dev_s *d, uint32_t a)
     return NULL;
 }
 
+static uint32_t sam3x_read(dev_s *d, uint32_t a)
+{
+    switch (a) {
+    case 0xE000ED00u: return 0x412FC230u; /* Cortex-M3 r2p0 */
+    case 0x400E0940u: return 0x285B0961u; /* ATSAM3X4E, version 1 */
+    case 0x400E0A08u: case 0x400E0C08u: return 1; /* FSR.FRDY */
+    default: break;
+    }
+    uint8_t *m = mem_at(d, a);
+    uint32_t v = 0;
+    for (int i = 0; i < 4 && m; i++)
+        v |= (uint32_t)m[i] << (8 * i);
+    return v;
+}
+
+static void sam3x_write(dev_s *d, uint32_t a, uint32_t v)
+{
+    if ((a == 0x400E0A04u || a == 0x400E0C04u) && v >> 24 == 0x5Au) {
+        unsigned bank = a == 0x400E0C04u, cmd = v & 0xFFu, arg = (v >> 8) & 0xFFFFu;
+        if (cmd == 0x03 && arg < 512) { /* EWP: erase the page, write the latch */
+            uint8_t *pg = &d->flash[bank * (FLASH_SIZE / 2) + arg * 256u];
+            memcpy(pg, d->latch[bank], 256);
+            memset(d->latch[bank], 0xFF, 256);
+            d->ewp_pages++;
+        } else if (cmd == 0x0B) {
+            d->gpnvm |= 1u << arg;
+        }
+        return;
+    }
+    if (a == 0x400E1A00u && v == 0xA5000005u) {
+        d->resets++;
+        return;
+    }
+    if (a >= SAM3X_FLASH && a - SAM3X_FLASH < FLASH_SIZE) { /* the latch of the bank */
+        uint32_t off = a - SAM3X_FLASH;
+        for (int i = 0; i < 4; i++)
+            d->latch[off / (FLASH_SIZE / 2)][(off + (uint32_t)i) % 256u] = (uint8_t)(v >> (8 * i));
+    }
+}
+
 static uint32_t reg_read(dev_s *d, uint32_t a)
 {
+    if (d->mode == DEV_SAM3X)
+        return sam3x_read(d, a);
     switch (a) {
     case 0xE000ED00u: return 0x410CC601u; /* Cortex-M0+ r0p1 */
     case 0x41002018u: return 0x10010005u; /* SAMD21G18A */
@@ -120,6 +170,11 @@ static uint32_t reg_read(dev_s *d, uint32_t a)
 
 static void reg_write(dev_s *d, uint32_t a, uint32_t v, unsigned size)
 {
+    if (d->mode == DEV_SAM3X) {
+        if (size == 4)
+            sam3x_write(d, a, v);
+        return;
+    }
     if (a == 0x41004000u && size == 4 && (v & 0xFF00u) == 0xA500u) {
         uint32_t cmd = v & 0x7Fu, at = d->nvm_addr * 2u;
         if (cmd == 0x02 && at < FLASH_SIZE) { /* ER */
@@ -153,6 +208,38 @@ static void reg_write(dev_s *d, uint32_t a, uint32_t v, unsigned size)
         if (m && (a + i) >= FLASH_SIZE) /* flash takes writes only through NVMCTRL */
             *m = (uint8_t)(v >> (8 * i));
     }
+}
+
+static uint32_t rd32(dev_s *d, uint32_t a) { return reg_read(d, a); }
+
+static void wr32(dev_s *d, uint32_t a, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        *mem_at(d, a + i) = (uint8_t)(v >> (8 * i));
+}
+
+/* G on lode's applet (what the real one does on the simulated SAMD21, tests/sim): the mailbox's
+ * erase or program, when the blob with its two header words is in place */
+static void model_applet(dev_s *d, uint32_t addr)
+{
+    if (addr != APPLET_ADDR || rd32(d, APPLET_ADDR) != APPLET_SP || rd32(d, APPLET_ADDR + 4) != APPLET_ADDR + 9)
+        return;
+    d->applet_calls++;
+    uint32_t cmd = rd32(d, APPLET_MBOX), dst = rd32(d, APPLET_MBOX + 4), src = rd32(d, APPLET_MBOX + 8),
+             len = rd32(d, APPLET_MBOX + 12), result = APPLET_OK;
+    if (dst >= FLASH_SIZE || len > FLASH_SIZE - dst)
+        result = APPLET_E_ARG;
+    else if (cmd == APPLET_CMD_ERASE)
+        for (uint32_t a = dst; a < dst + len; a += 256) {
+            memset(&d->flash[a], 0xFF, 256);
+            d->rows_erased++;
+        }
+    else if (cmd == APPLET_CMD_PROGRAM)
+        for (uint32_t i = 0; i < len; i++)
+            d->flash[dst + i] &= *mem_at(d, src + i);
+    else
+        result = APPLET_E_ARG;
+    wr32(d, APPLET_MBOX + 16, result);
 }
 
 static bool get_n(dev_s *d, uint8_t *b, size_t n)
@@ -256,7 +343,7 @@ static void *dev_main(void *arg)
         a0 = (uint32_t)strtoul(cmd + 1, &comma, 16);
         if (comma && *comma == ',')
             a1 = (uint32_t)strtoul(comma + 1, NULL, 16);
-        bool ard = d->mode != DEV_PLAIN;
+        bool ard = d->mode != DEV_PLAIN && d->mode != DEV_SAM3X;
         switch (op) {
         case 'N': d->binary = true; dev_put(d, "\n\r", 2); break;
         case 'T': d->binary = false; dev_put(d, "\n\r", 2); break;
@@ -276,7 +363,7 @@ static void *dev_main(void *arg)
         case 'H': reg_write(d, a0, a1, 2); break;
         case 'O': reg_write(d, a0, a1, 1); break;
         case 'S':
-            if (d->mode == DEV_UART) {
+            if (d->mode == DEV_UART || d->mode == DEV_SAM3X) {
                 xm_recv(d, a0, a1);
             } else {
                 for (uint32_t i = 0; i < a1; i++) {
@@ -299,14 +386,14 @@ static void *dev_main(void *arg)
             d->max_r = a1 > d->max_r ? a1 : d->max_r;
             if (d->mode == DEV_ARDUINO && a1 >= 64)
                 buf[a1 - 1] ^= 0x5A; /* the bootloaders' bug with long USB reads */
-            if (d->mode == DEV_UART)
+            if (d->mode == DEV_UART || d->mode == DEV_SAM3X)
                 xm_send(d, buf, a1);
             else
                 dev_put(d, buf, a1);
             free(buf);
             break;
         }
-        case 'G': break;
+        case 'G': model_applet(d, a0); break;
         case 'X':
             if (!ard)
                 break;
@@ -408,7 +495,7 @@ static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const
 }
 
 /* the USB flavour through the ttyACM link, the UART one by the pty's own name */
-static const char *dev_port(const dev_s *d) { return d->mode == DEV_UART ? d->path : d->link; }
+static const char *dev_port(const dev_s *d) { return d->mode == DEV_UART || d->mode == DEV_SAM3X ? d->path : d->link; }
 
 static lode_session_s *session(dev_s *d, const char *extra, const char *chip, logbuf_s *lb, int *rc_out)
 {
@@ -640,6 +727,21 @@ static void test_plain_monitor(void)
     CHECK_EQ(lode_loader_read(l, 0, buf, sizeof buf), LODE_OK);
     CHECK(buf[0] == 1 && buf[199] == d->flash[199]);
     CHECK_EQ(d->max_r, 200);
+    /* no Y: lode's applet erases and programs (one call per run of rows, one per buffer) */
+    static uint8_t img_data[5000];
+    fill(img_data, sizeof img_data, 2);
+    lode_segment_s seg = {0x3000, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    int frc = lode_session_flash(s, &img, &fo, &res);
+    if (frc != LODE_OK)
+        fprintf(stderr, "%s", lb.text);
+    CHECK_EQ(frc, LODE_OK);
+    CHECK(memcmp(d->flash + 0x3000, img_data, sizeof img_data) == 0);
+    CHECK_EQ(d->rows_erased, (sizeof img_data + 255) / 256);
+    CHECK_EQ(d->applet_calls, 1 + (sizeof img_data + 4095) / 4096);
+    CHECK_EQ(res.bytes_verified, 5056); /* read back: no Z */
     lode_session_close(s);
     dev_stop(d);
 }
@@ -667,6 +769,52 @@ static void test_no_sync(void)
         CHECK(strchr(lb.text, '\n') == lb.text + strlen(lb.text) - 1); /* one line */
         dev_stop(d);
     }
+}
+
+/* The Due's ROM monitor, as --board due words the spec (UART, the application at 0x80000). */
+static void test_sam3x(void)
+{
+    dev_s *d = dev_start(DEV_SAM3X);
+    memset(d->flash, 0xFF, sizeof d->flash);
+    lode_board_db_s *db = NULL;
+    const lode_board_s *due = NULL;
+    REQUIRE(lode_board_db_new(NULL, &db) == LODE_OK && lode_board_find(db, "due", &due) == LODE_OK);
+    char spec[200];
+    REQUIRE(lode_board_probe_spec(due, d->path, spec, sizeof spec) == LODE_OK);
+    lode_board_db_free(db);
+    logbuf_s lb = {{0}};
+    int rc;
+    lode_session_s *s = session(d, spec + strlen("sam-ba:") + strlen(d->path), "ATSAM3X4E", &lb, &rc);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", lb.text);
+    REQUIRE(rc == LODE_OK);
+    lode_probe_info_s info = {0};
+    lode_probe_describe(lode_session_probe(s), &info);
+    CHECK(strstr(info.description, "ATSAM3X4E") && strstr(info.description, "UART, XMODEM"));
+    CHECK(strstr(info.detail, "flash 0x00080000..0x000bffff") != NULL);
+    static uint8_t img_data[3000];
+    fill(img_data, sizeof img_data, 1);
+    /* into both banks: across 0xA0000 */
+    lode_segment_s seg = {0x9F800, sizeof img_data, img_data};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {.verify = true};
+    lode_flash_result_s res;
+    CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
+    CHECK(memcmp(d->flash + 0x1F800, img_data, sizeof img_data) == 0);
+    CHECK_EQ(d->ewp_pages, (sizeof img_data + 255) / 256);
+    CHECK_EQ(res.bytes_verified, 3072);
+    lb.text[0] = 0;
+    CHECK_EQ(lode_session_erase(s, true, 0, 0, &fo, &res), LODE_E_INVALID_ARG);
+    CHECK(strstr(lb.text, "erased page by page as it is written") != NULL);
+    lode_loader_s *l = NULL;
+    REQUIRE(lode_session_loader(s, &l) == LODE_OK);
+    CHECK_EQ(lode_loader_reset_run(l), LODE_OK);
+    lode_session_close(s);
+    for (int i = 0; i < 3000 && !d->resets; i++)
+        usleep(20000);
+    CHECK_EQ(d->gpnvm, 2); /* GPNVM1: boot from flash */
+    CHECK_EQ(d->resets, 1);
+    dev_stop(d);
 }
 
 /* the touch on a port without a USB identity: the same port then has the monitor */
@@ -808,6 +956,7 @@ int main(void)
     RUN_TEST(test_options);
     RUN_TEST(test_plain_monitor);
     RUN_TEST(test_no_sync);
+    RUN_TEST(test_sam3x);
     RUN_TEST(test_touch_in_place);
     RUN_TEST(test_touch_usb);
     return TEST_DONE();
