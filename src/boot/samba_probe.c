@@ -77,6 +77,7 @@ typedef struct sb_s {
     unsigned baud;
     int mode;                   /* 0: by the port's name, 1: usb, 2: uart */
     bool touch;                 /* reset a running sketch into the bootloader first */
+    bool touch_auto;            /* ... when the port is a SAM-BA board's sketch by its USB ID */
     unsigned sync_tries;
     bool has_offset;
     uint32_t offset;            /* the application's start (absolute) */
@@ -681,6 +682,8 @@ static bool parse_args(const char *args, sb_s *b)
             b->mode = 2;
         } else if (!strcasecmp(v, "touch")) {
             b->touch = true;
+        } else if (!strcasecmp(v, "touch=auto")) {
+            b->touch_auto = true;
         } else if (!strncasecmp(v, "offset=", 7) && v[7]) {
             unsigned long off = strtoul(v + 7, &end, 0);
             if (*end || off > 0xFFFFFFFFul)
@@ -760,7 +763,8 @@ static int touch_in_place(const char *port, const lode_log_s *log)
 }
 
 /* Where the bootloader is: the port itself, or after the touch (`:touch`) the bootloader's port.
- * A port that is a SAM-BA board's sketch (its USB ID) is refused without :touch. */
+ * A port that is a SAM-BA board's sketch (its USB ID) is refused without :touch or :touch=auto
+ * (which touches only such a port: the boards' option). */
 static int find_monitor(sb_s *b, const lode_probe_open_opts_s *o)
 {
     lode_usb_id_s id;
@@ -772,6 +776,8 @@ static int find_monitor(sb_s *b, const lode_probe_open_opts_s *o)
     if (rc != LODE_OK)
         return rc;
     const lode_board_s *bd = has_id ? sketch_board(db, id) : NULL;
+    if (bd && b->touch_auto)
+        b->touch = true;
     if (bd && !b->touch) {
         lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "%s is the port of the sketch running on the %s (USB %04x:%04x), not of its bootloader: add :touch "
@@ -850,7 +856,7 @@ static int sb_open(const lode_probe_driver_s *d, const char *args, const lode_pr
 
 const lode_probe_driver_s lodei_probe_row_samba = {
     .name = "sam-ba",
-    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch]",
+    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch|:touch=auto]",
     .help = "a SAM-BA monitor (Arduino Zero/MKR, Adafruit M0 bootloaders; the Due's ROM), what bossac talks to",
     .needs_args = true,
     .open = sb_open,

@@ -125,9 +125,9 @@ static void test_probe_spec(void)
     REQUIRE(lode_board_find(db, "zero", &zero) == LODE_OK && lode_board_find(db, "due", &due) == LODE_OK);
     CHECK(zero->has_app_offset && zero->app_offset == 0x2000 && due->app_offset == 0x80000);
     CHECK(lode_board_probe_spec(zero, "/dev/ttyACM0", s, sizeof s) == LODE_OK &&
-          !strcmp(s, "sam-ba:/dev/ttyACM0:offset=0x2000"));
+          !strcmp(s, "sam-ba:/dev/ttyACM0:touch=auto:offset=0x2000"));
     CHECK(lode_board_probe_spec(zero, "sam-ba:/dev/ttyACM0:offset=0x4000", s, sizeof s) == LODE_OK &&
-          !strcmp(s, "sam-ba:/dev/ttyACM0:offset=0x4000")); /* an offset given wins */
+          !strcmp(s, "sam-ba:/dev/ttyACM0:offset=0x4000:touch=auto")); /* an offset given wins */
     CHECK(lode_board_probe_spec(due, "/dev/ttyACM1", s, sizeof s) == LODE_OK &&
           !strcmp(s, "sam-ba:/dev/ttyACM1:115200:uart:offset=0x80000"));
     CHECK(lode_board_probe_spec(due, "sam-ba:/dev/ttyACM1:UART", s, sizeof s) == LODE_OK &&

@@ -664,6 +664,9 @@ static void flash_cycle(dev_mode_e mode)
 static void test_flash_usb(void) { flash_cycle(DEV_ARDUINO); }
 static void test_flash_uart(void) { flash_cycle(DEV_UART); }
 
+/* the touch on a port without a USB identity: the same port then has the monitor */
+static void become_monitor(dev_s *d) { d->mode = DEV_ARDUINO; }
+
 static void test_options(void)
 {
     dev_s *d = dev_start(DEV_ARDUINO);
@@ -683,6 +686,14 @@ static void test_options(void)
     s = session(d, ":offset=zz", NULL, &lb, &rc);
     CHECK_EQ(rc, LODE_E_INVALID_ARG);
     CHECK(strstr(lb.text, "bad probe 'sam-ba:") != NULL);
+    /* touch=auto leaves a port that is no sketch's by its USB ID alone */
+    d->on_touch = become_monitor;
+    lb.text[0] = 0;
+    s = session(d, ":touch=auto", NULL, &lb, &rc);
+    CHECK_EQ(rc, LODE_OK);
+    CHECK_EQ(atomic_load(&d->touches), 0);
+    lode_session_close(s);
+    d->on_touch = NULL;
     /* a smaller bootloader: offset=0x1000 */
     lb.text[0] = 0;
     s = session(d, ":offset=0x1000", NULL, &lb, &rc);
@@ -817,8 +828,6 @@ static void test_sam3x(void)
     dev_stop(d);
 }
 
-/* the touch on a port without a USB identity: the same port then has the monitor */
-static void become_monitor(dev_s *d) { d->mode = DEV_ARDUINO; }
 
 static void test_touch_in_place(void)
 {
@@ -923,7 +932,7 @@ static void test_touch_usb(void)
                           "SAM-BA bootloader at 0x0000) (USB 2341:804d), not of its bootloader: add :touch") != NULL);
     CHECK_EQ(atomic_load(&sketch->touches), 0);
     lb.text[0] = 0;
-    s = session(sketch, ":usb:touch", NULL, &lb, &rc);
+    s = session(sketch, ":usb:touch=auto", NULL, &lb, &rc); /* --board zero's option: this port is a sketch's */
     if (rc != LODE_OK)
         fprintf(stderr, "%s", lb.text);
     REQUIRE(rc == LODE_OK);
