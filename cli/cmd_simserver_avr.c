@@ -43,8 +43,8 @@ static void on_session(void *user, const lode_avrsim_session_s *s)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: lode sim-server --board uno|mega2560 --serial-pty PATH [--bootloader FILE]\n"
-            "                       [--sim-state FILE] [--sim-fresh]\n"
+            "usage: lode sim-server --board uno|mega2560|leonardo --serial-pty PATH [--bootloader FILE]\n"
+            "                       [--sim-state FILE] [--sim-fresh] [--sysfs DIR]\n"
             "\n"
             "Serve a simulated Arduino Uno (optiboot 4.4) or Mega 2560 (the STK500v2 wiring\n"
             "bootloader), the real bootloaders from Debian's arduino-core-avr running on simavr, on\n"
@@ -56,6 +56,17 @@ static void usage(FILE *f)
             "Flash and EEPROM are kept in the state file the other commands use for the board\n"
             "(--sim-state FILE, default $LODE_SIM_STATE_DIR or ~/.cache/lode/sim-CHIP.state;\n"
             "--sim-fresh starts erased, the bootloader burnt again), saved after every session.\n"
+            "\n"
+            "--board leonardo: an ATmega32U4 running lode's own AVR109 test bootloader (4 KiB at\n"
+            "0x7000, on USART1 at 500 kbaud standing in for the USB CDC port). The port is the\n"
+            "board's USB port: opening it does not reset the board; the 1200-baud touch (the port held\n"
+            "or closed at 1200 baud while the sketch runs) resets it into the bootloader, and the port\n"
+            "is replaced by a new pty (linked at PATH again), as the bootloader re-enumerates as\n"
+            "another USB device; the bootloader starting the sketch ('E', 8 s without a byte)\n"
+            "replaces it again. --sysfs DIR publishes the port in a sysfs tree (the sketch as USB\n"
+            "2341:8036, the bootloader as 2341:0036) for lode's LODE_SYSFS_ROOT=DIR:\n"
+            "  LODE_SYSFS_ROOT=DIR lode flash app.hex --probe avr109:PATH   (touch + find by USB ID)\n"
+            "  stty -F PATH 1200; avrdude -c avr109 -p m32u4 -P PATH -U flash:w:app.hex:i\n"
             "It prints one line per session on stderr (bytes each way, simulated time). Ctrl-C\n"
             "stops it.\n");
 }
@@ -82,7 +93,7 @@ static void avr_unknown(const char *cmd, const char *arg, bool missing)
 
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
 {
-    const char *board = NULL, *pty = NULL, *boot = NULL, *state = NULL;
+    const char *board = NULL, *pty = NULL, *boot = NULL, *state = NULL, *sysfs = NULL;
     bool fresh = false;
     const cli_opt_s opts[] = {
         {.name = "--board", .nval = 1, .val = &board},
@@ -90,6 +101,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
         {.name = "--bootloader", .nval = 1, .val = &boot},
         {.name = "--sim-state", .nval = 1, .val = &state},
         {.name = "--sim-fresh", .flag = &fresh, .set = true},
+        {.name = "--sysfs", .nval = 1, .val = &sysfs},
         {0},
     };
     const cli_args_spec_s spec = {.cmd = "sim-server", .usage = avr_usage, .opts = opts, .unknown = avr_unknown};
@@ -97,7 +109,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     if (ex >= 0)
         return ex;
     if (!board || !pty) {
-        fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno, mega2560)\n");
+        fprintf(stderr, "lode sim-server: a simulated Arduino needs --board NAME and --serial-pty PATH (boards: uno, mega2560, leonardo)\n");
         return LODE_EXIT_USAGE;
     }
     cli_target_opts_s to;
@@ -110,6 +122,11 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     if (ex != LODE_EXIT_OK)
         return ex;
     lode_avrsim_s *sim = t.avrsim;
+    if (sysfs && (!lode_avrsim_is_usb(sim) || lode_avrsim_set_sysfs(sim, sysfs) != LODE_OK)) {
+        fprintf(stderr, "lode sim-server: --sysfs is for USB boards (leonardo), with a path shorter than 200 bytes\n");
+        cli_target_close(&t);
+        return LODE_EXIT_USAGE;
+    }
     char name[128];
     if ((rc = lode_avrsim_pty_open(sim, pty, name, sizeof name)) != LODE_OK) {
         cli_target_close(&t);

@@ -31,6 +31,10 @@
 #define TXQ 4096
 #define MCUSR_ADDR 0x54       /* MCUSR in data space (ATmega328P/168/2560) */
 #define MCUSR_EXTRF 0x02
+#define MCUSR_WDRF 0x08
+#define BOOT_KEY_ADDR 0x0800  /* where a 32U4 sketch leaves Caterina's key before its reset */
+#define BOOT_KEY 0x7777u
+#define TOUCH_BAUD B1200
 #define WILD_SPACE 0x10004u   /* every 16-bit data/Z address (+ a word) stays inside simavr's arrays */
 #define WILD_FAR 0x1000004u   /* every 24-bit RAMPZ:Z address (+ a word), on parts with RAMPZ */
 
@@ -39,16 +43,26 @@ typedef struct board_s {
     uint32_t freq, boot_addr, baud;
     const char *bootloader;
     const char *protocol;     /* the probe kind its bootloader speaks */
+    char uart;                /* the bootloader's USART ('0', '1') */
+    bool touch;               /* a USB board: the 1200-baud touch resets it into its bootloader,
+                                 which then is another USB device (sketch_pid -> boot_pid) */
+    uint16_t vid, sketch_pid, boot_pid;
 } board_s;
 
 static const board_s boards[] = {
     {"uno", "atmega328p", "ATmega328P", 16000000u, 0x7E00u, 115200u,
-     "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex", "arduino"},
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex", "arduino", '0', false, 0,
+     0, 0},
     {"mega2560", "atmega2560", "ATmega2560", 16000000u, 0x3E000u, 115200u,
-     "/usr/share/arduino/hardware/arduino/avr/bootloaders/stk500v2/stk500boot_v2_mega2560.hex", "wiring"},
+     "/usr/share/arduino/hardware/arduino/avr/bootloaders/stk500v2/stk500boot_v2_mega2560.hex", "wiring", '0', false,
+     0, 0, 0},
+    /* lode's AVR109 test bootloader (firmware/avr/boot), on USART1 at 500 kbaud: the Leonardo's
+     * USB CDC port as a flow-controlled serial line */
+    {"leonardo", "atmega32u4", "ATmega32U4", 16000000u, 0x7000u, 500000u, LODE_AVR109BOOT_HEX, "avr109", '1', true,
+     0x2341, 0x8036, 0x0036},
 };
 
-static const char *const board_names[] = {"uno", "mega2560", NULL};
+static const char *const board_names[] = {"uno", "mega2560", "leonardo", NULL};
 
 struct lode_avrsim_s {
     const board_s *b;
@@ -71,6 +85,10 @@ struct lode_avrsim_s {
     int pty_master;
     int opens;                 /* inotify on the pty's slave: every open is a new session */
     char pty_link[256];
+    char pty_name[64];         /* the slave's path */
+    char sysfs[256];           /* a sysfs tree to publish the USB port in ("" none) */
+    bool in_boot;              /* touch boards: the port is the bootloader's */
+    bool in_app;               /* the program counter was in the application since the reset */
 };
 
 /* simavr does not bound what a program addresses: the PC runs off the end of the flash (a
@@ -94,6 +112,27 @@ static int widen_memories(avr_t *avr)
     avr->data = d;
     avr->flash = f;
     return LODE_OK;
+}
+
+/* simavr's USB device model (ATmega32U4) asserts on endpoint use it does not cover: a sketch's
+ * random bytes poking its registers would end the simulator. The simulated Leonardo's USB port is
+ * the pty, not that model: its registers become plain memory. */
+static void unplug_usb(avr_t *avr)
+{
+    void *usb = NULL;
+    for (avr_io_t *p = avr->io_port; p; p = p->next)
+        if (p->kind && !strcmp(p->kind, "usb"))
+            usb = p;
+    for (int i = 0; usb && i < MAX_IOs; i++) {
+        if (avr->io[i].w.param == usb) {
+            avr->io[i].w.c = NULL;
+            avr->io[i].w.param = NULL;
+        }
+        if (avr->io[i].r.param == usb) {
+            avr->io[i].r.c = NULL;
+            avr->io[i].r.param = NULL;
+        }
+    }
 }
 
 static void uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
@@ -158,17 +197,28 @@ static void anchor(lode_avrsim_s *s)
     s->anchor_ns = wall_ns();
 }
 
-static void reset(lode_avrsim_s *s)
+/* A reset: external (the reset button, the auto-reset circuit), or the watchdog reset a 32U4
+ * sketch makes after the 1200-baud touch, Caterina's key left in RAM. */
+static void reset_by(lode_avrsim_s *s, bool touch)
 {
     avr_reset(s->avr);
     s->avr->pc = s->b->boot_addr; /* BOOTRST programmed: the reset vector is the bootloader's */
-    s->avr->data[MCUSR_ADDR] |= MCUSR_EXTRF;
+    if (touch) {
+        s->avr->data[MCUSR_ADDR] |= MCUSR_WDRF;
+        s->avr->data[BOOT_KEY_ADDR] = BOOT_KEY & 0xFF;
+        s->avr->data[BOOT_KEY_ADDR + 1] = BOOT_KEY >> 8;
+    } else {
+        s->avr->data[MCUSR_ADDR] |= MCUSR_EXTRF;
+    }
     s->dead = false;
+    s->in_app = false;
     s->xoff = false;
     s->rx_len = s->rx_head = s->tx_len = 0;
     s->last_feed = s->avr->cycle;
     anchor(s);
 }
+
+static void reset(lode_avrsim_s *s) { reset_by(s, false); }
 
 static int hexval(const char *p, size_t n)
 {
@@ -248,7 +298,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
         if (cfg->board && !strcasecmp(cfg->board, boards[i].name))
             b = &boards[i];
     if (!b) {
-        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated board '%s': the AVR boards are: uno, mega2560",
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated board '%s': the AVR boards are: uno, mega2560, leonardo",
                  cfg->board ? cfg->board : "");
         return LODE_E_NO_DEVICE;
     }
@@ -281,6 +331,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
         lode_avrsim_free(s);
         return LODE_E_NOMEM;
     }
+    unplug_usb(s->avr);
     memset(s->avr->flash, 0xFF, s->avr->flashend + 1);
     int rc = burn_hex(s, hex);
     if (rc != LODE_OK) {
@@ -289,13 +340,13 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
     }
     s->avr->reset_pc = b->boot_addr;
     uint32_t flags = 0;
-    avr_ioctl(s->avr, AVR_IOCTL_UART_GET_FLAGS('0'), &flags);
+    avr_ioctl(s->avr, AVR_IOCTL_UART_GET_FLAGS(b->uart), &flags);
     flags &= ~(uint32_t)(AVR_UART_FLAG_POLL_SLEEP | AVR_UART_FLAG_STDIO);
-    avr_ioctl(s->avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
-    s->uart_in = avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT);
-    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), uart_out, s);
-    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XON), uart_xon, s);
-    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF), uart_xoff, s);
+    avr_ioctl(s->avr, AVR_IOCTL_UART_SET_FLAGS(b->uart), &flags);
+    s->uart_in = avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_INPUT);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUTPUT), uart_out, s);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUT_XON), uart_xon, s);
+    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUT_XOFF), uart_xoff, s);
     reset(s);
     *out = s;
     return LODE_OK;
@@ -414,6 +465,8 @@ static void run_slice(lode_avrsim_s *s)
         int st = avr_run(avr);
         if (st == cpu_Crashed || st == cpu_Done)
             s->dead = true; /* until the next reset */
+        if (avr->pc < s->b->boot_addr) /* the bootloader started the application */
+            s->in_app = true;
     }
     if (s->dead) /* a dead board's time still passes for the host's bytes */
         avr->cycle = until;
@@ -573,6 +626,7 @@ int lode_avrsim_pty_open(lode_avrsim_s *s, const char *link_path, char *name, si
         snprintf(s->pty_link, sizeof s->pty_link, "%s", link_path);
     }
     snprintf(name, cap, "%s", pts);
+    snprintf(s->pty_name, sizeof s->pty_name, "%s", pts);
     s->pty_master = m;
     s->opens = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (s->opens >= 0 && inotify_add_watch(s->opens, pts, IN_OPEN) < 0) {
@@ -588,11 +642,15 @@ void lode_avrsim_last_session(const lode_avrsim_s *s, lode_avrsim_session_s *out
         *out = s->sess;
 }
 
+static int touch_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode_avrsim_session_fn fn, void *user);
+
 int lode_avrsim_pty_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode_avrsim_session_fn fn,
                           void *user)
 {
     if (!s || s->pty_master < 0)
         return LODE_E_INVALID_ARG;
+    if (s->b->touch)
+        return touch_serve(s, stop, fn, user);
     while (!(stop && *stop)) {
         struct pollfd p = {s->pty_master, POLLIN, 0};
         poll(&p, 1, 50);
@@ -606,5 +664,216 @@ int lode_avrsim_pty_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, l
         if (fn)
             fn(user, &s->sess);
     }
+    return LODE_OK;
+}
+
+/* ---- USB boards: the 1200-baud touch and re-enumeration ------------------------------------ */
+
+bool lode_avrsim_is_usb(const lode_avrsim_s *s) { return s && s->b->touch; }
+
+int lode_avrsim_set_sysfs(lode_avrsim_s *s, const char *dir)
+{
+    if (!s || !dir || strlen(dir) >= sizeof s->sysfs)
+        return LODE_E_INVALID_ARG;
+    snprintf(s->sysfs, sizeof s->sysfs, "%s", dir);
+    return LODE_OK;
+}
+
+static void mkdirs(const char *path)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *c = p + 1; *c; c++)
+        if (*c == '/') {
+            *c = 0;
+            mkdir(p, 0755);
+            *c = '/';
+        }
+    mkdir(p, 0755);
+}
+
+static void put_text(const char *dir, const char *file, const char *text)
+{
+    char path[640];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* class/tty/NAME of the current pty ("/dev/pts/7" -> "pts!7") */
+static void tty_entry(const lode_avrsim_s *s, char *out, size_t cap)
+{
+    const char *rel = !strncmp(s->pty_name, "/dev/", 5) ? s->pty_name + 5 : s->pty_name;
+    char name[64];
+    snprintf(name, sizeof name, "%s", rel);
+    for (char *c = name; *c; c++)
+        if (*c == '/')
+            *c = '!';
+    snprintf(out, cap, "%s/class/tty/%s", s->sysfs, name);
+}
+
+/* The port in the sysfs tree as the kernel shows a CDC-ACM port: the USB device (idVendor,
+ * idProduct) with its interface, class/tty/NAME linking to the interface, DEVNAME in uevent. */
+static void sysfs_publish(const lode_avrsim_s *s)
+{
+    if (!s->sysfs[0])
+        return;
+    char dev[320], iface[400], entry[400], text[128], link[440];
+    snprintf(dev, sizeof dev, "%s/devices/lode-sim/usb1/1-1", s->sysfs);
+    snprintf(iface, sizeof iface, "%s/1-1:1.0", dev);
+    mkdirs(iface);
+    snprintf(text, sizeof text, "%04x\n", s->b->vid);
+    put_text(dev, "idVendor", text);
+    snprintf(text, sizeof text, "%04x\n", s->in_boot ? s->b->boot_pid : s->b->sketch_pid);
+    put_text(dev, "idProduct", text);
+    put_text(dev, "product", s->in_boot ? "simulated Leonardo bootloader\n" : "simulated Leonardo\n");
+    tty_entry(s, entry, sizeof entry);
+    mkdirs(entry);
+    snprintf(text, sizeof text, "DEVNAME=%s\n", !strncmp(s->pty_name, "/dev/", 5) ? s->pty_name + 5 : s->pty_name);
+    put_text(entry, "uevent", text);
+    snprintf(link, sizeof link, "%s/device", entry);
+    unlink(link);
+    if (symlink(iface, link) != 0)
+        lode_log(s->log, LODE_LOG_WARN, LODE_LOGC_SIM, "cannot link %s: %s", link, strerror(errno));
+}
+
+static void sysfs_withdraw(const lode_avrsim_s *s)
+{
+    if (!s->sysfs[0])
+        return;
+    char entry[400], path[440];
+    tty_entry(s, entry, sizeof entry);
+    snprintf(path, sizeof path, "%s/device", entry);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/uevent", entry);
+    unlink(path);
+    rmdir(entry);
+}
+
+/* The USB device leaves the bus and comes back as the other one: the pty closed (its client
+ * sees a hang-up), a new one made, linked and published. */
+static int reenumerate(lode_avrsim_s *s, bool boot, lode_avrsim_session_fn fn, void *user)
+{
+    sysfs_withdraw(s);
+    if (fn)
+        fn(user, &s->sess);
+    /* the new port is made before the old one closes, so that it gets another name (as a new
+     * ttyACM often does): lode must find it by its USB ID */
+    int old = s->pty_master;
+    s->pty_master = -1;
+    if (s->opens >= 0)
+        close(s->opens);
+    s->opens = -1;
+    char link[256], name[64];
+    snprintf(link, sizeof link, "%s", s->pty_link);
+    s->pty_link[0] = 0; /* pty_open replaces the link */
+    int rc = lode_avrsim_pty_open(s, link[0] ? link : NULL, name, sizeof name);
+    close(old);
+    if (rc != LODE_OK)
+        return rc;
+    s->in_boot = boot;
+    s->tx_len = s->rx_len = s->rx_head = 0;
+    s->sess = (lode_avrsim_session_s){.id = s->sess.id + 1};
+    s->sess_cycle = s->avr->cycle;
+    sysfs_publish(s);
+    lode_log(s->log, LODE_LOG_INFO, LODE_LOGC_SIM, "the simulated %s is now %s on %s", s->b->name,
+             boot ? "its bootloader" : "its sketch", name);
+    return LODE_OK;
+}
+
+/* Serve a USB board: it runs all the time (paced to the wall clock, the host's bytes fed at wire
+ * speed) whether or not the port is open; what it sends while nobody has the port open is lost,
+ * as a USB CDC port's is. Opening the port does not reset it. The port at 1200 baud while the
+ * sketch has it (a client holding it there, or one that closed it at 1200) is the touch: the
+ * sketch's USB code resets the chip with Caterina's key, the port leaves and the bootloader's
+ * comes; the bootloader starting the sketch ('E', its timeout) is the way back. */
+static int touch_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode_avrsim_session_fn fn, void *user)
+{
+    avr_t *avr = s->avr;
+    /* from the power-on reset: the bootloader starts the sketch at once, unless there is none */
+    avr_reset(avr);
+    avr->pc = s->b->boot_addr;
+    bool left = false;
+    for (uint64_t end = avr->cycle + s->b->freq / 1000u; avr->cycle < end && !s->dead;) {
+        int st = avr_run(avr);
+        if (st == cpu_Crashed || st == cpu_Done)
+            s->dead = true;
+        left = left || avr->pc < s->b->boot_addr;
+    }
+    s->in_boot = !s->dead && !left;
+    s->in_app = false;
+    s->tx_len = 0;
+    anchor(s);
+    s->sess = (lode_avrsim_session_s){.id = 1};
+    s->sess_cycle = avr->cycle;
+    sysfs_publish(s);
+    uint64_t next_look = 0;
+    while (!(stop && *stop)) {
+        s->sess.sim_us = (avr->cycle - s->sess_cycle) / (s->b->freq / 1000000u);
+        struct pollfd p = {s->pty_master, POLLIN, 0};
+        bool busy = s->rx_len || !idle(s);
+        int n = poll(&p, 1, 0);
+        bool open = !(n > 0 && (p.revents & POLLHUP));
+        if (n > 0 && (p.revents & POLLIN) && s->rx_len < RXQ) {
+            uint8_t buf[RXQ];
+            ssize_t r = read(s->pty_master, buf, RXQ - s->rx_len);
+            for (ssize_t i = 0; i < r; i++)
+                s->rx[(s->rx_head + s->rx_len + (size_t)i) % RXQ] = buf[i];
+            if (r > 0) {
+                s->rx_len += (size_t)r;
+                anchor(s);
+                busy = true;
+            }
+        }
+        uint64_t now = wall_ns();
+        if (now >= next_look) { /* the touch: the sketch sees the line coding at 1200 baud */
+            next_look = now + 5000000u;
+            struct termios t;
+            if (!s->in_boot && tcgetattr(s->pty_master, &t) == 0 && cfgetospeed(&t) == TOUCH_BAUD) {
+                reset_by(s, true);
+                if (reenumerate(s, true, fn, user) != LODE_OK)
+                    return LODE_E_IO;
+                continue;
+            }
+        }
+        if (!busy) {
+            struct timespec ts = {0, 1000000L};
+            if (open && !s->tx_len) {
+                poll(&p, 1, 1);
+            } else {
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        run_slice(s);
+        if (s->tx_len) {
+            /* what nobody takes is lost (a USB CDC port without a reader): never wait for room
+             * (a client that closed since the poll leaves the pty's buffer to fill) */
+            size_t off = 0;
+            for (int tries = 0; open && off < s->tx_len && tries < 40;) {
+                ssize_t w = write(s->pty_master, s->tx + off, s->tx_len - off);
+                if (w > 0) {
+                    off += (size_t)w;
+                    continue;
+                }
+                if (w < 0 && errno != EAGAIN && errno != EINTR)
+                    break;
+                struct pollfd q = {s->pty_master, POLLOUT, 0};
+                tries++;
+                if (poll(&q, 1, 50) > 0 && (q.revents & POLLHUP))
+                    break;
+            }
+            s->tx_len = 0;
+        }
+        /* the bootloader started the sketch (which may have crashed within the slice) */
+        if (s->in_boot && (s->dead || s->in_app)) {
+            if (reenumerate(s, false, fn, user) != LODE_OK)
+                return LODE_E_IO;
+        }
+    }
+    sysfs_withdraw(s);
     return LODE_OK;
 }

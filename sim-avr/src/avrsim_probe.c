@@ -139,7 +139,7 @@ static int row_open(const lode_probe_driver_s *d, const char *args, const lode_p
         return LODE_E_UNSUPPORTED;
     const char *name = args && *args ? args : o->chip ? lode_avrsim_board_for_chip(o->chip) : "uno";
     if (!name) {
-        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated AVR board has the chip %s: the boards are: uno, mega2560",
+        lode_log(o->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "no simulated AVR board has the chip %s: the boards are: uno, mega2560, leonardo",
                  o->chip);
         return LODE_E_NO_DEVICE;
     }
@@ -172,6 +172,8 @@ static int row_open(const lode_probe_driver_s *d, const char *args, const lode_p
     }
     char port[64];
     snprintf(port, sizeof port, "the simulated %s", name);
+    if (!strcmp(lode_avrsim_protocol(v->sim), "avr109"))
+        return lodei_boot_avr109_open_stream(s, true, port, lode_avrsim_baud(v->sim), o, &extra, out);
     if (!strcmp(lode_avrsim_protocol(v->sim), "wiring"))
         return lodei_boot_wiring_open_stream(s, true, port, lode_avrsim_baud(v->sim), o, &extra, out);
     return lodei_boot_arduino_open_stream(s, true, port, lode_avrsim_baud(v->sim), o, &extra, out);
@@ -182,7 +184,7 @@ int lode_avrsim_registry_add(struct lode_probe_registry_s *reg, const lode_avrsi
     lode_probe_driver_s row = {
         .name = "sim-avr",
         .syntax = "sim-avr[:BOARD]",
-        .help = "a simulated Arduino (its real bootloader on simavr), in process: uno, mega2560; the default for AVR chips",
+        .help = "a simulated Arduino (its bootloader on simavr), in process: uno, mega2560, leonardo; the default for AVR chips",
         .open = row_open,
         .user = (void *)(uintptr_t)env,
     };

@@ -41,4 +41,9 @@ int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, 
 int lodei_boot_samba_open_stream(lode_stream_s *s, bool own, const char *args, const lode_probe_open_opts_s *o,
                                  const lode_probe_extra_s *extra, lode_probe_s **out);
 
+/* The avr109 probe over a stream already open on an AVR109 bootloader; as the arduino one. */
+int lodei_boot_avr109_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,
+                                  const lode_probe_open_opts_s *o, const lode_probe_extra_s *extra,
+                                  lode_probe_s **out);
+
 #endif

@@ -24,6 +24,7 @@ extern const lode_probe_driver_s lodei_probe_row_stm32_uart; /* src/boot/stm32_u
 extern const lode_probe_driver_s lodei_probe_row_jlink; /* src/probe/jlink/jlink_probe.c */
 extern const lode_probe_driver_s lodei_probe_row_teensy; /* src/boot/teensy.c */
 extern const lode_probe_driver_s lodei_probe_row_wiring;
+extern const lode_probe_driver_s lodei_probe_row_avr109;
 extern const lode_probe_driver_s lodei_probe_row_uf2; /* src/boot/uf2drive.c */
 extern const lode_probe_driver_s lodei_probe_row_samba; /* src/boot/samba_probe.c */
 

@@ -20,6 +20,7 @@ static const lode_probe_driver_s *const builtin_rows[] = {
     &lodei_probe_row_jlink,
     &lodei_probe_row_teensy,
     &lodei_probe_row_wiring,
+    &lodei_probe_row_avr109,
     &lodei_probe_row_uf2,
     &lodei_probe_row_samba,
 };

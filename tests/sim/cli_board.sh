@@ -33,10 +33,11 @@ check chips-avr-2560 0 "ATmega2560 +AVR +flash +256 KiB +page 256, EEPROM 4096" 
 check chips-avr-32u4 0 "ATmega32U4 +AVR .*signature 1E 95 87" -- "$LODE" chips
 check chips-avr-168 0 "ATmega168 +AVR +flash +16 KiB" -- "$LODE" chips
 
-# unknown boards, and a board with no simulated model and no port
+# unknown boards
 check board-unknown 64 "unknown board 'unoo': .lode boards. lists" -- "$LODE" info --board unoo
 check board-unknown-env 64 "unknown board 'foo' \(LODE_BOARD\)" -- env LODE_BOARD=foo "$LODE" info
-check board-needs-port 69 "board micro \(ATmega32U4\) has no simulated model here: give its serial port" -- "$LODE" info --board micro
+# the Micro's chip is the simulated Leonardo (lode's AVR109 test bootloader on simavr)
+check board-micro-sim 0 "avr109 \(LODE109 1.0 on the simulated leonardo: ATmega32U4" -- env LSAN_OPTIONS=suppressions=$(dirname "$0")/../lsan_simavr.supp:print_suppressions=0 "$LODE" info --board micro
 check board-mega-sim 0 "wiring \(STK500v2 bootloader AVRISP_2 .* on the simulated mega2560 .*ATmega2560" -- "$LODE" info --board Mega
 # the Uno's chip is the simulated Uno (optiboot on simavr) when no port is given
 check board-uno-sim 0 "optiboot 4.4" -- env LSAN_OPTIONS=suppressions=$(dirname "$0")/../lsan_simavr.supp:print_suppressions=0 "$LODE" info --board UNO

@@ -26,14 +26,15 @@ extern "C" {
 typedef struct lode_avrsim_s lode_avrsim_s;
 
 typedef struct lode_avrsim_config_s {
-    const char *board;       /* "uno", "mega2560" */
+    const char *board;       /* "uno", "mega2560", "leonardo" */
     const char *bootloader;  /* Intel HEX of the bootloader; NULL: the board's default file
                                 (Debian's arduino-core-avr) */
     unsigned baud;           /* the UART's wire speed for pacing; 0: the board's (115200) */
     const lode_log_s *log;
 } lode_avrsim_config_s;
 
-/* Boards this build knows ("uno", "mega2560"), NULL-terminated. */
+/* Boards this build knows ("uno", "mega2560", "leonardo"), NULL-terminated. The Leonardo runs
+ * lode's own AVR109 test bootloader (firmware/avr/boot, built with the firmware) on USART1. */
 const char *const *lode_avrsim_boards(void);
 
 /* LODE_E_NO_DEVICE (logged) for an unknown board or a missing bootloader file. */
@@ -41,7 +42,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out);
 void lode_avrsim_free(lode_avrsim_s *sim); /* accepts NULL */
 
 const char *lode_avrsim_chip(const lode_avrsim_s *sim);  /* "ATmega328P" */
-/* the probe kind its bootloader speaks: "arduino" (STK500v1), "wiring" (STK500v2) */
+/* the probe kind its bootloader speaks: "arduino" (STK500v1), "wiring" (STK500v2), "avr109" */
 const char *lode_avrsim_protocol(const lode_avrsim_s *sim);
 unsigned lode_avrsim_baud(const lode_avrsim_s *sim);
 /* Simulated time so far, in microseconds. */
@@ -54,6 +55,17 @@ int lode_avrsim_serve_fd(lode_avrsim_s *sim, int fd, volatile const sig_atomic_t
 /* A pseudo-terminal for outside tools: created, its name in name (cap bytes), linked at
  * link_path (NULL: no link; an existing symlink there is replaced, anything else refused). */
 int lode_avrsim_pty_open(lode_avrsim_s *sim, const char *link_path, char *name, size_t cap);
+/* USB boards (the Leonardo): is this one? Its pty is the USB CDC port; the 1200-baud touch on
+ * it (the port held or closed at 1200 baud while the sketch runs) resets the board into its
+ * bootloader, and the port is replaced by a new pty (the bootloader's USB device) linked at the
+ * same path; the bootloader starting the sketch replaces it again. Opening the port does not
+ * reset a USB board, and it runs while nobody has the port open. */
+bool lode_avrsim_is_usb(const lode_avrsim_s *sim);
+/* Publish a USB board's port in a sysfs tree at dir (class/tty/NAME -> its USB device with
+ * idVendor/idProduct: the sketch's 2341:8036, the bootloader's 2341:0036), for lode's
+ * LODE_SYSFS_ROOT (lode/serial_usb.h). Before lode_avrsim_pty_serve. */
+int lode_avrsim_set_sysfs(lode_avrsim_s *sim, const char *dir);
+
 /* One host session (from the reset at open to the close): bytes each way and simulated time. */
 typedef struct lode_avrsim_session_s {
     unsigned id;             /* 1, 2, ... */
