@@ -121,7 +121,7 @@ static void test_unknown_board(void)
     char text[2048] = "";
     lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
     lode_avrsim_s *sim = NULL;
-    lode_avrsim_config_s cfg = {.board = "leonardo", .log = &log};
+    lode_avrsim_config_s cfg = {.board = "nano-every", .log = &log};
     CHECK_EQ(lode_avrsim_new(&cfg, &sim), LODE_E_NO_DEVICE);
     CHECK(strstr(text, "the AVR boards are: uno") != NULL);
     cfg = (lode_avrsim_config_s){.board = "uno", .bootloader = "/nonexistent.hex", .log = &log};

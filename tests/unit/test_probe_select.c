@@ -107,7 +107,7 @@ static void test_registry(void)
     lode_probe_registry_s *reg = NULL;
     REQUIRE(lode_probe_registry_new(&reg) == LODE_OK);
     /* the built-in rows */
-    const char *want[] = {"cmsis-dap", "stlink", "stlink-tcp", "gdb", "bmp", "dfu", "arduino", "stm32-uart", "jlink", "teensy", "wiring", "uf2", "sam-ba"};
+    const char *want[] = {"cmsis-dap", "stlink", "stlink-tcp", "gdb", "bmp", "dfu", "arduino", "stm32-uart", "jlink", "teensy", "wiring", "avr109", "uf2", "sam-ba"};
     REQUIRE(lode_probe_registry_count(reg) == sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         CHECK(!strcmp(lode_probe_registry_at(reg, i)->name, want[i]));
