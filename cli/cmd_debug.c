@@ -4,10 +4,13 @@
  * regs, read, print, where, reset, quit. */
 #include <ctype.h>
 #include <editline/readline.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -27,6 +30,57 @@ static void dbg_sigint(int sig)
 {
     (void)sig;
     g_dbg_interrupted = 1;
+}
+
+/* The line editor's character source. A Ctrl-C must cancel the line whenever it comes: the
+ * editor's own read() is only cut short by a signal that arrives while it blocks, and one that
+ * lands while a key is being echoed (a busy host) was lost, leaving the prompt waiting for
+ * more keys. Here SIGINT is blocked from the check of the flag until pselect unblocks it, so a
+ * Ctrl-C either is seen by the check or ends the wait. The terminal's own Ctrl-C throws away
+ * the keys not read yet, so a read after pselect found some may find none: `in` is the
+ * terminal opened again without blocking (dbg_tty_open), and such a read goes back to the
+ * wait. -1 (end of input) with the flag set is the cancelled line. */
+static int dbg_getc(FILE *in)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    int c = -1, fd = fileno(in);
+    while (!g_dbg_interrupted) {
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        int n = pselect(fd + 1, &rd, NULL, NULL, NULL, &old);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        unsigned char b;
+        sigprocmask(SIG_SETMASK, &old, NULL); /* a blocking `in` (no second open) stays interruptible */
+        ssize_t r = read(fd, &b, 1);
+        int e = errno;
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        if (r == 1)
+            c = b;
+        if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR))
+            continue;
+        break;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return c;
+}
+
+/* The terminal on stdin opened a second time, without blocking (its own open file, so stdin's
+ * flags, shared with the shell, stay as they are); stdin itself when that fails. */
+static FILE *dbg_tty_open(void)
+{
+    const char *name = ttyname(0);
+    int fd = name ? open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    return f ? f : stdin;
 }
 
 typedef struct dbg_s {
@@ -348,12 +402,16 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
     sa.sa_handler = dbg_sigint;
     sigaction(SIGINT, &sa, NULL);
     bool tty = isatty(0);
-    if (tty)
+    if (tty) {
+        rl_instream = dbg_tty_open(); /* both read when the editor first starts */
+        rl_getc_function = dbg_getc;
         printf("lode debug: %s on %s; `help` for commands\n", file, d.t.chip->name);
+    }
     where(&d);
     for (;;) {
         char *line = NULL;
         if (tty) {
+            g_dbg_interrupted = 0; /* a Ctrl-C that stopped `continue` is not this line's */
             line = readline("(lode) ");
             if (!line && g_dbg_interrupted) { /* Ctrl-C cancels the line; Ctrl-D or quit leave */
                 g_dbg_interrupted = 0;
@@ -384,6 +442,8 @@ int cli_cmd_debug(cli_ctx_s *cli, int argc, char **argv)
             break;
     }
     signal(SIGINT, SIG_DFL);
+    if (tty && rl_instream != stdin)
+        fclose(rl_instream);
     for (size_t i = 0; i < d.nb; i++)
         free(d.bspec[i]);
     for (size_t i = 0; i < d.nw; i++)

@@ -153,7 +153,7 @@ check debug-erased 0 "no program: the reset vector at 0x00000004 reads 0xfffffff
 nocheck debug-erased-no-mpu "MPU" -- sh -c "printf 'continue\nquit\n' | '$LODE' debug --timeout 1 '$FW/hello-stm32f103.elf'"
 
 # 9. Ctrl-C at the (lode) prompt cancels the line; the session and its breakpoints stay
-if timeout 120 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
+if timeout 200 python3 "$(dirname "$0")/debug_ctrlc.py" "$LODE" "$FW/systick-stm32f103.elf"; then
     pass=$((pass + 1))
 else
     echo "FAIL debug-ctrl-c"
