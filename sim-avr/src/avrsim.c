@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ struct lode_avrsim_s {
     uint64_t anchor_cycle, anchor_ns; /* simulated and wall time when the host last sent */
     lode_avrsim_session_s sess;
     uint64_t sess_cycle;
+    _Atomic uint64_t shown_us;  /* the simulated time, published by the serving thread */
     int pty_master;
     int opens;                 /* inotify on the pty's slave: every open is a new session */
     char pty_link[256];
@@ -377,6 +379,11 @@ uint64_t lode_avrsim_time_us(const lode_avrsim_s *s)
     return s ? s->avr->cycle / (s->b->freq / 1000000u) : 0;
 }
 
+uint64_t lode_avrsim_served_us(lode_avrsim_s *s)
+{
+    return s ? atomic_load_explicit(&s->shown_us, memory_order_relaxed) : 0;
+}
+
 int lode_avrsim_flash_read(const lode_avrsim_s *s, uint32_t addr, void *buf, size_t len)
 {
     if (!s || (uint64_t)addr + len > s->avr->flashend + 1u)
@@ -566,6 +573,7 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
     if (fd == s->pty_master)
         (void)opened_again(s); /* this session's own open */
     reset(s);
+    atomic_store_explicit(&s->shown_us, lode_avrsim_time_us(s), memory_order_relaxed);
     s->sess = (lode_avrsim_session_s){.id = s->sess.id + 1};
     s->sess_cycle = s->avr->cycle;
     while (!(stop && *stop)) {
@@ -576,6 +584,7 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
         if (idle(s))
             continue;
         run_slice(s);
+        atomic_store_explicit(&s->shown_us, lode_avrsim_time_us(s), memory_order_relaxed);
         if (s->tx_len && flush_tx(s, fd) != LODE_OK)
             break;
     }

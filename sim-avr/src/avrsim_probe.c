@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -121,6 +122,20 @@ static void *serve_main(void *arg)
     return NULL;
 }
 
+/* The board's clock: it runs on the host's CPU and falls behind the wall clock on a busy host,
+ * so the bootloader probe waits for its answers in this time. */
+static uint64_t served_now_us(void *user)
+{
+    return lode_avrsim_served_us(((served_s *)user)->sim);
+}
+static void served_delay_us(void *user, uint32_t us)
+{
+    uint64_t t0 = served_now_us(user);
+    struct timespec ts = {0, 1000000L};
+    for (int i = 0; i < 60000 && served_now_us(user) - t0 < us; i++) /* 60 s of the wall at most */
+        nanosleep(&ts, NULL);
+}
+
 /* after the arduino probe closed its end: the board's thread ends */
 static void served_close(void *user)
 {
@@ -165,7 +180,8 @@ static int row_open(const lode_probe_driver_s *d, const char *args, const lode_p
         return rc;
     }
     lode_stream_s *s = NULL;
-    lode_probe_extra_s extra = {.on_close = served_close, .close_user = v};
+    lode_probe_extra_s extra = {.on_close = served_close, .close_user = v, .now_us = served_now_us,
+                                .delay_us = served_delay_us, .time_user = v};
     if ((rc = lode_stream_from_fd(sv[1], true, o->log, &s)) != LODE_OK) {
         served_close(v);
         return rc;

@@ -275,7 +275,7 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
     lodei_stk1_sync_e seen;
     uint8_t first[8];
     size_t nfirst = 0;
-    a->c = (lodei_stk1_s){.s = a->s, .log = log};
+    a->c = (lodei_stk1_s){.s = a->s, .log = log, .clock = a->c.clock};
     if (lodei_stk1_sync(&a->c, SYNC_TRIES, SYNC_WAIT_MS, &seen, first, &nfirst) != LODE_OK)
         return sync_failed(a, seen, first, nfirst, log);
     int rc = lodei_stk1_signature(&a->c, a->sig);
@@ -320,6 +320,8 @@ int lodei_boot_arduino_open_stream(lode_stream_s *s, bool own, const char *port,
     a->log = o->log;
     a->baud = baud;
     snprintf(a->port, sizeof a->port, "%s", port);
+    if (extra && extra->now_us && extra->delay_us) /* a simulated board: waits in its time */
+        a->c.clock = (lodei_boot_clock_s){extra->now_us, extra->time_user};
     int rc = ard_start(a, o);
     if (rc != LODE_OK) {
         a->c.timeout_ms = 1; /* nothing more to say to it */

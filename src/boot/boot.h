@@ -4,6 +4,7 @@
 #define LODE_BOOT_BOOT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lode/probe.h"
 #include "lode/stream.h"
@@ -29,6 +30,17 @@ int lodei_boot_parse_port(const lode_probe_driver_s *d, const char *args, unsign
  * 250 ms, then asserted; nothing on a port without the lines), input flushed. */
 int lodei_boot_open_reset(const char *port, unsigned baud, const lode_log_s *log, lode_stream_s **out);
 void lodei_boot_sleep_ms(unsigned ms);
+
+/* A board's own clock, for a board that has one: a simulated board runs on the host's CPU and
+ * falls behind the wall clock on a busy host, and its bootloader answers in its own time. */
+typedef struct lodei_boot_clock_s {
+    uint64_t (*now_us)(void *user); /* NULL: the board keeps the wall's time (real hardware) */
+    void *user;
+} lodei_boot_clock_s;
+/* As lode_stream_read, but with a clock (may be NULL) the wait is wait_ms of the board's time,
+ * bounded by 60 s of the wall's. */
+int lodei_boot_read(lode_stream_s *s, const lodei_boot_clock_s *clk, void *buf, size_t cap, size_t *got,
+                    int wait_ms);
 
 /* The wiring probe (STK500v2) over a stream on a freshly reset board; as the arduino one. */
 int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, unsigned baud,

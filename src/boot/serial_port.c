@@ -15,6 +15,23 @@ void lodei_boot_sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+int lodei_boot_read(lode_stream_s *s, const lodei_boot_clock_s *clk, void *buf, size_t cap, size_t *got,
+                    int wait_ms)
+{
+    if (!clk || !clk->now_us)
+        return lode_stream_read(s, buf, cap, got, wait_ms);
+    uint64_t t0 = clk->now_us(clk->user);
+    for (int slices = 0; slices < 60000 / 20; slices++) {
+        int rc = lode_stream_read(s, buf, cap, got, 20);
+        if (rc != LODE_E_TIMEOUT)
+            return rc;
+        uint64_t t = clk->now_us(clk->user);
+        if (t >= t0 && t - t0 >= (uint64_t)wait_ms * 1000u)
+            break;
+    }
+    return LODE_E_TIMEOUT;
+}
+
 int lodei_boot_parse_port(const lode_probe_driver_s *d, const char *args, unsigned default_baud,
                           const lode_log_s *log, char *port, size_t cap, unsigned *baud)
 {

@@ -87,7 +87,7 @@ int lodei_stk1_command(lodei_stk1_s *c, uint8_t cmd, const uint8_t *args, size_t
         if ((r = lodei_stk1_decode(in, got, ndata, &need)) != LODEI_STK1_R_MORE)
             break;
         size_t k = 0;
-        rc = lode_stream_read(c->s, in + got, need, &k, timeout(c));
+        rc = lodei_boot_read(c->s, &c->clock, in + got, need, &k, timeout(c));
         if (rc != LODE_OK) {
             lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                      rc == LODE_E_TIMEOUT ? "the bootloader stopped answering during %s (%zu of %zu bytes came): "
@@ -135,7 +135,7 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
         /* collect what comes within wait_ms */
         while (n < 2) {
             size_t k = 0;
-            if (lode_stream_read(c->s, in + n, sizeof in - n, &k, wait_ms) != LODE_OK)
+            if (lodei_boot_read(c->s, &c->clock, in + n, sizeof in - n, &k, wait_ms) != LODE_OK)
                 break;
             n += k;
         }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/boot.h"
 #include "lode/log.h"
 #include "lode/stream.h"
 
@@ -55,6 +56,7 @@ typedef struct lodei_stk1_s {
     lode_stream_s *s;        /* borrowed */
     const lode_log_s *log;
     int timeout_ms;          /* per reply (0: 1000) */
+    lodei_boot_clock_s clock; /* the board's, when it has one: waits count its time */
     bool after_sync;         /* answers to earlier sync tries may still come (14 10 pairs): the
                                 next READ_SIGN skips them (a signature never starts with 0x10) */
 } lodei_stk1_s;

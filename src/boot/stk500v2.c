@@ -129,7 +129,7 @@ static int exchange(lodei_stk2_s *c, const uint8_t *body, size_t len, int wait_m
     for (;;) {
         uint8_t in[64];
         size_t k = 0;
-        rc = lode_stream_read(c->s, in, sizeof in, &k, wait_ms);
+        rc = lodei_boot_read(c->s, &c->clock, in, sizeof in, &k, wait_ms);
         if (rc != LODE_OK) {
             if (!quiet)
                 lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
@@ -202,7 +202,7 @@ int lodei_stk2_sign_on(lodei_stk2_s *c, unsigned tries, int wait_ms, char *name,
         bool done = false;
         while (!done && n < sizeof in) {
             size_t k = 0;
-            if (lode_stream_read(c->s, in + n, sizeof in - n, &k, wait_ms) != LODE_OK)
+            if (lodei_boot_read(c->s, &c->clock, in + n, sizeof in - n, &k, wait_ms) != LODE_OK)
                 break;
             for (size_t i = n; i < n + k && !done; i++)
                 done = lodei_stk2_rx_feed(&rx, in[i]) == LODEI_STK2_RX_FRAME && rx.seq == sent[1] && rx.size >= 3 &&

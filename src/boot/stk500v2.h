@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/boot.h"
 #include "lode/log.h"
 #include "lode/stream.h"
 
@@ -74,6 +75,7 @@ typedef struct lodei_stk2_s {
     lode_stream_s *s;         /* borrowed */
     const lode_log_s *log;
     int timeout_ms;           /* per reply (0: 1000) */
+    lodei_boot_clock_s clock; /* the board's, when it has one: waits count its time */
     uint8_t seq;              /* of the next command */
 } lodei_stk2_s;
 

@@ -306,7 +306,7 @@ static int wir_start(wir_s *w, const lode_probe_open_opts_s *o)
     lodei_stk2_sync_e seen;
     uint8_t first[8];
     size_t nfirst = 0;
-    w->c = (lodei_stk2_s){.s = w->s, .log = log};
+    w->c = (lodei_stk2_s){.s = w->s, .log = log, .clock = w->c.clock};
     if (lodei_stk2_sign_on(&w->c, SYNC_TRIES, SYNC_WAIT_MS, w->name, sizeof w->name, &seen, first, &nfirst) !=
         LODE_OK)
         return sync_failed(w, seen, first, nfirst, log);
@@ -349,6 +349,8 @@ int lodei_boot_wiring_open_stream(lode_stream_s *s, bool own, const char *port, 
         w->log = o->log;
         w->baud = baud;
         snprintf(w->port, sizeof w->port, "%s", port);
+        if (extra && extra->now_us && extra->delay_us) /* a simulated board: waits in its time */
+            w->c.clock = (lodei_boot_clock_s){extra->now_us, extra->time_user};
         rc = wir_start(w, o);
     }
     if (rc != LODE_OK) {

@@ -11,8 +11,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "boot/stk500v1.h"
 #include "lode/error.h"
 #include "lode/loader.h"
@@ -22,7 +24,9 @@
 
 /* DEV_STRAGGLER: optiboot whose every GET_SYNC answer comes behind the OK byte of a late
  * answer to an earlier try (10 14 10), as seen under load (commit f099a22) */
-typedef enum { DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC } dev_mode_e;
+/* DEV_STARVED: a simulated board starved of the host's CPU: its first answer comes 3 s of wall
+ * time after it started, when its own clock (dev_clock_us) says 0.3 s */
+typedef enum { DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC, DEV_STARVED } dev_mode_e;
 
 typedef struct dev_s {
     int master, slave;
@@ -31,10 +35,29 @@ typedef struct dev_s {
     uint8_t sig[3];
     uint8_t flash[32768];
     unsigned pages_written, leaves;
-    unsigned syncs;              /* GET_SYNCs seen (DEV_SLOW_SYNC) */
+    unsigned syncs;              /* GET_SYNCs seen (DEV_SLOW_SYNC, DEV_STARVED) */
+    uint64_t t0_us;              /* wall time at the start */
     atomic_bool stop;
     pthread_t th;
 } dev_s;
+
+static uint64_t wall_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* DEV_STARVED's clock: a tenth of the wall's */
+static uint64_t dev_clock_us(void *user)
+{
+    return (wall_us() - ((dev_s *)user)->t0_us) / 10u;
+}
+static void dev_delay_us(void *user, uint32_t us)
+{
+    (void)user;
+    usleep(us * 10u);
+}
 
 static int dev_getc(dev_s *d)
 {
@@ -121,6 +144,11 @@ static void *dev_main(void *arg)
             usleep(d->syncs == 0 ? 250000 : d->syncs == 1 ? 80000 : 0);
             d->syncs++;
         }
+        if (d->mode == DEV_STARVED && b == 0x30 && d->syncs++ == 0) {
+            uint64_t due = d->t0_us + 3000000u, now = wall_us();
+            if (now < due)
+                usleep((useconds_t)(due - now));
+        }
         uint8_t insync = 0x14, ok = 0x10;
         if (d->mode == DEV_STRAGGLER && b == 0x30)
             dev_put(d, &ok, 1);
@@ -147,6 +175,7 @@ static dev_s *dev_start(dev_mode_e mode)
     tcgetattr(d->slave, &t);
     cfmakeraw(&t);
     tcsetattr(d->slave, TCSANOW, &t);
+    d->t0_us = wall_us();
     pthread_create(&d->th, NULL, dev_main, d);
     return d;
 }
@@ -365,6 +394,35 @@ static void test_sync_straggler(void)
     dev_stop(d);
 }
 
+/* A board with a clock of its own (a simulated board, which falls behind the wall clock when
+ * the host is busy) is waited for in its time: 10 syncs of 200 ms are 2 s of the board's time,
+ * not of the wall's (cli_avr_run's "no answer at all" under load). Without its clock, the same
+ * board gives no answer within the 2 s of the wall a real board gets. */
+static void test_sync_board_clock(void)
+{
+    dev_s *d = dev_start(DEV_STARVED);
+    logbuf_s lb = {{0}};
+    lode_log_s log = {.fn = log_fn, .user = &lb, .max_level = LODE_LOG_WARN};
+    lode_probe_open_opts_s o = {.log = &log};
+    lode_serial_opts_s so = {.baud = 115200};
+    lode_stream_s *s = NULL;
+    CHECK_EQ(lode_stream_open_serial(d->path, &so, &log, &s), LODE_OK);
+    lode_probe_extra_s extra = {.now_us = dev_clock_us, .delay_us = dev_delay_us, .time_user = d};
+    lode_probe_s *p = NULL;
+    int rc = lodei_boot_arduino_open_stream(s, true, d->path, 115200, &o, &extra, &p);
+    if (rc != LODE_OK)
+        fprintf(stderr, "said: %s", lb.text);
+    CHECK_EQ(rc, LODE_OK);
+    lode_probe_close(p);
+    dev_stop(d);
+
+    d = dev_start(DEV_STARVED);
+    lb.text[0] = 0;
+    CHECK_EQ(open_probe(d, NULL, false, &lb, &p), LODE_E_NO_DEVICE);
+    CHECK(strstr(lb.text, "no answer at all") != NULL);
+    dev_stop(d);
+}
+
 int main(void)
 {
     RUN_TEST(test_decode);
@@ -373,5 +431,6 @@ int main(void)
     RUN_TEST(test_no_sync);
     RUN_TEST(test_sync_straggler);
     RUN_TEST(test_late_sync_answers);
+    RUN_TEST(test_sync_board_clock);
     return TEST_DONE();
 }

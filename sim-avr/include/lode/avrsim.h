@@ -47,6 +47,9 @@ const char *lode_avrsim_protocol(const lode_avrsim_s *sim);
 unsigned lode_avrsim_baud(const lode_avrsim_s *sim);
 /* Simulated time so far, in microseconds. */
 uint64_t lode_avrsim_time_us(const lode_avrsim_s *sim);
+/* The same as the thread serving a host last published it: for other threads (a host that
+ * waits in the board's time, which falls behind the wall clock when the host's CPU is busy). */
+uint64_t lode_avrsim_served_us(lode_avrsim_s *sim);
 
 /* Serve one host connection on fd (one end of a socket pair, a pipe pair is not enough): reset,
  * then run with the host until it closes its end or *stop becomes non-zero. fd stays open. */
