@@ -179,11 +179,13 @@ static void *board_main(void *arg)
             b->touched = true;
             if (!b->react)
                 break;
-            /* the sketch resets: its port leaves the bus, the bootloader's comes */
+            /* the sketch resets: its port leaves the bus, the bootloader's comes (its pty made
+             * before the sketch's is closed: the kernel gives a freed pty number to the next
+             * one, and whether lode still held the old one decided if the names differed) */
+            b->boot_master = open_pty(b->boot, sizeof b->boot);
             remove_tty(b->sketch);
             close(b->master);
             b->master = -1;
-            b->boot_master = open_pty(b->boot, sizeof b->boot);
             add_tty(b->boot, "1-1", 0x2341, 0x0036, false);
             break;
         }
