@@ -29,9 +29,10 @@ start_lode_gdb --sim-fresh --semihosting gdb
 "$bridge" "$port" >"$tmp/tty.out" &
 br=$!
 tty=""
-for _ in $(seq 1 50); do
+for _ in $(seq 1 600); do # 60 s only bounds a bridge that hangs (it stops at once if the bridge died)
     tty=$(head -1 "$tmp/tty.out" 2>/dev/null)
     [ -n "$tty" ] && break
+    kill -0 "$br" 2>/dev/null || break
     sleep 0.1
 done
 [ -c "$tty" ] || fail "no pseudo-terminal from pty_bridge"

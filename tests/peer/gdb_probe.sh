@@ -103,11 +103,14 @@ timeout 60 qemu-system-arm -M stm32vldiscovery -nographic -serial null -monitor 
     -kernel "$qelf" </dev/null >"$tmp/qemu.out" 2>&1 &
 qemu=$!
 ok=""
-for _ in $(seq 1 50); do
+qend=$(($(date +%s) + 60)) # QEMU's GDB stub listens soon; 60 s only bounds a QEMU that hangs
+while [ "$(date +%s)" -lt "$qend" ]; do
     if timeout 20 "$lode" regs --probe "gdb:127.0.0.1:$qport" >"$tmp/qregs.out" 2>&1; then
         ok=1
         break
     fi
+    grep -q "cannot connect to the GDB server" "$tmp/qregs.out" || break # an answer, but a wrong one
+    kill -0 "$qemu" 2>/dev/null || break
     sleep 0.1
 done
 wait "$qemu"

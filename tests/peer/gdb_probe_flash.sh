@@ -30,7 +30,19 @@ fail() {
     exit 1
 }
 # the options before the rest: after a FILE, `lode run` passes everything to the firmware
-g() { c=$1; shift; timeout 60 "$lode" "$c" --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$@"; }
+# each command gets 120 s, all of them together stay inside 540 s (CTest's TIMEOUT is 600), and
+# a command stopped by its bound says so in its output
+end=$(($(date +%s) + 540))
+bounded() { # bounded COMMAND...: run it for at most 120 s (less when the test's time runs out)
+    left=$((end - $(date +%s)))
+    [ "$left" -gt 120 ] && left=120
+    [ "$left" -lt 1 ] && left=1
+    timeout "$left" "$@"
+    rc=$?
+    [ "$rc" -eq 124 ] && echo "gdb_probe_flash: stopped after $left s: $*"
+    return "$rc"
+}
+g() { c=$1; shift; bounded "$lode" "$c" --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$@"; }
 
 # 1. lode's own GDB server
 start_lode_gdb --sim-fresh
@@ -46,7 +58,7 @@ grep -q "08000000: ff ff ff ff" "$tmp/r0.out" || fail "the first block is not er
 g erase --chip >"$tmp/e1.out" 2>&1 || fail "lode erase --chip through lode gdb failed"
 g read 0x08000000 4 >"$tmp/r1.out" 2>&1 || fail "read after erase failed"
 grep -q "08000000: ff ff ff ff" "$tmp/r1.out" || fail "the flash is not erased"
-timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/examples/hello-stm32f103.elf" \
+bounded "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$fw/examples/hello-stm32f103.elf" \
     >"$tmp/run.out" 2>"$tmp/run.err"
 g verify "$fw/examples/hello-stm32f103.elf" >"$tmp/v2.out" 2>&1 || fail "lode run did not put the image into flash through vFlash"
 kill $server 2>/dev/null
@@ -57,9 +69,10 @@ server=""
 "$lode" sim-server --stlink-tcp 0 --sim-fresh --chip STM32F103C8 >"$tmp/srv.out" 2>"$tmp/srv.err" &
 srv=$!
 sport=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do # 60 s only bounds a server that hangs (it stops at once if the server died)
     sport=$(sed -n 's/^lode sim-server: .* on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/srv.out")
     [ -n "$sport" ] && break
+    kill -0 "$srv" 2>/dev/null || break
     sleep 0.1
 done
 [ -n "$sport" ] || fail "lode sim-server did not start"
@@ -81,6 +94,6 @@ done
 kill $ocd 2>/dev/null
 wait $ocd 2>/dev/null
 ocd=""
-timeout 60 "$lode" verify "$elf" --probe "stlink-tcp:127.0.0.1:$sport" >"$tmp/v3.out" 2>&1 ||
+bounded "$lode" verify "$elf" --probe "stlink-tcp:127.0.0.1:$sport" >"$tmp/v3.out" 2>&1 ||
     fail "what OpenOCD programmed for lode does not verify through the simulated ST-Link"
 echo "gdb_probe_flash: all checks passed"

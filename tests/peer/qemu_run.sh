@@ -46,13 +46,14 @@ start_qemu() { # start_qemu ELF [ARG...]: QEMU halted at reset, semihosting thro
 run_lode() { # run_lode NAME ARGS...: lode run through QEMU (retrying while QEMU starts)
     name=$1
     shift
-    for _ in $(seq 1 30); do
+    qend=$(($(date +%s) + 60)) # 60 s only bounds a QEMU that never listens
+    while :; do
         timeout 60 "$lode" run --probe "gdb:127.0.0.1:$port" --chip STM32F103C8 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
         rc=$?
         grep -q "cannot connect to the GDB server" "$tmp/$name.err" || return $rc
+        { [ "$(date +%s)" -lt "$qend" ] && kill -0 "$qemu" 2>/dev/null; } || return $rc
         sleep 0.2
     done
-    return $rc
 }
 
 # 1. arguments, console output and the exit code

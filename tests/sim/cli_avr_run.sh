@@ -60,7 +60,7 @@ wait "$pid"
 rc=$?
 pid=""
 [ "$rc" -eq 130 ] && grep -q "interrupted" "$tmp/out" && ok ctrl-c || bad "ctrl-c: exit $rc"
-check after-ctrl-c 0 "" -- timeout 30 "$LODE" verify --chip ATmega328P "$EX/blink-uno.elf"
+check after-ctrl-c 0 "" -- timeout 120 "$LODE" verify --chip ATmega328P "$EX/blink-uno.elf"
 
 # line noise with near-frames: every byte out as it came, and the real exit code (9)
 "$LODE" run --chip ATmega328P --timeout 30 "$FW/noise-uno.elf" >"$tmp/noise.out" 2>"$tmp/noise.err"
