@@ -105,8 +105,9 @@ grep -Eq '^msp +0x' "$tmp/gdb.out" || fail "the reconnected GDB could not read r
 timeout 60 gdb-multiarch -batch -nx -ex "set remotetimeout 30" -ex "target extended-remote 127.0.0.1:$port" \
     -ex "shell touch $tmp/first-connected" -ex "shell sleep 4" -ex "detach" >"$tmp/gdb1.out" 2>&1 &
 first=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do # 60 s only bounds a GDB that hangs (it stops at once if GDB ended)
     [ -f "$tmp/first-connected" ] && break
+    kill -0 "$first" 2>/dev/null || break
     sleep 0.1
 done
 [ -f "$tmp/first-connected" ] || fail "the first GDB did not connect"

@@ -82,12 +82,14 @@ timeout 120 openocd -f interface/stlink-dap.cfg -c "st-link backend tcp $sport" 
     -c 'tcl_port disabled' -c 'telnet_port disabled' -c init -c 'reset halt' >"$tmp/ocd.err" 2>&1 &
 ocd=$!
 ok=""
-for _ in $(seq 1 50); do
+oend=$(($(date +%s) + 60)) # OpenOCD listens soon; 60 s only bounds one that never does
+while :; do
     if g flash --verify "$elf" >"$tmp/f2.out" 2>&1; then
         ok=1
         break
     fi
     grep -q "cannot connect" "$tmp/f2.out" || break
+    { [ "$(date +%s)" -lt "$oend" ] && kill -0 "$ocd" 2>/dev/null; } || break
     sleep 0.2
 done
 [ -n "$ok" ] || fail "lode flash through OpenOCD's GDB server failed"

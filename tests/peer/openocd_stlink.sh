@@ -55,7 +55,7 @@ fail() {
 "$lode" sim-server --stlink-tcp 0 --sim-fresh --chip STM32F103C8 >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
 port=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do # 60 s only bounds a server that hangs
     port=$(sed -n 's/^lode sim-server: .* on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.out")
     [ -n "$port" ] && break
     kill -0 "$server" 2>/dev/null || break

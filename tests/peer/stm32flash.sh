@@ -107,7 +107,7 @@ tty=$tmp/stm32-ext-tty
 nice -n -10 "$lode" sim-server --boot0 --extended-erase --serial-pty "$tty" --sim-state "$tmp/ext.state" --sim-fresh \
     >"$tmp/server-ext.out" 2>"$tmp/server-ext.err" &
 server=$!
-for _ in $(seq 1 50); do [ -L "$tty" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || fail "lode sim-server --extended-erase made no pty"
 sf -w "$tmp/a.bin" -v || fail "stm32flash could not write through Extended Erase"
 l info || fail "lode info (Extended Erase) failed"

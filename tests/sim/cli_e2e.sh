@@ -135,9 +135,10 @@ srv_out=$(mktemp)
 "$LODE" sim-server --stlink-tcp 0 --chip STM32F103C8 >"$srv_out" 2>&1 &
 srv=$!
 port=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do # 60 s only bounds a server that hangs (it stops at once if the server died)
     port=$(sed -n 's/^lode sim-server: .* on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$srv_out")
     [ -n "$port" ] && break
+    kill -0 "$srv" 2>/dev/null || break
     sleep 0.1
 done
 check tcp-info 0 "DPIDR: +0x1ba01477" -- "$LODE" info --probe "stlink-tcp:127.0.0.1:$port"

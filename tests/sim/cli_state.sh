@@ -93,8 +93,8 @@ done
 # a running `lode gdb` holds the board: others are refused at once with its PID
 "$LODE" gdb --port 0 >"$tmp/gdb.out" 2>"$tmp/gdb.err" &
 gdbpid=$!
-for _ in $(seq 1 300); do grep -q listening "$tmp/gdb.err" && break; sleep 0.1; done
-grep -q listening "$tmp/gdb.err" && ok gdb-listening || { bad "gdb-listening: no 'listening' in 30 s"; cat "$tmp/gdb.err"; }
+for _ in $(seq 1 600); do grep -q listening "$tmp/gdb.err" && break; kill -0 "$gdbpid" 2>/dev/null || break; sleep 0.1; done
+grep -q listening "$tmp/gdb.err" && ok gdb-listening || { bad "gdb-listening: no 'listening' in 60 s"; cat "$tmp/gdb.err"; }
 expect busy-flash 69 "in use by PID $gdbpid \(lode gdb\)" -- "$LODE" flash --verify "$FW/systick-stm32f103.elf"
 expect busy-read 69 "in use by PID $gdbpid" -- "$LODE" read 0x08000000 4
 kill "$gdbpid"
