@@ -104,7 +104,9 @@ expect after-gdb 0 "identical" -- "$LODE" verify "$ELF"
 
 # a writer waiting for a non-server holder gives up (69) when a server takes the board: the
 # holder (python, fcntl lock on the lock file) turns into "lode gdb [server]" while it waits
-python3 - "$LODE_SIM_STATE_DIR/sim-STM32F103C8.state.lock" "$tmp/handover" <<'PY' &
+# (it holds the lock until the test is done with it, at most 120 s: a busy host may start the
+# writer late)
+python3 - "$LODE_SIM_STATE_DIR/sim-STM32F103C8.state.lock" "$tmp/handover" "$tmp/release" <<'PY' &
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.lockf(fd, fcntl.LOCK_EX)
@@ -115,11 +117,14 @@ say("lode flash")
 open(sys.argv[2], "w").close()
 time.sleep(1.0)
 say("lode gdb [server]")
-time.sleep(6.0)
+end = time.time() + 120
+while not os.path.exists(sys.argv[3]) and time.time() < end:
+    time.sleep(0.05)
 PY
 holder=$!
-for _ in $(seq 1 100); do [ -e "$tmp/handover" ] && break; sleep 0.05; done
-expect writer-sees-server 69 "in use by PID $holder \(lode gdb\)" -- timeout 5 "$LODE" write 0x20000000 1
+for _ in $(seq 1 1200); do [ -e "$tmp/handover" ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.05; done
+expect writer-sees-server 69 "in use by PID $holder \(lode gdb\)" -- timeout 60 "$LODE" write 0x20000000 1
+touch "$tmp/release"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
