@@ -226,7 +226,13 @@ check attach-timeout 124 "timeout" -- "$LODE" attach --timeout 0.02 "$FW/bench-s
 out=$(mktemp)
 "$LODE" run "$FW/bench-stm32f103.elf" >"$out" 2>&1 &
 pid=$!
-sleep 2
+# ready when lode catches SIGINT (SigCgt bit 1 in /proc): 60 s only bounds a hang; not a fixed sleep
+for _ in $(seq 1 600); do
+    cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$pid/status 2>/dev/null)
+    [ -n "$cgt" ] && [ $((0x$cgt & 2)) -ne 0 ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+done
 kill -INT $pid
 wait $pid
 rc=$?
