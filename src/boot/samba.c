@@ -70,6 +70,12 @@ static int read_reply(lodei_samba_s *c, char letter, const char *what, int timeo
                                               : lodei_samba_decode_ack(letter, buf, n, &used);
         if (r == LODEI_SAMBA_R_DONE)
             return LODE_OK;
+        if (r == LODEI_SAMBA_R_REFUSED) {
+            lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "the SAM-BA monitor refused %s (E): below the application, misaligned, or a flash error",
+                     what);
+            return LODE_E_FLASH;
+        }
         if (r == LODEI_SAMBA_R_GARBAGE || n == sizeof buf)
             return garbage(c, what, buf, n);
         size_t got = 0;

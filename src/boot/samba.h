@@ -65,9 +65,11 @@ typedef enum lodei_samba_reply_e {
     LODEI_SAMBA_R_DONE = 0,   /* complete */
     LODEI_SAMBA_R_MORE,       /* a correct beginning */
     LODEI_SAMBA_R_GARBAGE,    /* not this answer */
+    LODEI_SAMBA_R_REFUSED,    /* "E\n\r": lode's bootloader refused X or Y (below the application,
+                                 misaligned, a flash error) */
 } lodei_samba_reply_e;
 
-/* The answer to X or Y: the letter, "\n\r". *used = bytes it took on DONE. */
+/* The answer to X or Y: the letter, "\n\r" (or "E\n\r": REFUSED). *used = bytes it took. */
 lodei_samba_reply_e lodei_samba_decode_ack(char letter, const uint8_t *buf, size_t n, size_t *used);
 /* The answer to Z: "Z", 8 hex digits, "#\n\r" (the "\n\r" may be missing in terminal mode:
  * DONE at '#'; *used counts what was taken). */

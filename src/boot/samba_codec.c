@@ -62,7 +62,7 @@ lodei_samba_reply_e lodei_samba_decode_ack(char letter, const uint8_t *buf, size
     static const char tail[] = "\n\r";
     if (n == 0)
         return LODEI_SAMBA_R_MORE;
-    if (buf[0] != (uint8_t)letter)
+    if (buf[0] != (uint8_t)letter && buf[0] != 'E')
         return LODEI_SAMBA_R_GARBAGE;
     for (size_t i = 1; i < 3; i++) {
         if (i >= n)
@@ -71,7 +71,7 @@ lodei_samba_reply_e lodei_samba_decode_ack(char letter, const uint8_t *buf, size
             return LODEI_SAMBA_R_GARBAGE;
     }
     *used = 3;
-    return LODEI_SAMBA_R_DONE;
+    return buf[0] == 'E' ? LODEI_SAMBA_R_REFUSED : LODEI_SAMBA_R_DONE;
 }
 
 lodei_samba_reply_e lodei_samba_decode_crc(const uint8_t *buf, size_t n, uint16_t *crc, size_t *used)

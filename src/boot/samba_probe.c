@@ -12,9 +12,10 @@
  * 0 on the SAM3X's ROM monitor) or BOOTPROT's size when larger. The application flash is
  * erased by row through NVMCTRL (W to ADDR and CTRLA, w of INTFLAG until READY) or with the
  * Arduino X (erase from the offset to the end) when everything from a row to the end goes;
- * pages are programmed through a RAM buffer: S and the Arduino Y (copy to flash), verified
+ * an image is written after an X from its first row when no row above is kept unchanged (X is
+ * answered when done; a row erase started by W is not); pages are programmed through a RAM buffer: S and the Arduino Y (copy to flash), verified
  * with Z (CRC-16) when offered. A monitor without Y gets lode's applet (firmware/samba-applet)
- * in RAM, run with G. Reads go in R pieces below 64 bytes behind an Arduino bootloader on USB
+ * in RAM, run with G (also with :applet). Reads go in R pieces below 64 bytes behind an Arduino bootloader on USB
  * (longer ones come back corrupted). USB CDC (raw S/R) when the port's name says ttyACM / usbmodem,
  * else a plain UART (the auto-baud preamble, XMODEM-CRC); :usb / :uart say it.
  *
@@ -78,6 +79,8 @@ typedef struct sb_s {
     int mode;                   /* 0: by the port's name, 1: usb, 2: uart */
     bool touch;                 /* reset a running sketch into the bootloader first */
     bool touch_auto;            /* ... when the port is a SAM-BA board's sketch by its USB ID */
+    bool want_applet;           /* :applet: lode's applet even where the monitor has Y */
+    bool applet_only;           /* erase and program through lode's applet (no Y, or :applet) */
     unsigned sync_tries;
     bool has_offset;
     uint32_t offset;            /* the application's start (absolute) */
@@ -256,7 +259,8 @@ static int program(sb_s *b, uint32_t addr, const uint8_t *data, uint32_t n)
     rc = lodei_samba_send(&b->c, BUF_ADDR, data, n);
     if (rc != LODE_OK)
         return rc;
-    return b->ver.ext_y ? lodei_samba_copy(&b->c, BUF_ADDR, addr, n) : applet_run(b, APPLET_CMD_PROGRAM, addr, BUF_ADDR, n);
+    return b->applet_only ? applet_run(b, APPLET_CMD_PROGRAM, addr, BUF_ADDR, n)
+                          : lodei_samba_copy(&b->c, BUF_ADDR, addr, n);
 }
 
 /* What was just programmed, checked: Z (the CRC) where offered, else read back. */
@@ -341,13 +345,26 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
     const lode_flash_region_s *app = &b->regions[b->app];
     /* distinct rows, all at or above the first: every row up to the end when they fill it */
     bool to_end = nerase && (uint64_t)nerase * b->chip.row_size == (uint64_t)app->end - plan->sectors[first].addr;
+    /* An image goes in with X from its first row when no row above that is kept as unchanged:
+     * X is answered when done, while an erase started by W is not, and a monitor that runs from
+     * the flash takes no bytes until it is (a line without flow control loses them). Rows past
+     * the image are erased too, as the Arduino bootloaders (and bossac -e) do. */
+    bool skipped_above = false;
+    for (size_t i = first; i < plan->nsectors; i++)
+        skipped_above |= plan->sectors[i].skip && plan->sectors[i].region == b->app;
+    if (nerase && !to_end && plan->npages && !skipped_above && b->ver.ext_x && !b->applet_only) {
+        lode_log(log, LODE_LOG_INFO, LODE_LOGC_FLASH,
+                 "X erases from 0x%08x to the end of the flash (the Arduino bootloaders' erase)",
+                 (unsigned)plan->sectors[first].addr);
+        to_end = true;
+    }
     if (b->chip.family == LODEI_SAMBA_SAM3X) {
         if (!plan->npages && nerase) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "the SAM3X's flash is erased page by page as it is written: flash the new image instead");
             return LODE_E_UNSUPPORTED;
         }
-    } else if (to_end && b->ver.ext_x) {
+    } else if (to_end && b->ver.ext_x && !b->applet_only) {
         rc = lodei_samba_erase_from(&b->c, plan->sectors[first].addr, ERASE_TIMEOUT_MS);
         if (rc == LODE_OK)
             res->sectors_erased = nerase;
@@ -363,10 +380,10 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
                 i = j;
                 continue;
             }
-            while (!b->ver.ext_y && j < plan->nsectors && !plan->sectors[j].skip &&
+            while (b->applet_only && j < plan->nsectors && !plan->sectors[j].skip &&
                    plan->sectors[j].region == b->app && plan->sectors[j].addr == sec->addr + (j - i) * b->chip.row_size)
                 j++;
-            rc = b->ver.ext_y ? erase_row(b, sec->addr)
+            rc = !b->applet_only ? erase_row(b, sec->addr)
                               : applet_run(b, APPLET_CMD_ERASE, sec->addr, 0, (uint32_t)(j - i) * b->chip.row_size);
             if (rc == LODE_OK)
                 res->sectors_erased += j - i;
@@ -640,6 +657,7 @@ static int sb_start(sb_s *b, const lode_probe_open_opts_s *o)
     if (rc != LODE_OK)
         return rc;
     b->c.chunk_reads = b->ver.arduino && !b->c.uart;
+    b->applet_only = !b->ver.ext_y || b->want_applet;
     if ((rc = identify(b, o)) != LODE_OK)
         return rc;
     return layout_regions(b, log);
@@ -684,6 +702,8 @@ static bool parse_args(const char *args, sb_s *b)
             b->touch = true;
         } else if (!strcasecmp(v, "touch=auto")) {
             b->touch_auto = true;
+        } else if (!strcasecmp(v, "applet")) {
+            b->want_applet = true;
         } else if (!strncasecmp(v, "offset=", 7) && v[7]) {
             unsigned long off = strtoul(v + 7, &end, 0);
             if (*end || off > 0xFFFFFFFFul)
@@ -856,7 +876,7 @@ static int sb_open(const lode_probe_driver_s *d, const char *args, const lode_pr
 
 const lode_probe_driver_s lodei_probe_row_samba = {
     .name = "sam-ba",
-    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch|:touch=auto]",
+    .syntax = "sam-ba:PORT[:BAUD][:usb|:uart][:offset=ADDR][:touch|:touch=auto][:applet]",
     .help = "a SAM-BA monitor (Arduino Zero/MKR, Adafruit M0 bootloaders; the Due's ROM), what bossac talks to",
     .needs_args = true,
     .open = sb_open,

@@ -35,6 +35,8 @@ static void check_prefixes(const uint8_t *in, size_t n)
     lodei_samba_reply_e wx = lodei_samba_decode_ack('X', in, n, &used);
     if (wx == LODEI_SAMBA_R_DONE && (used != 3 || memcmp(in, "X\n\r", 3)))
         abort();
+    if (wx == LODEI_SAMBA_R_REFUSED && (used != 3 || memcmp(in, "E\n\r", 3)))
+        abort();
     lodei_samba_reply_e wz = lodei_samba_decode_crc(in, n, &crc, &used);
     if (wz == LODEI_SAMBA_R_DONE && (used < 10 || used > n || in[0] != 'Z' || in[9] != '#'))
         abort();

@@ -541,6 +541,7 @@ static void test_codec(void)
     CHECK_EQ(used, 3);
     CHECK_EQ(lodei_samba_decode_ack('X', (const uint8_t *)"X\n", 2, &used), LODEI_SAMBA_R_MORE);
     CHECK_EQ(lodei_samba_decode_ack('Y', (const uint8_t *)"X\n\r", 3, &used), LODEI_SAMBA_R_GARBAGE);
+    CHECK_EQ(lodei_samba_decode_ack('Y', (const uint8_t *)"E\n\r", 3, &used), LODEI_SAMBA_R_REFUSED);
     CHECK_EQ(lodei_samba_decode_crc((const uint8_t *)"Z0000BEEF#\n\r", 12, &crc, &used), LODEI_SAMBA_R_DONE);
     CHECK_EQ(crc, 0xBEEF);
     CHECK_EQ(used, 12);
@@ -611,8 +612,8 @@ static void flash_cycle(dev_mode_e mode)
     CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
     CHECK(memcmp(d->flash + 0x2000, img_data, sizeof img_data) == 0);
     CHECK_EQ(d->flash[0x2000 + sizeof img_data], 0xFF);
-    CHECK_EQ(d->rows_erased, (sizeof img_data + 255) / 256); /* row by row: the rest of the flash is kept */
-    CHECK_EQ(d->x_cmds, 0);
+    CHECK_EQ(d->rows_erased, 0); /* X from the image's first row: answered when done */
+    CHECK_EQ(d->x_cmds, 1);
     CHECK_EQ(d->y_copies, (sizeof img_data + 4095) / 4096);
     CHECK_EQ(d->z_cmds, d->y_copies); /* verified by CRC, not read back */
     CHECK_EQ(res.bytes_verified, 60032); /* whole pages */
@@ -645,9 +646,14 @@ static void flash_cycle(dev_mode_e mode)
     CHECK(lb.text[0] != 0);
     CHECK(d->y_copies == before && d->rows_erased == erased);
 
+    /* an erase of a few rows: row by row through NVMCTRL, the rest kept */
+    CHECK_EQ(lode_session_erase(s, false, 0x3000, 0x200, &fo, &res), LODE_OK);
+    CHECK_EQ(d->rows_erased, 2);
+    CHECK(d->flash[0x2FFF] == img_data[0xFFF] && d->flash[0x3000] == 0xFF && d->flash[0x31FF] == 0xFF &&
+          d->flash[0x3200] == img_data[0x1200]);
     /* erase everything after the bootloader: one X */
     CHECK_EQ(lode_session_erase(s, true, 0, 0, &fo, &res), LODE_OK);
-    CHECK_EQ(d->x_cmds, 1);
+    CHECK_EQ(d->x_cmds, 2);
     CHECK_EQ(d->flash[0x2000], 0xFF);
     CHECK_EQ(d->flash[0], 1);
 
