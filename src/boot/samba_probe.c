@@ -345,17 +345,31 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
     const lode_flash_region_s *app = &b->regions[b->app];
     /* distinct rows, all at or above the first: every row up to the end when they fill it */
     bool to_end = nerase && (uint64_t)nerase * b->chip.row_size == (uint64_t)app->end - plan->sectors[first].addr;
-    /* An image goes in with X from its first row when no row above that is kept as unchanged:
-     * X is answered when done, while an erase started by W is not, and a monitor that runs from
-     * the flash takes no bytes until it is (a line without flow control loses them). Rows past
-     * the image are erased too, as the Arduino bootloaders (and bossac -e) do. */
-    bool skipped_above = false;
-    for (size_t i = first; i < plan->nsectors; i++)
-        skipped_above |= plan->sectors[i].skip && plan->sectors[i].region == b->app;
-    if (nerase && !to_end && plan->npages && !skipped_above && b->ver.ext_x && !b->applet_only) {
+    /* An image goes in after an X from its first row: X is answered when done, while an erase
+     * started by W is not, and a monitor that runs from the flash takes no bytes until it is
+     * (a line without flow control loses them). Rows past the image are erased too, as the
+     * Arduino bootloaders (and bossac -e) do; rows of the image found unchanged above the first
+     * one are read first and written again. */
+    uint8_t *keep = NULL;
+    size_t nkeep = 0;
+    int rc0 = LODE_OK;
+    if (nerase && !to_end && plan->npages && b->ver.ext_x && !b->applet_only &&
+        b->chip.family == LODEI_SAMBA_SAMD21) {
+        for (size_t i = first; i < plan->nsectors; i++)
+            nkeep += plan->sectors[i].skip && plan->sectors[i].region == b->app;
+        if (nkeep && !(keep = malloc(nkeep * b->chip.row_size)))
+            return LODE_E_NOMEM;
+        for (size_t i = first, k = 0; rc0 == LODE_OK && i < plan->nsectors; i++)
+            if (plan->sectors[i].skip && plan->sectors[i].region == b->app)
+                rc0 = lodei_samba_receive(&b->c, plan->sectors[i].addr, keep + b->chip.row_size * k++,
+                                          b->chip.row_size);
+        if (rc0 != LODE_OK) {
+            free(keep);
+            return rc0;
+        }
         lode_log(log, LODE_LOG_INFO, LODE_LOGC_FLASH,
-                 "X erases from 0x%08x to the end of the flash (the Arduino bootloaders' erase)",
-                 (unsigned)plan->sectors[first].addr);
+                 "X erases from 0x%08x to the end of the flash (the Arduino bootloaders' erase)%s",
+                 (unsigned)plan->sectors[first].addr, nkeep ? "; unchanged rows above it are written again" : "");
         to_end = true;
     }
     if (b->chip.family == LODEI_SAMBA_SAM3X) {
@@ -393,12 +407,12 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
             i = j;
         }
     }
-    if (rc != LODE_OK)
-        return rc;
     /* program runs of consecutive pages, up to the buffer at a time */
-    uint8_t *buf = malloc(BUF_SIZE);
-    if (!buf)
-        return LODE_E_NOMEM;
+    uint8_t *buf = rc == LODE_OK ? malloc(BUF_SIZE) : NULL;
+    if (!buf) {
+        free(keep);
+        return rc != LODE_OK ? rc : LODE_E_NOMEM;
+    }
     for (size_t i = 0; rc == LODE_OK && i < plan->npages;) {
         const lode_flash_page_s *pg = &plan->pages[i];
         uint32_t start = pg->addr, n = 0;
@@ -426,6 +440,15 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
             o->progress(o->progress_user, LODE_FLASH_PHASE_PROGRAM, i, plan->npages);
     }
     free(buf);
+    for (size_t i = first, k = 0; keep && rc == LODE_OK && i < plan->nsectors; i++) {
+        if (!plan->sectors[i].skip || plan->sectors[i].region != b->app)
+            continue;
+        const uint8_t *row = keep + b->chip.row_size * k++;
+        rc = program(b, plan->sectors[i].addr, row, b->chip.row_size);
+        if (rc == LODE_OK && o->verify)
+            rc = verify_chunk(b, plan->sectors[i].addr, row, b->chip.row_size, log);
+    }
+    free(keep);
     return rc;
 }
 
