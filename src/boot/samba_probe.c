@@ -94,6 +94,9 @@ typedef struct sb_s {
     lode_loader_s *loader;
     bool left;                  /* the application was started */
     bool applet;                /* lode's applet is in the target's RAM */
+    bool has_usb;               /* the port is a USB device's (sysfs): its ID */
+    lode_usb_id_s usb_id;
+    lode_stream_s *app_s;       /* the sketch's own port after the reset (USB), owned */
 } sb_s;
 
 /* lode's SAM-BA applet (firmware/samba-applet), embedded by the build (empty without firmware) */
@@ -526,14 +529,50 @@ static void sp_describe(void *ctx, lode_probe_info_s *info)
 
 static const char *sp_chip(void *ctx) { return ((sb_s *)ctx)->chip.name; }
 
+/* The console: the application started by the reset. On a pseudo-terminal or a plain UART its
+ * line is the same port; over USB the bootloader's port goes and the sketch's comes, found by
+ * the USB IDs of the board whose bootloader this is (data/boards), within 10 s. */
 static int sp_console(void *ctx, lode_stream_s **out)
 {
     sb_s *b = ctx;
     int rc = b->left ? LODE_OK : al_reset_run(b);
-    if (rc != LODE_OK)
+    if (rc != LODE_OK || !b->has_usb || b->app_s) {
+        if (rc == LODE_OK)
+            *out = b->app_s ? b->app_s : b->s;
         return rc;
-    *out = b->s;
-    return LODE_OK;
+    }
+    lode_board_db_s *db = NULL;
+    if ((rc = lode_board_db_new(b->log, &db)) != LODE_OK)
+        return rc;
+    const lode_board_s *bd = NULL;
+    for (size_t i = 0; !bd && i < lode_board_count(db); i++) {
+        const lode_board_s *x = lode_board_at(db, i);
+        for (size_t k = 0; x->bootloader && !strcmp(x->bootloader, "sam-ba") && k < x->nbootloader_usb; k++)
+            if (x->bootloader_usb[k].vid == b->usb_id.vid && x->bootloader_usb[k].pid == b->usb_id.pid)
+                bd = x;
+    }
+    char port[sizeof b->port];
+    rc = LODE_E_NO_DEVICE;
+    for (unsigned waited = 0; bd && bd->nusb && rc != LODE_OK && waited <= 10000; waited += 20) {
+        rc = lode_serial_find_usb(bd->usb, bd->nusb, NULL, port, sizeof port, NULL);
+        if (rc != LODE_OK)
+            lodei_boot_sleep_ms(20);
+    }
+    if (rc == LODE_OK) {
+        lode_serial_opts_s so = {.baud = b->baud, .exclusive = true};
+        rc = lode_stream_open_serial(port, &so, b->log, &b->app_s);
+    } else if (bd) {
+        lode_log(b->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                 "the %s's sketch did not come up as a serial port within 10 s of the reset (its USB IDs in "
+                 "lode's board data): does the sketch use Serial? `lode list` shows what is there", bd->description);
+        rc = LODE_E_TIMEOUT;
+    } else { /* a bootloader no board names: the same port, as a pseudo-terminal */
+        rc = LODE_OK;
+    }
+    lode_board_db_free(db);
+    if (rc == LODE_OK)
+        *out = b->app_s ? b->app_s : b->s;
+    return rc;
 }
 
 static void sp_close(void *ctx)
@@ -544,6 +583,7 @@ static void sp_close(void *ctx)
     lode_loader_free(b->loader);
     if (b->s && b->own_stream)
         lode_stream_close(b->s);
+    lode_stream_close(b->app_s);
     free(b);
 }
 
@@ -864,6 +904,7 @@ static int sb_open(const lode_probe_driver_s *d, const char *args, const lode_pr
         return LODE_E_INVALID_ARG;
     }
     int rc = find_monitor(b, o);
+    b->has_usb = rc == LODE_OK && lode_serial_usb_id(b->port, NULL, &b->usb_id, NULL, 0) == LODE_OK;
     bool in_place = b->touch && b->sync_tries > SYNC_TRIES;
     lode_log_s quiet = {0};
     lode_probe_open_opts_s oq = *o;

@@ -24,6 +24,7 @@
 #include "lode/loader.h"
 #include "lode/probe.h"
 #include "lode/session.h"
+#include "lode/stream.h"
 #include "test.h"
 
 /* DEV_SAM3X: an ATSAM3X4E's ROM monitor on a UART (flash at 0x80000 in two EEFC banks) */
@@ -55,6 +56,7 @@ typedef struct dev_s {
     bool binary;
     unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, resets, preambles, xm_blocks;
     touch_fn on_touch;          /* NULL: the touch is ignored */
+    touch_fn on_reset;          /* called at the AIRCR system reset (NULL: nothing) */
     atomic_int touches;
     atomic_bool stop;
     pthread_t th;
@@ -201,6 +203,8 @@ static void reg_write(dev_s *d, uint32_t a, uint32_t v, unsigned size)
     }
     if (a == 0xE000ED0Cu && v == 0x05FA0004u) {
         d->resets++;
+        if (d->on_reset)
+            d->on_reset(d);
         return;
     }
     for (unsigned i = 0; i < size; i++) {
@@ -921,6 +925,13 @@ static void remove_tty(const char *devpath)
 }
 
 static dev_s *boot_dev; /* the bootloader's port after the touch */
+static dev_s *app_dev;  /* the sketch's port after the reset */
+
+static void back_to_sketch(dev_s *d)
+{
+    add_tty(app_dev->path, 0x2341, 0x804d);
+    remove_tty(d->path);
+}
 
 static void reenumerate(dev_s *d)
 {
@@ -962,9 +973,22 @@ static void test_touch_usb(void)
     lode_flash_result_s res;
     CHECK_EQ(lode_session_flash(s, &img, &fo, &res), LODE_OK);
     CHECK(memcmp(boot_dev->flash + 0x2000, img_data, sizeof img_data) == 0);
+    /* the console: the reset takes the bootloader's port away, the sketch's comes back */
+    app_dev = dev_start(DEV_SKETCH);
+    boot_dev->on_reset = back_to_sketch;
+    lode_stream_s *con = NULL;
+    CHECK_EQ(lode_probe_console(lode_session_probe(s), &con), LODE_OK);
+    CHECK_EQ(boot_dev->resets, 1);
+    char said[16] = {0};
+    if (con) {
+        CHECK_EQ(lode_stream_write(con, "#", 1), LODE_OK);
+        CHECK_EQ(lode_stream_read_exact(con, said, 10, 60000), LODE_OK);
+        CHECK(!strcmp(said, "count 17\r\n"));
+    }
     lode_session_close(s);
     dev_stop(sketch);
     dev_stop(boot_dev);
+    dev_stop(app_dev);
     unsetenv("LODE_SYSFS_ROOT");
     char buf[100];
     snprintf(buf, sizeof buf, "rm -rf '%s'", sysroot);
