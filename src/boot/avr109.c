@@ -138,7 +138,7 @@ int lodei_avr109_command(lodei_avr109_s *c, uint8_t cmd, const uint8_t *args, si
     lodei_avr109_reply_e r;
     while ((r = lodei_avr109_decode(cmd, len, in, got, &need, &rlen)) == LODEI_AVR109_R_MORE) {
         size_t k = 0;
-        rc = lode_stream_read(c->s, in + got, need, &k, timeout(c));
+        rc = lodei_boot_read(c->s, &c->clock, in + got, need, &k, timeout(c));
         if (rc != LODE_OK)
             return read_failed(c, rc, cmd_name(cmd), got, want);
         got += k;
@@ -174,7 +174,7 @@ int lodei_avr109_send_cr_batch(lodei_avr109_s *c, const uint8_t *out, size_t nou
     size_t done = 0;
     while (done < ncmds) {
         size_t k = 0, want = ncmds - done;
-        rc = lode_stream_read(c->s, in, want < sizeof in ? want : sizeof in, &k, timeout(c));
+        rc = lodei_boot_read(c->s, &c->clock, in, want < sizeof in ? want : sizeof in, &k, timeout(c));
         if (rc != LODE_OK)
             return read_failed(c, rc, what, done, ncmds);
         for (size_t i = 0; i < k; i++)
@@ -206,7 +206,7 @@ int lodei_avr109_sync(lodei_avr109_s *c, unsigned tries, int wait_ms, char id[8]
         size_t n = 0;
         while (n < LODEI_AVR109_ID_LEN) {
             size_t k = 0;
-            if (lode_stream_read(c->s, in + n, LODEI_AVR109_ID_LEN - n, &k, wait_ms) != LODE_OK)
+            if (lodei_boot_read(c->s, &c->clock, in + n, LODEI_AVR109_ID_LEN - n, &k, wait_ms) != LODE_OK)
                 break;
             n += k;
         }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/boot.h"
 #include "lode/log.h"
 #include "lode/stream.h"
 
@@ -49,6 +50,7 @@ typedef struct lodei_avr109_s {
     lode_stream_s *s;        /* borrowed */
     const lode_log_s *log;
     int timeout_ms;          /* per reply (0: 1000) */
+    lodei_boot_clock_s clock; /* the board's, when it has one: waits count its time */
 } lodei_avr109_s;
 
 typedef enum lodei_avr109_sync_e {

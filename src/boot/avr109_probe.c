@@ -336,7 +336,7 @@ static int a109_start(a109_s *a, const lode_probe_open_opts_s *o)
     lodei_avr109_sync_e seen;
     uint8_t first[8], r[4];
     size_t nfirst = 0, got = 0;
-    a->c = (lodei_avr109_s){.s = a->s, .log = log};
+    a->c = (lodei_avr109_s){.s = a->s, .log = log, .clock = a->c.clock};
     if (lodei_avr109_sync(&a->c, SYNC_TRIES, SYNC_WAIT_MS, a->id, &seen, first, &nfirst) != LODE_OK)
         return sync_failed(a, seen, first, nfirst, log);
     int rc = lodei_avr109_command(&a->c, 'V', NULL, 0, 0, r, sizeof r, NULL, false);
@@ -405,6 +405,8 @@ int lodei_boot_avr109_open_stream(lode_stream_s *s, bool own, const char *port, 
         a->log = o->log;
         a->baud = baud;
         snprintf(a->port, sizeof a->port, "%s", port);
+        if (extra && extra->now_us && extra->delay_us) /* a simulated board: waits in its time */
+            a->c.clock = (lodei_boot_clock_s){extra->now_us, extra->time_user};
         rc = lode_board_db_new(o->log, &a->data);
         if (rc == LODE_OK)
             rc = a109_start(a, o);
