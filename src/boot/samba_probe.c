@@ -41,7 +41,7 @@
 
 #define DEFAULT_BAUD 115200u
 #define SYNC_TRIES 3
-#define SYNC_WAIT_MS 300
+#define SYNC_WAIT_MS 1000 /* a busy host (or board) answers late; a silent port costs 3 s */
 #define BUF_ADDR 0x20005000u  /* S buffer for Y: above the bootloader's data, below its stack */
 #define BUF_SIZE 4096u
 #define ERASE_TIMEOUT_MS 30000
