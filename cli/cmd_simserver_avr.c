@@ -45,6 +45,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: lode sim-server --board uno|mega2560|leonardo --serial-pty PATH [--bootloader FILE]\n"
             "                       [--sim-state FILE] [--sim-fresh] [--sysfs DIR]\n"
+            "                       [--uart-overrun]\n"
             "\n"
             "Serve a simulated Arduino Uno (optiboot 4.4) or Mega 2560 (the STK500v2 wiring\n"
             "bootloader), the real bootloaders from Debian's arduino-core-avr running on simavr, on\n"
@@ -56,6 +57,9 @@ static void usage(FILE *f)
             "Flash and EEPROM are kept in the state file the other commands use for the board\n"
             "(--sim-state FILE, default $LODE_SIM_STATE_DIR or ~/.cache/lode/sim-CHIP.state;\n"
             "--sim-fresh starts erased, the bootloader burnt again), saved after every session.\n"
+            "Bytes take their ten bit times both ways; SPM page erases/writes take 4.5 ms.\n"
+            "--uart-overrun: bytes the USART cannot buffer (two, and one in its shift register)\n"
+            "are lost, as on the chip (by default they wait for room).\n"
             "\n"
             "--board leonardo: an ATmega32U4 running lode's own AVR109 test bootloader (4 KiB at\n"
             "0x7000, on USART1 at 500 kbaud standing in for the USB CDC port). The port is the\n"
@@ -94,7 +98,7 @@ static void avr_unknown(const char *cmd, const char *arg, bool missing)
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
 {
     const char *board = NULL, *pty = NULL, *boot = NULL, *state = NULL, *sysfs = NULL;
-    bool fresh = false;
+    bool fresh = false, overrun = false;
     const cli_opt_s opts[] = {
         {.name = "--board", .nval = 1, .val = &board},
         {.name = "--serial-pty", .nval = 1, .val = &pty},
@@ -102,6 +106,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
         {.name = "--sim-state", .nval = 1, .val = &state},
         {.name = "--sim-fresh", .flag = &fresh, .set = true},
         {.name = "--sysfs", .nval = 1, .val = &sysfs},
+        {.name = "--uart-overrun", .flag = &overrun, .set = true},
         {0},
     };
     const cli_args_spec_s spec = {.cmd = "sim-server", .usage = avr_usage, .opts = opts, .unknown = avr_unknown};
@@ -118,7 +123,7 @@ int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv)
     to.sim_fresh = fresh;
     cli_target_s t;
     int rc;
-    ex = cli_target_open_avr_board(cli, &to, board, boot, &t);
+    ex = cli_target_open_avr_board(cli, &to, board, boot, overrun, &t);
     if (ex != LODE_EXIT_OK)
         return ex;
     lode_avrsim_s *sim = t.avrsim;

@@ -397,9 +397,9 @@ static int open_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t)
 /* The simulated Arduino for an AVR chip (the default probe "sim" becomes its row "sim-avr"):
  * made here, its flash and EEPROM kept in the state file between commands. */
 static int open_avr_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t, const char *name,
-                        const char *bootloader)
+                        const char *bootloader, bool uart_overrun)
 {
-    lode_avrsim_config_s ac = {.board = name, .bootloader = bootloader, .log = &cli->log};
+    lode_avrsim_config_s ac = {.board = name, .bootloader = bootloader, .uart_overrun = uart_overrun, .log = &cli->log};
     int ex, rc = lode_avrsim_new(&ac, &t->avrsim);
     if (rc != LODE_OK)
         return rc == LODE_E_NO_DEVICE ? LODE_EXIT_UNAVAILABLE : cli_exit_for_error(rc);
@@ -426,7 +426,7 @@ static int open_avr_sim(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s
 static int avr_board(void *user, const char *name, lode_avrsim_s **out)
 {
     cli_target_s *t = user;
-    if (!t->avrsim && (t->board_ex = open_avr_sim(t->cli, &t->opts, t, name, NULL)) != LODE_EXIT_OK)
+    if (!t->avrsim && (t->board_ex = open_avr_sim(t->cli, &t->opts, t, name, NULL, false)) != LODE_EXIT_OK)
         return LODE_E_NO_DEVICE;
     *out = t->avrsim;
     return LODE_OK;
@@ -472,12 +472,12 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
 }
 
 int cli_target_open_avr_board(cli_ctx_s *cli, const cli_target_opts_s *o, const char *board, const char *bootloader,
-                              cli_target_s *t)
+                              bool uart_overrun, cli_target_s *t)
 {
     memset(t, 0, sizeof *t);
     t->cli = cli;
     t->opts = *o;
-    int ex = open_avr_sim(cli, o, t, board, bootloader);
+    int ex = open_avr_sim(cli, o, t, board, bootloader, uart_overrun);
     if (ex != LODE_EXIT_OK)
         cli_target_close(t);
     return ex;

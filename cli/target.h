@@ -85,10 +85,10 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
  * `lode sim-server`, which puts its own simulated probe in front of it. */
 int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target_s *t);
 /* Only the simulated Arduino `board` ("uno", "mega2560"; bootloader: its Intel HEX, NULL for
- * the board's own), its flash and EEPROM from the state file (--sim-state, --sim-fresh), held
+ * the board's own; uart_overrun: lode_avrsim_config_s), its flash and EEPROM from the state file (--sim-state, --sim-fresh), held
  * locked until cli_target_close saves it: for `lode sim-server --board`. */
 int cli_target_open_avr_board(cli_ctx_s *cli, const cli_target_opts_s *o, const char *board, const char *bootloader,
-                              cli_target_s *t);
+                              bool uart_overrun, cli_target_s *t);
 /* Save the simulated Arduino's state now (a server after each session). LODE_OK when there is
  * nothing to save. */
 int cli_target_save_board(cli_target_s *t);

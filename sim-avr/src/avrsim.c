@@ -19,15 +19,25 @@
 #include <unistd.h>
 
 #include <avr_eeprom.h>
+#include <avr_flash.h>
 #include <avr_ioport.h>
 #include <avr_uart.h>
 #include <sim_avr.h>
+#include <sim_cycle_timers.h>
 #include <sim_io.h>
+#include <sim_regbit.h>
 
 #include "lode/avrsim.h"
 #include "lode/error.h"
 
 #define BURST_NS 20000000u    /* after traffic the board may run this far ahead of the wall clock */
+#define HOST_WAIT_NS 200000000u /* the board waiting for the host stands still this long (wall) */
+#define SPM_NS 4500000u       /* a page erase or write by SPM (ATmega328P/2560 datasheets: 3.7..4.5 ms) */
+/* The USART's receive buffer holds two bytes, a third waits in the shift register. simavr shows
+ * a byte to the program one byte time after it is handed over (its own wire time): bytes go to
+ * it at their start bit, and its FIFO holds one more than the chip's buffer (the byte on the
+ * wire). */
+#define RX_FIFO 3
 #define RXQ 4096
 #define TXQ 4096
 #define MCUSR_ADDR 0x54       /* MCUSR in data space (ATmega328P/168/2560) */
@@ -72,14 +82,28 @@ struct lode_avrsim_s {
     unsigned baud;
     uint64_t byte_cycles;      /* one UART byte on the wire */
     avr_irq_t *uart_in;
-    bool xoff;                 /* the UART's receive FIFO is full */
+    avr_uart_t *uart;          /* the bootloader's USART (its receive FIFO, its byte time) */
+    avr_flash_t *flash;        /* the self-programming module */
+    int (*flash_ioctl)(avr_io_t *io, uint32_t ctl, void *param); /* simavr's own */
+    avr_io_read_t ucsra_read;  /* simavr's own read of UCSR0A */
+    void *ucsra_param;
     bool dead;                 /* crashed: waits for the next reset */
     uint8_t rx[RXQ];           /* from the host, to feed */
     size_t rx_head, rx_len;
+    uint64_t rx_due;           /* the head byte's stop bit is in (its 10 bit times after it was sent) */
+    uint64_t last_due;         /* the last fed byte's */
+    bool overrun;              /* lose bytes the USART cannot buffer (else they wait for room) */
+    uint64_t overruns;         /* bytes lost: the receive buffer was full */
     uint8_t tx[TXQ];           /* from the UART, to the host */
-    size_t tx_len;
-    uint64_t last_feed;
-    bool activity;             /* the UART sent: time re-anchored after the slice */
+    uint64_t tx_due[TXQ];      /* when each is through on the wire */
+    size_t tx_len, tx_sent;
+    uint64_t tx_free;          /* when the line is free for the next byte */
+    bool polled;               /* the program polled for a received byte with none on its way */
+    unsigned polls;            /* such reads of UCSR0A in a row, by the instruction at poll_pc */
+    avr_flashaddr_t poll_pc;
+    bool waiting;              /* standing still for the host since wait_ns */
+    uint64_t wait_ns;
+    bool no_wait;              /* waited its full time for the host: follow the wall clock until the line moves */
     uint64_t anchor_cycle, anchor_ns; /* simulated and wall time when the host last sent */
     lode_avrsim_session_s sess;
     uint64_t sess_cycle;
@@ -137,28 +161,88 @@ static void unplug_usb(avr_t *avr)
     }
 }
 
+/* A byte the program wrote to UDR0 reaches the host once its ten bit times on the wire are
+ * over (it starts when the line is free). */
 static void uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     lode_avrsim_s *s = param;
-    if (s->tx_len < TXQ)
+    uint64_t bt = s->uart && s->uart->cycles_per_byte ? s->uart->cycles_per_byte : s->byte_cycles;
+    s->tx_free = (s->tx_free > s->avr->cycle ? s->tx_free : s->avr->cycle) + bt;
+    s->polls = 0;
+    if (s->tx_len < TXQ) {
+        s->tx_due[s->tx_len] = s->tx_free;
         s->tx[s->tx_len++] = (uint8_t)value;
+    }
     s->sess.bytes_out++;
-    s->activity = true;
 }
 
-static void uart_xon(struct avr_irq_t *irq, uint32_t value, void *param)
+/* Bytes handed to simavr's UART that the program has not read (those on the wire included). */
+static unsigned fifo_count(const lode_avrsim_s *s)
 {
-    (void)irq;
-    (void)value;
-    ((lode_avrsim_s *)param)->xoff = false;
+    const uart_fifo_t *q = &s->uart->input;
+    return ((unsigned)q->write + uart_fifo_fifo_size - q->read) % uart_fifo_fifo_size;
 }
 
-static void uart_xoff(struct avr_irq_t *irq, uint32_t value, void *param)
+/* The program reads UCSR0A: with no byte received and none on its way from the host, and all
+ * it sent delivered, it waits for the host (a getch loop). */
+static uint8_t ucsra_read(struct avr_t *avr, avr_io_addr_t addr, void *param)
 {
-    (void)irq;
-    (void)value;
-    ((lode_avrsim_s *)param)->xoff = true;
+    lode_avrsim_s *s = param;
+    uint8_t v = s->ucsra_read ? s->ucsra_read(avr, addr, s->ucsra_param) : avr->data[addr];
+    bool rxc = v >> s->uart->rxc.raised.bit & 1, udre = v >> s->uart->udrc.raised.bit & 1,
+         txc = v >> s->uart->txc.raised.bit & 1;
+    /* by the same instruction twice in a row (a loop: a putch reads it once with UDRE set and
+     * writes; a program clearing TXC reads it once more elsewhere), with the last byte out (TXC:
+     * a loop waiting for TXC is no getch) */
+    if (!rxc && udre && txc && !s->rx_len && !fifo_count(s) && s->tx_sent == s->tx_len && !s->no_wait) {
+        s->polls = s->poll_pc == avr->pc ? s->polls + 1 : 1;
+        s->poll_pc = avr->pc;
+        s->polled = s->polls >= 2;
+    } else {
+        s->polls = 0;
+    }
+    return v;
+}
+
+/* The flash operation started by SPM is over: SPMEN (and the operation's bit) clear. */
+static avr_cycle_count_t spm_done(struct avr_t *avr, avr_cycle_count_t when, void *param)
+{
+    (void)when;
+    avr_flash_t *f = param;
+    avr_regbit_clear(avr, f->selfprgen);
+    avr_regbit_clear(avr, f->pgers);
+    avr_regbit_clear(avr, f->pgwrt);
+    return 0;
+}
+
+/* simavr erases and writes a page at once: the page stays busy (SPMEN set, which the program
+ * polls) for the datasheet's time, as on the chip. */
+static int flash_ioctl(avr_io_t *io, uint32_t ctl, void *param)
+{
+    lode_avrsim_s *s = io->avr->custom.data;
+    avr_t *avr = io->avr;
+    avr_flash_t *f = s->flash;
+    bool busy = ctl == AVR_IOCTL_FLASH_SPM && avr_regbit_get(avr, f->selfprgen) &&
+                (avr_regbit_get(avr, f->pgers) || avr_regbit_get(avr, f->pgwrt));
+    bool erase = busy && avr_regbit_get(avr, f->pgers);
+    int rc = s->flash_ioctl(io, ctl, param);
+    if (busy) {
+        avr_regbit_set(avr, f->selfprgen);
+        avr_regbit_set(avr, erase ? f->pgers : f->pgwrt);
+        avr_cycle_timer_cancel(avr, spm_done, f);
+        avr_cycle_timer_register(avr, (avr_cycle_count_t)((uint64_t)s->b->freq / 1000u * (SPM_NS / 1000u) / 1000u),
+                                 spm_done, f);
+    }
+    return rc;
+}
+
+static avr_io_t *io_of(avr_t *avr, const char *kind, char name)
+{
+    for (avr_io_t *p = avr->io_port; p; p = p->next)
+        if (p->kind && !strcmp(p->kind, kind) && (!name || ((avr_uart_t *)p)->name == name))
+            return p;
+    return NULL;
 }
 
 static void no_sleep(avr_t *avr, avr_cycle_count_t how_long)
@@ -214,9 +298,9 @@ static void reset_by(lode_avrsim_s *s, bool touch)
     }
     s->dead = false;
     s->in_app = false;
-    s->xoff = false;
-    s->rx_len = s->rx_head = s->tx_len = 0;
-    s->last_feed = s->avr->cycle;
+    s->rx_len = s->rx_head = s->tx_len = s->tx_sent = 0;
+    s->last_due = s->tx_free = s->avr->cycle;
+    s->polled = s->waiting = s->no_wait = false;
     anchor(s);
 }
 
@@ -320,6 +404,7 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
     s->pty_master = -1;
     s->opens = -1;
     s->baud = cfg->baud ? cfg->baud : b->baud;
+    s->overrun = cfg->uart_overrun;
     s->byte_cycles = (uint64_t)b->freq * 10u / s->baud;
     s->avr = avr_make_mcu_by_name(b->mcu);
     if (!s->avr || avr_init(s->avr) != 0) {
@@ -347,8 +432,22 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
     avr_ioctl(s->avr, AVR_IOCTL_UART_SET_FLAGS(b->uart), &flags);
     s->uart_in = avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_INPUT);
     avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUTPUT), uart_out, s);
-    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUT_XON), uart_xon, s);
-    avr_irq_register_notify(avr_io_getirq(s->avr, AVR_IOCTL_UART_GETIRQ(b->uart), UART_IRQ_OUT_XOFF), uart_xoff, s);
+    s->uart = (avr_uart_t *)io_of(s->avr, "uart", b->uart);
+    s->flash = (avr_flash_t *)io_of(s->avr, "flash", 0);
+    if (!s->uart || !s->flash || !s->uart->rxc.raised.reg) {
+        lode_log(cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM, "simavr's %s has no USART%c or no self-programming", b->mcu, b->uart);
+        lode_avrsim_free(s);
+        return LODE_E_UNSUPPORTED;
+    }
+    s->avr->custom.data = s;
+    s->flash_ioctl = s->flash->io.ioctl;
+    s->flash->io.ioctl = flash_ioctl;
+    /* chained in front of simavr's own reader (avr_register_io_read refuses a second one) */
+    avr_io_addr_t ucsra = AVR_DATA_TO_IO(s->uart->rxc.raised.reg);
+    s->ucsra_read = s->avr->io[ucsra].r.c;
+    s->ucsra_param = s->avr->io[ucsra].r.param;
+    s->avr->io[ucsra].r.c = ucsra_read;
+    s->avr->io[ucsra].r.param = s;
     reset(s);
     *out = s;
     return LODE_OK;
@@ -449,21 +548,46 @@ static bool foreign_opcode(const avr_t *avr)
     return (elpm && !avr->rampz) || (ejump && !avr->eind);
 }
 
-/* Run a slice: feed one received byte when its wire time has come and the FIFO has room, run
- * instructions up to the next byte time. */
+/* Received bytes go to the USART (see RX_FIFO): with its buffer full a byte waits in the shift
+ * register and, with `overrun`, is lost (data overrun) once the next one's start bit comes, as
+ * on the chip; without, the line waits for room (a host with flow control). The line moved:
+ * the board may stand still for the host again. */
+static void feed(lode_avrsim_s *s)
+{
+    avr_t *avr = s->avr;
+    while (s->rx_len && avr->cycle + s->byte_cycles >= s->rx_due) {
+        if (fifo_count(s) < RX_FIFO) {
+            avr_raise_irq(s->uart_in, s->rx[s->rx_head]);
+        } else if (s->rx_len > 1 && s->overrun) {
+            s->overruns++;
+            avr_regbit_set(avr, s->uart->dor);
+        } else {
+            break; /* in the shift register until the program makes room */
+        }
+        s->rx_head = (s->rx_head + 1) % RXQ;
+        s->rx_len--;
+        s->polls = 0;
+        s->sess.bytes_in++;
+        s->last_due = s->rx_due;
+        s->rx_due += s->byte_cycles;
+        s->no_wait = false;
+        anchor(s);
+    }
+}
+
+/* Run a slice: feed what is due, run instructions up to the next byte time, the next byte due
+ * either way, or until the program polls for a byte that is not on its way. */
 static void run_slice(lode_avrsim_s *s)
 {
     avr_t *avr = s->avr;
-    if (s->rx_len && !s->xoff && avr->cycle - s->last_feed >= s->byte_cycles) {
-        avr_raise_irq(s->uart_in, s->rx[s->rx_head]);
-        s->rx_head = (s->rx_head + 1) % RXQ;
-        s->rx_len--;
-        s->sess.bytes_in++;
-        s->last_feed = avr->cycle;
-        anchor(s);
-    }
+    feed(s);
     uint64_t until = avr->cycle + s->byte_cycles;
-    while (!s->dead && avr->cycle < until && s->tx_len < TXQ / 2) {
+    if (s->rx_len && s->rx_due - s->byte_cycles > avr->cycle && s->rx_due - s->byte_cycles < until)
+        until = s->rx_due - s->byte_cycles;
+    if (s->tx_sent < s->tx_len && s->tx_due[s->tx_sent] > avr->cycle && s->tx_due[s->tx_sent] < until)
+        until = s->tx_due[s->tx_sent];
+    s->polled = false;
+    while (!s->dead && avr->cycle < until && s->tx_len < TXQ && !s->polled) {
         avr->pc &= avr->flashend; /* the program counter wraps round the flash */
         if (foreign_opcode(avr)) {
             s->dead = true;
@@ -477,31 +601,47 @@ static void run_slice(lode_avrsim_s *s)
     }
     if (s->dead) /* a dead board's time still passes for the host's bytes */
         avr->cycle = until;
-    if (s->activity) {
-        s->activity = false;
-        anchor(s);
+    /* waiting for the host: its time to answer is not the board's (up to HOST_WAIT_NS) */
+    if (s->polled && !s->rx_len && s->tx_sent == s->tx_len && !s->waiting) {
+        s->waiting = true;
+        s->wait_ns = wall_ns();
     }
 }
 
-/* Nothing from the host to feed and the board as far ahead of the wall clock (since the line
- * last moved) as it may be: wait. While the line moves the board runs as fast as it can. */
-static bool idle(const lode_avrsim_s *s)
+/* Nothing from the host to feed, nothing on its way to it, and the board either waiting for
+ * the host (it stands still, up to HOST_WAIT_NS of wall time; then it follows the wall clock
+ * until the line moves again) or as far ahead of the wall clock (since the line last moved)
+ * as it may be. While the line moves the board runs as fast as it can. */
+static bool idle(lode_avrsim_s *s)
 {
-    if (s->rx_len || s->tx_len)
+    if (s->rx_len || s->tx_sent < s->tx_len)
         return false;
+    if (s->waiting) {
+        if (wall_ns() - s->wait_ns < HOST_WAIT_NS)
+            return true;
+        s->waiting = false;
+        s->no_wait = true;
+        anchor(s);
+        return false;
+    }
     uint64_t sim_ns = (s->avr->cycle - s->anchor_cycle) * 1000u / (s->b->freq / 1000000u);
     return sim_ns >= wall_ns() - s->anchor_ns + BURST_NS;
 }
 
+/* The bytes through on the wire to the host. */
 static int flush_tx(lode_avrsim_s *s, int fd)
 {
-    size_t off = 0;
-    while (off < s->tx_len) {
+    size_t off = s->tx_sent, end = s->tx_sent;
+    while (end < s->tx_len && s->tx_due[end] <= s->avr->cycle)
+        end++;
+    if (end == off)
+        return LODE_OK;
+    while (off < end) {
         /* a socket whose host end closed must not raise SIGPIPE (that would end the host's
          * process): send without it; a pty is no socket */
-        ssize_t w = send(fd, s->tx + off, s->tx_len - off, MSG_NOSIGNAL);
+        ssize_t w = send(fd, s->tx + off, end - off, MSG_NOSIGNAL);
         if (w < 0 && errno == ENOTSOCK)
-            w = write(fd, s->tx + off, s->tx_len - off);
+            w = write(fd, s->tx + off, end - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
@@ -513,7 +653,11 @@ static int flush_tx(lode_avrsim_s *s, int fd)
             return LODE_E_IO;
         off += (size_t)w;
     }
-    s->tx_len = 0;
+    s->tx_sent = end;
+    if (s->tx_sent == s->tx_len)
+        s->tx_len = s->tx_sent = 0;
+    s->no_wait = false;
+    anchor(s);
     return LODE_OK;
 }
 
@@ -553,9 +697,14 @@ static int take_rx(lode_avrsim_s *s, int fd, int wait_ms)
         uint8_t buf[RXQ];
         ssize_t r = read(fd, buf, RXQ - s->rx_len);
         if (r > 0) {
+            /* sent now (the board's time stood still while it waited): the first byte's stop
+             * bit is in ten bit times later, not before the last one's */
+            if (!s->rx_len)
+                s->rx_due = (s->avr->cycle > s->last_due ? s->avr->cycle : s->last_due) + s->byte_cycles;
             for (ssize_t i = 0; i < r; i++)
                 s->rx[(s->rx_head + s->rx_len + (size_t)i) % RXQ] = buf[i];
             s->rx_len += (size_t)r;
+            s->waiting = s->no_wait = false;
             anchor(s);
             return LODE_OK;
         }
@@ -585,7 +734,7 @@ int lode_avrsim_serve_fd(lode_avrsim_s *s, int fd, volatile const sig_atomic_t *
             continue;
         run_slice(s);
         atomic_store_explicit(&s->shown_us, lode_avrsim_time_us(s), memory_order_relaxed);
-        if (s->tx_len && flush_tx(s, fd) != LODE_OK)
+        if (flush_tx(s, fd) != LODE_OK)
             break;
     }
     s->sess.sim_us = (s->avr->cycle - s->sess_cycle) / (s->b->freq / 1000000u);

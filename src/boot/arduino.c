@@ -16,8 +16,13 @@
 #include "probe/probe_i.h"
 
 #define DEFAULT_BAUD 115200u
-#define SYNC_TRIES 10
-#define SYNC_WAIT_MS 200
+/* One GET_SYNC (two bytes: they fit the AVR's receive buffer) in flight at a time, each given
+ * longer than optiboot's start (the Uno's flashes its LED three times, 375 ms, before it reads
+ * the line): a second try sent into a full buffer is lost in part, and optiboot then takes its
+ * last byte (0x20) as a command and resets on the next command's first byte. */
+#define SYNC_TRIES 6
+#define SYNC_WAIT_MS 500
+#define START_MS 100
 
 enum { R_APP = LODEI_AVR_R_APP, R_BOOT = LODEI_AVR_R_BOOT, R_EEPROM = LODEI_AVR_R_EEPROM, NREGIONS = LODEI_AVR_NREGIONS };
 
@@ -94,9 +99,7 @@ static int al_write(void *ctx, const lode_flash_plan_s *plan, const lode_flash_o
         const lode_flash_page_s *pg = &plan->pages[i];
         if (plan->sectors[pg->sector].skip)
             continue;
-        int rc = lodei_stk1_load_address(&a->c, (uint16_t)(pg->addr / 2));
-        if (rc == LODE_OK)
-            rc = lodei_stk1_prog_page(&a->c, 'F', pg->data, pg->size);
+        int rc = lodei_stk1_load_prog(&a->c, (uint16_t)(pg->addr / 2), 'F', pg->data, pg->size);
         if (rc != LODE_OK) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "writing the page at 0x%04x failed: %zu pages before it were written; flash again", pg->addr,
@@ -127,9 +130,7 @@ static int al_read(void *ctx, uint32_t addr, void *buf, size_t len)
     uint32_t start = addr & ~1u, end = (uint32_t)(addr + len + 1) & ~1u;
     for (uint32_t at = start; at < end;) {
         uint32_t n = end - at < sizeof chunk ? end - at : (uint32_t)sizeof chunk;
-        int rc = lodei_stk1_load_address(&a->c, (uint16_t)(at / 2));
-        if (rc == LODE_OK)
-            rc = lodei_stk1_read_page(&a->c, 'F', chunk, n);
+        int rc = lodei_stk1_load_read(&a->c, (uint16_t)(at / 2), 'F', chunk, n);
         if (rc != LODE_OK)
             return rc;
         /* the part of [at, at+n) inside [addr, addr+len) */
@@ -276,6 +277,10 @@ static int ard_start(ard_s *a, const lode_probe_open_opts_s *o)
     uint8_t first[8];
     size_t nfirst = 0;
     a->c = (lodei_stk1_s){.s = a->s, .log = log, .clock = a->c.clock};
+    /* the board was reset as the port opened: its start-up time (an Uno's fuses: 65 ms) passes
+     * and optiboot switches its receiver on before a byte can be heard; a GET_SYNC cut in half
+     * leaves optiboot a lone 0x20 that makes it reset on the next command */
+    lodei_boot_sleep_ms(START_MS);
     if (lodei_stk1_sync(&a->c, SYNC_TRIES, SYNC_WAIT_MS, &seen, first, &nfirst) != LODE_OK)
         return sync_failed(a, seen, first, nfirst, log);
     int rc = lodei_stk1_signature(&a->c, a->sig);

@@ -59,30 +59,32 @@ static const char *cmd_name(uint8_t cmd)
     }
 }
 
-int lodei_stk1_command(lodei_stk1_s *c, uint8_t cmd, const uint8_t *args, size_t nargs, uint8_t *data,
-                       size_t ndata)
+static int send_bytes(lodei_stk1_s *c, uint8_t cmd, const uint8_t *out, size_t n)
 {
-    uint8_t out[LODEI_STK1_MAX_PAGE + 8], in[LODEI_STK1_MAX_PAGE + 4];
-    if (ndata > LODEI_STK1_MAX_PAGE)
-        return LODE_E_INVALID_ARG;
-    size_t n = lodei_stk1_encode(out, sizeof out, cmd, args, nargs);
-    if (!n)
-        return LODE_E_INVALID_ARG;
     int rc = lode_stream_write(c->s, out, n);
-    if (rc != LODE_OK) {
+    if (rc != LODE_OK)
         lode_log(c->log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "the serial port failed sending %s (%s): was it unplugged?",
                  cmd_name(cmd), lode_strerror(rc));
-        return rc;
-    }
+    return rc;
+}
+
+/* The answer to cmd (sent), with ndata bytes in data. */
+static int reply(lodei_stk1_s *c, uint8_t cmd, uint8_t *data, size_t ndata)
+{
+    uint8_t in[LODEI_STK1_MAX_PAGE + 4];
     size_t got = 0, need = 0;
     lodei_stk1_reply_e r;
+    int rc;
     bool skip_stale = c->after_sync && cmd == LODEI_STK1_READ_SIGN;
     c->after_sync = false;
     for (;;) {
-        /* late answers to sync tries come before this one (the bootloader answers in order) */
-        while (skip_stale && got >= 2 && in[0] == LODEI_STK1_INSYNC && in[1] == LODEI_STK1_OK) {
-            memmove(in, in + 2, got - 2);
-            got -= 2;
+        /* late answers to sync tries come before this one (the bootloader answers in order):
+         * whole 14 10 pairs, and the 10 of one whose 14 the sync read */
+        while (skip_stale && got >= 1 && (in[0] == LODEI_STK1_OK || (got >= 2 && in[0] == LODEI_STK1_INSYNC &&
+                                                                        in[1] == LODEI_STK1_OK))) {
+            size_t k = in[0] == LODEI_STK1_OK ? 1 : 2;
+            memmove(in, in + k, got - k);
+            got -= k;
         }
         if ((r = lodei_stk1_decode(in, got, ndata, &need)) != LODEI_STK1_R_MORE)
             break;
@@ -119,6 +121,54 @@ int lodei_stk1_command(lodei_stk1_s *c, uint8_t cmd, const uint8_t *args, size_t
     }
 }
 
+int lodei_stk1_command(lodei_stk1_s *c, uint8_t cmd, const uint8_t *args, size_t nargs, uint8_t *data,
+                       size_t ndata)
+{
+    uint8_t out[LODEI_STK1_MAX_PAGE + 8];
+    if (ndata > LODEI_STK1_MAX_PAGE)
+        return LODE_E_INVALID_ARG;
+    size_t n = lodei_stk1_encode(out, sizeof out, cmd, args, nargs);
+    if (!n)
+        return LODE_E_INVALID_ARG;
+    int rc = send_bytes(c, cmd, out, n);
+    return rc == LODE_OK ? reply(c, cmd, data, ndata) : rc;
+}
+
+/* LOAD_ADDRESS and the page command in one write: the bootloader answers LOAD_ADDRESS at once
+ * (two bytes out of its transmitter) and reads on, so nothing waits in its two-byte receive
+ * buffer for long; both answers are read after. */
+static int page_cmd(lodei_stk1_s *c, uint16_t addr, uint8_t cmd, char memtype, const uint8_t *wdata, uint8_t *rdata,
+                    size_t len)
+{
+    uint8_t out[4 + 3 + LODEI_STK1_MAX_PAGE + 2], args[3 + LODEI_STK1_MAX_PAGE];
+    if (!len || len > LODEI_STK1_MAX_PAGE)
+        return LODE_E_INVALID_ARG;
+    const uint8_t a[2] = {(uint8_t)addr, (uint8_t)(addr >> 8)};
+    size_t n = lodei_stk1_encode(out, sizeof out, LODEI_STK1_LOAD_ADDRESS, a, 2);
+    args[0] = (uint8_t)(len >> 8);
+    args[1] = (uint8_t)len;
+    args[2] = (uint8_t)memtype;
+    if (wdata)
+        memcpy(args + 3, wdata, len);
+    size_t k = lodei_stk1_encode(out + n, sizeof out - n, cmd, args, wdata ? 3 + len : 3);
+    int rc = send_bytes(c, cmd, out, n + k);
+    if (rc == LODE_OK)
+        rc = reply(c, LODEI_STK1_LOAD_ADDRESS, NULL, 0);
+    if (rc == LODE_OK)
+        rc = reply(c, cmd, rdata, rdata ? len : 0);
+    return rc;
+}
+
+int lodei_stk1_load_prog(lodei_stk1_s *c, uint16_t addr, char memtype, const uint8_t *data, size_t len)
+{
+    return page_cmd(c, addr, LODEI_STK1_PROG_PAGE, memtype, data, NULL, len);
+}
+
+int lodei_stk1_load_read(lodei_stk1_s *c, uint16_t addr, char memtype, uint8_t *data, size_t len)
+{
+    return page_cmd(c, addr, LODEI_STK1_READ_PAGE, memtype, NULL, data, len);
+}
+
 int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_sync_e *seen, uint8_t first[8],
                     size_t *nfirst)
 {
@@ -151,11 +201,8 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
         for (size_t i = 0; i + 1 < n; i++)
             pair = pair || (in[i] == LODEI_STK1_INSYNC && in[i + 1] == LODEI_STK1_OK);
         if (pair) {
-            /* answers to earlier tries may still be on their way (late on a loaded host): let them
-             * arrive until the line is quiet for 100 ms, then drop them */
-            size_t k = 0;
-            while (lode_stream_read(c->s, in, sizeof in, &k, 100) == LODE_OK)
-                ;
+            /* answers to earlier tries may still be on their way (late on a loaded host): the
+             * next command, READ_SIGN, skips them */
             *seen = LODEI_STK1_SYNC_OK;
             c->after_sync = true;
             return LODE_OK;

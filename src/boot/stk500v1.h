@@ -57,8 +57,9 @@ typedef struct lodei_stk1_s {
     const lode_log_s *log;
     int timeout_ms;          /* per reply (0: 1000) */
     lodei_boot_clock_s clock; /* the board's, when it has one: waits count its time */
-    bool after_sync;         /* answers to earlier sync tries may still come (14 10 pairs): the
-                                next READ_SIGN skips them (a signature never starts with 0x10) */
+    bool after_sync;         /* answers to earlier sync tries may still come (14 10 pairs, or the
+                                10 of one): the next READ_SIGN skips them (a signature never
+                                starts with 0x10) */
 } lodei_stk1_s;
 
 /* What a failed sync saw (for the caller's one-line message). */
@@ -69,7 +70,8 @@ typedef enum lodei_stk1_sync_e {
     LODEI_STK1_SYNC_GARBAGE, /* bytes, but not the protocol's: wrong baud or another protocol */
 } lodei_stk1_sync_e;
 
-/* GET_SYNC up to `tries` times (each waiting wait_ms), then drain stray answers. LODE_OK, or
+/* GET_SYNC up to `tries` times (each waiting wait_ms); stray answers to earlier tries are
+ * skipped by the READ_SIGN that must follow. LODE_OK, or
  * LODE_E_NO_DEVICE with *seen (and the first bytes seen, up to 8, in first/nfirst) set. */
 int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_sync_e *seen, uint8_t first[8],
                     size_t *nfirst);
@@ -85,5 +87,8 @@ int lodei_stk1_load_address(lodei_stk1_s *c, uint16_t word);
 int lodei_stk1_prog_page(lodei_stk1_s *c, char memtype, const uint8_t *data, size_t len);
 int lodei_stk1_read_page(lodei_stk1_s *c, char memtype, uint8_t *data, size_t len);
 int lodei_stk1_leave(lodei_stk1_s *c);
+/* LOAD_ADDRESS addr and PROG_PAGE / READ_PAGE sent in one write, both answers read */
+int lodei_stk1_load_prog(lodei_stk1_s *c, uint16_t addr, char memtype, const uint8_t *data, size_t len);
+int lodei_stk1_load_read(lodei_stk1_s *c, uint16_t addr, char memtype, uint8_t *data, size_t len);
 
 #endif

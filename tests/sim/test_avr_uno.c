@@ -4,6 +4,7 @@
  * 32256-byte image written and read back identical, the flash as the simulated chip holds it,
  * EEPROM refused with nothing written, and the application started by LEAVE_PROGMODE. */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -176,10 +177,134 @@ static void test_wild_app(void)
     run_app(far_jump, 2);
 }
 
+/* One board served on a socket pair, strict (bytes the USART cannot buffer are lost) or not. */
+static void board_start(board_s *b, bool overrun, lode_log_s *log, int sv[2])
+{
+    lode_avrsim_config_s cfg = {.board = "uno", .uart_overrun = overrun, .log = log};
+    REQUIRE(lode_avrsim_new(&cfg, &b->sim) == LODE_OK);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    b->fd = sv[0];
+    pthread_create(&b->th, NULL, board_main, b);
+}
+
+static void board_stop(board_s *b, int sv[2])
+{
+    b->stop = 1;
+    pthread_join(b->th, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    lode_avrsim_free(b->sim);
+}
+
+/* 32256 bytes through lode on the strict board, timed in simulated time against the line: the
+ * bytes lode must send (252 x (LOAD_ADDRESS 4 + PROG_PAGE 133)) plus 4.5 ms per page write and
+ * per NRWW page erase (optiboot 4.4 erases the 28 pages from 0x7000 after their bytes came) is
+ * the least it can take; the issue's bound (both directions, 252 x 141 bytes, plus the same
+ * SPM times) is the most: above it lode waits longer than the line needs (one round trip per
+ * command instead of per page). Below the least the simulator would be too kind (replies or
+ * SPM taking no time). */
+static void test_uno_timing(void)
+{
+    char text[2048] = "";
+    lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
+    board_s b = {0};
+    int sv[2];
+    board_start(&b, true, &log, sv);
+    lode_stream_s *s = NULL;
+    REQUIRE(lode_stream_from_fd(sv[1], false, &log, &s) == LODE_OK);
+    lode_probe_open_opts_s o = {.log = &log};
+    lode_probe_s *p = NULL;
+    int rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, NULL, &p);
+    if (rc != LODE_OK)
+        fprintf(stderr, "%s", text);
+    REQUIRE(rc == LODE_OK);
+    lode_loader_s *l = NULL;
+    REQUIRE(lode_probe_loader(p, &l) == LODE_OK);
+    static uint8_t app[32256];
+    for (size_t i = 0; i < sizeof app; i++)
+        app[i] = (uint8_t)(i * 131u + (i >> 8));
+    lode_segment_s seg = {0, sizeof app, app};
+    lode_image_s img = {.segs = &seg, .nsegs = 1};
+    lode_flash_opts_s fo = {0};
+    lode_flash_result_s res;
+    uint64_t t0 = lode_avrsim_time_us(b.sim);
+    CHECK_EQ(lode_loader_flash(l, &img, &fo, &log, &res), LODE_OK);
+    double t = (double)(lode_avrsim_time_us(b.sim) - t0) / 1e6, byte = 10.0 / 115200, spm = 280 * 0.0045;
+    double least = 252 * 137 * byte + spm, most = 252 * 141 * byte + spm;
+    fprintf(stderr, "32256 bytes written: %.4f s simulated (least %.4f, bound %.4f: %.1f %%)\n", t, least, most,
+            100 * most / t);
+    CHECK(t >= least);
+    CHECK(t <= most);
+    static uint8_t chip[32256];
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, sizeof chip) == LODE_OK);
+    CHECK(memcmp(chip, app, sizeof app) == 0);
+    lode_probe_close(p);
+    board_stop(&b, sv);
+}
+
+/* The strict board loses what a chip would: two pages sent back to back without waiting for
+ * the first one's STK_OK (the second page's bytes come while the first is written, and all but
+ * three of them find the receive buffer full): the first is written, the second is not. The
+ * lenient board holds the bytes and writes both. */
+static void blast_two_pages(bool overrun, bool *second_written)
+{
+    char text[2048] = "";
+    lode_log_s log = {.fn = log_fn, .user = text, .max_level = LODE_LOG_WARN};
+    board_s b = {0};
+    int sv[2];
+    board_start(&b, overrun, &log, sv);
+    static const uint8_t sync[2] = {0x30, 0x20};
+    while (lode_avrsim_time_us(b.sim) < 100000u) /* its receiver on (bytes before are lost) */
+        usleep(5000);
+    REQUIRE(write(sv[1], sync, 2) == 2);
+    uint8_t in[8];
+    size_t got = 0;
+    for (int i = 0; i < 600 && got < 2; i++) { /* optiboot flashes its LED first (375 ms) */
+        struct pollfd pf = {sv[1], POLLIN, 0};
+        if (poll(&pf, 1, 100) == 1) {
+            ssize_t r = read(sv[1], in + got, sizeof in - got);
+            got += r > 0 ? (size_t)r : 0;
+        }
+    }
+    REQUIRE(got >= 2 && in[0] == 0x14 && in[1] == 0x10);
+    uint8_t out[2 * 141];
+    for (int pg = 0; pg < 2; pg++) {
+        uint8_t *o = out + pg * 141;
+        o[0] = 0x55, o[1] = (uint8_t)(pg * 64), o[2] = 0, o[3] = 0x20; /* word address */
+        o[4] = 0x64, o[5] = 0, o[6] = 128, o[7] = 'F';
+        for (int i = 0; i < 128; i++)
+            o[8 + i] = (uint8_t)(pg + 1);
+        o[136] = 0x20;
+        memset(o + 137, 0, 4);
+    }
+    /* LOAD_ADDRESS + PROG_PAGE (137 bytes) twice, nothing between */
+    memmove(out + 137, out + 141, 137);
+    REQUIRE(write(sv[1], out, 2 * 137) == 2 * 137);
+    uint64_t t0 = lode_avrsim_time_us(b.sim);
+    while (lode_avrsim_time_us(b.sim) - t0 < 100000u) /* 100 ms of the board's time */
+        usleep(10000);
+    uint8_t chip[256];
+    REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, sizeof chip) == LODE_OK);
+    CHECK(chip[0] == 1 && chip[127] == 1);
+    *second_written = chip[128] == 2 && chip[255] == 2;
+    board_stop(&b, sv);
+}
+
+static void test_uno_overrun(void)
+{
+    bool second = true;
+    blast_two_pages(true, &second);
+    CHECK(!second);
+    blast_two_pages(false, &second);
+    CHECK(second);
+}
+
 int main(void)
 {
     RUN_TEST(test_unknown_board);
     RUN_TEST(test_wild_app);
     RUN_TEST(test_uno);
+    RUN_TEST(test_uno_timing);
+    RUN_TEST(test_uno_overrun);
     return TEST_DONE();
 }

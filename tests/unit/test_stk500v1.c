@@ -141,7 +141,7 @@ static void *dev_main(void *arg)
         if (d->mode == DEV_SLOW_SYNC && b == 0x30) {
             /* a busy board: the first sync answered after lode's next try went out, the second
              * after lode's drain after the first answer */
-            usleep(d->syncs == 0 ? 250000 : d->syncs == 1 ? 80000 : 0);
+            usleep(d->syncs == 0 ? 600000 : d->syncs == 1 ? 80000 : 0);
             d->syncs++;
         }
         if (d->mode == DEV_STARVED && b == 0x30 && d->syncs++ == 0) {

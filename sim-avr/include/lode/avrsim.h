@@ -3,10 +3,15 @@
  * bridged to a host connection. liblode-avrsim links libsimavr (GPL-3.0): binaries that link
  * this library are distributed under the GPL version 3.
  *
- * The board runs with its host: while bytes go either way it runs as fast as it can (received
- * bytes are fed at wire speed, one per ten bit times of simulated time); once the line has been
- * quiet for 20 ms of simulated time its clock follows the wall clock, so timeouts (optiboot's 1 s watchdog, its LED
- * flashes at start) take as long as on the real board. Without a host it stands still.
+ * The board runs with its host: while bytes go either way it runs as fast as it can; bytes
+ * take ten bit times of simulated time on the wire both ways (the host sees a byte only once its
+ * stop bit is out). A program polling UCSR0A for a byte in a loop, with nothing on its way and
+ * all it sent delivered, waits for the host: the board's clock stands still for up to 200 ms of
+ * wall time (the host's time to answer is not counted), then follows the wall clock until the
+ * line moves again; otherwise, once the line is quiet, it may run 20 ms ahead of the wall clock
+ * and then follows it, so timeouts (optiboot's 1 s watchdog, its LED flashes at start) take as
+ * long as on the real board. SPM page erases and writes keep SPMEN set for 4.5 ms (the
+ * datasheets' maximum). Without a host it stands still.
  * Opening the connection is the external reset (the Arduino auto-reset circuit): MCUSR.EXTRF is
  * set so that optiboot stays in the bootloader. */
 #ifndef LODE_AVRSIM_H
@@ -30,6 +35,8 @@ typedef struct lode_avrsim_config_s {
     const char *bootloader;  /* Intel HEX of the bootloader; NULL: the board's default file
                                 (Debian's arduino-core-avr) */
     unsigned baud;           /* the UART's wire speed for pacing; 0: the board's (115200) */
+    bool uart_overrun;       /* bytes the USART cannot take (its two-byte buffer and the shift
+                                register full) are lost, as on the chip; false: they wait */
     const lode_log_s *log;
 } lode_avrsim_config_s;
 
