@@ -172,6 +172,8 @@ static void serial_out(void *user, const uint8_t *data, size_t len)
 /* `lode run` on a bootloader board (a probe with a console face and no core): flash through
  * the bootloader, start the application, then its serial line is the console over the lode
  * serial link (docs/serial-link.md): stdout, stdin, the arguments, the exit code. */
+static uint64_t probe_clock(void *user) { return lode_probe_now_us(user); }
+
 static int run_serial(cli_ctx_s *cli, cli_target_s *t, const lode_image_s *img, const char *file, char **args,
                       int nargs, double timeout_s, bool stats, run_cli_s *io)
 {
@@ -202,6 +204,7 @@ static int run_serial(cli_ctx_s *cli, cli_target_s *t, const lode_image_s *img, 
     sigaction(SIGINT, &sa, NULL);
     lode_serlink_run_config_s c = {.stream = line, .argv = argv, .argc = (size_t)nargs + 1, .output = serial_out,
                                    .input = rtt_input, .user = io, .timeout_us = (uint64_t)(timeout_s * 1e6),
+                                   .now_us = lode_probe_has_clock(t->probe) ? probe_clock : NULL, .clock_user = t->probe,
                                    .interrupt = &g_interrupted, .log = &cli->log};
     lode_serlink_result_s res;
     rc = lode_serlink_run(&c, &res);
@@ -258,7 +261,9 @@ static void run_usage(FILE *f, const char *name)
             "lode flashes through the bootloader and starts the application; its serial line is\n"
             "the console (stdin goes to the board once it has sent something); the arguments and\n"
             "the exit code travel over the lode serial link (docs/serial-link.md, the firmware's\n"
-            "lode_link.h); --timeout is wall-clock time there.\n"
+            "lode_link.h); --timeout is the board's time there: simulated time on the simulated\n"
+            "Uno and Mega (which follows the wall clock while the board runs on its own, and\n"
+            "stands still while it waits for the host), the wall clock on a real board.\n"
             "\n"
             "  --timeout SECONDS        stop after this much target time (simulated time on the\n"
             "                           simulated board); default: no limit, as a host program\n"

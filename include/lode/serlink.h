@@ -103,7 +103,11 @@ typedef struct lode_serlink_run_config_s {
      * be running: a bootloader or a reset would drop them). May be NULL. */
     long (*input)(void *user, uint8_t *buf, size_t cap);
     void *user;
-    uint64_t timeout_us;         /* 0: none (host's monotonic clock) */
+    uint64_t timeout_us;         /* 0: none; counted on now_us */
+    /* the board's clock for the timeout and res->us (a simulated board's simulated time);
+     * NULL: the host's monotonic clock (a real board's time is the wall's) */
+    uint64_t (*now_us)(void *user);
+    void *clock_user;
     volatile sig_atomic_t *interrupt;
     const lode_log_s *log;       /* a request whose arguments do not fit: a warning */
 } lode_serlink_run_config_s;

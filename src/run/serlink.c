@@ -270,6 +270,11 @@ static void on_event(void *user, const lode_serlink_event_s *ev)
     }
 }
 
+static uint64_t board_us(const lode_serlink_run_config_s *cfg)
+{
+    return cfg->now_us ? cfg->now_us(cfg->clock_user) : mono_us();
+}
+
 int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s *res)
 {
     if (!cfg || !cfg->stream || !res)
@@ -278,10 +283,10 @@ int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s
     run_s r = {.cfg = cfg, .res = res};
     lode_serlink_dec_s d;
     lode_serlink_dec_init(&d);
-    uint64_t t0 = mono_us();
+    uint64_t t0 = board_us(cfg);
     bool board_spoke = false;
     for (;;) {
-        uint64_t now = mono_us();
+        uint64_t now = board_us(cfg);
         if (cfg->interrupt && *cfg->interrupt) {
             res->end = LODE_SERLINK_INTERRUPTED;
             break;
@@ -317,6 +322,6 @@ int lode_serlink_run(const lode_serlink_run_config_s *cfg, lode_serlink_result_s
     }
     if (!r.exited)
         lode_serlink_flush(&d, on_event, &r); /* the rest was output after all */
-    res->us = mono_us() - t0;
+    res->us = board_us(cfg) - t0;
     return r.rc;
 }

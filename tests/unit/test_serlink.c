@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lode/error.h"
@@ -382,6 +383,36 @@ static void test_run(void)
     CHECK_EQ(h3.nout, 3);
 }
 
+/* The timeout counts the board's clock when it has one (a simulated board's time, which may run
+ * slower or faster than the wall's): 100 s of a clock that moves 10 s per look end the run at
+ * once in wall time. */
+static uint64_t fast_clock(void *user)
+{
+    uint64_t *t = user;
+    *t += 10000000u;
+    return *t;
+}
+
+static void test_board_clock(void)
+{
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    lode_stream_s *s = NULL;
+    lode_stream_from_fd(sv[1], true, NULL, &s);
+    uint64_t clock = 0;
+    lode_serlink_run_config_s c = {.stream = s, .timeout_us = 100000000u, .now_us = fast_clock, .clock_user = &clock};
+    lode_serlink_result_s res;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK(lode_serlink_run(&c, &res) == LODE_OK);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    CHECK_EQ(res.end, LODE_SERLINK_TIMEOUT);
+    CHECK(res.us >= 100000000u && res.us <= 120000000u);
+    CHECK(b.tv_sec - a.tv_sec < 20); /* some polls, not 100 s */
+    lode_stream_close(s);
+    close(sv[0]);
+}
+
 int main(void)
 {
     RUN_TEST(test_crc);
@@ -390,5 +421,6 @@ int main(void)
     RUN_TEST(test_garbage);
     RUN_TEST(test_encode_args);
     RUN_TEST(test_run);
+    RUN_TEST(test_board_clock);
     return TEST_DONE();
 }
