@@ -202,6 +202,14 @@ int lodei_an3155_sync(lodei_an3155_s *c, unsigned tries, int wait_ms, lodei_an31
         }
         if (b != LODEI_AN3155_SYNC)
             all_echo = false;
+        /* the rest of what it says (another protocol's answer, for the caller's message) */
+        uint8_t more[8];
+        while (lode_stream_read(c->s, more, sizeof more, &k, 20) == LODE_OK && k)
+            for (size_t i = 0; i < k; i++) {
+                if (ngot < sizeof got)
+                    got[ngot++] = more[i];
+                all_echo = all_echo && more[i] == LODEI_AN3155_SYNC;
+            }
     }
     *seen = !any ? LODEI_AN3155_SYNC_SILENT : all_echo ? LODEI_AN3155_SYNC_ECHO : LODEI_AN3155_SYNC_GARBAGE;
     if (first && nfirst) {

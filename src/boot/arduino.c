@@ -252,17 +252,25 @@ static int sync_failed(ard_s *a, lodei_stk1_sync_e seen, const uint8_t *first, s
                  "%s sends back what lode sends (%s): a loopback or an echoing terminal, not a bootloader; "
                  "check that this is the board's port", a->port, bytes);
         break;
-    case LODEI_STK1_SYNC_GARBAGE:
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "%s answers at %u baud, but not in STK500v1 (%s): wrong baud (old-bootloader Nanos and "
-                 "Duemilanoves use 57600: --probe arduino:%s:57600) or another bootloader (a Mega 2560 speaks "
-                 "STK500v2)", a->port, a->baud, bytes, a->port);
+    case LODEI_STK1_SYNC_GARBAGE: {
+        const char *name = NULL, *kind = lodei_boot_guess_protocol(first, nfirst, &name);
+        if (kind)
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                     "%s answers GET_SYNC in %s (%s), not STK500v1: use --probe %s:%s", a->port, name, bytes, kind,
+                     a->port);
+        else
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                     "%s answers at %u baud, but not in STK500v1 (%s): the wrong baud; an ATmega328P Nano with "
+                     "the old bootloader and a Duemilanove use 57600 (--board nano-old-bootloader, or --probe "
+                     "arduino:%s:57600), ATmega168 boards 19200", a->port, a->baud, bytes, a->port);
         break;
+    }
     default:
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
-                 "no answer at all from a bootloader on %s at %u baud (%d syncs after a DTR/RTS reset pulse): "
-                 "is this the board's port? a board without auto-reset needs its reset button pressed just "
-                 "before; old-bootloader Nanos use 57600 (--probe arduino:%s:57600)",
+                 "no answer at all from a bootloader on %s at %u baud (%d GET_SYNCs after a DTR/RTS reset "
+                 "pulse): is this the board's port? a board without auto-reset needs its reset button pressed "
+                 "just before; an old-bootloader Nano uses 57600 (--board nano-old-bootloader); a Mega 2560 "
+                 "speaks STK500v2 (--probe wiring:%s)",
                  a->port, a->baud, SYNC_TRIES, a->port);
         break;
     }

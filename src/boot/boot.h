@@ -30,6 +30,10 @@ int lodei_boot_parse_port(const lode_probe_driver_s *d, const char *args, unsign
  * 250 ms, then asserted; nothing on a port without the lines), input flushed. */
 int lodei_boot_open_reset(const char *port, unsigned baud, const lode_log_s *log, lode_stream_s **out);
 void lodei_boot_sleep_ms(unsigned ms);
+/* Which other bootloader protocol the bytes a failed sync saw look like (answers to another
+ * protocol's first command): its probe kind ("wiring", "stm32-uart", "avr109", "arduino") and
+ * a name for it, or NULL when they look like none (noise, a wrong baud). */
+const char *lodei_boot_guess_protocol(const uint8_t *b, size_t n, const char **name);
 
 /* A board's own clock, for a board that has one: a simulated board runs on the host's CPU and
  * falls behind the wall clock on a busy host, and its bootloader answers in its own time. */

@@ -74,3 +74,29 @@ int lodei_boot_open_reset(const char *port, unsigned baud, const lode_log_s *log
     *out = s;
     return LODE_OK;
 }
+
+const char *lodei_boot_guess_protocol(const uint8_t *b, size_t n, const char **name)
+{
+    bool all_ack = n > 0, all_q = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        all_ack = all_ack && (b[i] == 0x79 || b[i] == 0x1F);
+        all_q = all_q && b[i] == '?';
+        if (i + 1 < n && b[i] == 0x14 && b[i + 1] == 0x10) {
+            *name = "STK500v1 (optiboot: an Uno or a Nano)";
+            return "arduino";
+        }
+    }
+    if (n >= 5 && b[0] == 0x1B && b[4] == 0x0E) { /* MESSAGE_START, seq, size, TOKEN */
+        *name = "STK500v2 (the Mega 2560's bootloader)";
+        return "wiring";
+    }
+    if (all_ack) {
+        *name = "the STM32 system bootloader's ACK/NACK";
+        return "stm32-uart";
+    }
+    if (all_q) {
+        *name = "AVR109 ('?' to an unknown command: Caterina, a Leonardo or Micro)";
+        return "avr109";
+    }
+    return NULL;
+}

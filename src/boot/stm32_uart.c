@@ -326,6 +326,7 @@ static const lode_probe_ops_s stm_probe_ops = {
 
 static int sync_failed(stm_s *m, lodei_an3155_sync_e seen, const uint8_t *first, size_t nfirst, const lode_log_s *log)
 {
+    const char *name = NULL, *kind = lodei_boot_guess_protocol(first, nfirst, &name);
     char bytes[40] = "";
     for (size_t i = 0, used = 0; i < nfirst && used + 4 < sizeof bytes; i++)
         used += (size_t)snprintf(bytes + used, sizeof bytes - used, "%s%02x", i ? " " : "", first[i]);
@@ -336,6 +337,11 @@ static int sync_failed(stm_s *m, lodei_an3155_sync_e seen, const uint8_t *first,
                  "that this is the adapter the board is on", m->port, bytes);
         break;
     case LODEI_AN3155_SYNC_GARBAGE:
+        if (kind && strcmp(kind, "stm32-uart") != 0) {
+            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE, "%s answers 0x7F in %s (%s), not AN3155: use --probe %s:%s",
+                     m->port, name, bytes, kind, m->port);
+            break;
+        }
         lode_log(log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
                  "%s answers 0x7F with %s, not ACK/NACK: the application is running (BOOT0 low at reset?) or "
                  "another device is on the line; reset the board with BOOT0 high", m->port, bytes);

@@ -360,7 +360,7 @@ static void test_bad_input(void)
 /* Something on the other end that is no bootloader. */
 typedef struct peer_s {
     int fd;
-    bool echo;
+    int mode; /* 0 silent, 1 echo, 2 an optiboot (14 10 to everything), 3 noise */
 } peer_s;
 
 static void *peer_main(void *arg)
@@ -368,17 +368,21 @@ static void *peer_main(void *arg)
     peer_s *pe = arg;
     uint8_t buf[64];
     ssize_t n;
-    while ((n = read(pe->fd, buf, sizeof buf)) > 0)
-        if (pe->echo && write(pe->fd, buf, (size_t)n) != n)
+    static const uint8_t v1[2] = {0x14, 0x10}, noise[3] = {0x00, 0xe6, 0x80};
+    while ((n = read(pe->fd, buf, sizeof buf)) > 0) {
+        const uint8_t *out = pe->mode == 1 ? buf : pe->mode == 2 ? v1 : noise;
+        size_t k = pe->mode == 1 ? (size_t)n : pe->mode == 2 ? 2 : 3;
+        if (pe->mode && write(pe->fd, out, k) != (ssize_t)k)
             break;
+    }
     return NULL;
 }
 
-static void failed_sync(bool echo, const char *says)
+static void failed_sync(int mode, const char *says)
 {
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    peer_s pe = {sv[1], echo};
+    peer_s pe = {sv[1], mode};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, peer_main, &pe) == 0);
     char text[4096] = "";
@@ -388,6 +392,8 @@ static void failed_sync(bool echo, const char *says)
     lode_probe_open_opts_s o = {.log = &log, .no_parity = true};
     lode_probe_s *p = NULL;
     CHECK_EQ(lodei_boot_stm32_open_stream(s, true, "/dev/ttyX", &o, &p), LODE_E_NO_DEVICE);
+    if (!strstr(text, says))
+        fprintf(stderr, "said: %s", text);
     CHECK(strstr(text, says) != NULL);
     CHECK(strchr(text, '\n') == text + strlen(text) - 1);
     pthread_join(th, NULL);
@@ -396,8 +402,11 @@ static void failed_sync(bool echo, const char *says)
 
 static void test_no_sync(void)
 {
-    failed_sync(false, "no answer from an STM32 bootloader on /dev/ttyX");
-    failed_sync(true, "sends back what lode sends");
+    failed_sync(0, "no answer from an STM32 bootloader on /dev/ttyX");
+    failed_sync(1, "sends back what lode sends");
+    failed_sync(2, "answers 0x7F in STK500v1 (optiboot: an Uno or a Nano) (14 10");
+    failed_sync(2, "use --probe arduino:/dev/ttyX");
+    failed_sync(3, "answers 0x7F with 00 e6 80");
 }
 
 int main(void)

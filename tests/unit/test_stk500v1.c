@@ -26,7 +26,41 @@
  * answer to an earlier try (10 14 10), as seen under load (commit f099a22) */
 /* DEV_STARVED: a simulated board starved of the host's CPU: its first answer comes 3 s of wall
  * time after it started, when its own clock (dev_clock_us) says 0.3 s */
-typedef enum { DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC, DEV_STARVED } dev_mode_e;
+typedef enum {
+    DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC, DEV_STARVED,
+    DEV_WRONG_BAUD, /* optiboot at 57600 heard at 115200 */
+    DEV_STK500V2,   /* a Mega 2560's bootloader: a frame (here: a failed answer) */
+    DEV_AVR109,     /* Caterina: '?' to what it does not know */
+} dev_mode_e;
+
+/* Bytes sent at half the receiver's baud as the receiver's UART frames them: every sent bit
+ * lasts two received bit times; a start bit is a falling edge, eight data bits LSB first are
+ * sampled, a missing stop bit is a framing error (Linux passes the byte as 0x00). */
+static size_t at_half_baud(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    uint8_t line[2 * 10 * 8 + 40];
+    size_t nl = 0, k = 0;
+    for (size_t i = 0; i < n && nl + 20 <= sizeof line; i++)
+        for (int bit = 0; bit < 10; bit++) {
+            int v = bit == 0 ? 0 : bit == 9 ? 1 : in[i] >> (bit - 1) & 1;
+            line[nl++] = (uint8_t)v;
+            line[nl++] = (uint8_t)v;
+        }
+    for (int i = 0; i < 12; i++) /* idle after */
+        line[nl++] = 1;
+    for (size_t t = 0; t + 10 <= nl && k < cap;) {
+        if (line[t]) {
+            t++;
+            continue;
+        }
+        uint8_t b = 0;
+        for (int bit = 0; bit < 8; bit++)
+            b |= (uint8_t)(line[t + 1 + (size_t)bit] << bit);
+        out[k++] = line[t + 9] ? b : 0x00;
+        t += 10;
+    }
+    return k;
+}
 
 typedef struct dev_s {
     int master, slave;
@@ -97,6 +131,19 @@ static void *dev_main(void *arg)
             dev_put(d, junk, 2);
             continue;
         }
+        if (d->mode == DEV_AVR109) {
+            uint8_t q = '?';
+            dev_put(d, &q, 1);
+            continue;
+        }
+        if (d->mode == DEV_STK500V2) { /* an answer frame: seq 1, size 2, token, cmd 0, STATUS_CMD_FAILED */
+            uint8_t f[8] = {0x1B, 0x01, 0x00, 0x02, 0x0E, 0x00, 0xC0, 0};
+            for (int i = 0; i < 7; i++)
+                f[7] ^= f[i];
+            if (b == 0x20)
+                dev_put(d, f, 8);
+            continue;
+        }
         uint8_t args[300], data[300];
         size_t nargs = 0, ndata = 0;
         switch (b) {
@@ -152,6 +199,16 @@ static void *dev_main(void *arg)
         uint8_t insync = 0x14, ok = 0x10;
         if (d->mode == DEV_STRAGGLER && b == 0x30)
             dev_put(d, &ok, 1);
+        if (d->mode == DEV_WRONG_BAUD) {
+            uint8_t ans[64], heard[128];
+            size_t na = 0;
+            ans[na++] = insync;
+            memcpy(ans + na, out, ndata);
+            na += ndata;
+            ans[na++] = ok;
+            dev_put(d, heard, at_half_baud(ans, na, heard, sizeof heard));
+            continue;
+        }
         dev_put(d, &insync, 1);
         if (ndata)
             dev_put(d, out, ndata);
@@ -361,6 +418,11 @@ static void test_no_sync(void)
         {DEV_SILENT, "no answer at all"},
         {DEV_ECHO, "sends back what lode sends (30 20"},
         {DEV_GARBAGE, "not in STK500v1 (00 f8"},
+        {DEV_WRONG_BAUD, "the wrong baud; an ATmega328P Nano with the old bootloader and a Duemilanove use 57600 "
+                         "(--board nano-old-bootloader"},
+        {DEV_STK500V2, "answers GET_SYNC in STK500v2 (the Mega 2560's bootloader) (1b 01 00 02 0e 00 c0"},
+        {DEV_AVR109, "in AVR109 ('?' to an unknown command: Caterina, a Leonardo or Micro) (3f 3f"},
+        {DEV_AVR109, "not STK500v1: use --probe avr109:/dev/"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dev_s *d = dev_start(cases[i].mode);
