@@ -31,7 +31,7 @@
 #include "lode/error.h"
 
 #define BURST_NS 20000000u    /* after traffic the board may run this far ahead of the wall clock */
-#define HOST_WAIT_NS 200000000u /* the board waiting for the host stands still this long (wall) */
+#define HOST_WAIT_NS 1000000000u /* the board waiting for the host stands still this long (wall) */
 #define SPM_NS 4500000u       /* a page erase or write by SPM (ATmega328P/2560 datasheets: 3.7..4.5 ms) */
 /* The USART's receive buffer holds two bytes, a third waits in the shift register. simavr shows
  * a byte to the program one byte time after it is handed over (its own wire time): bytes go to

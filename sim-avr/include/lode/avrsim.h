@@ -6,7 +6,7 @@
  * The board runs with its host: while bytes go either way it runs as fast as it can; bytes
  * take ten bit times of simulated time on the wire both ways (the host sees a byte only once its
  * stop bit is out). A program polling UCSR0A for a byte in a loop, with nothing on its way and
- * all it sent delivered, waits for the host: the board's clock stands still for up to 200 ms of
+ * all it sent delivered, waits for the host: the board's clock stands still for up to 1 s of
  * wall time (the host's time to answer is not counted), then follows the wall clock until the
  * line moves again; otherwise, once the line is quiet, it may run 20 ms ahead of the wall clock
  * and then follows it, so timeouts (optiboot's 1 s watchdog, its LED flashes at start) take as
