@@ -54,6 +54,11 @@ typedef struct lode_serial_touch_opts_s {
 int lode_serial_touch(const char *port, const lode_serial_touch_opts_s *o, const lode_log_s *log, char *boot_port,
                       size_t cap);
 
+/* A speed as a signal (a Teensy reboots into HalfKay when its port is set to 134 baud): open
+ * `port` exclusively, set `baud` (a CDC-ACM port sends it as SET_LINE_CODING), hold it hold_ms,
+ * put the settings back as they were (9600 baud if they were `baud`), close. */
+int lode_serial_baud_signal(const char *port, unsigned baud, unsigned hold_ms, const lode_log_s *log);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 
 #include "boot/teensy.h"
 #include "lode/error.h"
+#include "lode/serial_usb.h"
 #include "lode/loader.h"
 #include "lode/probe.h"
 #include "lode/stream.h"
@@ -434,13 +435,11 @@ static int reboot_seremu(const lode_usb_probe_s *p, const lode_log_s *log)
     return rc == LODE_E_NO_DEVICE ? LODE_OK : rc;
 }
 
+/* 134 baud on the tty, then its settings back (the tty keeps them: a terminal opened on it later
+ * would reboot the Teensy again) */
 static int reboot_tty(const char *port, const lode_log_s *log)
 {
-    lode_serial_opts_s so = {.baud = LODEI_TEENSY_REBOOT_BAUD};
-    lode_stream_s *s = NULL;
-    int rc = lode_stream_open_serial(port, &so, log, &s);
-    lode_stream_close(s);
-    return rc;
+    return lode_serial_baud_signal(port, LODEI_TEENSY_REBOOT_BAUD, 20, log);
 }
 
 /* Put a running Teensy into HalfKay and wait for it. `serial` / `port` choose it. */

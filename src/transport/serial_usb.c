@@ -276,3 +276,38 @@ int lode_serial_touch(const char *port, const lode_serial_touch_opts_s *o, const
              want, timeout / 1000.0, baud, port, gone ? "vanished" : "stayed");
     return LODE_E_TIMEOUT;
 }
+
+int lode_serial_baud_signal(const char *port, unsigned baud, unsigned hold_ms, const lode_log_s *log)
+{
+    if (!port || !baud)
+        return LODE_E_INVALID_ARG;
+    lode_serial_opts_s so = {.baud = 0, .exclusive = true};
+    lode_stream_s *s = NULL;
+    int rc = lode_stream_open_serial(port, &so, log, &s);
+    if (rc != LODE_OK)
+        return rc;
+    int fd = lode_stream_fd(s);
+    struct termios2 saved, t;
+    if (ioctl(fd, TCGETS2, &saved) != 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s: cannot read its settings (%s): is it a serial port?", port,
+                 strerror(errno));
+        lode_stream_close(s);
+        return LODE_E_IO;
+    }
+    t = saved;
+    set_speed(&t, baud);
+    if (ioctl(fd, TCSETS2, &t) != 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s refuses %u baud (%s)", port, baud, strerror(errno));
+        lode_stream_close(s);
+        return LODE_E_IO;
+    }
+    struct timespec ts = {(time_t)(hold_ms / 1000), (long)(hold_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    /* the port keeps its settings after the close: a later open that sets no speed would send
+     * the signal again */
+    if (saved.c_ospeed == baud)
+        set_speed(&saved, RESTORE_BAUD);
+    (void)ioctl(fd, TCSETS2, &saved); /* fails harmlessly on a port that is gone */
+    lode_stream_close(s);
+    return LODE_OK;
+}
