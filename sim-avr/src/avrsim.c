@@ -440,8 +440,12 @@ int lode_avrsim_new(const lode_avrsim_config_s *cfg, lode_avrsim_s **out)
         return LODE_E_UNSUPPORTED;
     }
     s->avr->custom.data = s;
-    s->flash_ioctl = s->flash->io.ioctl;
-    s->flash->io.ioctl = flash_ioctl;
+    /* the simulated Leonardo keeps simavr's instant SPM for now: lode's avr109 client allows 1 s
+     * for 'e', which a real 32U4's 224 page erases (4.5 ms each at most) exceed */
+    if (!b->touch) {
+        s->flash_ioctl = s->flash->io.ioctl;
+        s->flash->io.ioctl = flash_ioctl;
+    }
     /* chained in front of simavr's own reader (avr_register_io_read refuses a second one) */
     avr_io_addr_t ucsra = AVR_DATA_TO_IO(s->uart->rxc.raised.reg);
     s->ucsra_read = s->avr->io[ucsra].r.c;
@@ -555,7 +559,9 @@ static bool foreign_opcode(const avr_t *avr)
 static void feed(lode_avrsim_s *s)
 {
     avr_t *avr = s->avr;
-    while (s->rx_len && avr->cycle + s->byte_cycles >= s->rx_due) {
+    /* (not while the receiver is off: a real chip loses those bytes, but a host cannot see when
+     * the simulated board, which runs on the host's CPU, has started) */
+    while (s->rx_len && avr->cycle + s->byte_cycles >= s->rx_due && avr_regbit_get(avr, s->uart->rxen)) {
         if (fifo_count(s) < RX_FIFO) {
             avr_raise_irq(s->uart_in, s->rx[s->rx_head]);
         } else if (s->rx_len > 1 && s->overrun) {
@@ -661,6 +667,19 @@ static int flush_tx(lode_avrsim_s *s, int fd)
     return LODE_OK;
 }
 
+/* Bytes from the host, sent now (the board's time stood still while it waited): the first one's
+ * stop bit is in ten bit times later, not before the last one's. */
+static void rx_arrived(lode_avrsim_s *s, const uint8_t *buf, size_t n)
+{
+    if (!s->rx_len)
+        s->rx_due = (s->avr->cycle > s->last_due ? s->avr->cycle : s->last_due) + s->byte_cycles;
+    for (size_t i = 0; i < n; i++)
+        s->rx[(s->rx_head + s->rx_len + i) % RXQ] = buf[i];
+    s->rx_len += n;
+    s->waiting = s->no_wait = false;
+    anchor(s);
+}
+
 /* Did a client open the pty since last asked? (Two clients in quick succession may leave no
  * moment where the master sees the port closed; the open events do not get lost.) */
 static bool opened_again(lode_avrsim_s *s)
@@ -697,15 +716,7 @@ static int take_rx(lode_avrsim_s *s, int fd, int wait_ms)
         uint8_t buf[RXQ];
         ssize_t r = read(fd, buf, RXQ - s->rx_len);
         if (r > 0) {
-            /* sent now (the board's time stood still while it waited): the first byte's stop
-             * bit is in ten bit times later, not before the last one's */
-            if (!s->rx_len)
-                s->rx_due = (s->avr->cycle > s->last_due ? s->avr->cycle : s->last_due) + s->byte_cycles;
-            for (ssize_t i = 0; i < r; i++)
-                s->rx[(s->rx_head + s->rx_len + (size_t)i) % RXQ] = buf[i];
-            s->rx_len += (size_t)r;
-            s->waiting = s->no_wait = false;
-            anchor(s);
+            rx_arrived(s, buf, (size_t)r);
             return LODE_OK;
         }
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -963,7 +974,7 @@ static int touch_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode
     }
     s->in_boot = !s->dead && !left;
     s->in_app = false;
-    s->tx_len = 0;
+    s->tx_len = s->tx_sent = 0;
     anchor(s);
     s->sess = (lode_avrsim_session_s){.id = 1};
     s->sess_cycle = avr->cycle;
@@ -978,11 +989,8 @@ static int touch_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode
         if (n > 0 && (p.revents & POLLIN) && s->rx_len < RXQ) {
             uint8_t buf[RXQ];
             ssize_t r = read(s->pty_master, buf, RXQ - s->rx_len);
-            for (ssize_t i = 0; i < r; i++)
-                s->rx[(s->rx_head + s->rx_len + (size_t)i) % RXQ] = buf[i];
             if (r > 0) {
-                s->rx_len += (size_t)r;
-                anchor(s);
+                rx_arrived(s, buf, (size_t)r);
                 busy = true;
             }
         }
@@ -1024,7 +1032,7 @@ static int touch_serve(lode_avrsim_s *s, volatile const sig_atomic_t *stop, lode
                 if (poll(&q, 1, 50) > 0 && (q.revents & POLLHUP))
                     break;
             }
-            s->tx_len = 0;
+            s->tx_len = s->tx_sent = 0; /* a USB port: the bytes go at once, not at a UART's pace */
         }
         /* the bootloader started the sketch (which may have crashed within the slice) */
         if (s->in_boot && (s->dead || s->in_app)) {

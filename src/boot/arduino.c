@@ -20,7 +20,7 @@
  * longer than optiboot's start (the Uno's flashes its LED three times, 375 ms, before it reads
  * the line): a second try sent into a full buffer is lost in part, and optiboot then takes its
  * last byte (0x20) as a command and resets on the next command's first byte. */
-#define SYNC_TRIES 6
+#define SYNC_TRIES 5
 #define SYNC_WAIT_MS 500
 #define START_MS 100
 

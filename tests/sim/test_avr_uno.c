@@ -227,9 +227,9 @@ static void test_uno_timing(void)
     lode_image_s img = {.segs = &seg, .nsegs = 1};
     lode_flash_opts_s fo = {0};
     lode_flash_result_s res;
-    uint64_t t0 = lode_avrsim_time_us(b.sim);
+    uint64_t t0 = lode_avrsim_served_us(b.sim);
     CHECK_EQ(lode_loader_flash(l, &img, &fo, &log, &res), LODE_OK);
-    double t = (double)(lode_avrsim_time_us(b.sim) - t0) / 1e6, byte = 10.0 / 115200, spm = 280 * 0.0045;
+    double t = (double)(lode_avrsim_served_us(b.sim) - t0) / 1e6, byte = 10.0 / 115200, spm = 280 * 0.0045;
     double least = 252 * 137 * byte + spm, most = 252 * 141 * byte + spm;
     fprintf(stderr, "32256 bytes written: %.4f s simulated (least %.4f, bound %.4f: %.1f %%)\n", t, least, most,
             100 * most / t);
@@ -254,7 +254,7 @@ static void blast_two_pages(bool overrun, bool *second_written)
     int sv[2];
     board_start(&b, overrun, &log, sv);
     static const uint8_t sync[2] = {0x30, 0x20};
-    while (lode_avrsim_time_us(b.sim) < 100000u) /* its receiver on (bytes before are lost) */
+    while (lode_avrsim_served_us(b.sim) < 100000u) /* past optiboot's start */
         usleep(5000);
     REQUIRE(write(sv[1], sync, 2) == 2);
     uint8_t in[8];
@@ -280,8 +280,8 @@ static void blast_two_pages(bool overrun, bool *second_written)
     /* LOAD_ADDRESS + PROG_PAGE (137 bytes) twice, nothing between */
     memmove(out + 137, out + 141, 137);
     REQUIRE(write(sv[1], out, 2 * 137) == 2 * 137);
-    uint64_t t0 = lode_avrsim_time_us(b.sim);
-    while (lode_avrsim_time_us(b.sim) - t0 < 100000u) /* 100 ms of the board's time */
+    uint64_t t0 = lode_avrsim_served_us(b.sim);
+    while (lode_avrsim_served_us(b.sim) - t0 < 100000u) /* 100 ms of the board's time */
         usleep(10000);
     uint8_t chip[256];
     REQUIRE(lode_avrsim_flash_read(b.sim, 0, chip, sizeof chip) == LODE_OK);
