@@ -102,13 +102,22 @@ check seremu 0 "flashed .* Teensy 3.2 .*rebooted through its serial emulation \(
 same stored-seremu "$D/5550.halfkay" "$D/t32.hex" 262144
 check keyboard 69 "runs a sketch whose USB type \(Keyboard\) has no serial port, not even Teensyduino's serial emulation, so lode cannot reboot it into HalfKay: press its button" -- \
     env LODE_USB_SHIM=teensy-keyboard-teensy32:556 "$LODE" flash --probe teensy "$D/t32.hex"
-# teensy:PORT: the serial port itself set to 134 baud (a pseudo-terminal here: nobody reboots)
-check tty-reboot 0 "rebooted by setting /dev/pts/[0-9]+ to 134 baud\) did not come back in HalfKay mode within 10 s: press its button.*exit 69 speed B134" -- \
+# teensy:PORT: the serial port itself set to 134 baud (a pseudo-terminal here: nobody reboots),
+# seen on the master while lode holds it, and its settings put back after (9600 here)
+check tty-reboot 0 "rebooted by setting /dev/pts/[0-9]+ to 134 baud\) did not come back in HalfKay mode within 10 s: press its button.*exit 69 saw-134 yes speed B9600" -- \
     env LODE_USB_SHIM= python3 -c '
-import os, pty, subprocess, sys, termios
+import os, pty, subprocess, sys, termios, threading, time
 m, s = pty.openpty()
+a = termios.tcgetattr(s); a[4] = a[5] = termios.B9600; termios.tcsetattr(s, termios.TCSANOW, a)
+seen, done = [False], [False]
+def watch():
+    while not done[0]:
+        if termios.tcgetattr(m)[5] in (termios.B134, 0o10000): seen[0] = True
+        time.sleep(0.0005)
+threading.Thread(target=watch, daemon=True).start()
 r = subprocess.run([sys.argv[1], "flash", "--probe", "teensy:" + os.ttyname(s), sys.argv[2]], capture_output=True, text=True)
-print((r.stderr + r.stdout).replace("\n", " "), "exit", r.returncode, "speed", "B134" if termios.tcgetattr(s)[5] == termios.B134 else "other")
+done[0] = True
+print((r.stderr + r.stdout).replace("\n", " "), "exit", r.returncode, "saw-134", "yes" if seen[0] else "no", "speed", "B9600" if termios.tcgetattr(s)[5] == termios.B9600 else "other")
 ' "$LODE" "$D/t32.hex"
 check none 69 "no Teensy found: press the button on the Teensy to start HalfKay .*134 baud" -- \
     env LODE_USB_SHIM= "$LODE" flash --probe teensy "$D/t32.hex"
