@@ -21,6 +21,11 @@
 #define ALGO_FNC_PROGRAM 2u
 #define ALGO_FNC_VERIFY 3u
 
+/* Code only the program operations of a stream use (ProgramPage and what it calls, the page
+ * verify): algo.ld puts it first, up to lode_algo_late_end, so a host can start a stream's
+ * erases before it has written that part (lode_flash_algo_s.stream_late_len). */
+#define ALGO_LATE __attribute__((section(".text.lode_late")))
+
 int Init(unsigned long adr, unsigned long clk, unsigned long fnc);
 int UnInit(unsigned long fnc);
 int EraseSector(unsigned long adr);

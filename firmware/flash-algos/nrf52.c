@@ -114,7 +114,7 @@ int EraseChip(void)
 /* Program sz bytes from buf (any alignment) at adr (word-aligned) in 32-bit words; a partial
  * last word is padded with 0xFF (the erased value). Stops at the first word that reads back
  * different (not erased before, or outside what the NVMC writes). */
-int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
+ALGO_LATE int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
 {
     if ((adr & 3u) || !in_region(adr, (sz + 3u) & ~3ul))
         return 1;

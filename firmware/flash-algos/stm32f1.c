@@ -152,7 +152,7 @@ int EraseChip(void)
 /* The first half-word from i on that needs programming, as (index << 16) | value: 0xFFFF onto
  * an erased half-word changes nothing (52.5 us saved each). An odd trailing byte is paired
  * with 0xFF. */
-static uint32_t next_to_program(const unsigned char *buf, unsigned long sz,
+ALGO_LATE static uint32_t next_to_program(const unsigned char *buf, unsigned long sz,
                                 const volatile uint16_t *dst, uint32_t i, uint32_t n)
 {
     for (; i < n; i++) {
@@ -172,7 +172,7 @@ static uint32_t next_to_program(const unsigned char *buf, unsigned long sz,
  * something was programmed (nothing is outside the array), so one check at the end finds any
  * failure; the first failing address is left for a verify to name. A locked FPEC ignores the
  * PG bit, which is refused up front. Pages are at most 64 KiB. */
-int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
+ALGO_LATE int ProgramPage(unsigned long adr, unsigned long sz, unsigned char *buf)
 {
     if ((adr & 1u) || sz > 0x10000u)
         return 1;

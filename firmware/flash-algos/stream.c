@@ -60,7 +60,7 @@ __attribute__((naked)) int LodeStream(unsigned long ctl __attribute__((unused)))
 }
 
 /* The first byte that differs in a word (x = read ^ wanted, not 0) at address a, + 1. */
-static uint32_t bad_byte(uint32_t a, uint32_t x)
+ALGO_LATE static uint32_t bad_byte(uint32_t a, uint32_t x)
 {
     while (!(x & 0xFFu)) {
         x >>= 8;
@@ -72,7 +72,7 @@ static uint32_t bad_byte(uint32_t a, uint32_t x)
 /* Words [from, to) of the flash at addr against data (from its start), or against the erased
  * word when data is NULL, hashed as read back. 0, or the address of the first byte that
  * differs + 1. Two plain loops: this runs between pages, while the flash waits. */
-__attribute__((noinline)) static uint32_t verify_words(uint32_t addr, uint32_t from, uint32_t to,
+ALGO_LATE __attribute__((noinline)) static uint32_t verify_words(uint32_t addr, uint32_t from, uint32_t to,
                                                        const uint32_t *data, uint32_t erased,
                                                        uint32_t *hash)
 {
@@ -96,6 +96,22 @@ __attribute__((noinline)) static uint32_t verify_words(uint32_t addr, uint32_t f
     }
     *hash = h;
     return 0;
+}
+
+/* Page verify after programming: the words before the bytes sent [off, off + len) and after
+ * them read erased, the ones sent as sent; all hashed as read back. 0 or the first bad byte +
+ * 1. */
+ALGO_LATE __attribute__((noinline)) static uint32_t verify_page(uint32_t addr, uint32_t size, uint32_t off,
+                                                                uint32_t len, const uint8_t *d, uint32_t e,
+                                                                uint32_t *hash)
+{
+    uint32_t n = size / 4u, lo = off / 4u, hi = (off + len) / 4u;
+    uint32_t bad = verify_words(addr, 0, lo, 0, e, hash);
+    if (!bad)
+        bad = verify_words(addr, lo, hi, (const uint32_t *)(const void *)d, e, hash);
+    if (!bad)
+        bad = verify_words(addr, hi, n, 0, e, hash);
+    return bad;
 }
 
 int LodeStreamRun(volatile uint32_t *c)
@@ -123,12 +139,7 @@ int LodeStreamRun(volatile uint32_t *c)
             rc = len ? ProgramPage(addr + off, len, (unsigned char *)(uintptr_t)d) : 0;
             if (!rc && (c[3] & 1u)) {
                 /* the page read back: compared with what was sent, hashed */
-                uint32_t e = c[15], n = t[1] / 4u, lo = off / 4u, hi = (off + len) / 4u;
-                uint32_t bad = verify_words(addr, 0, lo, 0, e, &hash);
-                if (!bad)
-                    bad = verify_words(addr, lo, hi, (const uint32_t *)(const void *)d, e, &hash);
-                if (!bad)
-                    bad = verify_words(addr, hi, n, 0, e, &hash);
+                uint32_t bad = verify_page(addr, t[1], off, len, d, c[15], &hash);
                 if (bad) {
                     addr = bad - 1u;
                     rc = 2;

@@ -144,6 +144,10 @@ typedef struct lode_flash_algo_s {
     /* lode's streaming entry LodeStream (firmware/flash-algos/stream.c): erase and program
      * operations fed through a ring of RAM slots in one call; LODE_FLASH_NO_PC if absent */
     uint32_t pc_stream;
+    /* the blob's first stream_late_len bytes are code only a stream's program operations use:
+     * the runner writes them after the stream started, before the first program operation
+     * (0: the whole blob first) */
+    uint32_t stream_late_len;
     uint32_t data_section_offset; /* R9 = blob base + this (past the blob: zeroed RAM up to it) */
     uint32_t flash_start, flash_end;
     uint32_t page_size;

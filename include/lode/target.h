@@ -115,6 +115,9 @@ typedef struct lode_target_flash_algo_s {
     uint32_t pc_init, pc_uninit, pc_program_page, pc_erase_sector, pc_erase_all;
     /* lode's streaming entry (built-in algorithms only; LODE_TARGET_PC_NONE otherwise) */
     uint32_t pc_stream;
+    /* built-in algorithms: the blob's first stream_late_len bytes are code only the program
+     * operations of a LodeStream call use (0: none) */
+    uint32_t stream_late_len;
     uint32_t data_section_offset; /* may lie past instructions_len: then zeroed RAM up to it */
     bool has_rtt_location;
     uint64_t rtt_location;

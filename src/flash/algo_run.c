@@ -235,10 +235,11 @@ static void log_no_ram(const runner_s *r)
 }
 
 /* The blob, zeroed data up to the stub, BKPT #0; BKPT #0, then `tail` (tail_len bytes at
- * tail_at, past the stub): one memory write. It must read back as written (RAM present and
- * writable, not ROM or flash): its last word tells, without a second transfer of the blob (a
- * stream checks its control block instead, with its first poll). */
-static int upload(runner_s *r, const uint8_t *tail, uint32_t tail_at, size_t tail_len)
+ * tail_at, past the stub): one memory write, without the blob's first `skip` bytes (written
+ * later by the caller). It must read back as written (RAM present and writable, not ROM or
+ * flash): its last word tells, without a second transfer of the blob (a stream checks its
+ * control block instead, with its first poll). */
+static int upload(runner_s *r, const uint8_t *tail, uint32_t tail_at, size_t tail_len, uint32_t skip)
 {
     const lode_flash_algo_s *a = r->algo;
     const lode_core_ops_s *c = r->core;
@@ -251,7 +252,9 @@ static int upload(runner_s *r, const uint8_t *tail, uint32_t tail_at, size_t tai
     memcpy(img + (r->stub - r->base), bkpt2, sizeof bkpt2);
     if (tail_len)
         memcpy(img + (tail_at - r->base), tail, tail_len);
-    int rc = c->mem_write(c->ctx, r->base, img, total);
+    if (skip > total)
+        skip = 0;
+    int rc = c->mem_write(c->ctx, r->base + skip, img + skip, total - skip);
     if (rc == LODE_OK && !tail_len) {
         uint8_t chk[4];
         size_t off = (total - sizeof chk) & ~(size_t)3;
@@ -290,7 +293,7 @@ static int setup(runner_s *r, const lode_mem_range_s *ram, uint32_t page_size, u
     }
     r->buf[0] = (uint32_t)buf0;
     r->buf[1] = (uint32_t)buf1;
-    return upload(r, NULL, 0, 0);
+    return upload(r, NULL, 0, 0, 0);
 }
 
 /* The sectors erased and not completely programmed again, as "UICR 0x10001000-0x10001fff, ..."
@@ -595,7 +598,10 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     stream_trailer(&st, r, plan, reg, 0, init + STREAM_CTL_WORDS * 4u, &d0, &d0len);
     if (ops[0].op == OP_ERASE)
         erased[ops[0].index] = true;
-    int rc = upload(r, init, st.ctl, sizeof init);
+    /* code only program operations use goes after the start, while the first erase runs */
+    uint32_t late = ops[0].op != OP_PROGRAM && a->stream_late_len <= a->instructions_len
+                        ? a->stream_late_len & ~3u : 0;
+    int rc = upload(r, init, st.ctl, sizeof init, late);
     if (rc == LODE_OK && d0len)
         rc = c->mem_write(c->ctx, st.data, d0, d0len);
     uint32_t result = 0; /* LodeStream calls Init and UnInit itself */
@@ -621,6 +627,8 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                              (uint32_t)(limit > 0xFFFFFFFFu ? 0xFFFFFFFFu : limit), "the stream of",
                              a->flash_start);
     }
+    if (rc == LODE_OK && late) /* before any program operation's trailer */
+        rc = c->mem_write(c->ctx, r->base, a->instructions, late);
     size_t sent = 1, confirmed = 0;
     /* stuck: no progress for an operation's time plus 2 s for a busy host's scheduling delays
      * (the clock is the wall's with a real probe; a simulated board's own is exact) */
@@ -668,8 +676,10 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             if (due > now0)
                 c->delay_us(c->ctx, (uint32_t)(due - now0 > 10000000u ? 10000000u : due - now0));
         }
-        /* one word of progress (the first poll: the first 8, see below) */
-        if ((rc = c->mem_read(c->ctx, st.ctl, fin, first ? STREAM_FIN : 4)) != LODE_OK)
+        /* one word of progress (the first poll, and while the last operation runs: the first
+         * 8, see below; the call's result may then come with the progress) */
+        bool whole = first || confirmed + 2 >= nops;
+        if ((rc = c->mem_read(c->ctx, st.ctl, fin, whole ? STREAM_FIN : 4)) != LODE_OK)
             break;
         /* the words only the host writes: the algorithm and its control block are in RAM */
         if (first && (get32(fin + 20) != a->flash_start || get32(fin + 24) != st.seq0)) {
@@ -691,6 +701,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             delay = 50;
             account(&ac, confirmed, upto);
             confirmed = upto;
+            returned = whole && confirmed >= nops - 1 && (get32(fin + 28) & STREAM_RETURNED) != 0;
             continue;
         }
         if (status != 0) {

@@ -146,7 +146,10 @@ static void vclock_use(shim_dev_s *d)
     if (!no_idle() || vclock.dev == d || !d->sim)
         return;
     double now = vclock.dev ? vclock.last : wall();
-    vclock.base = now - (double)lode_sim_now(d->sim) / 1e12;
+    /* a whole number of seconds (up to 1 s ahead: the clock never goes back): differences of
+     * two readings then round the same way in every run, whatever the wall clock was */
+    double b = now - (double)lode_sim_now(d->sim) / 1e12;
+    vclock.base = (double)((int64_t)b + 1);
     vclock.dev = d;
 }
 

@@ -6,6 +6,8 @@
  *   the flash holds the image with 0xFF after it;
  * - the page is still verified whole: a byte of the padding that does not read back erased (a
  *   sector the plan takes as erased) fails the verify, naming its address;
+ * - the algorithm's code only program operations use goes after the start (while the erase
+ *   runs): RAM full of UDF instructions before the flash changes nothing;
  * - the call starts with R0, PC and xPSR (after the runner's reset-halt the entry masks
  *   interrupts itself; without that reset the masks are written too) and its result comes from
  *   the control block: no core register is read;
@@ -27,17 +29,24 @@
 typedef struct counter_s {
     lode_core_ops_s inner;
     uint32_t ram_start;
-    size_t writes, longest_other; /* memory writes; the longest one not at the RAM's start */
+    /* memory writes; the longest to a data area (on a 1 KiB boundary past the RAM's start) */
+    size_t writes, longest_other;
     size_t reg_writes, reg_reads;
+    size_t first_len;      /* the first write of the RAM's start, and */
+    uint32_t first_addr;   /* ...the first write's address */
+    size_t start_after;    /* the length of a write at the RAM's start after the call started */
 } counter_s;
 
 static counter_s ctr; /* the wrapped ops get `ctr.inner.ctx` as their context */
 
 static int c_mem_write(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
-    ctr.writes++;
-    if (addr != ctr.ram_start && len > ctr.longest_other)
+    if (ctr.writes++ == 0)
+        ctr.first_addr = addr, ctr.first_len = len;
+    if (addr != ctr.ram_start && addr % 1024u == 0 && len > ctr.longest_other)
         ctr.longest_other = len;
+    if (addr == ctr.ram_start && ctr.reg_writes)
+        ctr.start_after = len;
     return ctr.inner.mem_write(ctx, addr, buf, len);
 }
 
@@ -146,6 +155,42 @@ static void test_sends_image_bytes(void)
     rig_close(&r);
 }
 
+/* The algorithm's late part (ProgramPage, the page verify) goes after the stream started, while
+ * the erase runs, and before the program operation: with the RAM full of UDF instructions (or
+ * an earlier algorithm) the image still lands; a program-only plan sends the whole blob first. */
+static void test_late_code_after_start(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "STM32F103C8"));
+    const lode_flash_algo_s *a = r.layout->algo_ptrs[0];
+    REQUIRE(a->stream_late_len > 0 && a->stream_late_len < a->instructions_len);
+    static uint8_t udf[4096];
+    for (size_t i = 0; i < sizeof udf; i += 2)
+        udf[i] = 0xDE, udf[i + 1] = 0xDE;
+    lode_flash_opts_s o = {.verify = true};
+    lode_flash_result_s res;
+    for (int k = 0; k < 2; k++) {
+        REQUIRE(lode_sim_mem_write(r.sim, ctr.ram_start, udf, sizeof udf) == LODE_OK);
+        ctr.writes = 0;
+        ctr.reg_writes = 0;
+        ctr.start_after = 0;
+        uint32_t at = 0x08000000u + 0x400u * (uint32_t)k;
+        CHECK_EQ(run(&r, at, image16, sizeof image16, &o, k == 1, &res), LODE_OK);
+        uint8_t back[16];
+        CHECK_EQ(lode_sim_mem_read(r.sim, at, back, sizeof back), LODE_OK);
+        CHECK(memcmp(back, image16, sizeof back) == 0);
+        if (k == 0) { /* erase first: the late part after the start */
+            CHECK_EQ(ctr.first_addr, ctr.ram_start + a->stream_late_len);
+            CHECK_EQ(ctr.start_after, a->stream_late_len);
+        } else { /* a sector taken as erased: the program is the first operation */
+            CHECK_EQ(ctr.first_addr, ctr.ram_start);
+            CHECK(ctr.first_len > a->instructions_len);
+            CHECK_EQ(ctr.start_after, 0);
+        }
+    }
+    rig_close(&r);
+}
+
 static void test_padding_verified(void)
 {
     rig_s r;
@@ -229,6 +274,7 @@ int main(void)
 {
     RUN_TEST(test_sends_image_bytes);
     RUN_TEST(test_padding_verified);
+    RUN_TEST(test_late_code_after_start);
     RUN_TEST(test_start_and_result);
     RUN_TEST(test_nrf_erased_words_skipped);
     return TEST_DONE();
