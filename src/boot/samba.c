@@ -10,7 +10,7 @@
 #define XM_TRIES 10
 #define WANT_C_MS 3000 /* the monitor's 'C' that opens an XMODEM receive */
 
-static int tmo(const lodei_samba_s *c) { return c->timeout_ms > 0 ? c->timeout_ms : 1000; }
+static int tmo(const lodei_samba_s *c) { return c->timeout_ms > 0 ? c->timeout_ms : 10000; }
 
 static int send_cmd(lodei_samba_s *c, char op, uint32_t addr, uint32_t arg, bool has_arg)
 {

@@ -126,7 +126,7 @@ typedef struct lodei_samba_s {
     const lode_log_s *log;
     bool uart;            /* XMODEM framing for S and R (a plain UART), else raw (USB CDC) */
     bool chunk_reads;     /* R in pieces below 64 bytes (Arduino/Adafruit over USB) */
-    int timeout_ms;       /* per answer (0: 1000) */
+    int timeout_ms;       /* per answer (0: 10 s: a simulated board on a busy host is slow) */
     unsigned commands;    /* sent, for figures */
 } lodei_samba_s;
 

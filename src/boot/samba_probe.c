@@ -219,7 +219,7 @@ static int applet_run(sb_s *b, uint32_t cmd, uint32_t dst, uint32_t src, uint32_
     uint32_t result = APPLET_RUNNING, at = 0;
     int saved = b->c.timeout_ms;
     /* rows of up to 6 ms, pages of up to 2.5 ms (SAMD21 NVM characteristics), with margin */
-    b->c.timeout_ms = 1000 + (int)(len / 16u);
+    b->c.timeout_ms = 10000 + (int)(len / 16u);
     if ((rc = lodei_samba_send(&b->c, APPLET_MBOX, mb, sizeof mb)) == LODE_OK &&
         (rc = lodei_samba_go(&b->c, APPLET_ADDR)) == LODE_OK)
         rc = lodei_samba_read_word(&b->c, APPLET_MBOX + 16u, &result);
