@@ -135,6 +135,9 @@ int lode_adi_run(lode_adi_s *adi);
  * lode_adi_can_submit() runs are outstanding (LODE_E_STATE beyond). Synchronous runs may be
  * mixed in; they execute after what was submitted. */
 unsigned lode_adi_can_submit(const lode_adi_s *adi);
+/* The probe merges submitted runs into one command when the first is collected
+ * (lode_dap_ops_s.submit_merges): nothing submitted overlaps another round trip. */
+bool lode_adi_submit_merges(const lode_adi_s *adi);
 int lode_adi_submit(lode_adi_s *adi);
 int lode_adi_collect(lode_adi_s *adi);
 unsigned lode_adi_pending(const lode_adi_s *adi);

@@ -64,6 +64,10 @@ typedef struct lode_core_ops_s {
     int (*mem_submit)(void *ctx, const lode_mem_op_s *ops, size_t n);
     int (*mem_collect)(void *ctx);
     unsigned (*mem_depth)(void *ctx);
+    /* with mem_submit: true when the probe does not keep units in flight but merges the
+     * outstanding ones into one command at the first mem_collect (a bit-level probe such as
+     * the J-Link): one large unit then does what several overlapping ones would */
+    bool mem_merged;
     /* time: microseconds on the target's clock (virtual time for the simulator, a monotonic
      * clock for hardware), and a wait that lets that time pass */
     uint64_t (*now_us)(void *ctx);

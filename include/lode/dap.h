@@ -63,6 +63,10 @@ typedef struct lode_dap_ops_s {
     int (*submit)(void *ctx, lode_dap_xfer_s *xf, size_t n);
     int (*collect)(void *ctx, size_t *done, lode_dap_ack_e *ack);
     unsigned (*max_pending)(void *ctx);
+    /* true when submitted lists are not in flight on their own but merged: they go out
+     * together, as one probe command, when the first is collected (a bit-level probe such as
+     * the J-Link), so no round trip overlaps another one's. */
+    bool submit_merges;
     void *ctx;
 } lode_dap_ops_s;
 

@@ -522,6 +522,11 @@ unsigned lode_adi_can_submit(const lode_adi_s *adi)
     return m < ADI_MAX_PEND ? m : ADI_MAX_PEND;
 }
 
+bool lode_adi_submit_merges(const lode_adi_s *adi)
+{
+    return lode_adi_can_submit(adi) > 0 && adi->ops->submit_merges;
+}
+
 unsigned lode_adi_pending(const lode_adi_s *adi)
 {
     return adi ? adi->npend : 0;

@@ -822,5 +822,6 @@ void lodei_swd_dap_ops(lodei_swd_s *e, lode_dap_ops_s *ops)
     ops->submit = op_submit;
     ops->collect = op_collect;
     ops->max_pending = op_max_pending;
+    ops->submit_merges = true;
     ops->ctx = e;
 }

@@ -32,6 +32,7 @@ typedef struct chan_s {
     uint32_t flags;
     char name[LODE_RTT_NAME_MAX];
     uint32_t last_bytes; /* delivered by the last poll (streaming heuristic) */
+    uint32_t slack;      /* merged units: how short of the ring they stay (0: not set yet) */
 } chan_s;
 
 /* One descriptor as read, before it is trusted. */
@@ -59,6 +60,9 @@ struct lode_rtt_s {
     size_t scratch_cap;
     lode_rtt_stats_s st;
     bool no_stream; /* the core's pipelined units are too small for streaming */
+    uint32_t unit_words; /* merged units: the most data words the probe took in one (0: not
+                          * tried yet) */
+    uint32_t *unit_buf;  /* merged units: their words */
 };
 
 typedef struct span_s {
@@ -365,6 +369,7 @@ void lode_rtt_free(lode_rtt_s *rtt)
     if (!rtt)
         return;
     free(rtt->scratch);
+    free(rtt->unit_buf);
     free(rtt);
 }
 
@@ -746,9 +751,14 @@ static void stream_deliver(lode_rtt_s *r, unit_s *u, unsigned ch, const desc_s *
     }
 }
 
+static int stream_merged(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn fn,
+                         void *user, size_t *got);
+
 static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn fn, void *user,
                   size_t *got)
 {
+    if (r->core.mem_merged)
+        return stream_merged(r, ch, d0, fn, user, got);
     desc_s d = *d0; /* validated by this poll; d.wr is what it gave back (RdOff) */
     uint32_t window = ((d.size - 1u) / 3u) & ~3u;
     if (window > 4u * STREAM_MAX_WORDS)
@@ -820,6 +830,161 @@ static int stream(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn
     }
     /* give back what was delivered last (the units in flight wrote older positions) */
     if (!reinit && (force_rd || confirmed != written_rd)) {
+        int wrc = wr_le32(r, dbase + D_RD, confirmed);
+        if (rc == LODE_OK)
+            rc = wrc;
+    }
+    return rc;
+}
+
+/* ---- streaming through a probe that merges units (a bit-level probe: the J-Link) -------------
+ * Its outstanding units go out as one probe command when the first is collected, so nothing
+ * overlaps a round trip and one unit at a time, as large as the ring allows, does best. Each
+ * unit gives back everything delivered so far (the RdOff write), then reads WrOff and window
+ * A (the space the previous unit's give-back freed, which the firmware had that unit's time
+ * to fill), then WrOff again and window B (the space this unit's give-back freed, which the
+ * firmware fills while A is read). A and B lie back to back from the first byte not yet
+ * delivered and stay `slack` short of the ring's usable size: in the steady state A is that
+ * long, and reading it is the firmware's time to refill B. The slack adapts to how fast the
+ * firmware refills against the SWD clock: doubled when B came back short, a 32nd less after
+ * each unit whose B was complete. Data is trusted only below the WrOff read before it; B only
+ * when A was wholly valid. */
+#define MERGED_MAX_WORDS 1024u /* first try; halved while the probe says a unit is too big */
+#define MERGED_OPS 7u          /* RdOff write, WrOff, A (2 runs at the wrap), WrOff, B (2) */
+#define MERGED_MIN_SLACK 16u
+
+/* Read words for ring bytes [s, e) (s, e multiples of 4, s < size, s <= e <= s + size): one
+ * run, or two at the ring's end. */
+static void merged_runs(const desc_s *d, uint32_t s, uint32_t e, uint32_t *words, lode_mem_op_s *ops,
+                        unsigned *nops)
+{
+    if (e == s)
+        return;
+    uint32_t first_end = e < d->size ? e : d->size;
+    ops[(*nops)++] = (lode_mem_op_s){.addr = d->buffer + s, .words = words, .n = (first_end - s) / 4u};
+    if (e > d->size)
+        ops[(*nops)++] = (lode_mem_op_s){.addr = d->buffer, .words = words + (first_end - s) / 4u,
+                                         .n = (e - d->size) / 4u};
+}
+
+static int stream_merged(lode_rtt_s *r, unsigned ch, const desc_s *d0, lode_rtt_data_fn fn,
+                         void *user, size_t *got)
+{
+    desc_s d = *d0; /* validated by this poll; d.wr is what it gave back (RdOff) */
+    uint32_t max_slack = (d.size - 1u) / 2u;
+    if ((d.buffer & 3u) || (d.size & 3u) || max_slack < 4u * STREAM_MIN_WORDS)
+        return LODE_OK;
+    uint32_t *slack = &r->ch[ch].slack;
+    if (*slack < MERGED_MIN_SLACK || *slack > max_slack)
+        *slack = d.size / 8u < MERGED_MIN_SLACK ? MERGED_MIN_SLACK : d.size / 8u;
+    uint32_t dbase = r->cb + LODE_RTT_HEADER_SIZE + LODE_RTT_DESC_SIZE * ch;
+    uint32_t confirmed = d.wr; /* delivered up to here (ring offset) */
+    uint32_t given = d.wr;     /* the RdOff the target has */
+    bool given_known = true, reinit = false;
+    unsigned units = 0;
+    int rc = LODE_OK;
+    uint64_t t0 = r->core.now_us ? r->core.now_us(r->core.ctx) : 0;
+    if (!r->unit_words)
+        r->unit_words = MERGED_MAX_WORDS;
+    if (!r->unit_buf) {
+        r->unit_buf = malloc((MERGED_MAX_WORDS + 2u) * sizeof *r->unit_buf);
+        if (!r->unit_buf)
+            return LODE_E_NOMEM;
+    }
+    for (;;) {
+        /* the windows: A up to what the last give-back let the firmware fill, B the rest */
+        uint32_t total = d.size - 1u - *slack;
+        if (total > 4u * (r->unit_words - 2u))
+            total = 4u * (r->unit_words - 2u);
+        uint32_t old = d.size - 1u - (confirmed + d.size - given) % d.size;
+        uint32_t a = old < total ? old : total;
+        uint32_t lo = confirmed & ~3u;                            /* first word read */
+        uint32_t ea = (confirmed + a) & ~3u, eb = (confirmed + total) & ~3u; /* may pass size */
+        uint32_t wr1 = 0, wr2 = 0, rd_new = confirmed;
+        lode_mem_op_s ops[MERGED_OPS];
+        unsigned nops = 0;
+        if (!given_known || given != confirmed)
+            ops[nops++] = (lode_mem_op_s){.addr = dbase + D_RD, .words = &rd_new, .n = 1, .write = true};
+        bool has_a = ea > lo, has_b = eb > ea;
+        if (has_a) {
+            ops[nops++] = (lode_mem_op_s){.addr = dbase + D_WR, .words = &wr1, .n = 1};
+            merged_runs(&d, lo, ea, r->unit_buf, ops, &nops);
+        }
+        if (has_b) {
+            ops[nops++] = (lode_mem_op_s){.addr = dbase + D_WR, .words = &wr2, .n = 1};
+            merged_runs(&d, ea % d.size, ea % d.size + (eb - ea), r->unit_buf + (ea - lo) / 4u, ops, &nops);
+        }
+        rc = r->core.mem_submit(r->core.ctx, ops, nops);
+        if (rc == LODE_E_RANGE) {
+            /* too big for one probe command: smaller units, down to the least worth it */
+            if (r->unit_words / 2u < 2u * STREAM_MIN_WORDS) {
+                r->no_stream = true;
+                rc = LODE_OK;
+                break;
+            }
+            r->unit_words /= 2u;
+            rc = LODE_OK;
+            continue;
+        }
+        if (rc != LODE_OK)
+            break;
+        r->st.stream_units++;
+        rc = r->core.mem_collect(r->core.ctx);
+        if (rc != LODE_OK) {
+            given_known = false; /* its RdOff write may or may not have landed */
+            break;
+        }
+        given = confirmed;
+        given_known = true;
+        if ((has_a && wr1 >= d.size) || (has_b && wr2 >= d.size)) {
+            reinit = true; /* the block changed under us: the next poll revalidates */
+            break;
+        }
+        /* valid: from the RdOff in effect at each WrOff read (confirmed) up to that WrOff */
+        uint32_t na = has_a ? ea - confirmed : 0, n = 0;
+        if (has_a) {
+            uint32_t f1 = (wr1 + d.size - confirmed) % d.size;
+            n = f1 < na ? f1 : na;
+        }
+        if (has_b && n == na) {
+            uint32_t f2 = (wr2 + d.size - confirmed) % d.size, nb = eb - confirmed;
+            uint32_t m = f2 < nb ? f2 : nb;
+            if (m > n)
+                n = m;
+            /* B short: the firmware needs longer to refill than A took */
+            if (m < nb)
+                *slack = *slack * 2u < max_slack ? *slack * 2u : max_slack;
+            else if (*slack - *slack / 32u >= MERGED_MIN_SLACK)
+                *slack -= *slack / 32u;
+        }
+        if (n && fn) {
+            uint8_t *bytes = (uint8_t *)r->unit_buf; /* words to bytes in place (LE) */
+            for (uint32_t k = 0; k < (eb - lo) / 4u; k++) {
+                uint32_t w = r->unit_buf[k];
+                lodei_put_le32(bytes + 4u * k, w);
+            }
+            const uint8_t *src = bytes + (confirmed & 3u);
+            uint32_t to_end = d.size - confirmed;
+            if (n <= to_end) {
+                fn(user, ch, src, n);
+            } else { /* the ring wraps: two calls, as a plain poll makes */
+                fn(user, ch, src, to_end);
+                fn(user, ch, src + to_end, n - to_end);
+            }
+        }
+        *got += n;
+        r->st.bytes_up += n;
+        r->ch[ch].last_bytes += n;
+        uint32_t span = eb - confirmed;
+        confirmed = (confirmed + n) % d.size;
+        if (n < span / 4u)
+            break; /* the firmware is not keeping up: plain polls again */
+        if (++units >= STREAM_MAX_UNITS ||
+            (r->core.now_us && r->core.now_us(r->core.ctx) - t0 >= STREAM_MAX_US))
+            break;
+    }
+    /* give back what was delivered last */
+    if (!reinit && (!given_known || given != confirmed)) {
         int wrc = wr_le32(r, dbase + D_RD, confirmed);
         if (rc == LODE_OK)
             rc = wrc;

@@ -624,6 +624,7 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->mem_submit = pipe ? co_mem_submit : NULL;
     ops->mem_collect = pipe ? co_mem_collect : NULL;
     ops->mem_depth = pipe ? co_mem_depth : NULL;
+    ops->mem_merged = pipe && lode_adi_submit_merges(s->adi);
     ops->now_us = co_now_us;
     ops->delay_us = co_delay_us;
     ops->ctx = s;

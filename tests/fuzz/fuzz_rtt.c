@@ -2,7 +2,9 @@
 /* libFuzzer harness for the RTT host side (src/rtt/rtt.c): the input is the target's memory.
  * Byte 0: bit 0 = the control block address is given (at RAM + 4 * byte 1), else RAM is
  * scanned; bit 1 = the core pipelines (mem_submit: units run when collected, and before each
- * the "firmware" moves up channel 0's WrOff, to any value); bits 2-7 and byte 2 drive the
+ * the "firmware" moves up channel 0's WrOff, to any value); with bit 2 too, the core says it
+ * merges units (mem_merged: the whole-ring units of a bit-level probe); bits 2-7 and byte 2
+ * drive the
  * "firmware" changes between polls. The rest is
  * memory at 0x20000000: its first half (at most 4 KiB) is the RAM range given to RTT, the
  * rest is readable but not RAM; beyond it reads fault.
@@ -31,7 +33,7 @@ typedef struct ftarget_s {
     /* pipelining */
     uint32_t wr_addr; /* up channel 0's WrOff, 0 if unknown */
     uint32_t seed;
-    lode_mem_op_s q[2][4];
+    lode_mem_op_s q[2][8];
     size_t qn[2];
     unsigned head, inflight, units;
 } ftarget_s;
@@ -57,7 +59,7 @@ static int t_write(void *ctx, uint32_t addr, const void *buf, size_t len)
 static int t_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
 {
     ftarget_s *t = ctx;
-    if (t->inflight >= 2 || !ops || n == 0 || n > 4)
+    if (t->inflight >= 2 || !ops || n == 0 || n > 8)
         return LODE_E_STATE;
     unsigned slot = (t->head + t->inflight) % 2u;
     memcpy(t->q[slot], ops, n * sizeof *ops);
@@ -147,6 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         core.mem_submit = t_submit;
         core.mem_collect = t_collect;
         core.mem_depth = t_depth;
+        core.mem_merged = (mode & 4) != 0; /* one unit at a time, up to a ring's worth */
         t.seed = (uint32_t)where << 8 | stir;
         if (mode & 1)
             t.wr_addr = BASE + 4u * where + 24u + 12u; /* the block's up 0 WrOff */

@@ -3,9 +3,12 @@
  * nRF52840 fills a 1 KiB up buffer as fast as it can; lode_rtt_poll drains it through the
  * simulated CMSIS-DAP probe and the whole session stack. With v2 (512-byte packets, several in
  * flight) polls stream with pipelined units; with v1 (64-byte packets) they cannot and plain
- * polls do the work. Either way every byte arrives once, in order (a counting pattern), and
- * nothing the firmware wrote is missing. */
+ * polls do the work. Through the simulated J-Link (lode's SWD engine, whose units merge into
+ * one HW_JTAG3 command) the stream reads a whole ring's worth per unit in two windows. Either
+ * way every byte arrives once, in order (a counting pattern), and nothing the firmware wrote
+ * is missing. */
 #include "lode/cmsis_dap.h"
+#include "lode/jlink.h"
 #include "lode/error.h"
 #include "lode/image.h"
 #include "lode/rtt.h"
@@ -44,6 +47,7 @@ static void check_fn(void *user, unsigned ch, const uint8_t *d, size_t len)
     c->bytes += len;
 }
 
+/* version 1/2: CMSIS-DAP v1/v2; 0: the J-Link */
 static void run(int version, uint32_t swd_hz, uint32_t cb, uint32_t count_sym, bool expect_stream)
 {
     const char *elf = LODE_FW_DIR "/rtt_flood-nrf52840.elf";
@@ -51,21 +55,31 @@ static void run(int version, uint32_t swd_hz, uint32_t cb, uint32_t count_sym, b
     lode_sim_dap_config_s dc = {.version = version};
     lode_sim_s *sim = NULL;
     lode_sim_dap_s *dap = NULL;
+    lode_sim_jlink_s *jl = NULL;
     lode_transport_s *tr = NULL;
     lode_session_s *s = NULL;
     lode_rtt_s *rtt = NULL;
     REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
     REQUIRE(lode_sim_load_elf(sim, elf) == LODE_OK);
-    REQUIRE(lode_sim_dap_new(sim, &dc, &dap) == LODE_OK);
-    REQUIRE(lode_sim_dap_transport(dap, &tr) == LODE_OK);
     lode_probe_s *sc_probe = NULL;
-    lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &sc_probe);
+    if (version == 0) {
+        lode_jlink_io_s io;
+        REQUIRE(lode_sim_jlink_new(sim, NULL, &jl) == LODE_OK);
+        REQUIRE(lode_sim_jlink_transport(jl, &tr) == LODE_OK);
+        REQUIRE(lode_jlink_io_usb(tr, &io) == LODE_OK);
+        REQUIRE(lode_probe_jlink_new(&io, true, NULL, NULL, NULL, &sc_probe) == LODE_OK);
+    } else {
+        REQUIRE(lode_sim_dap_new(sim, &dc, &dap) == LODE_OK);
+        REQUIRE(lode_sim_dap_transport(dap, &tr) == LODE_OK);
+        lode_probe_cmsis_dap_new(tr, false, NULL, NULL, &sc_probe);
+    }
     lode_session_config_s sc = {.probe = sc_probe, .close_probe = true, .swd_hz = swd_hz, .now_us = v_now, .delay_us = v_delay,
                                 .time_user = sim};
     REQUIRE(lode_session_open(&sc, &s) == LODE_OK);
     lode_core_ops_s core;
     lode_session_core_ops(s, &core);
     CHECK(core.mem_submit != NULL); /* both versions can pipeline; v1's units are small */
+    CHECK(core.mem_merged == (version == 0)); /* the J-Link merges units into one command */
     CHECK_EQ(core.reset(core.ctx, false), LODE_OK);
     lode_rtt_range_s ram = {RAM, RAM_LEN};
     lode_rtt_config_s rc = {.cb_addr = cb, .ranges = &ram, .nranges = 1};
@@ -98,12 +112,15 @@ static void run(int version, uint32_t swd_hz, uint32_t cb, uint32_t count_sym, b
         CHECK(st.stream_units > 10);
     else
         CHECK_EQ(st.stream_units, 0);
+    if (version == 0) /* whole-ring units: most of a 1 KiB ring each */
+        CHECK(st.stream_units > 0 && c.bytes / st.stream_units > 600);
     fprintf(stderr, "  v%d %u Hz: %llu bytes, %llu polls, %llu pipelined units\n", version, (unsigned)swd_hz,
             (unsigned long long)c.bytes, (unsigned long long)st.polls, (unsigned long long)st.stream_units);
     lode_rtt_free(rtt);
     lode_session_close(s);
     lode_transport_close(tr);
     lode_sim_dap_free(dap);
+    lode_sim_jlink_free(jl);
     lode_sim_free(sim);
 }
 
@@ -204,6 +221,8 @@ static void test_stream(void)
     run(2, 4000000, cb->value, n->value, true);
     run(2, 10000000, cb->value, n->value, true);
     run(1, 4000000, cb->value, n->value, false);
+    run(0, 4000000, cb->value, n->value, true);
+    run(0, 10000000, cb->value, n->value, true);
     lode_image_free(img);
 }
 

@@ -850,6 +850,146 @@ static void test_stream_pipelined(void)
     free(f);
 }
 
+/* ---- streaming through a merging probe (bit-level: the J-Link) ------------------------------
+ * Outstanding units run together, in order, when the first is collected; a unit of more than
+ * cap_words data words is refused with LODE_E_RANGE. The producer writes between every run
+ * of every unit, as above. A clock advances 10 us per word moved (the stream's time bound). */
+typedef struct merge_s {
+    pipe_s pp;               /* the fake target and its producer */
+    uint32_t cap_words;
+    unsigned pending, ran, units, refused, collected;
+    int fail_at;             /* >0: the unit collected as this one (1-based) fails, no effect */
+    uint64_t us;
+    lode_mem_op_s q[4][8];
+    size_t qn[4];
+} merge_s;
+
+static int m_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    return p_read(&((merge_s *)ctx)->pp, addr, buf, len);
+}
+
+static int m_write(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    return p_write(&((merge_s *)ctx)->pp, addr, buf, len);
+}
+
+static int m_submit(void *ctx, const lode_mem_op_s *ops, size_t n)
+{
+    merge_s *m = ctx;
+    if (m->pending >= 4u || n > 8u)
+        return LODE_E_STATE;
+    uint64_t words = 0;
+    for (size_t i = 0; i < n; i++)
+        words += ops[i].n;
+    if (words > m->cap_words) {
+        m->refused++;
+        return LODE_E_RANGE;
+    }
+    memcpy(m->q[m->pending], ops, n * sizeof *ops);
+    m->qn[m->pending++] = n;
+    m->units++;
+    return LODE_OK;
+}
+
+static int m_collect(void *ctx)
+{
+    merge_s *m = ctx;
+    if (m->ran == m->pending)
+        return LODE_E_STATE;
+    if (m->ran == 0) /* the first collect sends them all, as one command */
+        for (unsigned k = 0; k < m->pending; k++)
+            if (m->collected + k + 1u != (unsigned)m->fail_at) {
+                p_exec(&m->pp, m->q[k], m->qn[k]);
+                for (size_t i = 0; i < m->qn[k]; i++)
+                    m->us += 10u * m->q[k][i].n;
+            }
+    m->ran++;
+    bool failed = ++m->collected == (unsigned)m->fail_at;
+    if (m->ran == m->pending)
+        m->ran = m->pending = 0;
+    return failed ? LODE_E_FAULT : LODE_OK;
+}
+
+static unsigned m_depth(void *ctx)
+{
+    (void)ctx;
+    return 4;
+}
+
+static uint64_t m_now(void *ctx) { return ((merge_s *)ctx)->us; }
+
+static void test_stream_merged(void)
+{
+    /* cap 1024: one unit holds what the ring allows; cap 100: refused until 64 words */
+    static const uint32_t caps[] = {1024u, 100u};
+    for (size_t ci = 0; ci < 2; ci++)
+        for (uint32_t seed = 1; seed <= 4; seed++) {
+            fake_s *f = calloc(1, sizeof *f);
+            merge_s m = {.pp = {.f = f, .seed = seed}, .cap_words = caps[ci]};
+            mk_typical(f, CB);
+            lode_core_ops_s core = {.mem_read = m_read, .mem_write = m_write, .mem_submit = m_submit,
+                                    .mem_collect = m_collect, .mem_depth = m_depth, .mem_merged = true,
+                                    .now_us = m_now, .ctx = &m};
+            lode_rtt_range_s ram = {BASE, RAMSZ};
+            lode_rtt_config_s cfg = {.cb_addr = CB, .ranges = &ram, .nranges = 1};
+            lode_rtt_s *rtt = NULL;
+            REQUIRE(lode_rtt_new(&core, &cfg, &rtt) == LODE_OK);
+            REQUIRE(lode_rtt_attach(rtt) == LODE_OK);
+            pcheck_s c = {0};
+            for (int poll = 0; poll < 400; poll++) {
+                m.pp.burst = (poll / 25) % 2; /* flood and quiet phases */
+                size_t got = 0;
+                uint64_t before = c.n;
+                CHECK_EQ(lode_rtt_poll(rtt, pcheck_fn, &c, &got), LODE_OK);
+                CHECK_EQ(got, c.n - before);
+            }
+            CHECK_EQ(c.bad, 0);
+            CHECK_EQ(c.other, 0);
+            CHECK_EQ(m.pending, 0);
+            uint32_t rd = get32(f, desc(CB, 0) + 16), wr = get32(f, desc(CB, 0) + 12);
+            CHECK_EQ(rd, (uint32_t)(c.n % 1024u));
+            CHECK_EQ(c.n + (wr + 1024u - rd) % 1024u, m.pp.produced);
+            lode_rtt_stats_s st;
+            lode_rtt_stats(rtt, &st);
+            CHECK(st.stream_units > 20);
+            CHECK(c.n > 100000);
+            if (caps[ci] < 1024u)
+                CHECK(m.refused > 0);
+            else
+                CHECK_EQ(m.refused, 0);
+            lode_rtt_free(rtt);
+            free(f);
+        }
+    /* a unit failing: the poll says so, RdOff is what was delivered, the next polls go on */
+    fake_s *f = calloc(1, sizeof *f);
+    merge_s m = {.pp = {.f = f, .seed = 7, .burst = 1}, .cap_words = 1024u, .fail_at = 3};
+    mk_typical(f, CB);
+    lode_core_ops_s core = {.mem_read = m_read, .mem_write = m_write, .mem_submit = m_submit,
+                            .mem_collect = m_collect, .mem_depth = m_depth, .mem_merged = true,
+                            .now_us = m_now, .ctx = &m};
+    lode_rtt_range_s ram = {BASE, RAMSZ};
+    lode_rtt_config_s cfg = {.cb_addr = CB, .ranges = &ram, .nranges = 1};
+    lode_rtt_s *rtt = NULL;
+    REQUIRE(lode_rtt_new(&core, &cfg, &rtt) == LODE_OK);
+    REQUIRE(lode_rtt_attach(rtt) == LODE_OK);
+    pcheck_s c = {0};
+    int errors = 0;
+    for (int poll = 0; poll < 6; poll++) {
+        if (poll == 3)
+            m.pp.burst = 0;
+        if (lode_rtt_poll(rtt, pcheck_fn, &c, NULL) != LODE_OK)
+            errors++;
+    }
+    CHECK_EQ(errors, 1);
+    CHECK_EQ(m.pending, 0);
+    CHECK_EQ(c.bad, 0);
+    CHECK(c.n > 2000);
+    CHECK_EQ(get32(f, desc(CB, 0) + 16), (uint32_t)(c.n % 1024u));
+    lode_rtt_free(rtt);
+    free(f);
+}
+
 int main(void)
 {
     RUN_TEST(test_new_args);
@@ -866,5 +1006,6 @@ int main(void)
     RUN_TEST(test_reinit);
     RUN_TEST(test_access_errors);
     RUN_TEST(test_stream_pipelined);
+    RUN_TEST(test_stream_merged);
     return TEST_DONE();
 }
