@@ -45,6 +45,7 @@ typedef struct a109_s {
     lode_flash_region_s regions[NREGIONS];
     lode_loader_s *loader;
     bool left;                /* 'E' sent: the sketch runs */
+    lode_stream_s *console;   /* the sketch's own USB port, once found */
 } a109_s;
 
 static int l_layout(void *ctx, const lode_log_s *log, const lode_flash_region_s **regions, size_t *nregions,
@@ -275,11 +276,51 @@ static void p_describe(void *ctx, lode_probe_info_s *info)
              a->part->eeprom_size);
 }
 
+/* The sketch's serial line: 'E', then the same line -- or, when the bootloader's port is a USB
+ * device, the sketch's own port once it is back (found by the boards' sketch IDs, within 8 s). */
+static int p_console(void *ctx, lode_stream_s **out)
+{
+    a109_s *a = ctx;
+    int rc = a->left ? LODE_OK : leave(a);
+    if (rc != LODE_OK)
+        return rc;
+    lode_usb_id_s id, ids[MAX_BOOT_IDS];
+    if (!a->console && a->own_stream && lode_serial_usb_id(a->port, NULL, &id, NULL, 0) == LODE_OK) {
+        size_t n = 0;
+        for (size_t i = 0; i < lode_board_count(a->data); i++) {
+            const lode_board_s *b = lode_board_at(a->data, i);
+            for (size_t k = 0; b->bootloader && !strcmp(b->bootloader, "avr109") && k < b->nusb && n < MAX_BOOT_IDS; k++)
+                ids[n++] = b->usb[k];
+        }
+        char port[200];
+        rc = LODE_E_TIMEOUT;
+        for (int t = 0; t < 400 && rc != LODE_OK; t++) { /* 8 s */
+            rc = lode_serial_find_usb(ids, n, NULL, port, sizeof port, NULL);
+            if (rc != LODE_OK)
+                lodei_boot_sleep_ms(20);
+        }
+        lode_serial_opts_s so = {.baud = a->baud == 1200 ? 9600 : a->baud, .exclusive = true};
+        if (rc == LODE_OK) {
+            lode_log(a->log, LODE_LOG_INFO, LODE_LOGC_PROBE, "the sketch's port: %s", port);
+            rc = lode_stream_open_serial(port, &so, a->log, &a->console);
+        }
+        else
+            lode_log(a->log, LODE_LOG_ERROR, LODE_LOGC_PROBE,
+                     "the sketch's USB port did not come back within 8 s after the bootloader left: does the sketch "
+                     "have USB serial? open its port yourself when it is there");
+        if (rc != LODE_OK)
+            return rc == LODE_E_TIMEOUT ? LODE_E_NO_DEVICE : rc;
+    }
+    *out = a->console ? a->console : a->s;
+    return LODE_OK;
+}
+
 static void p_close(void *ctx)
 {
     a109_s *a = ctx;
     if (!a)
         return;
+    lode_stream_close(a->console);
     lode_loader_free(a->loader);
     if (a->s) {
         a->c.timeout_ms = 200;
@@ -298,6 +339,7 @@ static const char *p_chip(void *ctx) { return ((a109_s *)ctx)->part->name; }
 static const lode_probe_ops_s a109_probe_ops = {
     .loader = p_loader,
     .chip = p_chip,
+    .console = p_console,
     .describe = p_describe,
     .close = p_close,
 };

@@ -52,6 +52,7 @@ check erase-range-read 0 "00000080: ff ff ff ff" -- "$LODE" read 0x80 4 --board 
 check erase-range-kept 0 "" -- sh -c "'$LODE' read 0 128 -o '$tmp/p0.bin' --board leonardo && head -c 128 '$tmp/a.bin' | cmp - '$tmp/p0.bin'"
 check erase-all 0 "erased 224 sectors" -- "$LODE" erase --chip --board leonardo
 check erase-all-read 0 "00006ff0: ff ff ff ff" -- "$LODE" read 0x6ff0 4 --board leonardo
+check reset 0 "reset; the application runs" -- "$LODE" reset --board leonardo
 check erase-keeps-eeprom 0 "00810005: 11 22 33" -- "$LODE" read 0x810005 3 --board leonardo
 
 # ---- behind a pty, with a sysfs tree: the 1200-baud touch and the port found by USB ID ----
@@ -81,6 +82,14 @@ found=$(grep -o "bootloader on /dev/pts/[0-9]*" "$tmp/touch.out" | sed 's/bootlo
 check pty-touch-new-port 0 "" -- test -n "$found" -a "$found" != "$sketch"
 wait_for '[ "$(cat "$prod")" = 8036 ]'
 check pty-read-after-touch 0 "" -- sh -c "'$LODE' read 0 28672 -o '$tmp/b-back.bin' --probe 'avr109:$tty' && cmp '$tmp/b.bin' '$tmp/b-back.bin'"
+wait_for '[ "$(cat "$prod")" = 8036 ]'
+# reset = the bootloader leaves; run = the sketch's own port (found by its USB ID) is the console
+check pty-reset 0 "reset; the application runs" -- "$LODE" reset --probe "avr109:$tty"
+wait_for '[ "$(cat "$prod")" = 8036 ]'
+avr-objcopy -I binary -O ihex "$tmp/b.bin" "$tmp/b.hex"
+check pty-run-console 124 "timeout after 1 s: the firmware sent no exit code" -- \
+    bash -c "set -o pipefail; '$LODE' -v run --timeout 1 --probe 'avr109:$tty' '$tmp/b.hex' 2>&1 | tee '$tmp/run.out'"
+check pty-run-console-port 0 "" -- grep -q "the sketch's port: /dev/pts/" "$tmp/run.out"
 wait_for '[ "$(cat "$prod")" = 8036 ]'
 # the sketch's port without sysfs to find the bootloader by: no touch, no bootloader answers
 check no-bootloader 69 "no answer at all from an AVR109 bootloader on .*press the board's reset button twice" -- \
