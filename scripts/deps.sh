@@ -4,7 +4,7 @@
 #          bootloader) and the ARM and AVR toolchains for the firmware
 #   test:  build + the outside programs the peer tests run (qemu-system-arm, gdb-multiarch,
 #          openocd, pyOCD, dfu-util, avrdude + avr-gcc, stm32flash, clang for fuzzing and the clang -Werror build test,
-#          sigrok-cli's swd decoder)
+#          sigrok-cli's swd decoder, bossac)
 # Packages already installed are not fetched again; apt-get runs only when something is missing.
 set -euo pipefail
 what=${1:-build}
@@ -16,6 +16,7 @@ pkgs=(cmake ninja-build pkg-config gcc make libc6-dev
 if [ "$what" = test ]; then
   pkgs+=(qemu-system-arm gdb-multiarch openocd python3-pyocd time clang libclang-rt-14-dev dfu-util avrdude gcc-avr avr-libc file stm32flash sigrok-cli)
   pkgs+=(teensy-loader-cli)  # the HalfKay referee (peer_teensy_loader_cli)
+  pkgs+=(bossa-cli)          # bossac 1.9.1, the SAM-BA referee (peer_bossac)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,7 +21,7 @@ struct lode_sim_s {
     sim_board_s b;
 };
 
-static const char *const chip_names[] = {"STM32F103C8", "nRF52840_xxAA", NULL};
+static const char *const chip_names[] = {"STM32F103C8", "nRF52840_xxAA", "ATSAMD21G18A", NULL};
 
 const char *const *lode_sim_chips(void) { return chip_names; }
 
@@ -35,6 +35,8 @@ const sim_chip_desc_s *simi_chip_find(const char *name)
     if (!strcasecmp(name, "nRF52840_xxAA") || !strcasecmp(name, "nRF52840") ||
         !strcasecmp(name, "nrf52840"))
         return &simi_chip_nrf52840;
+    if (!strcasecmp(name, "ATSAMD21G18A") || !strcasecmp(name, "ATSAMD21G18AU") || !strcasecmp(name, "samd21"))
+        return &simi_chip_atsamd21g18a;
     return NULL;
 }
 
@@ -168,6 +170,7 @@ static void fire_timers(sim_board_s *b)
 }
 
 static uint64_t next_timer(const sim_board_s *b) { return b->timers ? b->timers->at : UINT64_MAX; }
+bool simi_timers_idle(const sim_board_s *b) { return b->timers == NULL; }
 
 /* Let time pass with the core not executing (halted, in reset, locked up or asleep):
  * `core_clocked` says whether core cycles count (sleep: yes; halt/reset: no). */
@@ -433,7 +436,7 @@ int simi_bus_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, s
 {
     if ((size != 1 && size != 2 && size != 4) || (addr & (size - 1)))
         return SIM_BUS_FAULT;
-    if (is_ppb(addr) && simi_scs_owns(addr))
+    if (is_ppb(addr) && simi_scs_owns(b, addr))
         return simi_scs_read(b, addr, size, val, who);
     sim_region_s *r = find_region(b, addr);
     if (!r)
@@ -469,7 +472,7 @@ int simi_bus_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_t val, s
 {
     if ((size != 1 && size != 2 && size != 4) || (addr & (size - 1)))
         return SIM_BUS_FAULT;
-    if (is_ppb(addr) && simi_scs_owns(addr))
+    if (is_ppb(addr) && simi_scs_owns(b, addr))
         return simi_scs_write(b, addr, size, val, who);
     sim_region_s *r = find_region(b, addr);
     if (!r)
@@ -657,8 +660,14 @@ static void reset_ram(sim_board_s *b, bool random)
     }
 }
 
+sim_reset_cause_e simi_reset_cause(const sim_board_s *b) { return b->reset_cause; }
+
 void simi_board_system_reset(sim_board_s *b, bool power_on)
 {
+    if (power_on)
+        b->reset_cause = SIM_RESET_POR;
+    else if (b->reset_cause == SIM_RESET_POR)
+        b->reset_cause = SIM_RESET_SYST; /* callers set EXT before a pin reset */
     for (unsigned i = 0; i < b->nregions; i++) {
         sim_region_s *r = &b->regions[i];
         if (r->kind == SIM_RK_PERIPH && r->ops->reset)
@@ -930,7 +939,7 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
     const sim_chip_desc_s *chip = simi_chip_find(cfg->chip);
     if (!chip) {
         lode_log(&cfg->log, LODE_LOG_ERROR, LODE_LOGC_SIM,
-                 "unknown simulated chip '%s': use STM32F103C8 or nRF52840_xxAA",
+                 "unknown simulated chip '%s': use STM32F103C8, nRF52840_xxAA or ATSAMD21G18A",
                  cfg->chip ? cfg->chip : "(none)");
         return LODE_E_NO_DEVICE;
     }
@@ -963,7 +972,8 @@ int lode_sim_new(const lode_sim_config_s *cfg, lode_sim_s **out)
         free(sim);
         return LODE_E_IO;
     }
-    sim_swdp_config_s dc = {.dpidr = chip->dpidr, .ap_idr = 0x24770011u, .rom_base = 0xE00FF003u,
+    sim_swdp_config_s dc = {.dpidr = chip->dpidr, .ap_idr = chip->ap_idr ? chip->ap_idr : 0x24770011u,
+                            .rom_base = chip->ap_base ? chip->ap_base : 0xE00FF003u,
                             .swj = chip->swj, .tar_wrap = chip->core == SIM_CORE_M0P ? 0x400u : 0x1000u};
     b->dp = simi_swdp_new(b, &dc);
     if (!b->dp) {
@@ -1012,7 +1022,36 @@ int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *
     b->uart_rx[b->nuart_rx].port = port;
     b->uart_rx[b->nuart_rx].fn = fn;
     b->uart_rx[b->nuart_rx].ctx = ctx;
+    b->uart_rx[b->nuart_rx].pending = NULL;
+    b->uart_rx[b->nuart_rx].ready = NULL;
     b->nuart_rx++;
+    return 0;
+}
+
+void simi_set_uart_rx_state(sim_board_s *b, const char *port, sim_uart_pending_fn pending, sim_uart_ready_fn ready)
+{
+    for (unsigned i = 0; i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port)) {
+            b->uart_rx[i].pending = pending;
+            b->uart_rx[i].ready = ready;
+        }
+}
+
+bool lode_sim_uart_ready(lode_sim_s *sim, const char *port)
+{
+    sim_board_s *b = &sim->b;
+    for (unsigned i = 0; port && i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port))
+            return !b->uart_rx[i].ready || b->uart_rx[i].ready(b->uart_rx[i].ctx);
+    return false;
+}
+
+size_t lode_sim_uart_pending(lode_sim_s *sim, const char *port)
+{
+    sim_board_s *b = &sim->b;
+    for (unsigned i = 0; port && i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port) && b->uart_rx[i].pending)
+            return b->uart_rx[i].pending(b->uart_rx[i].ctx);
     return 0;
 }
 
@@ -1385,7 +1424,9 @@ void lode_sim_nrst(lode_sim_s *sim, bool asserted)
         b->in_reset = true;
     } else if (!asserted && b->in_reset) {
         b->in_reset = false;
+        b->reset_cause = SIM_RESET_EXT;
         simi_board_system_reset(b, false);
+        b->reset_cause = SIM_RESET_SYST;
     }
 }
 

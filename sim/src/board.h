@@ -135,6 +135,7 @@ struct sim_board_s {
     bool core_held;         /* the core runs code modelled in C (the system bootloader): time
                                passes and cycles count, nothing executes */
     bool reset_request;     /* system reset requested */
+    sim_reset_cause_e reset_cause; /* of the reset in progress or the last one */
     const char *reset_why;
     bool powerloss_pending;
     bool bus_fault_pending;
@@ -154,8 +155,10 @@ struct sim_board_s {
     struct {
         const char *port;
         sim_uart_rx_fn fn;
+        sim_uart_pending_fn pending;
+        sim_uart_ready_fn ready;
         void *ctx;
-    } uart_rx[4];
+    } uart_rx[8];
     unsigned nuart_rx;
 
     uint32_t rng;
@@ -176,6 +179,7 @@ sim_board_s *simi_board_of(lode_sim_s *sim);
 void simi_board_hold_core(sim_board_s *b, bool held);
 /* Let the board run (timers, flash operations, the core unless held) until `until_ps`. */
 void simi_run_until(sim_board_s *b, uint64_t until_ps);
+bool simi_timers_idle(const sim_board_s *b); /* no timer armed: nothing scheduled will happen */
 /* Core clock cycles elapsed (not counting halted time), including the current run's. */
 uint64_t simi_cycles(const sim_board_s *b);
 
@@ -190,7 +194,7 @@ void simi_scs_init(sim_board_s *b);
 void simi_scs_reset(sim_board_s *b, bool power_on); /* system reset: NVIC/SCB; power-on also debug */
 int simi_scs_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, sim_initiator_e who);
 int simi_scs_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_t val, sim_initiator_e who);
-bool simi_scs_owns(uint32_t addr); /* addresses of the core's own PPB components */
+bool simi_scs_owns(const sim_board_s *b, uint32_t addr); /* addresses of the core's own PPB components */
 /* Exception engine */
 void simi_exc_pend(sim_board_s *b, unsigned exc);
 /* Take the highest-priority pending exception if it can preempt; returns true if taken. */

@@ -698,8 +698,12 @@ static sim_cpu_exit_e ucpu_run(sim_cpu_s *cpu, uint64_t max_insns, uint64_t *exe
         why = SIM_CPU_EXIT_UNDEF;
         *info = pc;
     } else if (err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT) {
-        why = SIM_CPU_EXIT_FETCH_FAULT;
-        *info = pc;
+        /* the Cortex-M0 model reports a branch to EXC_RETURN in handler mode as a fetch from
+         * 0xFFFFFFxx (ARMv6-M B1.5.8: an exception return) */
+        uint32_t ipsr = 0;
+        uc_reg_read(u->uc, UC_ARM_REG_IPSR, &ipsr);
+        why = pc >= 0xFFFFFF00u && (ipsr & 0x1FF) ? SIM_CPU_EXIT_EXC_RETURN : SIM_CPU_EXIT_FETCH_FAULT;
+        *info = why == SIM_CPU_EXIT_EXC_RETURN ? pc | 1u : pc;
     } else if (err != UC_ERR_OK) {
         simi_log(u->b, LODE_LOG_ERROR, "cpu: unicorn stopped with \"%s\" at pc 0x%08x",
                  uc_strerror(err), pc);

@@ -34,6 +34,15 @@
 static uint64_t component_pid(const sim_board_s *b, uint32_t base)
 {
     bool m4 = b->chip->core == SIM_CORE_M4F;
+    if (b->chip->core == SIM_CORE_M0P) { /* Cortex-M0+ TRM: SCS, DWT, BPU, ROM table */
+        switch (base) {
+        case SCS_BASE: return 0x4000BB008ull;
+        case DWT_BASE: return 0x4000BB00Aull;
+        case FPB_BASE: return 0x4000BB00Bull;
+        case ROM_BASE: return 0x4000BB4C0ull;
+        default: return 0;
+        }
+    }
     switch (base) {
     case SCS_BASE: return m4 ? 0x4000BB00Cull : 0x4000BB000ull;
     case ITM_BASE: return 0x4003BB001ull;
@@ -51,8 +60,11 @@ static uint64_t component_pid(const sim_board_s *b, uint32_t base)
     }
 }
 
-bool simi_scs_owns(uint32_t addr)
+bool simi_scs_owns(const sim_board_s *b, uint32_t addr)
 {
+    if (b->chip->core == SIM_CORE_M0P) /* no ITM, no TPIU: those addresses are reserved */
+        return (addr >= DWT_BASE && addr < 0xE0003000u) || (addr >= SCS_BASE && addr < 0xE000F000u) ||
+               (addr >= ROM_BASE && addr < 0xE0100000u);
     return (addr >= ITM_BASE && addr < 0xE0003000u) ||  /* ITM, DWT, FPB */
            (addr >= SCS_BASE && addr < 0xE000F000u) ||  /* SCS */
            (addr >= TPIU_BASE && addr < 0xE0041000u) || /* TPIU */
@@ -1101,8 +1113,10 @@ int simi_scs_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, s
         uint32_t off = a4 - ROM_BASE;
         static const uint32_t rom[] = {0xFFF0F003u, 0xFFF02003u, 0xFFF03003u, 0xFFF01003u,
                                        0xFFF41003u, 0xFFF42002u, 0};
-        if (off < sizeof rom)
-            v = rom[off / 4];
+        static const uint32_t rom_m0p[] = {0xFFF0F003u, 0xFFF02003u, 0xFFF03003u, 0};
+        bool m0p = b->chip->core == SIM_CORE_M0P;
+        if (off < (m0p ? sizeof rom_m0p : sizeof rom))
+            v = m0p ? rom_m0p[off / 4] : rom[off / 4];
         else if (off == 0xFCC)
             v = 1; /* MEMTYPE: system memory present */
         else if (!id_register(b, ROM_BASE, off, &v))
@@ -1126,10 +1140,11 @@ int simi_scs_read(sim_board_s *b, uint32_t addr, unsigned size, uint32_t *val, s
             v = 0;
     } else if (a4 >= DWT_BASE) {
         uint32_t off = a4 - DWT_BASE;
+        bool v6m = b->chip->core == SIM_CORE_M0P; /* ARMv6-M DWT: no CYCCNT, CTRL = NUMCOMP */
         if (off == 0)
-            v = (s->dwt_ncomp << 28) | (s->dwt_ctrl & 0x0FFFFFFFu);
+            v = (s->dwt_ncomp << 28) | (v6m ? 0 : s->dwt_ctrl & 0x0FFFFFFFu);
         else if (off == 4)
-            v = simi_dwt_cyccnt(b);
+            v = v6m ? 0 : simi_dwt_cyccnt(b);
         else if (off >= 0x20 && off < 0x20 + 16 * s->dwt_ncomp) {
             unsigned i = (off - 0x20) / 16, r = (off - 0x20) % 16;
             if (r == 0)
@@ -1256,9 +1271,10 @@ void simi_scs_init(sim_board_s *b)
     if (irqs > SIM_NEXC - 16)
         irqs = SIM_NEXC - 16;
     s->nexc = 16 + irqs;
-    s->fp_ncode = 6;
-    s->fp_nlit = 2;
-    s->dwt_ncomp = 4;
+    bool m0p = b->chip->core == SIM_CORE_M0P; /* Cortex-M0+: BPU with 4 comparators, DWT with 2 */
+    s->fp_ncode = m0p ? 4 : 6;
+    s->fp_nlit = m0p ? 0 : 2;
+    s->dwt_ncomp = m0p ? 2 : 4;
     s->syst_timer.fn = syst_timer_fn;
     s->syst_timer.ctx = NULL;
 }

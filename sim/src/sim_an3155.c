@@ -31,6 +31,7 @@
 
 #include "board.h"
 #include "lode/sim.h"
+#include "sim_pty.h"
 #include "simi.h"
 
 int simi_core_reg_write(sim_board_s *b, unsigned regsel, uint32_t val); /* scs.c */
@@ -690,72 +691,22 @@ void lode_sim_an3155_free(lode_sim_an3155_s *m)
 
 /* ---- serving a host ---------------------------------------------------------------------------- */
 
-static uint64_t wall_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static int write_all(int fd, const uint8_t *d, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, d + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN) {
-            struct pollfd p = {fd, POLLOUT, 0};
-            poll(&p, 1, 100);
-            continue;
-        }
-        if (w <= 0)
-            return LODE_E_IO;
-        off += (size_t)w;
-    }
-    return LODE_OK;
-}
-
 static void app_output(void *user, const char *port, const uint8_t *data, size_t len)
 {
     lode_sim_an3155_s *m = user;
     if (!strcmp(port, "USART1") && m->app_fd >= 0)
-        write_all(m->app_fd, data, len);
+        simi_write_all(m->app_fd, data, len);
 }
 
 /* A client opened the pty since last asked (inotify sees every open, also two in a row). */
-static bool opened_again(lode_sim_an3155_s *m)
-{
-    if (m->opens < 0)
-        return false;
-    bool any = false;
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    ssize_t n;
-    while ((n = read(m->opens, buf, sizeof buf)) > 0)
-        for (char *p = buf; p < buf + n;) {
-            const struct inotify_event *e = (const struct inotify_event *)(void *)p;
-            any = any || (e->mask & IN_OPEN);
-            p += sizeof *e + e->len;
-        }
-    return any;
-}
+static bool opened_again(lode_sim_an3155_s *m) { return simi_pty_opened(m->opens) != 0; }
 
 /* The line's speed as the client set it (a pty's termios is shared by both ends). */
 static void line_speed(lode_sim_an3155_s *m, int fd)
 {
-    struct termios t;
-    if (fd != m->pty_master || tcgetattr(fd, &t) != 0)
-        return;
-    static const struct {
-        speed_t s;
-        unsigned baud;
-    } sp[] = {{B1200, 1200},     {B2400, 2400},     {B4800, 4800},     {B9600, 9600},   {B19200, 19200},
-              {B38400, 38400},   {B57600, 57600},   {B115200, 115200}, {B230400, 230400}, {B460800, 460800},
-              {B921600, 921600}};
-    speed_t s = cfgetospeed(&t);
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
-        if (sp[i].s == s)
-            m->baud = sp[i].baud;
+    unsigned baud = fd == m->pty_master ? simi_pty_baud(fd) : 0;
+    if (baud >= 1200)
+        m->baud = baud;
 }
 
 int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_atomic_t *stop)
@@ -769,7 +720,7 @@ int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_at
     lode_sim_an3155_reset(m);
     lode_sim_set_output(m->sim, app_output, m);
     m->app_fd = fd;
-    uint64_t last = wall_ns();
+    uint64_t last = simi_wall_ns();
     int rc = LODE_OK;
     while (!(stop && *stop)) {
         if (fd == m->pty_master && opened_again(m))
@@ -801,14 +752,14 @@ int lode_sim_an3155_serve_fd(lode_sim_an3155_s *m, int fd, volatile const sig_at
             /* fed a byte at a time so that a long answer never outgrows out */
             for (ssize_t i = 0; i < r && rc == LODE_OK; i++) {
                 lode_sim_an3155_feed(m, buf + i, 1, out, sizeof out, &nout);
-                rc = write_all(fd, out, nout);
+                rc = simi_write_all(fd, out, nout);
             }
             if (rc != LODE_OK)
                 break;
         } else if (k > 0 && (p.revents & (POLLHUP | POLLERR))) {
             break;
         }
-        uint64_t now = wall_ns();
+        uint64_t now = simi_wall_ns();
         if (m->st == S_APP) {
             /* the application runs in real time, at most 50 ms at a time */
             uint64_t dt = now - last;
@@ -826,49 +777,10 @@ int lode_sim_an3155_pty_open(lode_sim_an3155_s *m, const char *link_path, char *
 {
     if (!m || m->pty_master >= 0 || !name)
         return LODE_E_INVALID_ARG;
-    const lode_log_s *log = &m->cfg.log;
-    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 || grantpt(fd) || unlockpt(fd)) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM, "cannot make a pseudo-terminal: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return LODE_E_IO;
-    }
-    const char *pts = ptsname(fd);
-    int sl = pts ? open(pts, O_RDWR | O_NOCTTY) : -1;
-    if (sl >= 0) { /* raw until a client sets its own */
-        struct termios t;
-        if (tcgetattr(sl, &t) == 0) {
-            cfmakeraw(&t);
-            cfsetspeed(&t, B115200);
-            tcsetattr(sl, TCSANOW, &t);
-        }
-        close(sl); /* from now on POLLHUP on the master says nobody has the port open */
-    }
-    if (link_path) {
-        struct stat st;
-        if (lstat(link_path, &st) == 0 && !S_ISLNK(st.st_mode)) {
-            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM, "%s exists and is no symbolic link: give --serial-pty a new path",
-                     link_path);
-            close(fd);
-            return LODE_E_INVALID_ARG;
-        }
-        unlink(link_path);
-        if (symlink(pts, link_path) != 0) {
-            lode_log(log, LODE_LOG_ERROR, LODE_LOGC_SIM, "cannot link %s to %s: %s", link_path, pts, strerror(errno));
-            close(fd);
-            return LODE_E_IO;
-        }
-        snprintf(m->pty_link, sizeof m->pty_link, "%s", link_path);
-    }
-    snprintf(name, cap, "%s", pts);
-    m->pty_master = fd;
-    m->opens = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (m->opens >= 0 && inotify_add_watch(m->opens, pts, IN_OPEN) < 0) {
-        close(m->opens);
-        m->opens = -1;
-    }
-    return LODE_OK;
+    int rc = simi_pty_open(&m->cfg.log, link_path, name, cap, m->pty_link, sizeof m->pty_link, &m->pty_master);
+    if (rc == LODE_OK)
+        m->opens = simi_pty_watch_opens(m->pty_master);
+    return rc;
 }
 
 int lode_sim_an3155_pty_serve(lode_sim_an3155_s *m, volatile const sig_atomic_t *stop, lode_sim_an3155_session_fn fn,

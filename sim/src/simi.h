@@ -133,6 +133,9 @@ static inline uint32_t simi_lane_extract(uint32_t reg, uint32_t off, unsigned si
 /* ---- events towards the core and the host ---------------------------------------------------- */
 void simi_irq_set(sim_board_s *b, unsigned irq, bool pending); /* external interrupt line -> NVIC pend */
 void simi_request_system_reset(sim_board_s *b, const char *why); /* after the current instruction */
+/* What caused the reset in progress (or the last one): for reset-cause registers. */
+typedef enum sim_reset_cause_e { SIM_RESET_POR, SIM_RESET_EXT, SIM_RESET_SYST, SIM_RESET_WDT } sim_reset_cause_e;
+sim_reset_cause_e simi_reset_cause(const sim_board_s *b);
 /* Bytes a peripheral sends out of the chip (UART TX); `port` names the peripheral instance. */
 void simi_output(sim_board_s *b, const char *port, const uint8_t *data, size_t len);
 
@@ -140,6 +143,11 @@ void simi_output(sim_board_s *b, const char *port, const uint8_t *data, size_t l
  * them and takes them in at its own frame rate. */
 typedef void (*sim_uart_rx_fn)(void *ctx, const uint8_t *data, size_t len);
 int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *ctx);
+/* Optional: how many of the host's bytes the receiver still holds back (lode_sim_uart_pending),
+ * and whether it takes bytes at all (enabled; lode_sim_uart_ready). */
+typedef size_t (*sim_uart_pending_fn)(void *ctx);
+typedef bool (*sim_uart_ready_fn)(void *ctx);
+void simi_set_uart_rx_state(sim_board_s *b, const char *port, sim_uart_pending_fn pending, sim_uart_ready_fn ready);
 
 /* ---- fault injection ------------------------------------------------------------------------ */
 /* Called by a flash controller when it starts a program/erase of [off, off+len). If a power loss
@@ -177,6 +185,8 @@ typedef struct sim_chip_desc_s {
     /* the ROM table at 0xE00FF000 as the vendor built it (ADIv5.2 D3 PIDR: JEP106 designer,
      * continuation code << 8 | identity, and part number); 0: ARM's Cortex-M ROM table */
     uint16_t rom_designer, rom_part;
+    uint32_t ap_idr;      /* AHB-AP IDR (0: 0x24770011, the Cortex-M3/M4 AHB-AP) */
+    uint32_t ap_base;     /* MEM-AP BASE (0: 0xE00FF003, the core's ROM table) */
     /* builds memories and peripherals on the board */
     int (*build)(sim_board_s *b, const struct sim_chip_desc_s *desc);
 } sim_chip_desc_s;
@@ -184,5 +194,6 @@ typedef struct sim_chip_desc_s {
 const sim_chip_desc_s *simi_chip_find(const char *name); /* NULL if unknown */
 extern const sim_chip_desc_s simi_chip_stm32f103c8;       /* sim/src/chip_stm32f1.c */
 extern const sim_chip_desc_s simi_chip_nrf52840;          /* sim/src/chip_nrf52.c */
+extern const sim_chip_desc_s simi_chip_atsamd21g18a;      /* sim/src/chip_samd21.c */
 
 #endif

@@ -450,6 +450,52 @@ int lode_sim_an3155_pty_serve(lode_sim_an3155_s *m, volatile const sig_atomic_t 
 int lode_sim_uart_input(lode_sim_s *sim, const char *port, const uint8_t *data, size_t len);
 /* Route the board's UART output (the config's output callback) elsewhere. */
 void lode_sim_set_output(lode_sim_s *sim, lode_sim_output_fn fn, void *user);
+/* How many of the host's bytes a UART's receiver still holds back (0 when the chip cannot say),
+ * and whether it is on to take them (true when the chip cannot say). */
+size_t lode_sim_uart_pending(lode_sim_s *sim, const char *port);
+bool lode_sim_uart_ready(lode_sim_s *sim, const char *port);
+
+/* ---- a board's serial line to the host (sim_serial.c) --------------------------------------- */
+/* The line of firmware running on the board (the simulated Arduino Zero: lode's SAM-BA
+ * bootloader, then the sketch, both on SERCOM5) bridged to a file descriptor: a socket pair end
+ * in process, or a pseudo-terminal for outside tools (bossac). Bytes from the host enter the
+ * UART's receiver at the line's frame rate, the UART's output goes back; the host's bytes wait
+ * (in the descriptor) while the receiver is off, as a USB CDC port is not there before the
+ * firmware runs. The board is still while
+ * it waits for the host (its firmware polls the line, nothing else happens): virtual time then
+ * stands; after host bytes it runs as fast as it can until it is waiting again (for at most 10 s
+ * of virtual time), a board still busy after that runs paced to the wall clock. The line stands
+ * for a USB CDC port: its rate is the UART's own, whatever the host sets. A pseudo-terminal
+ * closed at 1200 baud is the 1200-baud touch: what the Arduino SAMD cores do on it (the
+ * double-tap magic into the last SRAM word, then a reset: the bootloader stays). */
+typedef struct lode_sim_serial_s lode_sim_serial_s;
+typedef struct lode_sim_serial_config_s {
+    const char *port;      /* the chip's UART (NULL: "SERCOM5") */
+    uint32_t magic_addr;   /* the 1200-baud touch's word (0: 0x20007FFC) */
+    uint32_t magic;        /* and its value (0: 0x07738135) */
+    lode_log_s log;
+} lode_sim_serial_config_s;
+typedef struct lode_sim_serial_stats_s {
+    uint64_t bytes_in, bytes_out;   /* this session */
+    uint64_t session_ps;            /* virtual time this session */
+    uint64_t wall_ns;               /* wall time this session */
+    unsigned sessions;              /* sessions served */
+    unsigned touches;               /* 1200-baud touches seen */
+} lode_sim_serial_stats_s;
+int lode_sim_serial_new(lode_sim_s *sim, const lode_sim_serial_config_s *cfg, lode_sim_serial_s **out);
+void lode_sim_serial_free(lode_sim_serial_s *s); /* accepts NULL */
+/* The 1200-baud touch (for a host without a terminal to close at 1200 baud). */
+void lode_sim_serial_touch(lode_sim_serial_s *s);
+/* Serve fd until the host closes it or *stop: no reset at the start (a USB CDC port). */
+int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_atomic_t *stop);
+void lode_sim_serial_stats(const lode_sim_serial_s *s, lode_sim_serial_stats_s *out);
+/* A pseudo-terminal linked at link_path (an existing symbolic link there is replaced, anything
+ * else refused; bossac takes a port for USB CDC only when its name contains "ttyACM"), its name
+ * in name; served until *stop, fn hearing of each session. */
+int lode_sim_serial_pty_open(lode_sim_serial_s *s, const char *link_path, char *name, size_t cap);
+typedef void (*lode_sim_serial_session_fn)(void *user, const lode_sim_serial_stats_s *st);
+int lode_sim_serial_pty_serve(lode_sim_serial_s *s, volatile const sig_atomic_t *stop, lode_sim_serial_session_fn fn,
+                              void *user);
 
 /* ---- simulated SEGGER J-Link (sim_jlink.c) ------------------------------------------------- */
 /* A J-Link (USB 1366:0101 unless configured otherwise) in front of the board's SWD wire

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* A board's serial line to the host: see lode_sim_serial_* in lode/sim.h.
+ *
+ * Time: after host bytes the board runs in slices of SLICE_PS until it is waiting again —
+ * the receiver holds none of the host's bytes back, the slice sent nothing, the core spent most
+ * of it in a polling loop the fast-forward skipped (lode_sim_fast_forwarded) and no timer is
+ * armed (a flash erase in progress is not waiting for the host) — or TURBO_PS of
+ * virtual time have passed since the last host byte; a board still busy then runs paced to the
+ * wall clock, at most PACE_MAX_NS at a time. A waiting board's clock stands. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "lode/sim.h"
+#include "sim_pty.h"
+#include "simi.h"
+
+#define SLICE_PS (1ull * SIM_PS_PER_MS)
+#define TURBO_PS (10000ull * SIM_PS_PER_MS)
+#define PACE_MAX_NS 50000000ull
+#define TURBO_WALL_NS 20000000ull /* look at the host again at least this often */
+
+struct lode_sim_serial_s {
+    lode_sim_s *sim;
+    sim_board_s *b;
+    lode_sim_serial_config_s cfg;
+    char port[16];
+    int fd;                 /* the session's, while serving */
+    int rc;                 /* the first write error of the session */
+    int pty_master, opens;
+    char pty_link[512];
+    uint64_t out_count;     /* bytes the board sent, ever */
+    uint64_t last_input_ps; /* when the host's last bytes came */
+    uint64_t session_start_ps, session_start_ns;
+    bool waiting;           /* the board was found waiting for the host */
+    lode_sim_serial_stats_s stats;
+};
+
+static void on_output(void *user, const char *port, const uint8_t *data, size_t len)
+{
+    lode_sim_serial_s *s = user;
+    if (strcasecmp(port, s->port) != 0)
+        return;
+    s->out_count += len;
+    s->stats.bytes_out += len;
+    if (s->fd >= 0 && s->rc == LODE_OK)
+        s->rc = simi_write_all(s->fd, data, len);
+}
+
+int lode_sim_serial_new(lode_sim_s *sim, const lode_sim_serial_config_s *cfg, lode_sim_serial_s **out)
+{
+    if (!sim || !out)
+        return LODE_E_INVALID_ARG;
+    lode_sim_serial_s *s = calloc(1, sizeof *s);
+    if (!s)
+        return LODE_E_NOMEM;
+    s->sim = sim;
+    s->b = simi_board_of(sim);
+    if (cfg)
+        s->cfg = *cfg;
+    snprintf(s->port, sizeof s->port, "%s", s->cfg.port ? s->cfg.port : "SERCOM5");
+    if (lode_sim_uart_input(sim, s->port, NULL, 0) != LODE_OK) {
+        lode_log(&s->cfg.log, LODE_LOG_ERROR, LODE_LOGC_SIM, "the simulated %s has no serial port %s",
+                 lode_sim_chip_name(sim), s->port);
+        free(s);
+        return LODE_E_NO_DEVICE;
+    }
+    if (!s->cfg.magic_addr)
+        s->cfg.magic_addr = 0x20007FFCu;
+    if (!s->cfg.magic)
+        s->cfg.magic = 0x07738135u;
+    s->fd = s->pty_master = s->opens = -1;
+    *out = s;
+    return LODE_OK;
+}
+
+void lode_sim_serial_free(lode_sim_serial_s *s)
+{
+    if (!s)
+        return;
+    lode_sim_set_output(s->sim, NULL, NULL);
+    if (s->pty_master >= 0)
+        close(s->pty_master);
+    if (s->opens >= 0)
+        close(s->opens);
+    if (s->pty_link[0])
+        unlink(s->pty_link);
+    free(s);
+}
+
+void lode_sim_serial_touch(lode_sim_serial_s *s)
+{
+    if (!s)
+        return;
+    /* what the sketch's USB CDC code does on a line coding of 1200 baud with DTR dropped: the
+     * bootloader's magic into SRAM, then a system reset */
+    simi_bus_write(s->b, s->cfg.magic_addr, 4, s->cfg.magic, SIM_INIT_DAP);
+    simi_board_system_reset(s->b, false);
+    s->stats.touches++;
+    s->waiting = false;
+    s->last_input_ps = simi_now(s->b);
+    simi_log(s->b, LODE_LOG_INFO, "sim: 1200-baud touch: reset into the bootloader");
+}
+
+void lode_sim_serial_stats(const lode_sim_serial_s *s, lode_sim_serial_stats_s *out)
+{
+    if (!s || !out)
+        return;
+    *out = s->stats;
+    out->session_ps = simi_now(s->b) - s->session_start_ps;
+    out->wall_ns = simi_wall_ns() - s->session_start_ns;
+}
+
+/* Run the board until it waits for the host again (or the turbo time is over, or the host
+ * deserves a look). */
+static void run_busy(lode_sim_serial_s *s)
+{
+    uint64_t t0 = simi_wall_ns();
+    while (simi_wall_ns() - t0 < TURBO_WALL_NS) {
+        uint64_t ff = lode_sim_fast_forwarded(s->sim), ins = lode_sim_instructions(s->sim), out = s->out_count;
+        uint64_t now = simi_now(s->b);
+        simi_run_until(s->b, now + SLICE_PS);
+        bool quiet = s->out_count == out && lode_sim_uart_pending(s->sim, s->port) == 0;
+        /* most of the slice spent in a skipped polling loop: the loop it ends in */
+        uint64_t skipped = lode_sim_fast_forwarded(s->sim) - ff, ran = lode_sim_instructions(s->sim) - ins;
+        if (quiet && skipped && skipped * 2 >= ran && simi_timers_idle(s->b)) {
+            s->waiting = true;
+            return;
+        }
+        if (simi_now(s->b) - s->last_input_ps > TURBO_PS)
+            return;
+    }
+}
+
+int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_atomic_t *stop)
+{
+    if (!s || fd < 0)
+        return LODE_E_INVALID_ARG;
+    if (fd == s->pty_master)
+        (void)simi_pty_opened(s->opens);
+    lode_sim_set_output(s->sim, on_output, s);
+    s->fd = fd;
+    s->rc = LODE_OK;
+    s->stats.bytes_in = s->stats.bytes_out = 0;
+    s->stats.sessions++;
+    s->session_start_ps = simi_now(s->b);
+    s->session_start_ns = simi_wall_ns();
+    s->waiting = false;
+    s->last_input_ps = simi_now(s->b);
+    uint64_t last = simi_wall_ns();
+    while (!(stop && *stop) && s->rc == LODE_OK) {
+        /* the host's bytes wait while the receiver is off (a USB CDC port not there yet) */
+        bool ready = lode_sim_uart_ready(s->sim, s->port);
+        struct pollfd p = {fd, ready ? POLLIN : 0, 0};
+        int k = poll(&p, 1, s->waiting ? 50 : 0);
+        if (k > 0 && (p.revents & POLLIN)) {
+            uint8_t buf[4096];
+            ssize_t r = read(fd, buf, sizeof buf);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (r <= 0)
+                break;
+            s->stats.bytes_in += (uint64_t)r;
+            lode_sim_uart_input(s->sim, s->port, buf, (size_t)r);
+            s->last_input_ps = simi_now(s->b);
+            s->waiting = false;
+        } else if (k > 0 && (p.revents & (POLLHUP | POLLERR))) {
+            break;
+        }
+        uint64_t now = simi_wall_ns();
+        if (!s->waiting) {
+            if (simi_now(s->b) - s->last_input_ps <= TURBO_PS) {
+                run_busy(s);
+            } else { /* busy on its own: in real time */
+                uint64_t dt = now - last;
+                if (dt > PACE_MAX_NS)
+                    dt = PACE_MAX_NS;
+                if (dt == 0) {
+                    struct timespec ts = {0, 1000000L};
+                    nanosleep(&ts, NULL);
+                    dt = 1000000u;
+                }
+                simi_run_until(s->b, simi_now(s->b) + dt * 1000u);
+            }
+        }
+        last = now;
+    }
+    s->fd = -1;
+    lode_sim_set_output(s->sim, NULL, NULL);
+    return s->rc;
+}
+
+int lode_sim_serial_pty_open(lode_sim_serial_s *s, const char *link_path, char *name, size_t cap)
+{
+    if (!s || s->pty_master >= 0 || !name)
+        return LODE_E_INVALID_ARG;
+    int rc = simi_pty_open(&s->cfg.log, link_path, name, cap, s->pty_link, sizeof s->pty_link, &s->pty_master);
+    if (rc == LODE_OK)
+        s->opens = simi_pty_watch_opens(s->pty_master);
+    return rc;
+}
+
+/* Back from a client's close: a port left at 1200 baud was a touch. The speed is set back so
+ * that the next close is not taken for one again. */
+static void after_close(lode_sim_serial_s *s)
+{
+    if (simi_pty_baud(s->pty_master) != 1200)
+        return;
+    struct termios t;
+    if (tcgetattr(s->pty_master, &t) == 0) {
+        cfsetspeed(&t, B115200);
+        tcsetattr(s->pty_master, TCSANOW, &t);
+    }
+    lode_sim_serial_touch(s);
+}
+
+int lode_sim_serial_pty_serve(lode_sim_serial_s *s, volatile const sig_atomic_t *stop, lode_sim_serial_session_fn fn,
+                              void *user)
+{
+    if (!s || s->pty_master < 0)
+        return LODE_E_INVALID_ARG;
+    while (!(stop && *stop)) {
+        struct pollfd p = {s->pty_master, POLLIN, 0};
+        poll(&p, 1, 50);
+        if ((p.revents & POLLHUP) && !simi_pty_opened(s->opens)) { /* nobody has the port open */
+            after_close(s);
+            /* the board lives on while nobody listens: its output is dropped */
+            lode_sim_set_output(s->sim, on_output, s);
+            s->fd = -1;
+            if (!s->waiting) {
+                s->last_input_ps = simi_now(s->b);
+                run_busy(s);
+            }
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        lode_sim_serial_serve_fd(s, s->pty_master, stop);
+        after_close(s);
+        if (fn) {
+            lode_sim_serial_stats_s st;
+            lode_sim_serial_stats(s, &st);
+            fn(user, &st);
+        }
+    }
+    return LODE_OK;
+}

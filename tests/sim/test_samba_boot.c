@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* lode's SAM-BA bootloader (firmware/samd21) running on the simulated ATSAMD21G18A, its line
+ * bridged in process (lode_sim_serial_serve_fd on a socket pair): the monitor commands (N, V,
+ * w/h/o, W, S, R, G and the Arduino X, Y, Z), faulting addresses, the refusals below the
+ * application (offset 0), then an application written with S + Y that a reset starts, the
+ * 1200-baud touch and the double tap that bring the bootloader back. */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lode/sim.h"
+#include "test.h"
+
+#define NEED(cond)                                                                   \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: NEED %s failed\n", __FILE__, __LINE__, #cond);    \
+            abort();                                                                 \
+        }                                                                            \
+    } while (0)
+
+typedef struct board_s {
+    lode_sim_s *sim;
+    lode_sim_serial_s *line;
+    int sv[2];
+    volatile sig_atomic_t stop;
+    pthread_t th;
+    bool serving;
+} board_s;
+
+static void *serve(void *arg)
+{
+    board_s *b = arg;
+    lode_sim_serial_serve_fd(b->line, b->sv[1], &b->stop);
+    return NULL;
+}
+
+static void start(board_s *b)
+{
+    b->stop = 0;
+    NEED(pthread_create(&b->th, NULL, serve, b) == 0);
+    b->serving = true;
+}
+
+static void halt_serving(board_s *b)
+{
+    if (!b->serving)
+        return;
+    b->stop = 1;
+    pthread_join(b->th, NULL);
+    b->serving = false;
+}
+
+static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
+{
+    (void)user, (void)level, (void)cat;
+    fprintf(stderr, "sim: %s\n", msg);
+}
+
+static void board_new(board_s *b)
+{
+    memset(b, 0, sizeof *b);
+    lode_sim_config_s cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "ATSAMD21G18A";
+    if (getenv("LODE_TEST_SIM_LOG")) /* the board's log on stderr, to see what it did */
+        cfg.log = (lode_log_s){.fn = log_fn, .max_level = LODE_LOG_DEBUG};
+    NEED(lode_sim_new(&cfg, &b->sim) == LODE_OK);
+    NEED(lode_sim_serial_new(b->sim, NULL, &b->line) == LODE_OK);
+    NEED(socketpair(AF_UNIX, SOCK_STREAM, 0, b->sv) == 0);
+    start(b);
+}
+
+static void board_free(board_s *b)
+{
+    halt_serving(b);
+    close(b->sv[0]);
+    close(b->sv[1]);
+    lode_sim_serial_free(b->line);
+    lode_sim_free(b->sim);
+}
+
+static void send_str(board_s *b, const char *s) { NEED(write(b->sv[0], s, strlen(s)) == (ssize_t)strlen(s)); }
+
+/* Read exactly n bytes (60 s bound); returns how many came. */
+static size_t recv_n(board_s *b, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd p = {b->sv[0], POLLIN, 0};
+        if (poll(&p, 1, 60000) <= 0)
+            break;
+        ssize_t r = read(b->sv[0], buf + got, n - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Read until `end` was seen (or 60 s): the text in buf. */
+static bool recv_until(board_s *b, char *buf, size_t cap, const char *end)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    while (n + 1 < cap) {
+        struct pollfd p = {b->sv[0], POLLIN, 0};
+        if (poll(&p, 1, 60000) <= 0)
+            break;
+        if (read(b->sv[0], buf + n, 1) != 1)
+            break;
+        buf[++n] = 0;
+        if (memmem(buf, n, end, strlen(end))) /* the application's frames hold NULs */
+            return true;
+    }
+    fprintf(stderr, "waited for '%s', saw %zu bytes: '%s'\n", end, n, buf);
+    return false;
+}
+
+/* What is there within 0.2 s (0 when nothing). */
+static size_t recv_n_quick(board_s *b, uint8_t *buf, size_t n)
+{
+    struct pollfd p = {b->sv[0], POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0)
+        return 0;
+    ssize_t r = read(b->sv[0], buf, n);
+    return r > 0 ? (size_t)r : 0;
+}
+
+static bool reply_is(board_s *b, const char *want)
+{
+    uint8_t buf[64] = {0};
+    size_t n = strlen(want);
+    size_t got = recv_n(b, buf, n);
+    if (got != n || memcmp(buf, want, n) != 0) {
+        fprintf(stderr, "wanted '%s', got %zu bytes '%.*s'\n", want, got, (int)got, (const char *)buf);
+        return false;
+    }
+    return true;
+}
+
+static uint32_t read_word(board_s *b, uint32_t addr)
+{
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "w%08X,4#", addr);
+    send_str(b, cmd);
+    uint8_t v[4] = {0};
+    CHECK_EQ(recv_n(b, v, 4), 4u);
+    return (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+}
+
+static uint16_t crc16(const uint8_t *d, size_t n)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (uint16_t)(d[i] << 8);
+        for (int k = 0; k < 8; k++)
+            crc = (uint16_t)((crc & 0x8000u) ? ((uint32_t)crc << 1) ^ 0x1021u : (uint32_t)crc << 1);
+    }
+    return crc;
+}
+
+/* S the data to the buffer at 0x20004000, then Y it to flash at dst. */
+static bool write_flash(board_s *b, uint32_t dst, const uint8_t *data, size_t len)
+{
+    char cmd[48];
+    for (size_t off = 0; off < len; off += 4096) {
+        size_t n = len - off < 4096 ? len - off : 4096;
+        snprintf(cmd, sizeof cmd, "S20004000,%zX#", n);
+        send_str(b, cmd);
+        NEED(write(b->sv[0], data + off, n) == (ssize_t)n);
+        send_str(b, "Y20004000,0#");
+        if (!reply_is(b, "Y\n\r"))
+            return false;
+        snprintf(cmd, sizeof cmd, "Y%08zX,%zX#", dst + off, n);
+        send_str(b, cmd);
+        if (!reply_is(b, "Y\n\r"))
+            return false;
+    }
+    return true;
+}
+
+static void test_monitor(void)
+{
+    board_s b;
+    board_new(&b);
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    char text[256];
+    send_str(&b, "V#");
+    CHECK(recv_until(&b, text, sizeof text, "\n\r"));
+    CHECK(strstr(text, "[Arduino:XYZ]") != NULL);
+    CHECK_EQ(read_word(&b, 0xE000ED00u), 0x410CC601u);
+    CHECK_EQ(read_word(&b, 0x41002018u), 0x10010305u);
+    CHECK_EQ(read_word(&b, 0x00804000u) & 7u, 2u);
+    CHECK_EQ(read_word(&b, 0x41004008u), 0x00031000u);
+    /* a faulting address reads 0 and the bootloader carries on */
+    CHECK_EQ(read_word(&b, 0x30000000u), 0u);
+    send_str(&b, "h41002018,2#o4100201B,1#");
+    uint8_t hb[3];
+    CHECK_EQ(recv_n(&b, hb, 3), 3u);
+    CHECK(hb[0] == 0x05 && hb[1] == 0x03 && hb[2] == 0x10);
+    /* W/H/O and S/R in SRAM */
+    send_str(&b, "W20005000,CAFEF00D#H20005004,1234#O20005006,56#");
+    CHECK_EQ(read_word(&b, 0x20005000u), 0xCAFEF00Du);
+    CHECK_EQ(read_word(&b, 0x20005004u) & 0x00FFFFFFu, 0x00561234u);
+    uint8_t data[300], back[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7u + 3u);
+    send_str(&b, "S20004100,12C#");
+    NEED(write(b.sv[0], data, sizeof data) == (ssize_t)sizeof data);
+    send_str(&b, "R20004100,12C#");
+    CHECK_EQ(recv_n(&b, back, sizeof back), sizeof back);
+    CHECK(memcmp(data, back, sizeof data) == 0);
+
+    /* below the application (the bootloader's own 8 KiB): refused */
+    send_str(&b, "X0#");
+    CHECK(reply_is(&b, "E\n\r"));
+    send_str(&b, "Y20004000,0#");
+    CHECK(reply_is(&b, "Y\n\r"));
+    send_str(&b, "Y00001000,40#");
+    CHECK(reply_is(&b, "E\n\r"));
+    uint32_t boot0 = read_word(&b, 0);
+    CHECK(boot0 != 0xFFFFFFFFu);
+    /* erase from the application on, write, CRC, read back */
+    send_str(&b, "X2000#");
+    CHECK(reply_is(&b, "X\n\r"));
+    CHECK_EQ(read_word(&b, 0x3FFFCu), 0xFFFFFFFFu);
+    CHECK(write_flash(&b, 0x2000, data, sizeof data));
+    send_str(&b, "Z2000,12C#");
+    char z[32];
+    snprintf(z, sizeof z, "Z%08X#\n\r", crc16(data, sizeof data));
+    CHECK(reply_is(&b, z));
+    send_str(&b, "R2000,12C#");
+    memset(back, 0, sizeof back);
+    CHECK_EQ(recv_n(&b, back, sizeof back), sizeof back);
+    CHECK(memcmp(data, back, sizeof data) == 0);
+    CHECK_EQ(read_word(&b, 0x212Cu), 0xFFFFFFFFu); /* the padding stays erased */
+    CHECK_EQ(read_word(&b, 0), boot0);
+    /* terminal mode: hex text and a prompt */
+    send_str(&b, "T#");
+    CHECK(reply_is(&b, "\n\r>"));
+    send_str(&b, "w41002018,4#");
+    CHECK(reply_is(&b, "0x10010305\n\r>"));
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    board_free(&b);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = malloc(256 * 1024);
+    *len = buf ? fread(buf, 1, 256 * 1024, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_application(void)
+{
+    size_t len = 0;
+    uint8_t *app = read_file(LODE_FW_DIR "/examples/zero-samd21g18a.bin", &len);
+    REQUIRE(app && len > 64);
+    board_s b;
+    board_new(&b);
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    send_str(&b, "X2000#");
+    CHECK(reply_is(&b, "X\n\r"));
+    CHECK(write_flash(&b, 0x2000, app, len));
+    /* bossac -R: SYSRESETREQ through AIRCR; the bootloader starts the valid application */
+    send_str(&b, "WE000ED0C,05FA0004#");
+    char text[512];
+    CHECK(recv_until(&b, text, sizeof text, "hello from the zero\n"));
+    /* it asks for its arguments (a lode link frame): we are no lode, it gives up (exit 3) */
+    halt_serving(&b);
+
+    /* the 1200-baud touch: back in the bootloader, the application kept */
+    lode_sim_serial_touch(b.line);
+    start(&b);
+    send_str(&b, "N#");
+    CHECK(recv_until(&b, text, sizeof text, "\n\r")); /* after what the app still had in flight */
+    send_str(&b, "V#");
+    CHECK(recv_until(&b, text, sizeof text, "[Arduino:XYZ]"));
+    CHECK(recv_until(&b, text, sizeof text, "\n\r"));
+    CHECK_EQ(read_word(&b, 0x2000), (uint32_t)app[0] | (uint32_t)app[1] << 8 | (uint32_t)app[2] << 16 |
+                                        (uint32_t)app[3] << 24);
+    halt_serving(&b);
+
+    /* one tap on RESET: the application, half a second later */
+    lode_sim_nrst(b.sim, true);
+    lode_sim_nrst(b.sim, false);
+    uint64_t t0 = lode_sim_now(b.sim);
+    start(&b);
+    CHECK(recv_until(&b, text, sizeof text, "hello from the zero\n"));
+    halt_serving(&b);
+    CHECK(lode_sim_now(b.sim) - t0 >= 500ull * 1000000000ull);
+    /* two taps within the window: the bootloader stays (what the application sent is drained) */
+    uint8_t junk[256];
+    while (recv_n_quick(&b, junk, sizeof junk))
+        ;
+    lode_sim_nrst(b.sim, true);
+    lode_sim_nrst(b.sim, false);
+    lode_sim_advance(b.sim, 100ull * 1000000000ull);
+    lode_sim_nrst(b.sim, true);
+    lode_sim_nrst(b.sim, false);
+    start(&b);
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    board_free(&b);
+    free(app);
+}
+
+int main(void)
+{
+    if (!LODE_FW_DIR[0]) {
+        fprintf(stderr, "SKIP built without firmware (LODE_FIRMWARE=OFF): no bootloader to test\n");
+        return 77;
+    }
+    RUN_TEST(test_monitor);
+    RUN_TEST(test_application);
+    return TEST_DONE();
+}
