@@ -48,6 +48,10 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv);
 /* ... with --board/--serial-pty: a simulated Arduino on a pseudo-terminal (cmd_simserver_avr.c) */
 bool cli_simserver_is_avr(int argc, char **argv);
 int cli_cmd_simserver_avr(cli_ctx_s *cli, int argc, char **argv);
+/* ... with --board zero: the simulated Arduino Zero's SAM-BA bootloader on a pseudo-terminal
+ * (cmd_simserver_samd.c) */
+bool cli_simserver_is_samd(int argc, char **argv);
+int cli_cmd_simserver_samd(cli_ctx_s *cli, int argc, char **argv);
 /* ... with --boot0: the STM32F103's system bootloader on a pseudo-terminal (cmd_simserver_boot0.c) */
 bool cli_simserver_is_boot0(int argc, char **argv);
 int cli_cmd_simserver_boot0(cli_ctx_s *cli, int argc, char **argv);

@@ -57,6 +57,7 @@ static void usage(FILE *f, const char *cmd)
             "       lode sim-server --uf2-dir DIR [--chip NAME] [--sim-state FILE]\n"
             "       lode sim-server --board uno --serial-pty PATH   (a simulated Arduino: --board uno --help)\n"
             "       lode sim-server --boot0 --serial-pty PATH       (the STM32F103's bootloader: --boot0 --help)\n"
+            "       lode sim-server --board zero --serial-pty PATH  (a simulated Arduino Zero: --board zero --help)\n"
             "\n"
             "Serve the simulated board behind a simulated ST-Link (default: ST-Link/V2, USB 0483:3748,\n"
             "firmware V2J37S7) over the stlink-server TCP protocol, for any outside tool:\n"
@@ -159,6 +160,8 @@ int cli_cmd_simserver(cli_ctx_s *cli, int argc, char **argv)
 {
     if (cli_simserver_is_boot0(argc, argv))
         return cli_cmd_simserver_boot0(cli, argc, argv);
+    if (cli_simserver_is_samd(argc, argv))
+        return cli_cmd_simserver_samd(cli, argc, argv);
     if (cli_simserver_is_avr(argc, argv))
         return cli_cmd_simserver_avr(cli, argc, argv);
     cli_target_opts_s to;

@@ -485,8 +485,10 @@ int cli_target_open_avr_board(cli_ctx_s *cli, const cli_target_opts_s *o, const 
 
 int cli_target_save_board(cli_target_s *t)
 {
-    if (!t->avrsim || !t->sim_lock || t->sim_readonly)
+    if ((!t->avrsim && !t->sim) || !t->sim_lock || t->sim_readonly)
         return LODE_OK;
+    if (t->sim)
+        return lode_sim_state_save(t->sim, t->sim_state_path);
     return lode_avrsim_state_save(t->avrsim, t->sim_state_path);
 }
 

@@ -89,7 +89,7 @@ int cli_target_open_board(cli_ctx_s *cli, const cli_target_opts_s *o, cli_target
  * locked until cli_target_close saves it: for `lode sim-server --board`. */
 int cli_target_open_avr_board(cli_ctx_s *cli, const cli_target_opts_s *o, const char *board, const char *bootloader,
                               bool uart_overrun, cli_target_s *t);
-/* Save the simulated Arduino's state now (a server after each session). LODE_OK when there is
+/* Save the simulated board's state now (a server after each session). LODE_OK when there is
  * nothing to save. */
 int cli_target_save_board(cli_target_s *t);
 /* Close the session (saving the simulated flash). LODE_EXIT_OK, or the exit code for the error

@@ -171,6 +171,7 @@ static void fire_timers(sim_board_s *b)
 
 static uint64_t next_timer(const sim_board_s *b) { return b->timers ? b->timers->at : UINT64_MAX; }
 bool simi_timers_idle(const sim_board_s *b) { return b->timers == NULL; }
+uint64_t simi_next_event(const sim_board_s *b) { return next_timer(b); }
 
 /* Let time pass with the core not executing (halted, in reset, locked up or asleep):
  * `core_clocked` says whether core cycles count (sleep: yes; halt/reset: no). */

@@ -180,6 +180,7 @@ void simi_board_hold_core(sim_board_s *b, bool held);
 /* Let the board run (timers, flash operations, the core unless held) until `until_ps`. */
 void simi_run_until(sim_board_s *b, uint64_t until_ps);
 bool simi_timers_idle(const sim_board_s *b); /* no timer armed: nothing scheduled will happen */
+uint64_t simi_next_event(const sim_board_s *b); /* the next timer's time (UINT64_MAX: none) */
 /* Core clock cycles elapsed (not counting halted time), including the current run's. */
 uint64_t simi_cycles(const sim_board_s *b);
 

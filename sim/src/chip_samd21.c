@@ -130,7 +130,7 @@ typedef struct sd_sercom_s {
     /* receiver: two-level FIFO; the host's bytes wait in rxq, one frame apart */
     uint8_t fifo[2];
     unsigned nfifo;
-    uint8_t rxq[4096];
+    uint8_t rxq[4096]; /* sim_serial.c hands over at most half of it at a time */
     size_t rxh, rxn;
     sim_timer_s rx_timer;
 } sd_sercom_s;
@@ -884,8 +884,10 @@ static void us_rx_frame(sim_board_s *b, void *ctx)
     if (us_on(s) && (s->ctrlb & US_CTRLB_RXEN)) {
         if (s->nfifo < 2)
             s->fifo[s->nfifo++] = byte;
-        else
+        else {
             s->status |= US_ST_BUFOVF; /* the two-level buffer and the shift register were full */
+            simi_log(s->c->b, LODE_LOG_WARN, "samd21: %s receive buffer overflow (byte 0x%02x lost)", s->name, byte);
+        }
         us_irq_update(s);
     }
     if (s->rxn) {
@@ -897,6 +899,9 @@ static void us_rx_frame(sim_board_s *b, void *ctx)
 static void us_rx_input(void *ctx, const uint8_t *data, size_t len)
 {
     sd_sercom_s *s = ctx;
+    if (len > sizeof s->rxq - s->rxn)
+        simi_log(s->c->b, LODE_LOG_WARN, "samd21: %s: %zu bytes from the host dropped (more than the line holds)",
+                 s->name, len - (sizeof s->rxq - s->rxn));
     for (size_t i = 0; i < len && s->rxn < sizeof s->rxq; i++, s->rxn++)
         s->rxq[(s->rxh + s->rxn) % sizeof s->rxq] = data[i];
     if (!s->rx_timer.armed && s->rxn) {

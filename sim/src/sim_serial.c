@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A board's serial line to the host: see lode_sim_serial_* in lode/sim.h.
  *
- * Time: after host bytes the board runs in slices of SLICE_PS until it is waiting again —
+ * Time: after host bytes the board runs in slices of SLICE_PS (a USB full-speed frame: every
+ * answer costs at least one, as on the real port) until it is waiting again —
  * the receiver holds none of the host's bytes back, the slice sent nothing, the core spent most
  * of it in a polling loop the fast-forward skipped (lode_sim_fast_forwarded) and no timer is
  * armed (a flash erase in progress is not waiting for the host) — or TURBO_PS of
@@ -26,6 +27,7 @@
 #define TURBO_PS (10000ull * SIM_PS_PER_MS)
 #define PACE_MAX_NS 50000000ull
 #define TURBO_WALL_NS 20000000ull /* look at the host again at least this often */
+#define FEED_MAX 2048u            /* host bytes handed to the UART at a time (its queue: 4096) */
 
 struct lode_sim_serial_s {
     lode_sim_s *sim;
@@ -40,6 +42,8 @@ struct lode_sim_serial_s {
     uint64_t last_input_ps; /* when the host's last bytes came */
     uint64_t session_start_ps, session_start_ns;
     bool waiting;           /* the board was found waiting for the host */
+    uint8_t inbuf[65536];   /* the host's bytes not yet handed to the UART */
+    size_t inhead, inlen;
     lode_sim_serial_stats_s stats;
 };
 
@@ -124,9 +128,14 @@ static void run_busy(lode_sim_serial_s *s)
 {
     uint64_t t0 = simi_wall_ns();
     while (simi_wall_ns() - t0 < TURBO_WALL_NS) {
+        if (s->inlen && lode_sim_uart_ready(s->sim, s->port) && lode_sim_uart_pending(s->sim, s->port) < FEED_MAX)
+            return; /* the line takes more of the host's bytes: feed it first */
         uint64_t ff = lode_sim_fast_forwarded(s->sim), ins = lode_sim_instructions(s->sim), out = s->out_count;
-        uint64_t now = simi_now(s->b);
-        simi_run_until(s->b, now + SLICE_PS);
+        uint64_t now = simi_now(s->b), until = now + SLICE_PS, next = simi_next_event(s->b);
+        /* a flash operation in progress and no host bytes on the line: on to its end at once */
+        if (next != UINT64_MAX && next > until && lode_sim_uart_pending(s->sim, s->port) == 0)
+            until = next;
+        simi_run_until(s->b, until);
         bool quiet = s->out_count == out && lode_sim_uart_pending(s->sim, s->port) == 0;
         /* most of the slice spent in a skipped polling loop: the loop it ends in */
         uint64_t skipped = lode_sim_fast_forwarded(s->sim) - ff, ran = lode_sim_instructions(s->sim) - ins;
@@ -153,26 +162,41 @@ int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_at
     s->session_start_ps = simi_now(s->b);
     s->session_start_ns = simi_wall_ns();
     s->waiting = false;
+    s->inhead = s->inlen = 0;
     s->last_input_ps = simi_now(s->b);
     uint64_t last = simi_wall_ns();
     while (!(stop && *stop) && s->rc == LODE_OK) {
-        /* the host's bytes wait while the receiver is off (a USB CDC port not there yet) */
+        /* The host's bytes are taken from fd at once (a USB CDC driver buffers what is
+         * written: a writer must not see a short write) and handed to the UART while its
+         * receiver is on (a USB CDC port is not there before the firmware runs), FEED_MAX at a
+         * time. */
         bool ready = lode_sim_uart_ready(s->sim, s->port);
-        struct pollfd p = {fd, ready ? POLLIN : 0, 0};
-        int k = poll(&p, 1, s->waiting ? 50 : 0);
+        struct pollfd p = {fd, s->inlen < sizeof s->inbuf ? POLLIN : 0, 0};
+        int k = poll(&p, 1, s->waiting && (!s->inlen || !ready) ? 50 : 0);
         if (k > 0 && (p.revents & POLLIN)) {
-            uint8_t buf[4096];
-            ssize_t r = read(fd, buf, sizeof buf);
+            size_t tail = (s->inhead + s->inlen) % sizeof s->inbuf;
+            size_t room = sizeof s->inbuf - s->inlen;
+            if (room > sizeof s->inbuf - tail)
+                room = sizeof s->inbuf - tail;
+            ssize_t r = read(fd, s->inbuf + tail, room);
             if (r < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (r <= 0)
                 break;
+            s->inlen += (size_t)r;
             s->stats.bytes_in += (uint64_t)r;
-            lode_sim_uart_input(s->sim, s->port, buf, (size_t)r);
-            s->last_input_ps = simi_now(s->b);
-            s->waiting = false;
         } else if (k > 0 && (p.revents & (POLLHUP | POLLERR))) {
             break;
+        }
+        if (s->inlen && ready && lode_sim_uart_pending(s->sim, s->port) < FEED_MAX) {
+            size_t n = s->inlen < FEED_MAX ? s->inlen : FEED_MAX;
+            if (n > sizeof s->inbuf - s->inhead)
+                n = sizeof s->inbuf - s->inhead;
+            lode_sim_uart_input(s->sim, s->port, s->inbuf + s->inhead, n);
+            s->inhead = (s->inhead + n) % sizeof s->inbuf;
+            s->inlen -= n;
+            s->last_input_ps = simi_now(s->b);
+            s->waiting = false;
         }
         uint64_t now = simi_wall_ns();
         if (!s->waiting) {
