@@ -528,6 +528,17 @@ static bool ask_which(cli_ctx_s *cli, cli_target_s *t, const char *spec, char *c
     return true;
 }
 
+/* --board NAME's bootloader is SAM-BA */
+static bool board_has_samba(const char *name)
+{
+    lode_board_db_s *db = NULL;
+    const lode_board_s *b = NULL;
+    bool yes = name && lode_board_db_new(NULL, &db) == LODE_OK && lode_board_find(db, name, &b) == LODE_OK &&
+               b->bootloader && !strcmp(b->bootloader, "sam-ba");
+    lode_board_db_free(db);
+    return yes;
+}
+
 int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only, cli_target_s *t)
 {
     int ex = LODE_EXIT_SOFTWARE;
@@ -539,6 +550,10 @@ int cli_target_open(cli_ctx_s *cli, const cli_target_opts_s *o, bool attach_only
         goto fail;
     /* the simulated board for an AVR chip is the simulated Arduino */
     const char *spec = !strcasecmp(o->probe, "sim") && lode_avrsim_board_for_chip(o->chip) ? "sim-avr" : o->probe;
+    /* a board loaded through SAM-BA (--board zero) without --probe: the simulated board through
+     * its bootloader, as the Uno; --probe sim still gives its debug port */
+    if (o->probe_level == 0 && !strcasecmp(o->probe, "sim") && board_has_samba(o->board))
+        spec = "sim-sam-ba";
     char chosen[160];
     bool asked = ask_which(cli, t, spec, chosen, sizeof chosen);
     lode_session_config_s sc = {.registry = t->reg, .spec = asked ? chosen : spec, .chip = o->chip,

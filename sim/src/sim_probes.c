@@ -13,6 +13,7 @@
 #include "lode/probe.h"
 #include "lode/sim.h"
 #include "lode/stlink.h"
+#include "simi.h"
 
 static uint64_t sim_now_us(void *user) { return lode_sim_now(user) / 1000000u; }
 static void sim_delay_us(void *user, uint32_t us) { lode_sim_advance(user, (uint64_t)us * 1000000u); }
@@ -215,5 +216,7 @@ int lode_sim_registry_add(lode_probe_registry_s *reg, const lode_sim_probe_env_s
     int rc = lode_probe_registry_add(reg, &dap);
     if (rc == LODE_OK)
         rc = lode_probe_registry_add(reg, &st);
+    if (rc == LODE_OK)
+        rc = simi_samba_row_add(reg, env);
     return rc == LODE_OK ? lode_probe_registry_add(reg, &jl) : rc;
 }

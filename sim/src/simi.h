@@ -196,4 +196,9 @@ extern const sim_chip_desc_s simi_chip_stm32f103c8;       /* sim/src/chip_stm32f
 extern const sim_chip_desc_s simi_chip_nrf52840;          /* sim/src/chip_nrf52.c */
 extern const sim_chip_desc_s simi_chip_atsamd21g18a;      /* sim/src/chip_samd21.c */
 
+/* sim_samba_probe.c: the row "sim-sam-ba" (the simulated Zero through lode's sam-ba probe) */
+struct lode_probe_registry_s;
+struct lode_sim_probe_env_s;
+int simi_samba_row_add(struct lode_probe_registry_s *reg, const struct lode_sim_probe_env_s *env);
+
 #endif

@@ -12,6 +12,7 @@
  * flash time plus a small overhead (STM32F1: page erase and mass erase 20 ms, half-word
  * 52.5 us; nRF52840: page erase 85 ms, ERASEALL 173 ms, ERASEUICR 85 ms, word 41 us). */
 #include "lode/sim.h"
+#include "samba-applet/applet.h"
 #include "target/builtin_algos.h"
 #include "test.h"
 
@@ -48,6 +49,13 @@
 #define N52_T_ERASEPAGE (85 * MS)
 #define N52_T_ERASEALL (173 * MS)
 #define N52_T_WORD (41 * US)
+
+/* ATSAMD21G18A: 64-byte pages, 256-byte rows; the factory state keeps the first 8 KiB (lode's
+ * SAM-BA bootloader) under BOOTPROT */
+#define SD_RAM_END 0x20008000u
+#define SD_ROW 256u
+#define SD_T_ROW (6 * MS)
+#define SD_T_PAGE (2500 * US)
 
 typedef struct rig_s {
     lode_sim_s *sim;
@@ -617,6 +625,110 @@ static void test_nrf52_uicr(void)
     rig_close(&r);
 }
 
+static void test_samd21(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "ATSAMD21G18A", "lode_samd21_256k", SD_RAM_END));
+    lode_sim_s *s = r.sim;
+    const lodei_builtin_algo_s *a = r.a;
+    static uint8_t data[2][SD_ROW], old[SD_ROW];
+    fill_random(old, SD_ROW);
+    REQUIRE(lode_sim_load(s, 0x4000, old, SD_ROW) == LODE_OK);
+    REQUIRE(lode_sim_load(s, 0x4100, old, SD_ROW) == LODE_OK);
+    uint32_t ret;
+    uint64_t t;
+    REQUIRE(call(&r, a->pc_init, 0, 1000000u, FNC_ERASE, &ret, &t));
+    CHECK_EQ(ret, 0);
+    REQUIRE(call(&r, a->pc_erase_sector, 0x4000, 0, 0, &ret, &t));
+    fprintf(stderr, "  EraseSector(0x4000) = %u in %.3f ms\n", ret, (double)t / (double)MS);
+    CHECK_EQ(ret, 0);
+    CHECK(t >= SD_T_ROW && t <= SD_T_ROW + MS);
+    CHECK(is_ff(s, 0x4000, SD_ROW));
+    CHECK(mem_is(s, 0x4100, old, SD_ROW)); /* the next row kept */
+    /* under BOOTPROT: LOCKE */
+    uint8_t boot[SD_ROW];
+    REQUIRE(lode_sim_mem_read(s, 0, boot, SD_ROW) == LODE_OK);
+    REQUIRE(call(&r, a->pc_erase_sector, 0, 0, 0, &ret, &t));
+    CHECK_EQ(ret, 1);
+    CHECK(mem_is(s, 0, boot, SD_ROW));
+    REQUIRE(call(&r, a->pc_erase_all, 0, 0, 0, &ret, &t));
+    CHECK_EQ(ret, 1);
+    CHECK(mem_is(s, 0, boot, SD_ROW));
+    REQUIRE(call(&r, a->pc_init, 0, 1000000u, FNC_PROGRAM, &ret, &t));
+    fill_random(data[0], SD_ROW);
+    REQUIRE(program(&r, 0, 0x4000, data[0], SD_ROW, &ret, &t));
+    fprintf(stderr, "  ProgramPage(0x4000, 256) = %u in %.3f ms\n", ret, (double)t / (double)MS);
+    CHECK_EQ(ret, 0);
+    CHECK(t >= 4 * SD_T_PAGE && t <= 4 * SD_T_PAGE + MS);
+    CHECK(mem_is(s, 0x4000, data[0], SD_ROW));
+    /* a partial last word is padded with 0xFF */
+    REQUIRE(call(&r, a->pc_erase_sector, 0x4200, 0, 0, &ret, &t));
+    REQUIRE(program(&r, 1, 0x4200, data[0], 10, &ret, &t));
+    CHECK_EQ(ret, 0);
+    uint8_t want[16];
+    memset(want, 0xFF, sizeof want);
+    memcpy(want, data[0], 10);
+    CHECK(mem_is(s, 0x4200, want, sizeof want));
+    rig_close(&r);
+}
+
+/* the applet's blob, embedded in liblode (src/boot/samba_probe.c) */
+extern const uint8_t lodei_samba_applet[];
+extern const size_t lodei_samba_applet_len;
+
+/* lode's SAM-BA applet (firmware/samba-applet) on the simulated core, called both ways a G does:
+ * the address as code (through its two header words) and SP/entry from them */
+static void test_samba_applet(void)
+{
+    rig_s r;
+    REQUIRE(rig_open(&r, "ATSAMD21G18A", "lode_samd21_256k", SD_RAM_END));
+    lode_sim_s *s = r.sim;
+    REQUIRE(lodei_samba_applet_len > 8 && lodei_samba_applet_len <= APPLET_MAX);
+    REQUIRE(lode_sim_mem_write(s, APPLET_ADDR, lodei_samba_applet, lodei_samba_applet_len) == LODE_OK);
+    static uint8_t data[1024];
+    fill_random(data, sizeof data);
+    REQUIRE(lode_sim_load(s, 0x6000, data, sizeof data) == LODE_OK); /* old contents */
+    fill_random(data, sizeof data);
+    REQUIRE(lode_sim_mem_write(s, 0x20005000u, data, sizeof data) == LODE_OK);
+    for (int way = 0; way < 2; way++) {
+        const uint32_t erase[6] = {APPLET_CMD_ERASE, 0x6000, 0, sizeof data, APPLET_RUNNING, 0};
+        const uint32_t prog[6] = {APPLET_CMD_PROGRAM, 0x6000, 0x20005000u, sizeof data, APPLET_RUNNING, 0};
+        for (int op = 0; op < 2; op++) {
+            REQUIRE(lode_sim_mem_write(s, APPLET_MBOX, op ? prog : erase, sizeof erase) == LODE_OK);
+            const uint32_t regs[][2] = {{13, way ? APPLET_SP : 0x20007F00u}, {14, r.stub | 1u},
+                                        {15, way ? APPLET_ADDR + 8u : APPLET_ADDR}, {16, 0x01000000u}};
+            for (size_t i = 0; i < 4; i++)
+                REQUIRE(lode_sim_reg_write(s, regs[i][0], regs[i][1]) == LODE_OK);
+            CHECK_EQ(lode_sim_write32(s, DFSR, 0x1Fu), LODE_OK);
+            CHECK_EQ(lode_sim_write32(s, DHCSR, 0xA05F0001u), LODE_OK);
+            lode_sim_stop_e st = LODE_SIM_STOP_BUDGET;
+            for (int i = 0; i < 200 && st == LODE_SIM_STOP_BUDGET; i++)
+                st = lode_sim_run(s, 10 * MS);
+            CHECK_EQ(st, LODE_SIM_STOP_HALTED);
+            CHECK_EQ(reg(s, 15), r.stub);
+            CHECK_EQ(rd(s, APPLET_MBOX + 16), APPLET_OK);
+            if (op)
+                CHECK(mem_is(s, 0x6000, data, sizeof data));
+            else
+                CHECK(is_ff(s, 0x6000, sizeof data));
+        }
+    }
+    /* under BOOTPROT: the applet says NVM and where */
+    const uint32_t locked[6] = {APPLET_CMD_ERASE, 0x1000, 0, 256, APPLET_RUNNING, 0};
+    REQUIRE(lode_sim_mem_write(s, APPLET_MBOX, locked, sizeof locked) == LODE_OK);
+    const uint32_t regs[][2] = {{13, APPLET_SP}, {14, r.stub | 1u}, {15, APPLET_ADDR + 8u}, {16, 0x01000000u}};
+    for (size_t i = 0; i < 4; i++)
+        REQUIRE(lode_sim_reg_write(s, regs[i][0], regs[i][1]) == LODE_OK);
+    CHECK_EQ(lode_sim_write32(s, DHCSR, 0xA05F0001u), LODE_OK);
+    lode_sim_stop_e st = LODE_SIM_STOP_BUDGET;
+    for (int i = 0; i < 200 && st == LODE_SIM_STOP_BUDGET; i++)
+        st = lode_sim_run(s, 10 * MS);
+    CHECK_EQ(st, LODE_SIM_STOP_HALTED);
+    CHECK_EQ(rd(s, APPLET_MBOX + 16), APPLET_E_NVM);
+    CHECK_EQ(rd(s, APPLET_MBOX + 20), 0x1000);
+    rig_close(&r);
+}
+
 int main(void)
 {
     RUN_TEST(test_table);
@@ -627,5 +739,7 @@ int main(void)
     RUN_TEST(test_nrf52_partial_and_errors);
     RUN_TEST(test_nrf52_erase_chip);
     RUN_TEST(test_nrf52_uicr);
+    RUN_TEST(test_samd21);
+    RUN_TEST(test_samba_applet);
     return TEST_DONE();
 }
