@@ -204,6 +204,45 @@ static bool hold_until_gone(lode_stream_s *s, const lode_serial_touch_opts_s *o,
     return false;
 }
 
+/* Opens PORT exclusively and sets BAUD, keeping the settings it had in *saved (WHY ends the
+ * refusal's line). */
+static int open_at_baud(const char *port, unsigned baud, const char *why, const lode_log_s *log, lode_stream_s **out,
+                        struct termios2 *saved)
+{
+    lode_serial_opts_s so = {.baud = 0, .exclusive = true};
+    lode_stream_s *s = NULL;
+    int rc = lode_stream_open_serial(port, &so, log, &s);
+    if (rc != LODE_OK)
+        return rc;
+    int fd = lode_stream_fd(s);
+    struct termios2 t;
+    if (ioctl(fd, TCGETS2, saved) != 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s: cannot read its settings (%s): is it a serial port?", port,
+                 strerror(errno));
+        lode_stream_close(s);
+        return LODE_E_IO;
+    }
+    t = *saved;
+    set_speed(&t, baud);
+    if (ioctl(fd, TCSETS2, &t) != 0) {
+        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s refuses %u baud (%s)%s", port, baud, strerror(errno), why);
+        lode_stream_close(s);
+        return LODE_E_IO;
+    }
+    *out = s;
+    return LODE_OK;
+}
+
+/* Puts the saved settings back and closes: never at BAUD (the port keeps its settings after the
+ * close, and a later open that sets no speed would send the signal again). */
+static void close_restored(lode_stream_s *s, struct termios2 *saved, unsigned baud)
+{
+    if (saved->c_ospeed == baud)
+        set_speed(saved, RESTORE_BAUD);
+    (void)ioctl(lode_stream_fd(s), TCSETS2, saved); /* fails harmlessly on a port that is gone */
+    lode_stream_close(s);
+}
+
 int lode_serial_touch(const char *port, const lode_serial_touch_opts_s *o, const lode_log_s *log, char *boot_port,
                       size_t cap)
 {
@@ -225,27 +264,11 @@ int lode_serial_touch(const char *port, const lode_serial_touch_opts_s *o, const
     unsigned baud = o->baud ? o->baud : TOUCH_BAUD;
     unsigned timeout = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     uint64_t deadline = now_ms() + timeout;
-    lode_serial_opts_s so = {.baud = 0, .exclusive = true};
     lode_stream_s *s = NULL;
-    int rc = lode_stream_open_serial(port, &so, log, &s);
+    struct termios2 saved;
+    int rc = open_at_baud(port, baud, ": it cannot take the touch", log, &s, &saved);
     if (rc != LODE_OK)
         return rc;
-    int fd = lode_stream_fd(s);
-    struct termios2 saved, t;
-    if (ioctl(fd, TCGETS2, &saved) != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s: cannot read its settings (%s): is it a serial port?", port,
-                 strerror(errno));
-        lode_stream_close(s);
-        return LODE_E_IO;
-    }
-    t = saved;
-    set_speed(&t, baud);
-    if (ioctl(fd, TCSETS2, &t) != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s refuses %u baud (%s): it cannot take the touch", port, baud,
-                 strerror(errno));
-        lode_stream_close(s);
-        return LODE_E_IO;
-    }
     lode_log(log, LODE_LOG_INFO, LODE_LOGC_WIRE, "%s: %u-baud touch, waiting for the bootloader (%s)", port, baud,
              want);
     lode_stream_set_log(s, NULL); /* a pseudo-terminal has no DTR: its close is the drop */
@@ -253,10 +276,7 @@ int lode_serial_touch(const char *port, const lode_serial_touch_opts_s *o, const
     bool found = false;
     bool gone = hold_until_gone(s, o, deadline, boot_port, cap, &found);
     /* never leave the port at the touch speed (closing it there later would touch it again) */
-    if (saved.c_ospeed == baud)
-        set_speed(&saved, RESTORE_BAUD);
-    (void)ioctl(fd, TCSETS2, &saved); /* fails harmlessly on a port that is gone */
-    lode_stream_close(s);
+    close_restored(s, &saved, baud);
     while (!found && now_ms() < deadline) {
         if (lode_serial_find_usb(o->boot_ids, o->nboot_ids, o->sysfs_root, boot_port, cap, NULL) == LODE_OK)
             found = true;
@@ -281,33 +301,15 @@ int lode_serial_baud_signal(const char *port, unsigned baud, unsigned hold_ms, c
 {
     if (!port || !baud)
         return LODE_E_INVALID_ARG;
-    lode_serial_opts_s so = {.baud = 0, .exclusive = true};
     lode_stream_s *s = NULL;
-    int rc = lode_stream_open_serial(port, &so, log, &s);
+    struct termios2 saved;
+    int rc = open_at_baud(port, baud, "", log, &s, &saved);
     if (rc != LODE_OK)
         return rc;
-    int fd = lode_stream_fd(s);
-    struct termios2 saved, t;
-    if (ioctl(fd, TCGETS2, &saved) != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s: cannot read its settings (%s): is it a serial port?", port,
-                 strerror(errno));
-        lode_stream_close(s);
-        return LODE_E_IO;
-    }
-    t = saved;
-    set_speed(&t, baud);
-    if (ioctl(fd, TCSETS2, &t) != 0) {
-        lode_log(log, LODE_LOG_ERROR, LODE_LOGC_WIRE, "%s refuses %u baud (%s)", port, baud, strerror(errno));
-        lode_stream_close(s);
-        return LODE_E_IO;
-    }
     struct timespec ts = {(time_t)(hold_ms / 1000), (long)(hold_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     /* the port keeps its settings after the close: a later open that sets no speed would send
      * the signal again */
-    if (saved.c_ospeed == baud)
-        set_speed(&saved, RESTORE_BAUD);
-    (void)ioctl(fd, TCSETS2, &saved); /* fails harmlessly on a port that is gone */
-    lode_stream_close(s);
+    close_restored(s, &saved, baud);
     return LODE_OK;
 }
