@@ -16,74 +16,7 @@
 #include "lode/sim.h"
 #include "test.h"
 
-#define NEED(cond)                                                                   \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: NEED %s failed\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                 \
-        }                                                                            \
-    } while (0)
-
-typedef struct board_s {
-    lode_sim_s *sim;
-    lode_sim_serial_s *line;
-    int sv[2];
-    volatile sig_atomic_t stop;
-    pthread_t th;
-    bool serving;
-} board_s;
-
-static void *serve(void *arg)
-{
-    board_s *b = arg;
-    lode_sim_serial_serve_fd(b->line, b->sv[1], &b->stop);
-    return NULL;
-}
-
-static void start(board_s *b)
-{
-    b->stop = 0;
-    NEED(pthread_create(&b->th, NULL, serve, b) == 0);
-    b->serving = true;
-}
-
-static void halt_serving(board_s *b)
-{
-    if (!b->serving)
-        return;
-    b->stop = 1;
-    pthread_join(b->th, NULL);
-    b->serving = false;
-}
-
-static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
-{
-    (void)user, (void)level, (void)cat;
-    fprintf(stderr, "sim: %s\n", msg);
-}
-
-static void board_new(board_s *b)
-{
-    memset(b, 0, sizeof *b);
-    lode_sim_config_s cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.chip = "ATSAMD21G18A";
-    if (getenv("LODE_TEST_SIM_LOG")) /* the board's log on stderr, to see what it did */
-        cfg.log = (lode_log_s){.fn = log_fn, .max_level = LODE_LOG_DEBUG};
-    NEED(lode_sim_new(&cfg, &b->sim) == LODE_OK);
-    NEED(lode_sim_serial_new(b->sim, NULL, &b->line) == LODE_OK);
-    NEED(socketpair(AF_UNIX, SOCK_STREAM, 0, b->sv) == 0);
-    start(b);
-}
-
-static void board_free(board_s *b)
-{
-    halt_serving(b);
-    close(b->sv[0]);
-    close(b->sv[1]);
-    lode_sim_serial_free(b->line);
-    lode_sim_free(b->sim);
-}
+#include "samd_board.h"
 
 static void send_str(board_s *b, const char *s) { NEED(write(b->sv[0], s, strlen(s)) == (ssize_t)strlen(s)); }
 
@@ -280,11 +213,11 @@ static void test_application(void)
     char text[512];
     CHECK(recv_until(&b, text, sizeof text, "hello from the zero\n"));
     /* it asks for its arguments (a lode link frame): we are no lode, it gives up (exit 3) */
-    halt_serving(&b);
+    board_halt(&b);
 
     /* the 1200-baud touch: back in the bootloader, the application kept */
     lode_sim_serial_touch(b.line);
-    start(&b);
+    board_start(&b);
     send_str(&b, "N#");
     CHECK(recv_until(&b, text, sizeof text, "\n\r")); /* after what the app still had in flight */
     send_str(&b, "V#");
@@ -292,15 +225,15 @@ static void test_application(void)
     CHECK(recv_until(&b, text, sizeof text, "\n\r"));
     CHECK_EQ(read_word(&b, 0x2000), (uint32_t)app[0] | (uint32_t)app[1] << 8 | (uint32_t)app[2] << 16 |
                                         (uint32_t)app[3] << 24);
-    halt_serving(&b);
+    board_halt(&b);
 
     /* one tap on RESET: the application, half a second later */
     lode_sim_nrst(b.sim, true);
     lode_sim_nrst(b.sim, false);
     uint64_t t0 = lode_sim_now(b.sim);
-    start(&b);
+    board_start(&b);
     CHECK(recv_until(&b, text, sizeof text, "hello from the zero\n"));
-    halt_serving(&b);
+    board_halt(&b);
     CHECK(lode_sim_now(b.sim) - t0 >= 500ull * 1000000000ull);
     /* two taps within the window: the bootloader stays (what the application sent is drained) */
     uint8_t junk[256];
@@ -311,7 +244,7 @@ static void test_application(void)
     lode_sim_advance(b.sim, 100ull * 1000000000ull);
     lode_sim_nrst(b.sim, true);
     lode_sim_nrst(b.sim, false);
-    start(&b);
+    board_start(&b);
     send_str(&b, "N#");
     CHECK(reply_is(&b, "\n\r"));
     board_free(&b);

@@ -20,58 +20,7 @@
 #include "lode/sim.h"
 #include "test.h"
 
-#define NEED(cond)                                                                   \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: NEED %s failed\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                 \
-        }                                                                            \
-    } while (0)
-
-typedef struct board_s {
-    lode_sim_s *sim;
-    lode_sim_serial_s *line;
-    int sv[2];
-    volatile sig_atomic_t stop;
-    pthread_t th;
-} board_s;
-
-static void *serve(void *arg)
-{
-    board_s *b = arg;
-    lode_sim_serial_serve_fd(b->line, b->sv[1], &b->stop);
-    return NULL;
-}
-
-static void sim_log(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
-{
-    (void)user, (void)level, (void)cat;
-    fprintf(stderr, "sim: %s\n", msg);
-}
-
-static void board_new(board_s *b)
-{
-    memset(b, 0, sizeof *b);
-    lode_sim_config_s cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.chip = "ATSAMD21G18A";
-    if (getenv("LODE_TEST_SIM_LOG")) /* the board's log on stderr, to see what it did */
-        cfg.log = (lode_log_s){.fn = sim_log, .max_level = LODE_LOG_DEBUG};
-    REQUIRE(lode_sim_new(&cfg, &b->sim) == LODE_OK);
-    REQUIRE(lode_sim_serial_new(b->sim, NULL, &b->line) == LODE_OK);
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, b->sv) == 0);
-    REQUIRE(pthread_create(&b->th, NULL, serve, b) == 0);
-}
-
-static void board_free(board_s *b)
-{
-    b->stop = 1;
-    shutdown(b->sv[1], SHUT_RDWR);
-    pthread_join(b->th, NULL);
-    close(b->sv[1]);
-    lode_sim_serial_free(b->line);
-    lode_sim_free(b->sim);
-}
+#include "samd_board.h"
 
 typedef struct logbuf_s {
     char text[4096];
