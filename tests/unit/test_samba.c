@@ -978,6 +978,8 @@ static void test_touch_usb(void)
     boot_dev->on_reset = back_to_sketch;
     lode_stream_s *con = NULL;
     CHECK_EQ(lode_probe_console(lode_session_probe(s), &con), LODE_OK);
+    for (int i = 0; i < 3000 && !boot_dev->resets; i++) /* W has no answer: the model takes it when it comes */
+        usleep(20000);
     CHECK_EQ(boot_dev->resets, 1);
     char said[16] = {0};
     if (con) {
