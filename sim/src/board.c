@@ -819,16 +819,18 @@ static lode_sim_stop_e run_until(sim_board_s *b, uint64_t deadline, bool stop_on
             continue;
         }
         /* An exception held back only by PRIMASK/FAULTMASK/BASEPRI must be taken right after
-         * the CPS/MSR that unmasks it (ARMv7-M B5.2.1, B5.2.3). Unicorn ends a translation
-         * block after CPS and MSR to special registers, so runs of one block are exact. */
-        uint64_t cycles = (b->stepping || simi_exc_masked_pending(b))
-                              ? 1
-                              : ps_to_cycles_ceil(b, next - b->now);
+         * the CPS/MSR that unmasks it (ARMv7-M B5.2.1, B5.2.3): the run then ends after every
+         * such instruction. Nothing else during a run can unmask it without ending the run
+         * already: an exception return, SVC and faults exit; NVIC/SCB writes that change what
+         * may preempt, IRQs and new timers request a stop; the debugger acts between runs. */
+        b->cpu->ops->set_mask_watch(b->cpu, simi_exc_masked_pending(b));
+        uint64_t cycles = b->stepping ? 1 : ps_to_cycles_ceil(b, next - b->now);
         if (!cycles)
             cycles = 1;
         uint64_t executed = 0;
         uint32_t info = 0;
         b->in_cpu_run = true;
+        b->cpu_runs++;
         sim_cpu_exit_e why = b->cpu->ops->run(b->cpu, cycles, &executed, &info);
         b->in_cpu_run = false;
         b->insns += executed;
@@ -999,6 +1001,7 @@ const char *lode_sim_chip_name(const lode_sim_s *sim) { return sim->b.chip->name
 uint32_t lode_sim_cpu_hz(const lode_sim_s *sim) { return sim->b.cpu_hz; }
 uint64_t lode_sim_now(const lode_sim_s *sim) { return sim->b.now; }
 uint64_t lode_sim_instructions(const lode_sim_s *sim) { return sim->b.insns; }
+uint64_t lode_sim_cpu_runs(const lode_sim_s *sim) { return sim->b.cpu_runs; }
 void lode_sim_set_fast_forward(lode_sim_s *sim, bool on) { sim->b.cpu->ops->set_fast_forward(sim->b.cpu, on); }
 uint64_t lode_sim_fast_forwarded(const lode_sim_s *sim) { return sim->b.cpu->ops->fast_forwarded(sim->b.cpu); }
 bool lode_sim_halted(const lode_sim_s *sim) { return sim->b.halted; }

@@ -115,6 +115,7 @@ struct sim_board_s {
     uint64_t frac;          /* remainder of cycle->ps conversion, in units of 1/hz ps */
     uint64_t cycles;        /* core clock cycles elapsed while not halted (CYCCNT source) */
     uint64_t insns;         /* instructions retired */
+    uint64_t cpu_runs;      /* calls of the backend's run (lode_sim_cpu_runs) */
     sim_timer_s *timers;
     uint64_t flash_busy_until;
 

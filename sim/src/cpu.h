@@ -73,6 +73,10 @@ typedef struct sim_cpu_ops_s {
     /* Busy-wait fast-forward (on by default); instructions skipped so far. */
     void (*set_fast_forward)(sim_cpu_s *cpu, bool on);
     uint64_t (*fast_forwarded)(const sim_cpu_s *cpu);
+    /* While on, a run ends right after any instruction that may write PRIMASK, BASEPRI or
+     * FAULTMASK (CPS, MSR), so the board takes an exception it unmasks before the next one.
+     * The board turns it on for runs that start with an exception pending but masked. */
+    void (*set_mask_watch)(sim_cpu_s *cpu, bool on);
 } sim_cpu_ops_s;
 
 struct sim_cpu_s {

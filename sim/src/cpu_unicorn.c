@@ -16,7 +16,9 @@
  * - uc_emu_stop in a block or code hook stops before that block/instruction executes.
  *
  * Instruction counting: a block hook adds the number of Thumb instructions in each translated
- * block (decoded once per block address). In precise mode a code hook counts one by one. */
+ * block (decoded once per block address). In precise mode a code hook counts one by one.
+ * With the mask watch on, a run also ends after any block (instruction, in precise mode) that
+ * holds a CPS or an MSR to PRIMASK/BASEPRI/FAULTMASK: no hook beyond the two above. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +119,11 @@ typedef struct ucpu_s {
         uint32_t addr;
         uint32_t size;
         uint32_t n;
+        bool masks; /* the block may write PRIMASK, FAULTMASK or BASEPRI (mask_writer) */
     } icache[UCPU_ICACHE];
+
+    /* end a run after an instruction that may write the masks (ucpu_set_mask_watch) */
+    bool mask_watch;
 
     /* busy-wait fast-forward: the anchor is a stable MMIO read (see poll_read) */
     bool ffwd;
@@ -159,13 +165,45 @@ static uint32_t count_range(ucpu_s *u, uint32_t addr, uint32_t size)
     return n;
 }
 
+/* An instruction that can change the execution priority's boost: CPS (T1: 1011 0110 011 im
+ * (0)(0) I F) or MSR to PRIMASK, BASEPRI, BASEPRI_MAX or FAULTMASK (T1: 1111 0011 1000 Rn,
+ * 10(0)0 mask (0)(0) SYSm with SYSm 16-19) (ARMv7-M ARM B5.2.1, B5.2.3). */
+static bool mask_writer(uint16_t hw1, uint16_t hw2)
+{
+    if ((hw1 & 0xFFE0u) == 0xB660u)
+        return true;
+    return (hw1 & 0xFFF0u) == 0xF380u && (hw2 & 0xD000u) == 0x8000u && (hw2 & 0xFFu) >= 16 &&
+           (hw2 & 0xFFu) <= 19;
+}
+
+/* Any instruction of the block is a mask_writer (unreadable code counts as one). */
+static bool range_writes_masks(ucpu_s *u, uint32_t addr, uint32_t size)
+{
+    const uint8_t *p = host_ptr(u, addr, size);
+    if (!p)
+        return true;
+    uint32_t off = 0;
+    while (off + 2 <= size) {
+        uint16_t hw1 = (uint16_t)(p[off] | p[off + 1] << 8);
+        bool wide = (hw1 >> 11) >= 0x1D;
+        uint16_t hw2 = wide && off + 4 <= size ? (uint16_t)(p[off + 2] | p[off + 3] << 8) : 0;
+        if (mask_writer(hw1, hw2))
+            return true;
+        off += wide ? 4 : 2;
+    }
+    return false;
+}
+
 static inline void mark_code(ucpu_s *u, uint32_t addr, uint32_t size);
 
-static uint32_t block_insns(ucpu_s *u, uint32_t addr, uint32_t size)
+/* The block's instruction count; *masks: whether it may write the masks. */
+static uint32_t block_insns(ucpu_s *u, uint32_t addr, uint32_t size, bool *masks)
 {
     unsigned i = (addr >> 1) & (UCPU_ICACHE - 1);
-    if (u->icache[i].addr == addr && u->icache[i].size == size && size)
+    if (u->icache[i].addr == addr && u->icache[i].size == size && size) {
+        *masks = u->icache[i].masks;
         return u->icache[i].n;
+    }
     /* a block seen for the first time (since its page was last invalidated): its page now
      * holds translated code */
     mark_code(u, addr, size);
@@ -173,6 +211,7 @@ static uint32_t block_insns(ucpu_s *u, uint32_t addr, uint32_t size)
     u->icache[i].addr = addr;
     u->icache[i].size = size;
     u->icache[i].n = n;
+    u->icache[i].masks = *masks = range_writes_masks(u, addr, size);
     return n;
 }
 
@@ -265,7 +304,12 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     u->blk_addr = (uint32_t)addr;
     u->blk_size = size;
     u->blk_valid = true;
-    u->count += block_insns(u, (uint32_t)addr, size);
+    bool masks = false;
+    u->count += block_insns(u, (uint32_t)addr, size, &masks);
+    /* the run ends after this block, so the board sees the new masks at once (QEMU ends a
+     * block after CPS and MSR, so the writer is the block's last instruction) */
+    if (masks && u->mask_watch && u->limit > u->count)
+        u->limit = u->count;
     if (u->poll.valid) {
         if (u->poll.nblk < UCPU_POLL_BLOCKS) {
             u->poll.blk_addr[u->poll.nblk] = (uint32_t)addr;
@@ -297,6 +341,11 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     u->code_pc = (uint32_t)addr;
     u->code_count_before = u->count;
     u->count++;
+    if (u->mask_watch && u->limit > u->count) {
+        const uint8_t *p = host_ptr(u, (uint32_t)addr, size >= 4 ? 4 : 2);
+        if (!p || mask_writer((uint16_t)(p[0] | p[1] << 8), size >= 4 ? (uint16_t)(p[2] | p[3] << 8) : 0))
+            u->limit = u->count;
+    }
 }
 
 /* Instructions retired when the run stopped with PC at `pc` (instruction at pc not retired). */
@@ -979,6 +1028,8 @@ static void ucpu_set_fast_forward(sim_cpu_s *cpu, bool on)
 
 static uint64_t ucpu_fast_forwarded(const sim_cpu_s *cpu) { return ((const ucpu_s *)cpu)->ffwd_skipped; }
 
+static void ucpu_set_mask_watch(sim_cpu_s *cpu, bool on) { ((ucpu_s *)cpu)->mask_watch = on; }
+
 static const sim_cpu_ops_s ucpu_ops = {
     .free = ucpu_free,
     .map_ram = ucpu_map_ram,
@@ -994,6 +1045,7 @@ static const sim_cpu_ops_s ucpu_ops = {
     .set_precise = ucpu_set_precise,
     .set_fast_forward = ucpu_set_fast_forward,
     .fast_forwarded = ucpu_fast_forwarded,
+    .set_mask_watch = ucpu_set_mask_watch,
 };
 
 /* One engine with the core model and, where the engine lets us, 4 KiB pages instead of ARM's

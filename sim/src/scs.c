@@ -254,8 +254,8 @@ static unsigned highest_pending(sim_board_s *b, int *prio_out)
 /* A pending, enabled exception that only PRIMASK, FAULTMASK or BASEPRI hold back. Software
  * can lower the boost with CPS or MSR at any instruction, and the exception must be taken
  * right after that instruction (ARMv7-M B5.2.1 CPS, B5.2.3 MSR: the change of execution
- * priority is visible to the next instruction). The run loop checks for it between short
- * runs while this is true. */
+ * priority is visible to the next instruction). While this is true the run loop has the
+ * CPU end its runs after every such instruction (set_mask_watch). */
 bool simi_exc_masked_pending(sim_board_s *b);
 bool simi_exc_masked_pending(sim_board_s *b)
 {
@@ -1061,6 +1061,8 @@ static void scs_reg_write(sim_board_s *b, uint32_t addr, uint32_t val, sim_initi
         s->enabled[EXC_MEMMANAGE] = (val >> 16) & 1;
         s->enabled[EXC_BUSFAULT] = (val >> 17) & 1;
         s->enabled[EXC_USAGEFAULT] = (val >> 18) & 1;
+        if (b->in_cpu_run) /* a pending fault just enabled may preempt */
+            b->cpu->ops->request_stop(b->cpu);
         return;
     case 0xD28: s->cfsr &= ~val; return;  /* write 1 to clear */
     case 0xD2C: s->hfsr &= ~val; return;

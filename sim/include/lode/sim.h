@@ -100,6 +100,9 @@ typedef enum lode_sim_stop_e {
 lode_sim_stop_e lode_sim_run(lode_sim_s *sim, uint64_t budget_ps);
 uint64_t lode_sim_now(const lode_sim_s *sim);            /* virtual ps since power-on */
 uint64_t lode_sim_instructions(const lode_sim_s *sim);   /* instructions retired */
+/* Times the board handed the core to the CPU emulator so far: the host's fixed cost per
+ * stretch of code (a measure for tests and benchmarks, not of virtual time) */
+uint64_t lode_sim_cpu_runs(const lode_sim_s *sim);
 /* Busy-wait fast-forward: when the core polls a register whose value can only change at the
  * next scheduled event (flash BSY/READY, a UART flag, a timer's update flag) in a loop that
  * stores nothing and comes back to the same state, the iterations up to that event are
