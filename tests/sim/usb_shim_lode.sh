@@ -39,6 +39,25 @@ check v2-version 0 "ST-Link/V2, firmware V2J37S7" -- "$LODE" info --probe stlink
 check swo-v2 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:3748 "$FW/examples/itm-stm32f103.elf"
 check swo-v3 0 "itm: hello" -- "$LODE" run --itm --probe stlink:0483:374e "$FW/examples/itm-stm32f103.elf"
 check swo-dap 0 "itm: hello" -- "$LODE" run --itm --probe cmsis-dap:c251:f00a "$FW/examples/itm-stm32f103.elf"
+# Real time (the default): the board runs for the host's time between transfers, not for the
+# time the shim itself spent simulating. Counted as a gap, that time made a board simulated
+# slower than real time (this sanitizer build, a busy host) run 100 ms at every probe command,
+# chasing its own simulation: `lode run --timeout 2` of an endless firmware ran 8.4 s of
+# simulated time on 171 commands (16 s of CPU). Now a command gets about lode's poll interval.
+check rt-flash-bench 0 "flashed" -- "$LODE" flash --probe stlink:0483:3748:ST2SERIAL "$FW/bench-stm32f103.elf"
+rt=$(LODE_USB_SHIM_REPORT=1 timeout 120 "$LODE" run --timeout 1 --probe stlink:0483:3748:ST2SERIAL \
+    "$FW/bench-stm32f103.elf" 2>&1)
+rt_rc=$?
+per=$(sed -n 's/^usb shim: ST2SERIAL closed at \([0-9.]*\) s of simulated time, \([1-9][0-9]*\) probe commands$/\1 \2/p' <<<"$rt" |
+    awk '{ printf "%.6f", $1 / $2 }')
+if [ "$rt_rc" -ne 124 ] || [ -z "$per" ] || ! awk -v p="$per" 'BEGIN { exit !(p < 0.020) }'; then
+    echo "FAIL real-time-gap: exit $rt_rc (wanted 124), simulated time per probe command '${per}' s (wanted < 0.020)"
+    echo "$rt"
+    fails=$((fails + 1))
+else
+    pass=$((pass + 1))
+    echo "ok   real-time-gap ($per s of simulated time per probe command)"
+fi
 # The board stands still between transfers (LODE_USB_SHIM_NO_IDLE): lode's waits for the
 # target run on the board's clock (the shim's clock_gettime/nanosleep), so it completes, and
 # the same session from the same state gives the same figures, bit for bit.
