@@ -7,8 +7,10 @@
  * The same with --no-stream (one algorithm call per page), and through the simulated
  * CMSIS-DAP v2 for comparison. bench/stlink_vs_openocd.sh runs OpenOCD on the same model.
  * Then a 16-byte image through both probes at the same clock (`lode flash`'s default 4 MHz),
- * against its bound: one page erase plus 8 half-word programs.
- * Usage: bench_stlink_flash [--write-image FILE]   (FILE: the 64 KiB image, for OpenOCD) */
+ * against its bound: one page erase plus 8 half-word programs; and 4 KiB (four page erases
+ * and 2048 half-words).
+ * Usage: bench_stlink_flash [--write-image FILE | --trace]   (FILE: the 64 KiB image, for
+ * OpenOCD; --trace: each ST-Link command of the 16-byte run with its virtual time) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,15 @@ static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
 static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 
 static uint8_t image[64 * 1024];
+
+/* --trace: every simulated ST-Link command of the 16-byte run, stamped with virtual time */
+static bool trace;
+static void trace_log(void *u, lode_log_level_e lv, lode_log_cat_e cat, const char *msg)
+{
+    (void)lv;
+    (void)cat;
+    printf("  %10.3f ms  %s\n", (double)lode_sim_now(u) / 1e9, msg);
+}
 
 static void make_image(void)
 {
@@ -65,7 +76,10 @@ static int run(int stlink, bool no_stream, const uint8_t *data, size_t len, resu
     uint64_t t0 = lode_sim_now(sim);
     lode_session_config_s sc = {.close_probe = true, .swd_hz = SWD_HZ, .now_us = v_now, .delay_us = v_delay, .time_user = sim};
     if (stlink) {
-        rc = lode_sim_stlink_new(sim, NULL, &st);
+        lode_sim_stlink_config_s stc = {0};
+        if (trace && len < 64)
+            stc.log = (lode_log_s){.fn = trace_log, .user = sim, .max_level = LODE_LOG_DEBUG};
+        rc = lode_sim_stlink_new(sim, &stc, &st);
         if (rc == LODE_OK) {
             lode_sim_stlink_io(st, &io);
             rc = lode_probe_stlink_new(&io, false, NULL, NULL, &sc.probe);
@@ -89,8 +103,12 @@ static int run(int stlink, bool no_stream, const uint8_t *data, size_t len, resu
         lode_flash_opts_s o = {.verify = true, .no_stream = no_stream};
         lode_flash_result_s res;
         uint64_t f0 = lode_sim_now(sim);
+        if (trace && stlink && len < 64)
+            printf("  %10.3f ms  -- lode_flash_image starts\n", (double)f0 / 1e9);
         rc = lode_flash_image(&core, lode_session_chip(s, NULL), img, &o, NULL, &res);
         out->flash_s = (double)(lode_sim_now(sim) - f0) / 1e12;
+        if (trace && stlink && len < 64)
+            printf("  %10.3f ms  -- lode_flash_image returns\n", (double)lode_sim_now(sim) / 1e9);
         if (rc == LODE_OK)
             rc = core.reset(core.ctx, false);
         if (rc == LODE_OK) { /* what was written is what the image holds */
@@ -117,10 +135,27 @@ static int run(int stlink, bool no_stream, const uint8_t *data, size_t len, resu
     return rc;
 }
 
+/* The flash operation of `data` through both probes against `bound` (seconds). */
+static void small_runs(const uint8_t *data, size_t len, double bound)
+{
+    for (int k = 1; k >= 0; k--) {
+        result_s sm = {0};
+        if (run(k, false, data, len, &sm) == LODE_OK)
+            printf("  %s: %.3f ms = %.1f %% of the bound (whole session %.3f ms, %llu %s)\n",
+                   k ? "simulated ST-Link/V2  " : "simulated CMSIS-DAP v2", sm.flash_s * 1e3,
+                   100.0 * bound / sm.flash_s, sm.total_s * 1e3, (unsigned long long)sm.commands,
+                   k ? "ST-Link commands" : "CMSIS-DAP packets");
+        else
+            printf("  %s: failed\n", k ? "simulated ST-Link/V2" : "simulated CMSIS-DAP v2");
+    }
+}
+
 int main(int argc, char **argv)
 {
     make_image();
-    if (argc == 3 && !strcmp(argv[1], "--write-image")) {
+    if (argc == 2 && !strcmp(argv[1], "--trace"))
+        trace = true;
+    else if (argc == 3 && !strcmp(argv[1], "--write-image")) {
         FILE *f = fopen(argv[2], "wb");
         if (!f || fwrite(image, 1, sizeof image, f) != sizeof image) {
             perror(argv[2]);
@@ -157,16 +192,11 @@ int main(int argc, char **argv)
     const double bound16 = 0.020 + 8 * 52.5e-6;
     printf("16-byte image (--verify), flash-physics bound (page erase 20 ms + 8 x 52.5 us): %.2f ms\n",
            bound16 * 1e3);
-    for (int k = 1; k >= 0; k--) {
-        result_s sm = {0};
-        if (run(k, false, small, sizeof small, &sm) == LODE_OK)
-            printf("  %s: %.3f ms = %.1f %% of the bound (whole session %.3f ms, %llu %s)\n",
-                   k ? "simulated ST-Link/V2  " : "simulated CMSIS-DAP v2", sm.flash_s * 1e3,
-                   100.0 * bound16 / sm.flash_s, sm.total_s * 1e3, (unsigned long long)sm.commands,
-                   k ? "ST-Link commands" : "CMSIS-DAP packets");
-        else
-            printf("  %s: failed\n", k ? "simulated ST-Link/V2" : "simulated CMSIS-DAP v2");
-    }
+    small_runs(small, sizeof small, bound16);
+    /* 4 KiB (the first 4 KiB of the 64 KiB image): four page erases and 2048 half-words */
+    const double bound4k = 4 * 0.020 + 2048 * 52.5e-6;
+    printf("4 KiB image (--verify), bound (4 page erases + 2048 x 52.5 us): %.2f ms\n", bound4k * 1e3);
+    small_runs(image, 4096, bound4k);
     printf("LODE_STLINK_TOTAL_S=%.6f\n", r.total_s);
     printf("LODE_STLINK_COMMANDS=%llu\n", (unsigned long long)r.commands);
     printf("LODE_DAP_TOTAL_S=%.6f\n", d.total_s);

@@ -63,7 +63,7 @@ foreach(name ${names})
   # symbols: "<value> <type> <name>"
   set(load ${LODE_FLASH_ALGO_LOAD_ADDRESS})
   file(STRINGS ${sym} lines)
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_start lode_algo_data lode_algo_late_end)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream LodeEraseStart lode_algo_start lode_algo_data lode_algo_late_end)
     set(off_${s} "")
   endforeach()
   foreach(line ${lines})
@@ -78,10 +78,10 @@ foreach(name ${names})
   if(NOT off_lode_algo_start STREQUAL "0")
     message(FATAL_ERROR "gen_builtin_algos: ${name} is not linked at ${load} (lode_algo_start '${off_lode_algo_start}')")
   endif()
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_data lode_algo_late_end)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream LodeEraseStart lode_algo_data lode_algo_late_end)
     if(off_${s} STREQUAL "")
-      if(s STREQUAL "lode_algo_late_end")
-        set(off_${s} 0) # no late part
+      if(s STREQUAL "lode_algo_late_end" OR s STREQUAL "LodeEraseStart")
+        set(off_${s} 0) # no late part / no erase-start table
         continue()
       endif()
       if(s STREQUAL "EraseChip" OR s STREQUAL "LodeStream")
@@ -94,7 +94,7 @@ foreach(name ${names})
       message(FATAL_ERROR "gen_builtin_algos: ${name}: ${s} at offset ${off_${s}} is outside the ${len}-byte blob")
     endif()
   endforeach()
-  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream lode_algo_data lode_algo_late_end)
+  foreach(s Init UnInit ProgramPage EraseSector EraseChip LodeStream LodeEraseStart lode_algo_data lode_algo_late_end)
     hex32(h_${s} ${off_${s}})
   endforeach()
 
@@ -124,6 +124,7 @@ foreach(name ${names})
         .pc_erase_all = ${h_EraseChip},
         .pc_stream = ${h_LodeStream},
         .stream_late_len = ${h_lode_algo_late_end},
+        .erase_start = ${h_LodeEraseStart},
         .data_section_offset = ${h_lode_algo_data},
         .flash_start = ${h_fstart},
         .flash_end = ${h_fend},

@@ -40,5 +40,11 @@ int LodeStream(unsigned long ctl);
  * LodeClockRestore, 0 when it changed nothing. */
 uint32_t LodeClockUp(void);
 void LodeClockRestore(uint32_t token);
+/* Optional: a sector erase the host starts itself with register writes (LodeEraseStart, a
+ * table of {address, value} pairs ended by {0, 0}; LODE_ERASE_ADDR = the sector's address),
+ * finished by the stream's op 4, EraseWait (0 or an error like EraseSector's) */
+#define LODE_ERASE_ADDR 0xFFFFFFFFu
+extern const uint32_t LodeEraseStart[];
+int EraseWait(unsigned long adr);
 
 #endif

@@ -89,13 +89,33 @@ int Init(unsigned long adr, unsigned long clk, unsigned long fnc)
     }
     wait_idle();
     /* The key sequence is defined from the locked state only (PM0075 §2.3.1): a wrong
-     * sequence locks the FPEC until reset, so an unlocked FPEC is left alone. */
+     * sequence locks the FPEC until reset, so an unlocked FPEC is left alone. The status
+     * flags stay (every operation clears them before it starts): an erase the host started
+     * (LodeEraseStart) reports through them to EraseWait. */
     if (REG32(FLASH_CR) & CR_LOCK) {
         REG32(FLASH_KEYR) = KEY1;
         REG32(FLASH_KEYR) = KEY2;
     }
-    REG32(FLASH_SR) = SR_FLAGS;
     return (REG32(FLASH_CR) & CR_LOCK) ? 1 : 0;
+}
+
+/* LodeEraseStart: the register writes that start a page erase from the reset state (FPEC
+ * locked and idle, HSI on; PM0075 §2.3.1 unlock, §2.3.5 page erase), for a host that starts a
+ * stream's first erase itself, right after its reset-halt, and loads the algorithm while the
+ * page erases: {address, value} pairs, LODE_ERASE_ADDR standing for the page's address, up to
+ * {0, 0}. The stream's op 4 finishes it with EraseWait. */
+const uint32_t LodeEraseStart[] = {FLASH_KEYR, KEY1,     FLASH_KEYR, KEY2,
+                                   FLASH_SR,   SR_FLAGS, FLASH_CR,   CR_PER,
+                                   FLASH_AR,   LODE_ERASE_ADDR,
+                                   FLASH_CR,   CR_PER | CR_STRT,     0, 0};
+
+/* The end of the page erase LodeEraseStart started: as erase() checks its own. */
+int EraseWait(unsigned long adr)
+{
+    (void)adr;
+    uint32_t sr = finish();
+    REG32(FLASH_CR) &= ~CR_PER;
+    return (sr & (SR_PGERR | SR_WRPRTERR)) || !(sr & SR_EOP) ? 1 : 0;
 }
 
 int UnInit(unsigned long fnc)

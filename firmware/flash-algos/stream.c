@@ -11,24 +11,28 @@
  * control block, so a probe that writes core registers one round trip at a time (the ST-Link)
  * writes three instead of ten.
  *
- * ctl (host-initialised, 16 words): [0] ops done (the core writes k+1 after op k; on a failure
+ * ctl (host-initialised, 18 words): [0] ops done (the core writes k+1 after op k; on a failure
  * of op k it writes k | 0x80000000, so one read tells progress and failure), [1] status
- * (0, or the failing op's error: 1 the operation failed, 2 verify mismatch, 3 bad op),
+ * (0, or the failing op's error: 1 the operation failed, 2 verify mismatch, 3 bad op, 4 the
+ * hash at the end differs from [16]),
  * [2] failing address, [3] flags (bit 0: verify every programmed page: compare it with the
- * data, read back from flash), [4] running FNV-1a hash (32-bit words, in order) of every
+ * data, read back from flash; bit 1: at the end, compare [4] with [16]: a host that knows the
+ * image's hash up front then needs only word [7] to know the outcome), [4] running FNV-1a hash (32-bit words, in order) of every
  * verified page as read back from flash, [5] the flash start address for Init, [6] the
  * sequence base B (a number the host picks for this call, so slots left over from an earlier
  * call can never look valid and need no clearing), [7] 0, and 0x80000000 | the call's result
  * once it returns (the host needs no register read for it), [8] the trailers, [9] the number
  * of slots, [10] the data areas, [11] their stride, [12] R9 (static base), [13] SP, [14] LR
- * (the return stub), [15] the erased word (what a byte the host did not send must read back as).
+ * (the return stub), [15] the erased word (what a byte the host did not send must read back as),
+ * [16] the hash every verified page should give (flags bit 1), [17] 0.
  * The stream calls Init(start, 0, program) first and UnInit(program) last, also after a
  * failure; between them the algorithm may run the core faster (LodeClockUp /
  * LodeClockRestore, algo.h).
  *
  * Slot i has a 32-byte trailer at trailers + 32 i: page address, page size (a multiple of 4),
  * op (0 end, 1 erase
- * sector, 2 program page, 3 erase chip), offset and length of the bytes sent, two reserved
+ * sector, 2 program page, 3 erase chip, 4 finish the sector erase the host started with the
+ * algorithm's LodeEraseStart writes: EraseWait), offset and length of the bytes sent, two reserved
  * words, seq; and a data area at data + i * stride holding the bytes sent. The host sends only
  * the part of a page that is not erased (whole words): the rest needs no programming, and
  * with verify it must read back erased. Op k lives in slot k mod nslots and is valid once its
@@ -38,6 +42,7 @@
 #include "algo.h"
 
 int EraseChip(void) __attribute__((weak));
+int EraseWait(unsigned long adr) __attribute__((weak));
 uint32_t LodeClockUp(void) __attribute__((weak));
 void LodeClockRestore(uint32_t token) __attribute__((weak));
 int LodeStreamRun(volatile uint32_t *c);
@@ -134,6 +139,8 @@ int LodeStreamRun(volatile uint32_t *c)
             rc = EraseSector(addr);
         } else if (op == 3) {
             rc = EraseChip ? EraseChip() : 3;
+        } else if (op == 4) {
+            rc = EraseWait ? EraseWait(addr) : 3;
         } else if (op == 2) {
             uint32_t off = t[3], len = t[4];
             rc = len ? ProgramPage(addr + off, len, (unsigned char *)(uintptr_t)d) : 0;
@@ -155,6 +162,10 @@ int LodeStreamRun(volatile uint32_t *c)
             if (++slot == c[9])
                 slot = 0;
         }
+    }
+    if (!rc && (c[3] & 2u) && hash != c[16]) {
+        addr = 0;
+        rc = 4;
     }
     if (rc) {
         c[2] = addr;

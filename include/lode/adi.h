@@ -138,6 +138,9 @@ unsigned lode_adi_can_submit(const lode_adi_s *adi);
 /* The probe merges submitted runs into one command when the first is collected
  * (lode_dap_ops_s.submit_merges): nothing submitted overlaps another round trip. */
 bool lode_adi_submit_merges(const lode_adi_s *adi);
+/* true when single accesses at scattered addresses in one run cost a fixed number of round
+ * trips (lode_dap_ops_s.batches: the ST-Link's RW_MISC): queue them together */
+bool lode_adi_batches(const lode_adi_s *adi);
 int lode_adi_submit(lode_adi_s *adi);
 int lode_adi_collect(lode_adi_s *adi);
 unsigned lode_adi_pending(const lode_adi_s *adi);

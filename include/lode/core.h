@@ -48,6 +48,10 @@ typedef struct lode_core_ops_s {
     int (*mem_write)(void *ctx, uint32_t addr, const void *buf, size_t len);
     /* system reset; with halt: stop at the reset vector (vector catch) */
     int (*reset)(void *ctx, bool halt);
+    /* optional: reset and halt as reset(ctx, true), then n (at most 32) word writes
+     * w[i] = {address, value} in order, only once the halt was reached, in as few probe round
+     * trips as the probe allows (with the reset's own clean-up) */
+    int (*reset_halt_writes)(void *ctx, const uint32_t (*w)[2], size_t n);
     /* optional (NULL if the driver cannot): hardware breakpoints and data watchpoints
      * (kind: 1 read, 2 write, 3 access), and DEMCR vector catch bits (set, then clear) */
     int (*bp_set)(void *ctx, uint32_t addr);

@@ -128,6 +128,10 @@ int lode_cortexm_reset(lode_cortexm_s *cm);
 /* Reset and halt at the reset vector: DEMCR.VC_CORERESET, SYSRESETREQ, wait for the halt,
  * restore DEMCR. */
 int lode_cortexm_reset_halt(lode_cortexm_s *cm);
+/* The same, then n (at most 32) word writes w[i] = {address, value} in order, only once the
+ * halt was reached, with the reset's own clean-up (the same probe command where the probe
+ * allows: CMSIS-DAP's, the ST-Link's RW_MISC batch). */
+int lode_cortexm_reset_halt_writes(lode_cortexm_s *cm, const uint32_t (*w)[2], size_t n);
 /* Set or clear vector catch bits (LODE_CM_DEMCR_VC_*, and TRCENA) in DEMCR, keeping the
  * others. */
 int lode_cortexm_vector_catch(lode_cortexm_s *cm, uint32_t set, uint32_t clear);

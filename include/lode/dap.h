@@ -67,6 +67,10 @@ typedef struct lode_dap_ops_s {
      * together, as one probe command, when the first is collected (a bit-level probe such as
      * the J-Link), so no round trip overlaps another one's. */
     bool submit_merges;
+    /* true when scattered single 32-bit accesses in one transfer list cost a fixed number of
+     * round trips, not one each (the ST-Link's RW_MISC batches): callers that would otherwise
+     * spread them over several lists gain by queueing them together */
+    bool batches;
     void *ctx;
 } lode_dap_ops_s;
 

@@ -148,6 +148,11 @@ typedef struct lode_flash_algo_s {
      * the runner writes them after the stream started, before the first program operation
      * (0: the whole blob first) */
     uint32_t stream_late_len;
+    /* offset in the blob of {address, value} word pairs ending with {0, 0} (a value of
+     * 0xFFFFFFFF = the sector's address): the register writes that start a sector erase from
+     * the reset state, which the runner sends right after its reset-halt so that a stream's
+     * first erase runs while the algorithm loads (op 4 finishes it); 0 = none */
+    uint32_t erase_start;
     uint32_t data_section_offset; /* R9 = blob base + this (past the blob: zeroed RAM up to it) */
     uint32_t flash_start, flash_end;
     uint32_t page_size;

@@ -14,7 +14,10 @@
  * ADIv5 layer (a shadow, never sent), and executes DRW / BDn accesses as memory commands at
  * the shadow address (consecutive ones coalesced into one command, up to the 1 KiB TAR
  * auto-increment boundary). Single 32-bit accesses on AP 0 use the probe's one-round-trip
- * "debug register" commands; everything else checks its status with GETLASTRWSTATUS2.
+ * "debug register" commands; everything else checks its status with GETLASTRWSTATUS2. From
+ * V2J32 / V3J2, three or more single 32-bit accesses on AP 0 at scattered addresses in one
+ * transfer list go as one batch (RW_MISC_OUT with up to 64 items on a V2, then RW_MISC_IN for
+ * the values and each item's status): two round trips however many (lode_dap_ops_s.batches).
  *
  * Firmware older than J24 (no DAP register access) falls back to the probe's higher-level
  * commands: memory on AP 0 through the memory commands, core registers through READREG/
@@ -80,6 +83,9 @@ typedef struct lode_stlink_io_s {
     int (*trace_read)(void *ctx, uint8_t *buf, size_t len);
     void (*close)(void *ctx); /* may be NULL */
     void *ctx;
+    /* other programs may send commands between ours (stlink-server): the driver then keeps to
+     * commands that are complete in one round trip (no RW_MISC_OUT/IN pairs) */
+    bool shared;
 } lode_stlink_io_s;
 
 /* USB: a bulk transport to the probe's command endpoints (out 0x02/0x01, in 0x81 by version);

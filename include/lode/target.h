@@ -118,6 +118,9 @@ typedef struct lode_target_flash_algo_s {
     /* built-in algorithms: the blob's first stream_late_len bytes are code only the program
      * operations of a LodeStream call use (0: none) */
     uint32_t stream_late_len;
+    /* built-in algorithms: offset in the blob of the register writes that start a sector erase
+     * from the reset state (LodeEraseStart, firmware/flash-algos/algo.h), 0 = none */
+    uint32_t erase_start;
     uint32_t data_section_offset; /* may lie past instructions_len: then zeroed RAM up to it */
     bool has_rtt_location;
     uint64_t rtt_location;

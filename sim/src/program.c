@@ -137,6 +137,7 @@ static void bd_delay_us(void *ctx, uint32_t us) { lode_sim_advance(ctx, (uint64_
 
 void lode_sim_core_ops(lode_sim_s *sim, lode_core_ops_s *ops)
 {
+    memset(ops, 0, sizeof *ops); /* the optional operations it lacks are NULL */
     ops->halt = bd_halt;
     ops->resume = bd_resume;
     ops->step = bd_step;

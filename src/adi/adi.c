@@ -527,6 +527,11 @@ bool lode_adi_submit_merges(const lode_adi_s *adi)
     return lode_adi_can_submit(adi) > 0 && adi->ops->submit_merges;
 }
 
+bool lode_adi_batches(const lode_adi_s *adi)
+{
+    return adi && adi->ops->batches;
+}
+
 unsigned lode_adi_pending(const lode_adi_s *adi)
 {
     return adi ? adi->npend : 0;

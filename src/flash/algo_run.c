@@ -340,7 +340,7 @@ static bool chip_erases(const lode_flash_plan_s *plan, unsigned reg, size_t i)
 }
 
 /* ---- streaming (LodeStream, lode's own algorithms) ------------------------------------------ */
-#define STREAM_CTL_WORDS 16u
+#define STREAM_CTL_WORDS 18u
 #define STREAM_TRAILER 32u
 #define STREAM_RETURNED 0x80000000u
 #define STREAM_FIN 32u /* ctl words 0-7: progress, status, address, flags, hash, .., result */
@@ -348,7 +348,9 @@ static bool chip_erases(const lode_flash_plan_s *plan, unsigned reg, size_t i)
 #define FNV_BASIS 2166136261u
 #define FNV_PRIME 16777619u
 
-enum { OP_END = 0, OP_ERASE = 1, OP_PROGRAM = 2, OP_ERASE_CHIP = 3 };
+/* OP_ERASE_STARTED: the sector erase the runner started with the algorithm's LodeEraseStart
+ * writes right after its reset-halt (the algorithm's EraseWait finishes it) */
+enum { OP_END = 0, OP_ERASE = 1, OP_PROGRAM = 2, OP_ERASE_CHIP = 3, OP_ERASE_STARTED = 4 };
 
 typedef struct stream_op_s {
     uint32_t op;
@@ -389,11 +391,12 @@ static void account(stream_acct_s *a, size_t from_op, size_t to_op)
     lode_flash_result_s *res = a->res;
     for (size_t k = from_op; k < to_op; k++) {
         const stream_op_s *op = &a->ops[k];
-        if (op->op == OP_ERASE || op->op == OP_ERASE_CHIP) {
-            size_t from = op->op == OP_ERASE ? op->index : 0;
-            size_t to = op->op == OP_ERASE ? op->index + 1 : plan->nsectors;
+        if (op->op == OP_ERASE || op->op == OP_ERASE_STARTED || op->op == OP_ERASE_CHIP) {
+            bool one = op->op != OP_ERASE_CHIP;
+            size_t from = one ? op->index : 0;
+            size_t to = one ? op->index + 1 : plan->nsectors;
             for (size_t i = from; i < to; i++) {
-                if (op->op == OP_ERASE ? plan->sectors[i].region != a->reg : !chip_erases(plan, a->reg, i))
+                if (one ? plan->sectors[i].region != a->reg : !chip_erases(plan, a->reg, i))
                     continue;
                 res->sectors_erased++;
                 if (!a->pages_left[i])
@@ -401,7 +404,7 @@ static void account(stream_acct_s *a, size_t from_op, size_t to_op)
             }
             if (o->progress)
                 o->progress(o->progress_user, LODE_FLASH_PHASE_ERASE,
-                            op->op == OP_ERASE ? ++*a->erase_done : (*a->erase_done = a->total_erase),
+                            one ? ++*a->erase_done : (*a->erase_done = a->total_erase),
                             a->total_erase);
         } else if (op->op == OP_PROGRAM) {
             const lode_flash_page_s *pg = &plan->pages[op->index];
@@ -456,7 +459,7 @@ static void stream_trailer(const stream_s *st, const runner_s *r, const lode_fla
     const stream_op_s *op = &st->ops[k];
     uint32_t addr = 0, size = 0, off = 0, len = 0;
     *d = NULL;
-    if (op->op == OP_ERASE) {
+    if (op->op == OP_ERASE || op->op == OP_ERASE_STARTED) {
         addr = plan->sectors[op->index].addr;
     } else if (op->op == OP_ERASE_CHIP) {
         addr = r->algo->flash_start;
@@ -485,7 +488,7 @@ typedef struct stream_est_s {
 static uint64_t op_expect(const stream_est_s *e, const lode_flash_plan_s *plan, uint8_t erased,
                           const stream_op_s *op)
 {
-    if (op->op == OP_ERASE)
+    if (op->op == OP_ERASE || op->op == OP_ERASE_STARTED)
         return e->erase_us;
     if (op->op == OP_ERASE_CHIP)
         return e->chip_us;
@@ -526,7 +529,7 @@ static void op_learn(stream_est_s *e, const lode_flash_plan_s *plan, uint8_t era
  * one word of progress near when the operation in progress should end, and reads the
  * call's result from the control block (no register reads). */
 static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_flash_plan_s *plan,
-                         unsigned reg, bool chip, const lode_flash_opts_s *o, bool *erased,
+                         unsigned reg, bool chip, size_t started, const lode_flash_opts_s *o, bool *erased,
                          bool *done, size_t *pages_left, size_t *erase_done, size_t total_erase,
                          size_t *pages_done, size_t total_pages, lode_flash_result_s *res)
 {
@@ -560,8 +563,10 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         ops[nops++] = (stream_op_s){OP_ERASE_CHIP, 0};
     } else {
         for (size_t i = 0; i < plan->nsectors; i++)
-            if (plan->sectors[i].region == reg && !plan->sectors[i].skip && !plan->sectors[i].wiped)
-                ops[nops++] = (stream_op_s){OP_ERASE, i};
+            if (plan->sectors[i].region == reg && !plan->sectors[i].skip && !plan->sectors[i].wiped) {
+                uint32_t kind = nops == 0 && i == started ? OP_ERASE_STARTED : OP_ERASE;
+                ops[nops++] = (stream_op_s){kind, i};
+            }
     }
     for (size_t i = 0; i < plan->npages; i++)
         if (plan->pages[i].region == reg)
@@ -581,7 +586,17 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     /* control block and the first operation's trailer, after the algorithm (one write) */
     uint8_t init[STREAM_CTL_WORDS * 4u + STREAM_TRAILER];
     memset(init, 0, sizeof init);
-    put32(init + 12, verify ? 1u : 0u);
+    /* with verify, the hash the target must end with (every programmed page as the image has
+     * it, in order): the call's result word alone then tells the outcome */
+    uint32_t want_hash = FNV_BASIS;
+    for (size_t k = 0; verify && k < nops; k++)
+        if (ops[k].op == OP_PROGRAM) {
+            const lode_flash_page_s *pg = &plan->pages[ops[k].index];
+            for (uint32_t i = 0; i + 4u <= pg->size; i += 4u)
+                want_hash = (want_hash ^ get32(pg->data + i)) * FNV_PRIME;
+        }
+    put32(init + 12, verify ? 3u : 0u);
+    put32(init + 64, want_hash);
     put32(init + 16, FNV_BASIS);
     put32(init + 20, a->flash_start);
     put32(init + 24, st.seq0);
@@ -596,7 +611,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     const uint8_t *d0;
     uint32_t d0len;
     stream_trailer(&st, r, plan, reg, 0, init + STREAM_CTL_WORDS * 4u, &d0, &d0len);
-    if (ops[0].op == OP_ERASE)
+    if (ops[0].op == OP_ERASE || ops[0].op == OP_ERASE_STARTED)
         erased[ops[0].index] = true;
     /* code only program operations use goes after the start, while the first erase runs */
     uint32_t late = ops[0].op != OP_PROGRAM && a->stream_late_len <= a->instructions_len
@@ -639,29 +654,41 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     uint64_t last_state = last_progress;
     stream_est_s est = {0};
     uint32_t delay = 50;
-    bool failed_early = false, returned = false, first = true;
+    bool failed_early = false, returned = false, first = true, target_hashed = false;
     uint8_t fin[STREAM_FIN];
     /* until every operation is confirmed but the last (the end, which returns), and that one
      * is sent too: a slow host may see all the others done at once, with no slot left for it */
     while (rc == LODE_OK && (confirmed < nops - 1 || sent < nops)) {
         /* fill every free slot: the data, then the trailer (its seq word last) */
         size_t sent_before = sent;
+        /* trailers of adjacent slots go out together, after their data (each one's seq word
+         * still lands after its own data and before the next trailer's) */
+        uint8_t tb[STREAM_MAX_SLOTS * STREAM_TRAILER];
+        uint32_t tb_slot = 0, tb_n = 0;
         while (sent < nops && sent - confirmed < nslots) {
             uint32_t slot = (uint32_t)(sent % nslots);
-            uint8_t t[STREAM_TRAILER];
+            if (tb_n && slot != tb_slot + tb_n) {
+                rc = c->mem_write(c->ctx, st.trailers + tb_slot * STREAM_TRAILER, tb, tb_n * STREAM_TRAILER);
+                tb_n = 0;
+                if (rc != LODE_OK)
+                    break;
+            }
             const uint8_t *d;
             uint32_t dlen;
-            stream_trailer(&st, r, plan, reg, sent, t, &d, &dlen);
+            if (!tb_n)
+                tb_slot = slot;
+            stream_trailer(&st, r, plan, reg, sent, tb + tb_n * STREAM_TRAILER, &d, &dlen);
             if (ops[sent].op == OP_ERASE)
                 erased[ops[sent].index] = true;
-            if (dlen)
-                rc = c->mem_write(c->ctx, st.data + slot * stride, d, dlen);
-            if (rc == LODE_OK)
-                rc = c->mem_write(c->ctx, st.trailers + slot * STREAM_TRAILER, t, STREAM_TRAILER);
-            if (rc != LODE_OK)
+            if (dlen && (rc = c->mem_write(c->ctx, st.data + slot * stride, d, dlen)) != LODE_OK)
                 break;
+            tb_n++;
             sent++;
         }
+        if (rc == LODE_OK && tb_n)
+            rc = c->mem_write(c->ctx, st.trailers + tb_slot * STREAM_TRAILER, tb, tb_n * STREAM_TRAILER);
+        else if (tb_n)
+            sent -= tb_n; /* not sent after all */
         if (rc != LODE_OK || (confirmed >= nops - 1 && sent >= nops))
             break;
         /* The algorithm cannot progress while its slots are empty: time without progress
@@ -676,11 +703,27 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             if (due > now0)
                 c->delay_us(c->ctx, (uint32_t)(due - now0 > 10000000u ? 10000000u : due - now0));
         }
-        /* one word of progress (the first poll, and while the last operation runs: the first
-         * 8, see below; the call's result may then come with the progress) */
-        bool whole = first || confirmed + 2 >= nops;
-        if ((rc = c->mem_read(c->ctx, st.ctl, fin, whole ? STREAM_FIN : 4)) != LODE_OK)
+        /* one word of progress (the first poll reads the first 8: the RAM check); for the last
+         * two operations the call's result word instead, which tells the whole outcome (with
+         * verify the target compares the hash with the image's itself) */
+        bool tail = !first && confirmed + 3 >= nops;
+        bool whole = tail || first || confirmed + 2 >= nops; /* fin's word 7 is current */
+        if (tail) {
+            if ((rc = c->mem_read(c->ctx, st.ctl + 28u, fin + 28, 4)) != LODE_OK)
+                break;
+            uint32_t res_word = get32(fin + 28);
+            if (!(res_word & STREAM_RETURNED)) {
+                put32(fin, (uint32_t)confirmed);
+            } else if ((res_word & 0x7FFFFFFFu) == 0) { /* every operation done, verified */
+                put32(fin, (uint32_t)(nops - 1));
+                put32(fin + 16, ac.host_hash); /* compared on the target (flags bit 1) */
+                target_hashed = verify;
+            } else if ((rc = c->mem_read(c->ctx, st.ctl, fin, STREAM_FIN)) != LODE_OK) {
+                break; /* a failure: its details */
+            }
+        } else if ((rc = c->mem_read(c->ctx, st.ctl, fin, whole ? STREAM_FIN : 4)) != LODE_OK) {
             break;
+        }
         /* the words only the host writes: the algorithm and its control block are in RAM */
         if (first && (get32(fin + 20) != a->flash_start || get32(fin + 24) != st.seq0)) {
             log_no_ram(r);
@@ -711,7 +754,8 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
         lode_core_state_s cs;
         /* is the core still in the stream? asked once an operation is overdue, every 5 ms */
         bool stopped = false;
-        if (now - last_progress > 1000 + expect * 2 && now - last_state >= 5000) {
+        uint64_t overdue = 1000 + (expect ? expect * 2 : per_op_ms * 250u); /* unknown: a quarter of the limit */
+        if (now - last_progress > overdue && now - last_state >= 5000) {
             last_state = now;
             stopped = core_state(r, &cs) == LODE_OK && (cs.halted || cs.lockup);
         }
@@ -765,7 +809,11 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     }
     if (rc == LODE_OK && result != 0) {
         uint32_t status = get32(fin + 4), at = get32(fin + 8);
-        if (status == 2)
+        if (status == 4)
+            lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
+                     "verify failed: the flash read back on the target hashes to 0x%08x, the image to "
+                     "0x%08x (flash again with --verify-readback to find the bytes)", get32(fin + 16), want_hash);
+        else if (status == 2)
             lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "verify failed at 0x%08x: the flash does not hold what was programmed "
                      "(flash again; if it persists the sector may be worn or protected)", at);
@@ -773,7 +821,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
             lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                      "flash algorithm '%s' reported error %u at 0x%08x: the flash may be "
                      "write-protected or locked", a->name ? a->name : "?", status ? status : result, at);
-        rc = status == 2 ? LODE_E_VERIFY : LODE_E_FLASH;
+        rc = status == 2 || status == 4 ? LODE_E_VERIFY : LODE_E_FLASH;
     }
     if (rc == LODE_OK && confirmed < nops - 1) {
         lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
@@ -781,7 +829,7 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
                  "flash again", confirmed, nops - 1);
         rc = LODE_E_FLASH;
     }
-    if (rc == LODE_OK && verify && get32(fin + 16) != ac.host_hash) {
+    if (rc == LODE_OK && verify && !target_hashed && get32(fin + 16) != ac.host_hash) {
         lode_log(r->log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
                  "verify failed: the flash read back on the target hashes to 0x%08x, the image to "
                  "0x%08x (flash again with --verify-readback to find the bytes)", get32(fin + 16), ac.host_hash);
@@ -789,6 +837,91 @@ static int stream_region(runner_s *r, const lode_mem_range_s *ram, const lode_fl
     }
     free(ops);
     return rc;
+}
+
+#define ERASE_START_MAX 16u
+
+/* lode_flash_run's order of regions: those erased with a chip erase first (what it wipes
+ * elsewhere is programmed after it), then the others; step (of 2 * nalgos) handles *reg when
+ * true. */
+static bool step_region(const lode_flash_plan_s *plan, size_t nalgos, unsigned step, unsigned *reg)
+{
+    *reg = step % (unsigned)nalgos;
+    bool chip_reg = *reg < 32 && (plan->chip_regions >> *reg & 1u);
+    return chip_reg == (step < nalgos);
+}
+
+/* Does region reg have something to erase or program? *wiped: another chip erase wipes some
+ * of its sectors. */
+static bool region_work(const lode_flash_plan_s *plan, unsigned reg, bool *wiped)
+{
+    bool any = false;
+    *wiped = false;
+    for (size_t i = 0; i < plan->nsectors; i++)
+        if (plan->sectors[i].region == reg) {
+            any |= !plan->sectors[i].skip && !plan->sectors[i].wiped;
+            *wiped |= plan->sectors[i].wiped;
+        }
+    for (size_t i = 0; i < plan->npages && !any; i++)
+        any = plan->pages[i].region == reg;
+    return any;
+}
+
+/* The region lode_flash_run streams first, and whether it erases with its chip erase. */
+static bool first_region(const lode_flash_algo_s *const *algos, size_t nalgos, const lode_flash_plan_s *plan,
+                         unsigned *reg_out, bool *chip_out)
+{
+    for (unsigned step = 0; step < 2 * nalgos; step++) {
+        unsigned reg;
+        bool wiped;
+        if (!step_region(plan, nalgos, step, &reg) || !region_work(plan, reg, &wiped))
+            continue;
+        bool chip_reg = reg < 32 && (plan->chip_regions >> reg & 1u);
+        const lode_flash_algo_s *a = algos[reg];
+        if (!a)
+            return false;
+        *reg_out = reg;
+        *chip_out = a->pc_erase_all != LODE_FLASH_NO_PC && !wiped && (plan->chip_erase || chip_reg);
+        return true;
+    }
+    return false;
+}
+
+/* The writes that start the first stream's first sector erase right after the reset-halt
+ * (the algorithm's LodeEraseStart table, its sector-address word filled in), so that the
+ * erase runs while the algorithm loads: their number (0: none) and *sector. */
+static size_t first_erase_writes(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
+                                 size_t nalgos, const lode_flash_plan_s *plan, const lode_flash_opts_s *o,
+                                 uint32_t w[ERASE_START_MAX][2], size_t *sector)
+{
+    unsigned reg = 0;
+    bool chip = false;
+    if (!core->reset_halt_writes || o->no_reset_halt || o->single_buffer || o->no_stream || plan->nram ||
+        !first_region(algos, nalgos, plan, &reg, &chip) || chip)
+        return 0;
+    const lode_flash_algo_s *a = algos[reg];
+    if (a->pc_stream == LODE_FLASH_NO_PC || !a->erase_start || a->erase_start % 4u ||
+        a->erase_start >= a->instructions_len)
+        return 0;
+    size_t s = 0;
+    while (s < plan->nsectors && (plan->sectors[s].region != reg || plan->sectors[s].skip || plan->sectors[s].wiped))
+        s++;
+    if (s == plan->nsectors)
+        return 0; /* nothing to erase */
+    const uint8_t *t = a->instructions + a->erase_start;
+    size_t avail = (a->instructions_len - a->erase_start) / 8u;
+    for (size_t i = 0; i < avail && i <= ERASE_START_MAX; i++) {
+        uint32_t ad = get32(t + 8 * i), v = get32(t + 8 * i + 4);
+        if (!ad && !v) {
+            *sector = s;
+            return i;
+        }
+        if (i == ERASE_START_MAX || (ad & 3u))
+            return 0;
+        w[i][0] = ad;
+        w[i][1] = v == 0xFFFFFFFFu ? plan->sectors[s].addr : v;
+    }
+    return 0; /* no end mark */
 }
 
 int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *algos,
@@ -814,8 +947,22 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
     for (size_t i = 0; i < plan->nsectors; i++)
         done[i] = plan->sectors[i].skip;
 
-    /* a clean core: reset and halt stops the firmware, its interrupts and SysTick */
-    rc = o->no_reset_halt ? core->halt(core->ctx) : core->reset(core->ctx, true);
+    /* a clean core: reset and halt stops the firmware, its interrupts and SysTick; the first
+     * sector erase may start right after it, while the algorithm loads */
+    uint32_t ew[ERASE_START_MAX][2];
+    size_t started = SIZE_MAX;
+    size_t new = algos ? first_erase_writes(core, algos, nalgos, plan, o, ew, &started) : 0;
+    if (new) {
+        erased[started] = true;
+        rc = core->reset_halt_writes(core->ctx, (const uint32_t(*)[2])ew, new);
+        if (rc != LODE_OK) {
+            note_unfinished(plan, erased, done, res, log); /* the erase may have started */
+            goto out;
+        }
+    } else {
+        started = SIZE_MAX;
+        rc = o->no_reset_halt ? core->halt(core->ctx) : core->reset(core->ctx, true);
+    }
     if (rc != LODE_OK)
         goto out;
 
@@ -831,20 +978,11 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
 
     /* regions erased with a chip erase first: what it wipes elsewhere is programmed after it */
     for (unsigned step = 0; step < 2 * nalgos && rc == LODE_OK; step++) {
-        unsigned reg = step % (unsigned)nalgos;
+        unsigned reg;
+        bool wiped;
+        if (!step_region(plan, nalgos, step, &reg) || !region_work(plan, reg, &wiped))
+            continue;
         bool chip_reg = reg < 32 && (plan->chip_regions >> reg & 1u);
-        if (chip_reg != (step < nalgos))
-            continue;
-        bool any = false, wiped = false;
-        for (size_t i = 0; i < plan->nsectors; i++)
-            if (plan->sectors[i].region == reg) {
-                any |= !plan->sectors[i].skip && !plan->sectors[i].wiped;
-                wiped |= plan->sectors[i].wiped;
-            }
-        for (size_t i = 0; i < plan->npages && !any; i++)
-            any = plan->pages[i].region == reg;
-        if (!any)
-            continue;
         const lode_flash_algo_s *a = algos[reg];
         if (!a) {
             lode_log(log, LODE_LOG_ERROR, LODE_LOGC_FLASH,
@@ -859,7 +997,7 @@ int lode_flash_run(const lode_core_ops_s *core, const lode_flash_algo_s *const *
         bool chip_all = a->pc_erase_all != LODE_FLASH_NO_PC && !wiped && (plan->chip_erase || chip_reg);
         if (a->pc_stream != LODE_FLASH_NO_PC && !o->single_buffer && !o->no_stream) {
             uint64_t t0 = core->now_us(core->ctx);
-            rc = stream_region(&r, ram, plan, reg, chip_all, o, erased, done, pages_left, &erase_done,
+            rc = stream_region(&r, ram, plan, reg, chip_all, started, o, erased, done, pages_left, &erase_done,
                                total_erase, &pages_done, total_pages, res);
             if (rc != LODE_E_UNSUPPORTED) {
                 res->us_program += core->now_us(core->ctx) - t0;

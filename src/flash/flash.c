@@ -100,6 +100,7 @@ int lode_flash_layout_for_chip(const lode_target_chip_s *chip, const lode_log_s 
         a->pc_erase_all = ta->pc_erase_all;
         a->pc_stream = ta->pc_stream;
         a->stream_late_len = ta->stream_late_len;
+        a->erase_start = ta->erase_start;
         a->data_section_offset = ta->data_section_offset;
         a->flash_start = (uint32_t)ta->flash_start;
         a->flash_end = (uint32_t)(ta->flash_end > 0xFFFFFFFFull ? 0xFFFFFFFFull : ta->flash_end);

@@ -548,6 +548,10 @@ static int co_reset(void *ctx, bool halt)
     lode_session_s *s = ctx;
     return halt ? lode_cortexm_reset_halt(s->cm) : lode_cortexm_reset(s->cm);
 }
+static int co_reset_halt_writes(void *ctx, const uint32_t (*w)[2], size_t n)
+{
+    return lode_cortexm_reset_halt_writes(((lode_session_s *)ctx)->cm, w, n);
+}
 static uint64_t co_now_us(void *ctx)
 {
     lode_session_s *s = ctx;
@@ -620,6 +624,7 @@ void lode_session_core_ops(lode_session_s *s, lode_core_ops_s *ops)
     ops->mem_read = co_mem_read;
     ops->mem_write = co_mem_write;
     ops->reset = co_reset;
+    ops->reset_halt_writes = co_reset_halt_writes;
     bool pipe = lode_adi_can_submit(s->adi) > 0;
     ops->mem_submit = pipe ? co_mem_submit : NULL;
     ops->mem_collect = pipe ? co_mem_collect : NULL;

@@ -62,6 +62,7 @@ static bool algo_ok(const lodei_builtin_algo_s *b)
             return false;
     return b->pc_program_page != none && b->pc_erase_sector != none &&
            b->data_section_offset <= b->instructions_len && b->stream_late_len <= b->instructions_len &&
+           (b->erase_start % 4u == 0 && b->erase_start <= b->instructions_len) &&
            b->flash_end > b->flash_start &&
            b->page_size && b->sector_size;
 }
@@ -133,6 +134,7 @@ static int add_chip(lode_target_db_s *db, const bchip_s *bc, const lode_log_s *l
             .pc_erase_all = b->pc_erase_all,
             .pc_stream = b->pc_stream,
             .stream_late_len = b->stream_late_len,
+            .erase_start = b->erase_start,
             .data_section_offset = b->data_section_offset,
             .flash_start = b->flash_start,
             .flash_end = b->flash_end,

@@ -18,6 +18,7 @@ typedef struct lodei_builtin_algo_s {
         pc_erase_all /* 0xFFFFFFFF = none */;
     uint32_t pc_stream; /* LodeStream (firmware/flash-algos/stream.c), 0xFFFFFFFF = none */
     uint32_t stream_late_len; /* the blob's first bytes only program operations of a stream use */
+    uint32_t erase_start; /* offset of LodeEraseStart's {address, value} pairs, 0 = none */
     uint32_t data_section_offset;
     uint32_t flash_start, flash_end, page_size, sector_size;
     uint32_t chip_erase_also_start, chip_erase_also_end; /* EraseChip erases this too (0, 0: nothing) */

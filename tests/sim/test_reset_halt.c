@@ -138,6 +138,8 @@ static void test_reset_halt(void)
         check_reset_halted(&r, demcr, "from running");
         if (kind == P_DAP2)
             CHECK(used <= 2); /* DEMCR/DHCSR read, then the rest in one command */
+        if (kind == P_STLINK) /* one RW_MISC batch (2), the DHCSR poll, DEMCR and DFSR */
+            CHECK(used <= 5);
         fprintf(stderr, "  %s: reset-halt in %llu probe commands\n", pname[kind], (unsigned long long)used);
 
         /* 2. halted elsewhere (S_HALT already set before the reset), VTOR moved again */
@@ -173,6 +175,29 @@ static void test_reset_halt(void)
         CHECK(rd32(&r, SCB_VTOR) != 0x20000000u); /* reset (the startup code may set it) */
         if (kind == P_DAP2)
             CHECK(used <= 2);
+
+        /* 5. registers written and the core resumed: R0, PC and xPSR take, the core runs from
+         * PC (a loop in RAM); the ST-Link batches them (two commands) and resumes (one) */
+        CHECK_EQ(r.core.reset(r.core.ctx, true), LODE_OK);
+        static const uint8_t loop[4] = {0xFE, 0xE7, 0xFE, 0xE7}; /* b . */
+        CHECK_EQ(lode_sim_mem_write(r.sim, 0x20001000u, loop, sizeof loop), LODE_OK);
+        const unsigned sel[3] = {LODE_CM_REG_R0, LODE_CM_REG_PC, LODE_CM_REG_XPSR};
+        const uint32_t val[3] = {0x12345678u, 0x20001000u, 0x01000000u};
+        c0 = commands(&r);
+        CHECK_EQ(r.core.resume_regs(r.core.ctx, sel, val, 3), LODE_OK);
+        used = commands(&r) - c0;
+        lode_sim_run(r.sim, 100000000ull);
+        CHECK(!lode_sim_halted(r.sim));
+        CHECK_EQ(r.core.halt(r.core.ctx), LODE_OK);
+        uint32_t r0 = 0;
+        CHECK_EQ(lode_sim_reg_read(r.sim, LODE_CM_REG_R0, &r0), LODE_OK);
+        CHECK_EQ(lode_sim_reg_read(r.sim, LODE_CM_REG_PC, &pc), LODE_OK);
+        CHECK_EQ(r0, 0x12345678u);
+        CHECK_EQ(pc, 0x20001000u);
+        if (kind == P_STLINK)
+            CHECK(used <= 3);
+        fprintf(stderr, "  %s: 3 registers and resume in %llu probe commands\n", pname[kind],
+                (unsigned long long)used);
         rig_close(&r);
     }
 }

@@ -195,6 +195,45 @@ static void test_driver_in_process(void)
     CHECK_EQ(lode_sim_read32(r.sim, RAM + 0x48u, &w), LODE_OK);
     CHECK_EQ(w, 0x01020304u);
 
+    /* scattered single words in one run: one RW_MISC batch (OUT, then IN for the values and
+     * statuses) instead of a command each; in order, so a read sees the write before it */
+    REQUIRE(r.ops.batches);
+    lode_sim_stlink_stats_s s0, s1;
+    uint32_t b1 = 0, b2 = 0, b3 = 0;
+    CHECK_EQ(lode_sim_write32(r.sim, RAM + 0x200u, 0x11111111u), LODE_OK);
+    CHECK_EQ(lode_sim_write32(r.sim, RAM + 0x280u, 0x22222222u), LODE_OK);
+    lode_sim_stlink_stats(r.probe, &s0);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x200u, &b1);
+    lode_adi_queue_write32(r.adi, 0, RAM + 0x300u, 0x33333333u);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x280u, &b2);
+    lode_adi_queue_write32(r.adi, 0, RAM + 0x204u, 0x44444444u);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x300u, &b3);
+    CHECK_EQ(lode_adi_run(r.adi), LODE_OK);
+    lode_sim_stlink_stats(r.probe, &s1);
+    CHECK_EQ(s1.commands - s0.commands, 2u);
+    CHECK_EQ(b1, 0x11111111u);
+    CHECK_EQ(b2, 0x22222222u);
+    CHECK_EQ(b3, 0x33333333u);
+    CHECK_EQ(lode_sim_read32(r.sim, RAM + 0x204u, &w), LODE_OK);
+    CHECK_EQ(w, 0x44444444u);
+    /* a fault inside a batch: that access's error, the ones before it done, the next run fine */
+    b1 = 0;
+    lode_adi_queue_write32(r.adi, 0, RAM + 0x208u, 0x55555555u);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x200u, &b1);
+    lode_adi_queue_read32(r.adi, 0, BAD_ADDR, &junk);
+    lode_adi_queue_write32(r.adi, 0, RAM + 0x20Cu, 0x66666666u);
+    CHECK_EQ(lode_adi_run(r.adi), LODE_E_FAULT);
+    CHECK_EQ(lode_sim_read32(r.sim, RAM + 0x208u, &w), LODE_OK);
+    CHECK_EQ(w, 0x55555555u);
+    CHECK_EQ(b1, 0x11111111u);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x200u, &b1);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x204u, &b2);
+    lode_adi_queue_read32(r.adi, 0, RAM + 0x208u, &b3);
+    CHECK_EQ(lode_adi_run(r.adi), LODE_OK);
+    CHECK_EQ(b1, 0x11111111u);
+    CHECK_EQ(b2, 0x44444444u);
+    CHECK_EQ(b3, 0x55555555u);
+
     /* core registers with the probe's helpers, core halted */
     CHECK_EQ(lode_adi_mem_write32(r.adi, 0, DHCSR_ADDR, 0xA05F0003u), LODE_OK);
     CHECK(lode_sim_halted(r.sim));
@@ -328,6 +367,46 @@ static void test_session_flash(void)
     CHECK_EQ(r.core.mem_read(r.core.ctx, 0x08000003u, a, sizeof a), LODE_OK);
     CHECK_EQ(lode_sim_mem_read(r.sim, 0x08000003u, b, sizeof b), LODE_OK);
     CHECK(!memcmp(a, b, sizeof a));
+    lode_image_free(img);
+    srig_close(&r);
+}
+
+/* A 16-byte image into a page that held other data, through the simulated ST-Link (virtual
+ * time, deterministic): the page erase starts in the reset-halt's last batch (the algorithm's
+ * LodeEraseStart writes) and runs while the algorithm loads, so the whole flash operation
+ * takes at most 25.5 ms, 80 % of its bound (one 20 ms page erase and 8 half-words of 52.5
+ * us); the page holds the image and reads erased after it. */
+static void test_small_image_time(void)
+{
+    srig_s r;
+    REQUIRE(srig_open(&r, "STM32F103C8"));
+    REQUIRE(r.chip);
+    static uint8_t old[2048];
+    pattern(old, sizeof old, 9);
+    REQUIRE(lode_sim_load(r.sim, 0x08000000u, old, sizeof old) == LODE_OK);
+    static const uint8_t small[16] = {0x00, 0x50, 0x00, 0x20, 0x09, 0x00, 0x00, 0x08,
+                                      0xFE, 0xE7, 0xFE, 0xE7, 0x78, 0x56, 0x34, 0x12};
+    lode_image_s *img = NULL;
+    REQUIRE(lode_image_from_bin(small, sizeof small, 0x08000000u, &img) == LODE_OK);
+    lode_flash_opts_s o = {.verify = true};
+    lode_flash_result_s res;
+    uint64_t t0 = lode_sim_now(r.sim);
+    CHECK_EQ(lode_flash_image(&r.core, r.chip, img, &o, NULL, &res), LODE_OK);
+    double ms = (double)(lode_sim_now(r.sim) - t0) / 1e9;
+    fprintf(stderr, "  16 bytes through the ST-Link: %.3f ms of virtual time\n", ms);
+    CHECK(ms <= 25.5);
+    CHECK(mem_equals(r.sim, 0x08000000u, small, sizeof small));
+    static uint8_t ff[1024 - 16];
+    memset(ff, 0xFF, sizeof ff);
+    CHECK(mem_equals(r.sim, 0x08000010u, ff, sizeof ff));
+    CHECK(mem_equals(r.sim, 0x08000400u, old + 1024, 1024)); /* the next page untouched */
+    /* the erase-start writes fail (FLASH_AR faults): an error, the page named as maybe erased */
+    lode_sim_inject_fault_range(r.sim, 0x40022014u, 0x40022017u);
+    CHECK(lode_flash_image(&r.core, r.chip, img, &o, NULL, &res) != LODE_OK);
+    CHECK(strstr(res.unfinished, "0x08000000-0x080003ff") != NULL);
+    lode_sim_inject_fault_range(r.sim, 1, 0);
+    CHECK_EQ(lode_flash_image(&r.core, r.chip, img, &o, NULL, &res), LODE_OK);
+    CHECK(mem_equals(r.sim, 0x08000000u, small, sizeof small));
     lode_image_free(img);
     srig_close(&r);
 }
@@ -742,6 +821,7 @@ int main(void)
 {
     RUN_TEST(test_driver_in_process);
     RUN_TEST(test_session_flash);
+    RUN_TEST(test_small_image_time);
     RUN_TEST(test_overwrite_code);
     RUN_TEST(test_server_protocol);
     RUN_TEST(test_tcp);

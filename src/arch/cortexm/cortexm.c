@@ -432,6 +432,38 @@ int lode_cortexm_resume_regs(lode_cortexm_s *cm, const unsigned *regs, const uin
             return err;
         }
     }
+    /* a probe that batches scattered accesses (the ST-Link) instead of its one-register
+     * commands: the registers through DCRDR/DCRSR, each followed by a DHCSR read, and the DFSR
+     * clear in one run; the resume once every read showed S_REGRDY (no value match here) */
+    bool batch = cm->halted_known && lode_adi_batches(cm->adi) && lode_adi_pending(cm->adi) == 0 &&
+                 n >= 1 && n <= 8 && !fpb_any_used(cm);
+    unsigned bsel[8];
+    for (size_t i = 0; batch && i < n; i++)
+        batch = regsel_of(cm, regs[i], &bsel[i]) == LODE_OK &&
+                !(regs[i] >= LODE_CM_REG_PRIMASK && regs[i] <= LODE_CM_REG_CONTROL);
+    if (batch) {
+        uint32_t seen[8];
+        for (size_t i = 0; i < n; i++) {
+            seen[i] = 0;
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRDR, vals[i]);
+            lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DCRSR, DCRSR_REGWNR | bsel[i]);
+            lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &seen[i]);
+        }
+        lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DFSR, DFSR_ALL);
+        int err = lode_adi_run(cm->adi);
+        const uint32_t ready = LODE_CM_DHCSR_S_REGRDY | LODE_CM_DHCSR_S_HALT;
+        bool ok = err == LODE_OK;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (seen[i] & ready) == ready;
+        if (ok) {
+            err = wr(cm, LODE_CM_DHCSR, LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN);
+            cm->halted_known = false;
+            return err;
+        }
+        if (err != LODE_OK && err != LODE_E_FAULT && err != LODE_E_WAIT)
+            return err;
+        /* a register not ready (or a failed access): written again one at a time */
+    }
     int err = lode_cortexm_regs_write(cm, regs, vals, n);
     if (err == LODE_OK)
         err = lode_cortexm_resume(cm);
@@ -539,22 +571,83 @@ int lode_cortexm_reset(lode_cortexm_s *cm)
     return sysreset(cm, false);
 }
 
+#define DEMCR_UNREAD 0xFFFFFFFFu /* DEMCR's reserved bits read as zero: never a value read */
+
+/* Reset-halt with a probe that batches scattered accesses (the ST-Link's RW_MISC) and has no
+ * value-match reads: DHCSR read (clearing a stale S_RESET_ST) and DEMCR read, halt with
+ * DEBUGEN, DEMCR = VC_CORERESET | TRCENA (the value read is put back after), SYSRESETREQ, all
+ * in one run (one batch); then the waits, DEMCR put back, DFSR.VCATCH cleared. On a failed
+ * batch *retry (the caller's path, with *demcr the value read or DEMCR_UNREAD). */
+static int reset_halt_batched(lode_cortexm_s *cm, const uint32_t (*w)[2], size_t n, uint32_t *demcr,
+                              bool *retry)
+{
+    uint32_t dhcsr = 0;
+    *demcr = DEMCR_UNREAD;
+    *retry = false;
+    cm->halted_known = false;
+    lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &dhcsr);
+    lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DEMCR, demcr);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DHCSR,
+                           LODE_CM_DHCSR_DBGKEY | LODE_CM_DHCSR_C_DEBUGEN | LODE_CM_DHCSR_C_HALT);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DEMCR, LODE_CM_DEMCR_VC_CORERESET | LODE_CM_DEMCR_TRCENA);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
+    int err = lode_adi_run(cm->adi);
+    if (err != LODE_OK || *demcr == DEMCR_UNREAD) {
+        *retry = true;
+        return err;
+    }
+    err = reset_wait(cm, true, false);
+    if (err != LODE_OK) {
+        wr(cm, LODE_CM_DEMCR, *demcr); /* restore DEMCR even when the reset failed */
+        return err;
+    }
+    /* the caller's writes, DEMCR put back and VCATCH cleared: one batch when they are three */
+    for (size_t i = 0; i < n; i++)
+        lode_adi_queue_write32(cm->adi, cm->ap, w[i][0], w[i][1]);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DEMCR, *demcr);
+    lode_adi_queue_write32(cm->adi, cm->ap, LODE_CM_DFSR, LODE_CM_DFSR_VCATCH);
+    return lode_adi_run(cm->adi);
+}
+
 /* Reset and halt at the reset vector (C1.6.5 VC_CORERESET): DEMCR and DHCSR read in one
  * command (the read clears a stale S_RESET_ST), then DEBUGEN (if off) and VC_CORERESET, the
  * reset, the waits for S_RESET_ST and S_HALT, DEMCR put back and DFSR.VCATCH cleared; with
  * CMSIS-DAP all of that is a second command. */
 int lode_cortexm_reset_halt(lode_cortexm_s *cm)
 {
-    if (!cm)
+    return lode_cortexm_reset_halt_writes(cm, NULL, 0);
+}
+
+#define RESET_WRITES_MAX 32u
+
+int lode_cortexm_reset_halt_writes(lode_cortexm_s *cm, const uint32_t (*w)[2], size_t n)
+{
+    if (!cm || (n && !w) || n > RESET_WRITES_MAX)
         return LODE_E_INVALID_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (w[i][0] & 3u)
+            return LODE_E_INVALID_ARG;
+    uint32_t known = DEMCR_UNREAD;
+    bool batched = lode_adi_batches(cm->adi) && lode_adi_can_submit(cm->adi) == 0 &&
+                   lode_adi_pending(cm->adi) == 0;
+    if (batched) {
+        bool retry = false;
+        int berr = reset_halt_batched(cm, w, n, &known, &retry);
+        if (!retry)
+            return berr;
+    }
     uint32_t demcr = 0, dhcsr = 0;
     lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DEMCR, &demcr);
     lode_adi_queue_read32(cm->adi, cm->ap, LODE_CM_DHCSR, &dhcsr);
     int err = lode_adi_run(cm->adi);
     if (err != LODE_OK)
         return err;
+    if (batched) /* the failed batch may have set VC_CORERESET: put back what it read */
+        demcr = known != DEMCR_UNREAD ? known : demcr & ~LODE_CM_DEMCR_VC_CORERESET;
     cm->halted_known = false;
-    uint32_t pre[2][2], post[2][2] = {{LODE_CM_DEMCR, demcr}, {LODE_CM_DFSR, LODE_CM_DFSR_VCATCH}};
+    uint32_t pre[2][2], post[2 + RESET_WRITES_MAX][2] = {{LODE_CM_DEMCR, demcr}, {LODE_CM_DFSR, LODE_CM_DFSR_VCATCH}};
+    for (size_t i = 0; i < n; i++)
+        post[2 + i][0] = w[i][0], post[2 + i][1] = w[i][1];
     size_t npre = 0;
     if (!(dhcsr & LODE_CM_DHCSR_C_DEBUGEN)) {
         pre[npre][0] = LODE_CM_DHCSR;
@@ -563,7 +656,7 @@ int lode_cortexm_reset_halt(lode_cortexm_s *cm)
     pre[npre][0] = LODE_CM_DEMCR;
     pre[npre++][1] = demcr | LODE_CM_DEMCR_VC_CORERESET;
     bool sent = false, seen = false;
-    err = reset_batched(cm, (const uint32_t(*)[2])pre, npre, true, (const uint32_t(*)[2])post, 2, &sent, &seen);
+    err = reset_batched(cm, (const uint32_t(*)[2])pre, npre, true, (const uint32_t(*)[2])post, 2 + n, &sent, &seen);
     if (sent && err == LODE_OK)
         return LODE_OK;
     if (sent && seen) {
@@ -586,6 +679,10 @@ int lode_cortexm_reset_halt(lode_cortexm_s *cm)
         err = err2;
     if (err == LODE_OK)
         err = wr(cm, LODE_CM_DFSR, LODE_CM_DFSR_VCATCH);
+    for (size_t i = 0; i < n && err == LODE_OK; i++)
+        lode_adi_queue_write32(cm->adi, cm->ap, w[i][0], w[i][1]);
+    if (err == LODE_OK && n)
+        err = lode_adi_run(cm->adi);
     return err;
 }
 

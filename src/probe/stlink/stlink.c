@@ -20,13 +20,18 @@ enum {
     D_RWSTATUS = 0x3B, D_DRIVE_NRST = 0x3C, D_RWSTATUS2 = 0x3E, D_TRACE_START = 0x40,
     D_TRACE_STOP = 0x41, D_TRACE_NB = 0x42, D_SWD_FREQ = 0x43, D_READ_DAP = 0x45,
     D_WRITE_DAP = 0x46, D_READMEM16 = 0x47, D_WRITEMEM16 = 0x48, D_INIT_AP = 0x4B,
-    D_CLOSE_AP = 0x4C, D_V3_SET_FREQ = 0x61, D_V3_GET_FREQ = 0x62,
+    D_CLOSE_AP = 0x4C, D_RW_MISC_OUT = 0x51, D_RW_MISC_IN = 0x52, D_V3_SET_FREQ = 0x61,
+    D_V3_GET_FREQ = 0x62,
     ENTER_SWD = 0xA3, DFU_EXIT = 0x07,
 };
 enum { MODE_DFU = 0, MODE_MASS = 1, MODE_DEBUG = 2, MODE_SWIM = 3 };
 #define ST_OK 0x80u
 #define DP_PORT 0xFFFFu
 #define TRACE_BUF 4096u
+/* RW_MISC batches: items (an address or AP number, a write, a read) per batch on a V2 (a V3
+ * takes more; lode keeps to this) */
+#define MISC_ITEMS 64u
+enum { MISC_ADDRESS = 1, MISC_WRITE = 2, MISC_READ = 3 };
 
 /* SWD clock divisors of V2 firmware (kHz, divisor), fastest first */
 static const struct { uint32_t khz; uint16_t div; } swd_map[] = {
@@ -633,6 +638,176 @@ static int data_access(lode_stlink_s *st, unsigned ap, int bd, bool write, uint3
 
 static bool is_data_reg(unsigned reg) { return reg == 0x0Cu || (reg >= 0x10u && reg <= 0x1Cu); }
 
+/* ---- RW_MISC batches ------------------------------------------------------------------------ */
+/* What op_transfer keeps between transfers, as a batch would leave it. */
+typedef struct misc_state_s {
+    uint32_t select, csw, tar;
+    bool ap_wrote;
+} misc_state_s;
+
+/* Transfer x against state s: 0 = only the host's shadow changes (SELECT, CSW, TAR, an RDBUFF
+ * read after a write), 1 = a single 32-bit data access on AP 0 at *addr, -1 = anything else. */
+static int misc_step(misc_state_s *s, const lode_dap_xfer_s *x, uint32_t *addr)
+{
+    bool rnw = (x->req & LODE_DAP_RNW) != 0;
+    unsigned a = LODE_DAP_A(x->req);
+    if (x->req & ~(LODE_DAP_APNDP | LODE_DAP_RNW | 0x0Cu))
+        return -1;
+    if (!(x->req & LODE_DAP_APNDP)) {
+        if (!rnw && a == 0x8u) {
+            s->select = x->wdata;
+            return 0;
+        }
+        return rnw && a == 0xCu && s->ap_wrote ? 0 : -1;
+    }
+    unsigned reg = (s->select & 0xF0u) | a;
+    if ((s->select >> 24) != 0)
+        return -1;
+    if (!rnw && (reg == 0x00u || reg == 0x04u)) {
+        if (reg == 0x00u)
+            s->csw = x->wdata;
+        else
+            s->tar = x->wdata;
+        s->ap_wrote = true;
+        return 0;
+    }
+    if (!is_data_reg(reg) || (s->csw & 7u) != 2u)
+        return -1;
+    *addr = reg == 0x0Cu ? s->tar : ((s->tar & ~0xFu) | (reg & 0xCu));
+    if (*addr & 3u)
+        return -1;
+    if (reg == 0x0Cu && (s->csw & 0x30u) == 0x10u)
+        s->tar = (s->tar & ~0x3FFu) | ((s->tar + 4u) & 0x3FFu);
+    s->ap_wrote = !rnw;
+    return 1;
+}
+
+/* The leading transfers of xf[0..n) as one RW_MISC batch when they hold at least three single
+ * 32-bit accesses on AP 0 (fewer are as quick as the debug register commands). A run of DRW
+ * accesses with auto-increment is left to the memory commands. LODE_E_UNSUPPORTED: nothing
+ * done; else *used transfers done (up to the failing access, whose ACK is in *ack). The
+ * probe answers every item with a status word (0x80 OK); the batch's values and statuses come
+ * back with RW_MISC_IN. */
+static int misc_batch(lode_stlink_s *st, lode_dap_xfer_s *xf, size_t n, size_t *used, lode_dap_ack_e *ack)
+{
+    if (!(st->ver.flags & LODE_STLINK_F_CSW) || st->io.shared)
+        return LODE_E_UNSUPPORTED;
+    misc_state_s s = {st->select, st->ap[0].csw, st->ap[0].tar, st->ap_wrote};
+    uint32_t addr[MISC_ITEMS];
+    size_t at[MISC_ITEMS];
+    size_t nacc = 0, items = 0, end = 0, in_run = 0;
+    for (size_t j = 0; j < n; j++) {
+        misc_state_s t = s;
+        uint32_t ad = 0;
+        int k = misc_step(&t, &xf[j], &ad);
+        if (k < 0)
+            break;
+        if (k == 1) {
+            bool rnw = (xf[j].req & LODE_DAP_RNW) != 0;
+            if (!in_run && LODE_DAP_A(xf[j].req) == 0x0Cu && (t.csw & 0x30u) == 0x10u) {
+                /* consecutive words through DRW: eight or more are one memory command */
+                size_t run = 1;
+                while (j + run < n && run < 8 && xf[j + run].req == xf[j].req)
+                    run++;
+                if (run >= 8)
+                    break;
+                in_run = run;
+            }
+            if (in_run)
+                in_run--;
+            if (items + (rnw ? 1u : 2u) > MISC_ITEMS)
+                break;
+            items += rnw ? 1u : 2u;
+            addr[nacc] = ad;
+            at[nacc++] = j;
+            end = j + 1;
+        }
+        s = t;
+    }
+    if (nacc < 3)
+        return LODE_E_UNSUPPORTED;
+    int rc = open_ap(st, 0, ack);
+    if (rc != LODE_OK) {
+        *used = 0;
+        return rc;
+    }
+    /* one command byte per item, padded to a word, then one word per item */
+    uint8_t *b = st->buf;
+    size_t vals = (items + 3u) & ~(size_t)3;
+    memset(b, 0, vals);
+    size_t it = 0;
+    for (size_t k = 0; k < nacc; k++) {
+        const lode_dap_xfer_s *x = &xf[at[k]];
+        if (x->req & LODE_DAP_RNW) {
+            b[it] = MISC_READ;
+            lodei_put_le32(b + vals + 4 * it++, addr[k]);
+        } else {
+            b[it] = MISC_ADDRESS;
+            lodei_put_le32(b + vals + 4 * it++, addr[k]);
+            b[it] = MISC_WRITE;
+            lodei_put_le32(b + vals + 4 * it++, x->wdata);
+        }
+    }
+    uint8_t c[16];
+    cmd2(c, C_DEBUG, D_RW_MISC_OUT);
+    lodei_put_le32(c + 2, (uint32_t)items);
+    st->stats.mem_commands++;
+    rc = xfer(st, c, LODE_STLINK_DIR_OUT, b, vals + 4 * items);
+    if (rc == LODE_OK) {
+        cmd2(c, C_DEBUG, D_RW_MISC_IN);
+        lodei_put_le32(c + 2, (uint32_t)items);
+        rc = xfer(st, c, LODE_STLINK_DIR_IN, b, 8 * items);
+    }
+    if (rc != LODE_OK) {
+        *used = 0;
+        *ack = LODE_DAP_ACK_NONE;
+        return rc;
+    }
+    /* the first access whose item(s) did not answer OK ends the batch for the caller */
+    size_t fail = nacc;
+    uint8_t bad = ST_OK;
+    it = 0;
+    for (size_t k = 0; k < nacc && fail == nacc; k++) {
+        unsigned cnt = (xf[at[k]].req & LODE_DAP_RNW) ? 1u : 2u;
+        for (unsigned q = 0; q < cnt; q++, it++) {
+            uint32_t stw = lodei_get_le32(b + 4 * items + 4 * it);
+            if (stw != ST_OK && fail == nacc) {
+                fail = k;
+                bad = (uint8_t)(stw > 0xFFu ? 0xFFu : stw);
+            }
+        }
+    }
+    /* commit what was done: the shadow state and the values read, up to the failing access */
+    size_t upto = fail < nacc ? at[fail] : end;
+    it = 0;
+    for (size_t j = 0; j < upto; j++) {
+        misc_state_s t = {st->select, st->ap[0].csw, st->ap[0].tar, st->ap_wrote};
+        uint32_t ad = 0;
+        int kind = misc_step(&t, &xf[j], &ad);
+        st->select = t.select, st->ap[0].csw = t.csw, st->ap[0].tar = t.tar, st->ap_wrote = t.ap_wrote;
+        if (kind == 0 && (xf[j].req & LODE_DAP_RNW) && xf[j].rdata)
+            *xf[j].rdata = 0; /* RDBUFF after a write: see op_transfer */
+        if (kind == 1) {
+            bool rnw = (xf[j].req & LODE_DAP_RNW) != 0;
+            if (rnw && xf[j].rdata)
+                *xf[j].rdata = lodei_get_le32(b + 4 * it);
+            it += rnw ? 1u : 2u;
+        }
+    }
+    *used = upto;
+    if (fail == nacc) {
+        *ack = LODE_DAP_ACK_OK;
+        return LODE_OK;
+    }
+    rc = status_err(bad, ack);
+    if (rc == LODE_OK) /* an item status the driver does not know */
+        rc = LODE_E_PROTOCOL, *ack = LODE_DAP_ACK_NONE;
+    if (rc == LODE_E_FAULT)
+        st->last_fault_addr = st->ap[0].tar = addr[fail];
+    st->ap_wrote = !(xf[at[fail]].req & LODE_DAP_RNW);
+    return rc;
+}
+
 /* ---- lode_dap_ops_s --------------------------------------------------------------------------- */
 static int op_transfer(void *ctx, lode_dap_xfer_s *xf, size_t n, size_t *done, lode_dap_ack_e *ack)
 {
@@ -642,6 +817,15 @@ static int op_transfer(void *ctx, lode_dap_xfer_s *xf, size_t n, size_t *done, l
     uint32_t tmp[256];
     size_t i = 0;
     while (i < n) {
+        size_t used = 0;
+        int mrc = misc_batch(st, xf + i, n - i, &used, ack);
+        if (mrc != LODE_E_UNSUPPORTED) {
+            *done += used;
+            i += used;
+            if (mrc != LODE_OK)
+                return mrc;
+            continue;
+        }
         uint8_t req = xf[i].req;
         bool apa = (req & LODE_DAP_APNDP) != 0, rnw = (req & LODE_DAP_RNW) != 0;
         unsigned a = LODE_DAP_A(req);
@@ -794,6 +978,7 @@ int lode_stlink_dap_ops(lode_stlink_s *st, lode_dap_ops_s *ops)
     ops->swj_sequence = op_swj_sequence;
     ops->write_abort = op_write_abort;
     ops->reset_pin = op_reset_pin;
+    ops->batches = (st->ver.flags & LODE_STLINK_F_CSW) && !st->io.shared;
     ops->ctx = st;
     return LODE_OK;
 }

@@ -193,6 +193,7 @@ int lode_stlink_io_tcp(const char *host, uint16_t port, const char *serial, cons
     io->trace_read = io_trace;
     io->close = io_close;
     io->ctx = t;
+    io->shared = true; /* the server interleaves other clients' commands */
     return LODE_OK;
 fail:
     io_close(t);

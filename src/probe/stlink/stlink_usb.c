@@ -134,5 +134,6 @@ int lode_stlink_io_usb(lode_transport_s *cmd, lode_transport_s *trace, lode_stli
     io->trace_read = usb_trace;
     io->close = usb_close;
     io->ctx = u;
+    io->shared = false;
     return LODE_OK;
 }
