@@ -555,6 +555,13 @@ void simi_cpu_cb_rom_write(sim_board_s *b, uint32_t addr, unsigned size, uint32_
         return;
     }
     uint32_t off = addr - r->base;
+    /* the raw stores before this one in the block have landed: put the array right first, so
+     * that the snapshot below and the controller see its true content. (One block may store
+     * to the same flash bytes many times — code run from a data image through the boot alias
+     * did: a second snapshot of a byte held the first raw store, and restoring in order left
+     * it there.) */
+    if (b->nfix)
+        simi_cpu_cb_fixup(b);
     /* remember the array's current bytes first: whatever the controller does, the raw store
      * that follows must not be what stays in the array */
     if (b->nfix < SIM_MAX_FIX && size <= 4 && off + size <= r->size) {

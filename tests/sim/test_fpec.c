@@ -467,6 +467,42 @@ static void test_cpu_stores(void)
     lode_sim_free(s);
 }
 
+/* Stores to flash without PG (the FPEC locked), three to the same word in one translated
+ * block, directly and through the boot alias at 0: the array keeps its content. (The board
+ * restores flash after a CPU store lands; a second store to the same bytes before the
+ * restore once left the first store's value behind.) */
+static void test_repeated_stores(void)
+{
+    out_s o = {0};
+    lode_sim_s *s = open_sim(&o);
+    REQUIRE(s);
+    const uint32_t code = 0x20000000u, vt = 0x20000200u, hf = 0x20000300u;
+    const uint8_t prog[] = {0x01, 0x60, 0x01, 0x60, 0x01, 0x60, 0x00, 0xBE}; /* str r1,[r0] x3; bkpt */
+    const uint8_t handler[] = {0x01, 0xBE};                                 /* bkpt #1 */
+    const uint8_t data[8] = {0x6C, 0x6F, 0x64, 0x65, 0x12, 0x34, 0x56, 0x78};
+    CHECK_EQ(lode_sim_load(s, FLASH_BASE + 0x100, data, sizeof data), LODE_OK);
+    CHECK_EQ(lode_sim_mem_write(s, code, prog, sizeof prog), LODE_OK);
+    CHECK_EQ(lode_sim_mem_write(s, hf, handler, sizeof handler), LODE_OK);
+    CHECK_EQ(lode_sim_write32(s, vt + 0, 0x20004000u), LODE_OK);
+    CHECK_EQ(lode_sim_write32(s, vt + 12, hf | 1u), LODE_OK);
+    CHECK_EQ(lode_sim_write32(s, 0xE000ED08u, vt), LODE_OK); /* VTOR */
+    const uint32_t targets[] = {FLASH_BASE + 0x100, 0x00000104u};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        halt(s);
+        CHECK_EQ(lode_sim_reg_write(s, 0, targets[i]), LODE_OK);
+        CHECK_EQ(lode_sim_reg_write(s, 1, 0), LODE_OK);
+        CHECK_EQ(lode_sim_reg_write(s, 13, 0x20004000u), LODE_OK);
+        CHECK_EQ(lode_sim_reg_write(s, 15, code), LODE_OK);
+        CHECK_EQ(lode_sim_reg_write(s, 16, 0x01000000u), LODE_OK);
+        CHECK_EQ(lode_sim_write32(s, DHCSR, 0xA05F0001u), LODE_OK); /* run */
+        CHECK_EQ(lode_sim_run(s, 1 * MS), LODE_SIM_STOP_HALTED);
+        uint8_t back[8] = {0};
+        CHECK_EQ(lode_sim_mem_read(s, FLASH_BASE + 0x100, back, sizeof back), LODE_OK);
+        CHECK(memcmp(back, data, sizeof data) == 0);
+    }
+    lode_sim_free(s);
+}
+
 int main(void)
 {
     RUN_TEST(test_reset_state);
@@ -480,5 +516,6 @@ int main(void)
     RUN_TEST(test_rcc_usart);
     RUN_TEST(test_memory_map);
     RUN_TEST(test_cpu_stores);
+    RUN_TEST(test_repeated_stores);
     return TEST_DONE();
 }
