@@ -6,10 +6,10 @@
  * unmasks; the SysTick handler is a BKPT. The stacked frame must hold the address after the
  * unmasking instruction and the finished loop counter, the instruction count must be exact, and
  * the board must have needed few CPU runs (one translated block per run, as before, would be
- * over two million). Also with a DWT watchpoint armed (instruction-precise mode), and a flash
- * load through the simulated CMSIS-DAP after firmware/apps/systick.c ran (SysTick pending while
- * the algorithm runs with PRIMASK set): the same figures with the busy-wait fast-forward on and
- * off, in few runs. */
+ * over two million). On the three cores (M3, M4F, M0+: ARMv6-M code of its own); also with a
+ * DWT watchpoint armed (instruction-precise mode), and a flash load through the simulated
+ * CMSIS-DAP after firmware/apps/systick.c ran (SysTick pending while the algorithm runs with
+ * PRIMASK set): the same figures with the busy-wait fast-forward on and off, in few runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #define HANDLER 0x200000F0u /* bkpt #1 */
 #define LOOPS 0x100000u     /* mov.w r0, #0x100000 below */
 #define PS_PER_MS 1000000000ull
+#define F1 "STM32F103C8"
 
 /* cpsid i; r1 = ICSR; str PENDSTSET; mov.w r0, #LOOPS; 1: subs r0, #1; bne 1b; cpsie i; bkpt */
 static const uint16_t primask_code[] = {0xB672, 0xF64E, 0x5104, 0xF2CE, 0x0100, 0xF04F, 0x6280, 0x600A,
@@ -38,6 +39,10 @@ static const uint16_t basepri_code[] = {0x2340, 0xF383, 0x8811, 0xF64E, 0x5104, 
                                         0x6280, 0x600A, 0xF44F, 0x1080, 0x3801, 0xD1FD, 0x2380, 0xF383,
                                         0x8811, 0xF44F, 0x1080, 0x3801, 0xD1FD, 0x2300, 0xF383, 0x8811,
                                         0xBE00};
+/* ARMv6-M (no MOVW/MOVT): cpsid i; ldr r1, =ICSR; ldr r2, =PENDSTSET; str r2, [r1]; ldr r0, =LOOPS;
+ * 1: subs r0, #1; bne 1b; cpsie i; bkpt; nop; the three literals */
+static const uint16_t v6m_code[] = {0xB672, 0x4904, 0x4A04, 0x600A, 0x4804, 0x3801, 0xD1FD, 0xB662,
+                                    0xBE00, 0x46C0, 0xED04, 0xE000, 0x0000, 0x0400, 0x0000, 0x0010};
 /* SysTick's timer pends it during the loop: cpsid i; mov.w r0, #LOOPS; loop; cpsie i; bkpt */
 static const uint16_t timer_code[] = {0xB672, 0xF44F, 0x1080, 0x3801, 0xD1FD, 0xB662, 0xBE00};
 
@@ -55,9 +60,10 @@ static uint32_t rd32(lode_sim_s *sim, uint32_t addr)
     return v;
 }
 
-static void run_case(const char *name, const uint16_t *code, size_t n, setup_e setup, expect_s want)
+static void run_case(const char *chip, const char *name, const uint16_t *code, size_t n, setup_e setup,
+                     expect_s want)
 {
-    lode_sim_config_s cfg = {.chip = "STM32F103C8"};
+    lode_sim_config_s cfg = {.chip = chip};
     lode_sim_s *sim = NULL;
     REQUIRE(lode_sim_new(&cfg, &sim) == LODE_OK);
     uint8_t bytes[64];
@@ -100,7 +106,7 @@ static void run_case(const char *name, const uint16_t *code, size_t n, setup_e s
     CHECK_EQ(core.reg_read(core.ctx, 15, &pc), LODE_OK);
     CHECK_EQ(core.reg_read(core.ctx, 16, &xpsr), LODE_OK);
     CHECK_EQ(core.reg_read(core.ctx, 17, &msp), LODE_OK);
-    printf("  %s: halted at %08x, IPSR %u, stacked r0 %u pc %08x, %llu instructions, %llu CPU runs\n", name,
+    printf("  %s, %s: halted at %08x, IPSR %u, stacked r0 %u pc %08x, %llu instructions, %llu CPU runs\n", chip, name,
            pc, xpsr & 0x1FFu, rd32(sim, msp), rd32(sim, msp + 24), (unsigned long long)insns,
            (unsigned long long)runs);
     CHECK_EQ(pc, HANDLER);              /* in the handler: taken, not run past */
@@ -115,21 +121,25 @@ static void run_case(const char *name, const uint16_t *code, size_t n, setup_e s
 static void test_unmask(void)
 {
     static const struct {
-        const char *name;
+        const char *chip, *name;
         const uint16_t *code;
         size_t n;
         setup_e setup;
         expect_s want;
     } cases[] = {
-        {"primask", primask_code, sizeof primask_code / 2, SETUP_PLAIN, {CODE + 0x1A, 7 + 2ull * LOOPS}},
-        {"faultmask", faultmask_code, sizeof faultmask_code / 2, SETUP_PLAIN, {CODE + 0x1A, 7 + 2ull * LOOPS}},
-        {"basepri", basepri_code, sizeof basepri_code / 2, SETUP_SYSTICK_PRIO, {CODE + 0x30, 12 + 4ull * LOOPS}},
-        {"timer", timer_code, sizeof timer_code / 2, SETUP_SYSTICK_TIMER, {CODE + 0x0C, 3 + 2ull * LOOPS}},
-        {"primask, watchpoint armed (precise mode)", primask_code, sizeof primask_code / 2, SETUP_WATCHPOINT,
+        {F1, "primask", primask_code, sizeof primask_code / 2, SETUP_PLAIN, {CODE + 0x1A, 7 + 2ull * LOOPS}},
+        {F1, "faultmask", faultmask_code, sizeof faultmask_code / 2, SETUP_PLAIN, {CODE + 0x1A, 7 + 2ull * LOOPS}},
+        {F1, "basepri", basepri_code, sizeof basepri_code / 2, SETUP_SYSTICK_PRIO, {CODE + 0x30, 12 + 4ull * LOOPS}},
+        {F1, "timer", timer_code, sizeof timer_code / 2, SETUP_SYSTICK_TIMER, {CODE + 0x0C, 3 + 2ull * LOOPS}},
+        {F1, "primask, watchpoint armed (precise mode)", primask_code, sizeof primask_code / 2, SETUP_WATCHPOINT,
          {CODE + 0x1A, 7 + 2ull * LOOPS}},
+        {"nRF52840_xxAA", "primask (Cortex-M4F)", primask_code, sizeof primask_code / 2, SETUP_PLAIN,
+         {CODE + 0x1A, 7 + 2ull * LOOPS}},
+        {"ATSAMD21G18A", "primask (Cortex-M0+)", v6m_code, sizeof v6m_code / 2, SETUP_PLAIN,
+         {CODE + 0x10, 6 + 2ull * LOOPS}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(cases[i].name, cases[i].code, cases[i].n, cases[i].setup, cases[i].want);
+        run_case(cases[i].chip, cases[i].name, cases[i].code, cases[i].n, cases[i].setup, cases[i].want);
 }
 
 /* ---- a flash load while SysTick is pending and masked ---- */
