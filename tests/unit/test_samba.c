@@ -7,6 +7,7 @@
  * a monitor without the Arduino extensions; a sketch's port, a silent one, an echo. Plus the
  * codec. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -54,13 +55,22 @@ typedef struct dev_s {
     uint8_t latch[2][256];      /* SAM3X: the EEFCs' write buffers */
     uint32_t gpnvm, ewp_pages, applet_calls;
     bool binary;
-    unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, resets, preambles, xm_blocks;
+    unsigned x_cmds, y_copies, z_cmds, rows_erased, r_cmds, max_r, preambles, xm_blocks;
+    atomic_uint resets;         /* W has no answer: the test reads it while the model runs */
+    atomic_uint hashes;         /* DEV_SKETCH: the '#'s it answered (which port a console reached) */
     touch_fn on_touch;          /* NULL: the touch is ignored */
     touch_fn on_reset;          /* called at the AIRCR system reset (NULL: nothing) */
     atomic_int touches;
     atomic_bool stop;
+    uint8_t in[512];            /* what the host sent, read in one go (not a syscall per byte) */
+    size_t in_len, in_pos;
     pthread_t th;
 } dev_s;
+
+/* The model waits for the host's next byte this long: far longer than any of lode's own waits,
+ * so that a host starved of the CPU (two busy loops) is never taken for a silent one — a model
+ * that gave up in the middle of S would read the data as commands. dev_stop ends it at once. */
+#define DEV_WAIT_MS 120000
 
 static void check_touch(dev_s *d)
 {
@@ -74,24 +84,39 @@ static void check_touch(dev_s *d)
     d->on_touch(d);
 }
 
+/* The host's next byte, waiting at most ms (< 0: until dev_stop); the touch is looked for
+ * whenever what the host sent is used up. */
 static int dev_getc(dev_s *d, int ms)
 {
-    for (int waited = 0; !atomic_load(&d->stop) && (ms < 0 || waited < ms); waited += 20) {
+    for (int waited = 0; d->in_pos == d->in_len && !atomic_load(&d->stop) && (ms < 0 || waited < ms); waited += 20) {
         check_touch(d);
         struct pollfd p = {d->master, POLLIN, 0};
         if (poll(&p, 1, 20) == 1 && (p.revents & POLLIN)) {
-            uint8_t c;
-            if (read(d->master, &c, 1) == 1)
-                return c;
+            ssize_t r = read(d->master, d->in, sizeof d->in);
+            d->in_pos = 0;
+            d->in_len = r > 0 ? (size_t)r : 0;
         }
     }
-    return -1;
+    return d->in_pos < d->in_len ? d->in[d->in_pos++] : -1;
 }
 
+/* Never blocks for good (the master is non-blocking): a host that stopped reading leaves the
+ * model waiting only until dev_stop. */
 static void dev_put(dev_s *d, const void *b, size_t n)
 {
-    if (write(d->master, b, n) != (ssize_t)n)
-        abort();
+    const uint8_t *p = b;
+    while (n && !atomic_load(&d->stop)) {
+        ssize_t w = write(d->master, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            abort();
+        } else {
+            struct pollfd q = {d->master, POLLOUT, 0};
+            poll(&q, 1, 20);
+        }
+    }
 }
 
 static uint8_t *mem_at(dev_s *d, uint32_t a)
@@ -249,7 +274,7 @@ static void model_applet(dev_s *d, uint32_t addr)
 static bool get_n(dev_s *d, uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int c = dev_getc(d, 2000);
+        int c = dev_getc(d, DEV_WAIT_MS);
         if (c < 0)
             return false;
         b[i] = (uint8_t)c;
@@ -263,7 +288,7 @@ static void xm_recv(dev_s *d, uint32_t addr, uint32_t n)
     dev_put(d, &c, 1);
     uint32_t off = 0;
     for (uint8_t blk = 1;;) {
-        int h = dev_getc(d, 2000);
+        int h = dev_getc(d, DEV_WAIT_MS);
         if (h == LODEI_XM_EOT) {
             c = LODEI_XM_ACK;
             dev_put(d, &c, 1);
@@ -292,7 +317,7 @@ static void xm_recv(dev_s *d, uint32_t addr, uint32_t n)
 
 static void xm_send(dev_s *d, const uint8_t *data, uint32_t n)
 {
-    if (dev_getc(d, 2000) != 'C')
+    if (dev_getc(d, DEV_WAIT_MS) != 'C')
         return;
     uint8_t blk = 1;
     for (uint32_t off = 0; off < n; blk++) {
@@ -300,13 +325,13 @@ static void xm_send(dev_s *d, const uint8_t *data, uint32_t n)
         uint32_t k = n - off < 128 ? n - off : 128;
         lodei_samba_xm_block(blk, data + off, k, 0, f);
         dev_put(d, f, sizeof f);
-        if (dev_getc(d, 2000) != LODEI_XM_ACK)
+        if (dev_getc(d, DEV_WAIT_MS) != LODEI_XM_ACK)
             return;
         off += k;
     }
     uint8_t eot = LODEI_XM_EOT;
     dev_put(d, &eot, 1);
-    dev_getc(d, 2000);
+    dev_getc(d, DEV_WAIT_MS);
 }
 
 static void *dev_main(void *arg)
@@ -324,8 +349,10 @@ static void *dev_main(void *arg)
             continue;
         }
         if (d->mode == DEV_SKETCH) {
-            if (b == '#')
+            if (b == '#') {
+                atomic_fetch_add(&d->hashes, 1);
                 dev_put(d, "count 17\r\n", 10);
+            }
             continue;
         }
         if (b == 0x80 && n == 0) {
@@ -371,7 +398,7 @@ static void *dev_main(void *arg)
                 xm_recv(d, a0, a1);
             } else {
                 for (uint32_t i = 0; i < a1; i++) {
-                    int ch = dev_getc(d, 2000);
+                    int ch = dev_getc(d, DEV_WAIT_MS);
                     uint8_t *m = mem_at(d, a0 + i);
                     if (ch < 0)
                         break;
@@ -456,7 +483,8 @@ static dev_s *dev_start(dev_mode_e mode)
     d->ctrlb = 0x80;
     d->master = posix_openpt(O_RDWR | O_NOCTTY);
     if (d->master < 0 || grantpt(d->master) || unlockpt(d->master) ||
-        snprintf(d->path, sizeof d->path, "%s", ptsname(d->master)) <= 0)
+        snprintf(d->path, sizeof d->path, "%s", ptsname(d->master)) <= 0 ||
+        fcntl(d->master, F_SETFL, fcntl(d->master, F_GETFL) | O_NONBLOCK) != 0)
         abort();
     d->slave = open(d->path, O_RDWR | O_NOCTTY);
     struct termios t;
@@ -927,16 +955,18 @@ static void remove_tty(const char *devpath)
 static dev_s *boot_dev; /* the bootloader's port after the touch */
 static dev_s *app_dev;  /* the sketch's port after the reset */
 
+/* As on USB, the port that goes is gone before the one that comes is there: a search that
+ * finds the new port never finds the old one beside it. */
 static void back_to_sketch(dev_s *d)
 {
-    add_tty(app_dev->path, 0x2341, 0x804d);
     remove_tty(d->path);
+    add_tty(app_dev->path, 0x2341, 0x804d);
 }
 
 static void reenumerate(dev_s *d)
 {
-    add_tty(boot_dev->path, 0x2341, 0x004d);
     remove_tty(d->path);
+    add_tty(boot_dev->path, 0x2341, 0x004d);
 }
 
 static void test_touch_usb(void)
@@ -977,16 +1007,20 @@ static void test_touch_usb(void)
     app_dev = dev_start(DEV_SKETCH);
     boot_dev->on_reset = back_to_sketch;
     lode_stream_s *con = NULL;
+    unsigned sketch_hashes = atomic_load(&sketch->hashes);
     CHECK_EQ(lode_probe_console(lode_session_probe(s), &con), LODE_OK);
-    for (int i = 0; i < 3000 && !boot_dev->resets; i++) /* W has no answer: the model takes it when it comes */
-        usleep(20000);
-    CHECK_EQ(boot_dev->resets, 1);
+    /* the sketch's port comes back only in the model's reset (back_to_sketch): a console that
+     * found it came after the reset, so no wait here */
+    CHECK_EQ(atomic_load(&boot_dev->resets), 1);
     char said[16] = {0};
     if (con) {
         CHECK_EQ(lode_stream_write(con, "#", 1), LODE_OK);
         CHECK_EQ(lode_stream_read_exact(con, said, 10, 60000), LODE_OK);
         CHECK(!strcmp(said, "count 17\r\n"));
     }
+    /* ... and it is the new sketch's port, not the one the touch took away */
+    CHECK_EQ(atomic_load(&app_dev->hashes), 1);
+    CHECK_EQ(atomic_load(&sketch->hashes), sketch_hashes);
     lode_session_close(s);
     dev_stop(sketch);
     dev_stop(boot_dev);
