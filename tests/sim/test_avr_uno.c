@@ -32,6 +32,23 @@ static void *board_main(void *arg)
     return NULL;
 }
 
+/* The board's clock for the probe's waits, as the sim:uno row gives it (avrsim_probe.c): the
+ * board runs on the host's CPU and falls behind the wall clock when the host is busy, so a sync
+ * timed on the wall gives up before optiboot ran (two busy loops). */
+static uint64_t board_now_us(void *user) { return lode_avrsim_served_us(((board_s *)user)->sim); }
+
+static void board_delay_us(void *user, uint32_t us)
+{
+    uint64_t t0 = board_now_us(user);
+    for (int i = 0; i < 60000 && board_now_us(user) - t0 < us; i++) /* 60 s of the wall at most */
+        usleep(1000);
+}
+
+static lode_probe_extra_s board_clock(board_s *b)
+{
+    return (lode_probe_extra_s){.now_us = board_now_us, .delay_us = board_delay_us, .time_user = b};
+}
+
 static void log_fn(void *user, lode_log_level_e level, lode_log_cat_e cat, const char *msg)
 {
     (void)cat;
@@ -64,7 +81,8 @@ static void test_uno(void)
     REQUIRE(lode_stream_from_fd(sv[1], true, &log, &s) == LODE_OK);
     lode_probe_open_opts_s o = {.log = &log};
     lode_probe_s *p = NULL;
-    rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, NULL, &p);
+    lode_probe_extra_s clk = board_clock(&b);
+    rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, &clk, &p);
     if (rc != LODE_OK)
         fprintf(stderr, "%s", text);
     REQUIRE(rc == LODE_OK);
@@ -214,7 +232,8 @@ static void test_uno_timing(void)
     REQUIRE(lode_stream_from_fd(sv[1], false, &log, &s) == LODE_OK);
     lode_probe_open_opts_s o = {.log = &log};
     lode_probe_s *p = NULL;
-    int rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, NULL, &p);
+    lode_probe_extra_s clk = board_clock(&b);
+    int rc = lodei_boot_arduino_open_stream(s, true, "sim:uno", 115200, &o, &clk, &p);
     if (rc != LODE_OK)
         fprintf(stderr, "%s", text);
     REQUIRE(rc == LODE_OK);
