@@ -24,7 +24,8 @@ command -v avrdude >/dev/null || fail "avrdude is not installed: scripts/deps.sh
 tty=$tmp/leo-tty
 sys=$tmp/sys
 mkdir -p "$sys"
-"$lode" -v sim-server --board leonardo --serial-pty "$tty" --sysfs "$sys" --sim-state "$tmp/leo.state" --sim-fresh \
+# the simulated board stands in for hardware with a CPU of its own: nice -n -10 (as the peer scripts)
+nice -n -10 "$lode" -v sim-server --board leonardo --serial-pty "$tty" --sysfs "$sys" --sim-state "$tmp/leo.state" --sim-fresh \
     >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
 prod=$sys/devices/lode-sim/usb1/1-1/idProduct
