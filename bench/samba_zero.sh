@@ -1,13 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # 60 KB (61440 bytes) written and verified through the simulated Arduino Zero's SAM-BA
-# bootloader (lode's, on the simulated ATSAMD21G18A; its line SERCOM5 at 1 Mbaud 8N1), RUNS times
+# bootloader (lode's, on the simulated ATSAMD21G18A; its line SERCOM5 standing for the native USB
+# port's CDC function: full-speed bulk packets of 64 bytes, 19 a 1 ms frame), RUNS times
 # each: lode in process (`lode flash --board zero --base 0x2000 --verify`, which erases from
 # 0x2000 with X, writes 4 KiB buffers with S + Y and checks each with Z) and, when
 # `lode sim-server --board zero --serial-pty` is there, lode and bossac 1.9.1 (`-e -w -v
 # --offset=0x2000`) through its pseudo-terminal. Figures: wall time and what lode reports as
-# the board's time, against the serial-line bound: 61440 bytes of data at 100 000 bytes/s =
-# 0.614 s, and the flash's own bound at the datasheet maxima the model uses (960 pages of
+# the board's time, against the line's bound: 61440 bytes of data = 960 packets of 64 bytes at 19
+# a frame = 0.051 s, and the flash's own bound at the datasheet maxima the model uses (960 pages of
 # 2.5 ms = 2.400 s; the rows under the image, 240 of 6 ms = 1.440 s; X erases all 992 rows
 # past the bootloader = 5.952 s).
 # usage: bench/samba_zero.sh <lode> [RUNS]
@@ -62,4 +63,4 @@ if "$lode" sim-server --help 2>&1 | grep -q "zero"; then
 else
     echo "(lode sim-server has no --board zero here: the pty figures and bossac are left out)"
 fi
-echo "bound: 61440 bytes at 1 Mbaud 8N1 = 0.614 s on the line; flash: 960 pages x 2.5 ms = 2.400 s + the erase (240 rows x 6 ms = 1.440 s for the image's rows; X to the end: 992 rows = 5.952 s)"
+echo "bound: 61440 bytes = 960 USB full-speed bulk packets at 19 a 1 ms frame = 0.051 s on the line; flash: 960 pages x 2.5 ms = 2.400 s + the erase (240 rows x 6 ms = 1.440 s for the image's rows; X to the end: 992 rows = 5.952 s)"

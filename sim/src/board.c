@@ -1035,8 +1035,26 @@ int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *
     b->uart_rx[b->nuart_rx].ctx = ctx;
     b->uart_rx[b->nuart_rx].pending = NULL;
     b->uart_rx[b->nuart_rx].ready = NULL;
+    b->uart_rx[b->nuart_rx].usb = NULL;
     b->nuart_rx++;
     return 0;
+}
+
+void simi_set_uart_usb(sim_board_s *b, const char *port, sim_uart_usb_fn fn)
+{
+    for (unsigned i = 0; i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port))
+            b->uart_rx[i].usb = fn;
+}
+
+bool simi_uart_usb(sim_board_s *b, const char *port, bool usb)
+{
+    for (unsigned i = 0; port && i < b->nuart_rx; i++)
+        if (!strcasecmp(b->uart_rx[i].port, port) && b->uart_rx[i].usb) {
+            b->uart_rx[i].usb(b->uart_rx[i].ctx, usb);
+            return true;
+        }
+    return false;
 }
 
 void simi_set_uart_rx_state(sim_board_s *b, const char *port, sim_uart_pending_fn pending, sim_uart_ready_fn ready)

@@ -158,6 +158,7 @@ struct sim_board_s {
         sim_uart_rx_fn fn;
         sim_uart_pending_fn pending;
         sim_uart_ready_fn ready;
+        sim_uart_usb_fn usb;
         void *ctx;
     } uart_rx[8];
     unsigned nuart_rx;

@@ -17,6 +17,14 @@
  *    loop), OSC32K/XOSC32K/OSCULP32K (32768 Hz), XOSC and FDPLL96M are taken as 0 Hz (logged).
  *    Oscillators are ready at once (PCLKSR reads all ready).
  *  - SERCOMs do USART only (internal clock, asynchronous); SPI and I2C modes are registers only.
+ *  - The native USB port is not modelled as the USB peripheral: a SERCOM USART stands for its
+ *    CDC function when a host line says so (simi_uart_usb; lode sim-server --board zero does
+ *    for SERCOM5). The registers stay the USART's; the timing and flow control become USB
+ *    full speed's (USB 2.0 §5.8, §8.4, §11.18): 1 ms frames of at most 19 bulk packets of 64
+ *    bytes (a packet moves in 1/19 ms, on that grid), two 64-byte banks each way (the
+ *    endpoints' ping-pong banks, §32.6.2.8); an OUT packet is taken only into a free bank (a
+ *    full one answers NAK and the host tries again — nothing is lost while the firmware is
+ *    busy, e.g. waiting for the flash), an IN packet carries what the banks hold at its slot.
  *  - The security bit (SSB) is kept in STATUS.SB but does not block the debugger.
  *  - PAC write protection is not enforced; EEPROM emulation area sizes are not enforced.
  *  - The SysTick CALIB, the MTB and the DMAC are not modelled. */
@@ -111,6 +119,10 @@
 #define US_CTRLA_ENABLE (1u << 1)
 #define US_CTRLB_TXEN (1u << 16)
 #define US_CTRLB_RXEN (1u << 17)
+/* USB full speed: 1 ms frames, 19 bulk packets of 64 bytes in one at most */
+#define US_USB_MPS 64u
+#define US_USB_FRAME_PS (1000ull * SIM_PS_PER_US)
+#define US_USB_SLOTS 19u
 
 typedef struct sd_s sd_s;
 
@@ -128,11 +140,16 @@ typedef struct sd_sercom_s {
     uint8_t tx_shift, tx_buf;
     sim_timer_s tx_timer;
     /* receiver: two-level FIFO; the host's bytes wait in rxq, one frame apart */
-    uint8_t fifo[2];
-    unsigned nfifo;
+    uint8_t fifo[2 * US_USB_MPS]; /* UART: 2 deep; USB: the two OUT banks */
+    unsigned fifoh, nfifo;
     uint8_t rxq[4096]; /* sim_serial.c hands over at most half of it at a time */
     size_t rxh, rxn;
     sim_timer_s rx_timer;
+    /* standing for a USB CDC function (see the top): the packets on the bus; rx_timer and
+     * tx_timer then tick at slot boundaries */
+    bool usb;
+    uint8_t out_pkt[US_USB_MPS], in_pkt[US_USB_MPS], txq[2 * US_USB_MPS];
+    unsigned out_n, in_n, txh, ntx;
 } sd_sercom_s;
 
 struct sd_s {
@@ -821,7 +838,7 @@ static bool us_on(const sd_sercom_s *s)
 static uint8_t us_flags(const sd_sercom_s *s)
 {
     uint8_t f = s->intflag & US_INT_TXC;
-    if (!s->tx_full)
+    if (s->usb ? s->ntx < sizeof s->txq : !s->tx_full)
         f |= US_INT_DRE;
     if (s->nfifo)
         f |= US_INT_RXC;
@@ -859,9 +876,88 @@ static void us_shift(sd_sercom_s *s, uint8_t byte)
     simi_timer_arm(s->c->b, &s->tx_timer, simi_now(s->c->b) + (f ? f : SIM_PS_PER_US));
 }
 
+/* ---- the USART standing for a USB CDC function ---- */
+/* The first bulk-packet slot boundary after t: slot k of a frame starts k/19 ms into it. */
+static uint64_t usb_next_slot(uint64_t t)
+{
+    uint64_t frame = t / US_USB_FRAME_PS, k = (t % US_USB_FRAME_PS) * US_USB_SLOTS / US_USB_FRAME_PS;
+    for (;;) {
+        if (k == US_USB_SLOTS) {
+            frame++;
+            k = 0;
+        }
+        uint64_t at = frame * US_USB_FRAME_PS + k * US_USB_FRAME_PS / US_USB_SLOTS;
+        if (at > t)
+            return at;
+        k++;
+    }
+}
+
+static bool us_rx_on(const sd_sercom_s *s) { return us_on(s) && (s->ctrlb & US_CTRLB_RXEN); }
+
+/* Arm the next OUT or IN packet's slot when there is one to move: host bytes and a free bank
+ * (the receiver on), or bytes in the IN banks. */
+static void usb_kick(sd_sercom_s *s)
+{
+    sim_board_s *b = s->c->b;
+    if (!s->rx_timer.armed && s->rxn && us_rx_on(s) && sizeof s->fifo - s->nfifo >= US_USB_MPS)
+        simi_timer_arm(b, &s->rx_timer, usb_next_slot(simi_now(b)));
+    if (!s->tx_timer.armed && s->ntx)
+        simi_timer_arm(b, &s->tx_timer, usb_next_slot(simi_now(b)));
+}
+
+/* A slot boundary for OUT: the packet in flight lands in the banks, the next one starts when a
+ * bank is free (else NAK: it is tried again once the firmware has emptied one). */
+static void usb_out_slot(sd_sercom_s *s)
+{
+    sim_board_s *b = s->c->b;
+    for (unsigned i = 0; i < s->out_n; i++)
+        s->fifo[(s->fifoh + s->nfifo++) % sizeof s->fifo] = s->out_pkt[i];
+    s->out_n = 0;
+    if (s->rxn && us_rx_on(s) && sizeof s->fifo - s->nfifo >= US_USB_MPS) {
+        while (s->out_n < US_USB_MPS && s->rxn) {
+            s->out_pkt[s->out_n++] = s->rxq[s->rxh];
+            s->rxh = (s->rxh + 1) % sizeof s->rxq;
+            s->rxn--;
+        }
+        simi_timer_arm(b, &s->rx_timer, usb_next_slot(simi_now(b)));
+    }
+    us_irq_update(s);
+}
+
+/* A slot boundary for IN: the packet in flight reaches the host, the next one takes what the
+ * banks hold (up to 64 bytes). */
+static void usb_in_slot(sd_sercom_s *s)
+{
+    sim_board_s *b = s->c->b;
+    if (s->in_n)
+        simi_output(b, s->name, s->in_pkt, s->in_n);
+    s->in_n = 0;
+    while (s->in_n < US_USB_MPS && s->ntx) {
+        s->in_pkt[s->in_n++] = s->txq[s->txh];
+        s->txh = (s->txh + 1) % sizeof s->txq;
+        s->ntx--;
+    }
+    if (s->in_n)
+        simi_timer_arm(b, &s->tx_timer, usb_next_slot(simi_now(b)));
+    else
+        s->intflag |= US_INT_TXC;
+    us_irq_update(s);
+}
+
+static void us_set_usb(void *ctx, bool usb)
+{
+    sd_sercom_s *s = ctx;
+    s->usb = usb;
+}
+
 static void us_tx_done(sim_board_s *b, void *ctx)
 {
     sd_sercom_s *s = ctx;
+    if (s->usb) {
+        usb_in_slot(s);
+        return;
+    }
     simi_output(b, s->name, &s->tx_shift, 1);
     s->shifting = false;
     if (s->tx_full) {
@@ -876,6 +972,10 @@ static void us_tx_done(sim_board_s *b, void *ctx)
 static void us_rx_frame(sim_board_s *b, void *ctx)
 {
     sd_sercom_s *s = ctx;
+    if (s->usb) {
+        usb_out_slot(s);
+        return;
+    }
     if (!s->rxn)
         return;
     uint8_t byte = s->rxq[s->rxh];
@@ -883,7 +983,7 @@ static void us_rx_frame(sim_board_s *b, void *ctx)
     s->rxn--;
     if (us_on(s) && (s->ctrlb & US_CTRLB_RXEN)) {
         if (s->nfifo < 2)
-            s->fifo[s->nfifo++] = byte;
+            s->fifo[(s->fifoh + s->nfifo++) % sizeof s->fifo] = byte;
         else {
             s->status |= US_ST_BUFOVF; /* the two-level buffer and the shift register were full */
             simi_log(s->c->b, LODE_LOG_WARN, "samd21: %s receive buffer overflow (byte 0x%02x lost)", s->name, byte);
@@ -904,7 +1004,9 @@ static void us_rx_input(void *ctx, const uint8_t *data, size_t len)
                  s->name, len - (sizeof s->rxq - s->rxn));
     for (size_t i = 0; i < len && s->rxn < sizeof s->rxq; i++, s->rxn++)
         s->rxq[(s->rxh + s->rxn) % sizeof s->rxq] = data[i];
-    if (!s->rx_timer.armed && s->rxn) {
+    if (s->usb)
+        usb_kick(s);
+    else if (!s->rx_timer.armed && s->rxn) {
         uint64_t f = us_frame_ps(s);
         simi_timer_arm(s->c->b, &s->rx_timer, simi_now(s->c->b) + (f ? f : SIM_PS_PER_US));
     }
@@ -916,21 +1018,21 @@ static size_t us_rx_pending(void *ctx)
     return s->rxn;
 }
 
-static bool us_rx_ready(void *ctx)
-{
-    const sd_sercom_s *s = ctx;
-    return us_on(s) && (s->ctrlb & US_CTRLB_RXEN);
-}
+static bool us_rx_ready(void *ctx) { return us_rx_on(ctx); }
 
 static void us_reset(sd_sercom_s *s)
 {
     simi_timer_cancel(s->c->b, &s->tx_timer);
+    if (s->usb) { /* the packets in flight and the banks go (the host's queue stays) */
+        simi_timer_cancel(s->c->b, &s->rx_timer);
+        s->out_n = s->in_n = s->ntx = 0;
+    }
     s->ctrla = s->ctrlb = s->ctrlc = 0;
     s->baud = 0;
     s->intenset = s->intflag = s->dbgctrl = 0;
     s->status = 0;
     s->shifting = s->tx_full = false;
-    s->nfifo = 0;
+    s->fifoh = s->nfifo = 0;
     s->irq = false;
 }
 
@@ -949,12 +1051,14 @@ static int us_read(void *ctx, uint32_t off, unsigned size, uint32_t *val, sim_in
     case US_DATA:
         if ((off & 3u) == 0 && s->nfifo && who == SIM_INIT_CPU) {
             (void)simi_now(s->c->b); /* the read pops the FIFO: not a stable register */
-            r = s->fifo[0];
-            s->fifo[0] = s->fifo[1];
+            r = s->fifo[s->fifoh];
+            s->fifoh = (s->fifoh + 1) % sizeof s->fifo;
             s->nfifo--;
+            if (s->usb)
+                usb_kick(s); /* a bank freed: the host's next packet */
             us_irq_update(s);
         } else if (s->nfifo) {
-            r = s->fifo[0];
+            r = s->fifo[s->fifoh];
         }
         break;
     case US_DBGCTRL: r = s->dbgctrl; break;
@@ -1001,7 +1105,12 @@ static int us_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_in
             simi_log(s->c->b, LODE_LOG_DEBUG, "samd21: %s DATA written with the USART or TXEN off: not sent", s->name);
             break;
         }
-        if (!s->shifting)
+        if (s->usb) {
+            if (s->ntx < sizeof s->txq) { /* DRE = 0 (both banks full): ignored, as below */
+                s->txq[(s->txh + s->ntx++) % sizeof s->txq] = (uint8_t)v;
+                s->intflag &= (uint8_t)~US_INT_TXC;
+            }
+        } else if (!s->shifting)
             us_shift(s, (uint8_t)v);
         else if (!s->tx_full) {
             s->tx_buf = (uint8_t)v;
@@ -1012,6 +1121,8 @@ static int us_write(void *ctx, uint32_t off, unsigned size, uint32_t val, sim_in
     case US_DBGCTRL: s->dbgctrl = (uint8_t)(v & 1u); break;
     default: break;
     }
+    if (s->usb)
+        usb_kick(s); /* a byte for IN, or the receiver just switched on */
     us_irq_update(s);
     return SIM_BUS_OK;
 }
@@ -1164,6 +1275,7 @@ static int sd_build(sim_board_s *b, const sim_chip_desc_s *desc)
         rc |= simi_add_periph(b, s->name, SD_SERCOM0 + 0x400u * i, 0x400, &us_ops, s);
         rc |= simi_add_uart_rx(b, s->name, us_rx_input, s);
         simi_set_uart_rx_state(b, s->name, us_rx_pending, us_rx_ready);
+        simi_set_uart_usb(b, s->name, us_set_usb);
     }
     for (size_t i = 0; i < sizeof sd_unmodeled / sizeof sd_unmodeled[0]; i++)
         rc |= simi_add_unmodeled_window(b, sd_unmodeled[i].base, sd_unmodeled[i].size);

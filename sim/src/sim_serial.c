@@ -76,6 +76,9 @@ int lode_sim_serial_new(lode_sim_s *sim, const lode_sim_serial_config_s *cfg, lo
         free(s);
         return LODE_E_NO_DEVICE;
     }
+    /* the line stands for the board's USB CDC port where the chip models that (full-speed bulk
+     * timing, flow control), unless the caller wants the UART itself */
+    (void)simi_uart_usb(s->b, s->port, !s->cfg.uart);
     if (!s->cfg.magic_addr)
         s->cfg.magic_addr = 0x20007FFCu;
     if (!s->cfg.magic)
@@ -90,6 +93,7 @@ void lode_sim_serial_free(lode_sim_serial_s *s)
     if (!s)
         return;
     lode_sim_set_output(s->sim, NULL, NULL);
+    (void)simi_uart_usb(s->b, s->port, false);
     if (s->pty_master >= 0)
         close(s->pty_master);
     if (s->opens >= 0)

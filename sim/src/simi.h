@@ -148,6 +148,11 @@ int simi_add_uart_rx(sim_board_s *b, const char *port, sim_uart_rx_fn fn, void *
 typedef size_t (*sim_uart_pending_fn)(void *ctx);
 typedef bool (*sim_uart_ready_fn)(void *ctx);
 void simi_set_uart_rx_state(sim_board_s *b, const char *port, sim_uart_pending_fn pending, sim_uart_ready_fn ready);
+/* Optional: the port stands for a USB CDC function (full-speed bulk timing and flow control)
+ * instead of a UART at its baud rate. simi_uart_usb: false when the port has no such mode. */
+typedef void (*sim_uart_usb_fn)(void *ctx, bool usb);
+void simi_set_uart_usb(sim_board_s *b, const char *port, sim_uart_usb_fn fn);
+bool simi_uart_usb(sim_board_s *b, const char *port, bool usb);
 
 /* ---- fault injection ------------------------------------------------------------------------ */
 /* Called by a flash controller when it starts a program/erase of [off, off+len). If a power loss

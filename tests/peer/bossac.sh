@@ -35,12 +35,14 @@ start_server() {
     for _ in $(seq 1 600); do [ -L "$tty" ] && return 0; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
     fail "lode sim-server made no pty"
 }
-# bossac gives some answers 100 ms of wall time; the simulated line needs ~30 ms of host time per
-# 4 KiB it sends, so a host starved by other jobs can miss that: a failed run is tried again (up
-# to 3 times, each logged) before it counts. bo1 runs once (for what must fail).
+# bossac gives some answers 100 ms of wall time; the simulated board (its line at USB full
+# speed, the server built without sanitizers) needs ~4 ms of host time per 4 KiB, but a host
+# starved by other jobs can still miss that: a failed run is tried again (up to 3 times, each
+# logged) before it counts. bo1 runs once (for what must fail); tries counts bo's runs.
 bo1() { timeout 120 bossac -p "$tty" "$@" >"$tmp/bossac.out" 2>&1; }
 bo() {
     for try in 1 2 3; do
+        tries=$try
         bo1 "$@" && return 0
         echo "peer_bossac: bossac $* failed (try $try):"; tr '\r' '\n' <"$tmp/bossac.out" | grep -v '^\[' | tail -3
     done
@@ -61,14 +63,18 @@ cp "$tmp/bossac.out" "$tmp/offset0.out"
 bo -i || fail "the bootloader does not answer after the offset-0 attempt"
 
 # 60 KB at the application's offset: erase, write, verify
+closed() { grep -c "session .* closed" "$tmp/server.err"; }
+n0=$(closed)
 t0=$(date +%s.%N)
 bo --offset=0x2000 -e -w -v "$tmp/app.bin" || fail "bossac --offset=0x2000 -e -w -v failed"
 t1=$(date +%s.%N)
 grep -q "Verify successful" "$tmp/bossac.out" || fail "bossac did not verify"
 cp "$tmp/bossac.out" "$tmp/write.out"
 wall=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
-sleep 0.2 # the server prints the session line once bossac has closed the port
-sim=$(grep "session" "$tmp/server.err" | tail -1 | sed -n 's/.*out, \([0-9.]*\) s of simulated.*/\1/p')
+# the server prints the session line once it has seen bossac close the port
+for _ in $(seq 1 600); do [ "$(closed)" -ge $((n0 + tries)) ] && break; sleep 0.1; done
+[ "$(closed)" -ge $((n0 + tries)) ] || fail "the server printed no line for bossac's session"
+sim=$(grep "session .* closed" "$tmp/server.err" | tail -1 | sed -n 's/.*out, \([0-9.]*\) s of simulated.*/\1/p')
 echo "peer_bossac: 60 KB erase+write+verify: $wall s wall, $sim s simulated"
 bo --offset=0x2000 -r0xF000 "$tmp/back.bin" || fail "bossac could not read back"
 cmp "$tmp/app.bin" "$tmp/back.bin" || fail "bossac reads back other bytes than it wrote"

@@ -25,8 +25,8 @@ server=$!
 for _ in $(seq 1 600); do [ -L "$tty" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 [ -L "$tty" ] || fail "lode sim-server made no pty"
 # bossac gives some answers 100 ms of wall time, which a host starved by other jobs can miss
-# (the simulated line needs host time to move 4 KiB): a failed bossac run is tried again, up to
-# 3 times, each try logged, before it counts (as tests/peer/bossac.sh does)
+# (the board needs host time to take 4 KiB, ~4 ms without sanitizers): a failed bossac run is
+# tried again, up to 3 times, each try logged, before it counts (as tests/peer/bossac.sh does)
 bo() {
     for try in 1 2 3; do
         timeout 120 bossac -p "$tty" "$@" >"$tmp/bossac.out" 2>&1 && return 0

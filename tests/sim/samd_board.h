@@ -65,7 +65,8 @@ static void board_log(void *user, lode_log_level_e level, lode_log_cat_e cat, co
     fprintf(stderr, "sim: %s\n", msg);
 }
 
-static void board_new(board_s *b)
+/* lc: the line's configuration (NULL: the default, the board's USB CDC port) */
+static void board_new_line(board_s *b, const lode_sim_serial_config_s *lc)
 {
     memset(b, 0, sizeof *b);
     lode_sim_config_s cfg;
@@ -74,10 +75,12 @@ static void board_new(board_s *b)
     if (getenv("LODE_TEST_SIM_LOG"))
         cfg.log = (lode_log_s){.fn = board_log, .max_level = LODE_LOG_DEBUG};
     NEED(lode_sim_new(&cfg, &b->sim) == LODE_OK);
-    NEED(lode_sim_serial_new(b->sim, NULL, &b->line) == LODE_OK);
+    NEED(lode_sim_serial_new(b->sim, lc, &b->line) == LODE_OK);
     NEED(socketpair(AF_UNIX, SOCK_STREAM, 0, b->sv) == 0);
     board_start(b);
 }
+
+static void board_new(board_s *b) { board_new_line(b, NULL); }
 
 static void board_free(board_s *b)
 {

@@ -3,7 +3,8 @@
  * bridged in process (lode_sim_serial_serve_fd on a socket pair): the monitor commands (N, V,
  * w/h/o, W, S, R, G and the Arduino X, Y, Z), faulting addresses, the refusals below the
  * application (offset 0), then an application written with S + Y that a reset starts, the
- * 1200-baud touch and the double tap that bring the bootloader back. */
+ * 1200-baud touch and the double tap that bring the bootloader back; the line's USB CDC timing
+ * (a 4 KiB S at full speed, host bytes kept while the monitor erases) against the UART's. */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
@@ -185,6 +186,66 @@ static void test_monitor(void)
     board_free(&b);
 }
 
+/* The board's virtual time, read with the line's thread stopped. */
+static uint64_t board_now(board_s *b)
+{
+    board_halt(b);
+    uint64_t t = lode_sim_now(b->sim);
+    board_start(b);
+    return t;
+}
+
+/* Virtual time of a 4 KiB S (the data read back through its last word): on the USB CDC line no
+ * faster than full speed allows (4115 bytes out = 65 packets of 64, 19 a frame: 3.42 ms) and
+ * well below what the UART at 1 Mbaud needs (4115 frames of 10 bits: 41 ms). */
+static uint64_t s_4k_ps(board_s *b)
+{
+    static uint8_t data[4096];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 13u + 5u);
+    data[4092] = 0x78, data[4093] = 0x56, data[4094] = 0x34, data[4095] = 0x12;
+    send_str(b, "N#");
+    CHECK(reply_is(b, "\n\r"));
+    uint64_t t0 = board_now(b);
+    send_str(b, "S20004000,1000#");
+    NEED(write(b->sv[0], data, sizeof data) == (ssize_t)sizeof data);
+    CHECK_EQ(read_word(b, 0x20004FFCu), 0x12345678u);
+    return board_now(b) - t0;
+}
+
+static void test_usb_line(void)
+{
+    board_s b;
+    board_new(&b);
+    uint64_t t = s_4k_ps(&b);
+    fprintf(stderr, "4 KiB S on the USB CDC line: %.3f ms of board time\n", (double)t / 1e9);
+    CHECK(t >= 3421052631ull); /* 65 packets on the 19-slot grid */
+    CHECK(t < 10ull * 1000000000ull);
+    /* flow control: what the host sends while the monitor erases (not reading the line for
+     * 24 ms: four rows) waits; nothing is lost */
+    uint8_t data[256], back[256];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(255u - i);
+    char cmd[600];
+    size_t n = (size_t)snprintf(cmd, sizeof cmd, "X3F000#S20005000,100#");
+    memcpy(cmd + n, data, sizeof data);
+    n += sizeof data;
+    n += (size_t)snprintf(cmd + n, sizeof cmd - n, "R20005000,100#");
+    NEED(write(b.sv[0], cmd, n) == (ssize_t)n);
+    CHECK(reply_is(&b, "X\n\r"));
+    CHECK_EQ(recv_n(&b, back, sizeof back), sizeof back);
+    CHECK(memcmp(data, back, sizeof data) == 0);
+    board_free(&b);
+
+    /* the same line as the UART itself: 10 bits a byte at 1 Mbaud */
+    lode_sim_serial_config_s lc = {.uart = true};
+    board_new_line(&b, &lc);
+    t = s_4k_ps(&b);
+    fprintf(stderr, "4 KiB S on the UART: %.3f ms of board time\n", (double)t / 1e9);
+    CHECK(t >= 41150ull * 1000000ull);
+    board_free(&b);
+}
+
 static uint8_t *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -258,6 +319,7 @@ int main(void)
         return 77;
     }
     RUN_TEST(test_monitor);
+    RUN_TEST(test_usb_line);
     RUN_TEST(test_application);
     return TEST_DONE();
 }

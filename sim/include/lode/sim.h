@@ -461,14 +461,18 @@ bool lode_sim_uart_ready(lode_sim_s *sim, const char *port);
 /* ---- a board's serial line to the host (sim_serial.c) --------------------------------------- */
 /* The line of firmware running on the board (the simulated Arduino Zero: lode's SAM-BA
  * bootloader, then the sketch, both on SERCOM5) bridged to a file descriptor: a socket pair end
- * in process, or a pseudo-terminal for outside tools (bossac). Bytes from the host enter the
- * UART's receiver at the line's frame rate, the UART's output goes back; the host's bytes wait
+ * in process, or a pseudo-terminal for outside tools (bossac). The line stands for the board's
+ * USB CDC port: where the chip models that (the ATSAMD21G18A's SERCOMs), the host's bytes and
+ * the firmware's go in USB full-speed bulk packets (64 bytes, at most 19 a 1 ms frame, two banks
+ * each way; a full bank answers NAK, so nothing is lost while the firmware is busy); with
+ * `uart` set (or on other chips) bytes enter the UART's receiver at its frame rate (a receiver
+ * still full loses them) and leave at the same rate. The host's bytes wait
  * (in the descriptor) while the receiver is off, as a USB CDC port is not there before the
  * firmware runs. The board is still while
  * it waits for the host (its firmware polls the line, nothing else happens): virtual time then
  * stands; after host bytes it runs as fast as it can until it is waiting again (for at most 10 s
- * of virtual time), a board still busy after that runs paced to the wall clock. The line stands
- * for a USB CDC port: its rate is the UART's own, whatever the host sets. A pseudo-terminal
+ * of virtual time), a board still busy after that runs paced to the wall clock. The rate is the
+ * model's, whatever baud rate the host sets. A pseudo-terminal
  * closed at 1200 baud is the 1200-baud touch: what the Arduino SAMD cores do on it (the
  * double-tap magic into the last SRAM word, then a reset: the bootloader stays). */
 typedef struct lode_sim_serial_s lode_sim_serial_s;
@@ -477,6 +481,7 @@ typedef struct lode_sim_serial_config_s {
     uint32_t magic_addr;   /* the 1200-baud touch's word (0: 0x20007FFC) */
     uint32_t magic;        /* and its value (0: 0x07738135) */
     lode_log_s log;
+    bool uart;             /* a plain UART at its baud rate, not the USB CDC function's timing */
 } lode_sim_serial_config_s;
 typedef struct lode_sim_serial_stats_s {
     uint64_t bytes_in, bytes_out;   /* this session */
