@@ -12,7 +12,9 @@
  * otherwise starts the application (after an external reset, 0.5 s later: the double-tap window).
  *
  * The line: SERCOM5 (PB22 TX / PB23 RX) at 1 Mbaud 8N1, the core at 48 MHz. The monitor
- * speaks the USB CDC flavour (S/R data raw, no XMODEM). Memory accesses that fault (a bad
+ * speaks the USB CDC flavour (S/R data raw, no XMODEM). A half-received S is given up after
+ * S_TIMEOUT_MS without a byte (a host that died mid-block; SysTick counts milliseconds only
+ * during an S data phase). Memory accesses that fault (a bad
  * address from the host) read as 0 and write nothing: the HardFault handler steps over the
  * load or store (every ARMv6-M load/store is 16 bits long). */
 #include <stdint.h>
@@ -22,10 +24,12 @@
 
 #define LINE_BAUD 1000000u
 #define CORE_HZ 48000000u
+#define S_TIMEOUT_MS 2000u
 
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
 void Reset_Handler(void);
 void HardFault_Handler(void);
+void SysTick_Handler(void);
 int main(void);
 
 static void Default_Handler(void)
@@ -40,7 +44,9 @@ __attribute__((section(".isr_vector"), used)) void (*const vectors[16 + 28])(voi
     Reset_Handler,
     Default_Handler, /* NMI */
     HardFault_Handler,
-    [4 ... 16 + 27] = Default_Handler,
+    [4 ... 14] = Default_Handler,
+    [15] = SysTick_Handler,
+    [16 ... 16 + 27] = Default_Handler,
 };
 
 void Reset_Handler(void)
@@ -206,6 +212,21 @@ static void start_app(void)
 #define SYST_RVR SD_REG32(0xE000E014u)
 #define SYST_CVR SD_REG32(0xE000E018u)
 
+/* Milliseconds while an S data phase is in progress (SysTick's interrupt at 48 MHz). */
+static volatile uint32_t g_ms;
+
+void SysTick_Handler(void) { g_ms++; }
+
+static void ms_start(void)
+{
+    g_ms = 0;
+    SYST_RVR = CORE_HZ / 1000u - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = 7u; /* ENABLE, TICKINT, CLKSOURCE = core */
+}
+
+static void ms_stop(void) { SYST_CSR = 0; }
+
 static void wait_ms_1mhz(uint32_t ms)
 {
     SYST_RVR = 1000u - 1u;
@@ -247,8 +268,24 @@ int main(void)
     PORT_OUTSET(0) = 1u << ZERO_LED_PIN;
     static samba_mon_s mon;
     samba_mon_init(&mon, &ops, 0);
+    bool timing = false;
+    uint32_t last = 0; /* g_ms at the last byte of the S data */
     for (;;) {
-        if (US_INTFLAG(ZERO_SERCOM) & US_INT_RXC)
+        if (US_INTFLAG(ZERO_SERCOM) & US_INT_RXC) {
             samba_mon_byte(&mon, (uint8_t)US_DATA(ZERO_SERCOM));
+            if (samba_mon_receiving(&mon)) {
+                if (!timing)
+                    ms_start();
+                timing = true;
+                last = g_ms;
+            } else if (timing) {
+                ms_stop();
+                timing = false;
+            }
+        } else if (timing && g_ms - last >= S_TIMEOUT_MS) {
+            samba_mon_abort(&mon); /* the host went away mid-block */
+            ms_stop();
+            timing = false;
+        }
     }
 }

@@ -49,6 +49,14 @@ void samba_mon_init(samba_mon_s *m, const samba_ops_s *ops, void *user)
     m->y_src = 0;
 }
 
+bool samba_mon_receiving(const samba_mon_s *m) { return m->s_left != 0; }
+
+void samba_mon_abort(samba_mon_s *m)
+{
+    m->s_left = 0;
+    m->cmd = 0;
+}
+
 static void prompt(samba_mon_s *m)
 {
     if (m->terminal)

@@ -47,6 +47,10 @@ typedef struct samba_mon_s {
 
 void samba_mon_init(samba_mon_s *m, const samba_ops_s *ops, void *user);
 void samba_mon_byte(samba_mon_s *m, uint8_t c);
+/* An S data phase is in progress (its bytes still to come). */
+bool samba_mon_receiving(const samba_mon_s *m);
+/* Give up a half-received S (its host went away): back to reading commands; what came is kept. */
+void samba_mon_abort(samba_mon_s *m);
 uint16_t samba_crc16(uint16_t crc, uint8_t byte);
 
 #endif

@@ -7,7 +7,10 @@
  * of it in a polling loop the fast-forward skipped (lode_sim_fast_forwarded) and no timer is
  * armed (a flash erase in progress is not waiting for the host) — or TURBO_PS of
  * virtual time have passed since the last host byte; a board still busy then runs paced to the
- * wall clock, at most PACE_MAX_NS at a time. A waiting board's clock stands. */
+ * wall clock, at most PACE_MAX_NS at a time. A waiting board's clock stands. A board that polls
+ * with a timer running (no host bytes, nothing sent, the next event within the slice — a
+ * firmware's timeout, not a flash operation) is waiting with a clock: it runs paced to the wall
+ * clock while it does, so that the host's pauses last as long on the board as they do. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -42,6 +45,7 @@ struct lode_sim_serial_s {
     uint64_t last_input_ps; /* when the host's last bytes came */
     uint64_t session_start_ps, session_start_ns;
     bool waiting;           /* the board was found waiting for the host */
+    bool paced;             /* the board was found waiting with a timer running */
     uint8_t inbuf[65536];   /* the host's bytes not yet handed to the UART */
     size_t inhead, inlen;
     lode_sim_serial_stats_s stats;
@@ -112,7 +116,8 @@ void lode_sim_serial_touch(lode_sim_serial_s *s)
     simi_bus_write(s->b, s->cfg.magic_addr, 4, s->cfg.magic, SIM_INIT_DAP);
     simi_board_system_reset(s->b, false);
     s->stats.touches++;
-    s->waiting = false;
+    s->inhead = s->inlen = 0; /* the port went away with the reset: the host's bytes with it */
+    s->waiting = s->paced = false;
     s->last_input_ps = simi_now(s->b);
     simi_log(s->b, LODE_LOG_INFO, "sim: 1200-baud touch: reset into the bootloader");
 }
@@ -137,7 +142,8 @@ static void run_busy(lode_sim_serial_s *s)
         uint64_t ff = lode_sim_fast_forwarded(s->sim), ins = lode_sim_instructions(s->sim), out = s->out_count;
         uint64_t now = simi_now(s->b), until = now + SLICE_PS, next = simi_next_event(s->b);
         /* a flash operation in progress and no host bytes on the line: on to its end at once */
-        if (next != UINT64_MAX && next > until && lode_sim_uart_pending(s->sim, s->port) == 0)
+        bool jump = next != UINT64_MAX && next > until && lode_sim_uart_pending(s->sim, s->port) == 0;
+        if (jump)
             until = next;
         simi_run_until(s->b, until);
         bool quiet = s->out_count == out && lode_sim_uart_pending(s->sim, s->port) == 0;
@@ -147,8 +153,46 @@ static void run_busy(lode_sim_serial_s *s)
             s->waiting = true;
             return;
         }
+        uint64_t nx = simi_next_event(s->b);
+        if (quiet && skipped && skipped * 2 >= ran && !jump && !s->inlen && nx != UINT64_MAX &&
+            nx <= simi_now(s->b) + SLICE_PS) {
+            s->paced = true;
+            return;
+        }
         if (simi_now(s->b) - s->last_input_ps > TURBO_PS)
             return;
+    }
+}
+
+/* The host's bytes to the UART while its receiver is on, FEED_MAX at a time. */
+static void feed(lode_sim_serial_s *s)
+{
+    if (!s->inlen || !lode_sim_uart_ready(s->sim, s->port) || lode_sim_uart_pending(s->sim, s->port) >= FEED_MAX)
+        return;
+    size_t n = s->inlen < FEED_MAX ? s->inlen : FEED_MAX;
+    if (n > sizeof s->inbuf - s->inhead)
+        n = sizeof s->inbuf - s->inhead;
+    lode_sim_uart_input(s->sim, s->port, s->inbuf + s->inhead, n);
+    s->inhead = (s->inhead + n) % sizeof s->inbuf;
+    s->inlen -= n;
+    s->last_input_ps = simi_now(s->b);
+    s->waiting = s->paced = false;
+}
+
+/* A board waiting with a timer running: dt_ns of wall time on its clock; back to run_busy once
+ * it sent something, took host bytes, has no timer left or the next event is far (a flash
+ * operation: at once). */
+static void run_paced(lode_sim_serial_s *s, uint64_t dt_ns)
+{
+    if (dt_ns > PACE_MAX_NS)
+        dt_ns = PACE_MAX_NS;
+    uint64_t out = s->out_count;
+    simi_run_until(s->b, simi_now(s->b) + dt_ns * 1000u);
+    uint64_t next = simi_next_event(s->b);
+    if (s->out_count != out || simi_timers_idle(s->b) || lode_sim_uart_pending(s->sim, s->port) ||
+        (next != UINT64_MAX && next > simi_now(s->b) + SLICE_PS)) {
+        s->paced = false;
+        s->last_input_ps = simi_now(s->b); /* its turbo time starts again */
     }
 }
 
@@ -165,8 +209,9 @@ int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_at
     s->stats.sessions++;
     s->session_start_ps = simi_now(s->b);
     s->session_start_ns = simi_wall_ns();
-    s->waiting = false;
-    s->inhead = s->inlen = 0;
+    s->waiting = s->paced = false;
+    /* what an earlier host wrote before it closed is still delivered first (a tty's close lets
+     * its output drain), normally while nobody listened (lode_sim_serial_pty_serve) */
     s->last_input_ps = simi_now(s->b);
     uint64_t last = simi_wall_ns();
     while (!(stop && *stop) && s->rc == LODE_OK) {
@@ -176,7 +221,7 @@ int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_at
          * time. */
         bool ready = lode_sim_uart_ready(s->sim, s->port);
         struct pollfd p = {fd, s->inlen < sizeof s->inbuf ? POLLIN : 0, 0};
-        int k = poll(&p, 1, s->waiting && (!s->inlen || !ready) ? 50 : 0);
+        int k = poll(&p, 1, s->waiting && (!s->inlen || !ready) ? 50 : s->paced && !s->inlen ? 1 : 0);
         if (k > 0 && (p.revents & POLLIN)) {
             size_t tail = (s->inhead + s->inlen) % sizeof s->inbuf;
             size_t room = sizeof s->inbuf - s->inlen;
@@ -192,18 +237,11 @@ int lode_sim_serial_serve_fd(lode_sim_serial_s *s, int fd, volatile const sig_at
         } else if (k > 0 && (p.revents & (POLLHUP | POLLERR))) {
             break;
         }
-        if (s->inlen && ready && lode_sim_uart_pending(s->sim, s->port) < FEED_MAX) {
-            size_t n = s->inlen < FEED_MAX ? s->inlen : FEED_MAX;
-            if (n > sizeof s->inbuf - s->inhead)
-                n = sizeof s->inbuf - s->inhead;
-            lode_sim_uart_input(s->sim, s->port, s->inbuf + s->inhead, n);
-            s->inhead = (s->inhead + n) % sizeof s->inbuf;
-            s->inlen -= n;
-            s->last_input_ps = simi_now(s->b);
-            s->waiting = false;
-        }
+        feed(s);
         uint64_t now = simi_wall_ns();
-        if (!s->waiting) {
+        if (s->paced) {
+            run_paced(s, now - last);
+        } else if (!s->waiting) {
             if (simi_now(s->b) - s->last_input_ps <= TURBO_PS) {
                 run_busy(s);
             } else { /* busy on its own: in real time */
@@ -262,7 +300,10 @@ int lode_sim_serial_pty_serve(lode_sim_serial_s *s, volatile const sig_atomic_t 
             /* the board lives on while nobody listens: its output is dropped */
             lode_sim_set_output(s->sim, on_output, s);
             s->fd = -1;
-            if (!s->waiting) {
+            feed(s); /* what the closed host still had written */
+            if (s->paced) {
+                run_paced(s, 20 * 1000000u);
+            } else if (!s->waiting) {
                 s->last_input_ps = simi_now(s->b);
                 run_busy(s);
             }

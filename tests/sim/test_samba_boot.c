@@ -4,7 +4,8 @@
  * w/h/o, W, S, R, G and the Arduino X, Y, Z), faulting addresses, the refusals below the
  * application (offset 0), then an application written with S + Y that a reset starts, the
  * 1200-baud touch and the double tap that bring the bootloader back; the line's USB CDC timing
- * (a 4 KiB S at full speed, host bytes kept while the monitor erases) against the UART's. */
+ * (a 4 KiB S at full speed, host bytes kept while the monitor erases) against the UART's; a
+ * half-received S given up after the monitor's timeout. */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
@@ -246,6 +247,57 @@ static void test_usb_line(void)
     board_free(&b);
 }
 
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A host that stops in the middle of an S: the monitor gives the block up after 2 s without a
+ * byte (the bytes that came are kept) and reads commands again. Meanwhile the board's clock
+ * follows the wall clock (its timeout counts the host's silence as it lasts). */
+static void test_s_timeout(void)
+{
+    board_s b;
+    board_new(&b);
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    uint8_t part[16];
+    for (size_t i = 0; i < sizeof part; i++)
+        part[i] = (uint8_t)(0x80u + i); /* no command letters */
+    uint64_t t0 = board_now(&b);
+    send_str(&b, "S20004000,100#");
+    NEED(write(b.sv[0], part, sizeof part) == (ssize_t)sizeof part);
+    /* the board's clock runs while the host is silent: the monitor's timer is on (60 s bound) */
+    uint64_t t = t0, w0 = wall_ns();
+    while (t - t0 < 50ull * 1000000000ull && wall_ns() - w0 < 60ull * 1000000000ull) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        t = board_now(&b);
+    }
+    CHECK(t - t0 >= 50ull * 1000000000ull);
+    /* ... at the wall clock's pace, not ahead of it */
+    uint64_t w1 = wall_ns();
+    t0 = board_now(&b);
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    t = board_now(&b);
+    uint64_t wall_ps = (wall_ns() - w1) * 1000u;
+    fprintf(stderr, "waiting in an S: %.1f ms of board time in %.1f ms of wall time\n", (double)(t - t0) / 1e9,
+            (double)wall_ps / 1e9);
+    CHECK(t - t0 <= wall_ps + 50ull * 1000000000ull);
+    /* past the timeout: the monitor reads commands again */
+    board_halt(&b);
+    lode_sim_advance(b.sim, 2100ull * 1000000000ull);
+    board_start(&b);
+    send_str(&b, "N#");
+    CHECK(reply_is(&b, "\n\r"));
+    CHECK_EQ(read_word(&b, 0x20004000u), 0x83828180u);
+    CHECK_EQ(read_word(&b, 0x2000400Cu), 0x8F8E8D8Cu);
+    board_free(&b);
+}
+
 static uint8_t *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -320,6 +372,7 @@ int main(void)
     }
     RUN_TEST(test_monitor);
     RUN_TEST(test_usb_line);
+    RUN_TEST(test_s_timeout);
     RUN_TEST(test_application);
     return TEST_DONE();
 }
