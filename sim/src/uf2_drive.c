@@ -46,7 +46,9 @@ static double now_s(void)
 static int write_file(const char *path, const uint8_t *data, size_t len)
 {
     char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return LODE_E_IO; /* the path is too long for its temporary's name */
     FILE *f = fopen(tmp, "wb");
     bool ok = f && fwrite(data, 1, len, f) == len;
     if (f && fclose(f) != 0)
