@@ -6,8 +6,8 @@
 # each: lode in process (`lode flash --board zero --base 0x2000 --verify`, which erases from
 # 0x2000 with X, writes 4 KiB buffers with S + Y and checks each with Z) and, when
 # `lode sim-server --board zero --serial-pty` is there, lode and bossac 1.9.1 (`-e -w -v
-# --offset=0x2000`) through its pseudo-terminal. Figures: wall time and what lode reports as
-# the board's time, against the line's bound: 61440 bytes of data = 960 packets of 64 bytes at 19
+# --offset=0x2000`) through its pseudo-terminal. Figures: wall time, and the board's time the
+# sim-server reports for each pty session (lode in process times itself on the host's clock), against the line's bound: 61440 bytes of data = 960 packets of 64 bytes at 19
 # a frame = 0.051 s, and the flash's own bound at the datasheet maxima the model uses (960 pages of
 # 2.5 ms = 2.400 s; the rows under the image, 240 of 6 ms = 1.440 s; X erases all 992 rows
 # past the bootloader = 5.952 s).

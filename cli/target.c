@@ -627,7 +627,9 @@ int cli_target_close(cli_target_s *t)
     return ex;
 }
 
-bool cli_target_simulated(const cli_target_s *t) { return t->sim != NULL; }
+/* only when the figures come from the board's clock: a simulated board behind a bootloader
+ * probe without a clock (the Zero's sam-ba row) is timed on the host's */
+bool cli_target_simulated(const cli_target_s *t) { return t->sim != NULL && t->core.now_us != NULL; }
 
 double cli_target_now_s(cli_target_s *t)
 {

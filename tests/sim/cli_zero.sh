@@ -27,7 +27,7 @@ check run-argc 2 "argc=3" -- "$LODE" run --board zero "$Z" -- a b
 check verify-kept 0 "identical" -- "$LODE" verify --board zero "$Z"
 check read-app 0 "^00002000: " -- "$LODE" read --board zero 0x2000 32
 { printf '\000'; head -c 20479 /dev/urandom; } >"$tmp/a.bin"
-check flash-bin 0 "flashed .* through the SAM-BA bootloader" -- "$LODE" flash --board zero --base 0x2000 --verify "$tmp/a.bin"
+check flash-bin 0 "flashed .* through the SAM-BA bootloader in [0-9.]+ s \(" -- "$LODE" flash --board zero --base 0x2000 --verify "$tmp/a.bin"
 check verify-bin 0 "identical" -- "$LODE" verify --board zero --base 0x2000 "$tmp/a.bin"
 check refuse-boot 65 "inside the bootloader \(0x00000000..0x00001fff, protected by BOOTPROT\): link the application at 0x2000" \
     -- "$LODE" flash --board zero --base 0 "$tmp/a.bin"
