@@ -92,8 +92,12 @@ int lode_stream_fd(const lode_stream_s *s);
 int lode_stream_read(lode_stream_s *s, void *buf, size_t cap, size_t *got, int timeout_ms);
 /* Read exactly n bytes within timeout_ms in all (< 0: no limit). */
 int lode_stream_read_exact(lode_stream_s *s, void *buf, size_t n, int timeout_ms);
-/* Write all of data (no SIGPIPE: a closed peer is LODE_E_IO). */
+/* Write all of data (no SIGPIPE: a closed peer is LODE_E_IO). A peer that takes nothing for the
+ * stream's write timeout (LODE_STREAM_WRITE_TIMEOUT_MS unless set) is LODE_E_TIMEOUT, logged. */
 int lode_stream_write(lode_stream_s *s, const void *data, size_t len);
+#define LODE_STREAM_WRITE_TIMEOUT_MS 60000
+/* How long a write waits for the other end to take more data (< 0: for ever). */
+void lode_stream_set_write_timeout(lode_stream_s *s, int timeout_ms);
 /* Has the other end closed the stream (a read saw end of file)? */
 bool lode_stream_eof(const lode_stream_s *s);
 

@@ -34,6 +34,7 @@ struct lode_stream_s {
     bool is_socket; /* send/recv (MSG_NOSIGNAL) rather than write/read */
     bool eof;
     bool exclusive; /* TIOCEXCL set by us: cleared on close */
+    int write_timeout_ms; /* how long a write waits for the other end to take data (< 0: for ever) */
     const lode_log_s *log;
     char name[96];  /* for messages: "host:port" or the device path */
 };
@@ -95,6 +96,7 @@ static lode_stream_s *stream_new(lode_stream_kind_e kind, int fd, bool own, cons
     s->fd = fd;
     s->own = own;
     s->is_socket = kind == LODE_STREAM_TCP || kind == LODE_STREAM_LISTENER;
+    s->write_timeout_ms = LODE_STREAM_WRITE_TIMEOUT_MS;
     s->log = log;
     snprintf(s->name, sizeof s->name, "%s", name ? name : "");
     return s;
@@ -588,6 +590,15 @@ int lode_stream_read_exact(lode_stream_s *s, void *buf, size_t n, int timeout_ms
     return LODE_OK;
 }
 
+void lode_stream_set_write_timeout(lode_stream_s *s, int timeout_ms)
+{
+    if (s)
+        s->write_timeout_ms = timeout_ms;
+}
+
+/* The descriptor is put in non-blocking mode for the write (and back after it), so that a device
+ * that stopped taking data (a hung bootloader, a USB CDC port NAKing for ever) is a bounded wait
+ * with a message, not a write(2) that never returns. */
 int lode_stream_write(lode_stream_s *s, const void *data, size_t len)
 {
     if (!s || (!data && len) || s->kind == LODE_STREAM_LISTENER) {
@@ -595,21 +606,44 @@ int lode_stream_write(lode_stream_s *s, const void *data, size_t len)
         return LODE_E_INVALID_ARG;
     }
     const uint8_t *p = data;
+    int fl = fcntl(s->fd, F_GETFL);
+    bool toggled = fl >= 0 && !(fl & O_NONBLOCK) && fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) == 0;
+    int rc = LODE_OK;
+    uint64_t deadline = deadline_of(s->write_timeout_ms);
     while (len) {
         ssize_t n = s->is_socket ? send(s->fd, p, len, MSG_NOSIGNAL) : write(s->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (poll_one(s->fd, POLLOUT, -1) < 0)
-                return LODE_E_IO;
+            int w = poll_one(s->fd, POLLOUT, time_left(deadline, s->write_timeout_ms));
+            if (w < 0) {
+                rc = LODE_E_IO;
+                break;
+            }
+            if (w == 0) {
+                lode_log(s->log, LODE_LOG_ERROR, LODE_LOGC_WIRE,
+                         "%s took no data for %d ms (%zu bytes left to send): the device stopped reading "
+                         "(hung, held in reset or gone); reset or replug it and try again",
+                         s->name[0] ? s->name : "the stream", s->write_timeout_ms, len);
+                errno = ETIMEDOUT;
+                rc = LODE_E_TIMEOUT;
+                break;
+            }
             continue;
         }
-        if (n <= 0)
-            return LODE_E_IO;
+        if (n <= 0) {
+            rc = LODE_E_IO;
+            break;
+        }
         p += n;
         len -= (size_t)n;
     }
-    return LODE_OK;
+    if (toggled) {
+        int e = errno;
+        (void)fcntl(s->fd, F_SETFL, fl);
+        errno = e;
+    }
+    return rc;
 }
 
 int lode_stream_wait(lode_stream_s *const *s, size_t n, int timeout_ms, bool *ready)

@@ -368,6 +368,57 @@ static void test_serial_errors(void)
     CHECK_EQ(lode_stream_serial_baud(NULL, &baud), LODE_E_INVALID_ARG);
 }
 
+/* A peer that stops taking data: the write ends after the stream's write timeout with a line
+ * naming the port (it blocked for good before), the descriptor still blocking after it, and the
+ * stream still usable once the peer reads again. */
+static void test_write_stalled(void)
+{
+    char path[128];
+    int m = open_pty(path, sizeof path);
+    REQUIRE(m >= 0);
+    msgs_s msgs = {{0}, 0};
+    lode_log_s log = {on_log, &msgs, LODE_LOG_DEBUG};
+    lode_serial_opts_s o = {.baud = 115200};
+    lode_stream_s *s = NULL;
+    REQUIRE(lode_stream_open_serial(path, &o, &log, &s) == LODE_OK);
+    lode_stream_set_write_timeout(s, 300);
+    size_t big = 8u << 20; /* far more than a pty holds */
+    uint8_t *data = calloc(1, big);
+    REQUIRE(data != NULL);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ(lode_stream_write(s, data, big), LODE_E_TIMEOUT);
+    long ms = elapsed_ms(&t0);
+    CHECK(ms >= 250 && ms < 60000); /* the upper bound only catches a missing timeout */
+    CHECK(strstr(msgs.last, path) != NULL);
+    CHECK(strstr(msgs.last, "took no data") != NULL);
+    CHECK(!(fcntl(lode_stream_fd(s), F_GETFL) & O_NONBLOCK));
+    /* the peer reads what is there: writing goes on */
+    uint8_t sink[65536];
+    while (read(m, sink, sizeof sink) == (ssize_t)sizeof sink) {
+        struct pollfd p = {m, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+    }
+    CHECK_EQ(lode_stream_write(s, "ok", 2), LODE_OK);
+    free(data);
+    lode_stream_close(s);
+    close(m);
+
+    /* a socket pair whose other end never reads: the same bound */
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    lode_stream_s *a = NULL;
+    REQUIRE(lode_stream_from_fd(sv[0], true, &log, &a) == LODE_OK);
+    lode_stream_set_write_timeout(a, 200);
+    uint8_t *more = calloc(1, big);
+    REQUIRE(more != NULL);
+    CHECK_EQ(lode_stream_write(a, more, big), LODE_E_TIMEOUT);
+    free(more);
+    lode_stream_close(a);
+    close(sv[1]);
+}
+
 int main(void)
 {
     RUN_TEST(test_tcp_loopback);
@@ -378,5 +429,6 @@ int main(void)
     RUN_TEST(test_serial_exclusive);
     RUN_TEST(test_serial_errors);
     RUN_TEST(test_serial_holder);
+    RUN_TEST(test_write_stalled);
     return TEST_DONE();
 }
