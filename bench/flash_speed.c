@@ -22,16 +22,7 @@
 #include "lode/cmsis_dap.h"
 #include "lode/session.h"
 #include "lode/sim.h"
-
-static double cpu_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
+#include "vclock.h"
 
 typedef struct rig_s {
     lode_sim_s *sim;

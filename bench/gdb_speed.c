@@ -30,6 +30,7 @@
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "stamp.h"
+#include "vclock.h"
 
 #define LOAD_SIZE (64u * 1024)
 #define LOAD_BASE 0x08000000u
@@ -43,9 +44,6 @@ static double wall_s(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
-
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 
 /* ---- the rig: sim + probe + session (+ the server thread) ---- */
 

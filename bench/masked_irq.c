@@ -19,20 +19,11 @@
 #include "lode/flash.h"
 #include "lode/session.h"
 #include "lode/sim.h"
+#include "vclock.h"
 
 #define LOAD_BASE 0x08000000u
 #define LOAD_SIZE (60u * 1024)
 #define PS_PER_MS 1000000000ull
-
-static double cpu_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 
 typedef struct figures_s {
     uint64_t ps, insns, runs;

@@ -26,20 +26,11 @@
 #include "lode/stlink.h"
 #include "lode/session.h"
 #include "lode/sim.h"
+#include "vclock.h"
 
 #define CHIP "nRF52840_xxAA"
 #define RAM 0x20000000u
 #define RAM_LEN (256u * 1024u)
-
-static double cpu_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 
 typedef enum probe_e { P_DAP, P_JLINK, P_STLINK } probe_e;
 

@@ -21,9 +21,8 @@
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "stamp.h"
+#include "vclock.h"
 
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 static void quiet(void *c, int fd, const uint8_t *d, size_t n)
 {
     (void)c;

@@ -21,11 +21,9 @@
 #include "lode/session.h"
 #include "lode/sim.h"
 #include "lode/stlink.h"
+#include "vclock.h"
 
 #define SWD_HZ 4000000u
-
-static uint64_t v_now(void *u) { return lode_sim_now(u) / 1000000u; }
-static void v_delay(void *u, uint32_t us) { lode_sim_advance(u, (uint64_t)us * 1000000u); }
 
 static uint8_t image[64 * 1024];
 
