@@ -169,6 +169,15 @@ int lodei_stk1_load_read(lodei_stk1_s *c, uint16_t addr, char memtype, uint8_t *
     return page_cmd(c, addr, LODEI_STK1_READ_PAGE, memtype, NULL, data, len);
 }
 
+/* INSYNC OK somewhere in in[0..n) */
+static bool has_pair(const uint8_t *in, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (in[i] == LODEI_STK1_INSYNC && in[i + 1] == LODEI_STK1_OK)
+            return true;
+    return false;
+}
+
 int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_sync_e *seen, uint8_t first[8],
                     size_t *nfirst)
 {
@@ -182,8 +191,9 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
             break;
         uint8_t in[64];
         size_t n = 0;
-        /* collect what comes within wait_ms */
-        while (n < 2) {
+        /* collect what comes within wait_ms; an answer that ends in INSYNC may be a pair split
+         * across reads (10 14 | 10 on a loaded host): its OK is waited for too */
+        while (n < 2 || (in[n - 1] == LODEI_STK1_INSYNC && n < sizeof in && !has_pair(in, n))) {
             size_t k = 0;
             if (lodei_boot_read(c->s, &c->clock, in + n, sizeof in - n, &k, wait_ms) != LODE_OK)
                 break;
@@ -197,10 +207,7 @@ int lodei_stk1_sync(lodei_stk1_s *c, unsigned tries, int wait_ms, lodei_stk1_syn
         }
         any = any || n > 0;
         /* late answers to earlier tries can shift the pairs (14 10 14 | 10 ...): any pair will do */
-        bool pair = false;
-        for (size_t i = 0; i + 1 < n; i++)
-            pair = pair || (in[i] == LODEI_STK1_INSYNC && in[i + 1] == LODEI_STK1_OK);
-        if (pair) {
+        if (has_pair(in, n)) {
             /* answers to earlier tries may still be on their way (late on a loaded host): the
              * next command, READ_SIGN, skips them */
             *seen = LODEI_STK1_SYNC_OK;

@@ -28,6 +28,7 @@
  * time after it started, when its own clock (dev_clock_us) says 0.3 s */
 typedef enum {
     DEV_OPTIBOOT, DEV_SILENT, DEV_ECHO, DEV_GARBAGE, DEV_STRAGGLER, DEV_SLOW_SYNC, DEV_STARVED,
+    DEV_SPLIT,      /* DEV_STRAGGLER's 10 14 10 with the last OK 50 ms late (a loaded host) */
     DEV_WRONG_BAUD, /* optiboot at 57600 heard at 115200 */
     DEV_STK500V2,   /* a Mega 2560's bootloader: a frame (here: a failed answer) */
     DEV_AVR109,     /* Caterina: '?' to what it does not know */
@@ -197,8 +198,14 @@ static void *dev_main(void *arg)
                 usleep((useconds_t)(due - now));
         }
         uint8_t insync = 0x14, ok = 0x10;
-        if (d->mode == DEV_STRAGGLER && b == 0x30)
+        if ((d->mode == DEV_STRAGGLER || d->mode == DEV_SPLIT) && b == 0x30)
             dev_put(d, &ok, 1);
+        if (d->mode == DEV_SPLIT && b == 0x30) {
+            dev_put(d, &insync, 1);
+            usleep(50000);
+            dev_put(d, &ok, 1);
+            continue;
+        }
         if (d->mode == DEV_WRONG_BAUD) {
             uint8_t ans[64], heard[128];
             size_t na = 0;
@@ -439,9 +446,9 @@ static void test_no_sync(void)
 
 /* A sync answer shifted by a straggler byte of an earlier try's answer is still the answer;
  * the stray bytes are drained and the next command reads its own answer. */
-static void test_sync_straggler(void)
+static void sync_straggler(dev_mode_e mode)
 {
-    dev_s *d = dev_start(DEV_STRAGGLER);
+    dev_s *d = dev_start(mode);
     logbuf_s lb = {{0}};
     lode_probe_s *p = NULL;
     CHECK_EQ(open_probe(d, NULL, false, &lb, &p), LODE_OK);
@@ -455,6 +462,10 @@ static void test_sync_straggler(void)
     lode_probe_close(p);
     dev_stop(d);
 }
+
+static void test_sync_straggler(void) { sync_straggler(DEV_STRAGGLER); }
+/* the answer's pair split across lode's reads (10 14 | 10): still the answer */
+static void test_sync_split(void) { sync_straggler(DEV_SPLIT); }
 
 /* A board with a clock of its own (a simulated board, which falls behind the wall clock when
  * the host is busy) is waited for in its time: 10 syncs of 200 ms are 2 s of the board's time,
@@ -492,6 +503,7 @@ int main(void)
     RUN_TEST(test_signature);
     RUN_TEST(test_no_sync);
     RUN_TEST(test_sync_straggler);
+    RUN_TEST(test_sync_split);
     RUN_TEST(test_late_sync_answers);
     RUN_TEST(test_sync_board_clock);
     return TEST_DONE();
